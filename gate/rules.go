@@ -1,0 +1,399 @@
+package gate
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Violation says what happens to someone in a chat who no longer qualifies.
+type Violation string
+
+// The on_violation choices.
+const (
+	ViolationRemove Violation = "remove"
+	ViolationFlag   Violation = "flag"
+)
+
+// Chat is one gated chat as the rules file describes it.
+type Chat struct {
+	Key         string
+	Title       string
+	About       string
+	Groups      []string // any of these website groups; empty when AnyGroup
+	AnyGroup    bool     // groups: ["*"]: every member, whatever their groups
+	MinKarma    int64
+	LeaveBelow  int64 // equals MinKarma when the file sets none
+	Grace       time.Duration
+	OnViolation Violation
+
+	mask  uint64              // bit set of Groups in Rules.groupBits
+	group map[string]struct{} // fallback when the rules name more than 64 groups
+}
+
+// Rules is a parsed, validated rules file. It is immutable once loaded and
+// safe for concurrent use.
+type Rules struct {
+	// Groups, when not empty, is the site's whole taxonomy: members may only
+	// carry these groups.
+	Groups []string
+	// Chats in file order.
+	Chats []*Chat
+	// Hash identifies the file's content, to notice rule changes.
+	Hash string
+
+	byKey     map[string]*Chat
+	allowed   map[string]struct{}
+	groupBits map[string]uint64 // group name -> bit, when at most 64 are named
+}
+
+// Chat returns the chat with this key.
+func (r *Rules) Chat(key string) (*Chat, bool) {
+	c, ok := r.byKey[key]
+	return c, ok
+}
+
+// GroupAllowed reports whether members may carry group g.
+func (r *Rules) GroupAllowed(g string) bool {
+	if len(r.allowed) == 0 {
+		return true
+	}
+	_, ok := r.allowed[g]
+	return ok
+}
+
+// RestrictsGroups reports whether the rules list the site's groups.
+func (r *Rules) RestrictsGroups() bool { return len(r.allowed) > 0 }
+
+// Patterns for the names the rules file and the API accept.
+var (
+	keyPattern   = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+	groupPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+)
+
+// ValidGroup reports whether g is a well-formed group name.
+func ValidGroup(g string) bool { return groupPattern.MatchString(g) }
+
+// Error is a problem in a rules file, with where it is.
+type Error struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}
+
+// LoadRules reads and validates a rules file.
+func LoadRules(path string) (*Rules, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read rules: %w", err)
+	}
+	return ParseRules(path, data)
+}
+
+// MaxRulesSize bounds a rules file; anything larger is surely a mistake.
+const MaxRulesSize = 1 << 20
+
+// ParseRules parses rules from data; name is used in error messages.
+func ParseRules(name string, data []byte) (*Rules, error) {
+	p := parser{file: name}
+	if len(data) > MaxRulesSize {
+		return nil, p.errf(nil, "file is %d bytes, more than the %d allowed", len(data), MaxRulesSize)
+	}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, p.errf(nil, "file is empty: it needs a chats: section")
+		}
+		return nil, p.yamlErr(err)
+	}
+	sum := sha256.Sum256(data)
+	r, err := p.rules(&doc)
+	if err != nil {
+		return nil, err
+	}
+	r.Hash = hex.EncodeToString(sum[:])
+	return r, nil
+}
+
+type parser struct{ file string }
+
+func (p parser) errf(n *yaml.Node, format string, args ...any) error {
+	e := &Error{File: p.file, Msg: fmt.Sprintf(format, args...)}
+	if n != nil {
+		e.Line = n.Line
+	}
+	return e
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+func (p parser) yamlErr(err error) error {
+	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &Error{File: p.file, Line: line, Msg: m[2]}
+	}
+	return &Error{File: p.file, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
+}
+
+// mapping walks a YAML mapping, rejecting duplicate keys.
+func (p parser) mapping(n *yaml.Node, what string, fn func(key string, k, v *yaml.Node) error) error {
+	if n.Kind == yaml.AliasNode {
+		return p.errf(n, "%s: aliases are not supported", what)
+	}
+	if n.Kind != yaml.MappingNode {
+		return p.errf(n, "%s must be a mapping", what)
+	}
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			return p.errf(k, "%s: keys must be plain names", what)
+		}
+		if line, dup := seen[k.Value]; dup {
+			return p.errf(k, "%s: %q is repeated (first on line %d)", what, k.Value, line)
+		}
+		seen[k.Value] = k.Line
+		if err := fn(k.Value, k, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p parser) rules(doc *yaml.Node) (*Rules, error) {
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
+		return nil, p.errf(doc, "expected one YAML document")
+	}
+	root := doc.Content[0]
+	r := &Rules{byKey: map[string]*Chat{}}
+	var chatsNode *yaml.Node
+	err := p.mapping(root, "the file", func(key string, k, v *yaml.Node) error {
+		switch key {
+		case "groups":
+			gs, err := p.groups(v, "groups", false)
+			if err != nil {
+				return err
+			}
+			r.Groups = gs
+		case "chats":
+			chatsNode = v
+		default:
+			return p.errf(k, "unknown section %q (expected groups or chats)", key)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(r.Groups) > 0 {
+		r.allowed = make(map[string]struct{}, len(r.Groups))
+		for _, g := range r.Groups {
+			r.allowed[g] = struct{}{}
+		}
+	}
+	if chatsNode == nil {
+		return nil, p.errf(root, "no chats: section: name at least one gated chat")
+	}
+	err = p.mapping(chatsNode, "chats", func(key string, k, v *yaml.Node) error {
+		if !keyPattern.MatchString(key) {
+			return p.errf(k, "chat key %q: use 1-64 lowercase letters, digits, '-' or '_', starting with a letter or digit", key)
+		}
+		c, err := p.chat(key, v, r)
+		if err != nil {
+			return err
+		}
+		r.Chats = append(r.Chats, c)
+		r.byKey[key] = c
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(r.Chats) == 0 {
+		return nil, p.errf(chatsNode, "chats: is empty: name at least one gated chat")
+	}
+	r.compile()
+	return r, nil
+}
+
+func (p parser) groups(v *yaml.Node, what string, allowStar bool) ([]string, error) {
+	if v.Kind != yaml.SequenceNode {
+		return nil, p.errf(v, "%s must be a list, e.g. [webmasters, customers]", what)
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, g := range v.Content {
+		if g.Kind != yaml.ScalarNode {
+			return nil, p.errf(g, "%s: each entry must be a group name", what)
+		}
+		name := g.Value
+		if name == "*" && allowStar {
+			out = append(out, name)
+			continue
+		}
+		if !ValidGroup(name) {
+			return nil, p.errf(g, "%s: %q is not a valid group name (1-64 of A-Za-z0-9._-)", what, name)
+		}
+		if seen[name] {
+			return nil, p.errf(g, "%s: %q is listed twice", what, name)
+		}
+		seen[name] = true
+		out = append(out, name)
+	}
+	if len(out) == 0 {
+		return nil, p.errf(v, "%s is empty", what)
+	}
+	return out, nil
+}
+
+func (p parser) int64(v *yaml.Node, what string) (int64, error) {
+	if v.Kind != yaml.ScalarNode || (v.Tag != "!!int" && v.Tag != "!!float") {
+		return 0, p.errf(v, "%s must be an integer, not %q", what, v.Value)
+	}
+	n, err := strconv.ParseInt(strings.ReplaceAll(v.Value, "_", ""), 0, 64)
+	if err != nil {
+		f, ferr := strconv.ParseFloat(v.Value, 64)
+		if ferr == nil && f == math.Trunc(f) && math.Abs(f) < 1<<62 {
+			return int64(f), nil
+		}
+		return 0, p.errf(v, "%s must be an integer between %d and %d, not %s", what, int64(math.MinInt64), int64(math.MaxInt64), v.Value)
+	}
+	return n, nil
+}
+
+func (p parser) str(v *yaml.Node, what string, max int) (string, error) {
+	if v.Kind != yaml.ScalarNode {
+		return "", p.errf(v, "%s must be text", what)
+	}
+	s := strings.TrimSpace(v.Value)
+	if n := len([]rune(s)); n > max {
+		return "", p.errf(v, "%s is %d characters; Telegram allows %d", what, n, max)
+	}
+	return s, nil
+}
+
+func (p parser) chat(key string, n *yaml.Node, r *Rules) (*Chat, error) {
+	c := &Chat{Key: key, OnViolation: ViolationRemove}
+	where := "chats." + key
+	var haveMin, haveLeave, haveGroups bool
+	err := p.mapping(n, where, func(field string, k, v *yaml.Node) error {
+		var err error
+		switch field {
+		case "title":
+			c.Title, err = p.str(v, where+".title", 128) // Telegram's chat title limit
+		case "about":
+			c.About, err = p.str(v, where+".about", 255) // Telegram's description limit
+		case "groups":
+			var gs []string
+			gs, err = p.groups(v, where+".groups", true)
+			haveGroups = true
+			for _, g := range gs {
+				if g == "*" {
+					if len(gs) > 1 {
+						return p.errf(v, "%s.groups: \"*\" means any group; list nothing else with it", where)
+					}
+					c.AnyGroup = true
+					return nil
+				}
+				if !r.GroupAllowed(g) && len(r.Groups) > 0 {
+					return p.errf(v, "%s.groups: %q is not in the top-level groups list %v", where, g, r.Groups)
+				}
+			}
+			c.Groups = gs
+		case "min_karma":
+			c.MinKarma, err = p.int64(v, where+".min_karma")
+			haveMin = true
+		case "leave_below":
+			c.LeaveBelow, err = p.int64(v, where+".leave_below")
+			haveLeave = true
+		case "grace":
+			if v.Kind != yaml.ScalarNode {
+				return p.errf(v, "%s.grace must be a duration such as 24h or 90m", where)
+			}
+			c.Grace, err = time.ParseDuration(v.Value)
+			if err != nil {
+				return p.errf(v, "%s.grace: %q is not a duration (use e.g. 24h, 90m, 1h30m)", where, v.Value)
+			}
+			if c.Grace < 0 || c.Grace > 366*24*time.Hour {
+				return p.errf(v, "%s.grace must be between 0 and 8784h (366 days)", where)
+			}
+		case "on_violation":
+			switch Violation(v.Value) {
+			case ViolationRemove, ViolationFlag:
+				c.OnViolation = Violation(v.Value)
+			default:
+				return p.errf(v, "%s.on_violation must be remove or flag, not %q", where, v.Value)
+			}
+		default:
+			return p.errf(k, "%s: unknown field %q (expected title, about, groups, min_karma, leave_below, grace, on_violation)", where, field)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case c.Title == "":
+		return nil, p.errf(n, "%s: title is required (the group's name in Telegram)", where)
+	case !haveGroups:
+		return nil, p.errf(n, "%s: groups is required (use [\"*\"] for any group)", where)
+	case !haveMin:
+		return nil, p.errf(n, "%s: min_karma is required", where)
+	}
+	if !haveLeave {
+		c.LeaveBelow = c.MinKarma
+	} else if c.LeaveBelow > c.MinKarma {
+		return nil, p.errf(n, "%s: leave_below (%d) must not be above min_karma (%d)", where, c.LeaveBelow, c.MinKarma)
+	}
+	return c, nil
+}
+
+// compile assigns each group the rules name a bit so that matching a member
+// against every chat costs one AND per chat.
+func (r *Rules) compile() {
+	names := map[string]struct{}{}
+	for _, c := range r.Chats {
+		for _, g := range c.Groups {
+			names[g] = struct{}{}
+		}
+	}
+	if len(names) <= 64 {
+		r.groupBits = make(map[string]uint64, len(names))
+		for _, c := range r.Chats {
+			for _, g := range c.Groups {
+				bit, ok := r.groupBits[g]
+				if !ok {
+					bit = 1 << uint(len(r.groupBits))
+					r.groupBits[g] = bit
+				}
+				c.mask |= bit
+			}
+		}
+		return
+	}
+	for _, c := range r.Chats {
+		c.group = make(map[string]struct{}, len(c.Groups))
+		for _, g := range c.Groups {
+			c.group[g] = struct{}{}
+		}
+	}
+}
