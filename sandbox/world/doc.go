@@ -1,0 +1,39 @@
+// Package world is the state shared by the sandbox's two faces, the Bot API
+// emulator (package botapi) and the MTProto server (package mtproto): people,
+// bots, supergroups, memberships, invite links, join requests, private
+// messages, login codes, rate limits, faults and a log of every call.
+//
+// A World is deterministic under Options.Seed (ids, access hashes, tokens,
+// invite hashes, login codes and injected faults come from one seeded
+// source) and reads time only from Options.Now, so tests move a fake clock
+// instead of sleeping. All methods are safe for concurrent use; they return
+// copies, never pointers into the world.
+//
+// What is emulated, and how it differs from Telegram:
+//
+//   - Only supergroups exist. A "group" created by hand is a supergroup too;
+//     there are no basic groups, channels (broadcast), topics or migrations.
+//   - Membership follows Telegram's rules for the states creator,
+//     administrator, member, restricted, left and kicked; bans with an
+//     until date shorter than 30 s or longer than 366 days are forever, and
+//     lapse by themselves when the clock passes the date.
+//   - Adding people (AddMembers, the userbot's channels.inviteToChannel)
+//     honours each person's privacy setting (everybody, contacts, nobody),
+//     refuses people who left by themselves unless they are mutual contacts,
+//     refuses banned people (USER_KICKED), and answers PEER_FLOOD after
+//     Limits.PeerFloodAfter adds by one account in 24 hours. Per-person
+//     refusals are reported in MissingInvitee; whole-call refusals as *Error.
+//   - Invite links follow the Bot API's rules (name ≤ 32, member_limit
+//     1–99999, member_limit excludes creates_join_request, the creator needs
+//     can_invite_users, about 20 links per minute per chat). member_limit
+//     counts people currently in the chat who came through the link, so a
+//     slot frees up when one leaves, as on Telegram.
+//   - A bot may message a person who started it, or who asked to join a chat
+//     the bot administers (with can_invite_users) in the last 5 minutes.
+//   - Rate limits are token buckets on the injected clock with Telegram's
+//     published numbers; real Telegram is fuzzier and adapts per bot.
+//   - Messages are text and contacts only; there is no media, no edits, no
+//     reactions, no message history for groups beyond what was sent here.
+//   - Login codes are never delivered: read them with LastCode (or
+//     GET /sandbox/codes/{phone}). Any phone number may exist.
+package world

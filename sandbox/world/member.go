@@ -1,0 +1,506 @@
+package world
+
+import (
+	"sort"
+	"time"
+)
+
+// Status is a chat member's state, spelled as in the Bot API.
+type Status string
+
+const (
+	StatusCreator       Status = "creator"
+	StatusAdministrator Status = "administrator"
+	StatusMember        Status = "member"
+	StatusRestricted    Status = "restricted"
+	StatusLeft          Status = "left"
+	StatusKicked        Status = "kicked"
+)
+
+// IsMember reports whether the status counts as being in the chat.
+func (s Status) IsMember() bool {
+	return s == StatusCreator || s == StatusAdministrator || s == StatusMember || s == StatusRestricted
+}
+
+// AdminRights are an administrator's rights, named as in the Bot API's
+// ChatAdministratorRights.
+type AdminRights struct {
+	IsAnonymous         bool `json:"is_anonymous"`
+	CanManageChat       bool `json:"can_manage_chat"`
+	CanDeleteMessages   bool `json:"can_delete_messages"`
+	CanManageVideoChats bool `json:"can_manage_video_chats"`
+	CanRestrictMembers  bool `json:"can_restrict_members"`
+	CanPromoteMembers   bool `json:"can_promote_members"`
+	CanChangeInfo       bool `json:"can_change_info"`
+	CanInviteUsers      bool `json:"can_invite_users"`
+	CanPostStories      bool `json:"can_post_stories"`
+	CanEditStories      bool `json:"can_edit_stories"`
+	CanDeleteStories    bool `json:"can_delete_stories"`
+	CanPinMessages      bool `json:"can_pin_messages"`
+	CanManageTopics     bool `json:"can_manage_topics"`
+}
+
+// AllAdminRights are the creator's rights.
+func AllAdminRights() AdminRights {
+	return AdminRights{
+		CanManageChat: true, CanDeleteMessages: true, CanManageVideoChats: true,
+		CanRestrictMembers: true, CanPromoteMembers: true, CanChangeInfo: true,
+		CanInviteUsers: true, CanPostStories: true, CanEditStories: true,
+		CanDeleteStories: true, CanPinMessages: true, CanManageTopics: true,
+	}
+}
+
+// Any reports whether at least one right is granted (IsAnonymous aside).
+func (r AdminRights) Any() bool {
+	r.IsAnonymous = false
+	return r != AdminRights{}
+}
+
+// ChatMember is one user's membership in one supergroup, as a copy.
+type ChatMember struct {
+	ChannelID int64
+	User      User
+	Status    Status
+	// Rights are an administrator's rights (all of them for the creator).
+	Rights AdminRights
+	// CustomTitle is an administrator's rank.
+	CustomTitle string
+	// UntilDate ends a ban or restriction; zero means forever.
+	UntilDate time.Time
+	JoinedAt  time.Time
+	// InviterID added or approved the member, or promoted the administrator.
+	InviterID int64
+	// InviteLink is the link the member joined through, "" if none.
+	InviteLink     string
+	ViaJoinRequest bool
+	// LeftByThemselves is true once the user left on their own.
+	LeftByThemselves bool
+}
+
+type member struct {
+	status     Status
+	rights     AdminRights
+	rank       string
+	until      time.Time
+	joinedAt   time.Time
+	inviter    int64
+	link       string // invite hash
+	viaRequest bool
+}
+
+// memberLocked returns the membership of userID in c, "left" if none, with a
+// lapsed ban turned into "left".
+func (w *World) memberLocked(c *chat, userID int64) ChatMember {
+	cm := ChatMember{ChannelID: c.ID, Status: StatusLeft, LeftByThemselves: c.leftSelf[userID]}
+	if u, ok := w.users[userID]; ok {
+		cm.User = u.User
+	} else {
+		cm.User = User{ID: userID}
+	}
+	m, ok := c.members[userID]
+	if !ok {
+		return cm
+	}
+	if (m.status == StatusKicked || m.status == StatusRestricted) && !m.until.IsZero() && !w.now().Before(m.until) {
+		if m.status == StatusKicked {
+			m.status = StatusLeft
+		} else {
+			m.status = StatusMember
+		}
+		m.until = time.Time{}
+	}
+	cm.Status = m.status
+	cm.Rights = m.rights
+	cm.CustomTitle = m.rank
+	cm.UntilDate = m.until
+	cm.JoinedAt = m.joinedAt
+	cm.InviterID = m.inviter
+	cm.InviteLink = m.link
+	cm.ViaJoinRequest = m.viaRequest
+	if !m.status.IsMember() && m.status != StatusKicked {
+		cm.Rights = AdminRights{}
+	}
+	return cm
+}
+
+func (w *World) setMemberLocked(c *chat, userID int64, m *member) {
+	if _, seen := c.members[userID]; !seen {
+		c.order = append(c.order, userID)
+	}
+	c.members[userID] = m
+	if m.status.IsMember() {
+		delete(c.leftSelf, userID)
+	}
+}
+
+// Member is userID's membership in the channel: "left" for strangers.
+func (w *World) Member(channelID, userID int64) ChatMember {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c, ok := w.chats[channelID]
+	if !ok {
+		u := w.users[userID]
+		cm := ChatMember{ChannelID: channelID, Status: StatusLeft}
+		if u != nil {
+			cm.User = u.User
+		}
+		return cm
+	}
+	return w.memberLocked(c, userID)
+}
+
+// Members lists the people in the chat now (creator, administrators,
+// members, restricted), in the order they first appeared.
+func (w *World) Members(channelID int64) []ChatMember {
+	return w.filterMembers(channelID, func(s Status) bool { return s.IsMember() })
+}
+
+// Banned lists the people banned from the chat.
+func (w *World) Banned(channelID int64) []ChatMember {
+	return w.filterMembers(channelID, func(s Status) bool { return s == StatusKicked })
+}
+
+// Admins lists the creator and administrators.
+func (w *World) Admins(channelID int64) []ChatMember {
+	return w.filterMembers(channelID, func(s Status) bool { return s == StatusCreator || s == StatusAdministrator })
+}
+
+func (w *World) filterMembers(channelID int64, keep func(Status) bool) []ChatMember {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c, ok := w.chats[channelID]
+	if !ok {
+		return nil
+	}
+	var out []ChatMember
+	for _, id := range c.order {
+		if cm := w.memberLocked(c, id); keep(cm.Status) {
+			out = append(out, cm)
+		}
+	}
+	return out
+}
+
+// Participants pages Members: channels.getParticipants(offset, limit),
+// returning the page and the total count. limit ≤ 0 or > 200 means 200.
+func (w *World) Participants(channelID int64, offset, limit int) ([]ChatMember, int) {
+	all := w.Members(channelID)
+	if limit <= 0 || limit > 200 {
+		limit = 200
+	}
+	if offset < 0 {
+		offset = 0
+	}
+	if offset >= len(all) {
+		return nil, len(all)
+	}
+	end := min(offset+limit, len(all))
+	return all[offset:end], len(all)
+}
+
+// canLocked reports whether actor may act in c with the right.
+func canLocked(a ChatMember, right func(AdminRights) bool) bool {
+	return a.Status == StatusCreator || (a.Status == StatusAdministrator && right(a.Rights))
+}
+
+// PromoteAdmin is promoteChatMember / channels.editAdmin: makes targetID an
+// administrator with rights and rank, or with no rights demotes them to a
+// member. The actor must be the creator or an administrator with
+// can_promote_members. A bot that is not in the chat is added by being
+// promoted, as Telegram does; people must already be members.
+func (w *World) PromoteAdmin(channelID, actorID, targetID int64, rights AdminRights, rank string) error {
+	if len([]rune(rank)) > 16 {
+		return BadRequest("ADMIN_RANK_INVALID", "")
+	}
+	defer w.flush()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c, ok := w.chats[channelID]
+	if !ok {
+		return ErrChatNotFound
+	}
+	t, ok := w.users[targetID]
+	if !ok {
+		return ErrUserNotFound
+	}
+	a := w.memberLocked(c, actorID)
+	if !a.Status.IsMember() {
+		return ErrChatAdminRequired
+	}
+	if !canLocked(a, func(r AdminRights) bool { return r.CanPromoteMembers }) {
+		return ErrNotEnoughRights
+	}
+	old := w.memberLocked(c, targetID)
+	if old.Status == StatusCreator {
+		return ErrCantDemoteCreator
+	}
+	if a.Status == StatusAdministrator && old.Status == StatusAdministrator && old.InviterID != actorID {
+		return errf(ErrNotEnoughRights, "CHAT_ADMIN_REQUIRED")
+	}
+	if a.Status == StatusAdministrator {
+		// An administrator can only grant rights they hold.
+		if !rightsSubset(rights, a.Rights) {
+			return errf(ErrNotEnoughRights, "RIGHT_FORBIDDEN")
+		}
+	}
+	if !old.Status.IsMember() {
+		if old.Status == StatusKicked {
+			return ErrUserKicked
+		}
+		if !t.IsBot {
+			return ErrUserNotParticipant
+		}
+		if !rights.Any() {
+			return ErrUserNotParticipant
+		}
+		if w.channelCountLocked(targetID) >= w.limits.ChannelsPerAccount {
+			return ErrUserChannelsTooMuch
+		}
+	}
+	m := &member{status: StatusMember, joinedAt: old.JoinedAt, inviter: old.InviterID, link: old.InviteLink, viaRequest: old.ViaJoinRequest}
+	if !old.Status.IsMember() {
+		m.joinedAt = w.now()
+		m.inviter = actorID
+	}
+	if rights.Any() {
+		m.status = StatusAdministrator
+		m.rights = rights
+		m.rank = rank
+		m.inviter = actorID
+	}
+	w.setMemberLocked(c, targetID, m)
+	nw := w.memberLocked(c, targetID)
+	if old.Status != nw.Status || old.Rights != nw.Rights || old.CustomTitle != nw.CustomTitle {
+		w.emitLocked(MemberChanged{ChannelID: c.ID, Old: old, New: nw, Actor: actorID, Date: w.now()})
+	}
+	return nil
+}
+
+func rightsSubset(want, have AdminRights) bool {
+	w := []bool{want.CanManageChat, want.CanDeleteMessages, want.CanManageVideoChats, want.CanRestrictMembers, want.CanPromoteMembers, want.CanChangeInfo, want.CanInviteUsers, want.CanPostStories, want.CanEditStories, want.CanDeleteStories, want.CanPinMessages, want.CanManageTopics}
+	h := []bool{have.CanManageChat, have.CanDeleteMessages, have.CanManageVideoChats, have.CanRestrictMembers, have.CanPromoteMembers, have.CanChangeInfo, have.CanInviteUsers, have.CanPostStories, have.CanEditStories, have.CanDeleteStories, have.CanPinMessages, have.CanManageTopics}
+	for i := range w {
+		if w[i] && !h[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// BanForever is the until time meaning "forever".
+var BanForever = time.Time{}
+
+// Ban is banChatMember / channels.editBanned{view_messages}: userID leaves
+// the chat (if in it) and cannot come back by link until the ban ends. An
+// until less than 30 s or more than 366 days away (or zero) means forever.
+// The actor must be the creator or an administrator with
+// can_restrict_members; the creator cannot be banned, and administrators
+// only by whoever promoted them or the creator.
+func (w *World) Ban(channelID, actorID, userID int64, until time.Time) error {
+	defer w.flush()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c, ok := w.chats[channelID]
+	if !ok {
+		return ErrChatNotFound
+	}
+	if _, ok := w.users[userID]; !ok {
+		return ErrUserNotFound
+	}
+	a := w.memberLocked(c, actorID)
+	if !canLocked(a, func(r AdminRights) bool { return r.CanRestrictMembers }) {
+		if a.Status.IsMember() {
+			return ErrNotEnoughRights
+		}
+		return ErrChatAdminRequired
+	}
+	old := w.memberLocked(c, userID)
+	switch {
+	case old.Status == StatusCreator:
+		return ErrCantRemoveOwner
+	case old.Status == StatusAdministrator && a.Status != StatusCreator && old.InviterID != actorID:
+		return ErrUserIsAdmin
+	case userID == actorID:
+		return BadRequest("USER_ADMIN_INVALID", "can't restrict self")
+	}
+	now := w.now()
+	if !until.IsZero() && (until.Sub(now) < 30*time.Second || until.Sub(now) > 366*24*time.Hour) {
+		until = time.Time{}
+	}
+	m := &member{status: StatusKicked, until: until, joinedAt: old.JoinedAt, inviter: actorID}
+	w.setMemberLocked(c, userID, m)
+	delete(c.requests, userID)
+	nw := w.memberLocked(c, userID)
+	if old.Status != nw.Status || !old.UntilDate.Equal(nw.UntilDate) {
+		w.emitLocked(MemberChanged{ChannelID: c.ID, Old: old, New: nw, Actor: actorID, Date: now})
+	}
+	return nil
+}
+
+// Unban is unbanChatMember: a banned user becomes "left" (free to join by
+// link again). Without onlyIfBanned a current member is removed too (a kick),
+// as the Bot API does; with it, members are left alone.
+func (w *World) Unban(channelID, actorID, userID int64, onlyIfBanned bool) error {
+	defer w.flush()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c, ok := w.chats[channelID]
+	if !ok {
+		return ErrChatNotFound
+	}
+	if _, ok := w.users[userID]; !ok {
+		return ErrUserNotFound
+	}
+	a := w.memberLocked(c, actorID)
+	if !canLocked(a, func(r AdminRights) bool { return r.CanRestrictMembers }) {
+		if a.Status.IsMember() {
+			return ErrNotEnoughRights
+		}
+		return ErrChatAdminRequired
+	}
+	old := w.memberLocked(c, userID)
+	switch old.Status {
+	case StatusKicked:
+	case StatusLeft:
+		return nil
+	case StatusCreator:
+		if onlyIfBanned {
+			return nil
+		}
+		return ErrCantRemoveOwner
+	default:
+		if onlyIfBanned {
+			return nil
+		}
+		if old.Status == StatusAdministrator && a.Status != StatusCreator && old.InviterID != actorID {
+			return ErrUserIsAdmin
+		}
+		if userID == actorID {
+			return BadRequest("USER_ADMIN_INVALID", "can't remove self")
+		}
+	}
+	w.setMemberLocked(c, userID, &member{status: StatusLeft, joinedAt: old.JoinedAt, inviter: actorID})
+	w.emitLocked(MemberChanged{ChannelID: c.ID, Old: old, New: w.memberLocked(c, userID), Actor: actorID, Date: w.now()})
+	return nil
+}
+
+// Leave is the user leaving the chat by themselves. The creator cannot leave
+// in the sandbox (Telegram would transfer or delete the group).
+func (w *World) Leave(channelID, userID int64) error {
+	defer w.flush()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c, ok := w.chats[channelID]
+	if !ok {
+		return ErrChatNotFound
+	}
+	old := w.memberLocked(c, userID)
+	if !old.Status.IsMember() {
+		return ErrUserNotParticipant
+	}
+	if old.Status == StatusCreator {
+		return BadRequest("USER_CREATOR", "the creator can't leave the chat in the sandbox")
+	}
+	w.setMemberLocked(c, userID, &member{status: StatusLeft, joinedAt: old.JoinedAt})
+	c.leftSelf[userID] = true
+	w.emitLocked(MemberChanged{ChannelID: c.ID, Old: old, New: w.memberLocked(c, userID), Actor: userID, Date: w.now()})
+	return nil
+}
+
+// MissingInvitee is a person AddMembers could not add, and why
+// (USER_PRIVACY_RESTRICTED, USER_NOT_MUTUAL_CONTACT, USER_CHANNELS_TOO_MUCH,
+// USER_ID_INVALID). The MTProto server reports them as missing_invitees.
+type MissingInvitee struct {
+	UserID int64
+	Reason string
+}
+
+// AddMembers is channels.inviteToChannel. The actor needs can_invite_users.
+// Whole-call refusals are returned as *Error: USERS_TOO_MUCH (more than
+// Limits.MaxInvitePerCall people, or the chat would exceed
+// Limits.MaxMembers), USER_KICKED (someone is banned), PEER_FLOOD (the actor
+// added Limits.PeerFloodAfter people in the last 24 hours). People already
+// in the chat are skipped. Others are added or reported in missing:
+// privacy "nobody" → USER_PRIVACY_RESTRICTED; "contacts" unless they have
+// the actor as a contact → USER_PRIVACY_RESTRICTED; left by themselves and
+// not a mutual contact → USER_NOT_MUTUAL_CONTACT; in too many channels →
+// USER_CHANNELS_TOO_MUCH.
+func (w *World) AddMembers(channelID, actorID int64, userIDs []int64) (added []int64, missing []MissingInvitee, err error) {
+	defer w.flush()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c, ok := w.chats[channelID]
+	if !ok {
+		return nil, nil, ErrChatNotFound
+	}
+	actor, ok := w.users[actorID]
+	if !ok {
+		return nil, nil, ErrUserNotFound
+	}
+	a := w.memberLocked(c, actorID)
+	if !canLocked(a, func(r AdminRights) bool { return r.CanInviteUsers }) {
+		return nil, nil, ErrChatAdminRequired
+	}
+	if len(userIDs) == 0 {
+		return nil, nil, BadRequest("USERS_TOO_FEW", "")
+	}
+	if len(userIDs) > w.limits.MaxInvitePerCall {
+		return nil, nil, ErrUsersTooMuch
+	}
+	for _, id := range userIDs {
+		if _, ok := w.users[id]; ok && w.memberLocked(c, id).Status == StatusKicked {
+			return nil, nil, ErrUserKicked
+		}
+	}
+	now := w.now()
+	recent := w.recentAddsLocked(actorID, now)
+	count := c.snapshot().MembersCount
+	for _, id := range userIDs {
+		u, ok := w.users[id]
+		if !ok {
+			missing = append(missing, MissingInvitee{UserID: id, Reason: "USER_ID_INVALID"})
+			continue
+		}
+		old := w.memberLocked(c, id)
+		if old.Status.IsMember() {
+			continue
+		}
+		if count >= w.limits.MaxMembers {
+			return added, missing, ErrUsersTooMuch
+		}
+		mutual := u.contacts[actorID] && actor.contacts[id]
+		switch {
+		case u.Privacy == PrivacyNobody && !u.IsBot:
+			missing = append(missing, MissingInvitee{UserID: id, Reason: "USER_PRIVACY_RESTRICTED"})
+			continue
+		case u.Privacy == PrivacyContacts && !u.contacts[actorID]:
+			missing = append(missing, MissingInvitee{UserID: id, Reason: "USER_PRIVACY_RESTRICTED"})
+			continue
+		case old.LeftByThemselves && !mutual:
+			missing = append(missing, MissingInvitee{UserID: id, Reason: "USER_NOT_MUTUAL_CONTACT"})
+			continue
+		case w.channelCountLocked(id) >= w.limits.ChannelsPerAccount:
+			missing = append(missing, MissingInvitee{UserID: id, Reason: "USER_CHANNELS_TOO_MUCH"})
+			continue
+		}
+		if recent >= w.limits.PeerFloodAfter {
+			return added, missing, ErrPeerFlood
+		}
+		recent++
+		w.adds[actorID] = append(w.adds[actorID], now)
+		w.setMemberLocked(c, id, &member{status: StatusMember, joinedAt: now, inviter: actorID})
+		count++
+		added = append(added, id)
+		w.emitLocked(MemberChanged{ChannelID: c.ID, Old: old, New: w.memberLocked(c, id), Actor: actorID, Date: now})
+	}
+	return added, missing, nil
+}
+
+// recentAddsLocked counts the adds by actor in the last 24 hours, dropping
+// older ones.
+func (w *World) recentAddsLocked(actorID int64, now time.Time) int {
+	ts := w.adds[actorID]
+	i := sort.Search(len(ts), func(i int) bool { return now.Sub(ts[i]) < 24*time.Hour })
+	w.adds[actorID] = ts[i:]
+	return len(ts) - i
+}

@@ -1,0 +1,297 @@
+package world
+
+import (
+	"strings"
+	"time"
+	"unicode/utf16"
+)
+
+// Entity is a message entity (Bot API MessageEntity, offsets in UTF-16).
+type Entity struct {
+	Type   string `json:"type"`
+	Offset int    `json:"offset"`
+	Length int    `json:"length"`
+	URL    string `json:"url,omitempty"`
+}
+
+// Contact is a shared phone contact.
+type Contact struct {
+	PhoneNumber string `json:"phone_number"`
+	FirstName   string `json:"first_name"`
+	LastName    string `json:"last_name,omitempty"`
+	// UserID is the Telegram user the phone belongs to, 0 if unknown.
+	UserID int64 `json:"user_id,omitempty"`
+}
+
+// Message is a sent message, as a copy.
+type Message struct {
+	// ID is the message id within its chat (per private dialog, per group).
+	ID     int
+	FromID int64
+	// ToID is the receiver of a private message; 0 in groups.
+	ToID int64
+	// ChannelID is the supergroup of a group message; 0 in private chats.
+	ChannelID int64
+	Date      time.Time
+	Text      string
+	Entities  []Entity
+	Contact   *Contact
+	// ReplyMarkup is the raw JSON reply_markup a bot attached, if any.
+	ReplyMarkup string
+	Deleted     bool
+}
+
+// ChatIDFor is the Bot API chat id of the message's chat as viewer sees it:
+// the other person for private chats, -100… for groups.
+func (m Message) ChatIDFor(viewerID int64) int64 {
+	if m.ChannelID != 0 {
+		return BotAPIChatID(m.ChannelID)
+	}
+	if viewerID == m.FromID {
+		return m.ToID
+	}
+	return m.FromID
+}
+
+// SendOptions are a message's extras.
+type SendOptions struct {
+	Entities    []Entity
+	ReplyMarkup string
+	Contact     *Contact
+}
+
+type private struct {
+	started bool // the person wrote to the bot
+	blocked bool // the person blocked the bot
+}
+
+type msgKey [2]int64
+
+func dialogKey(a, b int64) msgKey {
+	if a > b {
+		a, b = b, a
+	}
+	return msgKey{a, b}
+}
+
+// SendMessage sends text from fromID to chatID, a Bot API chat id: a user id
+// for a private chat, -100… for a supergroup. A bot may only write to people
+// who wrote to it and did not block it (403 "bot was blocked by the user",
+// 403 "bot can't initiate conversation with a user"), or who asked to join a
+// chat it administers with can_invite_users in the last
+// Limits.JoinRequestDMWindow. Bots are held to the message rate limits (429).
+// A person's first message to a bot starts it. Commands get a bot_command
+// entity, as Telegram adds.
+func (w *World) SendMessage(fromID, chatID int64, text string, opts SendOptions) (Message, error) {
+	if strings.TrimSpace(text) == "" && opts.Contact == nil {
+		return Message{}, BadRequest("MESSAGE_EMPTY", "message text is empty")
+	}
+	if len(utf16.Encode([]rune(text))) > 4096 {
+		return Message{}, BadRequest("MESSAGE_TOO_LONG", "message is too long")
+	}
+	defer w.flush()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	from, ok := w.users[fromID]
+	if !ok {
+		return Message{}, ErrUserNotFound
+	}
+	now := w.now()
+	m := Message{FromID: fromID, Date: now, Text: text, Entities: opts.Entities, Contact: opts.Contact, ReplyMarkup: opts.ReplyMarkup}
+	var key msgKey
+	if channelID, isGroup := ChannelID(chatID); isGroup {
+		c, ok := w.chats[channelID]
+		if !ok {
+			return Message{}, errf(ErrChatNotFound, "chat not found")
+		}
+		switch st := w.memberLocked(c, fromID).Status; {
+		case st == StatusKicked:
+			return Message{}, Forbidden("CHANNEL_PRIVATE", "bot was kicked from the supergroup chat")
+		case !st.IsMember():
+			return Message{}, ErrBotIsNotMember
+		}
+		if from.IsBot {
+			if err := w.sendLimit(fromID, chatID, true); err != nil {
+				return Message{}, err
+			}
+		}
+		m.ChannelID = channelID
+		key = msgKey{0, channelID}
+	} else {
+		to, ok := w.users[chatID]
+		if !ok || chatID == fromID {
+			return Message{}, errf(ErrChatNotFound, "chat not found")
+		}
+		switch {
+		case from.IsBot && to.IsBot:
+			return Message{}, Forbidden("USER_IS_BOT", "bot can't send messages to bots")
+		case from.IsBot:
+			p := w.privates[msgKey{fromID, chatID}]
+			if p != nil && p.blocked {
+				return Message{}, ErrBotBlocked
+			}
+			if (p == nil || !p.started) && !w.recentJoinRequestLocked(fromID, chatID, now) {
+				return Message{}, ErrCantInitiate
+			}
+			if err := w.sendLimit(fromID, chatID, false); err != nil {
+				return Message{}, err
+			}
+		case to.IsBot:
+			p := w.privateLocked(chatID, fromID)
+			p.started = true
+			p.blocked = false
+		}
+		m.ToID = chatID
+		key = dialogKey(fromID, chatID)
+	}
+	if len(m.Entities) == 0 && strings.HasPrefix(text, "/") {
+		cmd, _, _ := strings.Cut(text, " ")
+		m.Entities = []Entity{{Type: "bot_command", Offset: 0, Length: len(utf16.Encode([]rune(cmd)))}}
+	}
+	m.ID = w.nextMsgIDLocked(key)
+	w.msgs = append(w.msgs, m)
+	w.emitLocked(MessageSent{Message: m})
+	return m, nil
+}
+
+func (w *World) privateLocked(botID, userID int64) *private {
+	k := msgKey{botID, userID}
+	p := w.privates[k]
+	if p == nil {
+		p = &private{}
+		w.privates[k] = p
+	}
+	return p
+}
+
+func (w *World) nextMsgIDLocked(key msgKey) int {
+	n := 0
+	for i := len(w.msgs) - 1; i >= 0; i-- {
+		m := w.msgs[i]
+		k := msgKey{0, m.ChannelID}
+		if m.ChannelID == 0 {
+			k = dialogKey(m.FromID, m.ToID)
+		}
+		if k == key {
+			n = m.ID
+			break
+		}
+	}
+	return n + 1
+}
+
+// recentJoinRequestLocked: did userID ask to join a chat where botID is an
+// admin with can_invite_users within the window?
+func (w *World) recentJoinRequestLocked(botID, userID int64, now time.Time) bool {
+	for _, c := range w.chats {
+		r, ok := c.requests[userID]
+		at := time.Time{}
+		if ok {
+			at = r.Date
+		} else if t, ok := c.requestedAt(userID); ok {
+			at = t
+		}
+		if at.IsZero() || now.Sub(at) > w.limits.JoinRequestDMWindow {
+			continue
+		}
+		if canLocked(w.memberLocked(c, botID), func(r AdminRights) bool { return r.CanInviteUsers }) {
+			return true
+		}
+	}
+	return false
+}
+
+// requestedAt is when userID last asked to join (even if since resolved).
+func (c *chat) requestedAt(userID int64) (time.Time, bool) {
+	t, ok := c.lastRequest[userID]
+	return t, ok
+}
+
+// ShareContact is the person tapping "share my phone number" in the bot's
+// chat: a message with their own contact, user_id filled in.
+func (w *World) ShareContact(userID, botID int64) (Message, error) {
+	u, ok := w.User(userID)
+	if !ok {
+		return Message{}, ErrUserNotFound
+	}
+	if u.Phone == "" {
+		return Message{}, BadRequest("CONTACT_MISSING", "the user has no phone number")
+	}
+	return w.SendMessage(userID, botID, "", SendOptions{Contact: &Contact{
+		PhoneNumber: "+" + u.Phone, FirstName: u.FirstName, LastName: u.LastName, UserID: u.ID,
+	}})
+}
+
+// ResolveContactUserID is what sendContact fills contact.user_id with: the
+// owner of the phone when their privacy is "everybody", else 0 (Telegram
+// does not promise to resolve arbitrary numbers).
+func (w *World) ResolveContactUserID(phone string) int64 {
+	u, ok := w.UserByPhone(phone)
+	if !ok || u.Privacy != PrivacyEverybody {
+		return 0
+	}
+	return u.ID
+}
+
+// BlockBot is the person blocking (or with blocked=false unblocking) a bot.
+func (w *World) BlockBot(userID, botID int64, blocked bool) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, ok := w.users[userID]; !ok {
+		return ErrUserNotFound
+	}
+	b, ok := w.users[botID]
+	if !ok || !b.IsBot {
+		return ErrUserNotFound
+	}
+	w.privateLocked(botID, userID).blocked = blocked
+	return nil
+}
+
+// DeleteMessage deletes a message. In private chats either side may delete;
+// in groups the sender, or an admin with can_delete_messages.
+func (w *World) DeleteMessage(actorID, chatID int64, messageID int) error {
+	defer w.flush()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i := range w.msgs {
+		m := &w.msgs[i]
+		if m.ID != messageID || m.Deleted || m.ChatIDFor(actorID) != chatID {
+			continue
+		}
+		if m.ChannelID == 0 && m.FromID != actorID && m.ToID != actorID {
+			continue
+		}
+		if m.ChannelID != 0 && m.FromID != actorID {
+			c := w.chats[m.ChannelID]
+			if !canLocked(w.memberLocked(c, actorID), func(r AdminRights) bool { return r.CanDeleteMessages }) {
+				return ErrMessageCantDelete
+			}
+		}
+		m.Deleted = true
+		w.emitLocked(MessageDeleted{ChatID: chatID, MessageID: messageID, Actor: actorID})
+		return nil
+	}
+	return ErrMessageNotFound
+}
+
+// Messages lists what userID received in private chats (from bots and
+// people), oldest first, deleted ones left out.
+func (w *World) Messages(userID int64) []Message {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []Message
+	for _, m := range w.msgs {
+		if m.ToID == userID && !m.Deleted {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// AllMessages lists every message sent, oldest first.
+func (w *World) AllMessages() []Message {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]Message(nil), w.msgs...)
+}

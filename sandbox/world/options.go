@@ -1,0 +1,106 @@
+package world
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Options configure a World. The zero value works: seed 0, the real clock,
+// Telegram's limits.
+type Options struct {
+	// Seed makes ids, hashes, tokens, codes and faults reproducible.
+	Seed int64
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Limits are Telegram's limits; zero fields take Telegram's defaults.
+	Limits Limits
+	// Logger receives debug logs; nil discards them.
+	Logger *slog.Logger
+	// MaxCalls caps the call log (oldest dropped first); zero means 10000.
+	MaxCalls int
+}
+
+// Limits are the quotas the world enforces. Zero values mean Telegram's
+// defaults (see DefaultLimits).
+type Limits struct {
+	// PerChatMsgPerSec: messages a bot may send to one chat per second (1).
+	PerChatMsgPerSec float64
+	// PerGroupMsgPerMin: messages a bot may send to one group per minute (20).
+	PerGroupMsgPerMin int
+	// GlobalMsgPerSec: messages a bot may send per second overall (30).
+	GlobalMsgPerSec int
+	// InviteLinksPerMinPerChat: createChatInviteLink calls per chat per minute (20).
+	InviteLinksPerMinPerChat int
+	// ChannelsPerAccount: channels and supergroups one account may be in (500).
+	ChannelsPerAccount int
+	// PeerFloodAfter: people one account may add to groups in 24 hours before
+	// PEER_FLOOD (50).
+	PeerFloodAfter int
+	// MaxInvitePerCall: people per channels.inviteToChannel call (200).
+	MaxInvitePerCall int
+	// MaxMembers: members of a supergroup (200000).
+	MaxMembers int
+	// JoinRequestDMWindow: how long after a join request the chat's bots may
+	// message the requester (5 minutes).
+	JoinRequestDMWindow time.Duration
+	// CodeTTL: how long a login code stays valid (5 minutes).
+	CodeTTL time.Duration
+	// FloodWait maps an MTProto method name (e.g. "contacts.resolvePhone")
+	// to the minimum interval between two calls by one account. Nil means
+	// DefaultFloodWait; an empty non-nil map disables them.
+	FloodWait map[string]time.Duration
+}
+
+// DefaultFloodWait are minimum intervals per account for the MTProto methods
+// Telegram is known to flood-limit hard.
+func DefaultFloodWait() map[string]time.Duration {
+	return map[string]time.Duration{
+		"contacts.resolvePhone":    3 * time.Second,
+		"contacts.importContacts":  3 * time.Second,
+		"contacts.resolveUsername": time.Second,
+		"channels.createChannel":   5 * time.Second,
+		"auth.sendCode":            30 * time.Second,
+	}
+}
+
+// DefaultLimits are Telegram's published (or commonly observed) limits.
+func DefaultLimits() Limits {
+	return Limits{}.withDefaults()
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.PerChatMsgPerSec == 0 {
+		l.PerChatMsgPerSec = 1
+	}
+	if l.PerGroupMsgPerMin == 0 {
+		l.PerGroupMsgPerMin = 20
+	}
+	if l.GlobalMsgPerSec == 0 {
+		l.GlobalMsgPerSec = 30
+	}
+	if l.InviteLinksPerMinPerChat == 0 {
+		l.InviteLinksPerMinPerChat = 20
+	}
+	if l.ChannelsPerAccount == 0 {
+		l.ChannelsPerAccount = 500
+	}
+	if l.PeerFloodAfter == 0 {
+		l.PeerFloodAfter = 50
+	}
+	if l.MaxInvitePerCall == 0 {
+		l.MaxInvitePerCall = 200
+	}
+	if l.MaxMembers == 0 {
+		l.MaxMembers = 200000
+	}
+	if l.JoinRequestDMWindow == 0 {
+		l.JoinRequestDMWindow = 5 * time.Minute
+	}
+	if l.CodeTTL == 0 {
+		l.CodeTTL = 5 * time.Minute
+	}
+	if l.FloodWait == nil {
+		l.FloodWait = DefaultFloodWait()
+	}
+	return l
+}
