@@ -29,8 +29,8 @@ type chat struct {
 	requests map[int64]*JoinRequest
 	// lastRequest is when each user last asked to join, for the bots' DM window.
 	lastRequest map[int64]time.Time
-	leftSelf map[int64]bool // users who left by themselves
-	primary  string         // hash of the primary invite link
+	leftSelf    map[int64]bool // users who left by themselves
+	primary     string         // hash of the primary invite link
 }
 
 // CreateSupergroup is channels.createChannel{megagroup}: creatorID becomes
@@ -66,10 +66,10 @@ func (w *World) CreateSupergroup(creatorID int64, title, about string) (Chat, er
 			CreatorID:  creatorID,
 			Date:       w.now(),
 		},
-		members:  map[int64]*member{},
+		members:     map[int64]*member{},
 		requests:    map[int64]*JoinRequest{},
 		lastRequest: map[int64]time.Time{},
-		leftSelf: map[int64]bool{},
+		leftSelf:    map[int64]bool{},
 	}
 	w.nextChan++
 	w.chats[c.ID] = c

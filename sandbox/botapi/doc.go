@@ -1,0 +1,35 @@
+// Package botapi emulates Telegram's Bot API over HTTP on top of a
+// world.World, so that unmodified clients (go-telegram/bot, curl) run
+// against it: /bot<token>/<method>, GET or POST with a query string, JSON,
+// x-www-form-urlencoded or multipart/form-data, answers shaped as Telegram's
+// ({"ok":true,"result":…} or {"ok":false,"error_code":…,"description":…,
+// "parameters":{"retry_after":N}}).
+//
+// Served: getMe, getUpdates (offset, limit, long-poll timeout,
+// allowed_updates; 409 while a webhook is set or when a newer poll starts),
+// setWebhook, deleteWebhook, getWebhookInfo (delivery with
+// X-Telegram-Bot-Api-Secret-Token, retried with backoff on non-2xx),
+// sendMessage, sendContact, deleteMessage, set/get/deleteMyCommands,
+// getChat, getChatMember, getChatMemberCount, getChatAdministrators,
+// create/edit/revoke/exportChatInviteLink, approve/declineChatJoinRequest,
+// banChatMember, unbanChatMember, promoteChatMember, leaveChat. Other
+// methods answer 404 "Not Found", unknown tokens 401 "Unauthorized".
+//
+// Requests are checked against the embedded Bot API 10.1 specification
+// (required parameters, integer and JSON parameters) before they run.
+// Updates: message (private messages to the bot, incl. /start <param> with
+// its bot_command entity, and shared contacts; group messages to admin bots,
+// commands to member bots), chat_join_request (to admin bots with
+// can_invite_users), chat_member (to admin bots, only when allowed_updates
+// names it), my_chat_member.
+//
+// Differences from Telegram: webhooks get updates one at a time in order
+// (max_connections is recorded, not used); plain HTTP webhooks on any port
+// are accepted for loopback hosts unless Options.StrictWebhookURL (Telegram
+// requires HTTPS on 443, 80, 88 or 8443); parse_mode markup is stripped,
+// not turned into entities; no files, keyboards are stored but not shown;
+// update ids start at 1 per bot; updates are kept 24 hours by the world's
+// clock. Faults (world.SetFaults) apply per request: "5xx" answers 500,
+// "429" a spurious retry_after 1, "drop" closes the connection unanswered,
+// "timeout" runs the method and then never answers.
+package botapi

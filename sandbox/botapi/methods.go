@@ -1,0 +1,441 @@
+package botapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"regexp"
+	"strings"
+
+	"github.com/karmagate/karmagate/sandbox/world"
+)
+
+func (s *Server) getMe(_ context.Context, c *call) (any, error) {
+	u := toUser(c.bot)
+	t, f := true, false
+	u.CanJoinGroups, u.CanReadAllGroupMessages, u.SupportsInlineQueries = &t, &f, &f
+	return u, nil
+}
+
+// chatID reads chat_id: an integer, or @username of a person the world knows.
+func (s *Server) chatID(c *call) (int64, error) {
+	raw := strings.TrimSpace(c.p.str("chat_id"))
+	if name, ok := strings.CutPrefix(raw, "@"); ok {
+		if u, ok := s.w.UserByUsername(name); ok && !u.IsBot {
+			return u.ID, nil
+		}
+		return 0, badRequest("chat not found")
+	}
+	id := c.p.int64("chat_id")
+	if id == 0 {
+		return 0, badRequest("chat not found")
+	}
+	return id, nil
+}
+
+// group resolves chat_id to a supergroup the bot is in.
+func (s *Server) group(c *call) (world.Chat, error) {
+	id, err := s.chatID(c)
+	if err != nil {
+		return world.Chat{}, err
+	}
+	if id > 0 {
+		return world.Chat{}, badRequest("method is available only for supergroups")
+	}
+	ch, ok := s.w.ChatByBotAPIID(id)
+	if !ok {
+		return world.Chat{}, badRequest("chat not found")
+	}
+	switch st := s.w.Member(ch.ID, c.bot.ID).Status; {
+	case st == world.StatusKicked:
+		return world.Chat{}, &world.Error{Code: 403, Description: "Forbidden: bot was kicked from the supergroup chat", RPC: "CHANNEL_PRIVATE"}
+	case !st.IsMember():
+		return world.Chat{}, &world.Error{Code: 403, Description: "Forbidden: bot is not a member of the supergroup chat", RPC: "CHANNEL_PRIVATE"}
+	}
+	return ch, nil
+}
+
+// rename swaps a world error's description for the Bot API's wording.
+func rename(err error, to map[string]string) error {
+	var we *world.Error
+	if errors.As(err, &we) {
+		if d, ok := to[we.RPC]; ok {
+			e := *we
+			e.Description = "Bad Request: " + d
+			return &e
+		}
+	}
+	return err
+}
+
+var entitiesRE = regexp.MustCompile(`<[^>]*>`)
+
+// plainText strips parse_mode markup the way Telegram turns it into
+// entities (the sandbox keeps the text only).
+func plainText(text, mode string) string {
+	switch strings.ToLower(mode) {
+	case "html":
+		return html.UnescapeString(entitiesRE.ReplaceAllString(text, ""))
+	case "markdownv2":
+		var b strings.Builder
+		esc := false
+		for _, r := range text {
+			if !esc && r == '\\' {
+				esc = true
+				continue
+			}
+			if !esc && strings.ContainsRune("*_~|`", r) {
+				continue
+			}
+			esc = false
+			b.WriteRune(r)
+		}
+		return b.String()
+	case "markdown":
+		return strings.NewReplacer("*", "", "_", "", "`", "").Replace(text)
+	}
+	return text
+}
+
+func (s *Server) sendMessage(_ context.Context, c *call) (any, error) {
+	chatID, err := s.chatID(c)
+	if err != nil {
+		return nil, err
+	}
+	mode := c.p.str("parse_mode")
+	switch strings.ToLower(mode) {
+	case "", "html", "markdown", "markdownv2":
+	default:
+		return nil, badRequest("unsupported parse_mode")
+	}
+	var opts world.SendOptions
+	if v := c.p.str("entities"); v != "" {
+		if err := json.Unmarshal([]byte(v), &opts.Entities); err != nil {
+			return nil, badRequest("can't parse entities JSON object")
+		}
+	}
+	if v := c.p.str("reply_markup"); v != "" {
+		var probe map[string]any
+		if err := json.Unmarshal([]byte(v), &probe); err != nil {
+			return nil, badRequest("can't parse reply keyboard markup JSON object")
+		}
+		opts.ReplyMarkup = v
+	}
+	text := plainText(c.p.str("text"), mode)
+	if strings.TrimSpace(text) == "" {
+		return nil, badRequest("message text is empty")
+	}
+	m, err := s.w.SendMessage(c.bot.ID, chatID, text, opts)
+	if err != nil {
+		return nil, err
+	}
+	am := s.message(m, c.bot.ID)
+	if strings.Contains(opts.ReplyMarkup, "inline_keyboard") {
+		am.ReplyMarkup = rawJSONOrAbsent(opts.ReplyMarkup)
+	}
+	return am, nil
+}
+
+func (s *Server) sendContact(_ context.Context, c *call) (any, error) {
+	chatID, err := s.chatID(c)
+	if err != nil {
+		return nil, err
+	}
+	contact := &world.Contact{
+		PhoneNumber: c.p.str("phone_number"),
+		FirstName:   c.p.str("first_name"),
+		LastName:    c.p.str("last_name"),
+	}
+	contact.UserID = s.w.ResolveContactUserID(contact.PhoneNumber)
+	m, err := s.w.SendMessage(c.bot.ID, chatID, "", world.SendOptions{Contact: contact, ReplyMarkup: c.p.str("reply_markup")})
+	if err != nil {
+		return nil, err
+	}
+	return s.message(m, c.bot.ID), nil
+}
+
+func (s *Server) deleteMessage(_ context.Context, c *call) (any, error) {
+	chatID, err := s.chatID(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.w.DeleteMessage(c.bot.ID, chatID, c.p.int("message_id")); err != nil {
+		return nil, err
+	}
+	return true, nil
+}
+
+var commandRE = regexp.MustCompile(`^[a-z0-9_]{1,32}$`)
+
+func (s *Server) setMyCommands(_ context.Context, c *call) (any, error) {
+	var cmds []apiBotCommand
+	if err := json.Unmarshal([]byte(c.p.str("commands")), &cmds); err != nil {
+		return nil, badRequest("can't parse commands JSON object")
+	}
+	if len(cmds) > 100 {
+		return nil, badRequest("too many commands specified")
+	}
+	for _, cmd := range cmds {
+		if !commandRE.MatchString(cmd.Command) {
+			return nil, badRequest("BOT_COMMAND_INVALID")
+		}
+		if n := len([]rune(cmd.Description)); n < 1 || n > 256 {
+			return nil, badRequest("command description must be non-empty")
+		}
+	}
+	c.state.mu.Lock()
+	c.state.commands = cmds
+	c.state.mu.Unlock()
+	return true, nil
+}
+
+func (s *Server) getMyCommands(_ context.Context, c *call) (any, error) {
+	c.state.mu.Lock()
+	defer c.state.mu.Unlock()
+	return append([]apiBotCommand{}, c.state.commands...), nil
+}
+
+func (s *Server) deleteMyCommands(_ context.Context, c *call) (any, error) {
+	c.state.mu.Lock()
+	c.state.commands = nil
+	c.state.mu.Unlock()
+	return true, nil
+}
+
+func (s *Server) getChat(_ context.Context, c *call) (any, error) {
+	id, err := s.chatID(c)
+	if err != nil {
+		return nil, err
+	}
+	info := apiChatFullInfo{MaxReactionCount: 11, AcceptedGiftTypes: apiAcceptedGiftTypes{UnlimitedGifts: true, LimitedGifts: true, UniqueGifts: true, PremiumSubscription: true}}
+	if id > 0 {
+		u, ok := s.w.User(id)
+		if !ok {
+			return nil, badRequest("chat not found")
+		}
+		info.apiChat = privateChat(u)
+		info.AccentColorID = int(u.ID % 7)
+		return info, nil
+	}
+	ch, err := s.group(c)
+	if err != nil {
+		return nil, err
+	}
+	info.apiChat = groupChat(ch)
+	info.AccentColorID = int(ch.ID % 7)
+	info.Description = ch.About
+	info.HasVisibleHistory = true
+	if me := s.w.Member(ch.ID, c.bot.ID); me.Status == world.StatusCreator || (me.Status == world.StatusAdministrator && me.Rights.CanInviteUsers) {
+		if l, ok := s.w.PrimaryInvite(ch.ID); ok {
+			info.InviteLink = l.Link
+		}
+	}
+	return info, nil
+}
+
+func isAdmin(m world.ChatMember) bool {
+	return m.Status == world.StatusCreator || m.Status == world.StatusAdministrator
+}
+
+func (s *Server) getChatMember(_ context.Context, c *call) (any, error) {
+	ch, err := s.group(c)
+	if err != nil {
+		return nil, err
+	}
+	uid := c.p.int64("user_id")
+	if _, ok := s.w.User(uid); !ok {
+		return nil, badRequest("PARTICIPANT_ID_INVALID")
+	}
+	if uid != c.bot.ID && !isAdmin(s.w.Member(ch.ID, c.bot.ID)) {
+		return nil, badRequest("member list is inaccessible")
+	}
+	return toChatMember(s.w.Member(ch.ID, uid), c.bot.ID), nil
+}
+
+func (s *Server) getChatMemberCount(_ context.Context, c *call) (any, error) {
+	ch, err := s.group(c)
+	if err != nil {
+		return nil, err
+	}
+	return ch.MembersCount, nil
+}
+
+func (s *Server) getChatAdministrators(_ context.Context, c *call) (any, error) {
+	ch, err := s.group(c)
+	if err != nil {
+		return nil, err
+	}
+	withBots := c.p.bool("return_bots")
+	out := []map[string]any{}
+	for _, m := range s.w.Admins(ch.ID) {
+		if m.User.IsBot && m.User.ID != c.bot.ID && !withBots {
+			continue
+		}
+		out = append(out, toChatMember(m, c.bot.ID))
+	}
+	return out, nil
+}
+
+var inviteRights = map[string]string{
+	"CHAT_ADMIN_REQUIRED": "not enough rights to manage chat invite link",
+	"RIGHT_FORBIDDEN":     "not enough rights to manage chat invite link",
+}
+
+// linkSpec reads name, expire_date, member_limit and creates_join_request.
+func linkSpec(c *call) (world.InviteLinkSpec, error) {
+	spec := world.InviteLinkSpec{
+		Name:               c.p.str("name"),
+		ExpireDate:         c.p.unix("expire_date"),
+		MemberLimit:        c.p.int("member_limit"),
+		CreatesJoinRequest: c.p.bool("creates_join_request"),
+	}
+	if c.p.has("member_limit") && (spec.MemberLimit < 1 || spec.MemberLimit > 99999) {
+		return spec, badRequest("parameter \"member_limit\" must be between 1 and 99999")
+	}
+	return spec, nil
+}
+
+func (s *Server) inviteLinkResult(l world.InviteLink, viewer int64) any {
+	creator, _ := s.w.User(l.CreatorID)
+	return toInviteLink(l, creator, viewer)
+}
+
+func (s *Server) createChatInviteLink(_ context.Context, c *call) (any, error) {
+	ch, err := s.group(c)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := linkSpec(c)
+	if err != nil {
+		return nil, err
+	}
+	l, err := s.w.CreateInviteLink(ch.ID, c.bot.ID, spec)
+	if err != nil {
+		return nil, rename(err, inviteRights)
+	}
+	return s.inviteLinkResult(l, c.bot.ID), nil
+}
+
+func (s *Server) editChatInviteLink(_ context.Context, c *call) (any, error) {
+	ch, err := s.group(c)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := linkSpec(c)
+	if err != nil {
+		return nil, err
+	}
+	l, err := s.w.EditInviteLink(ch.ID, c.bot.ID, c.p.str("invite_link"), spec)
+	if err != nil {
+		return nil, rename(err, inviteRights)
+	}
+	return s.inviteLinkResult(l, c.bot.ID), nil
+}
+
+func (s *Server) revokeChatInviteLink(_ context.Context, c *call) (any, error) {
+	ch, err := s.group(c)
+	if err != nil {
+		return nil, err
+	}
+	l, err := s.w.RevokeInviteLink(ch.ID, c.bot.ID, c.p.str("invite_link"))
+	if err != nil {
+		return nil, rename(err, inviteRights)
+	}
+	return s.inviteLinkResult(l, c.bot.ID), nil
+}
+
+func (s *Server) exportChatInviteLink(_ context.Context, c *call) (any, error) {
+	ch, err := s.group(c)
+	if err != nil {
+		return nil, err
+	}
+	l, err := s.w.ExportPrimaryInvite(ch.ID, c.bot.ID)
+	if err != nil {
+		return nil, rename(err, inviteRights)
+	}
+	return l.Link, nil
+}
+
+func (s *Server) approveChatJoinRequest(_ context.Context, c *call) (any, error) {
+	ch, err := s.group(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.w.ApproveJoinRequest(ch.ID, c.bot.ID, c.p.int64("user_id")); err != nil {
+		return nil, err
+	}
+	return true, nil
+}
+
+func (s *Server) declineChatJoinRequest(_ context.Context, c *call) (any, error) {
+	ch, err := s.group(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.w.DeclineJoinRequest(ch.ID, c.bot.ID, c.p.int64("user_id")); err != nil {
+		return nil, err
+	}
+	return true, nil
+}
+
+var restrictRights = map[string]string{
+	"CHAT_ADMIN_REQUIRED": "not enough rights to restrict/unrestrict chat member",
+	"RIGHT_FORBIDDEN":     "not enough rights to restrict/unrestrict chat member",
+}
+
+func (s *Server) banChatMember(_ context.Context, c *call) (any, error) {
+	ch, err := s.group(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.w.Ban(ch.ID, c.bot.ID, c.p.int64("user_id"), c.p.unix("until_date")); err != nil {
+		return nil, rename(err, restrictRights)
+	}
+	return true, nil
+}
+
+func (s *Server) unbanChatMember(_ context.Context, c *call) (any, error) {
+	ch, err := s.group(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.w.Unban(ch.ID, c.bot.ID, c.p.int64("user_id"), c.p.bool("only_if_banned")); err != nil {
+		return nil, rename(err, restrictRights)
+	}
+	return true, nil
+}
+
+func (s *Server) promoteChatMember(_ context.Context, c *call) (any, error) {
+	ch, err := s.group(c)
+	if err != nil {
+		return nil, err
+	}
+	b := c.p.bool
+	r := world.AdminRights{
+		IsAnonymous: b("is_anonymous"), CanManageChat: b("can_manage_chat"), CanDeleteMessages: b("can_delete_messages"),
+		CanManageVideoChats: b("can_manage_video_chats"), CanRestrictMembers: b("can_restrict_members"),
+		CanPromoteMembers: b("can_promote_members"), CanChangeInfo: b("can_change_info"), CanInviteUsers: b("can_invite_users"),
+		CanPostStories: b("can_post_stories"), CanEditStories: b("can_edit_stories"), CanDeleteStories: b("can_delete_stories"),
+		CanPinMessages: b("can_pin_messages"), CanManageTopics: b("can_manage_topics"),
+	}
+	if r.Any() {
+		r.CanManageChat = true // implied by any other right, as Telegram does
+	}
+	if err := s.w.PromoteAdmin(ch.ID, c.bot.ID, c.p.int64("user_id"), r, ""); err != nil {
+		return nil, rename(err, map[string]string{"RIGHT_FORBIDDEN": "not enough rights", "CHAT_ADMIN_REQUIRED": "not enough rights"})
+	}
+	return true, nil
+}
+
+func (s *Server) leaveChat(_ context.Context, c *call) (any, error) {
+	ch, err := s.group(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.w.Leave(ch.ID, c.bot.ID); err != nil {
+		return nil, fmt.Errorf("leave chat: %w", err)
+	}
+	return true, nil
+}
