@@ -1,0 +1,206 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	mysqldriver "github.com/go-sql-driver/mysql"
+	"gorm.io/driver/mysql"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Dialect names the database behind a DB.
+type Dialect string
+
+// The supported databases.
+const (
+	SQLite Dialect = "sqlite"
+	MySQL  Dialect = "mysql" // MySQL 8 or MariaDB 10.6+
+)
+
+// DB is an open database.
+type DB struct {
+	gorm    *gorm.DB
+	dialect Dialect
+}
+
+// Dialect reports which database this is.
+func (db *DB) Dialect() Dialect { return db.dialect }
+
+// Gorm exposes the gorm handle, for tests and benchmarks that measure the
+// database itself.
+func (db *DB) Gorm() *gorm.DB { return db.gorm }
+
+// Close closes the connection pool.
+func (db *DB) Close() error {
+	sqlDB, err := db.gorm.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// Ping checks the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	sqlDB, err := db.gorm.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+// OpenOptions tunes Open; the zero value works.
+type OpenOptions struct {
+	Logger       *slog.Logger
+	MaxOpenConns int // MySQL pool size; default 20
+}
+
+// Open opens the database KARMAGATE_DB names: "sqlite:PATH" or "mysql:DSN"
+// (a go-sql-driver DSN such as user:pw@tcp(127.0.0.1:3306)/karmagate).
+// It does not migrate; call Migrate.
+func Open(ctx context.Context, spec string, opts OpenOptions) (*DB, error) {
+	kind, rest, ok := strings.Cut(spec, ":")
+	if !ok || rest == "" {
+		return nil, fmt.Errorf("database %q: want sqlite:PATH or mysql:DSN", redact(spec))
+	}
+	cfg := &gorm.Config{
+		SkipDefaultTransaction: true,
+		Logger:                 logger.Discard,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+	}
+	var db *DB
+	switch kind {
+	case "sqlite":
+		g, err := gorm.Open(sqlite.Open(sqliteDSN(rest)), cfg)
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite %s: %w", rest, err)
+		}
+		sqlDB, err := g.DB()
+		if err != nil {
+			return nil, err
+		}
+		// SQLite allows one writer at a time. One connection serialises
+		// every transaction in-process, so concurrent writes queue instead
+		// of failing with SQLITE_BUSY; WAL keeps other processes' readers
+		// unblocked and busy_timeout makes other processes' writers wait.
+		sqlDB.SetMaxOpenConns(1)
+		sqlDB.SetConnMaxLifetime(0)
+		db = &DB{gorm: g, dialect: SQLite}
+	case "mysql":
+		dsn, err := mysqlDSN(rest)
+		if err != nil {
+			return nil, err
+		}
+		g, err := gorm.Open(mysql.Open(dsn), cfg)
+		if err != nil {
+			return nil, fmt.Errorf("open mysql %s: %w", redact(spec), err)
+		}
+		sqlDB, err := g.DB()
+		if err != nil {
+			return nil, err
+		}
+		n := opts.MaxOpenConns
+		if n <= 0 {
+			n = 20
+		}
+		sqlDB.SetMaxOpenConns(n)
+		sqlDB.SetMaxIdleConns(n)
+		sqlDB.SetConnMaxLifetime(30 * time.Minute)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+		db = &DB{gorm: g, dialect: MySQL}
+	default:
+		return nil, fmt.Errorf("database %q: unknown kind %q, want sqlite or mysql", redact(spec), kind)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.Ping(pctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to %s database: %w", kind, err)
+	}
+	return db, nil
+}
+
+// sqliteDSN adds WAL, a busy timeout, immediate write transactions and
+// foreign keys to a path, keeping any parameters the user gave.
+func sqliteDSN(path string) string {
+	p, q, _ := strings.Cut(path, "?")
+	vals, _ := url.ParseQuery(q)
+	pragmas := strings.Join(vals["_pragma"], " ")
+	add := func(name, val string) {
+		if !strings.Contains(pragmas, name) {
+			vals.Add("_pragma", name+"("+val+")")
+		}
+	}
+	add("busy_timeout", "10000")
+	add("journal_mode", "WAL")
+	add("synchronous", "NORMAL")
+	add("foreign_keys", "1")
+	if vals.Get("_txlock") == "" {
+		vals.Set("_txlock", "immediate")
+	}
+	return p + "?" + vals.Encode()
+}
+
+// mysqlDSN fills in what karmagate relies on: parsed UTC times, utf8mb4 and
+// client-side parameter interpolation (one round trip per statement).
+func mysqlDSN(dsn string) (string, error) {
+	c, err := mysqldriver.ParseDSN(dsn)
+	if err != nil {
+		return "", fmt.Errorf("mysql DSN: %w", err)
+	}
+	c.ParseTime = true
+	c.Loc = time.UTC
+	if c.Collation == "" {
+		c.Collation = "utf8mb4_bin"
+	}
+	if _, ok := c.Params["interpolateParams"]; !ok {
+		c.InterpolateParams = true
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 10 * time.Second
+	}
+	return c.FormatDSN(), nil
+}
+
+// redact hides a password in a database spec for messages and logs.
+func redact(spec string) string {
+	kind, rest, ok := strings.Cut(spec, ":")
+	if !ok || kind != "mysql" {
+		return spec
+	}
+	c, err := mysqldriver.ParseDSN(rest)
+	if err != nil || c.Passwd == "" {
+		return spec
+	}
+	c.Passwd = "***"
+	return kind + ":" + c.FormatDSN()
+}
+
+// retryable reports whether a transaction failed only because another one
+// got in its way, so that running it again will do.
+func retryable(err error) bool {
+	var me *mysqldriver.MySQLError
+	if errors.As(err, &me) {
+		switch me.Number {
+		case 1213, 1205: // deadlock, lock wait timeout
+			return true
+		case 1062: // duplicate key: two creates of one member raced
+			return true
+		}
+	}
+	var coded interface{ Code() int }
+	if errors.As(err, &coded) {
+		switch coded.Code() & 0xff {
+		case 5, 6: // SQLITE_BUSY, SQLITE_LOCKED
+			return true
+		}
+	}
+	return errors.Is(err, gorm.ErrDuplicatedKey)
+}

@@ -1,0 +1,435 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/karmagate/karmagate/gate"
+)
+
+// MemberView is a member with its state in every gated chat.
+type MemberView struct {
+	Member *Member
+	Chats  []ChatState // one per chat of the rules, in the rules' order
+}
+
+// PutResult says what an upsert did.
+type PutResult struct {
+	Created   int
+	Updated   int
+	Unchanged int
+	Actions   int // outbox actions queued
+	// View is the member after a single PutMember.
+	View *MemberView `json:"-"`
+}
+
+// PutMember creates or replaces one member. in must be normalized.
+func (s *Store) PutMember(ctx context.Context, in MemberInput, actor string) (PutResult, error) {
+	return s.putMembers(ctx, []MemberInput{in}, actor, true)
+}
+
+// PutMembers creates or replaces many members in one transaction. ins must
+// be normalized and carry distinct ids.
+func (s *Store) PutMembers(ctx context.Context, ins []MemberInput, actor string) (PutResult, error) {
+	return s.putMembers(ctx, ins, actor, false)
+}
+
+func (s *Store) putMembers(ctx context.Context, ins []MemberInput, actor string, view bool) (PutResult, error) {
+	var res PutResult
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		res = PutResult{}
+		p := s.newPlanner(tx, actor)
+		p.keep = view
+		err := chunks(ins, chunkSize, func(part []MemberInput) error {
+			return s.putChunk(p, part, &res)
+		})
+		if err != nil {
+			return err
+		}
+		if err := p.flush(); err != nil {
+			return err
+		}
+		res.Actions = len(p.actions)
+		if view && len(ins) == 1 {
+			var m Member
+			if err := tx.Where("external_id = ?", ins[0].ID).Take(&m).Error; err != nil {
+				return fmt.Errorf("read member back: %w", err)
+			}
+			chats := p.final[m.ID]
+			if chats == nil { // unchanged: read the states
+				var err error
+				if chats, err = s.memberStates(tx, &m); err != nil {
+					return err
+				}
+			}
+			res.View = &MemberView{Member: &m, Chats: chats}
+		}
+		return nil
+	})
+	return res, err
+}
+
+func (s *Store) putChunk(p *planner, ins []MemberInput, res *PutResult) error {
+	exts := make([]string, len(ins))
+	for i := range ins {
+		exts[i] = ins[i].ID
+	}
+	var existing []Member
+	if err := p.tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("external_id IN ?", exts).Find(&existing).Error; err != nil {
+		return fmt.Errorf("load members: %w", err)
+	}
+	byExt := make(map[string]*Member, len(existing))
+	for i := range existing {
+		byExt[existing[i].ExternalID] = &existing[i]
+	}
+	var created, updated []*Member
+	for i := range ins {
+		in := &ins[i]
+		m, ok := byExt[in.ID]
+		if !ok {
+			m = &Member{ExternalID: in.ID, CreatedAt: p.now}
+			in.applyTo(m, p.now)
+			created = append(created, m)
+			p.event(EventMemberCreated, m, "", describeMember(m))
+			continue
+		}
+		if !in.differs(m) {
+			res.Unchanged++
+			continue
+		}
+		detail := describeChange(m, in)
+		in.applyTo(m, p.now)
+		updated = append(updated, m)
+		p.event(EventMemberUpdated, m, "", detail)
+	}
+	if len(created) > 0 {
+		if err := p.tx.CreateInBatches(created, chunkSize).Error; err != nil {
+			return fmt.Errorf("create members: %w", err)
+		}
+		res.Created += len(created)
+		if err := p.plan(created, true); err != nil {
+			return err
+		}
+	}
+	if len(updated) > 0 {
+		// One statement for the whole chunk: an upsert on external_id that
+		// only ever takes its update branch, since these rows exist and are
+		// locked.
+		err := p.tx.Omit("id").Clauses(clause.OnConflict{
+			Columns:   []clause.Column{{Name: "external_id"}},
+			DoUpdates: clause.AssignmentColumns([]string{"karma", "group_list", "name", "phone", "username", "updated_at"}),
+		}).Create(updated).Error
+		if err != nil {
+			return fmt.Errorf("update members: %w", err)
+		}
+		res.Updated += len(updated)
+		if err := p.plan(updated, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (in *MemberInput) applyTo(m *Member, now time.Time) {
+	m.Karma = in.Karma
+	m.GroupList = in.groupList()
+	m.Name, m.Phone, m.Username = in.Name, in.Phone, in.Username
+	m.UpdatedAt = now
+}
+
+func describeMember(m *Member) string {
+	g := m.GroupList
+	if g == "" {
+		g = "none"
+	}
+	return fmt.Sprintf("karma %d, groups %s", m.Karma, strings.ReplaceAll(g, ",", ", "))
+}
+
+func describeChange(m *Member, in *MemberInput) string {
+	var parts []string
+	if m.Karma != in.Karma {
+		parts = append(parts, fmt.Sprintf("karma %d → %d", m.Karma, in.Karma))
+	}
+	if g := in.groupList(); g != m.GroupList {
+		parts = append(parts, fmt.Sprintf("groups [%s] → [%s]", m.GroupList, g))
+	}
+	if !eqPtr(in.Name, m.Name) || !eqPtr(in.Phone, m.Phone) || !eqPtr(in.Username, m.Username) {
+		parts = append(parts, "profile")
+	}
+	return strings.Join(parts, "; ")
+}
+
+// AddKarma changes a member's karma by delta atomically: concurrent calls
+// never lose an update. It fails with an *InputError when the result would
+// overflow int64.
+func (s *Store) AddKarma(ctx context.Context, id string, delta int64, actor string) (*MemberView, error) {
+	var view *MemberView
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		m, err := lockMember(tx, id)
+		if err != nil {
+			return err
+		}
+		next := m.Karma + delta
+		if (delta > 0 && next < m.Karma) || (delta < 0 && next > m.Karma) {
+			return inputErrorf("delta", "karma %d %+d is outside the range %d to %d", m.Karma, delta, int64(math.MinInt64), int64(math.MaxInt64))
+		}
+		p := s.newPlanner(tx, actor)
+		p.keep = true
+		if delta != 0 {
+			if err := tx.Model(&Member{}).Where("id = ?", m.ID).
+				Updates(map[string]any{"karma": next, "updated_at": p.now}).Error; err != nil {
+				return fmt.Errorf("update karma: %w", err)
+			}
+			p.event(EventKarmaChanged, m, "", fmt.Sprintf("karma %d → %d (delta %+d)", m.Karma, next, delta))
+			m.Karma, m.UpdatedAt = next, p.now
+		}
+		if err := p.plan([]*Member{m}, false); err != nil {
+			return err
+		}
+		if err := p.flush(); err != nil {
+			return err
+		}
+		view = &MemberView{Member: m, Chats: p.final[m.ID]}
+		return nil
+	})
+	return view, err
+}
+
+func lockMember(tx *gorm.DB, id string) (*Member, error) {
+	var m Member
+	err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("external_id = ?", id).Take(&m).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, fmt.Errorf("member %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load member: %w", err)
+	}
+	return &m, nil
+}
+
+// FindMember returns a member and its state in each gated chat.
+func (s *Store) FindMember(ctx context.Context, id string) (*MemberView, error) {
+	tx := s.db.gorm.WithContext(ctx)
+	var m Member
+	err := tx.Where("external_id = ?", id).Take(&m).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, fmt.Errorf("member %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load member: %w", err)
+	}
+	chats, err := s.memberStates(tx, &m)
+	if err != nil {
+		return nil, err
+	}
+	return &MemberView{Member: &m, Chats: chats}, nil
+}
+
+// memberStates returns the member's recorded state in each chat of the
+// rules; a chat added to the rules since shows what the rules would decide.
+func (s *Store) memberStates(tx *gorm.DB, m *Member) ([]ChatState, error) {
+	var rows []ChatState
+	if err := tx.Where("member_id = ?", m.ID).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("load chat states: %w", err)
+	}
+	var ors []OverrideRow
+	if err := tx.Where("member_id = ?", m.ID).Find(&ors).Error; err != nil {
+		return nil, fmt.Errorf("load overrides: %w", err)
+	}
+	ovs := map[string]gate.Override{}
+	for _, o := range ors {
+		ovs[o.ChatKey] = gate.Override(o.Mode)
+	}
+	out := make([]ChatState, len(s.rules.Chats))
+	for i, c := range s.rules.Chats {
+		out[i] = ChatState{MemberID: m.ID, ChatKey: c.Key}
+		for _, r := range rows {
+			if r.ChatKey == c.Key {
+				out[i] = r
+			}
+		}
+		out[i] = s.explain(m, out[i], ovs[c.Key], s.clock())
+	}
+	return out, nil
+}
+
+// explain fills in why a member has their recorded state now: the stored
+// reason is the one of the last transition (kept in the audit trail), while
+// karma may have moved within the same state since. A chat added to the
+// rules since shows what the rules would decide.
+func (s *Store) explain(m *Member, row ChatState, ov gate.Override, now time.Time) ChatState {
+	c, _ := s.chatIndex(row.ChatKey)
+	if c == nil {
+		return row
+	}
+	st := gate.Status{State: gate.State(row.State), InChat: row.InChat}
+	if row.GraceUntil != nil {
+		st.GraceUntil = row.GraceUntil.UTC()
+	}
+	d := s.rules.Evaluate(c, m.gate(), ov, st, now)
+	if row.State == "" {
+		row.State = string(d.State)
+	}
+	if string(d.State) == row.State {
+		row.Reason = d.Reason.String()
+	}
+	return row
+}
+
+// DeleteMember forgets a member: every chat they are in or invited to gets
+// a remove or uninvite action, pending actions are cancelled, and the member,
+// their link, states and overrides are deleted. The audit trail keeps the
+// events.
+func (s *Store) DeleteMember(ctx context.Context, id string, actor string) (actions int, err error) {
+	err = s.inTx(ctx, func(tx *gorm.DB) error {
+		m, err := lockMember(tx, id)
+		if err != nil {
+			return err
+		}
+		p := s.newPlanner(tx, actor)
+		var rows []ChatState
+		if err := tx.Where("member_id = ?", m.ID).Find(&rows).Error; err != nil {
+			return fmt.Errorf("load chat states: %w", err)
+		}
+		if err := tx.Model(&Action{}).Where("status = ? AND member_ext = ?", ActionPending, m.ExternalID).
+			Updates(map[string]any{"status": ActionCancelled, "updated_at": p.now}).Error; err != nil {
+			return fmt.Errorf("cancel actions: %w", err)
+		}
+		why := gate.Reason{Code: gate.ReasonDeleted}.String()
+		for _, r := range rows {
+			st := gate.State(r.State)
+			var kind gate.ActionKind
+			switch {
+			case r.InChat || st == gate.StateMember || st == gate.StateGrace || st == gate.StateRemoving ||
+				(st == gate.StateNotEligible && r.InChat):
+				kind = gate.ActionRemove
+			case st == gate.StateInvited || st == gate.StateExempt:
+				kind = gate.ActionUninvite
+			default:
+				continue
+			}
+			p.actions = append(p.actions, Action{
+				IdemKey: fmt.Sprintf("m%d/%s/v%d/%s", m.ID, r.ChatKey, r.Version+1, kind), Kind: string(kind),
+				MemberExt: m.ExternalID, ChatKey: r.ChatKey, TgUserID: m.TgUserID, Reason: why,
+				Status: ActionPending, NotBefore: p.now, CreatedAt: p.now, UpdatedAt: p.now,
+			})
+			e := p.event(EventStateChanged, m, r.ChatKey, why+"; queued "+string(kind))
+			e.FromState, e.ToState = ptr(r.State), ptr(string(gate.StateRemoving))
+		}
+		for _, q := range []struct {
+			model any
+			where string
+		}{{&ChatState{}, "member_id = ?"}, {&OverrideRow{}, "member_id = ?"}, {&Member{}, "id = ?"}} {
+			if err := tx.Where(q.where, m.ID).Delete(q.model).Error; err != nil {
+				return fmt.Errorf("delete member: %w", err)
+			}
+		}
+		p.event(EventMemberDeleted, m, "", describeMember(m))
+		actions = len(p.actions)
+		return p.flush()
+	})
+	return actions, err
+}
+
+// SetOverride sets (or with gate.OverrideNone lifts) a manual decision for a
+// member in a chat, and re-plans that member.
+func (s *Store) SetOverride(ctx context.Context, id, chat string, mode gate.Override, actor string) (*MemberView, error) {
+	if c, _ := s.chatIndex(chat); c == nil {
+		return nil, fmt.Errorf("chat %q: %w", chat, ErrNotFound)
+	}
+	return s.changeMember(ctx, id, actor, func(p *planner, m *Member) error {
+		if err := p.tx.Where("member_id = ? AND chat_key = ?", m.ID, chat).Delete(&OverrideRow{}).Error; err != nil {
+			return fmt.Errorf("clear override: %w", err)
+		}
+		if mode != gate.OverrideNone {
+			if err := p.tx.Create(&OverrideRow{MemberID: m.ID, ChatKey: chat, Mode: string(mode), CreatedAt: p.now}).Error; err != nil {
+				return fmt.Errorf("set override: %w", err)
+			}
+		}
+		what := string(mode)
+		if mode == gate.OverrideNone {
+			what = "none"
+		}
+		p.event(EventOverrideSet, m, chat, "override: "+what)
+		return nil
+	})
+}
+
+// SetInChat records what Telegram says about a member's presence in a chat
+// (a chat_member update, a participant list) and re-plans the member.
+func (s *Store) SetInChat(ctx context.Context, id, chat string, in bool, actor string) (*MemberView, error) {
+	return s.changeMember(ctx, id, actor, func(p *planner, m *Member) error {
+		res := p.tx.Model(&ChatState{}).Where("member_id = ? AND chat_key = ?", m.ID, chat).Update("in_chat", in)
+		if res.Error != nil {
+			return fmt.Errorf("record membership: %w", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			if err := p.tx.Create(&ChatState{MemberID: m.ID, ChatKey: chat, State: string(gate.StateNotEligible), InChat: in, ChangedAt: p.now}).Error; err != nil {
+				return fmt.Errorf("record membership: %w", err)
+			}
+		}
+		verb := "left"
+		if in {
+			verb = "joined"
+		}
+		p.event(EventMembership, m, chat, "Telegram: "+verb)
+		return nil
+	})
+}
+
+// changeMember locks a member, lets change alter it, then re-plans it, all
+// in one transaction.
+func (s *Store) changeMember(ctx context.Context, id, actor string, change func(*planner, *Member) error) (*MemberView, error) {
+	var view *MemberView
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		m, err := lockMember(tx, id)
+		if err != nil {
+			return err
+		}
+		p := s.newPlanner(tx, actor)
+		p.keep = true
+		if err := change(p, m); err != nil {
+			return err
+		}
+		if err := p.plan([]*Member{m}, false); err != nil {
+			return err
+		}
+		view = &MemberView{Member: m, Chats: p.final[m.ID]}
+		return p.flush()
+	})
+	return view, err
+}
+
+// ErrAlreadyLinked means the Telegram account is linked to another member.
+var ErrAlreadyLinked = errors.New("telegram account already linked to another member")
+
+// LinkTelegram links a member to a Telegram user and re-plans them: chats
+// they qualify for move from needs_link to eligible and queue an invite.
+func (s *Store) LinkTelegram(ctx context.Context, id string, tgUserID int64, tgUsername string, actor string) (*MemberView, error) {
+	return s.changeMember(ctx, id, actor, func(p *planner, m *Member) error {
+		var other Member
+		err := p.tx.Where("tg_user_id = ? AND id <> ?", tgUserID, m.ID).Take(&other).Error
+		if err == nil {
+			return fmt.Errorf("link %q to Telegram user %d: %w", id, tgUserID, ErrAlreadyLinked)
+		}
+		if !errors.Is(err, gorm.ErrRecordNotFound) {
+			return fmt.Errorf("check link: %w", err)
+		}
+		m.TgUserID, m.LinkedAt = &tgUserID, &p.now
+		m.TgUsername = blankToNil(&tgUsername)
+		if err := p.tx.Model(&Member{}).Where("id = ?", m.ID).Updates(map[string]any{
+			"tg_user_id": tgUserID, "tg_username": m.TgUsername, "linked_at": p.now, "updated_at": p.now,
+		}).Error; err != nil {
+			return fmt.Errorf("link member: %w", err)
+		}
+		p.event("member.linked", m, "", fmt.Sprintf("linked to Telegram user %d", tgUserID))
+		return nil
+	})
+}

@@ -1,0 +1,160 @@
+package models
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+//go:embed migrations
+var migrationFS embed.FS
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func (db *DB) migrations() ([]migration, error) {
+	dir := path.Join("migrations", string(db.dialect))
+	entries, err := fs.ReadDir(migrationFS, dir)
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || !strings.HasSuffix(e.Name(), ".sql") {
+			return nil, fmt.Errorf("migration file %s: want NNNN_name.sql", e.Name())
+		}
+		b, err := fs.ReadFile(migrationFS, path.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	for i, m := range ms {
+		if m.version != i+1 {
+			return nil, fmt.Errorf("migrations for %s are not numbered 1..n: %s", db.dialect, m.name)
+		}
+	}
+	return ms, nil
+}
+
+// SchemaVersion is the schema version this build knows.
+func (db *DB) SchemaVersion() int {
+	ms, _ := db.migrations()
+	return len(ms)
+}
+
+// Version reports the version the database is at (0 when empty).
+func (db *DB) Version(ctx context.Context) (int, error) {
+	return version(db.gorm.WithContext(ctx))
+}
+
+func version(g *gorm.DB) (int, error) {
+	if !g.Migrator().HasTable("schema_migrations") {
+		return 0, nil
+	}
+	var v *int
+	if err := g.Raw("SELECT MAX(version) FROM schema_migrations").Scan(&v).Error; err != nil {
+		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	if v == nil {
+		return 0, nil
+	}
+	return *v, nil
+}
+
+// Migrate brings the schema up to this build's version. It refuses a
+// database whose schema is newer than this build (a downgrade would corrupt
+// it). Several instances may call it at once: on MySQL a named lock lets one
+// migrate while the others wait.
+func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
+	ms, err := db.migrations()
+	if err != nil {
+		return nil, err
+	}
+	err = db.gorm.WithContext(ctx).Connection(func(conn *gorm.DB) error {
+		if db.dialect == MySQL {
+			var got *int
+			if err := conn.Raw("SELECT GET_LOCK('karmagate.migrate', 60)").Scan(&got).Error; err != nil {
+				return fmt.Errorf("take migration lock: %w", err)
+			}
+			if got == nil || *got != 1 {
+				return fmt.Errorf("take migration lock: another instance held it for 60 s")
+			}
+			defer conn.Exec("SELECT RELEASE_LOCK('karmagate.migrate')")
+		}
+		if err := conn.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+			version INTEGER NOT NULL PRIMARY KEY,
+			name VARCHAR(255) NOT NULL,
+			applied_at VARCHAR(64) NOT NULL)`).Error; err != nil {
+			return fmt.Errorf("create schema_migrations: %w", err)
+		}
+		cur, err := version(conn)
+		if err != nil {
+			return err
+		}
+		if cur > len(ms) {
+			return fmt.Errorf("database schema is at version %d but this karmagate knows only up to %d: upgrade karmagate", cur, len(ms))
+		}
+		for _, m := range ms[cur:] {
+			if err := db.apply(conn, m); err != nil {
+				return err
+			}
+			applied = append(applied, m.name)
+		}
+		return nil
+	})
+	return applied, err
+}
+
+func (db *DB) apply(conn *gorm.DB, m migration) error {
+	run := func(tx *gorm.DB) error {
+		for _, stmt := range splitSQL(m.sql) {
+			if err := tx.Exec(stmt).Error; err != nil {
+				return fmt.Errorf("migration %s: %w", m.name, err)
+			}
+		}
+		return tx.Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+			m.version, m.name, time.Now().UTC().Format(time.RFC3339)).Error
+	}
+	if db.dialect == SQLite {
+		return conn.Transaction(run) // SQLite DDL is transactional
+	}
+	return run(conn) // MySQL commits DDL implicitly
+}
+
+// CheckSchema refuses a database that is not at this build's version.
+func (db *DB) CheckSchema(ctx context.Context) error {
+	v, err := db.Version(ctx)
+	if err != nil {
+		return err
+	}
+	if want := db.SchemaVersion(); v != want {
+		return fmt.Errorf("database schema is at version %d, this karmagate needs %d: run karmagate migrate", v, want)
+	}
+	return nil
+}
+
+// splitSQL splits a migration into statements at semicolons ending a line.
+func splitSQL(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ";\n") {
+		if p := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(part), ";")); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

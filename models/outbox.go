@@ -1,0 +1,156 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/karmagate/karmagate/gate"
+)
+
+// ClaimActions leases up to limit actions that are due to owner for lease:
+// pending ones whose time has come, and running ones whose lease ran out (a
+// worker that crashed). Several instances may claim at once; each action goes
+// to one of them (SKIP LOCKED on MySQL, one writer on SQLite).
+func (s *Store) ClaimActions(ctx context.Context, owner string, limit int, lease time.Duration) ([]Action, error) {
+	var out []Action
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		now := s.clock()
+		out = nil
+		err := tx.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"}).
+			Where("(status = ? AND not_before <= ?) OR (status = ? AND lease_until < ?)", ActionPending, now, ActionRunning, now).
+			Order("id").Limit(limit).Find(&out).Error
+		if err != nil {
+			return fmt.Errorf("find due actions: %w", err)
+		}
+		until := now.Add(lease)
+		for i := range out {
+			a := &out[i]
+			a.Status, a.LeaseOwner, a.LeaseUntil, a.Attempts, a.UpdatedAt = ActionRunning, &owner, &until, a.Attempts+1, now
+			err := tx.Model(&Action{}).Where("id = ?", a.ID).Updates(map[string]any{
+				"status": ActionRunning, "lease_owner": owner, "lease_until": until,
+				"attempts": a.Attempts, "updated_at": now,
+			}).Error
+			if err != nil {
+				return fmt.Errorf("lease action %d: %w", a.ID, err)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ErrLeaseLost means the action is no longer leased to this worker: its lease
+// ran out and another worker took it, or it was settled already.
+var ErrLeaseLost = errors.New("action lease lost")
+
+// CompleteAction records that owner carried out action id and moves the
+// member's chat state on (invite → invited, remove → removed), unless a
+// later decision has superseded the one that queued it.
+func (s *Store) CompleteAction(ctx context.Context, id int64, owner, actor string) error {
+	return s.settle(ctx, id, owner, func(tx *gorm.DB, a *Action, now time.Time) error {
+		a.Status = ActionDone
+		var next gate.State
+		switch gate.ActionKind(a.Kind) {
+		case gate.ActionInvite:
+			next = gate.StateInvited
+		case gate.ActionRemove:
+			next = gate.StateRemoved
+		}
+		if next != "" {
+			var m Member
+			err := tx.Where("external_id = ?", a.MemberExt).Take(&m).Error
+			if err == nil {
+				upd := map[string]any{"state": string(next), "changed_at": now, "version": gorm.Expr("version + 1")}
+				if next == gate.StateRemoved {
+					upd["in_chat"] = false
+				}
+				q := tx.Model(&ChatState{}).Where("member_id = ? AND chat_key = ? AND version = ?", m.ID, a.ChatKey, a.StateVersion)
+				if next == gate.StateInvited {
+					q = q.Where("state = ?", string(gate.StateEligible)) // exempt stays exempt
+				}
+				if err := q.Updates(upd).Error; err != nil {
+					return fmt.Errorf("advance chat state: %w", err)
+				}
+			} else if !errors.Is(err, gorm.ErrRecordNotFound) {
+				return fmt.Errorf("load member: %w", err)
+			}
+		}
+		return tx.Create(&Event{At: now, Actor: actor, Kind: EventActionDone, MemberExt: &a.MemberExt, ChatKey: &a.ChatKey,
+			Detail: fmt.Sprintf("%s done after %d attempt(s)", a.Kind, a.Attempts)}).Error
+	})
+}
+
+// FailAction records that an attempt failed. With retryAt set the action
+// goes back to pending until then; without, it has failed for good.
+func (s *Store) FailAction(ctx context.Context, id int64, owner, actor string, cause error, retryAt *time.Time) error {
+	return s.settle(ctx, id, owner, func(tx *gorm.DB, a *Action, now time.Time) error {
+		a.LastError = truncate(cause.Error(), 1000)
+		kind := EventActionFailed
+		detail := fmt.Sprintf("%s failed for good after %d attempt(s): %s", a.Kind, a.Attempts, a.LastError)
+		a.Status = ActionFailed
+		if retryAt != nil {
+			a.Status, a.NotBefore, kind = ActionPending, retryAt.UTC(), EventActionRetry
+			detail = fmt.Sprintf("%s attempt %d failed, retry at %s: %s", a.Kind, a.Attempts, a.NotBefore.Format(time.RFC3339), a.LastError)
+		}
+		return tx.Create(&Event{At: now, Actor: actor, Kind: kind, MemberExt: &a.MemberExt, ChatKey: &a.ChatKey, Detail: truncate(detail, 1000)}).Error
+	})
+}
+
+func (s *Store) settle(ctx context.Context, id int64, owner string, fn func(*gorm.DB, *Action, time.Time) error) error {
+	return s.inTx(ctx, func(tx *gorm.DB) error {
+		now := s.clock()
+		var a Action
+		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", id).Take(&a).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return fmt.Errorf("action %d: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("load action: %w", err)
+		}
+		if a.Status != ActionRunning || a.LeaseOwner == nil || *a.LeaseOwner != owner {
+			return fmt.Errorf("action %d: %w", id, ErrLeaseLost)
+		}
+		if err := fn(tx, &a, now); err != nil {
+			return err
+		}
+		return tx.Model(&Action{}).Where("id = ?", id).Updates(map[string]any{
+			"status": a.Status, "not_before": a.NotBefore, "last_error": a.LastError,
+			"lease_owner": nil, "lease_until": nil, "updated_at": now,
+		}).Error
+	})
+}
+
+// Actions lists outbox actions for a member (all members when empty), oldest
+// first: for tests, the dashboard and operators.
+func (s *Store) Actions(ctx context.Context, member string) ([]Action, error) {
+	q := s.db.gorm.WithContext(ctx).Order("id")
+	if member != "" {
+		q = q.Where("member_ext = ?", member)
+	}
+	var out []Action
+	if err := q.Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("list actions: %w", err)
+	}
+	return out, nil
+}
+
+// OutboxCounts returns how many actions are in each status.
+func (s *Store) OutboxCounts(ctx context.Context) (map[string]int64, error) {
+	var rows []struct {
+		Status string
+		N      int64
+	}
+	if err := s.db.gorm.WithContext(ctx).Model(&Action{}).Select("status, COUNT(*) AS n").Group("status").Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("count actions: %w", err)
+	}
+	out := map[string]int64{ActionPending: 0, ActionRunning: 0, ActionDone: 0, ActionFailed: 0, ActionCancelled: 0}
+	for _, r := range rows {
+		out[r.Status] = r.N
+	}
+	return out, nil
+}

@@ -1,0 +1,116 @@
+package models
+
+import "time"
+
+// ChatState is a member's state in one gated chat.
+type ChatState struct {
+	MemberID   int64  `gorm:"primaryKey;autoIncrement:false"`
+	ChatKey    string `gorm:"primaryKey"`
+	State      string
+	Reason     string
+	InChat     bool
+	GraceUntil *time.Time
+	Version    int64
+	ChangedAt  time.Time
+}
+
+// TableName is the chat_states table.
+func (ChatState) TableName() string { return "chat_states" }
+
+// OverrideRow is a manual always/never decision for a member in a chat.
+type OverrideRow struct {
+	MemberID  int64  `gorm:"primaryKey;autoIncrement:false"`
+	ChatKey   string `gorm:"primaryKey"`
+	Mode      string
+	CreatedAt time.Time
+}
+
+// TableName is the overrides table.
+func (OverrideRow) TableName() string { return "overrides" }
+
+// Action statuses in the outbox.
+const (
+	ActionPending   = "pending"   // waiting for a worker (not before NotBefore)
+	ActionRunning   = "running"   // leased by a worker until LeaseUntil
+	ActionDone      = "done"      // carried out
+	ActionFailed    = "failed"    // failed for good; see LastError
+	ActionCancelled = "cancelled" // superseded by a later decision before it ran
+)
+
+// Action is one thing to do in Telegram, queued in the outbox in the same
+// transaction as the decision that asked for it.
+type Action struct {
+	ID        int64  `gorm:"primaryKey"`
+	IdemKey   string `gorm:"column:idem_key"`
+	Kind      string
+	MemberExt string `gorm:"column:member_ext"`
+	ChatKey   string
+	TgUserID  *int64 `gorm:"column:tg_user_id"`
+	// StateVersion is the version of the chat state that queued the action.
+	StateVersion int64
+	Reason       string
+	Status       string
+	Attempts     int
+	NotBefore    time.Time
+	LeaseOwner   *string
+	LeaseUntil   *time.Time
+	LastError    string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// TableName is the actions (outbox) table.
+func (Action) TableName() string { return "actions" }
+
+// Event is one entry of the audit trail: who did what, why and when.
+type Event struct {
+	ID        int64     `gorm:"primaryKey" json:"id"`
+	At        time.Time `json:"at"`
+	Actor     string    `json:"actor"`
+	Kind      string    `json:"kind"`
+	MemberExt *string   `gorm:"column:member_ext" json:"member"`
+	ChatKey   *string   `json:"chat"`
+	FromState *string   `json:"from,omitempty"`
+	ToState   *string   `json:"to,omitempty"`
+	Detail    string    `json:"detail"`
+}
+
+// TableName is the events table.
+func (Event) TableName() string { return "events" }
+
+// Event kinds.
+const (
+	EventMemberCreated = "member.created"
+	EventMemberUpdated = "member.updated"
+	EventMemberDeleted = "member.deleted"
+	EventKarmaChanged  = "karma.changed"
+	EventStateChanged  = "state.changed"
+	EventOverrideSet   = "override.set"
+	EventActionDone    = "action.done"
+	EventActionFailed  = "action.failed"
+	EventActionRetry   = "action.retry"
+	EventMembership    = "membership.changed"
+	EventRulesChanged  = "rules.changed"
+)
+
+// ChatRow records a gated chat's Telegram side (filled in when the userbot
+// creates it or an admin binds it).
+type ChatRow struct {
+	ChatKey   string `gorm:"primaryKey"`
+	TgChatID  *int64 `gorm:"column:tg_chat_id"`
+	Title     string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// TableName is the chats table.
+func (ChatRow) TableName() string { return "chats" }
+
+type metaRow struct {
+	K string `gorm:"primaryKey"`
+	V string
+}
+
+func (metaRow) TableName() string { return "meta" }
+
+func ptr[T any](v T) *T { return &v }

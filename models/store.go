@@ -1,0 +1,88 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/karmagate/karmagate/gate"
+)
+
+// Store reads and changes karmagate's state. Every method that changes a
+// member runs in one transaction that also writes the resulting outbox
+// actions and audit events.
+type Store struct {
+	db    *DB
+	rules *gate.Rules
+	now   func() time.Time
+	log   *slog.Logger
+}
+
+// Options tunes a Store; the zero value works.
+type Options struct {
+	Now    func() time.Time // the clock; time.Now by default
+	Logger *slog.Logger
+}
+
+// NewStore returns a store over db that plans with rules.
+func NewStore(db *DB, rules *gate.Rules, opts Options) *Store {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Store{db: db, rules: rules, now: opts.Now, log: opts.Logger}
+}
+
+// Rules returns the rules the store plans with.
+func (s *Store) Rules() *gate.Rules { return s.rules }
+
+// DB returns the database.
+func (s *Store) DB() *DB { return s.db }
+
+// clock is the store's now, in UTC at the microsecond precision both
+// databases keep.
+func (s *Store) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// chunkSize bounds IN lists and batch inserts (SQLite allows 32766
+// parameters per statement).
+const chunkSize = 500
+
+// inTx runs fn in a transaction, again when another transaction got in its
+// way (deadlock, lock timeout, a racing create). fn must start from scratch
+// each time.
+func (s *Store) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	const attempts = 10
+	var err error
+	for i := range attempts {
+		err = s.db.gorm.WithContext(ctx).Transaction(fn)
+		if err == nil || !retryable(err) {
+			return err
+		}
+		s.log.DebugContext(ctx, "transaction conflict, retrying", "attempt", i+1, "err", err)
+		wait := time.Duration(1+rand.IntN(1<<min(i, 6))) * time.Millisecond
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+	return fmt.Errorf("gave up after %d conflicting attempts: %w", attempts, err)
+}
+
+// chunks calls fn on successive slices of at most n elements.
+func chunks[T any](xs []T, n int, fn func([]T) error) error {
+	for len(xs) > 0 {
+		k := min(n, len(xs))
+		if err := fn(xs[:k]); err != nil {
+			return err
+		}
+		xs = xs[k:]
+	}
+	return nil
+}
