@@ -73,6 +73,14 @@ func handle[T any, P interface {
 // OnMessage implements tgtest.Handler: it unwraps invokeWithLayer,
 // initConnection and invokeWithoutUpdates, then dispatches by type id.
 func (s *Server) OnMessage(srv *tgtest.Server, req *tgtest.Request) error {
+	if id, err := req.Buf.PeekID(); err == nil && !serviceMessage(id) {
+		// Acknowledge at once, as Telegram does: clients resend requests
+		// that stay unacknowledged, and slow methods (2FA's KDF) would
+		// otherwise run twice.
+		if err := srv.SendAck(req.RequestCtx, req.Session, req.MsgID); err != nil {
+			return fmt.Errorf("ack: %w", err)
+		}
+	}
 	for {
 		id, err := req.Buf.PeekID()
 		if err != nil {
@@ -240,6 +248,16 @@ func (s *Server) accountCopy(id [8]byte) account {
 		return *a
 	}
 	return account{}
+}
+
+// serviceMessage reports MTProto service messages that get no ack.
+func serviceMessage(id uint32) bool {
+	switch id {
+	case mt.MsgsAckTypeID, mt.MsgsStateReqTypeID, mt.MsgResendReqTypeID,
+		mt.PingRequestTypeID, mt.PingDelayDisconnectRequestTypeID:
+		return true
+	}
+	return false
 }
 
 // peekObject decodes nothing: it lets an invoke wrapper's Decode stop at

@@ -1,0 +1,104 @@
+package mtproto_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/gotd/td/telegram"
+	"github.com/gotd/td/telegram/auth"
+	"github.com/gotd/td/tg"
+
+	"github.com/karmagate/karmagate/sandbox/world"
+)
+
+// TestServer_Login logs a real gotd client in with a code, then with 2FA.
+func TestServer_Login(t *testing.T) {
+	e := newEnv(t, world.Limits{})
+	e.MustUser(world.UserSpec{FirstName: "Carol", Phone: "+15550000001"})
+	e.MustUser(world.UserSpec{FirstName: "Dave", Phone: "+15550000002", Password: "hunter2"})
+
+	for _, tc := range []struct {
+		name     string
+		phone    string
+		password string
+		wantErr  error
+	}{
+		{"code only", "+15550000001", "", nil},
+		{"2FA right password", "+15550000002", "hunter2", nil},
+		{"2FA wrong password", "+15550000002", "hunter3", auth.ErrPasswordInvalid},
+		{"2FA password missing", "+15550000002", "", auth.ErrPasswordNotProvided},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e.clock.Advance(time.Minute) // past auth.sendCode's flood wait
+			err := e.Run(clientOptions{}, func(ctx context.Context, c *telegram.Client) error {
+				if err := e.login(ctx, c, tc.phone, tc.password); err != nil {
+					return err
+				}
+				st, err := c.Auth().Status(ctx)
+				if err != nil {
+					return err
+				}
+				want, _ := e.w.UserByPhone(tc.phone)
+				if !st.Authorized || st.User.ID != want.ID {
+					t.Errorf("status = %+v, want authorized as %d", st, want.ID)
+				}
+				return nil
+			})
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("login: %v, want %v", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestServer_CreateSupergroupAndPromoteBot is the userbot's job end to end:
+// log in with 2FA, create a private supergroup, make the bot an admin.
+func TestServer_CreateSupergroupAndPromoteBot(t *testing.T) {
+	e := newEnv(t, world.Limits{})
+	owner := e.MustUser(world.UserSpec{FirstName: "Owner", Phone: "+15550000010", Password: "s3cret"})
+	bot, _, err := e.w.CreateBot("karmagate_bot", "Karmagate")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var channelID int64
+	e.RunAs(owner.Phone, "s3cret", func(ctx context.Context, api *tg.Client) error {
+		ch, err := createSupergroup(ctx, api, "Webmasters Pro")
+		if err != nil {
+			return err
+		}
+		channelID = ch.ChannelID
+		peer, err := api.ContactsResolveUsername(ctx, &tg.ContactsResolveUsernameRequest{Username: "karmagate_bot"})
+		if err != nil {
+			return err
+		}
+		botUser, ok := peer.Users[0].(*tg.User)
+		if !ok || !botUser.Bot {
+			t.Fatalf("resolved %#v, want the bot", peer.Users[0])
+		}
+		_, err = api.ChannelsEditAdmin(ctx, &tg.ChannelsEditAdminRequest{
+			Channel:     ch,
+			UserID:      botUser.AsInput(),
+			AdminRights: tg.ChatAdminRights{InviteUsers: true, BanUsers: true, Other: true},
+			Rank:        "gatekeeper",
+		})
+		return err
+	})
+
+	c, ok := e.w.Chat(channelID)
+	if !ok {
+		t.Fatalf("chat %d not in the world", channelID)
+	}
+	if c.Title != "Webmasters Pro" || c.About != "about Webmasters Pro" || c.CreatorID != owner.ID {
+		t.Errorf("chat = %+v", c)
+	}
+	if m := e.w.Member(channelID, owner.ID); m.Status != world.StatusCreator {
+		t.Errorf("owner status = %s, want creator", m.Status)
+	}
+	m := e.w.Member(channelID, bot.ID)
+	if m.Status != world.StatusAdministrator || !m.Rights.CanInviteUsers || !m.Rights.CanRestrictMembers || m.CustomTitle != "gatekeeper" {
+		t.Errorf("bot membership = %+v, want administrator with invite and ban rights", m)
+	}
+}
