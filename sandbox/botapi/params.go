@@ -1,6 +1,7 @@
 package botapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -66,6 +67,16 @@ func readParams(r *http.Request) (params, error) {
 			}
 		}
 	case "multipart/form-data":
+		// go-telegram/bot sends methods without parameters as an empty body
+		// with a multipart content type; Telegram accepts that.
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+		if err != nil {
+			return nil, fmt.Errorf("read body: %w", err)
+		}
+		if len(body) == 0 {
+			return p, nil
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		if err := r.ParseMultipartForm(maxBody); err != nil && !errors.Is(err, http.ErrNotMultipart) {
 			return nil, badRequest("can't parse multipart form")
 		}

@@ -1,0 +1,29 @@
+// Package sandbox is an embedded Telegram for tests and the demo: one
+// world.World served over the Bot API (package botapi, HTTP) and MTProto
+// (package mtproto, gotd's tgtest), plus a control API under /sandbox/ on
+// the Bot API's address and a Go API on *Sandbox that play the people.
+//
+// Start it in-process with Start(ctx, Config{}) (":0" addresses by default)
+// or as `karmagate sandbox`. Env and WriteEnvFile give the variables that
+// point `karmagate serve` at it: TELEGRAM_BOT_API_URL, TELEGRAM_BOT_TOKEN,
+// TELEGRAM_API_ID, TELEGRAM_API_HASH, TELEGRAM_DC_ADDR, TELEGRAM_SERVER_KEY.
+//
+// Control API (ids are Bot API ids: users positive, supergroups -100…):
+//
+//	POST /sandbox/users                      create a person: first_name, username, phone, privacy, password
+//	POST /sandbox/users/{id}/messages        the person sends text to chat_id (default: the bot)
+//	POST /sandbox/users/{id}/contact         the person shares their own contact with the bot
+//	POST /sandbox/users/{id}/join            the person opens invite_link → {"result","reason"}
+//	POST /sandbox/users/{id}/leave           the person leaves chat_id
+//	GET  /sandbox/users/{id}/messages        what the person received
+//	POST /sandbox/chats                      a person creates a supergroup: title, creator, about
+//	POST /sandbox/chats/{chat_id}/admins     the creator makes user_id (default: the bot) an admin
+//	GET  /sandbox/chats                      the world's chats
+//	GET  /sandbox/chats/{chat_id}/members    a chat's real member list (?banned=1 adds the banned)
+//	GET  /sandbox/codes/{phone}              the last login code sent to the phone
+//	GET  /sandbox/calls                      every Bot API and MTProto call (?api=, ?method=, ?since=)
+//	POST /sandbox/faults                     faults: rate (0–1), seed, kinds (5xx, timeout, drop, 429)
+//
+// What the sandbox emulates and where it differs from Telegram is written
+// in the package docs of world, botapi and mtproto, and in README.md.
+package sandbox

@@ -1,0 +1,215 @@
+package sandbox_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-telegram/bot"
+	"github.com/go-telegram/bot/models"
+
+	"github.com/karmagate/karmagate/sandbox"
+	"github.com/karmagate/karmagate/sandbox/world"
+)
+
+func mustStart(t *testing.T, cfg sandbox.Config) *sandbox.Sandbox {
+	t.Helper()
+	sb, err := sandbox.Start(t.Context(), cfg)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() { sb.Close() })
+	return sb
+}
+
+func mustUser(t *testing.T, sb *sandbox.Sandbox, spec world.UserSpec) world.User {
+	t.Helper()
+	u, err := sb.CreateUser(spec)
+	if err != nil {
+		t.Fatalf("CreateUser(%+v): %v", spec, err)
+	}
+	return u
+}
+
+// updates collects what a go-telegram/bot handler receives.
+type updates struct {
+	ch chan *models.Update
+}
+
+func newUpdates() *updates { return &updates{ch: make(chan *models.Update, 100)} }
+
+func (u *updates) handler(_ context.Context, _ *bot.Bot, up *models.Update) { u.ch <- up }
+
+func (u *updates) next(t *testing.T) *models.Update {
+	t.Helper()
+	select {
+	case up := <-u.ch:
+		return up
+	case <-time.After(10 * time.Second):
+		t.Fatal("no update within 10s")
+		return nil
+	}
+}
+
+func TestSandbox_Start(t *testing.T) {
+	begin := time.Now()
+	sb := mustStart(t, sandbox.Config{Seed: 1})
+	if d := time.Since(begin); d > 2*time.Second {
+		t.Errorf("Start took %s, want under 2s", d)
+	}
+	env := sb.Env()
+	for _, k := range []string{"TELEGRAM_BOT_API_URL", "TELEGRAM_BOT_TOKEN", "TELEGRAM_API_ID", "TELEGRAM_API_HASH", "TELEGRAM_DC_ADDR", "TELEGRAM_SERVER_KEY"} {
+		if env[k] == "" {
+			t.Errorf("Env()[%s] is empty", k)
+		}
+	}
+	if !strings.Contains(env["TELEGRAM_SERVER_KEY"], "BEGIN RSA PUBLIC KEY") {
+		t.Errorf("TELEGRAM_SERVER_KEY = %q, want a PEM block", env["TELEGRAM_SERVER_KEY"])
+	}
+	path := filepath.Join(t.TempDir(), "sandbox.env")
+	if err := sb.WriteEnvFile(path); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), "TELEGRAM_BOT_TOKEN='"+sb.BotToken()+"'") {
+		t.Errorf("env file lacks the token:\n%s", data)
+	}
+}
+
+func TestSandbox_Deterministic(t *testing.T) {
+	now := func() time.Time { return time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC) }
+	a := mustStart(t, sandbox.Config{Seed: 42, NoMTProto: true, Now: now})
+	b := mustStart(t, sandbox.Config{Seed: 42, NoMTProto: true, Now: now})
+	if a.BotToken() != b.BotToken() {
+		t.Errorf("tokens differ under one seed: %s vs %s", a.BotToken(), b.BotToken())
+	}
+	ua := mustUser(t, a, world.UserSpec{FirstName: "A"})
+	ub := mustUser(t, b, world.UserSpec{FirstName: "A"})
+	if ua != ub {
+		t.Errorf("users differ under one seed: %+v vs %+v", ua, ub)
+	}
+}
+
+// TestSandbox_LongPolling runs go-telegram/bot, unmodified, with getUpdates.
+func TestSandbox_LongPolling(t *testing.T) {
+	sb := mustStart(t, sandbox.Config{Seed: 1, NoMTProto: true})
+	got := newUpdates()
+	b, err := bot.New(sb.BotToken(), bot.WithServerURL(sb.BotAPIURL()), bot.WithDefaultHandler(got.handler),
+		bot.WithErrorsHandler(func(err error) { t.Logf("bot error: %v", err) }),
+		bot.WithHTTPClient(5*time.Second, &http.Client{Timeout: 10 * time.Second}))
+	if err != nil {
+		t.Fatalf("bot.New: %v", err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); b.Start(ctx) }()
+	t.Cleanup(func() { cancel(); wg.Wait() })
+
+	alice := mustUser(t, sb, world.UserSpec{FirstName: "Alice", Username: "alice_tg", Phone: "+15550001"})
+	if _, err := sb.StartBot(alice.ID, "tok_123"); err != nil {
+		t.Fatal(err)
+	}
+	up := got.next(t)
+	if up.Message == nil || up.Message.Text != "/start tok_123" {
+		t.Fatalf("update = %+v, want message /start tok_123", up)
+	}
+	if len(up.Message.Entities) != 1 || up.Message.Entities[0].Type != models.MessageEntityTypeBotCommand || up.Message.Entities[0].Length != 6 {
+		t.Errorf("entities = %+v, want one bot_command of length 6", up.Message.Entities)
+	}
+	if up.Message.From.ID != alice.ID || up.Message.Chat.ID != alice.ID || up.Message.Chat.Type != "private" {
+		t.Errorf("from/chat = %+v / %+v", up.Message.From, up.Message.Chat)
+	}
+
+	sent, err := b.SendMessage(ctx, &bot.SendMessageParams{ChatID: alice.ID, Text: "Linked!"})
+	if err != nil {
+		t.Fatalf("SendMessage: %v", err)
+	}
+	if sent.Chat.ID != alice.ID || sent.Text != "Linked!" {
+		t.Errorf("sent = %+v", sent)
+	}
+	if msgs := sb.Received(alice.ID); len(msgs) != 1 || msgs[0].Text != "Linked!" {
+		t.Errorf("Alice received %+v", msgs)
+	}
+
+	if _, err := sb.ShareContact(alice.ID); err != nil {
+		t.Fatal(err)
+	}
+	up = got.next(t)
+	if up.Message == nil || up.Message.Contact == nil || up.Message.Contact.UserID != alice.ID || up.Message.Contact.PhoneNumber != "+15550001" {
+		t.Fatalf("contact update = %+v", up.Message)
+	}
+}
+
+// TestSandbox_Webhook runs go-telegram/bot, unmodified, in webhook mode.
+func TestSandbox_Webhook(t *testing.T) {
+	sb := mustStart(t, sandbox.Config{Seed: 1, NoMTProto: true})
+
+	tests := []struct {
+		name       string
+		botSecret  string
+		sentSecret string
+		delivered  bool
+	}{
+		{name: "right secret", botSecret: "s3cret-Token_1", sentSecret: "s3cret-Token_1", delivered: true},
+		{name: "wrong secret rejected by the library", botSecret: "s3cret-Token_1", sentSecret: "other", delivered: false},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, token, err := sb.World().CreateBot("hook"+string(rune('a'+i))+"_bot", "Hook")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := newUpdates()
+			rejected := make(chan error, 10)
+			b, err := bot.New(token, bot.WithServerURL(sb.BotAPIURL()), bot.WithDefaultHandler(got.handler),
+				bot.WithWebhookSecretToken(tt.botSecret),
+				bot.WithErrorsHandler(func(err error) { rejected <- err }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			hook := httptest.NewServer(b.WebhookHandler())
+			defer hook.Close()
+			ctx, cancel := context.WithCancel(t.Context())
+			done := make(chan struct{})
+			go func() { b.StartWebhook(ctx); close(done) }()
+			defer func() { cancel(); <-done }()
+			if _, err := b.SetWebhook(ctx, &bot.SetWebhookParams{URL: hook.URL, SecretToken: tt.sentSecret}); err != nil {
+				t.Fatalf("SetWebhook: %v", err)
+			}
+			defer b.DeleteWebhook(context.Background(), &bot.DeleteWebhookParams{})
+
+			me, _ := b.GetMe(ctx)
+			u := mustUser(t, sb, world.UserSpec{FirstName: "Hooked"})
+			if _, err := sb.World().SendMessage(u.ID, me.ID, "/start x", world.SendOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if tt.delivered {
+				up := got.next(t)
+				if up.Message == nil || up.Message.Text != "/start x" {
+					t.Errorf("update = %+v", up)
+				}
+				return
+			}
+			select {
+			case err := <-rejected:
+				if !strings.Contains(err.Error(), "secret token") {
+					t.Errorf("error = %v, want invalid secret token", err)
+				}
+			case up := <-got.ch:
+				t.Errorf("update %+v delivered despite a wrong secret", up)
+			case <-time.After(10 * time.Second):
+				t.Error("no rejection within 10s")
+			}
+		})
+	}
+}
