@@ -164,6 +164,8 @@ func wantRPC(t *testing.T, err error, code int, typ string) {
 	}
 }
 
+var authSendCodeOptions = auth.SendCodeOptions{}
+
 // createSupergroup creates a supergroup and returns its input peer.
 func createSupergroup(ctx context.Context, api *tg.Client, title string) (*tg.InputChannel, error) {
 	upd, err := api.ChannelsCreateChannel(ctx, &tg.ChannelsCreateChannelRequest{Megagroup: true, Title: title, About: "about " + title})
