@@ -5,8 +5,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"golang.org/x/time/rate"
 )
 
 // InviteLink is a chat's invite link, as a copy.
@@ -122,7 +120,7 @@ func (w *World) CreateInviteLink(channelID, creatorID int64, spec InviteLinkSpec
 		return InviteLink{}, err
 	}
 	per := w.limits.InviteLinksPerMinPerChat
-	if wait := w.limiter.allow(linkKey(channelID), rate.Every(time.Minute/time.Duration(per)), per, w.now()); wait > 0 {
+	if wait := w.limiter.window(linkKey(channelID), per, time.Minute, w.now()); wait > 0 {
 		return InviteLink{}, TooManyRequests(wait)
 	}
 	l := w.newLinkLocked(c, creatorID, spec, false)

@@ -12,12 +12,33 @@ import (
 type limiter struct {
 	mu      sync.Mutex
 	buckets map[string]*rate.Limiter
-	last    map[string]time.Time // for min-interval limits
+	last    map[string]time.Time   // for min-interval limits
+	windows map[string][]time.Time // for n-per-window limits
 }
 
 func (l *limiter) init() {
 	l.buckets = map[string]*rate.Limiter{}
 	l.last = map[string]time.Time{}
+	l.windows = map[string][]time.Time{}
+}
+
+// window admits at most n events in any span of length per ("20 per
+// minute"), or returns how long until the oldest one leaves the window.
+func (l *limiter) window(key string, n int, per time.Duration, now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ts := l.windows[key]
+	i := 0
+	for i < len(ts) && !ts[i].Add(per).After(now) {
+		i++
+	}
+	ts = ts[i:]
+	if len(ts) >= n {
+		l.windows[key] = ts
+		return ts[len(ts)-n].Add(per).Sub(now)
+	}
+	l.windows[key] = append(ts, now)
+	return 0
 }
 
 // allow takes one token from the bucket key (created with limit and burst on
@@ -52,12 +73,14 @@ func (w *World) Allow(key string, limit rate.Limit, burst int) time.Duration {
 	return w.limiter.allow(key, limit, burst, w.now())
 }
 
-// AllowEvery is Allow for "n per interval" limits.
-func (w *World) AllowEvery(key string, n int, per time.Duration) time.Duration {
+// AllowWindow admits at most n events named key in any span of length per
+// on the world's clock ("20 per minute"): 0 when the event may go ahead,
+// else how long until it may.
+func (w *World) AllowWindow(key string, n int, per time.Duration) time.Duration {
 	if n < 1 {
 		n = 1
 	}
-	return w.Allow(key, rate.Every(per/time.Duration(n)), n)
+	return w.limiter.window(key, n, per, w.now())
 }
 
 // FloodWait enforces Limits.FloodWait for an MTProto method called by an
@@ -81,21 +104,58 @@ func (w *World) FloodWait(method string, accountID int64) time.Duration {
 	return 0
 }
 
-// sendLimitLocked applies the message limits to a bot sending to chatID.
+// peek is window without counting the event.
+func (l *limiter) peek(key string, n int, per time.Duration, now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ts := l.windows[key]
+	i := 0
+	for i < len(ts) && !ts[i].Add(per).After(now) {
+		i++
+	}
+	ts = ts[i:]
+	l.windows[key] = ts
+	if len(ts) >= n {
+		return ts[len(ts)-n].Add(per).Sub(now)
+	}
+	return 0
+}
+
+// sendLimit applies the message limits to a bot sending to chatID.
 func (w *World) sendLimit(botID, chatID int64, group bool) *Error {
 	now := w.now()
 	lim := w.limits
-	if wait := w.limiter.allow("msg_global:"+itoa(botID), rate.Limit(lim.GlobalMsgPerSec), lim.GlobalMsgPerSec, now); wait > 0 {
-		return TooManyRequests(wait)
-	}
-	if wait := w.limiter.allow("msg_chat:"+itoa(botID)+":"+itoa(chatID), rate.Limit(lim.PerChatMsgPerSec), max(1, int(lim.PerChatMsgPerSec)), now); wait > 0 {
-		return TooManyRequests(wait)
+	chatKey := "msg_chat:" + itoa(botID) + ":" + itoa(chatID)
+	groupKey := "msg_group:" + itoa(botID) + ":" + itoa(chatID)
+	globalKey := "msg_global:" + itoa(botID)
+	// Check all three before counting the message in any.
+	l := &w.limiter
+	perChat := max(1, int(lim.PerChatMsgPerSec))
+	chatWindow := time.Duration(float64(perChat) / lim.PerChatMsgPerSec * float64(time.Second))
+	checks := []struct {
+		key string
+		n   int
+		per time.Duration
+	}{
+		{globalKey, lim.GlobalMsgPerSec, time.Second},
+		{chatKey, perChat, chatWindow},
 	}
 	if group {
-		per := lim.PerGroupMsgPerMin
-		if wait := w.limiter.allow("msg_group:"+itoa(botID)+":"+itoa(chatID), rate.Every(time.Minute/time.Duration(per)), per, now); wait > 0 {
-			return TooManyRequests(wait)
-		}
+		checks = append(checks, struct {
+			key string
+			n   int
+			per time.Duration
+		}{groupKey, lim.PerGroupMsgPerMin, time.Minute})
+	}
+	var wait time.Duration
+	for _, c := range checks {
+		wait = max(wait, l.peek(c.key, c.n, c.per, now))
+	}
+	if wait > 0 {
+		return TooManyRequests(wait)
+	}
+	for _, c := range checks {
+		l.window(c.key, c.n, c.per, now)
 	}
 	return nil
 }
