@@ -118,4 +118,3 @@ func TestServer_Validation(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
