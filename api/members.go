@@ -1,0 +1,265 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/karmagate/karmagate/gate"
+	"github.com/karmagate/karmagate/models"
+)
+
+// memberJSON is a member as the API shows it.
+type memberJSON struct {
+	ID        string           `json:"id"`
+	Karma     int64            `json:"karma"`
+	Groups    []string         `json:"groups"`
+	Name      *string          `json:"name"`
+	Phone     *string          `json:"phone"`
+	Username  *string          `json:"username"`
+	Telegram  *telegramJSON    `json:"telegram"`
+	Chats     []memberChatJSON `json:"chats"`
+	CreatedAt time.Time        `json:"created_at"`
+	UpdatedAt time.Time        `json:"updated_at"`
+	Links     map[string]any   `json:"_links"`
+}
+
+type telegramJSON struct {
+	UserID   int64     `json:"user_id"`
+	Username *string   `json:"username"`
+	LinkedAt time.Time `json:"linked_at"`
+}
+
+type memberChatJSON struct {
+	Key        string     `json:"key"`
+	Title      string     `json:"title"`
+	State      string     `json:"state"`
+	Reason     string     `json:"reason"`
+	InChat     bool       `json:"in_chat"`
+	GraceUntil *time.Time `json:"grace_until,omitempty"`
+	JoinURL    string     `json:"join_url,omitempty"`
+}
+
+func memberPath(id string) string { return "/api/v1/members/" + url.PathEscape(id) }
+
+func (s *Server) renderMember(v *models.MemberView) memberJSON {
+	m := v.Member
+	out := memberJSON{
+		ID: m.ExternalID, Karma: m.Karma, Groups: m.Groups(), Name: m.Name, Phone: m.Phone, Username: m.Username,
+		CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC(),
+		Chats: make([]memberChatJSON, 0, len(v.Chats)),
+	}
+	if m.TgUserID != nil {
+		t := telegramJSON{UserID: *m.TgUserID, Username: m.TgUsername}
+		if m.LinkedAt != nil {
+			t.LinkedAt = m.LinkedAt.UTC()
+		}
+		out.Telegram = &t
+	}
+	rules := s.store.Rules()
+	for _, c := range v.Chats {
+		title := c.ChatKey
+		if rc, ok := rules.Chat(c.ChatKey); ok {
+			title = rc.Title
+		}
+		mc := memberChatJSON{Key: c.ChatKey, Title: title, State: c.State, Reason: c.Reason, InChat: c.InChat}
+		if c.GraceUntil != nil {
+			g := c.GraceUntil.UTC()
+			mc.GraceUntil = &g
+		}
+		out.Chats = append(out.Chats, mc)
+	}
+	self := memberPath(m.ExternalID)
+	out.Links = map[string]any{
+		"self":   link(self),
+		"karma":  link(self + "/karma"),
+		"link":   link(self + "/link"),
+		"events": link("/api/v1/events?member=" + url.QueryEscape(m.ExternalID)),
+		"chats":  link("/api/v1/chats"),
+	}
+	return out
+}
+
+// actor names who made a change, for the audit trail.
+func actor(r *http.Request) string { return "api" }
+
+func pathID(r *http.Request) (string, error) {
+	id := r.PathValue("id")
+	if err := models.CheckID(id); err != nil {
+		p := problem(http.StatusBadRequest, "invalid-id", err.Error())
+		p.Field = "id"
+		return "", p
+	}
+	return id, nil
+}
+
+func (s *Server) getMember(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	v, err := s.store.FindMember(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.renderMember(v))
+	return nil
+}
+
+// decodeMember reads a member from a JSON or form body and normalizes it.
+func (s *Server) decodeMember(w http.ResponseWriter, r *http.Request, id string) (models.MemberInput, error) {
+	in := models.MemberInput{ID: id}
+	kind, body, err := readBody(w, r, MaxBody, bodyJSON, bodyForm)
+	if err != nil {
+		return in, err
+	}
+	if kind == bodyJSON {
+		obj, err := jsonObject(body)
+		if err != nil {
+			return in, err
+		}
+		if err := memberFromJSON(obj, &in); err != nil {
+			return in, err
+		}
+	} else if err := memberFromForm(r.PostForm, &in); err != nil {
+		return in, err
+	}
+	return in, in.Normalize(s.store.Rules())
+}
+
+func (s *Server) putMember(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	in, err := s.decodeMember(w, r, id)
+	if err != nil {
+		return err
+	}
+	res, err := s.store.PutMember(r.Context(), in, actor(r))
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if res.Created > 0 {
+		status = http.StatusCreated
+		w.Header().Set("Location", memberPath(id))
+	}
+	writeJSON(w, status, s.renderMember(res.View))
+	return nil
+}
+
+func (s *Server) addKarma(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	kind, body, err := readBody(w, r, MaxBody, bodyJSON, bodyForm)
+	if err != nil {
+		return err
+	}
+	var delta int64
+	if kind == bodyJSON {
+		obj, err := jsonObject(body)
+		if err != nil {
+			return err
+		}
+		raw, ok := obj["delta"]
+		if !ok || len(obj) != 1 {
+			return &models.InputError{Field: "delta", Detail: `send exactly {"delta": <integer>}`}
+		}
+		if delta, err = jsonInt(raw, "delta"); err != nil {
+			return err
+		}
+	} else {
+		vals := r.PostForm["delta"]
+		if len(vals) != 1 {
+			return &models.InputError{Field: "delta", Detail: "send exactly one delta field"}
+		}
+		if delta, err = parseInt(vals[0], "delta"); err != nil {
+			return err
+		}
+	}
+	v, err := s.store.AddKarma(r.Context(), id, delta, actor(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.renderMember(v))
+	return nil
+}
+
+func (s *Server) deleteMember(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	n, err := s.store.DeleteMember(r.Context(), id, actor(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"id": id, "deleted": true, "actions_queued": n,
+		"_links": map[string]any{"events": link("/api/v1/events?member=" + url.QueryEscape(id))},
+	})
+	return nil
+}
+
+func (s *Server) link(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if s.linker == nil {
+		p := problem(http.StatusServiceUnavailable, "bot-not-configured",
+			"deep links need the Telegram bot, which is not running in this instance (set TELEGRAM_BOT_TOKEN)")
+		return p
+	}
+	if _, err := s.store.FindMember(r.Context(), id); err != nil {
+		return err
+	}
+	u, exp, err := s.linker.LinkURL(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"url": u, "expires_at": exp.UTC(),
+		"_links": map[string]any{"member": link(memberPath(id))}})
+	return nil
+}
+
+func (s *Server) setOverride(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	chat := r.PathValue("chat")
+	if _, ok := s.store.Rules().Chat(chat); !ok {
+		return problem(http.StatusNotFound, "not-found", "no gated chat "+truncate(chat, 64)+" in the rules")
+	}
+	kind, body, err := readBody(w, r, MaxBody, bodyJSON, bodyForm)
+	if err != nil {
+		return err
+	}
+	var mode string
+	if kind == bodyJSON {
+		obj, err := jsonObject(body)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(obj["mode"], &mode); err != nil {
+			return &models.InputError{Field: "mode", Detail: `send {"mode": "always" | "never" | "none"}`}
+		}
+	} else {
+		mode = r.PostForm.Get("mode")
+	}
+	ov, err := gate.ParseOverride(mode)
+	if err != nil {
+		return &models.InputError{Field: "mode", Detail: err.Error()}
+	}
+	v, err := s.store.SetOverride(r.Context(), id, chat, ov, actor(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.renderMember(v))
+	return nil
+}
