@@ -2,7 +2,13 @@ package mtproto_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +16,7 @@ import (
 	"github.com/gotd/td/telegram/auth"
 	"github.com/gotd/td/tg"
 
+	"github.com/karmagate/karmagate/sandbox/botapi"
 	"github.com/karmagate/karmagate/sandbox/world"
 )
 
@@ -58,7 +65,7 @@ func TestServer_Login(t *testing.T) {
 func TestServer_CreateSupergroupAndPromoteBot(t *testing.T) {
 	e := newEnv(t, world.Limits{})
 	owner := e.MustUser(world.UserSpec{FirstName: "Owner", Phone: "+15550000010", Password: "s3cret"})
-	bot, _, err := e.w.CreateBot("karmagate_bot", "Karmagate")
+	bot, token, err := e.w.CreateBot("karmagate_bot", "Karmagate")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,5 +107,61 @@ func TestServer_CreateSupergroupAndPromoteBot(t *testing.T) {
 	m := e.w.Member(channelID, bot.ID)
 	if m.Status != world.StatusAdministrator || !m.Rights.CanInviteUsers || !m.Rights.CanRestrictMembers || m.CustomTitle != "gatekeeper" {
 		t.Errorf("bot membership = %+v, want administrator with invite and ban rights", m)
+	}
+
+	// The bot sees and administers the same chat through the Bot API.
+	bapi := botapi.New(e.w, botapi.Options{})
+	t.Cleanup(func() { _ = bapi.Close() })
+	hs := httptest.NewServer(bapi)
+	t.Cleanup(hs.Close)
+	chatID := strconv.FormatInt(world.BotAPIChatID(channelID), 10)
+	var chat struct {
+		ID    int64  `json:"id"`
+		Type  string `json:"type"`
+		Title string `json:"title"`
+	}
+	botCall(t, hs.URL, token, "getChat", url.Values{"chat_id": {chatID}}, &chat)
+	if chat.ID != world.BotAPIChatID(channelID) || chat.Type != "supergroup" || chat.Title != "Webmasters Pro" {
+		t.Errorf("getChat = %+v", chat)
+	}
+	var member struct {
+		Status         string `json:"status"`
+		CanInviteUsers bool   `json:"can_invite_users"`
+	}
+	botCall(t, hs.URL, token, "getChatMember", url.Values{"chat_id": {chatID}, "user_id": {strconv.FormatInt(bot.ID, 10)}}, &member)
+	if member.Status != "administrator" || !member.CanInviteUsers {
+		t.Errorf("getChatMember(bot) = %+v", member)
+	}
+	var link struct {
+		InviteLink         string `json:"invite_link"`
+		CreatesJoinRequest bool   `json:"creates_join_request"`
+	}
+	botCall(t, hs.URL, token, "createChatInviteLink", url.Values{"chat_id": {chatID}, "creates_join_request": {"true"}}, &link)
+	if !strings.HasPrefix(link.InviteLink, "https://t.me/+") || !link.CreatesJoinRequest {
+		t.Errorf("createChatInviteLink = %+v", link)
+	}
+}
+
+// botCall calls a Bot API method over plain HTTP and decodes its result.
+func botCall(t *testing.T, base, token, method string, params url.Values, result any) {
+	t.Helper()
+	resp, err := http.PostForm(base+"/bot"+token+"/"+method, params)
+	if err != nil {
+		t.Fatalf("%s: %v", method, err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		OK          bool            `json:"ok"`
+		Description string          `json:"description"`
+		Result      json.RawMessage `json:"result"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatalf("%s: decode: %v", method, err)
+	}
+	if !body.OK {
+		t.Fatalf("%s: %s", method, body.Description)
+	}
+	if err := json.Unmarshal(body.Result, result); err != nil {
+		t.Fatalf("%s: decode result: %v", method, err)
 	}
 }

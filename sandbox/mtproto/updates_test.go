@@ -1,0 +1,80 @@
+package mtproto_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/gotd/td/telegram"
+	"github.com/gotd/td/tg"
+
+	"github.com/karmagate/karmagate/sandbox/world"
+)
+
+// TestServer_PushUpdates: the creator's client hears, as updates, people
+// joining by link and leaving, like on Telegram.
+func TestServer_PushUpdates(t *testing.T) {
+	e := newEnv(t, world.Limits{})
+	owner := e.MustUser(world.UserSpec{FirstName: "Owner", Phone: "+15550000080"})
+	hank := e.MustUser(world.UserSpec{FirstName: "Hank"})
+
+	got := make(chan tg.MessageActionClass, 16)
+	handler := telegram.UpdateHandlerFunc(func(ctx context.Context, u tg.UpdatesClass) error {
+		ups, ok := u.(*tg.Updates)
+		if !ok {
+			return nil
+		}
+		for _, up := range ups.Updates {
+			if m, ok := up.(*tg.UpdateNewChannelMessage); ok {
+				if svc, ok := m.Message.(*tg.MessageService); ok {
+					got <- svc.Action
+				}
+			}
+		}
+		return nil
+	})
+	err := e.Run(clientOptions{updates: handler}, func(ctx context.Context, c *telegram.Client) error {
+		if err := e.login(ctx, c, owner.Phone, ""); err != nil {
+			return err
+		}
+		api := c.API()
+		ch, err := createSupergroup(ctx, api, "Updates")
+		if err != nil {
+			return err
+		}
+		inv, err := api.MessagesExportChatInvite(ctx, &tg.MessagesExportChatInviteRequest{
+			Peer: &tg.InputPeerChannel{ChannelID: ch.ChannelID, AccessHash: ch.AccessHash}, Title: "test",
+		})
+		if err != nil {
+			return err
+		}
+		link := inv.(*tg.ChatInviteExported).Link
+		if res, err := e.w.JoinByLink(hank.ID, link); err != nil || res.Result != "joined" {
+			t.Fatalf("join: %+v, %v", res, err)
+		}
+		if err := e.w.Leave(ch.ChannelID, hank.ID); err != nil {
+			t.Fatal(err)
+		}
+		wait := func(want string) {
+			t.Helper()
+			for {
+				select {
+				case a := <-got:
+					if a.TypeName() == want {
+						return
+					}
+				case <-time.After(10 * time.Second):
+					t.Fatalf("no %s update", want)
+				case <-ctx.Done():
+					t.Fatal(ctx.Err())
+				}
+			}
+		}
+		wait("messageActionChatJoinedByLink")
+		wait("messageActionChatDeleteUser")
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
