@@ -48,6 +48,8 @@ type env struct {
 	owner world.User // creates the groups
 }
 
+type botapiOptions = botapi.Options
+
 func newEnv(t *testing.T, opts ...func(*botapi.Options, *world.Options)) *env {
 	t.Helper()
 	c := newClock()
