@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/karmagate/karmagate/api"
+	"github.com/karmagate/karmagate/gate"
+	"github.com/karmagate/karmagate/models"
+)
+
+// Main is the karmagate daemon: built from one Config, started by Run,
+// stopped by Close.
+type Main struct {
+	Config Config
+	Logger *slog.Logger
+	Now    func() time.Time
+
+	DB    *models.DB
+	Store *models.Store
+	API   *api.Server
+
+	ln     net.Listener
+	http   *http.Server
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// NewMain returns a daemon for cfg.
+func NewMain(cfg Config, logger *slog.Logger) *Main {
+	return &Main{Config: cfg, Logger: logger, Now: time.Now}
+}
+
+// openStore opens and migrates the database and loads the rules: what serve,
+// migrate and sync share.
+func openStore(ctx context.Context, cfg Config, logger *slog.Logger, now func() time.Time, migrate bool) (*models.DB, *models.Store, error) {
+	var rules *gate.Rules
+	if cfg.RulesPath != "" {
+		r, err := gate.LoadRules(cfg.RulesPath)
+		if err != nil {
+			return nil, nil, err
+		}
+		rules = r
+	}
+	db, err := models.Open(ctx, cfg.DB, models.OpenOptions{Logger: logger})
+	if err != nil {
+		return nil, nil, err
+	}
+	if migrate {
+		applied, err := db.Migrate(ctx)
+		if err != nil {
+			db.Close()
+			return nil, nil, err
+		}
+		for _, name := range applied {
+			logger.InfoContext(ctx, "applied migration", "name", name)
+		}
+	} else if err := db.CheckSchema(ctx); err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	if rules == nil {
+		return db, nil, nil
+	}
+	return db, models.NewStore(db, rules, models.Options{Now: now, Logger: logger}), nil
+}
+
+// Run opens everything and starts serving; it returns once the HTTP
+// listener is up.
+func (m *Main) Run(ctx context.Context) error {
+	if err := m.Config.Validate(); err != nil {
+		return err
+	}
+	db, store, err := openStore(ctx, m.Config, m.Logger, m.Now, true)
+	if err != nil {
+		return err
+	}
+	m.DB, m.Store = db, store
+	if changed, err := store.SyncRules(ctx, "rules"); err != nil {
+		return fmt.Errorf("apply rules: %w", err)
+	} else if changed {
+		m.Logger.InfoContext(ctx, "rules changed: re-planned every member", "rules", m.Config.RulesPath)
+	}
+	m.API = api.New(api.Options{Store: store, APIKey: m.Config.APIKey, Logger: m.Logger, Registry: prometheus.NewRegistry(), Version: version})
+
+	m.ln, err = net.Listen("tcp", m.Config.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", m.Config.Listen, err)
+	}
+	m.http = &http.Server{
+		Handler:           m.API,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+	}
+	var bg context.Context
+	bg, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	m.wg.Add(2)
+	go func() {
+		defer m.wg.Done()
+		if err := m.http.Serve(m.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.Logger.Error("http server stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer m.wg.Done()
+		m.sweepGrace(bg, time.Minute)
+	}()
+	m.Logger.InfoContext(ctx, "karmagate serving", "addr", m.Addr(), "db", m.DB.Dialect(), "rules", m.Config.RulesPath, "chats", len(store.Rules().Chats))
+	return nil
+}
+
+// sweepGrace queues removals when grace periods end.
+func (m *Main) sweepGrace(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := m.Store.ExpireGrace(ctx, "grace"); err != nil {
+				m.Logger.WarnContext(ctx, "grace sweep failed", "err", err)
+			} else if n > 0 {
+				m.Logger.InfoContext(ctx, "grace periods ended", "members", n)
+			}
+		}
+	}
+}
+
+// Addr is the address the HTTP server listens on.
+func (m *Main) Addr() string {
+	if m.ln == nil {
+		return ""
+	}
+	return m.ln.Addr().String()
+}
+
+// Close stops serving, letting requests in flight finish, and closes the
+// database.
+func (m *Main) Close() error {
+	var errs []error
+	if m.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		errs = append(errs, m.http.Shutdown(ctx))
+		cancel()
+	}
+	if m.cancel != nil {
+		m.cancel()
+	}
+	m.wg.Wait()
+	if m.DB != nil {
+		errs = append(errs, m.DB.Close())
+	}
+	return errors.Join(errs...)
+}
