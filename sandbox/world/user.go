@@ -160,8 +160,8 @@ func (w *World) CreateBot(username, firstName string) (User, string, error) {
 		return User{}, "", ErrUsernameOccupied
 	}
 	// Bot ids are large on Telegram; keep them apart from people's.
-	id := 7000000000 + w.nextUser
-	w.nextUser++
+	id := 7000000000 + w.nextBot
+	w.nextBot++
 	token := fmt.Sprintf("%d:AA%s", id, w.randString(33, urlsafe))
 	u := &user{User: User{
 		ID:         id,

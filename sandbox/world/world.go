@@ -17,6 +17,7 @@ type World struct {
 	mu       sync.Mutex
 	rng      *rand.Rand
 	nextUser int64
+	nextBot  int64
 	nextChan int64
 	users    map[int64]*user
 	byPhone  map[string]int64
@@ -53,6 +54,7 @@ func New(opts Options) *World {
 		log:      opts.Logger,
 		rng:      rand.New(rand.NewSource(opts.Seed)),
 		nextUser: 4101,
+		nextBot:  4101,
 		nextChan: 1800000001,
 		users:    map[int64]*user{},
 		byPhone:  map[string]int64{},
