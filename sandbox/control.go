@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -39,12 +40,13 @@ func (s *Sandbox) routes(mux *http.ServeMux) {
 }
 
 // body reads a JSON object or a form into strings (JSON non-strings keep
-// their JSON text).
+// their JSON text). A body that looks like JSON is read as JSON whatever
+// its Content-Type, so `curl -d '{...}'` works.
 func body(r *http.Request) (map[string]string, error) {
 	out := map[string]string{}
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if ct == "application/x-www-form-urlencoded" || ct == "multipart/form-data" {
-		if err := r.ParseMultipartForm(1 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+	if ct == "multipart/form-data" {
+		if err := r.ParseMultipartForm(1 << 20); err != nil {
 			return nil, fmt.Errorf("read form: %w", err)
 		}
 		for k, v := range r.Form {
@@ -58,19 +60,32 @@ func body(r *http.Request) (map[string]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read body: %w", err)
 	}
-	if strings.TrimSpace(string(data)) == "" {
+	text := strings.TrimSpace(string(data))
+	switch {
+	case text == "":
 		return out, nil
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("body is not a JSON object: %w", err)
-	}
-	for k, raw := range m {
-		var str string
-		if json.Unmarshal(raw, &str) == nil {
-			out[k] = str
-		} else if string(raw) != "null" {
-			out[k] = string(raw)
+	case strings.HasPrefix(text, "{"):
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(data, &m); err != nil {
+			return nil, fmt.Errorf("body is not a JSON object: %w", err)
+		}
+		for k, raw := range m {
+			var str string
+			if json.Unmarshal(raw, &str) == nil {
+				out[k] = str
+			} else if string(raw) != "null" {
+				out[k] = string(raw)
+			}
+		}
+	default:
+		form, err := url.ParseQuery(text)
+		if err != nil {
+			return nil, fmt.Errorf("read form: %w", err)
+		}
+		for k, v := range form {
+			if len(v) > 0 {
+				out[k] = v[len(v)-1]
+			}
 		}
 	}
 	return out, nil

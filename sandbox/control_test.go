@@ -69,6 +69,12 @@ func TestSandbox_ControlAPI(t *testing.T) {
 		t.Fatalf("form create: %v %v", resp.Status, err)
 	}
 	resp.Body.Close()
+	// So does JSON sent as curl -d sends it, labelled as a form.
+	resp, err = http.Post(sb.BotAPIURL()+"/sandbox/users", "application/x-www-form-urlencoded", strings.NewReader(`{"first_name":"Curly"}`))
+	if err != nil || resp.StatusCode != 201 {
+		t.Fatalf("curl-style create: %v %v", resp.Status, err)
+	}
+	resp.Body.Close()
 
 	var chat struct {
 		ID        int64 `json:"id"`
