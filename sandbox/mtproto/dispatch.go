@@ -136,11 +136,9 @@ func (s *Server) dispatch(srv *tgtest.Server, req *tgtest.Request, id uint32) er
 		s.trackSession(acc.userID, req.Session)
 	case acc.pending2FA != 0 && rt.access <= passwordPending:
 		c.userID = acc.pending2FA
-	case rt.access == passwordPending && acc.pending2FA == 0:
-		return s.finish(srv, req, c, nil, nil, rpcError(400, "PASSWORD_HASH_INVALID"), "")
 	case rt.access == authorized && acc.pending2FA != 0:
 		return s.finish(srv, req, c, nil, nil, rpcError(401, "SESSION_PASSWORD_NEEDED"), "")
-	case rt.access == authorized:
+	case rt.access != anyone:
 		return s.finish(srv, req, c, nil, nil, rpcError(401, "AUTH_KEY_UNREGISTERED"), "")
 	}
 

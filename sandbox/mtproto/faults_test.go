@@ -13,6 +13,7 @@ import (
 // TestServer_Faults: injected faults answer like Telegram's own failures,
 // deterministically under the seed, and the client recovers.
 func TestServer_Faults(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, world.Limits{})
 	owner := e.MustUser(world.UserSpec{FirstName: "Owner", Phone: "+15550000090"})
 	e.RunAs(owner.Phone, "", func(ctx context.Context, api *tg.Client) error {

@@ -103,12 +103,21 @@ type clientOptions struct {
 	appID   int
 	appHash string
 	updates telegram.UpdateHandler
+	// viaPEM configures the client from the address and PEM key alone, as
+	// `karmagate serve` does from the sandbox's env file.
+	viaPEM bool
 }
 
 // Run runs a real gotd client against the server until fn returns.
 func (e *env) Run(opts clientOptions, fn func(ctx context.Context, c *telegram.Client) error) error {
 	e.t.Helper()
 	o := mtproto.ClientOptions(e.srv)
+	if opts.viaPEM {
+		var err error
+		if o, err = mtproto.ClientOptionsFor(e.srv.Addr(), e.srv.PublicKeyPEM()); err != nil {
+			return err
+		}
+	}
 	o.SessionStorage = &session.StorageMemory{}
 	o.NoUpdates = opts.updates == nil
 	o.UpdateHandler = opts.updates

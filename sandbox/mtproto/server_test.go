@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -22,6 +23,7 @@ import (
 
 // TestServer_Login logs a real gotd client in with a code, then with 2FA.
 func TestServer_Login(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, world.Limits{})
 	e.MustUser(world.UserSpec{FirstName: "Carol", Phone: "+15550000001"})
 	e.MustUser(world.UserSpec{FirstName: "Dave", Phone: "+15550000002", Password: "hunter2"})
@@ -63,6 +65,7 @@ func TestServer_Login(t *testing.T) {
 // TestServer_CreateSupergroupAndPromoteBot is the userbot's job end to end:
 // log in with 2FA, create a private supergroup, make the bot an admin.
 func TestServer_CreateSupergroupAndPromoteBot(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, world.Limits{})
 	owner := e.MustUser(world.UserSpec{FirstName: "Owner", Phone: "+15550000010", Password: "s3cret"})
 	bot, token, err := e.w.CreateBot("karmagate_bot", "Karmagate")
@@ -83,7 +86,7 @@ func TestServer_CreateSupergroupAndPromoteBot(t *testing.T) {
 		}
 		botUser, ok := peer.Users[0].(*tg.User)
 		if !ok || !botUser.Bot {
-			t.Fatalf("resolved %#v, want the bot", peer.Users[0])
+			return fmt.Errorf("resolved %#v, want the bot", peer.Users[0])
 		}
 		_, err = api.ChannelsEditAdmin(ctx, &tg.ChannelsEditAdminRequest{
 			Channel:     ch,

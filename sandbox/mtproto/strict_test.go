@@ -2,6 +2,7 @@ package mtproto_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -15,9 +16,10 @@ import (
 // TestServer_Unauthorized: before login, methods that need an account
 // answer AUTH_KEY_UNREGISTERED (401); wrong app credentials API_ID_INVALID.
 func TestServer_Unauthorized(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, world.Limits{})
 	e.MustUser(world.UserSpec{FirstName: "Eve", Phone: "+15550000020"})
-	err := e.Run(clientOptions{}, func(ctx context.Context, c *telegram.Client) error {
+	err := e.Run(clientOptions{viaPEM: true}, func(ctx context.Context, c *telegram.Client) error {
 		api := c.API()
 		for _, tc := range []struct {
 			name string
@@ -33,6 +35,7 @@ func TestServer_Unauthorized(t *testing.T) {
 				return err
 			}},
 			{"updates.getState", func() error { _, err := api.UpdatesGetState(ctx); return err }},
+			{"account.getPassword", func() error { _, err := api.AccountGetPassword(ctx); return err }},
 		} {
 			t.Run(tc.name, func(t *testing.T) { wantRPC(t, tc.call(), 401, "AUTH_KEY_UNREGISTERED") })
 		}
@@ -64,6 +67,7 @@ func TestServer_Unauthorized(t *testing.T) {
 
 // TestServer_AccessHash: a wrong access hash is refused like Telegram does.
 func TestServer_AccessHash(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, world.Limits{})
 	owner := e.MustUser(world.UserSpec{FirstName: "Owner", Phone: "+15550000030"})
 	frank := e.MustUser(world.UserSpec{FirstName: "Frank", Phone: "+15550000031"})
@@ -113,6 +117,7 @@ func TestServer_AccessHash(t *testing.T) {
 
 // TestServer_InviteToChannel: privacy, mutual contacts, bans and PEER_FLOOD.
 func TestServer_InviteToChannel(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, world.Limits{PeerFloodAfter: 3})
 	owner := e.MustUser(world.UserSpec{FirstName: "Owner", Phone: "+15550000040"})
 	open := e.MustUser(world.UserSpec{FirstName: "Open", Privacy: world.PrivacyEverybody})
@@ -201,6 +206,7 @@ func TestServer_InviteToChannel(t *testing.T) {
 // TestServer_ChannelsTooMuch: the per-account cap, as help.getAppConfig
 // announces it, and the flood wait on channels.createChannel.
 func TestServer_ChannelsTooMuch(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, world.Limits{ChannelsPerAccount: 2})
 	owner := e.MustUser(world.UserSpec{FirstName: "Owner", Phone: "+15550000050"})
 	e.RunAs(owner.Phone, "", func(ctx context.Context, api *tg.Client) error {
@@ -212,15 +218,22 @@ func TestServer_ChannelsTooMuch(t *testing.T) {
 			t.Errorf("channels_limit_default = %v, want 2", got)
 		}
 		for i, want := range []string{"", "", "CHANNELS_TOO_MUCH"} {
-			e.clock.Advance(10 * time.Second) // past createChannel's flood wait
-			_, err := createSupergroup(ctx, api, "Group")
-			if want == "" && err != nil {
-				t.Fatalf("create #%d: %v", i+1, err)
-			}
-			if want != "" {
-				wantRPC(t, err, 400, want)
-			}
+			t.Run(fmt.Sprintf("create #%d", i+1), func(t *testing.T) {
+				e.clock.Advance(10 * time.Second) // past createChannel's flood wait
+				_, err := createSupergroup(ctx, api, "Group")
+				if want == "" && err != nil {
+					t.Fatalf("create: %v", err)
+				}
+				if want != "" {
+					wantRPC(t, err, 400, want)
+				}
+			})
 		}
+		t.Run("flood wait", func(t *testing.T) {
+			// No clock advance: channels.createChannel's interval is 5 s.
+			_, err := createSupergroup(ctx, api, "Group")
+			wantRPC(t, err, 420, "FLOOD_WAIT")
+		})
 		return nil
 	})
 }
@@ -228,6 +241,7 @@ func TestServer_ChannelsTooMuch(t *testing.T) {
 // TestServer_FloodWait: per-method intervals answer FLOOD_WAIT_X with the
 // seconds left, on the injected clock.
 func TestServer_FloodWait(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, world.Limits{})
 	owner := e.MustUser(world.UserSpec{FirstName: "Owner", Phone: "+15550000060"})
 	e.MustUser(world.UserSpec{FirstName: "Gina", Phone: "+15550000061"})
@@ -269,6 +283,7 @@ func TestServer_FloodWait(t *testing.T) {
 
 // TestServer_GetParticipants pages and filters the member list.
 func TestServer_GetParticipants(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, world.Limits{})
 	owner := e.MustUser(world.UserSpec{FirstName: "Owner", Phone: "+15550000070"})
 	var people []world.User

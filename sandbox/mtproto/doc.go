@@ -1,0 +1,88 @@
+// Package mtproto is the sandbox's MTProto server: gotd's tgtest server
+// with handlers that serve a world.World, so that an unmodified gotd
+// telegram.Client (the userbot) can log in and administer supergroups that
+// the Bot API emulator (package botapi) shows to the bot.
+//
+// # Starting it
+//
+//	srv, err := mtproto.New(w, mtproto.Options{Logger: log})
+//	err = srv.Start("127.0.0.1:0")          // or: go srv.Serve(ctx, listener)
+//	defer srv.Close()
+//	opts := mtproto.ClientOptions(srv)     // DC list, resolver, public key
+//	opts.SessionStorage = ...
+//	client := telegram.NewClient(srv.AppID(), srv.AppHash(), opts)
+//
+// A program that knows the server only by address and key (the env file of
+// `karmagate sandbox`: TELEGRAM_DC_ADDR, TELEGRAM_SERVER_KEY) uses
+// ClientOptionsFor(addr, pem). PublicKeyPEM gives that PEM (PKCS#1, as
+// Telegram publishes its keys). With Serve in a goroutine, Addr and
+// ClientOptions are valid once Serve has begun; ClientOptionsFor with the
+// listener's address has no such wait.
+//
+// # What is emulated
+//
+//   - One data center (DC 2) on one TCP address, any of gotd's transports
+//     (detected per connection), the real key exchange and encryption.
+//     Requests are acknowledged at once; invokeWithLayer, initConnection and
+//     invokeWithoutUpdates are unwrapped.
+//   - Login: auth.sendCode (the app's api_id and api_hash must match
+//     Options, else API_ID_INVALID; flood-limited per phone), auth.signIn
+//     with the code the world "sent" (world.LastCode), SESSION_PASSWORD_NEEDED
+//     for accounts with a 2FA password, account.getPassword and
+//     auth.checkPassword with real server-side SRP
+//     (passwordKdfAlgoSHA256SHA256PBKDF2HMACSHA512iter100000SHA256ModPow over
+//     Telegram's 2048-bit prime, g = 3): the server keeps only the verifier
+//     v = g^x mod p, answers srp_B/srp_id, and checks A and M1; a wrong
+//     password is PASSWORD_HASH_INVALID, a stale or reused srp_id
+//     SRP_ID_INVALID. auth.logOut. Authorization belongs to the auth key, so
+//     a client that keeps its session stays logged in across reconnects.
+//   - Before login, every method but the connection and login ones answers
+//     AUTH_KEY_UNREGISTERED (401); between code and password,
+//     SESSION_PASSWORD_NEEDED (401).
+//   - help.getConfig (pointing at this server), help.getNearestDc,
+//     help.getAppConfig (channels_limit_default is the world's per-account
+//     cap), updates.getState, updates.getDifference and
+//     channels.getDifference (always empty), users.getUsers,
+//     users.getFullUser, contacts.importContacts, contacts.deleteContacts,
+//     contacts.resolveUsername, contacts.resolvePhone, channels.createChannel
+//     (megagroups only), channels.editAdmin, channels.inviteToChannel,
+//     channels.editBanned, channels.getParticipants (filters recent, admins,
+//     kicked, banned, search, bots, contacts; offset/limit paging, at most
+//     200 a page), channels.getParticipant, channels.getChannels,
+//     channels.getFullChannel, channels.leaveChannel,
+//     messages.exportChatInvite. Anything else: INPUT_METHOD_INVALID.
+//   - Access hashes are checked: a wrong one is CHANNEL_INVALID,
+//     USER_ID_INVALID or PEER_ID_INVALID as the parameter's type calls for;
+//     a supergroup the caller is not in is CHANNEL_PRIVATE.
+//   - The world's rules come through with Telegram's error types and codes:
+//     USER_PRIVACY_RESTRICTED people are returned in missing_invitees,
+//     USER_NOT_MUTUAL_CONTACT, USER_KICKED, PEER_FLOOD, USERS_TOO_MUCH,
+//     CHANNELS_TOO_MUCH, CHAT_ADMIN_REQUIRED, RIGHT_FORBIDDEN … as errors.
+//     FLOOD_WAIT_X (420) comes from world.Limits.FloodWait, per method and
+//     account, on the world's clock, X rounded up to whole seconds.
+//   - Updates: a supergroup's members with a live session are pushed
+//     updateChannel and, for joins and departures, updateNewChannelMessage
+//     with a service message (joined by link, by request, added, removed),
+//     with per-supergroup message ids and pts. RPCs that change a
+//     supergroup answer with updates as Telegram does.
+//   - Faults (world.SetFaults), drawn per call, deterministic under the
+//     seed, for every method but connection setup, login and updates:
+//     "5xx" is rpc_error 500 INTERNAL, "timeout" is rpc_error -503 Timeout
+//     (what Telegram answers when a backend times out; the call is not
+//     carried out), "429" is FLOOD_WAIT_1, "drop" closes the connection
+//     without an answer. Every call is in the world's call log.
+//
+// # Where it differs from Telegram
+//
+//   - No messages, media, dialogs or message history: only service
+//     messages exist, and differences are always empty, so a client that
+//     missed a push does not get it back.
+//   - No basic groups, broadcast channels, forums, usernames for chats,
+//     restrictions short of a ban (editBanned with partial rights is
+//     BANNED_RIGHTS_INVALID), sign-up, QR login, bot login over MTProto,
+//     PFS temporary keys, CDN or file DCs, or DC migration.
+//   - Access hashes are per user and per chat, not per viewer.
+//   - Phones are shown to the user themselves and their contacts only;
+//     contacts.resolvePhone hides people whose privacy is "nobody".
+//   - Timing: no server-side timeouts, flood waits only where configured.
+package mtproto
