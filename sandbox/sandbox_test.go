@@ -213,3 +213,15 @@ func TestSandbox_Webhook(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkStart measures a full start (world, bot, Bot API, MTProto with a
+// fresh RSA key) and stop.
+func BenchmarkStart(b *testing.B) {
+	for b.Loop() {
+		sb, err := sandbox.Start(b.Context(), sandbox.Config{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		sb.Close()
+	}
+}

@@ -66,6 +66,8 @@ type Server struct {
 	unsub  func()
 	wg     sync.WaitGroup
 
+	handlers map[string]handlerFunc
+
 	mu   sync.Mutex
 	bots map[int64]*botState
 }
@@ -75,6 +77,7 @@ func New(w *world.World, opts Options) *Server {
 	opts.setDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{w: w, opts: opts, log: opts.Logger, ctx: ctx, cancel: cancel, bots: map[int64]*botState{}}
+	s.handlers = s.methods()
 	s.unsub = w.Subscribe(s.onEvent)
 	return s
 }
@@ -159,7 +162,7 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		writeError(rw, &world.Error{Code: 401, Description: "Unauthorized"})
 		return
 	}
-	h, ok := s.methods()[strings.ToLower(method)]
+	h, ok := s.handlers[strings.ToLower(method)]
 	if !ok {
 		writeError(rw, &world.Error{Code: 404, Description: "Not Found"})
 		return
