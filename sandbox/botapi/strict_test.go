@@ -36,7 +36,7 @@ func TestServer_CreateChatInviteLink(t *testing.T) {
 		{name: "join request", params: map[string]any{"chat_id": c.BotAPIID(), "creates_join_request": true, "name": "karmagate"}},
 		{name: "member limit 1", params: map[string]any{"chat_id": c.BotAPIID(), "member_limit": 1, "expire_date": e.clock.Now().Add(time.Hour).Unix()}},
 		{name: "member_limit with creates_join_request", params: map[string]any{"chat_id": c.BotAPIID(), "member_limit": 5, "creates_join_request": true},
-			code: 400, desc: "Bad Request: member_limit can't be specified for invite links that require approval"},
+			code: 400, desc: "Bad Request: member limit can't be specified for links requiring administrator approval"},
 		{name: "member_limit 0", params: map[string]any{"chat_id": c.BotAPIID(), "member_limit": 0},
 			code: 400, desc: `Bad Request: parameter "member_limit" must be between 1 and 99999`},
 		{name: "member_limit 100000", params: map[string]any{"chat_id": c.BotAPIID(), "member_limit": 100000},

@@ -102,9 +102,12 @@ func (s *Server) onEvent(ev world.Event) {
 
 func (s *Server) onMessage(m world.Message, now time.Time) {
 	from, _ := s.w.User(m.FromID)
+	if from.IsBot {
+		return // bots never see other bots' messages
+	}
 	if m.ChannelID == 0 {
 		to, ok := s.w.User(m.ToID)
-		if !ok || !to.IsBot || from.IsBot {
+		if !ok || !to.IsBot {
 			return
 		}
 		am := s.message(m, to.ID)

@@ -99,7 +99,7 @@ func TestServer_SetWebhook(t *testing.T) {
 		{name: "plain http elsewhere", params: map[string]any{"url": "http://example.org/hook"}, desc: "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"},
 		{name: "odd port", params: map[string]any{"url": "https://example.org:9000/hook"}, desc: "Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"},
 		{name: "secret with a space", params: map[string]any{"url": "https://example.org/hook", "secret_token": "a b"}, desc: "Bad Request: secret token contains unallowed characters"},
-		{name: "secret too long", params: map[string]any{"url": "https://example.org/hook", "secret_token": strings.Repeat("a", 257)}, desc: "Bad Request: secret token contains unallowed characters"},
+		{name: "secret too long", params: map[string]any{"url": "https://example.org/hook", "secret_token": strings.Repeat("a", 257)}, desc: "Bad Request: secret token is too long"},
 		{name: "max_connections 0", params: map[string]any{"url": "https://example.org/hook", "max_connections": 0}, desc: "Bad Request: bad webhook: max_connections must be between 1 and 100"},
 		{name: "max_connections 101", params: map[string]any{"url": "https://example.org/hook", "max_connections": 101}, desc: "Bad Request: bad webhook: max_connections must be between 1 and 100"},
 	}

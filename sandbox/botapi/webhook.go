@@ -64,7 +64,10 @@ func (s *Server) setWebhook(_ context.Context, c *call) (any, error) {
 		return nil, err
 	}
 	secret := c.p.str("secret_token")
-	if c.p.has("secret_token") && secret != "" && !secretTokenRE.MatchString(secret) {
+	if len(secret) > 256 {
+		return nil, badRequest("secret token is too long")
+	}
+	if secret != "" && !secretTokenRE.MatchString(secret) {
 		return nil, badRequest("secret token contains unallowed characters")
 	}
 	maxConn := 40

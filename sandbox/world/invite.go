@@ -98,7 +98,7 @@ func validateLinkSpec(spec InviteLinkSpec, now time.Time) error {
 		return BadRequest("USAGE_LIMIT_INVALID", "parameter \"member_limit\" must be between 1 and 99999")
 	}
 	if spec.MemberLimit > 0 && spec.CreatesJoinRequest {
-		return BadRequest("USAGE_LIMIT_INVALID", "member_limit can't be specified for invite links that require approval")
+		return BadRequest("USAGE_LIMIT_INVALID", "member limit can't be specified for links requiring administrator approval")
 	}
 	if !spec.ExpireDate.IsZero() && !spec.ExpireDate.After(now) {
 		return BadRequest("EXPIRE_DATE_INVALID", "")
