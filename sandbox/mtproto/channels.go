@@ -28,23 +28,7 @@ func (s *Server) channelsCreateChannel(ctx context.Context, c *call, req *tg.Cha
 	if err != nil {
 		return nil, err
 	}
-	msg := s.serviceMessage(ch.ID, c.userID, &tg.MessageActionChannelCreate{Title: ch.Title}, ch.Date)
-	return &tg.Updates{
-		Updates: []tg.UpdateClass{&tg.UpdateChannel{ChannelID: ch.ID}, msg},
-		Users:   s.usersTG(c.userID, c.userID),
-		Chats:   s.chatsTG(c.userID, ch.ID),
-		Date:    unix(s.w.Now()),
-	}, nil
-}
-
-// channelUpdates is the updates answer of calls that change a supergroup.
-func (s *Server) channelUpdates(viewer int64, channelID int64, users ...int64) *tg.Updates {
-	return &tg.Updates{
-		Updates: []tg.UpdateClass{&tg.UpdateChannel{ChannelID: channelID}},
-		Users:   s.usersTG(viewer, append(users, viewer)...),
-		Chats:   s.chatsTG(viewer, channelID),
-		Date:    unix(s.w.Now()),
-	}
+	return s.channelUpdates(c.userID, ch.ID, 0), nil
 }
 
 func (s *Server) channelsEditAdmin(ctx context.Context, c *call, req *tg.ChannelsEditAdminRequest) (bin.Encoder, error) {
@@ -59,10 +43,11 @@ func (s *Server) channelsEditAdmin(ctx context.Context, c *call, req *tg.Channel
 	if len([]rune(req.Rank)) > 16 {
 		return nil, rpcError(400, "ADMIN_RANK_INVALID")
 	}
+	pts := s.channelPts(ch.ID)
 	if err := s.w.PromoteAdmin(ch.ID, c.userID, u.ID, adminRightsWorld(req.AdminRights), req.Rank); err != nil {
 		return nil, err
 	}
-	return s.channelUpdates(c.userID, ch.ID, u.ID), nil
+	return s.channelUpdates(c.userID, ch.ID, pts, u.ID), nil
 }
 
 // channelsInviteToChannel adds people. As on Telegram, people whose
@@ -88,6 +73,7 @@ func (s *Server) channelsInviteToChannel(ctx context.Context, c *call, req *tg.C
 		}
 		ids = append(ids, u.ID)
 	}
+	pts := s.channelPts(ch.ID)
 	added, missing, err := s.w.AddMembers(ch.ID, c.userID, ids)
 	if err != nil {
 		return nil, err
@@ -104,11 +90,7 @@ func (s *Server) channelsInviteToChannel(ctx context.Context, c *call, req *tg.C
 			out.MissingInvitees = append(out.MissingInvitees, tg.MissingInvitee{UserID: m.UserID})
 		}
 	}
-	upd := s.channelUpdates(c.userID, ch.ID, added...)
-	for _, id := range added {
-		upd.Updates = append(upd.Updates, s.serviceMessage(ch.ID, c.userID, &tg.MessageActionChatAddUser{Users: []int64{id}}, s.w.Now()))
-	}
-	out.Updates = upd
+	out.Updates = s.channelUpdates(c.userID, ch.ID, pts, added...)
 	return out, nil
 }
 
@@ -126,6 +108,7 @@ func (s *Server) channelsEditBanned(ctx context.Context, c *call, req *tg.Channe
 	if u.ID == c.userID {
 		return nil, rpcError(400, "USER_ADMIN_INVALID")
 	}
+	pts := s.channelPts(ch.ID)
 	rights := req.BannedRights
 	until := rights.UntilDate
 	rights.UntilDate = 0
@@ -145,7 +128,7 @@ func (s *Server) channelsEditBanned(ctx context.Context, c *call, req *tg.Channe
 	if err != nil {
 		return nil, err
 	}
-	return s.channelUpdates(c.userID, ch.ID, u.ID), nil
+	return s.channelUpdates(c.userID, ch.ID, pts, u.ID), nil
 }
 
 func (s *Server) channelsGetParticipants(ctx context.Context, c *call, req *tg.ChannelsGetParticipantsRequest) (bin.Encoder, error) {
@@ -298,10 +281,11 @@ func (s *Server) channelsLeaveChannel(ctx context.Context, c *call, req *tg.Chan
 	if err != nil {
 		return nil, err
 	}
+	pts := s.channelPts(ch.ID)
 	if err := s.w.Leave(ch.ID, c.userID); err != nil {
 		return nil, err
 	}
-	return s.channelUpdates(c.userID, ch.ID), nil
+	return s.channelUpdates(c.userID, ch.ID, pts), nil
 }
 
 // messagesExportChatInvite creates an invite link for a supergroup:

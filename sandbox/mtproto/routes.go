@@ -112,11 +112,3 @@ func (s *Server) updatesGetState(ctx context.Context, c *call, req *tg.UpdatesGe
 func (s *Server) updatesGetDifference(ctx context.Context, c *call, req *tg.UpdatesGetDifferenceRequest) (bin.Encoder, error) {
 	return &tg.UpdatesDifferenceEmpty{Date: unix(s.w.Now()), Seq: 0}, nil
 }
-
-func (s *Server) channelsGetDifference(ctx context.Context, c *call, req *tg.UpdatesGetChannelDifferenceRequest) (bin.Encoder, error) {
-	ch, _, err := s.memberChannel(req.Channel, c.userID)
-	if err != nil {
-		return nil, err
-	}
-	return &tg.UpdatesChannelDifferenceEmpty{Final: true, Pts: s.channelPts(ch.ID)}, nil
-}

@@ -71,7 +71,7 @@ type Server struct {
 	sessions  map[int64]map[int64]session // user id → session id → session
 	verifiers map[int64]*cachedVerifier   // user id → SRP verifier of the password
 	srpSeq    int64
-	channels  map[int64]*channelState // channel id → pts and message ids
+	channels  map[int64]*channelBox // channel id → pts and message ids
 
 	updates updateQueue
 
@@ -136,7 +136,7 @@ func New(w *world.World, opts Options) (*Server, error) {
 		accounts:  map[[8]byte]*account{},
 		sessions:  map[int64]map[int64]session{},
 		verifiers: map[int64]*cachedVerifier{},
-		channels:  map[int64]*channelState{},
+		channels:  map[int64]*channelBox{},
 	}
 	s.updates.init()
 	s.routes = s.buildRoutes()

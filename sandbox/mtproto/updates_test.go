@@ -19,6 +19,7 @@ func TestServer_PushUpdates(t *testing.T) {
 	e := newEnv(t, world.Limits{})
 	owner := e.MustUser(world.UserSpec{FirstName: "Owner", Phone: "+15550000080"})
 	hank := e.MustUser(world.UserSpec{FirstName: "Hank"})
+	ivy := e.MustUser(world.UserSpec{FirstName: "Ivy"})
 
 	got := make(chan tg.MessageActionClass, 16)
 	handler := telegram.UpdateHandlerFunc(func(ctx context.Context, u tg.UpdatesClass) error {
@@ -69,6 +70,40 @@ func TestServer_PushUpdates(t *testing.T) {
 			case <-ctx.Done():
 				return ctx.Err()
 			}
+		}
+
+		// A client that missed them gets them from channels.getDifference,
+		// after the creation message (pts 1).
+		diff, err := api.UpdatesGetChannelDifference(ctx, &tg.UpdatesGetChannelDifferenceRequest{Channel: ch, Filter: &tg.ChannelMessagesFilterEmpty{}, Pts: 1, Limit: 100})
+		if err != nil {
+			return err
+		}
+		d, ok := diff.(*tg.UpdatesChannelDifference)
+		if !ok {
+			return fmt.Errorf("difference = %T, want updates.channelDifference", diff)
+		}
+		var actions []string
+		for _, m := range d.NewMessages {
+			actions = append(actions, m.(*tg.MessageService).Action.TypeName())
+		}
+		if fmt.Sprint(actions) != "[messageActionChatJoinedByLink messageActionChatDeleteUser]" || d.Pts != 3 || !d.Final {
+			t.Errorf("difference: %v, pts %d, final %v", actions, d.Pts, d.Final)
+		}
+
+		// An RPC that adds someone answers with the one service message
+		// the box got, pts 4.
+		res, err := api.ChannelsInviteToChannel(ctx, &tg.ChannelsInviteToChannelRequest{Channel: ch, Users: []tg.InputUserClass{inputUser(ivy)}})
+		if err != nil {
+			return err
+		}
+		var pts []int
+		for _, u := range res.Updates.(*tg.Updates).Updates {
+			if m, ok := u.(*tg.UpdateNewChannelMessage); ok {
+				pts = append(pts, m.Pts)
+			}
+		}
+		if fmt.Sprint(pts) != "[4]" {
+			t.Errorf("inviteToChannel answer carries pts %v, want [4]", pts)
 		}
 		return nil
 	})
