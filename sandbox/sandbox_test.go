@@ -225,3 +225,50 @@ func BenchmarkStart(b *testing.B) {
 		sb.Close()
 	}
 }
+
+// TestSandbox_LongPollingUnderFaults: with a third of the calls failing
+// (500, spurious 429, dropped connections), go-telegram/bot still gets
+// every update exactly once.
+func TestSandbox_LongPollingUnderFaults(t *testing.T) {
+	sb := mustStart(t, sandbox.Config{Seed: 5, NoMTProto: true})
+	got := newUpdates()
+	b, err := bot.New(sb.BotToken(), bot.WithServerURL(sb.BotAPIURL()), bot.WithDefaultHandler(got.handler),
+		bot.WithErrorsHandler(func(error) {}),
+		bot.WithHTTPClient(3*time.Second, &http.Client{Timeout: 5 * time.Second}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb.SetFaults(world.Faults{Rate: 0.33, Seed: 1, Kinds: []string{world.FaultServerError, world.FaultTooMany, world.FaultDrop}})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { b.Start(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	// One update at a time, so that each needs its own getUpdates calls.
+	seen := map[int64]bool{}
+	for i := range 8 {
+		u := mustUser(t, sb, world.UserSpec{FirstName: "Fan"})
+		if _, err := sb.StartBot(u.ID, "t"+string(rune('a'+i))); err != nil {
+			t.Fatal(err)
+		}
+		up := got.next(t)
+		if seen[up.ID] {
+			t.Fatalf("update %d delivered twice", up.ID)
+		}
+		seen[up.ID] = true
+	}
+	select {
+	case up := <-got.ch:
+		t.Errorf("extra update %+v", up)
+	default:
+	}
+	faults := 0
+	for _, c := range sb.Calls() {
+		if c.Fault != "" {
+			faults++
+		}
+	}
+	if faults == 0 {
+		t.Errorf("no faults were injected in %d calls", len(sb.Calls()))
+	}
+}
