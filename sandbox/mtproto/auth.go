@@ -12,7 +12,7 @@ import (
 // auth.checkPassword, auth.logOut.
 
 func (s *Server) authSendCode(ctx context.Context, c *call, req *tg.AuthSendCodeRequest) (bin.Encoder, error) {
-	if req.APIID != s.appID || req.APIHash != s.hash {
+	if req.APIID != s.appID || req.APIHash != s.hash || s.accountCopy(c.auth).apiID != s.appID {
 		return nil, rpcError(400, "API_ID_INVALID")
 	}
 	if req.PhoneNumber == "" {

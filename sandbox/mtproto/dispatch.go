@@ -93,7 +93,6 @@ func (s *Server) OnMessage(srv *tgtest.Server, req *tgtest.Request) error {
 			if err := r.Decode(req.Buf); err != nil {
 				return s.reply(srv, req, nil, rpcError(400, "INPUT_REQUEST_INVALID"))
 			}
-			s.account(req.Session.AuthKey.ID, func(a *account) { a.layer = r.Layer })
 			continue
 		case tg.InitConnectionRequestTypeID:
 			r := tg.InitConnectionRequest{Query: &inner}
@@ -165,8 +164,20 @@ func (s *Server) dispatch(srv *tgtest.Server, req *tgtest.Request, id uint32) er
 			return s.finish(srv, req, c, nil, nil, world.TooManyRequests(wait), "")
 		}
 	}
-	res, params, err := rt.serve(ctx, c, req.Buf)
+	res, params, err := s.serve(ctx, rt, c, req)
 	return s.finish(srv, req, c, params, res, err, "")
+}
+
+// serve runs the method, turning a panic into INTERNAL so that one bad
+// request cannot take the server down.
+func (s *Server) serve(ctx context.Context, rt route, c *call, req *tgtest.Request) (res bin.Encoder, params any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("mtproto: handler panic", "method", rt.method, "panic", r)
+			res, err = nil, rpcError(500, "INTERNAL")
+		}
+	}()
+	return rt.serve(ctx, c, req.Buf)
 }
 
 // finish records the call and answers it.

@@ -85,8 +85,7 @@ type account struct {
 	userID     int64 // authorized user, 0 if none
 	pending2FA int64 // user who passed the code but not yet the password
 	srp        *srpSession
-	apiID      int
-	layer      int
+	apiID      int // from initConnection
 }
 
 type session struct {

@@ -68,13 +68,13 @@ func (s *Server) contactsImportContacts(ctx context.Context, c *call, req *tg.Co
 		}
 		out.Users = append(out.Users, s.userTG(u, c.userID))
 	}
-	retried := map[int64]bool{}
+	again := map[string]bool{}
 	for _, raw := range retry {
-		for i, in := range req.Contacts {
-			if in.Phone == raw && !retried[req.Contacts[i].ClientID] {
-				retried[in.ClientID] = true
-				out.RetryContacts = append(out.RetryContacts, in.ClientID)
-			}
+		again[raw] = true
+	}
+	for _, in := range req.Contacts {
+		if again[in.Phone] {
+			out.RetryContacts = append(out.RetryContacts, in.ClientID)
 		}
 	}
 	if out.Users == nil {
