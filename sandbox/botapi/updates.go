@@ -115,8 +115,8 @@ func (s *Server) onMessage(m world.Message, now time.Time) {
 		return
 	}
 	// Bots in privacy mode see commands; admins see everything.
-	for _, cm := range s.w.Members(m.ChannelID) {
-		if !cm.User.IsBot || cm.User.ID == m.FromID {
+	for _, cm := range s.w.BotMembers(m.ChannelID) {
+		if cm.User.ID == m.FromID {
 			continue
 		}
 		admin := cm.Status == world.StatusCreator || cm.Status == world.StatusAdministrator

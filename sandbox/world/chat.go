@@ -25,7 +25,12 @@ func (c Chat) BotAPIID() int64 { return BotAPIChatID(c.ID) }
 type chat struct {
 	Chat
 	members  map[int64]*member
-	order    []int64 // user ids in the order they first appeared
+	order    []int64        // user ids in the order they first appeared
+	pos      map[int64]int  // user id → index in order
+	count    int            // members now (creator, admins, members, restricted)
+	admins   map[int64]bool // creator and administrators
+	bots     map[int64]bool // bots in the chat now
+	byLink   map[string]int // invite hash → members now who came through it
 	requests map[int64]*JoinRequest
 	// lastRequest is when each user last asked to join, for the bots' DM window.
 	lastRequest map[int64]time.Time
@@ -67,6 +72,10 @@ func (w *World) CreateSupergroup(creatorID int64, title, about string) (Chat, er
 			Date:       w.now(),
 		},
 		members:     map[int64]*member{},
+		pos:         map[int64]int{},
+		admins:      map[int64]bool{},
+		bots:        map[int64]bool{},
+		byLink:      map[string]int{},
 		requests:    map[int64]*JoinRequest{},
 		lastRequest: map[int64]time.Time{},
 		leftSelf:    map[int64]bool{},
@@ -83,12 +92,7 @@ func (w *World) CreateSupergroup(creatorID int64, title, about string) (Chat, er
 
 func (c *chat) snapshot() Chat {
 	s := c.Chat
-	s.MembersCount = 0
-	for _, m := range c.members {
-		if m.status.IsMember() {
-			s.MembersCount++
-		}
-	}
+	s.MembersCount = c.count
 	return s
 }
 
@@ -131,7 +135,7 @@ func (w *World) ChatsOf(userID int64) []Chat {
 	defer w.mu.Unlock()
 	var out []Chat
 	for _, c := range w.chats {
-		if w.memberLocked(c, userID).Status.IsMember() {
+		if w.statusLocked(c, userID).IsMember() {
 			out = append(out, c.snapshot())
 		}
 	}
@@ -167,5 +171,5 @@ func (w *World) channelCountLocked(userID int64) int {
 			n++
 		}
 	}
-	return n
+	return n // a scan over chats: there are few, and people are in fewer
 }

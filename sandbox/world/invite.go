@@ -76,11 +76,7 @@ func (w *World) linkLocked(l *inviteLink) InviteLink {
 	c := w.chats[l.ChannelID]
 	out.Members, out.PendingJoinRequests = 0, 0
 	if c != nil {
-		for id, m := range c.members {
-			if m.link == l.Hash && w.memberLocked(c, id).Status.IsMember() {
-				out.Members++
-			}
-		}
+		out.Members = c.byLink[l.Hash]
 		for _, r := range c.requests {
 			if r.InviteLink == l.Hash {
 				out.PendingJoinRequests++
@@ -321,11 +317,11 @@ func (w *World) JoinByLink(userID int64, link string) (JoinResult, error) {
 		return refuse("USER_ALREADY_PARTICIPANT", c.ID)
 	case l.IsRevoked, !l.ExpireDate.IsZero() && !now.Before(l.ExpireDate):
 		return refuse("INVITE_HASH_EXPIRED", c.ID)
-	case l.MemberLimit > 0 && w.linkLocked(l).Members >= l.MemberLimit:
+	case l.MemberLimit > 0 && c.byLink[l.Hash] >= l.MemberLimit:
 		return refuse("INVITE_HASH_EXPIRED", c.ID)
 	case w.channelCountLocked(userID) >= w.limits.ChannelsPerAccount:
 		return refuse("CHANNELS_TOO_MUCH", c.ID)
-	case c.snapshot().MembersCount >= w.limits.MaxMembers:
+	case c.count >= w.limits.MaxMembers:
 		return refuse("USERS_TOO_MUCH", c.ID)
 	}
 	if l.CreatesJoinRequest {

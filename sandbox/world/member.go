@@ -123,14 +123,48 @@ func (w *World) memberLocked(c *chat, userID int64) ChatMember {
 	return cm
 }
 
+// setMemberLocked records userID's new membership and keeps the chat's
+// indexes (count, admins, bots, members per link) in step.
 func (w *World) setMemberLocked(c *chat, userID int64, m *member) {
-	if _, seen := c.members[userID]; !seen {
+	old, seen := c.members[userID]
+	if !seen {
+		c.pos[userID] = len(c.order)
 		c.order = append(c.order, userID)
 	}
-	c.members[userID] = m
-	if m.status.IsMember() {
-		delete(c.leftSelf, userID)
+	if seen && old.status.IsMember() {
+		c.count--
+		if old.link != "" {
+			c.byLink[old.link]--
+		}
 	}
+	c.members[userID] = m
+	delete(c.admins, userID)
+	delete(c.bots, userID)
+	if m.status.IsMember() {
+		c.count++
+		if m.link != "" {
+			c.byLink[m.link]++
+		}
+		delete(c.leftSelf, userID)
+		if u, ok := w.users[userID]; ok && u.IsBot {
+			c.bots[userID] = true
+		}
+	}
+	if m.status == StatusCreator || m.status == StatusAdministrator {
+		c.admins[userID] = true
+	}
+}
+
+// statusLocked is userID's status in c without building a ChatMember.
+func (w *World) statusLocked(c *chat, userID int64) Status {
+	m, ok := c.members[userID]
+	if !ok {
+		return StatusLeft
+	}
+	if m.status == StatusKicked || m.status == StatusRestricted {
+		return w.memberLocked(c, userID).Status // lapses the ban if due
+	}
+	return m.status
 }
 
 // Member is userID's membership in the channel: "left" for strangers.
@@ -152,50 +186,76 @@ func (w *World) Member(channelID, userID int64) ChatMember {
 // Members lists the people in the chat now (creator, administrators,
 // members, restricted), in the order they first appeared.
 func (w *World) Members(channelID int64) []ChatMember {
-	return w.filterMembers(channelID, func(s Status) bool { return s.IsMember() })
+	out, _ := w.page(channelID, func(s Status) bool { return s.IsMember() }, 0, -1)
+	return out
 }
 
 // Banned lists the people banned from the chat.
 func (w *World) Banned(channelID int64) []ChatMember {
-	return w.filterMembers(channelID, func(s Status) bool { return s == StatusKicked })
+	out, _ := w.page(channelID, func(s Status) bool { return s == StatusKicked }, 0, -1)
+	return out
 }
 
-// Admins lists the creator and administrators.
+// Admins lists the creator and administrators, in the order they first
+// appeared in the chat.
 func (w *World) Admins(channelID int64) []ChatMember {
-	return w.filterMembers(channelID, func(s Status) bool { return s == StatusCreator || s == StatusAdministrator })
+	return w.indexed(channelID, func(c *chat) map[int64]bool { return c.admins })
 }
 
-func (w *World) filterMembers(channelID int64, keep func(Status) bool) []ChatMember {
+// BotMembers lists the bots in the chat now.
+func (w *World) BotMembers(channelID int64) []ChatMember {
+	return w.indexed(channelID, func(c *chat) map[int64]bool { return c.bots })
+}
+
+func (w *World) indexed(channelID int64, set func(*chat) map[int64]bool) []ChatMember {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	c, ok := w.chats[channelID]
 	if !ok {
 		return nil
 	}
-	var out []ChatMember
-	for _, id := range c.order {
-		if cm := w.memberLocked(c, id); keep(cm.Status) {
-			out = append(out, cm)
-		}
+	ids := make([]int64, 0, len(set(c)))
+	for id := range set(c) {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return c.pos[ids[i]] < c.pos[ids[j]] })
+	out := make([]ChatMember, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, w.memberLocked(c, id))
 	}
 	return out
+}
+
+// page lists the chat's users whose status keep accepts, skipping offset of
+// them and returning at most limit (all when limit < 0), with the total.
+func (w *World) page(channelID int64, keep func(Status) bool, offset, limit int) ([]ChatMember, int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c, ok := w.chats[channelID]
+	if !ok {
+		return nil, 0
+	}
+	var out []ChatMember
+	total := 0
+	for _, id := range c.order {
+		if !keep(w.statusLocked(c, id)) {
+			continue
+		}
+		if total >= offset && (limit < 0 || len(out) < limit) {
+			out = append(out, w.memberLocked(c, id))
+		}
+		total++
+	}
+	return out, total
 }
 
 // Participants pages Members: channels.getParticipants(offset, limit),
 // returning the page and the total count. limit ≤ 0 or > 200 means 200.
 func (w *World) Participants(channelID int64, offset, limit int) ([]ChatMember, int) {
-	all := w.Members(channelID)
 	if limit <= 0 || limit > 200 {
 		limit = 200
 	}
-	if offset < 0 {
-		offset = 0
-	}
-	if offset >= len(all) {
-		return nil, len(all)
-	}
-	end := min(offset+limit, len(all))
-	return all[offset:end], len(all)
+	return w.page(channelID, func(s Status) bool { return s.IsMember() }, max(offset, 0), limit)
 }
 
 // canLocked reports whether actor may act in c with the right.
@@ -454,7 +514,7 @@ func (w *World) AddMembers(channelID, actorID int64, userIDs []int64) (added []i
 	}
 	now := w.now()
 	recent := w.recentAddsLocked(actorID, now)
-	count := c.snapshot().MembersCount
+	count := c.count
 	for _, id := range userIDs {
 		u, ok := w.users[id]
 		if !ok {

@@ -525,3 +525,53 @@ func TestWorld_Concurrent(t *testing.T) {
 		t.Errorf("%d members, want 21", n)
 	}
 }
+
+func TestWorld_Participants(t *testing.T) {
+	w, _ := newWorld(t, world.Limits{})
+	owner := mustUser(t, w, world.UserSpec{FirstName: "Owner"})
+	c := mustGroup(t, w, owner.ID)
+	l, _ := w.CreateInviteLink(c.ID, owner.ID, world.InviteLinkSpec{})
+	var ids []int64
+	for i := range 450 {
+		u := mustUser(t, w, world.UserSpec{FirstName: fmt.Sprint("U", i)})
+		w.JoinByLink(u.ID, l.Link)
+		ids = append(ids, u.ID)
+	}
+	w.Leave(c.ID, ids[0])
+	w.Ban(c.ID, owner.ID, ids[1], time.Time{})
+	var got []int64
+	for offset := 0; ; offset += 200 {
+		page, total := w.Participants(c.ID, offset, 200)
+		if total != 449 {
+			t.Fatalf("total %d, want 449", total)
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, m := range page {
+			got = append(got, m.User.ID)
+		}
+	}
+	want := append([]int64{owner.ID}, ids[2:]...)
+	if !slices.Equal(got, want) {
+		t.Errorf("paged %d ids, want %d in join order", len(got), len(want))
+	}
+	if ch, _ := w.Chat(c.ID); ch.MembersCount != 449 {
+		t.Errorf("MembersCount %d", ch.MembersCount)
+	}
+	if il, _ := w.InviteLink(l.Link); il.Members != 448 {
+		t.Errorf("link members %d, want 448", il.Members)
+	}
+}
+
+// BenchmarkWorld_JoinByLink: joining stays cheap as a chat grows.
+func BenchmarkWorld_JoinByLink(b *testing.B) {
+	w := world.New(world.Options{Seed: 1})
+	owner, _ := w.CreateUser(world.UserSpec{FirstName: "Owner"})
+	c, _ := w.CreateSupergroup(owner.ID, "Big", "")
+	l, _ := w.CreateInviteLink(c.ID, owner.ID, world.InviteLinkSpec{})
+	for b.Loop() {
+		u, _ := w.CreateUser(world.UserSpec{FirstName: "U"})
+		w.JoinByLink(u.ID, l.Link)
+	}
+}
