@@ -149,6 +149,9 @@ func (w *World) SendMessage(fromID, chatID int64, text string, opts SendOptions)
 		m.Entities = []Entity{{Type: "bot_command", Offset: 0, Length: len(utf16.Encode([]rune(cmd)))}}
 	}
 	m.ID = w.nextMsgIDLocked(key)
+	if m.ToID != 0 {
+		w.inbox[m.ToID] = append(w.inbox[m.ToID], len(w.msgs))
+	}
 	w.msgs = append(w.msgs, m)
 	w.emitLocked(MessageSent{Message: m})
 	return m, nil
@@ -165,19 +168,8 @@ func (w *World) privateLocked(botID, userID int64) *private {
 }
 
 func (w *World) nextMsgIDLocked(key msgKey) int {
-	n := 0
-	for i := len(w.msgs) - 1; i >= 0; i-- {
-		m := w.msgs[i]
-		k := msgKey{0, m.ChannelID}
-		if m.ChannelID == 0 {
-			k = dialogKey(m.FromID, m.ToID)
-		}
-		if k == key {
-			n = m.ID
-			break
-		}
-	}
-	return n + 1
+	w.msgSeq[key]++
+	return w.msgSeq[key]
 }
 
 // recentJoinRequestLocked: did userID ask to join a chat where botID is an
@@ -281,8 +273,8 @@ func (w *World) Messages(userID int64) []Message {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var out []Message
-	for _, m := range w.msgs {
-		if m.ToID == userID && !m.Deleted {
+	for _, i := range w.inbox[userID] {
+		if m := w.msgs[i]; !m.Deleted {
 			out = append(out, m)
 		}
 	}

@@ -27,6 +27,8 @@ type World struct {
 	links    map[string]*inviteLink // hash → link
 	privates map[[2]int64]*private  // {bot, user} → dialog state
 	msgs     []Message
+	msgSeq   map[msgKey]int  // last message id per dialog or chat
+	inbox    map[int64][]int // receiver → indexes into msgs
 	codes    map[string]*loginCode
 	adds     map[int64][]time.Time // account → times it added someone
 
@@ -63,6 +65,8 @@ func New(opts Options) *World {
 		chats:    map[int64]*chat{},
 		links:    map[string]*inviteLink{},
 		privates: map[[2]int64]*private{},
+		msgSeq:   map[msgKey]int{},
+		inbox:    map[int64][]int{},
 		codes:    map[string]*loginCode{},
 		adds:     map[int64][]time.Time{},
 	}
