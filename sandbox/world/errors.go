@@ -20,6 +20,10 @@ type Error struct {
 	RPCCode int
 	// RetryAfter is how long the caller must wait, for rate limits.
 	RetryAfter time.Duration
+
+	// key tells apart sentinels that share an RPC type (set by sentinel,
+	// kept by copies).
+	key string
 }
 
 func (e *Error) Error() string {
@@ -29,11 +33,17 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("telegram: %s (%s)", e.Description, e.RPC)
 }
 
-// Is reports whether target is an *Error with the same RPC type, so that
+// Is reports whether target is an *Error with the same RPC type (and, for
+// sentinels that share one, the same sentinel), so that
 // errors.Is(err, world.ErrPeerFlood) works.
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
-	return ok && t.RPC == e.RPC
+	return ok && t.RPC == e.RPC && (t.key == "" || e.key == "" || t.key == e.key)
+}
+
+func sentinel(e *Error) *Error {
+	e.key = e.Description
+	return e
 }
 
 // MTProtoCode is the error code an MTProto client sees.
@@ -82,41 +92,41 @@ func TooManyRequests(wait time.Duration) *Error {
 
 // Sentinels for errors.Is; compare by RPC type.
 var (
-	ErrChatNotFound          = BadRequest("CHANNEL_INVALID", "chat not found")
-	ErrUserNotFound          = BadRequest("USER_ID_INVALID", "user not found")
-	ErrChatAdminRequired     = BadRequest("CHAT_ADMIN_REQUIRED", "")
-	ErrNotEnoughRights       = BadRequest("RIGHT_FORBIDDEN", "not enough rights")
-	ErrUserAlreadyMember     = BadRequest("USER_ALREADY_PARTICIPANT", "")
-	ErrUserNotParticipant    = BadRequest("USER_NOT_PARTICIPANT", "")
-	ErrUserPrivacyRestricted = Forbidden("USER_PRIVACY_RESTRICTED", "")
-	ErrUserNotMutualContact  = BadRequest("USER_NOT_MUTUAL_CONTACT", "")
-	ErrUserKicked            = BadRequest("USER_KICKED", "")
-	ErrPeerFlood             = BadRequest("PEER_FLOOD", "")
-	ErrUsersTooMuch          = BadRequest("USERS_TOO_MUCH", "")
-	ErrUserChannelsTooMuch   = BadRequest("USER_CHANNELS_TOO_MUCH", "")
-	ErrChannelsTooMuch       = BadRequest("CHANNELS_TOO_MUCH", "")
-	ErrHideRequesterMissing  = BadRequest("HIDE_REQUESTER_MISSING", "")
-	ErrInviteHashInvalid     = BadRequest("INVITE_HASH_INVALID", "")
-	ErrInviteHashExpired     = BadRequest("INVITE_HASH_EXPIRED", "")
-	ErrPhoneNumberInvalid    = BadRequest("PHONE_NUMBER_INVALID", "")
-	ErrPhoneNumberOccupied   = BadRequest("PHONE_NUMBER_OCCUPIED", "")
-	ErrPhoneNumberUnoccupied = BadRequest("PHONE_NUMBER_UNOCCUPIED", "")
-	ErrPhoneCodeInvalid      = BadRequest("PHONE_CODE_INVALID", "")
-	ErrPhoneCodeExpired      = BadRequest("PHONE_CODE_EXPIRED", "")
-	ErrPhoneCodeHashEmpty    = BadRequest("PHONE_CODE_HASH_EMPTY", "")
-	ErrUsernameInvalid       = BadRequest("USERNAME_INVALID", "")
-	ErrUsernameOccupied      = BadRequest("USERNAME_OCCUPIED", "")
-	ErrFirstNameInvalid      = BadRequest("FIRSTNAME_INVALID", "")
-	ErrChatTitleEmpty        = BadRequest("CHAT_TITLE_EMPTY", "")
-	ErrBotBlocked            = Forbidden("USER_IS_BLOCKED", "bot was blocked by the user")
-	ErrCantInitiate          = Forbidden("USER_IS_BLOCKED", "bot can't initiate conversation with a user")
-	ErrMessageNotFound       = BadRequest("MESSAGE_ID_INVALID", "message to delete not found")
-	ErrMessageCantDelete     = BadRequest("MESSAGE_DELETE_FORBIDDEN", "message can't be deleted")
-	ErrCantRemoveOwner       = BadRequest("USER_ADMIN_INVALID", "can't remove chat owner")
-	ErrUserIsAdmin           = BadRequest("USER_ADMIN_INVALID", "user is an administrator of the chat")
-	ErrCantDemoteCreator     = BadRequest("USER_CREATOR", "can't demote chat creator")
-	ErrBotIsNotMember        = Forbidden("CHANNEL_PRIVATE", "bot is not a member of the supergroup chat")
-	ErrFloodWait             = &Error{Code: 429, Description: "Too Many Requests", RPC: "FLOOD_WAIT", RPCCode: 420}
+	ErrChatNotFound          = sentinel(BadRequest("CHANNEL_INVALID", "chat not found"))
+	ErrUserNotFound          = sentinel(BadRequest("USER_ID_INVALID", "user not found"))
+	ErrChatAdminRequired     = sentinel(BadRequest("CHAT_ADMIN_REQUIRED", ""))
+	ErrNotEnoughRights       = sentinel(BadRequest("RIGHT_FORBIDDEN", "not enough rights"))
+	ErrUserAlreadyMember     = sentinel(BadRequest("USER_ALREADY_PARTICIPANT", ""))
+	ErrUserNotParticipant    = sentinel(BadRequest("USER_NOT_PARTICIPANT", ""))
+	ErrUserPrivacyRestricted = sentinel(Forbidden("USER_PRIVACY_RESTRICTED", ""))
+	ErrUserNotMutualContact  = sentinel(BadRequest("USER_NOT_MUTUAL_CONTACT", ""))
+	ErrUserKicked            = sentinel(BadRequest("USER_KICKED", ""))
+	ErrPeerFlood             = sentinel(BadRequest("PEER_FLOOD", ""))
+	ErrUsersTooMuch          = sentinel(BadRequest("USERS_TOO_MUCH", ""))
+	ErrUserChannelsTooMuch   = sentinel(BadRequest("USER_CHANNELS_TOO_MUCH", ""))
+	ErrChannelsTooMuch       = sentinel(BadRequest("CHANNELS_TOO_MUCH", ""))
+	ErrHideRequesterMissing  = sentinel(BadRequest("HIDE_REQUESTER_MISSING", ""))
+	ErrInviteHashInvalid     = sentinel(BadRequest("INVITE_HASH_INVALID", ""))
+	ErrInviteHashExpired     = sentinel(BadRequest("INVITE_HASH_EXPIRED", ""))
+	ErrPhoneNumberInvalid    = sentinel(BadRequest("PHONE_NUMBER_INVALID", ""))
+	ErrPhoneNumberOccupied   = sentinel(BadRequest("PHONE_NUMBER_OCCUPIED", ""))
+	ErrPhoneNumberUnoccupied = sentinel(BadRequest("PHONE_NUMBER_UNOCCUPIED", ""))
+	ErrPhoneCodeInvalid      = sentinel(BadRequest("PHONE_CODE_INVALID", ""))
+	ErrPhoneCodeExpired      = sentinel(BadRequest("PHONE_CODE_EXPIRED", ""))
+	ErrPhoneCodeHashEmpty    = sentinel(BadRequest("PHONE_CODE_HASH_EMPTY", ""))
+	ErrUsernameInvalid       = sentinel(BadRequest("USERNAME_INVALID", ""))
+	ErrUsernameOccupied      = sentinel(BadRequest("USERNAME_OCCUPIED", ""))
+	ErrFirstNameInvalid      = sentinel(BadRequest("FIRSTNAME_INVALID", ""))
+	ErrChatTitleEmpty        = sentinel(BadRequest("CHAT_TITLE_EMPTY", ""))
+	ErrBotBlocked            = sentinel(Forbidden("USER_IS_BLOCKED", "bot was blocked by the user"))
+	ErrCantInitiate          = sentinel(Forbidden("USER_IS_BLOCKED", "bot can't initiate conversation with a user"))
+	ErrMessageNotFound       = sentinel(BadRequest("MESSAGE_ID_INVALID", "message to delete not found"))
+	ErrMessageCantDelete     = sentinel(BadRequest("MESSAGE_DELETE_FORBIDDEN", "message can't be deleted"))
+	ErrCantRemoveOwner       = sentinel(BadRequest("USER_ADMIN_INVALID", "can't remove chat owner"))
+	ErrUserIsAdmin           = sentinel(BadRequest("USER_ADMIN_INVALID", "user is an administrator of the chat"))
+	ErrCantDemoteCreator     = sentinel(BadRequest("USER_CREATOR", "can't demote chat creator"))
+	ErrBotIsNotMember        = sentinel(Forbidden("CHANNEL_PRIVATE", "bot is not a member of the supergroup chat"))
+	ErrFloodWait             = sentinel(&Error{Code: 429, Description: "Too Many Requests", RPC: "FLOOD_WAIT", RPCCode: 420})
 )
 
 // errf clones a sentinel with a more specific description.

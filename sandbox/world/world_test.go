@@ -575,3 +575,29 @@ func BenchmarkWorld_JoinByLink(b *testing.B) {
 		w.JoinByLink(u.ID, l.Link)
 	}
 }
+
+func TestError_Is(t *testing.T) {
+	tests := []struct {
+		name   string
+		err    error
+		target error
+		want   bool
+	}{
+		{"same sentinel", world.ErrPeerFlood, world.ErrPeerFlood, true},
+		{"fresh error of the same type", world.BadRequest("PEER_FLOOD", ""), world.ErrPeerFlood, true},
+		{"sentinels sharing a type", world.ErrBotBlocked, world.ErrCantInitiate, false},
+		{"other type", world.ErrUserKicked, world.ErrPeerFlood, false},
+		{"wrapped", fmt.Errorf("add: %w", world.ErrUsersTooMuch), world.ErrUsersTooMuch, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := errors.Is(tt.err, tt.target); got != tt.want {
+				t.Errorf("errors.Is = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	e := world.TooManyRequests(1500 * time.Millisecond)
+	if e.Code != 429 || e.RetryAfterSeconds() != 2 || e.Description != "Too Many Requests: retry after 2" || e.MTProtoCode() != 420 {
+		t.Errorf("TooManyRequests = %+v", e)
+	}
+}
