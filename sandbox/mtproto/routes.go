@@ -30,6 +30,7 @@ func (s *Server) buildRoutes() map[uint32]route {
 	handle(r, authorized, true, s.contactsDeleteContacts)
 	handle(r, authorized, true, s.contactsResolveUsername)
 	handle(r, authorized, true, s.contactsResolvePhone)
+	handle(r, authorized, true, s.contactsGetContacts)
 	// Supergroups.
 	handle(r, authorized, true, s.channelsCreateChannel)
 	handle(r, authorized, true, s.channelsEditAdmin)
@@ -40,7 +41,9 @@ func (s *Server) buildRoutes() map[uint32]route {
 	handle(r, authorized, true, s.channelsGetChannels)
 	handle(r, authorized, true, s.channelsGetFullChannel)
 	handle(r, authorized, true, s.channelsLeaveChannel)
+	handle(r, authorized, true, s.channelsEditTitle)
 	handle(r, authorized, true, s.messagesExportChatInvite)
+	handle(r, authorized, true, s.messagesGetDialogs)
 	return r
 }
 

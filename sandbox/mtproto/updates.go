@@ -42,6 +42,10 @@ func (s *Server) channelPts(channelID int64) int {
 func (s *Server) appendService(channelID, from int64, action tg.MessageActionClass, date int) *tg.UpdateNewChannelMessage {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.appendServiceLocked(channelID, from, action, date)
+}
+
+func (s *Server) appendServiceLocked(channelID, from int64, action tg.MessageActionClass, date int) *tg.UpdateNewChannelMessage {
 	b, ok := s.channels[channelID]
 	if !ok {
 		b = &channelBox{}
