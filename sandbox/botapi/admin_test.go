@@ -166,3 +166,30 @@ func TestServer_UpdatesExpire(t *testing.T) {
 		t.Errorf("%d updates survived 25 hours", len(ups))
 	}
 }
+
+func TestServer_GetChat(t *testing.T) {
+	e := newEnv(t)
+	c := e.group(inviteRights())
+	starter, stranger, joiner := e.user("Starter"), e.user("Stranger"), e.user("Joiner")
+	e.w.SendMessage(starter.ID, e.bot.ID, "/start", world.SendOptions{})
+	e.w.AddMembers(c.ID, e.owner.ID, []int64{joiner.ID})
+	tests := []struct {
+		name string
+		id   int64
+		ok   bool
+	}{
+		{"the group", c.BotAPIID(), true},
+		{"a person who started the bot", starter.ID, true},
+		{"a person in the bot's group", joiner.ID, true},
+		{"a stranger", stranger.ID, false},
+		{"itself", e.bot.ID, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.call("getChat", map[string]any{"chat_id": tt.id})
+			if r.OK != tt.ok || (!tt.ok && r.Description != "Bad Request: chat not found") {
+				t.Errorf("got %s, want ok=%v", r, tt.ok)
+			}
+		})
+	}
+}

@@ -212,7 +212,7 @@ func (s *Server) getChat(_ context.Context, c *call) (any, error) {
 	info := apiChatFullInfo{MaxReactionCount: 11, AcceptedGiftTypes: apiAcceptedGiftTypes{UnlimitedGifts: true, LimitedGifts: true, UniqueGifts: true, PremiumSubscription: true}}
 	if id > 0 {
 		u, ok := s.w.User(id)
-		if !ok {
+		if !ok || (id != c.bot.ID && !s.w.Knows(c.bot.ID, id)) {
 			return nil, badRequest("chat not found")
 		}
 		info.apiChat = privateChat(u)

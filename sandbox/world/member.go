@@ -146,6 +146,7 @@ func (w *World) setMemberLocked(c *chat, userID int64, m *member) {
 			c.byLink[m.link]++
 		}
 		delete(c.leftSelf, userID)
+		delete(c.requests, userID) // joining settles a pending request
 		if u, ok := w.users[userID]; ok && u.IsBot {
 			c.bots[userID] = true
 		}

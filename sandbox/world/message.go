@@ -225,6 +225,29 @@ func (w *World) ResolveContactUserID(phone string) int64 {
 	return u.ID
 }
 
+// Knows reports whether a bot has seen a person: they wrote to it, or
+// they are (or were, or asked to be) in a chat the bot is in. getChat on a
+// person the bot does not know is "chat not found", as on Telegram.
+func (w *World) Knows(botID, userID int64) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, ok := w.privates[msgKey{botID, userID}]; ok {
+		return true
+	}
+	for _, c := range w.chats {
+		if !c.bots[botID] {
+			continue
+		}
+		if _, ok := c.members[userID]; ok {
+			return true
+		}
+		if _, ok := c.lastRequest[userID]; ok {
+			return true
+		}
+	}
+	return false
+}
+
 // BlockBot is the person blocking (or with blocked=false unblocking) a bot.
 func (w *World) BlockBot(userID, botID int64, blocked bool) error {
 	w.mu.Lock()
