@@ -234,3 +234,62 @@ func TestServer_FaultTimeout(t *testing.T) {
 		t.Errorf("alice received %+v", msgs)
 	}
 }
+
+// TestServer_Concurrent drives the emulator from many goroutines at once
+// (run with -race): people write and join while the bot polls and answers.
+func TestServer_Concurrent(t *testing.T) {
+	e := newEnv(t, func(_ *botapiOptions, wo *world.Options) {
+		wo.Limits = world.Limits{GlobalMsgPerSec: 1000, PerGroupMsgPerMin: 1000}
+	})
+	c := e.group(inviteRights())
+	var l link
+	e.mustOK("createChatInviteLink", map[string]any{"chat_id": c.BotAPIID()}).decode(t, &l)
+	e.drain(e.token, map[string]any{"allowed_updates": []string{"message", "chat_member"}})
+
+	const people = 20
+	var wg sync.WaitGroup
+	for i := range people {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			u, err := e.w.CreateUser(world.UserSpec{FirstName: "P" + itoa(int64(i))})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			e.w.SendMessage(u.ID, e.bot.ID, "/start", world.SendOptions{})
+			e.w.JoinByLink(u.ID, l.InviteLink)
+			e.call("sendMessage", map[string]any{"chat_id": u.ID, "text": "welcome"})
+			e.call("getChatMember", map[string]any{"chat_id": c.BotAPIID(), "user_id": u.ID})
+		}()
+	}
+	seen := map[int64]bool{}
+	counts := map[string]int{}
+	for counts["message"] < people || counts["chat_member"] < people {
+		var ups []update
+		r := e.call("getUpdates", map[string]any{"timeout": 5, "offset": maxID(seen) + 1})
+		r.decode(t, &ups)
+		if len(ups) == 0 {
+			t.Fatalf("long poll ran dry at %v", counts)
+		}
+		for _, u := range ups {
+			if seen[u.UpdateID] {
+				t.Fatalf("update %d twice", u.UpdateID)
+			}
+			seen[u.UpdateID] = true
+			counts[u.kind()]++
+		}
+	}
+	wg.Wait()
+	if n := len(e.w.Members(c.ID)); n != people+2 {
+		t.Errorf("%d members, want %d", n, people+2)
+	}
+}
+
+func maxID(seen map[int64]bool) int64 {
+	var m int64
+	for id := range seen {
+		m = max(m, id)
+	}
+	return m
+}
