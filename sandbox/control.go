@@ -28,6 +28,8 @@ func (s *Sandbox) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /sandbox/users/{id}/contact", s.handleContact)
 	mux.HandleFunc("POST /sandbox/users/{id}/join", s.handleJoin)
 	mux.HandleFunc("POST /sandbox/users/{id}/leave", s.handleLeave)
+	mux.HandleFunc("POST /sandbox/users/{id}/block", s.handleBlock)
+	mux.HandleFunc("POST /sandbox/users/{id}/privacy", s.handlePrivacy)
 	mux.HandleFunc("GET /sandbox/chats", s.handleListChats)
 	mux.HandleFunc("POST /sandbox/chats", s.handleCreateChat)
 	mux.HandleFunc("POST /sandbox/chats/{chat_id}/admins", s.handleMakeAdmin)
@@ -397,6 +399,51 @@ func (s *Sandbox) handleLeave(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeControlJSON(rw, http.StatusOK, map[string]any{"ok": true})
+}
+
+// handleBlock: the person blocks the bot ({"blocked": false} unblocks).
+func (s *Sandbox) handleBlock(rw http.ResponseWriter, r *http.Request) {
+	u, err := s.pathUser(r)
+	if err != nil {
+		writeControlError(rw, err)
+		return
+	}
+	in, err := body(r)
+	if err != nil {
+		writeControlError(rw, badInput("%v", err))
+		return
+	}
+	blocked := in["blocked"] != "false" && in["blocked"] != "0"
+	if err := s.BlockBot(u.ID, blocked); err != nil {
+		writeControlError(rw, err)
+		return
+	}
+	writeControlJSON(rw, http.StatusOK, map[string]any{"blocked": blocked})
+}
+
+// handlePrivacy changes who may add the person to groups.
+func (s *Sandbox) handlePrivacy(rw http.ResponseWriter, r *http.Request) {
+	u, err := s.pathUser(r)
+	if err != nil {
+		writeControlError(rw, err)
+		return
+	}
+	in, err := body(r)
+	if err != nil {
+		writeControlError(rw, badInput("%v", err))
+		return
+	}
+	p, err := world.ParsePrivacy(in["privacy"])
+	if err != nil {
+		writeControlError(rw, badInput("%v", err))
+		return
+	}
+	if err := s.world.SetPrivacy(u.ID, p); err != nil {
+		writeControlError(rw, err)
+		return
+	}
+	u, _ = s.world.User(u.ID)
+	writeControlJSON(rw, http.StatusOK, toUserJSON(u))
 }
 
 func (s *Sandbox) handleListChats(rw http.ResponseWriter, r *http.Request) {

@@ -3,6 +3,7 @@ package sandbox_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -144,6 +145,17 @@ func TestSandbox_ControlAPI(t *testing.T) {
 	control(t, sb, "POST", "/sandbox/users/"+itoa(alice.ID)+"/contact", nil, &contact)
 	if contact.Contact.UserID != alice.ID {
 		t.Errorf("contact = %+v", contact)
+	}
+
+	var blocked map[string]any
+	control(t, sb, "POST", "/sandbox/users/"+itoa(alice.ID)+"/block", map[string]any{}, &blocked)
+	if _, err := w.SendMessage(sb.Bot().ID, alice.ID, "still there?", world.SendOptions{}); !errors.Is(err, world.ErrBotBlocked) {
+		t.Errorf("DM after block: %v", err)
+	}
+	var priv struct{ Privacy string }
+	control(t, sb, "POST", "/sandbox/users/"+itoa(alice.ID)+"/privacy", map[string]any{"privacy": "nobody"}, &priv)
+	if priv.Privacy != "nobody" {
+		t.Errorf("privacy = %+v", priv)
 	}
 
 	var chats []map[string]any

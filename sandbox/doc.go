@@ -15,6 +15,8 @@
 //	POST /sandbox/users/{id}/contact         the person shares their own contact with the bot
 //	POST /sandbox/users/{id}/join            the person opens invite_link → {"result","reason"}
 //	POST /sandbox/users/{id}/leave           the person leaves chat_id
+//	POST /sandbox/users/{id}/block           the person blocks the bot ({"blocked": false} unblocks)
+//	POST /sandbox/users/{id}/privacy         who may add the person to groups: everybody, contacts, nobody
 //	GET  /sandbox/users/{id}/messages        what the person received
 //	POST /sandbox/chats                      a person creates a supergroup: title, creator, about
 //	POST /sandbox/chats/{chat_id}/admins     the creator makes user_id (default: the bot) an admin

@@ -52,6 +52,11 @@ func (s *Sandbox) Leave(userID, chatID int64) error {
 	return s.world.Leave(ch, userID)
 }
 
+// BlockBot makes the person block (or unblock) the default bot.
+func (s *Sandbox) BlockBot(userID int64, blocked bool) error {
+	return s.world.BlockBot(userID, s.bot.ID, blocked)
+}
+
 // Received is what the person received in private chats, oldest first.
 func (s *Sandbox) Received(userID int64) []world.Message {
 	return s.world.Messages(userID)
