@@ -28,9 +28,15 @@ type Decision struct {
 func (d *Decision) GraceUntil() time.Time { return d.Reason.GraceUntil }
 
 // Changed reports whether the decision differs from the current status in a
-// way worth recording (state, grace deadline or an action).
+// way worth recording (state, grace deadline or an action). No recorded
+// state means not_eligible: most members qualify for few chats, and nothing
+// is stored for the rest.
 func (d *Decision) Changed(cur Status) bool {
-	return d.State != cur.State || d.Action != ActionNone || !d.Reason.GraceUntil.Equal(cur.GraceUntil)
+	from := cur.State
+	if from == StateNone {
+		from = StateNotEligible
+	}
+	return d.State != from || d.Action != ActionNone || !d.Reason.GraceUntil.Equal(cur.GraceUntil)
 }
 
 // qualification measures a member against a chat's bars.

@@ -101,8 +101,9 @@ func TestRules_PlanMember(t *testing.T) {
 	r := MustParse(t, goodRules)
 	m := gate.Member{Karma: 120, Groups: []string{"webmasters"}, Linked: true}
 	got := r.PlanMember(m, nil, nil, t0, nil)
-	// webmasters-pro: eligible+invite; customers-club: not_eligible; everyone: eligible+invite.
-	if len(got) != 3 {
+	// webmasters-pro: eligible+invite; everyone: eligible+invite;
+	// customers-club stays not_eligible, which needs no record.
+	if len(got) != 2 {
 		t.Fatalf("changes = %+v", got)
 	}
 	cur := make([]gate.Status, len(r.Chats))

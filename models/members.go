@@ -58,18 +58,15 @@ func (s *Store) putMembers(ctx context.Context, ins []MemberInput, actor string,
 		}
 		res.Actions = len(p.actions)
 		if view && len(ins) == 1 {
-			var m Member
-			if err := tx.Where("external_id = ?", ins[0].ID).Take(&m).Error; err != nil {
-				return fmt.Errorf("read member back: %w", err)
-			}
+			m := p.last
 			chats := p.final[m.ID]
 			if chats == nil { // unchanged: read the states
 				var err error
-				if chats, err = s.memberStates(tx, &m); err != nil {
+				if chats, err = s.memberStates(tx, m); err != nil {
 					return err
 				}
 			}
-			res.View = &MemberView{Member: &m, Chats: chats}
+			res.View = &MemberView{Member: m, Chats: chats}
 		}
 		return nil
 	})
@@ -82,7 +79,8 @@ func (s *Store) putChunk(p *planner, ins []MemberInput, res *PutResult) error {
 		exts[i] = ins[i].ID
 	}
 	var existing []Member
-	if err := p.tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("external_id IN ?", exts).Find(&existing).Error; err != nil {
+	cond, arg := s.in("external_id", exts)
+	if err := p.tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where(cond, arg).Find(&existing).Error; err != nil {
 		return fmt.Errorf("load members: %w", err)
 	}
 	byExt := make(map[string]*Member, len(existing))
@@ -93,9 +91,13 @@ func (s *Store) putChunk(p *planner, ins []MemberInput, res *PutResult) error {
 	for i := range ins {
 		in := &ins[i]
 		m, ok := byExt[in.ID]
+		if ok {
+			p.last = m
+		}
 		if !ok {
 			m = &Member{ExternalID: in.ID, CreatedAt: p.now}
 			in.applyTo(m, p.now)
+			p.last = m
 			created = append(created, m)
 			p.event(EventMemberCreated, m, "", describeMember(m))
 			continue
@@ -109,29 +111,71 @@ func (s *Store) putChunk(p *planner, ins []MemberInput, res *PutResult) error {
 		updated = append(updated, m)
 		p.event(EventMemberUpdated, m, "", detail)
 	}
+	if err := s.writeMembers(p, created, updated); err != nil {
+		return err
+	}
 	if len(created) > 0 {
-		if err := p.tx.CreateInBatches(created, chunkSize).Error; err != nil {
-			return fmt.Errorf("create members: %w", err)
-		}
 		res.Created += len(created)
 		if err := p.plan(created, true); err != nil {
 			return err
 		}
 	}
 	if len(updated) > 0 {
-		// One statement for the whole chunk: an upsert on external_id that
-		// only ever takes its update branch, since these rows exist and are
-		// locked.
-		err := p.tx.Omit("id").Clauses(clause.OnConflict{
-			Columns:   []clause.Column{{Name: "external_id"}},
-			DoUpdates: clause.AssignmentColumns([]string{"karma", "group_list", "name", "phone", "username", "updated_at"}),
-		}).Create(updated).Error
-		if err != nil {
-			return fmt.Errorf("update members: %w", err)
-		}
 		res.Updated += len(updated)
 		if err := p.plan(updated, false); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+var memberCols = []string{"external_id", "karma", "group_list", "name", "phone", "username", "created_at", "updated_at"}
+
+func memberRow(m *Member) []any {
+	return []any{m.ExternalID, m.Karma, m.GroupList, m.Name, m.Phone, m.Username, m.CreatedAt, m.UpdatedAt}
+}
+
+// writeMembers inserts new members (and learns their ids) and updates
+// changed ones, each in batched statements.
+func (s *Store) writeMembers(p *planner, created, updated []*Member) error {
+	if len(created) > 0 {
+		rows := make([][]any, len(created))
+		exts := make([]string, len(created))
+		for i, m := range created {
+			rows[i], exts[i] = memberRow(m), m.ExternalID
+		}
+		if err := s.insertRows(p.tx, "members", memberCols, rows, onConflict{}); err != nil {
+			return fmt.Errorf("create members: %w", err)
+		}
+		var ids []struct {
+			ID         int64
+			ExternalID string
+		}
+		cond, arg := s.in("external_id", exts)
+		if err := p.tx.Model(&Member{}).Select("id, external_id").Where(cond, arg).Scan(&ids).Error; err != nil {
+			return fmt.Errorf("read new member ids: %w", err)
+		}
+		byExt := make(map[string]int64, len(ids))
+		for _, r := range ids {
+			byExt[r.ExternalID] = r.ID
+		}
+		for _, m := range created {
+			m.ID = byExt[m.ExternalID]
+		}
+	}
+	if len(updated) > 0 {
+		// An upsert on external_id that only ever takes its update branch,
+		// since these rows exist and are locked: one statement per batch.
+		rows := make([][]any, len(updated))
+		for i, m := range updated {
+			rows[i] = memberRow(m)
+		}
+		err := s.insertRows(p.tx, "members", memberCols, rows, onConflict{
+			sqlite: "ON CONFLICT (external_id) DO UPDATE SET karma = excluded.karma, group_list = excluded.group_list, name = excluded.name, phone = excluded.phone, username = excluded.username, updated_at = excluded.updated_at",
+			mysql:  "ON DUPLICATE KEY UPDATE karma = VALUES(karma), group_list = VALUES(group_list), name = VALUES(name), phone = VALUES(phone), username = VALUES(username), updated_at = VALUES(updated_at)",
+		})
+		if err != nil {
+			return fmt.Errorf("update members: %w", err)
 		}
 	}
 	return nil

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/karmagate/karmagate/gate"
 )
@@ -24,7 +23,8 @@ type planner struct {
 	events  []Event
 	cancel  map[string][]string // chat key -> members whose pending actions a new decision supersedes
 	final   map[int64][]ChatState
-	keep    bool // keep final states per member (for responses)
+	keep    bool    // keep final states per member (for responses)
+	last    *Member // the last member put (for a single PutMember's response)
 	buf     []gate.Change
 }
 
@@ -49,15 +49,16 @@ func (p *planner) loadStates(ids []int64) (map[int64][]ChatState, map[int64][]Ov
 	states := make(map[int64][]ChatState, len(ids))
 	ovs := map[int64][]OverrideRow{}
 	err := chunks(ids, chunkSize, func(part []int64) error {
+		cond, arg := p.s.in("member_id", part)
 		var rows []ChatState
-		if err := p.tx.Where("member_id IN ?", part).Find(&rows).Error; err != nil {
+		if err := p.tx.Where(cond, arg).Find(&rows).Error; err != nil {
 			return fmt.Errorf("load chat states: %w", err)
 		}
 		for _, r := range rows {
 			states[r.MemberID] = append(states[r.MemberID], r)
 		}
 		var ors []OverrideRow
-		if err := p.tx.Where("member_id IN ?", part).Find(&ors).Error; err != nil {
+		if err := p.tx.Where(cond, arg).Find(&ors).Error; err != nil {
 			return fmt.Errorf("load overrides: %w", err)
 		}
 		for _, o := range ors {
@@ -180,35 +181,46 @@ func (p *planner) flush() error {
 	slices.Sort(keys)
 	for _, chat := range keys {
 		err := chunks(p.cancel[chat], chunkSize, func(exts []string) error {
+			cond, arg := p.s.in("member_ext", exts)
 			return p.tx.Model(&Action{}).
-				Where("status = ? AND chat_key = ? AND member_ext IN ?", ActionPending, chat, exts).
+				Where("status = ? AND chat_key = ?", ActionPending, chat).Where(cond, arg).
 				Updates(map[string]any{"status": ActionCancelled, "updated_at": p.now}).Error
 		})
 		if err != nil {
 			return fmt.Errorf("cancel superseded actions: %w", err)
 		}
 	}
-	if len(p.states) > 0 {
-		err := p.tx.Clauses(clause.OnConflict{
-			Columns:   []clause.Column{{Name: "member_id"}, {Name: "chat_key"}},
-			DoUpdates: clause.AssignmentColumns([]string{"state", "reason", "in_chat", "grace_until", "version", "changed_at"}),
-		}).CreateInBatches(p.states, chunkSize).Error
-		if err != nil {
-			return fmt.Errorf("write chat states: %w", err)
-		}
+	states := make([][]any, len(p.states))
+	for i, r := range p.states {
+		states[i] = []any{r.MemberID, r.ChatKey, r.State, r.Reason, r.InChat, r.GraceUntil, r.Version, r.ChangedAt}
 	}
-	if len(p.actions) > 0 {
-		// The idempotency key makes a replayed decision a no-op.
-		err := p.tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "idem_key"}}, DoNothing: true}).
-			CreateInBatches(p.actions, chunkSize).Error
-		if err != nil {
-			return fmt.Errorf("queue actions: %w", err)
-		}
+	err := p.s.insertRows(p.tx, "chat_states",
+		[]string{"member_id", "chat_key", "state", "reason", "in_chat", "grace_until", "version", "changed_at"}, states,
+		onConflict{
+			sqlite: "ON CONFLICT (member_id, chat_key) DO UPDATE SET state = excluded.state, reason = excluded.reason, in_chat = excluded.in_chat, grace_until = excluded.grace_until, version = excluded.version, changed_at = excluded.changed_at",
+			mysql:  "ON DUPLICATE KEY UPDATE state = VALUES(state), reason = VALUES(reason), in_chat = VALUES(in_chat), grace_until = VALUES(grace_until), version = VALUES(version), changed_at = VALUES(changed_at)",
+		})
+	if err != nil {
+		return fmt.Errorf("write chat states: %w", err)
 	}
-	if len(p.events) > 0 {
-		if err := p.tx.CreateInBatches(p.events, chunkSize).Error; err != nil {
-			return fmt.Errorf("write events: %w", err)
-		}
+	actions := make([][]any, len(p.actions))
+	for i, a := range p.actions {
+		actions[i] = []any{a.IdemKey, a.Kind, a.MemberExt, a.ChatKey, a.TgUserID, a.StateVersion, a.Reason, a.Status, a.Attempts, a.NotBefore, a.LastError, a.CreatedAt, a.UpdatedAt}
+	}
+	// The idempotency key makes a replayed decision a no-op.
+	err = p.s.insertRows(p.tx, "actions",
+		[]string{"idem_key", "kind", "member_ext", "chat_key", "tg_user_id", "state_version", "reason", "status", "attempts", "not_before", "last_error", "created_at", "updated_at"}, actions,
+		onConflict{sqlite: "ON CONFLICT (idem_key) DO NOTHING", mysql: "ON DUPLICATE KEY UPDATE idem_key = idem_key"})
+	if err != nil {
+		return fmt.Errorf("queue actions: %w", err)
+	}
+	events := make([][]any, len(p.events))
+	for i, e := range p.events {
+		events[i] = []any{e.At, e.Actor, e.Kind, e.MemberExt, e.ChatKey, e.FromState, e.ToState, e.Detail}
+	}
+	err = p.s.insertRows(p.tx, "events", []string{"at", "actor", "kind", "member_ext", "chat_key", "from_state", "to_state", "detail"}, events, onConflict{})
+	if err != nil {
+		return fmt.Errorf("write events: %w", err)
 	}
 	return nil
 }

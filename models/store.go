@@ -49,8 +49,8 @@ func (s *Store) DB() *DB { return s.db }
 // databases keep.
 func (s *Store) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
-// chunkSize bounds IN lists and batch inserts (SQLite allows 32766
-// parameters per statement).
+// chunkSize bounds IN lists and batch inserts on MySQL, and the members
+// planned per transaction when re-planning everyone.
 const chunkSize = 500
 
 // inTx runs fn in a transaction, again when another transaction got in its

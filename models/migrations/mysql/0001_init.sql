@@ -25,7 +25,6 @@ CREATE TABLE chat_states (
     version     BIGINT      NOT NULL DEFAULT 0,
     changed_at  DATETIME(6) NOT NULL,
     PRIMARY KEY (member_id, chat_key),
-    KEY chat_states_chat_state (chat_key, state),
     KEY chat_states_grace (state, grace_until)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 

@@ -6,12 +6,14 @@ CREATE TABLE members (
     name        TEXT,
     phone       TEXT,
     username    TEXT,
-    tg_user_id  INTEGER UNIQUE,
+    tg_user_id  INTEGER,
     tg_username TEXT,
     linked_at   DATETIME,
     created_at  DATETIME NOT NULL,
     updated_at  DATETIME NOT NULL
 );
+
+CREATE UNIQUE INDEX members_tg_user_id ON members (tg_user_id) WHERE tg_user_id IS NOT NULL;
 
 CREATE TABLE chat_states (
     member_id   INTEGER NOT NULL,
@@ -24,8 +26,7 @@ CREATE TABLE chat_states (
     changed_at  DATETIME NOT NULL,
     PRIMARY KEY (member_id, chat_key)
 );
-CREATE INDEX chat_states_chat_state ON chat_states (chat_key, state);
-CREATE INDEX chat_states_grace ON chat_states (state, grace_until);
+CREATE INDEX chat_states_grace ON chat_states (grace_until) WHERE state = 'grace';
 
 CREATE TABLE overrides (
     member_id  INTEGER NOT NULL,
@@ -68,7 +69,7 @@ CREATE TABLE events (
     detail     TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX events_member ON events (member_ext, id);
-CREATE INDEX events_chat ON events (chat_key, id);
+CREATE INDEX events_chat ON events (chat_key, id) WHERE chat_key IS NOT NULL;
 
 CREATE TABLE chats (
     chat_key   TEXT PRIMARY KEY,
