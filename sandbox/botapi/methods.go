@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html"
 	"regexp"
 	"strings"
 
@@ -70,48 +69,18 @@ func rename(err error, to map[string]string) error {
 	return err
 }
 
-var entitiesRE = regexp.MustCompile(`<[^>]*>`)
-
-// plainText strips parse_mode markup the way Telegram turns it into
-// entities (the sandbox keeps the text only).
-func plainText(text, mode string) string {
-	switch strings.ToLower(mode) {
-	case "html":
-		return html.UnescapeString(entitiesRE.ReplaceAllString(text, ""))
-	case "markdownv2":
-		var b strings.Builder
-		esc := false
-		for _, r := range text {
-			if !esc && r == '\\' {
-				esc = true
-				continue
-			}
-			if !esc && strings.ContainsRune("*_~|`", r) {
-				continue
-			}
-			esc = false
-			b.WriteRune(r)
-		}
-		return b.String()
-	case "markdown":
-		return strings.NewReplacer("*", "", "_", "", "`", "").Replace(text)
-	}
-	return text
-}
-
 func (s *Server) sendMessage(_ context.Context, c *call) (any, error) {
 	chatID, err := s.chatID(c)
 	if err != nil {
 		return nil, err
 	}
-	mode := c.p.str("parse_mode")
-	switch strings.ToLower(mode) {
-	case "", "html", "markdown", "markdownv2":
-	default:
-		return nil, badRequest("unsupported parse_mode")
-	}
 	var opts world.SendOptions
-	if v := c.p.str("entities"); v != "" {
+	text, entities, err := formatText(c.p.str("text"), c.p.str("parse_mode"))
+	if err != nil {
+		return nil, err
+	}
+	opts.Entities = entities
+	if v := c.p.str("entities"); v != "" && c.p.str("parse_mode") == "" {
 		if err := json.Unmarshal([]byte(v), &opts.Entities); err != nil {
 			return nil, badRequest("can't parse entities JSON object")
 		}
@@ -123,7 +92,6 @@ func (s *Server) sendMessage(_ context.Context, c *call) (any, error) {
 		}
 		opts.ReplyMarkup = v
 	}
-	text := plainText(c.p.str("text"), mode)
 	if strings.TrimSpace(text) == "" {
 		return nil, badRequest("message text is empty")
 	}
