@@ -41,16 +41,18 @@
 //     SESSION_PASSWORD_NEEDED (401).
 //   - help.getConfig (pointing at this server), help.getNearestDc,
 //     help.getAppConfig (channels_limit_default is the world's per-account
-//     cap), updates.getState, updates.getDifference and
-//     channels.getDifference (always empty), users.getUsers,
+//     cap), updates.getState, updates.getDifference (always empty: there is
+//     no common message box), channels.getDifference, users.getUsers,
 //     users.getFullUser, contacts.importContacts, contacts.deleteContacts,
-//     contacts.resolveUsername, contacts.resolvePhone, channels.createChannel
-//     (megagroups only), channels.editAdmin, channels.inviteToChannel,
-//     channels.editBanned, channels.getParticipants (filters recent, admins,
-//     kicked, banned, search, bots, contacts; offset/limit paging, at most
-//     200 a page), channels.getParticipant, channels.getChannels,
-//     channels.getFullChannel, channels.leaveChannel,
-//     messages.exportChatInvite. Anything else: INPUT_METHOD_INVALID.
+//     contacts.getContacts, contacts.resolveUsername, contacts.resolvePhone,
+//     channels.createChannel (megagroups only), channels.editAdmin,
+//     channels.inviteToChannel, channels.editBanned,
+//     channels.getParticipants (filters recent, admins, kicked, banned,
+//     search, bots, contacts; offset/limit paging, at most 200 a page),
+//     channels.getParticipant, channels.getChannels, channels.getFullChannel,
+//     channels.editTitle, channels.leaveChannel, messages.exportChatInvite,
+//     messages.getDialogs (supergroups only). Anything else:
+//     INPUT_METHOD_INVALID.
 //   - Access hashes are checked: a wrong one is CHANNEL_INVALID,
 //     USER_ID_INVALID or PEER_ID_INVALID as the parameter's type calls for;
 //     a supergroup the caller is not in is CHANNEL_PRIVATE.
@@ -60,11 +62,14 @@
 //     CHANNELS_TOO_MUCH, CHAT_ADMIN_REQUIRED, RIGHT_FORBIDDEN … as errors.
 //     FLOOD_WAIT_X (420) comes from world.Limits.FloodWait, per method and
 //     account, on the world's clock, X rounded up to whole seconds.
-//   - Updates: a supergroup's members with a live session are pushed
-//     updateChannel and, for joins and departures, updateNewChannelMessage
-//     with a service message (joined by link, by request, added, removed),
-//     with per-supergroup message ids and pts. RPCs that change a
-//     supergroup answer with updates as Telegram does.
+//   - Updates: every supergroup has a message box of service messages
+//     (created, joined by link, by request, added, removed or left, title
+//     changed) with its own message ids and pts, written as the world's
+//     events happen. Members with a live session (and the user concerned)
+//     are pushed updateChannel and updateNewChannelMessage; RPCs that
+//     change a supergroup answer with the same messages and pts, and
+//     channels.getDifference returns what a client missed, so gotd's
+//     updates manager keeps its state without gaps.
 //   - Faults (world.SetFaults), drawn per call, deterministic under the
 //     seed, for every method but connection setup, login and updates:
 //     "5xx" is rpc_error 500 INTERNAL, "timeout" is rpc_error -503 Timeout
@@ -74,9 +79,9 @@
 //
 // # Where it differs from Telegram
 //
-//   - No messages, media, dialogs or message history: only service
-//     messages exist, and differences are always empty, so a client that
-//     missed a push does not get it back.
+//   - No messages, media, private chats or message history beyond the
+//     service messages (the last 10000 per supergroup); a client that
+//     misses more than that does not get channelDifferenceTooLong.
 //   - No basic groups, broadcast channels, forums, usernames for chats,
 //     restrictions short of a ban (editBanned with partial rights is
 //     BANNED_RIGHTS_INVALID), sign-up, QR login, bot login over MTProto,
