@@ -25,12 +25,14 @@
 //
 // Differences from Telegram: webhooks get updates one at a time in order
 // (max_connections is recorded, not used); plain HTTP webhooks on any port
-// are accepted for loopback hosts unless Options.StrictWebhookURL (Telegram
+// are accepted for local hosts (loopback, private addresses, localhost,
+// single-label names) unless Options.StrictWebhookURL (Telegram
 // requires HTTPS on 443, 80, 88 or 8443); parse_mode (HTML, MarkdownV2,
 // Markdown) becomes text and entities and malformed markup is refused with
 // Telegram's "can't parse entities" errors, but the parsers cover the common
 // tags and marks, not every corner (no tg-emoji ids, no expandable quotes);
-// no files; keyboards are stored but not shown;
+// no files; keyboards are stored but not shown; no service messages
+// (new_chat_members, left_chat_member) in groups;
 // update ids start at 1 per bot; updates are kept 24 hours by the world's
 // clock. Faults (world.SetFaults) apply per request: "5xx" answers 500,
 // "429" a spurious retry_after 1, "drop" closes the connection unanswered,

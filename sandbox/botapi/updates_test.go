@@ -95,6 +95,8 @@ func TestServer_SetWebhook(t *testing.T) {
 		desc   string
 	}{
 		{name: "loopback http allowed", params: map[string]any{"url": "http://127.0.0.1:9/hook"}},
+		{name: "compose service name allowed", params: map[string]any{"url": "http://karmagate:8080/hook"}},
+		{name: "private address allowed", params: map[string]any{"url": "http://10.0.0.5:8080/hook"}},
 		{name: "https on 8443", params: map[string]any{"url": "https://example.org:8443/hook"}},
 		{name: "plain http elsewhere", params: map[string]any{"url": "http://example.org/hook"}, desc: "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"},
 		{name: "odd port", params: map[string]any{"url": "https://example.org:9000/hook"}, desc: "Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"},

@@ -29,19 +29,15 @@ type webhook struct {
 var secretTokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
 
 // checkWebhookURL applies Telegram's rules (HTTPS; ports 443, 80, 88, 8443),
-// relaxed unless StrictWebhookURL for loopback hosts, which may use plain
-// HTTP on any port.
+// relaxed unless StrictWebhookURL for local hosts (loopback, private
+// addresses, "localhost" and single-label names such as a compose service),
+// which may use plain HTTP on any port.
 func (s *Server) checkWebhookURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
 		return badRequest("bad webhook: Failed to resolve host: Name or service not known")
 	}
-	host := u.Hostname()
-	loopback := host == "localhost"
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		loopback = true
-	}
-	if loopback && !s.opts.StrictWebhookURL && (u.Scheme == "http" || u.Scheme == "https") {
+	if isLocalHost(u.Hostname()) && !s.opts.StrictWebhookURL && (u.Scheme == "http" || u.Scheme == "https") {
 		return nil
 	}
 	if u.Scheme != "https" {
@@ -53,6 +49,13 @@ func (s *Server) checkWebhookURL(raw string) error {
 		return badRequest("bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443")
 	}
 	return nil
+}
+
+func isLocalHost(host string) bool {
+	if ip := net.ParseIP(host); ip != nil {
+		return ip.IsLoopback() || ip.IsPrivate() || ip.IsUnspecified()
+	}
+	return host == "localhost" || strings.HasSuffix(host, ".localhost") || !strings.Contains(host, ".")
 }
 
 func (s *Server) setWebhook(_ context.Context, c *call) (any, error) {
