@@ -47,11 +47,18 @@ func (s *Store) putMembers(ctx context.Context, ins []MemberInput, actor string,
 		res = PutResult{}
 		p := s.newPlanner(tx, actor)
 		p.keep = view
+		p.bulk = !view
 		err := chunks(ins, chunkSize, func(part []MemberInput) error {
 			return s.putChunk(p, part, &res)
 		})
 		if err != nil {
 			return err
+		}
+		if p.bulk {
+			// One event for the import; every update and every decision
+			// still gets its own.
+			p.event(EventBulkImport, nil, "", fmt.Sprintf("bulk upsert of %d members: %d created, %d updated, %d unchanged",
+				len(ins), res.Created, res.Updated, res.Unchanged))
 		}
 		if err := p.flush(); err != nil {
 			return err
@@ -99,7 +106,9 @@ func (s *Store) putChunk(p *planner, ins []MemberInput, res *PutResult) error {
 			in.applyTo(m, p.now)
 			p.last = m
 			created = append(created, m)
-			p.event(EventMemberCreated, m, "", describeMember(m))
+			if !p.bulk {
+				p.event(EventMemberCreated, m, "", describeMember(m))
+			}
 			continue
 		}
 		if !in.differs(m) {

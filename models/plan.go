@@ -25,6 +25,7 @@ type planner struct {
 	final   map[int64][]ChatState
 	keep    bool    // keep final states per member (for responses)
 	last    *Member // the last member put (for a single PutMember's response)
+	bulk    bool    // a bulk upsert: one event for all creations
 	buf     []gate.Change
 }
 

@@ -81,6 +81,7 @@ func (Event) TableName() string { return "events" }
 // Event kinds.
 const (
 	EventMemberCreated = "member.created"
+	EventBulkImport    = "members.bulk"
 	EventMemberUpdated = "member.updated"
 	EventMemberDeleted = "member.deleted"
 	EventKarmaChanged  = "karma.changed"
