@@ -19,7 +19,7 @@ func (s *Server) topMessage(channelID, creatorID int64, title string, date int) 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if b, ok := s.channels[channelID]; ok && len(b.log) > 0 {
-		return b.log[len(b.log)-1]
+		return cloneService(b.log[len(b.log)-1])
 	}
 	return s.appendServiceLocked(channelID, creatorID, &tg.MessageActionChannelCreate{Title: title}, date)
 }

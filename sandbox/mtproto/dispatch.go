@@ -180,10 +180,12 @@ func (s *Server) serve(ctx context.Context, rt route, c *call, req *tgtest.Reque
 	return rt.serve(ctx, c, req.Buf)
 }
 
-// finish records the call and answers it.
+// finish answers the call and records it: in that order, because encoding
+// writes the objects' flags fields and the call log may be read at once.
 func (s *Server) finish(srv *tgtest.Server, req *tgtest.Request, c *call, params any, res bin.Encoder, err error, fault string) error {
+	replyErr := s.reply(srv, req, res, err)
 	s.recordCall(c, params, res, err, fault)
-	return s.reply(srv, req, res, err)
+	return replyErr
 }
 
 func (s *Server) recordCall(c *call, params any, res bin.Encoder, err error, fault string) {

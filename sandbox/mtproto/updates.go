@@ -67,10 +67,21 @@ func (s *Server) appendServiceLocked(channelID, from int64, action tg.MessageAct
 	if over := len(b.log) - maxChannelLog; over > 0 {
 		b.log = append([]*tg.UpdateNewChannelMessage(nil), b.log[over:]...)
 	}
-	return u
+	return cloneService(u)
 }
 
-// servicesSince lists the box's messages after pts.
+// cloneService copies a service message update: gotd's Encode writes the
+// flags fields, so one object must not be encoded by two goroutines.
+func cloneService(u *tg.UpdateNewChannelMessage) *tg.UpdateNewChannelMessage {
+	c := *u
+	if m, ok := u.Message.(*tg.MessageService); ok {
+		mc := *m
+		c.Message = &mc
+	}
+	return &c
+}
+
+// servicesSince lists (copies of) the box's messages after pts.
 func (s *Server) servicesSince(channelID int64, pts int) []*tg.UpdateNewChannelMessage {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -81,7 +92,7 @@ func (s *Server) servicesSince(channelID int64, pts int) []*tg.UpdateNewChannelM
 	var out []*tg.UpdateNewChannelMessage
 	for _, u := range b.log {
 		if u.Pts > pts {
-			out = append(out, u)
+			out = append(out, cloneService(u))
 		}
 	}
 	return out
@@ -242,7 +253,7 @@ func (s *Server) deliver(ctx context.Context, p push) {
 			Date:    unix(s.w.Now()),
 		}
 		if p.msg != nil && s.w.Member(p.channelID, userID).Status.IsMember() {
-			upd.Updates = append(upd.Updates, p.msg)
+			upd.Updates = append(upd.Updates, cloneService(p.msg))
 		}
 		for _, ses := range sessions {
 			if err := s.srv.Send(ctx, ses.tg, tgtest.MessageFromServer, upd); err != nil {
