@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -94,7 +95,7 @@ func Open(ctx context.Context, spec string, opts OpenOptions) (*DB, error) {
 		sqlDB.SetConnMaxLifetime(0)
 		db = &DB{gorm: g, dialect: SQLite}
 	case "mysql":
-		dsn, err := mysqlDSN(rest)
+		dsn, err := mysqlDSN(ctx, rest)
 		if err != nil {
 			return nil, err
 		}
@@ -154,12 +155,27 @@ func sqliteDSN(path string) string {
 	return p + "?" + vals.Encode()
 }
 
-// mysqlDSN fills in what karmagate relies on: parsed UTC times, utf8mb4 and
-// client-side parameter interpolation (one round trip per statement).
-func mysqlDSN(dsn string) (string, error) {
+// mysqlDSN fills in what karmagate relies on: parsed UTC times, utf8mb4,
+// client-side parameter interpolation (one round trip per statement) and
+// READ COMMITTED transactions. Every change locks the member's row first, so
+// the stricter default (REPEATABLE READ) adds nothing but gap locks, which
+// make concurrent creates deadlock.
+func mysqlDSN(ctx context.Context, dsn string) (string, error) {
 	c, err := mysqldriver.ParseDSN(dsn)
 	if err != nil {
 		return "", fmt.Errorf("mysql DSN: %w", err)
+	}
+	if _, set := c.Params["transaction_isolation"]; !set {
+		if _, set := c.Params["tx_isolation"]; !set {
+			name, err := isolationVariable(ctx, c.Clone())
+			if err != nil {
+				return "", err
+			}
+			if c.Params == nil {
+				c.Params = map[string]string{}
+			}
+			c.Params[name] = "'READ-COMMITTED'"
+		}
 	}
 	c.ParseTime = true
 	c.Loc = time.UTC
@@ -209,4 +225,27 @@ func retryable(err error) bool {
 		}
 	}
 	return errors.Is(err, gorm.ErrDuplicatedKey)
+}
+
+// isolationVariable names the session variable for the isolation level:
+// transaction_isolation on MySQL 8 and MariaDB 11.1+, tx_isolation before.
+func isolationVariable(ctx context.Context, c *mysqldriver.Config) (string, error) {
+	conn, err := mysqldriver.NewConnector(c)
+	if err != nil {
+		return "", fmt.Errorf("mysql DSN: %w", err)
+	}
+	db := sql.OpenDB(conn)
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var v string
+	if err := db.QueryRowContext(ctx, "SELECT @@version").Scan(&v); err != nil {
+		return "", fmt.Errorf("connect to mysql database: %w", err)
+	}
+	var major, minor int
+	fmt.Sscanf(v, "%d.%d", &major, &minor)
+	if strings.Contains(strings.ToLower(v), "mariadb") && (major < 11 || (major == 11 && minor < 1)) {
+		return "tx_isolation", nil
+	}
+	return "transaction_isolation", nil
 }
