@@ -30,8 +30,11 @@
 //     slot frees up when one leaves, as on Telegram.
 //   - A bot may message a person who started it, or who asked to join a chat
 //     the bot administers (with can_invite_users) in the last 5 minutes.
-//   - Rate limits are token buckets on the injected clock with Telegram's
-//     published numbers; real Telegram is fuzzier and adapts per bot.
+//   - Rate limits are exact sliding windows on the injected clock with
+//     Telegram's published numbers (1 message/s per chat, 20/min per group,
+//     30/s per bot, 20 invite links/min per chat; FLOOD_WAIT minimum
+//     intervals per MTProto method); real Telegram is fuzzier and adapts
+//     per bot. Allow and AllowWindow let other layers add their own.
 //   - Messages are text and contacts only; there is no media, no edits, no
 //     reactions, no message history for groups beyond what was sent here.
 //   - Login codes are never delivered: read them with LastCode (or
