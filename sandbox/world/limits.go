@@ -86,8 +86,8 @@ func (w *World) AllowWindow(key string, n int, per time.Duration) time.Duration 
 // FloodWait enforces Limits.FloodWait for an MTProto method called by an
 // account: zero when the call may go ahead, else the FLOOD_WAIT to answer.
 func (w *World) FloodWait(method string, accountID int64) time.Duration {
-	min, ok := w.limits.FloodWait[method]
-	if !ok || min <= 0 {
+	interval, ok := w.limits.FloodWait[method]
+	if !ok || interval <= 0 {
 		return 0
 	}
 	key := method + ":" + itoa(accountID)
@@ -96,7 +96,7 @@ func (w *World) FloodWait(method string, accountID int64) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if last, ok := l.last[key]; ok {
-		if wait := last.Add(min).Sub(now); wait > 0 {
+		if wait := last.Add(interval).Sub(now); wait > 0 {
 			return wait
 		}
 	}
@@ -121,41 +121,35 @@ func (l *limiter) peek(key string, n int, per time.Duration, now time.Time) time
 	return 0
 }
 
-// sendLimit applies the message limits to a bot sending to chatID.
+// windowLimit is "n events per span" on one key.
+type windowLimit struct {
+	key string
+	n   int
+	per time.Duration
+}
+
+// sendLimit applies the message limits to a bot sending to chatID. It runs
+// under w.mu, so checking all limits and then counting is atomic.
 func (w *World) sendLimit(botID, chatID int64, group bool) *Error {
 	now := w.now()
 	lim := w.limits
-	chatKey := "msg_chat:" + itoa(botID) + ":" + itoa(chatID)
-	groupKey := "msg_group:" + itoa(botID) + ":" + itoa(chatID)
-	globalKey := "msg_global:" + itoa(botID)
-	// Check all three before counting the message in any.
-	l := &w.limiter
 	perChat := max(1, int(lim.PerChatMsgPerSec))
-	chatWindow := time.Duration(float64(perChat) / lim.PerChatMsgPerSec * float64(time.Second))
-	checks := []struct {
-		key string
-		n   int
-		per time.Duration
-	}{
-		{globalKey, lim.GlobalMsgPerSec, time.Second},
-		{chatKey, perChat, chatWindow},
+	limits := []windowLimit{
+		{"msg_global:" + itoa(botID), lim.GlobalMsgPerSec, time.Second},
+		{"msg_chat:" + itoa(botID) + ":" + itoa(chatID), perChat, time.Duration(float64(perChat) / lim.PerChatMsgPerSec * float64(time.Second))},
 	}
 	if group {
-		checks = append(checks, struct {
-			key string
-			n   int
-			per time.Duration
-		}{groupKey, lim.PerGroupMsgPerMin, time.Minute})
+		limits = append(limits, windowLimit{"msg_group:" + itoa(botID) + ":" + itoa(chatID), lim.PerGroupMsgPerMin, time.Minute})
 	}
 	var wait time.Duration
-	for _, c := range checks {
-		wait = max(wait, l.peek(c.key, c.n, c.per, now))
+	for _, c := range limits {
+		wait = max(wait, w.limiter.peek(c.key, c.n, c.per, now))
 	}
 	if wait > 0 {
 		return TooManyRequests(wait)
 	}
-	for _, c := range checks {
-		l.window(c.key, c.n, c.per, now)
+	for _, c := range limits {
+		w.limiter.window(c.key, c.n, c.per, now)
 	}
 	return nil
 }
