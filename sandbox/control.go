@@ -34,6 +34,8 @@ func (s *Sandbox) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /sandbox/chats", s.handleCreateChat)
 	mux.HandleFunc("POST /sandbox/chats/{chat_id}/admins", s.handleMakeAdmin)
 	mux.HandleFunc("GET /sandbox/chats/{chat_id}/members", s.handleMembers)
+	mux.HandleFunc("GET /sandbox/chats/{chat_id}/links", s.handleLinks)
+	mux.HandleFunc("GET /sandbox/chats/{chat_id}/requests", s.handleRequests)
 	mux.HandleFunc("GET /sandbox/codes/{phone}", s.handleCode)
 	mux.HandleFunc("GET /sandbox/calls", s.handleCalls)
 	mux.HandleFunc("POST /sandbox/faults", s.handleFaults)
@@ -524,6 +526,59 @@ func (s *Sandbox) handleMembers(rw http.ResponseWriter, r *http.Request) {
 		for _, m := range s.world.Banned(c.ID) {
 			out = append(out, toMemberJSON(m))
 		}
+	}
+	writeControlJSON(rw, http.StatusOK, out)
+}
+
+type linkJSON struct {
+	Link                string     `json:"invite_link"`
+	Creator             int64      `json:"creator"`
+	Name                string     `json:"name,omitempty"`
+	ExpireDate          *time.Time `json:"expire_date,omitempty"`
+	MemberLimit         int        `json:"member_limit,omitempty"`
+	CreatesJoinRequest  bool       `json:"creates_join_request"`
+	IsPrimary           bool       `json:"is_primary"`
+	IsRevoked           bool       `json:"is_revoked"`
+	Members             int        `json:"members"`
+	PendingJoinRequests int        `json:"pending_join_requests"`
+}
+
+// handleLinks lists a chat's invite links, unmasked.
+func (s *Sandbox) handleLinks(rw http.ResponseWriter, r *http.Request) {
+	c, err := s.pathChat(r)
+	if err != nil {
+		writeControlError(rw, err)
+		return
+	}
+	out := []linkJSON{}
+	for _, l := range s.world.InviteLinks(c.ID) {
+		j := linkJSON{Link: l.Link, Creator: l.CreatorID, Name: l.Name, MemberLimit: l.MemberLimit, CreatesJoinRequest: l.CreatesJoinRequest,
+			IsPrimary: l.IsPrimary, IsRevoked: l.IsRevoked, Members: l.Members, PendingJoinRequests: l.PendingJoinRequests}
+		if !l.ExpireDate.IsZero() {
+			t := l.ExpireDate
+			j.ExpireDate = &t
+		}
+		out = append(out, j)
+	}
+	writeControlJSON(rw, http.StatusOK, out)
+}
+
+// handleRequests lists a chat's pending join requests.
+func (s *Sandbox) handleRequests(rw http.ResponseWriter, r *http.Request) {
+	c, err := s.pathChat(r)
+	if err != nil {
+		writeControlError(rw, err)
+		return
+	}
+	type requestJSON struct {
+		User       userJSON  `json:"user"`
+		InviteLink string    `json:"invite_link"`
+		Date       time.Time `json:"date"`
+	}
+	out := []requestJSON{}
+	for _, jr := range s.world.JoinRequests(c.ID) {
+		u, _ := s.world.User(jr.UserID)
+		out = append(out, requestJSON{User: toUserJSON(u), InviteLink: "https://t.me/+" + jr.InviteLink, Date: jr.Date})
 	}
 	writeControlJSON(rw, http.StatusOK, out)
 }

@@ -118,6 +118,16 @@ func TestSandbox_ControlAPI(t *testing.T) {
 	if join["result"] != "requested" {
 		t.Fatalf("join = %v", join)
 	}
+	var requests []map[string]any
+	control(t, sb, "GET", "/sandbox/chats/"+itoa(chat.ID)+"/requests", nil, &requests)
+	if len(requests) != 1 || requests[0]["invite_link"] != l.Link {
+		t.Errorf("requests = %v", requests)
+	}
+	var links []map[string]any
+	control(t, sb, "GET", "/sandbox/chats/"+itoa(chat.ID)+"/links", nil, &links)
+	if len(links) != 1 || links[0]["pending_join_requests"] != 1.0 {
+		t.Errorf("links = %v", links)
+	}
 	if err := w.ApproveJoinRequest(chat.ChannelID, sb.Bot().ID, alice.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,8 @@
 //	POST /sandbox/chats/{chat_id}/admins     the creator makes user_id (default: the bot) an admin
 //	GET  /sandbox/chats                      the world's chats
 //	GET  /sandbox/chats/{chat_id}/members    a chat's real member list (?banned=1 adds the banned)
+//	GET  /sandbox/chats/{chat_id}/links      a chat's invite links (unmasked), with use counts
+//	GET  /sandbox/chats/{chat_id}/requests   a chat's pending join requests
 //	GET  /sandbox/codes/{phone}              the last login code sent to the phone
 //	GET  /sandbox/calls                      every Bot API and MTProto call (?api=, ?method=, ?since=)
 //	POST /sandbox/faults                     faults: rate (0–1), seed, kinds (5xx, timeout, drop, 429)
