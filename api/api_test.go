@@ -365,3 +365,92 @@ func TestAPI_DeleteChatsHealthMetrics(t *testing.T) {
 		}
 	})
 }
+
+func TestAPI_HysteresisAndGrace(t *testing.T) {
+	modelstest.Each(t, func(t *testing.T, spec string) {
+		e := newEnv(t, spec)
+		ctx := context.Background()
+		e.json("PUT", "/api/v1/members/gil", `{"karma": 100, "groups": ["webmasters"]}`)
+		e.store.LinkTelegram(ctx, "gil", 4301, "", "bot")
+		e.store.SetInChat(ctx, "gil", "webmasters-pro", true, "bot")
+		steps := []struct {
+			delta   int64
+			advance time.Duration
+			want    string
+		}{
+			{-5, 0, "member"},            // 95: above leave_below (90)
+			{-4, 0, "member"},            // 91
+			{-2, 0, "grace"},             // 89: grace starts, with a warning
+			{0, 23 * time.Hour, "grace"}, // still in grace
+			{+5, 0, "member"},            // 94: back above leave_below in time
+			{-10, 0, "grace"},            // 84: a new grace period
+		}
+		for i, s := range steps {
+			e.clock.Advance(s.advance)
+			if _, err := e.store.ExpireGrace(ctx, "grace"); err != nil {
+				t.Fatal(err)
+			}
+			r := e.json("POST", "/api/v1/members/gil/karma", fmt.Sprintf(`{"delta": %d}`, s.delta))
+			if got := chatState(r, "webmasters-pro"); got != s.want {
+				t.Fatalf("step %d: state %s, want %s (%s)", i, got, s.want, r.Raw)
+			}
+		}
+		e.clock.Advance(24 * time.Hour)
+		if n, err := e.store.ExpireGrace(ctx, "grace"); err != nil || n != 1 {
+			t.Fatalf("sweep = %d, %v", n, err)
+		}
+		r := e.json("GET", "/api/v1/members/gil", "")
+		if chatState(r, "webmasters-pro") != "removing" {
+			t.Fatalf("after grace: %s", r.Raw)
+		}
+		acts, _ := e.store.Actions(ctx, "gil")
+		kinds := map[string]int{}
+		for _, a := range acts {
+			kinds[a.Kind+"/"+a.Status]++
+		}
+		// Two warnings went out (one cancelled by the recovery, since no worker
+		// ran), one removal is pending.
+		if kinds["remove/pending"] != 1 || kinds["warn/pending"] != 0 {
+			t.Fatalf("actions = %v", kinds)
+		}
+	})
+}
+
+func TestAPI_ConcurrentCreates(t *testing.T) {
+	modelstest.Each(t, func(t *testing.T, spec string) {
+		e := newEnv(t, spec)
+		const n = 50
+		var wg sync.WaitGroup
+		codes := make(chan int, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				req, _ := http.NewRequest("PUT", e.srv.URL+"/api/v1/members/hana", strings.NewReader(fmt.Sprintf(`{"karma": %d, "groups": ["customers"]}`, 100+i)))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+key)
+				res, err := e.client.Do(req)
+				if err != nil {
+					codes <- 0
+					return
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				codes <- res.StatusCode
+			}()
+		}
+		wg.Wait()
+		close(codes)
+		got := map[int]int{}
+		for c := range codes {
+			got[c]++
+		}
+		if got[201] != 1 || got[200] != n-1 {
+			t.Fatalf("statuses = %v, want one 201 and %d 200", got, n-1)
+		}
+		ev, _ := e.store.Events(context.Background(), models.EventFilter{Member: "hana", Kind: models.EventMemberCreated})
+		if len(ev) != 1 {
+			t.Fatalf("created events = %d", len(ev))
+		}
+	})
+}
