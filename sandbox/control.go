@@ -640,9 +640,9 @@ func (s *Sandbox) handleFaults(rw http.ResponseWriter, r *http.Request) {
 			k = strings.TrimSpace(k)
 			f.Kinds[i] = k
 			switch k {
-			case world.FaultServerError, world.FaultTimeout, world.FaultDrop, world.FaultTooMany:
+			case world.FaultServerError, world.FaultTimeout, world.FaultDrop, world.FaultTooMany, world.FaultDuplicate:
 			default:
-				writeControlError(rw, badInput("unknown fault kind %q: want 5xx, timeout, drop or 429", k))
+				writeControlError(rw, badInput("unknown fault kind %q: want 5xx, timeout, drop, 429 or duplicate", k))
 				return
 			}
 		}

@@ -26,7 +26,7 @@
 //	GET  /sandbox/chats/{chat_id}/requests   a chat's pending join requests
 //	GET  /sandbox/codes/{phone}              the last login code sent to the phone
 //	GET  /sandbox/calls                      every Bot API and MTProto call (?api=, ?method=, ?since=)
-//	POST /sandbox/faults                     faults: rate (0–1), seed, kinds (5xx, timeout, drop, 429)
+//	POST /sandbox/faults                     faults: rate (0–1), seed, kinds (5xx, timeout, drop, 429, duplicate)
 //
 // What the sandbox emulates and where it differs from Telegram is written
 // in the package docs of world, botapi and mtproto, and in README.md.

@@ -192,6 +192,8 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	case world.FaultDrop:
 		s.record(c, nil, errors.New("connection dropped"), fault)
 		panic(http.ErrAbortHandler)
+	case world.FaultDuplicate:
+		fault = "" // only webhook deliveries duplicate
 	}
 
 	if err := BotAPISpec().validate(method, p); err != nil {

@@ -295,3 +295,32 @@ func maxID(seen map[int64]bool) int64 {
 	}
 	return m
 }
+
+// TestServer_WebhookDuplicate: the duplicate fault delivers an update twice
+// with the same update_id, so receivers must drop repeats.
+func TestServer_WebhookDuplicate(t *testing.T) {
+	e := newEnv(t)
+	got := make(chan update, 10)
+	hook := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		var u update
+		json.NewDecoder(r.Body).Decode(&u)
+		got <- u
+	}))
+	defer hook.Close()
+	e.mustOK("setWebhook", map[string]any{"url": hook.URL})
+	e.w.SetFaults(world.Faults{Rate: 1, Kinds: []string{world.FaultDuplicate}})
+	alice := e.user("Alice")
+	e.w.SendMessage(alice.ID, e.bot.ID, "hi", world.SendOptions{})
+	var ids []int64
+	for len(ids) < 2 {
+		select {
+		case u := <-got:
+			ids = append(ids, u.UpdateID)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("deliveries: %v", ids)
+		}
+	}
+	if ids[0] != ids[1] {
+		t.Errorf("update ids %v, want one id twice", ids)
+	}
+}

@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/karmagate/karmagate/sandbox/world"
 )
 
 // webhook is a bot's webhook and its delivery loop.
@@ -192,6 +194,11 @@ func (s *Server) deliver(ctx context.Context, b *botState, wh *webhook) {
 			}
 		}
 		err := s.post(ctx, wh, next.u)
+		if err == nil && s.w.Fault() == world.FaultDuplicate {
+			s.log.Debug("webhook update delivered twice (fault)", "bot", b.id, "update_id", next.u.UpdateID)
+			s.w.RecordCall(world.Call{API: "bot", Account: b.id, Method: "webhook", Params: next.u.UpdateID, Fault: world.FaultDuplicate})
+			err = s.post(ctx, wh, next.u)
+		}
 		if ctx.Err() != nil {
 			return
 		}

@@ -11,6 +11,9 @@ const (
 	FaultTimeout     = "timeout" // never answer; the client gives up
 	FaultDrop        = "drop"    // drop the connection
 	FaultTooMany     = "429"     // a spurious 429 / FLOOD_WAIT
+	// FaultDuplicate delivers a webhook update twice, as Telegram does when
+	// an answer is lost. Only drawn when named in Kinds.
+	FaultDuplicate = "duplicate"
 )
 
 // Faults make a share of calls fail on purpose, reproducibly.
@@ -19,7 +22,8 @@ type Faults struct {
 	Rate float64 `json:"rate"`
 	// Seed seeds the draw; the same seed and call order give the same faults.
 	Seed int64 `json:"seed"`
-	// Kinds to draw from; empty means all of "5xx", "timeout", "drop", "429".
+	// Kinds to draw from; empty means "5xx", "timeout", "drop" and "429"
+	// ("duplicate" only when named).
 	Kinds []string `json:"kinds"`
 }
 
