@@ -36,5 +36,6 @@
 // update ids start at 1 per bot; updates are kept 24 hours by the world's
 // clock. Faults (world.SetFaults) apply per request: "5xx" answers 500,
 // "429" a spurious retry_after 1, "drop" closes the connection unanswered,
-// "timeout" runs the method and then never answers.
+// "timeout" runs the method and then never answers, "duplicate" (only when
+// named) posts a webhook update twice with the same update_id.
 package botapi
