@@ -95,6 +95,10 @@ func TestRun_CLI(t *testing.T) {
 		return func(k string) string { return m[k] }
 	}
 	db := "sqlite:" + filepath.Join(dir, "k.db")
+	badRules := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(badRules, []byte("chats:\n  pro:\n    title: Pro\n    groups: [webmasters]\n    min_karma: lots\n"), 0o600)
+	goodEnv := []string{"KARMAGATE_API_KEY", "0123456789abcdef", "KARMAGATE_SECRET", strings.Repeat("x", 32),
+		"TELEGRAM_BOT_TOKEN", "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghi", "KARMAGATE_LISTEN", "127.0.0.1:0"}
 	tests := []struct {
 		name    string
 		args    []string
@@ -117,6 +121,7 @@ func TestRun_CLI(t *testing.T) {
 		{"serve without secrets", []string{"serve", "--db", db}, env(), "KARMAGATE_API_KEY is not set", ""},
 		{"serve short secret", []string{"serve"}, env("KARMAGATE_API_KEY", "0123456789abcdef", "KARMAGATE_SECRET", "short", "TELEGRAM_BOT_TOKEN", "123:abc"), "use at least 32", ""},
 		{"serve bad token", []string{"serve"}, env("KARMAGATE_API_KEY", "0123456789abcdef", "KARMAGATE_SECRET", strings.Repeat("x", 32), "TELEGRAM_BOT_TOKEN", "123:abc"), "does not look like a bot token", ""},
+		{"serve with a bad rules file", []string{"serve", "--db", db, "--rules", badRules}, env(goodEnv...), badRules + ":5: chats.pro.min_karma must be an integer", ""},
 		{"serve http webhook", []string{"serve"}, env("KARMAGATE_WEBHOOK_URL", "http://example.com/hook"), "https://", ""},
 	}
 	for _, tt := range tests {
