@@ -68,8 +68,11 @@ type eventBus struct {
 }
 
 // Subscribe calls fn with every later event, in order, never concurrently
-// with itself. fn may call the world, but must not block for long. cancel
-// stops the calls.
+// with itself. Events are delivered on the goroutine that caused them,
+// before the causing call returns, unless another goroutine is delivering
+// at that moment, in which case that one delivers them (still in order).
+// fn may call the world (including changes, whose events follow), but must
+// not block for long. cancel stops the calls.
 func (w *World) Subscribe(fn func(Event)) (cancel func()) {
 	b := &w.events
 	b.mu.Lock()
