@@ -220,11 +220,7 @@ func (s *Server) finish(rw http.ResponseWriter, c *call, result any, err error, 
 		writeError(rw, err)
 		return
 	}
-	resp := map[string]any{"ok": true, "result": result}
-	if c.description != "" {
-		resp["description"] = c.description
-	}
-	writeJSON(rw, http.StatusOK, resp)
+	writeJSON(rw, http.StatusOK, okResponse{OK: true, Result: result, Description: c.description})
 }
 
 func (s *Server) record(c *call, result any, err error, fault string) {
@@ -251,11 +247,29 @@ func writeError(rw http.ResponseWriter, err error) {
 	if !errors.As(err, &we) {
 		we = &world.Error{Code: 500, Description: "Internal Server Error"}
 	}
-	body := map[string]any{"ok": false, "error_code": we.Code, "description": we.Description}
+	body := errorResponse{OK: false, ErrorCode: we.Code, Description: we.Description}
 	if we.RetryAfter > 0 {
-		body["parameters"] = map[string]any{"retry_after": we.RetryAfterSeconds()}
+		body.Parameters = &responseParameters{RetryAfter: we.RetryAfterSeconds()}
 	}
 	writeJSON(rw, we.Code, body)
+}
+
+// The envelopes, fields in Telegram's order.
+type okResponse struct {
+	OK          bool   `json:"ok"`
+	Result      any    `json:"result"`
+	Description string `json:"description,omitempty"`
+}
+
+type errorResponse struct {
+	OK          bool                `json:"ok"`
+	ErrorCode   int                 `json:"error_code"`
+	Description string              `json:"description"`
+	Parameters  *responseParameters `json:"parameters,omitempty"`
+}
+
+type responseParameters struct {
+	RetryAfter int `json:"retry_after,omitempty"`
 }
 
 func writeJSON(rw http.ResponseWriter, status int, v any) {
