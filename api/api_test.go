@@ -298,8 +298,14 @@ func TestAPI_ThresholdWritesOneAction(t *testing.T) {
 		}
 		ev := e.json("GET", "/api/v1/events?member=eve&chat=webmasters-pro", "")
 		evs := ev.Body["events"].([]any)
-		if len(evs) != 1 || evs[0].(map[string]any)["to"] != "eligible" {
+		if len(evs) != 1 || evs[0].(map[string]any)["to"] != "eligible" || evs[0].(map[string]any)["actor"] != "api" {
 			t.Fatalf("events = %s", ev.Raw)
+		}
+		// The website may name who made a change.
+		e.do("POST", "/api/v1/members/eve/karma", "application/json", `{"delta": 1}`, api.ActorHeader, "moderator.kim")
+		ev = e.json("GET", "/api/v1/events?member=eve&kind=karma.changed", "")
+		if evs := ev.Body["events"].([]any); len(evs) != 1 || evs[0].(map[string]any)["actor"] != "api:moderator.kim" {
+			t.Fatalf("actor events = %s", ev.Raw)
 		}
 	})
 }

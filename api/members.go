@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
 	"time"
 
 	"github.com/karmagate/karmagate/gate"
@@ -81,8 +82,19 @@ func (s *Server) renderMember(v *models.MemberView) memberJSON {
 	return out
 }
 
+// ActorHeader lets the website say which of its users made a change (an
+// admin's name, a cron job); the audit trail records it as "api:<value>".
+const ActorHeader = "X-Karmagate-Actor"
+
+var actorPattern = regexp.MustCompile(`^[A-Za-z0-9._@:-]{1,64}$`)
+
 // actor names who made a change, for the audit trail.
-func actor(r *http.Request) string { return "api" }
+func actor(r *http.Request) string {
+	if a := r.Header.Get(ActorHeader); actorPattern.MatchString(a) {
+		return "api:" + a
+	}
+	return "api"
+}
 
 func pathID(r *http.Request) (string, error) {
 	id := r.PathValue("id")
