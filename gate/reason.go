@@ -39,25 +39,13 @@ func (r Reason) String() string {
 	var b strings.Builder
 	switch r.Code {
 	case ReasonQualifies:
-		b.WriteString("karma ")
-		b.WriteString(strconv.FormatInt(r.Karma, 10))
-		b.WriteString(" >= ")
-		b.WriteString(strconv.FormatInt(r.Bar, 10))
-		if r.LeaveBelow {
-			b.WriteString(" (leave_below)")
-		}
+		r.karmaVsBar(&b, " >= ")
 		if r.Group != "" {
 			b.WriteString(" in ")
 			b.WriteString(r.Group)
 		}
 	case ReasonKarmaLow:
-		b.WriteString("karma ")
-		b.WriteString(strconv.FormatInt(r.Karma, 10))
-		b.WriteString(" < ")
-		b.WriteString(strconv.FormatInt(r.Bar, 10))
-		if r.LeaveBelow {
-			b.WriteString(" (leave_below)")
-		}
+		r.karmaVsBar(&b, " < ")
 	case ReasonNoGroup:
 		b.WriteString("not in ")
 		if len(r.Groups) > 1 {
@@ -84,4 +72,15 @@ func (r Reason) String() string {
 		b.WriteString("; flagged for the admins (on_violation: flag)")
 	}
 	return b.String()
+}
+
+// karmaVsBar writes "karma K <op> BAR", marking a leave_below bar.
+func (r Reason) karmaVsBar(b *strings.Builder, op string) {
+	b.WriteString("karma ")
+	b.WriteString(strconv.FormatInt(r.Karma, 10))
+	b.WriteString(op)
+	b.WriteString(strconv.FormatInt(r.Bar, 10))
+	if r.LeaveBelow {
+		b.WriteString(" (leave_below)")
+	}
 }
