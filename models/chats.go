@@ -2,7 +2,11 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/karmagate/karmagate/gate"
 )
@@ -56,4 +60,45 @@ func (s *Store) ChatSummaries(ctx context.Context) ([]ChatSummary, error) {
 		}
 	}
 	return out, nil
+}
+
+// ErrChatBound means the Telegram chat already gates another key.
+var ErrChatBound = errors.New("telegram chat already bound to another gated chat")
+
+// BindChat records which Telegram chat (Bot API id, -100…) a gated chat of
+// the rules is: when the userbot creates it or an admin binds it with /bind.
+// Binding the same pair again is a no-op.
+func (s *Store) BindChat(ctx context.Context, key string, tgChatID int64, actor string) error {
+	c, _ := s.chatIndex(key)
+	if c == nil {
+		return fmt.Errorf("chat %q: %w", key, ErrNotFound)
+	}
+	return s.inTx(ctx, func(tx *gorm.DB) error {
+		now := s.clock()
+		var other ChatRow
+		err := tx.Where("tg_chat_id = ? AND chat_key <> ?", tgChatID, key).Take(&other).Error
+		if err == nil {
+			return fmt.Errorf("bind %s to %d (bound to %s): %w", key, tgChatID, other.ChatKey, ErrChatBound)
+		}
+		if !errors.Is(err, gorm.ErrRecordNotFound) {
+			return fmt.Errorf("check binding: %w", err)
+		}
+		var cur ChatRow
+		err = tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("chat_key = ?", key).Take(&cur).Error
+		switch {
+		case errors.Is(err, gorm.ErrRecordNotFound):
+			err = tx.Create(&ChatRow{ChatKey: key, TgChatID: &tgChatID, Title: c.Title, CreatedAt: now, UpdatedAt: now}).Error
+		case err != nil:
+			return fmt.Errorf("load chat: %w", err)
+		case cur.TgChatID != nil && *cur.TgChatID == tgChatID:
+			return nil
+		default:
+			err = tx.Model(&ChatRow{}).Where("chat_key = ?", key).Updates(map[string]any{"tg_chat_id": tgChatID, "updated_at": now}).Error
+		}
+		if err != nil {
+			return fmt.Errorf("bind chat: %w", err)
+		}
+		return tx.Create(&Event{At: now, Actor: actor, Kind: EventChatBound, ChatKey: &key,
+			Detail: fmt.Sprintf("bound to Telegram chat %d", tgChatID)}).Error
+	})
 }

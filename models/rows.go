@@ -92,6 +92,7 @@ const (
 	EventActionRetry   = "action.retry"
 	EventMembership    = "membership.changed"
 	EventRulesChanged  = "rules.changed"
+	EventChatBound     = "chat.bound"
 )
 
 // ChatRow records a gated chat's Telegram side (filled in when the userbot

@@ -412,3 +412,30 @@ func TestOpen_BadSpec(t *testing.T) {
 		}
 	}
 }
+
+func TestStore_BindChat(t *testing.T) {
+	modelstest.Each(t, func(t *testing.T, spec string) {
+		f := newFixture(t, spec)
+		ctx := context.Background()
+		if err := f.store.BindChat(ctx, "webmasters-pro", -1001234567890, "userbot"); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.store.BindChat(ctx, "webmasters-pro", -1001234567890, "userbot"); err != nil {
+			t.Fatalf("rebinding the same pair: %v", err)
+		}
+		if err := f.store.BindChat(ctx, "customers-club", -1001234567890, "admin"); !errors.Is(err, models.ErrChatBound) {
+			t.Fatalf("binding one Telegram chat twice: %v", err)
+		}
+		if err := f.store.BindChat(ctx, "nope", -1009, "admin"); !errors.Is(err, models.ErrNotFound) {
+			t.Fatalf("unknown key: %v", err)
+		}
+		sums, _ := f.store.ChatSummaries(ctx)
+		if sums[0].TgChatID == nil || *sums[0].TgChatID != -1001234567890 || sums[1].TgChatID != nil {
+			t.Fatalf("summaries = %+v", sums)
+		}
+		ev, _ := f.store.Events(ctx, models.EventFilter{Chat: "webmasters-pro", Kind: models.EventChatBound})
+		if len(ev) != 1 {
+			t.Fatalf("bind events = %d", len(ev))
+		}
+	})
+}
