@@ -26,6 +26,8 @@ type Config struct {
 	WebhookURL string // KARMAGATE_WEBHOOK_URL
 	APIID      int    // TELEGRAM_API_ID
 	APIHash    string // TELEGRAM_API_HASH
+	DCAddr     string // TELEGRAM_DC_ADDR: an MTProto server other than Telegram's (the sandbox)
+	ServerKey  string // TELEGRAM_SERVER_KEY: that server's RSA public key, PEM
 	LogLevel   slog.Level
 	LogJSON    bool
 }
@@ -42,6 +44,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		BotAPIURL:  getenv("TELEGRAM_BOT_API_URL"),
 		WebhookURL: getenv("KARMAGATE_WEBHOOK_URL"),
 		APIHash:    getenv("TELEGRAM_API_HASH"),
+		DCAddr:     getenv("TELEGRAM_DC_ADDR"),
+		ServerKey:  getenv("TELEGRAM_SERVER_KEY"),
 	}
 	if c.DB == "" {
 		c.DB = "sqlite:karmagate.db"
@@ -115,6 +119,13 @@ func (c *Config) Validate() error {
 		need(err == nil && u.Scheme == "https" && u.Host != "", "KARMAGATE_WEBHOOK_URL must be a public https:// URL (Telegram only posts to HTTPS)")
 	}
 	need((c.APIID == 0) == (c.APIHash == ""), "set TELEGRAM_API_ID and TELEGRAM_API_HASH together (from my.telegram.org)")
+	need((c.DCAddr == "") == (c.ServerKey == ""), "set TELEGRAM_DC_ADDR and TELEGRAM_SERVER_KEY together (karmagate sandbox writes both)")
+	if c.DCAddr != "" {
+		if _, _, err := net.SplitHostPort(c.DCAddr); err != nil {
+			errs = append(errs, fmt.Errorf("TELEGRAM_DC_ADDR %q is not host:port", c.DCAddr))
+		}
+	}
+	need(c.ServerKey == "" || strings.Contains(c.ServerKey, "-----BEGIN"), "TELEGRAM_SERVER_KEY must be a PEM public key (-----BEGIN RSA PUBLIC KEY-----…)")
 	return errors.Join(errs...)
 }
 

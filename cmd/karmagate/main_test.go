@@ -122,6 +122,7 @@ func TestRun_CLI(t *testing.T) {
 		{"serve short secret", []string{"serve"}, env("KARMAGATE_API_KEY", "0123456789abcdef", "KARMAGATE_SECRET", "short", "TELEGRAM_BOT_TOKEN", "123:abc"), "use at least 32", ""},
 		{"serve bad token", []string{"serve"}, env("KARMAGATE_API_KEY", "0123456789abcdef", "KARMAGATE_SECRET", strings.Repeat("x", 32), "TELEGRAM_BOT_TOKEN", "123:abc"), "does not look like a bot token", ""},
 		{"serve with a bad rules file", []string{"serve", "--db", db, "--rules", badRules}, env(goodEnv...), badRules + ":5: chats.pro.min_karma must be an integer", ""},
+		{"serve dc without key", []string{"serve"}, env("TELEGRAM_DC_ADDR", "127.0.0.1:8443"), "TELEGRAM_SERVER_KEY together", ""},
 		{"serve http webhook", []string{"serve"}, env("KARMAGATE_WEBHOOK_URL", "http://example.com/hook"), "https://", ""},
 	}
 	for _, tt := range tests {
