@@ -34,8 +34,13 @@
 //     Telegram's 2048-bit prime, g = 3): the server keeps only the verifier
 //     v = g^x mod p, answers srp_B/srp_id, and checks A and M1; a wrong
 //     password is PASSWORD_HASH_INVALID, a stale or reused srp_id
-//     SRP_ID_INVALID. auth.logOut. Authorization belongs to the auth key, so
-//     a client that keeps its session stays logged in across reconnects.
+//     SRP_ID_INVALID. QR login: auth.exportLoginToken (tokens live 30 s),
+//     auth.acceptLoginToken from a logged-in client or AcceptLoginURL for a
+//     simulated person scanning the code, updateLoginToken pushed to the
+//     waiting client, then auth.loginTokenSuccess or
+//     SESSION_PASSWORD_NEEDED. auth.logOut. Authorization belongs to the
+//     auth key, so a client that keeps its session stays logged in across
+//     reconnects.
 //   - Before login, every method but the connection and login ones answers
 //     AUTH_KEY_UNREGISTERED (401); between code and password,
 //     SESSION_PASSWORD_NEEDED (401).
@@ -84,7 +89,7 @@
 //     misses more than that does not get channelDifferenceTooLong.
 //   - No basic groups, broadcast channels, forums, usernames for chats,
 //     restrictions short of a ban (editBanned with partial rights is
-//     BANNED_RIGHTS_INVALID), sign-up, QR login, bot login over MTProto,
+//     BANNED_RIGHTS_INVALID), sign-up, bot login over MTProto,
 //     PFS temporary keys, CDN or file DCs, or DC migration.
 //   - Access hashes are per user and per chat, not per viewer.
 //   - Phones are shown to the user themselves and their contacts only;

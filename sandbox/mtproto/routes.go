@@ -23,6 +23,9 @@ func (s *Server) buildRoutes() map[uint32]route {
 	handle(r, passwordPending, false, s.accountGetPassword)
 	handle(r, passwordPending, false, s.authCheckPassword)
 	handle(r, authorized, false, s.authLogOut)
+	handle(r, anyone, false, s.authExportLoginToken)
+	handle(r, anyone, false, s.authImportLoginToken)
+	handle(r, authorized, false, s.authAcceptLoginToken)
 	// Users and contacts.
 	handle(r, authorized, true, s.usersGetUsers)
 	handle(r, authorized, true, s.usersGetFullUser)

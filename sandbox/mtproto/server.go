@@ -71,7 +71,9 @@ type Server struct {
 	sessions  map[int64]map[int64]session // user id → session id → session
 	verifiers map[int64]*cachedVerifier   // user id → SRP verifier of the password
 	srpSeq    int64
-	channels  map[int64]*channelBox // channel id → pts and message ids
+	channels  map[int64]*channelBox // channel id → its message box
+	// loginTokens are exported QR login tokens, by token.
+	loginTokens map[string]*loginToken
 
 	updates updateQueue
 
@@ -136,6 +138,8 @@ func New(w *world.World, opts Options) (*Server, error) {
 		sessions:  map[int64]map[int64]session{},
 		verifiers: map[int64]*cachedVerifier{},
 		channels:  map[int64]*channelBox{},
+
+		loginTokens: map[string]*loginToken{},
 	}
 	s.updates.init()
 	s.routes = s.buildRoutes()
