@@ -167,7 +167,7 @@ func (s *Server) authLogOut(ctx context.Context, c *call, req *tg.AuthLogOutRequ
 
 // authorize binds the call's auth key to the user.
 func (s *Server) authorize(c *call, userID int64) {
-	s.account(c.auth, func(a *account) { a.userID, a.pending2FA, a.srp = userID, 0, nil })
+	s.account(c.auth, func(a *account) { a.userID, a.pending2FA, a.srp, a.revoked = userID, 0, nil, false })
 	c.userID = userID
 	s.trackSession(userID, c.req.Session)
 	s.log.Info("mtproto: user logged in", "user_id", userID)

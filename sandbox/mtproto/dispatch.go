@@ -137,10 +137,15 @@ func (s *Server) dispatch(srv *tgtest.Server, req *tgtest.Request, id uint32) er
 		c.userID = acc.pending2FA
 	case rt.access == authorized && acc.pending2FA != 0:
 		return s.finish(srv, req, c, nil, nil, rpcError(401, "SESSION_PASSWORD_NEEDED"), "")
+	case rt.access != anyone && acc.revoked:
+		return s.finish(srv, req, c, nil, nil, rpcError(401, "SESSION_REVOKED"), "")
 	case rt.access != anyone:
 		return s.finish(srv, req, c, nil, nil, rpcError(401, "AUTH_KEY_UNREGISTERED"), "")
 	}
 
+	if c.userID != 0 && rt.access == authorized && !allowedFrozen[rt.method] && s.isFrozen(c.userID) {
+		return s.finish(srv, req, c, nil, nil, rpcError(420, "FROZEN_METHOD_INVALID"), "")
+	}
 	if rt.faults {
 		switch f := s.w.Fault(); f {
 		case "":

@@ -75,6 +75,9 @@
 //     change a supergroup answer with the same messages and pts, and
 //     channels.getDifference returns what a client missed, so gotd's
 //     updates manager keeps its state without gaps.
+//   - Account troubles on demand: RevokeSessions (later calls answer 401
+//     SESSION_REVOKED until a new login) and Freeze (420
+//     FROZEN_METHOD_INVALID for all but config, state and user lookups).
 //   - Faults (world.SetFaults), drawn per call, deterministic under the
 //     seed, for every method but connection setup, login and updates:
 //     "5xx" is rpc_error 500 INTERNAL, "timeout" is rpc_error -503 Timeout

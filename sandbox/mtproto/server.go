@@ -74,6 +74,7 @@ type Server struct {
 	channels  map[int64]*channelBox // channel id → its message box
 	// loginTokens are exported QR login tokens, by token.
 	loginTokens map[string]*loginToken
+	frozen      map[int64]bool // frozen accounts
 
 	updates updateQueue
 
@@ -87,7 +88,8 @@ type account struct {
 	userID     int64 // authorized user, 0 if none
 	pending2FA int64 // user who passed the code but not yet the password
 	srp        *srpSession
-	apiID      int // from initConnection
+	apiID      int  // from initConnection
+	revoked    bool // logged out by RevokeSessions, not logged in since
 }
 
 type session struct {
@@ -140,6 +142,7 @@ func New(w *world.World, opts Options) (*Server, error) {
 		channels:  map[int64]*channelBox{},
 
 		loginTokens: map[string]*loginToken{},
+		frozen:      map[int64]bool{},
 	}
 	s.updates.init()
 	s.routes = s.buildRoutes()

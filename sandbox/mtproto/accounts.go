@@ -1,0 +1,49 @@
+package mtproto
+
+// Account troubles a userbot pool must survive: sessions revoked from
+// another device, and frozen accounts.
+
+// RevokeSessions logs the user out everywhere, as terminating their
+// sessions from another device does: every later call on those auth keys
+// that needs an account answers 401 SESSION_REVOKED until they log in
+// again. It returns how many authorizations were revoked.
+func (s *Server) RevokeSessions(userID int64) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, a := range s.accounts {
+		if a.userID == userID || a.pending2FA == userID {
+			a.userID, a.pending2FA, a.srp, a.revoked = 0, 0, nil, true
+			n++
+		}
+	}
+	delete(s.sessions, userID)
+	return n
+}
+
+// Freeze marks the user's account frozen (or thaws it): as on Telegram,
+// methods other than reading config, state, and oneself answer
+// 420 FROZEN_METHOD_INVALID.
+func (s *Server) Freeze(userID int64, frozen bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if frozen {
+		s.frozen[userID] = true
+	} else {
+		delete(s.frozen, userID)
+	}
+}
+
+func (s *Server) isFrozen(userID int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.frozen[userID]
+}
+
+// allowedFrozen are the methods a frozen account may still call.
+var allowedFrozen = map[string]bool{
+	"help.getConfig": true, "help.getNearestDc": true, "help.getAppConfig": true,
+	"updates.getState": true, "updates.getDifference": true, "updates.getChannelDifference": true,
+	"users.getUsers": true, "users.getFullUser": true,
+	"auth.logOut": true, "account.getPassword": true,
+}
