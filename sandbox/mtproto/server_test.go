@@ -112,6 +112,19 @@ func TestServer_CreateSupergroupAndPromoteBot(t *testing.T) {
 		t.Errorf("bot membership = %+v, want administrator with invite and ban rights", m)
 	}
 
+	// Every call is in the world's call log, with the account that made it.
+	logged := map[string]bool{}
+	for _, call := range e.w.Calls() {
+		if call.API == "mtproto" && call.Account == owner.ID && call.Error == "" {
+			logged[call.Method] = true
+		}
+	}
+	for _, m := range []string{"auth.checkPassword", "channels.createChannel", "contacts.resolveUsername", "channels.editAdmin"} {
+		if !logged[m] {
+			t.Errorf("call log lacks %s by the owner: %v", m, logged)
+		}
+	}
+
 	// The bot sees and administers the same chat through the Bot API.
 	bapi := botapi.New(e.w, botapi.Options{})
 	t.Cleanup(func() { _ = bapi.Close() })
