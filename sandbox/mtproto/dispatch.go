@@ -70,9 +70,9 @@ func handle[T any, P interface {
 	}
 }
 
-// OnMessage implements tgtest.Handler: it unwraps invokeWithLayer,
+// onMessage is the tgtest handler: it unwraps invokeWithLayer,
 // initConnection and invokeWithoutUpdates, then dispatches by type id.
-func (s *Server) OnMessage(srv *tgtest.Server, req *tgtest.Request) error {
+func (s *Server) onMessage(srv *tgtest.Server, req *tgtest.Request) error {
 	if id, err := req.Buf.PeekID(); err == nil && !serviceMessage(id) {
 		// Acknowledge at once, as Telegram does: clients resend requests
 		// that stay unacknowledged, and slow methods (2FA's KDF) would

@@ -146,7 +146,7 @@ func New(w *world.World, opts Options) (*Server, error) {
 	}
 	s.updates.init()
 	s.routes = s.buildRoutes()
-	s.srv = tgtest.NewServer(tgtest.NewPrivateKey(opts.Key), s, tgtest.ServerOptions{
+	s.srv = tgtest.NewServer(tgtest.NewPrivateKey(opts.Key), tgtest.HandlerFunc(s.onMessage), tgtest.ServerOptions{
 		DC:     DC,
 		Random: opts.Random,
 		Logger: logslog.New(opts.Logger.With("component", "tgtest")),
@@ -268,7 +268,9 @@ func (s *Server) dcOptions() []tg.DCOption {
 
 // ClientOptions are telegram.Options that point a gotd client at s: the DC
 // list, the resolver and the public key. Add SessionStorage, UpdateHandler,
-// Logger and the rest as usual.
+// Logger and the rest as usual. s must be serving already (Start returned,
+// or Serve was called): without an address the client would fall back to
+// Telegram's production DCs.
 func ClientOptions(s *Server) telegram.Options {
 	return telegram.Options{
 		DC:         DC,
