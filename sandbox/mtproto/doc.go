@@ -98,4 +98,7 @@
 //   - Phones are shown to the user themselves and their contacts only;
 //     contacts.resolvePhone hides people whose privacy is "nobody".
 //   - Timing: no server-side timeouts, flood waits only where configured.
+//   - Auth keys and authorizations live in memory: a restarted server knows
+//     no client (they redo the key exchange and log in again), and with a
+//     generated Key, clients need the new public key.
 package mtproto
