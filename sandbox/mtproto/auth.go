@@ -20,7 +20,7 @@ func (s *Server) authSendCode(ctx context.Context, c *call, req *tg.AuthSendCode
 	}
 	// auth.sendCode is flood-limited per phone, before any login.
 	if u, ok := s.w.UserByPhone(req.PhoneNumber); ok {
-		if wait := s.w.FloodWait(c.method, u.ID); wait > 0 {
+		if wait := s.floodWaitFor(c.method, u.ID); wait > 0 {
 			return nil, floodWait(wait)
 		}
 	}

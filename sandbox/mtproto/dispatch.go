@@ -165,7 +165,7 @@ func (s *Server) dispatch(srv *tgtest.Server, req *tgtest.Request, id uint32) er
 		}
 	}
 	if c.userID != 0 && rt.access == authorized {
-		if wait := s.w.FloodWait(rt.method, c.userID); wait > 0 {
+		if wait := s.floodWaitFor(rt.method, c.userID); wait > 0 {
 			return s.finish(srv, req, c, nil, nil, world.TooManyRequests(wait), "")
 		}
 	}
@@ -289,3 +289,26 @@ func (peekObject) Encode(*bin.Buffer) error { return errors.New("peekObject is d
 
 // floodWait is FLOOD_WAIT_X with X the wait rounded up to seconds.
 func floodWait(wait time.Duration) error { return world.TooManyRequests(wait) }
+
+// floodWaitFor is how long the account must wait before calling method:
+// zero to go ahead (the call is then counted).
+func (s *Server) floodWaitFor(method string, userID int64) time.Duration {
+	if s.floodWait == nil {
+		return s.w.FloodWait(method, userID)
+	}
+	min, ok := s.floodWait[method]
+	if !ok || min <= 0 {
+		return 0
+	}
+	key := method + ":" + strconv.FormatInt(userID, 10)
+	now := s.w.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if last, ok := s.lastCall[key]; ok {
+		if wait := last.Add(min).Sub(now); wait > 0 {
+			return wait
+		}
+	}
+	s.lastCall[key] = now
+	return 0
+}

@@ -65,8 +65,9 @@
 //     USER_PRIVACY_RESTRICTED people are returned in missing_invitees,
 //     USER_NOT_MUTUAL_CONTACT, USER_KICKED, PEER_FLOOD, USERS_TOO_MUCH,
 //     CHANNELS_TOO_MUCH, CHAT_ADMIN_REQUIRED, RIGHT_FORBIDDEN … as errors.
-//     FLOOD_WAIT_X (420) comes from world.Limits.FloodWait, per method and
-//     account, on the world's clock, X rounded up to whole seconds.
+//     FLOOD_WAIT_X (420) comes from world.Limits.FloodWait (or
+//     Options.FloodWait), per method and account, on the world's clock, X
+//     rounded up to whole seconds.
 //   - Updates: every supergroup has a message box of service messages
 //     (created, joined by link, by request, added, removed or left, title
 //     changed) with its own message ids and pts, written as the world's

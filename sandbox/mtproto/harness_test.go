@@ -70,9 +70,16 @@ type env struct {
 // newEnv starts a server on a fresh world with the given limits.
 func newEnv(t *testing.T, limits world.Limits) *env {
 	t.Helper()
+	return newEnvWith(t, limits, mtproto.Options{})
+}
+
+// newEnvWith is newEnv with server options.
+func newEnvWith(t *testing.T, limits world.Limits, opts mtproto.Options) *env {
+	t.Helper()
 	clk := newClock()
 	w := world.New(world.Options{Seed: 1, Now: clk.Now, Limits: limits})
-	srv, err := mtproto.New(w, mtproto.Options{Key: testKey(t)})
+	opts.Key = testKey(t)
+	srv, err := mtproto.New(w, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

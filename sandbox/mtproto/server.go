@@ -51,6 +51,11 @@ type Options struct {
 	// Random is the source of SRP salts and ephemeral secrets and of the
 	// key exchange. Nil means crypto/rand.
 	Random io.Reader
+	// FloodWait, if not nil, replaces the world's Limits.FloodWait for this
+	// server: the minimum interval between two calls of a method (e.g.
+	// "contacts.resolvePhone") by one account, answered with FLOOD_WAIT_X.
+	// An empty map turns flood waits off.
+	FloodWait map[string]time.Duration
 }
 
 // Server is an MTProto server over gotd's tgtest that serves a world.World.
@@ -74,7 +79,9 @@ type Server struct {
 	channels  map[int64]*channelBox // channel id → its message box
 	// loginTokens are exported QR login tokens, by token.
 	loginTokens map[string]*loginToken
-	frozen      map[int64]bool // frozen accounts
+	frozen      map[int64]bool           // frozen accounts
+	floodWait   map[string]time.Duration // nil: the world's
+	lastCall    map[string]time.Time     // method:account → last allowed call
 
 	updates updateQueue
 
@@ -143,6 +150,8 @@ func New(w *world.World, opts Options) (*Server, error) {
 
 		loginTokens: map[string]*loginToken{},
 		frozen:      map[int64]bool{},
+		floodWait:   opts.FloodWait,
+		lastCall:    map[string]time.Time{},
 	}
 	s.updates.init()
 	s.routes = s.buildRoutes()

@@ -10,6 +10,7 @@ import (
 	"github.com/gotd/td/tg"
 	"github.com/gotd/td/tgerr"
 
+	"github.com/karmagate/karmagate/sandbox/mtproto"
 	"github.com/karmagate/karmagate/sandbox/world"
 )
 
@@ -393,4 +394,48 @@ func equal(a, b []int64) bool {
 		}
 	}
 	return true
+}
+
+// TestServer_FloodWaitOptions: Options.FloodWait replaces the world's
+// intervals for this server.
+func TestServer_FloodWaitOptions(t *testing.T) {
+	t.Parallel()
+	e := newEnvWith(t, world.Limits{}, mtproto.Options{FloodWait: map[string]time.Duration{"channels.inviteToChannel": 10 * time.Second}})
+	owner := e.MustUser(world.UserSpec{FirstName: "Owner", Phone: "+15550000150"})
+	a := e.MustUser(world.UserSpec{FirstName: "Ann"})
+	b := e.MustUser(world.UserSpec{FirstName: "Ben"})
+	e.RunAs(owner.Phone, "", func(ctx context.Context, api *tg.Client) error {
+		ch, err := createSupergroup(ctx, api, "Paced")
+		if err != nil {
+			return err
+		}
+		invite := func(u world.User) error {
+			_, err := api.ChannelsInviteToChannel(ctx, &tg.ChannelsInviteToChannelRequest{Channel: ch, Users: []tg.InputUserClass{inputUser(u)}})
+			return err
+		}
+		t.Run("first", func(t *testing.T) {
+			if err := invite(a); err != nil {
+				t.Fatal(err)
+			}
+		})
+		t.Run("at once", func(t *testing.T) {
+			err := invite(b)
+			if d, ok := tgerr.AsFloodWait(err); !ok || d != 10*time.Second {
+				t.Fatalf("got %v, want FLOOD_WAIT_10", err)
+			}
+		})
+		t.Run("world's intervals are off", func(t *testing.T) {
+			// channels.createChannel has 5 s in the world's defaults.
+			if _, err := createSupergroup(ctx, api, "Again"); err != nil {
+				t.Fatal(err)
+			}
+		})
+		t.Run("10s later", func(t *testing.T) {
+			e.clock.Advance(10 * time.Second)
+			if err := invite(b); err != nil {
+				t.Fatal(err)
+			}
+		})
+		return nil
+	})
 }
