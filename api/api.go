@@ -151,3 +151,12 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) error {
 }
 
 func link(href string) map[string]string { return map[string]string{"href": href} }
+
+// writeContext is the context a change runs in. A write that has started
+// finishes even if the website hangs up: rolling it back would only make the
+// website send it again, and the database's own timeouts bound a stuck
+// server. It also spares the MySQL driver a cancellation watcher per
+// statement.
+func writeContext(r *http.Request) context.Context {
+	return context.WithoutCancel(r.Context())
+}

@@ -95,7 +95,7 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request) error {
 		p.Errors = bad
 		return p
 	}
-	res, err := s.store.PutMembers(r.Context(), ins, actor(r))
+	res, err := s.store.PutMembers(writeContext(r), ins, actor(r))
 	if err != nil {
 		return err
 	}

@@ -149,7 +149,7 @@ func (s *Server) putMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.store.PutMember(r.Context(), in, actor(r))
+	res, err := s.store.PutMember(writeContext(r), in, actor(r))
 	if err != nil {
 		return err
 	}
@@ -193,7 +193,7 @@ func (s *Server) addKarma(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	v, err := s.store.AddKarma(r.Context(), id, delta, actor(r))
+	v, err := s.store.AddKarma(writeContext(r), id, delta, actor(r))
 	if err != nil {
 		return err
 	}
@@ -206,7 +206,7 @@ func (s *Server) deleteMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	n, err := s.store.DeleteMember(r.Context(), id, actor(r))
+	n, err := s.store.DeleteMember(writeContext(r), id, actor(r))
 	if err != nil {
 		return err
 	}
@@ -268,7 +268,7 @@ func (s *Server) setOverride(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return &models.InputError{Field: "mode", Detail: err.Error()}
 	}
-	v, err := s.store.SetOverride(r.Context(), id, chat, ov, actor(r))
+	v, err := s.store.SetOverride(writeContext(r), id, chat, ov, actor(r))
 	if err != nil {
 		return err
 	}
