@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -114,15 +113,6 @@ func (e *env) callAs(token, method string, params map[string]any) response {
 		e.t.Fatal(err)
 	}
 	resp, err := http.Post(e.http.URL+"/bot"+token+"/"+method, "application/json", bytes.NewReader(body))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return readResponse(e.t, resp)
-}
-
-func (e *env) get(method string, q url.Values) response {
-	e.t.Helper()
-	resp, err := http.Get(e.http.URL + "/bot" + e.token + "/" + method + "?" + q.Encode())
 	if err != nil {
 		e.t.Fatal(err)
 	}

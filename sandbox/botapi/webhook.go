@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -237,15 +238,16 @@ func (s *Server) post(ctx context.Context, wh *webhook, u apiUpdate) error {
 	}
 	resp, err := s.opts.HTTPClient.Do(req)
 	if err != nil {
+		// The texts are Telegram's last_error_message, capitals included.
 		if ctx.Err() == context.DeadlineExceeded {
-			return fmt.Errorf("Read timeout expired")
+			return errors.New("Read timeout expired") //lint:ignore ST1005 Telegram's text
 		}
-		return fmt.Errorf("Connection refused")
+		return errors.New("Connection refused") //lint:ignore ST1005 Telegram's text
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("Wrong response from the webhook: %s", resp.Status)
+		return fmt.Errorf("Wrong response from the webhook: %s", resp.Status) //lint:ignore ST1005 Telegram's text
 	}
 	return nil
 }
