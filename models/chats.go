@@ -20,7 +20,7 @@ type ChatSummary struct {
 
 // ChatSummaries returns every chat of the rules with its state counts.
 func (s *Store) ChatSummaries(ctx context.Context) ([]ChatSummary, error) {
-	tx := s.db.gorm.WithContext(ctx)
+	tx := s.db.read.WithContext(ctx)
 	var counts []struct {
 		ChatKey string
 		State   string

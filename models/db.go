@@ -28,7 +28,8 @@ const (
 
 // DB is an open database.
 type DB struct {
-	gorm    *gorm.DB
+	gorm    *gorm.DB // every write, and reads inside write transactions
+	read    *gorm.DB // reads outside transactions: a pool of its own on SQLite
 	dialect Dialect
 }
 
@@ -39,18 +40,29 @@ func (db *DB) Dialect() Dialect { return db.dialect }
 // database itself.
 func (db *DB) Gorm() *gorm.DB { return db.gorm }
 
-// Close closes the connection pool.
+// Close closes the connection pools.
 func (db *DB) Close() error {
-	sqlDB, err := db.gorm.DB()
-	if err != nil {
-		return err
+	var errs []error
+	for _, g := range []*gorm.DB{db.read, db.gorm} {
+		if g == nil {
+			continue
+		}
+		if sqlDB, err := g.DB(); err != nil {
+			errs = append(errs, err)
+		} else {
+			errs = append(errs, sqlDB.Close())
+		}
+		if db.read == db.gorm {
+			break
+		}
 	}
-	return sqlDB.Close()
+	return errors.Join(errs...)
 }
 
-// Ping checks the database answers.
+// Ping checks the database answers (through the read pool, so that a long
+// write does not make the service look down).
 func (db *DB) Ping(ctx context.Context) error {
-	sqlDB, err := db.gorm.DB()
+	sqlDB, err := db.read.DB()
 	if err != nil {
 		return err
 	}
@@ -93,7 +105,18 @@ func Open(ctx context.Context, spec string, opts OpenOptions) (*DB, error) {
 		// unblocked and busy_timeout makes other processes' writers wait.
 		sqlDB.SetMaxOpenConns(1)
 		sqlDB.SetConnMaxLifetime(0)
-		db = &DB{gorm: g, dialect: SQLite}
+		// Readers get a pool of their own: in WAL mode they see the last
+		// commit and never wait for the writer, so a long bulk import does
+		// not stall GETs, health checks or metrics.
+		r, err := gorm.Open(sqlite.Open(sqliteReadDSN(rest)), cfg)
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite %s: %w", rest, err)
+		}
+		if rdb, err := r.DB(); err == nil {
+			rdb.SetMaxOpenConns(4)
+			rdb.SetMaxIdleConns(4)
+		}
+		db = &DB{gorm: g, read: r, dialect: SQLite}
 	case "mysql":
 		dsn, err := mysqlDSN(ctx, rest)
 		if err != nil {
@@ -115,7 +138,7 @@ func Open(ctx context.Context, spec string, opts OpenOptions) (*DB, error) {
 		sqlDB.SetMaxIdleConns(n)
 		sqlDB.SetConnMaxLifetime(30 * time.Minute)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-		db = &DB{gorm: g, dialect: MySQL}
+		db = &DB{gorm: g, read: g, dialect: MySQL}
 	default:
 		return nil, fmt.Errorf("database %q: unknown kind %q, want sqlite or mysql", redact(spec), kind)
 	}
@@ -154,6 +177,16 @@ func sqliteDSN(path string) string {
 		vals.Set("_txlock", "immediate")
 	}
 	return p + "?" + vals.Encode()
+}
+
+// sqliteReadDSN is the DSN of the read pool: the same file, read-only
+// queries, deferred transactions.
+func sqliteReadDSN(path string) string {
+	p, q, _ := strings.Cut(path, "?")
+	vals, _ := url.ParseQuery(q)
+	vals.Set("_txlock", "deferred")
+	// query_only last, after journal_mode has been read.
+	return sqliteDSN(p+"?"+vals.Encode()) + "&_pragma=query_only(1)"
 }
 
 // mysqlDSN fills in what karmagate relies on: parsed UTC times, utf8mb4,

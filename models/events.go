@@ -17,7 +17,7 @@ type EventFilter struct {
 
 // Events returns audit events matching f, newest first.
 func (s *Store) Events(ctx context.Context, f EventFilter) ([]Event, error) {
-	q := s.db.gorm.WithContext(ctx).Model(&Event{})
+	q := s.db.read.WithContext(ctx).Model(&Event{})
 	if f.Member != "" {
 		q = q.Where("member_ext = ?", f.Member)
 	}

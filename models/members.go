@@ -267,22 +267,27 @@ func lockMember(tx *gorm.DB, id string) (*Member, error) {
 	return &m, nil
 }
 
-// FindMember returns a member and its state in each gated chat.
+// FindMember returns a member and its state in each gated chat, read in one
+// transaction so that the member and its states agree.
 func (s *Store) FindMember(ctx context.Context, id string) (*MemberView, error) {
-	tx := s.db.gorm.WithContext(ctx)
-	var m Member
-	err := tx.Where("external_id = ?", id).Take(&m).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, fmt.Errorf("member %q: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load member: %w", err)
-	}
-	chats, err := s.memberStates(tx, &m)
-	if err != nil {
-		return nil, err
-	}
-	return &MemberView{Member: &m, Chats: chats}, nil
+	var view *MemberView
+	err := s.db.read.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var m Member
+		err := tx.Where("external_id = ?", id).Take(&m).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return fmt.Errorf("member %q: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("load member: %w", err)
+		}
+		chats, err := s.memberStates(tx, &m)
+		if err != nil {
+			return err
+		}
+		view = &MemberView{Member: &m, Chats: chats}
+		return nil
+	})
+	return view, err
 }
 
 // memberStates returns the member's recorded state in each chat of the

@@ -59,7 +59,7 @@ func (db *DB) SchemaVersion() int {
 
 // Version reports the version the database is at (0 when empty).
 func (db *DB) Version(ctx context.Context) (int, error) {
-	return version(db.gorm.WithContext(ctx))
+	return version(db.read.WithContext(ctx))
 }
 
 func version(g *gorm.DB) (int, error) {

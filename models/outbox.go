@@ -128,7 +128,7 @@ func (s *Store) settle(ctx context.Context, id int64, owner string, fn func(*gor
 // Actions lists outbox actions for a member (all members when empty), oldest
 // first: for tests, the dashboard and operators.
 func (s *Store) Actions(ctx context.Context, member string) ([]Action, error) {
-	q := s.db.gorm.WithContext(ctx).Order("id")
+	q := s.db.read.WithContext(ctx).Order("id")
 	if member != "" {
 		q = q.Where("member_ext = ?", member)
 	}
@@ -145,7 +145,7 @@ func (s *Store) OutboxCounts(ctx context.Context) (map[string]int64, error) {
 		Status string
 		N      int64
 	}
-	if err := s.db.gorm.WithContext(ctx).Model(&Action{}).Select("status, COUNT(*) AS n").Group("status").Scan(&rows).Error; err != nil {
+	if err := s.db.read.WithContext(ctx).Model(&Action{}).Select("status, COUNT(*) AS n").Group("status").Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("count actions: %w", err)
 	}
 	out := map[string]int64{ActionPending: 0, ActionRunning: 0, ActionDone: 0, ActionFailed: 0, ActionCancelled: 0}

@@ -439,3 +439,32 @@ func TestStore_BindChat(t *testing.T) {
 		}
 	})
 }
+
+// TestStore_ReadsDuringLongWrite: a write transaction that takes its time
+// (a bulk import) does not stall reads, health or metrics.
+func TestStore_ReadsDuringLongWrite(t *testing.T) {
+	modelstest.Each(t, func(t *testing.T, spec string) {
+		f := newFixture(t, spec)
+		f.put(t, "lee", 120, "webmasters")
+		tx := f.db.Gorm().Begin()
+		if err := tx.Exec("UPDATE members SET karma = 1 WHERE external_id = ?", "lee").Error; err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		v, err := f.store.FindMember(ctx, "lee")
+		if err != nil {
+			t.Fatalf("read during a write: %v", err)
+		}
+		if v.Member.Karma != 120 {
+			t.Fatalf("read saw uncommitted karma %d", v.Member.Karma)
+		}
+		if err := f.db.Ping(ctx); err != nil {
+			t.Fatalf("ping during a write: %v", err)
+		}
+		if _, err := f.store.ChatSummaries(ctx); err != nil {
+			t.Fatalf("summaries during a write: %v", err)
+		}
+	})
+}
