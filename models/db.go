@@ -14,7 +14,6 @@ import (
 	mysqldriver "github.com/go-sql-driver/mysql"
 	"gorm.io/driver/mysql"
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 )
 
 // Dialect names the database behind a DB.
@@ -83,9 +82,12 @@ func Open(ctx context.Context, spec string, opts OpenOptions) (*DB, error) {
 	if !ok || rest == "" {
 		return nil, fmt.Errorf("database %q: want sqlite:PATH or mysql:DSN", redact(spec))
 	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
 	cfg := &gorm.Config{
 		SkipDefaultTransaction: true,
-		Logger:                 logger.Discard,
+		Logger:                 gormLogger{log: opts.Logger},
 		NowFunc:                func() time.Time { return time.Now().UTC() },
 	}
 	var db *DB
@@ -221,6 +223,14 @@ func mysqlDSN(ctx context.Context, dsn string) (string, error) {
 	}
 	if c.Timeout == 0 {
 		c.Timeout = 10 * time.Second
+	}
+	// Writes are not cancelled when a client hangs up; these bound a server
+	// that stops answering.
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = 60 * time.Second
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = 60 * time.Second
 	}
 	return c.FormatDSN(), nil
 }
