@@ -223,9 +223,8 @@ func (s *Server) link(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if s.linker == nil {
-		p := problem(http.StatusServiceUnavailable, "bot-not-configured",
-			"deep links need the Telegram bot, which is not running in this instance (set TELEGRAM_BOT_TOKEN)")
-		return p
+		return problem(http.StatusServiceUnavailable, "bot-not-running",
+			"linking is not available: deep links come from the Telegram bot, which is not running in this instance")
 	}
 	if _, err := s.store.FindMember(r.Context(), id); err != nil {
 		return err
