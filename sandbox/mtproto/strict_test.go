@@ -142,6 +142,7 @@ func TestServer_InviteToChannel(t *testing.T) {
 			for i, u := range users {
 				in[i] = inputUser(u)
 			}
+			e.clock.Advance(time.Second) // inviteToChannel's flood interval
 			return api.ChannelsInviteToChannel(ctx, &tg.ChannelsInviteToChannelRequest{Channel: ch, Users: in})
 		}
 		// Setup: leaver joins and leaves by themselves; banned is banned.

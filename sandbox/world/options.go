@@ -59,6 +59,7 @@ func DefaultFloodWait() map[string]time.Duration {
 		"contacts.importContacts":  3 * time.Second,
 		"contacts.resolveUsername": time.Second,
 		"channels.createChannel":   5 * time.Second,
+		"channels.inviteToChannel": time.Second,
 		"auth.sendCode":            30 * time.Second,
 	}
 }
