@@ -84,6 +84,31 @@ func TestRunSandbox(t *testing.T) {
 	if !strings.Contains(out.String(), env["TELEGRAM_DC_ADDR"]) || !strings.Contains(out.String(), env["TELEGRAM_BOT_API_URL"]) {
 		t.Errorf("addresses not printed:\n%s", out.String())
 	}
+	// set -a; . ./sandbox.env; karmagate serve: the variables the sandbox
+	// writes are ones serve accepts.
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "rules.yaml")
+	if err := os.WriteFile(rules, []byte("chats:\n  pro:\n    title: Pro\n    groups: [webmasters]\n    min_karma: 100\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env["KARMAGATE_API_KEY"] = "sandbox-api-key-0123456789"
+	env["KARMAGATE_SECRET"] = strings.Repeat("k", 32)
+	env["KARMAGATE_RULES"] = rules
+	env["KARMAGATE_DB"] = "sqlite:" + filepath.Join(dir, "k.db")
+	env["KARMAGATE_LISTEN"] = "127.0.0.1:0"
+	cfg, err := ConfigFromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.BotAPIURL != env["TELEGRAM_BOT_API_URL"] || cfg.DCAddr != env["TELEGRAM_DC_ADDR"] || cfg.APIID == 0 {
+		t.Errorf("config did not take the sandbox's variables: %+v", cfg)
+	}
+	m := MustRunMain(t, cfg)
+	if st, body := call(t, m, "GET", "/healthz", ""); st != 200 {
+		t.Errorf("serve against the sandbox: healthz %d %v", st, body)
+	}
+	m.Close()
+
 	cancel()
 	select {
 	case err := <-done:
