@@ -68,6 +68,7 @@ func (s *Server) routes() {
 	s.handle("GET /healthz", s.healthz, false)
 	s.mux.Handle("GET /metrics", s.metricsHandler())
 	s.handle("GET /api/v1", s.index, true)
+	s.handle("GET /api/v1/members", s.listMembers, true)
 	s.handle("GET /api/v1/members/{id}", s.getMember, true)
 	s.handle("PUT /api/v1/members/{id}", s.putMember, true)
 	s.handle("DELETE /api/v1/members/{id}", s.deleteMember, true)
@@ -140,11 +141,12 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) index(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"_links": map[string]any{
-			"self":   link("/api/v1"),
-			"member": map[string]any{"href": "/api/v1/members/{id}", "templated": true},
-			"bulk":   link("/api/v1/members/bulk"),
-			"chats":  link("/api/v1/chats"),
-			"events": link("/api/v1/events"),
+			"self":    link("/api/v1"),
+			"members": link("/api/v1/members"),
+			"member":  map[string]any{"href": "/api/v1/members/{id}", "templated": true},
+			"bulk":    link("/api/v1/members/bulk"),
+			"chats":   link("/api/v1/chats"),
+			"events":  link("/api/v1/events"),
 		},
 	})
 	return nil

@@ -460,3 +460,35 @@ func TestAPI_ConcurrentCreates(t *testing.T) {
 		}
 	})
 }
+
+func TestAPI_ListMembers(t *testing.T) {
+	modelstest.Each(t, func(t *testing.T, spec string) {
+		e := newEnv(t, spec)
+		for i, k := range []int{150, 20, 300} {
+			e.json("PUT", fmt.Sprintf("/api/v1/members/w%d", i), fmt.Sprintf(`{"karma": %d, "groups": ["webmasters"]}`, k))
+		}
+		r := e.json("GET", "/api/v1/members?chat=webmasters-pro&state=needs_link&limit=1", "")
+		ms := r.Body["members"].([]any)
+		if r.Status != 200 || len(ms) != 1 || ms[0].(map[string]any)["id"] != "w0" || ms[0].(map[string]any)["state"] != "needs_link" {
+			t.Fatalf("list = %s", r.Raw)
+		}
+		next := r.Body["_links"].(map[string]any)["next"].(map[string]any)["href"].(string)
+		r = e.json("GET", next, "")
+		ms = r.Body["members"].([]any)
+		if len(ms) != 1 || ms[0].(map[string]any)["id"] != "w2" {
+			t.Fatalf("next page = %s", r.Raw)
+		}
+		for _, bad := range []struct{ q, detail string }{
+			{"?state=member", "needs chat"},
+			{"?chat=webmasters-pro&state=vip", "unknown state"},
+			{"?limit=5000", "limit"},
+			{"?after=bad%20id", "not a member id"},
+			{"?chat=nope", "no gated chat"},
+		} {
+			r := e.json("GET", "/api/v1/members"+bad.q, "")
+			if r.Status < 400 || !strings.Contains(fmt.Sprint(r.Body["detail"]), bad.detail) {
+				t.Errorf("%s: %d %s", bad.q, r.Status, r.Raw)
+			}
+		}
+	})
+}

@@ -491,3 +491,52 @@ func (s *Store) LinkTelegram(ctx context.Context, id string, tgUserID int64, tgU
 		return nil
 	})
 }
+
+// MemberFilter selects members for ListMembers; zero fields match all.
+type MemberFilter struct {
+	Chat  string     // a chat key: also report each member's state there
+	State gate.State // with Chat: only members in this state
+	After string     // page on: only ids after this one
+	Limit int        // default 100, at most 1000
+}
+
+// MemberListItem is a member in a listing, with its state in the filter's
+// chat when one was named.
+type MemberListItem struct {
+	Member
+	State  *string
+	Reason *string
+}
+
+// ListMembers returns members ordered by id, optionally with their state in
+// one chat and only those in one state.
+func (s *Store) ListMembers(ctx context.Context, f MemberFilter) ([]MemberListItem, error) {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	f.Limit = min(f.Limit, 1000)
+	q := s.db.read.WithContext(ctx).Table("members AS m")
+	if f.Chat != "" {
+		if c, _ := s.chatIndex(f.Chat); c == nil {
+			return nil, fmt.Errorf("chat %q: %w", f.Chat, ErrNotFound)
+		}
+		q = q.Select("m.*, COALESCE(cs.state, ?) AS state, cs.reason AS reason", string(gate.StateNotEligible)).
+			Joins("LEFT JOIN chat_states AS cs ON cs.member_id = m.id AND cs.chat_key = ?", f.Chat)
+		switch {
+		case f.State == gate.StateNotEligible:
+			q = q.Where("(cs.state IS NULL OR cs.state = ?)", string(f.State))
+		case f.State != "":
+			q = q.Where("cs.state = ?", string(f.State))
+		}
+	} else {
+		q = q.Select("m.*")
+	}
+	if f.After != "" {
+		q = q.Where("m.external_id > ?", f.After)
+	}
+	var out []MemberListItem
+	if err := q.Order("m.external_id").Limit(f.Limit).Scan(&out).Error; err != nil {
+		return nil, fmt.Errorf("list members: %w", err)
+	}
+	return out, nil
+}

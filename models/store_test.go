@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -465,6 +466,54 @@ func TestStore_ReadsDuringLongWrite(t *testing.T) {
 		}
 		if _, err := f.store.ChatSummaries(ctx); err != nil {
 			t.Fatalf("summaries during a write: %v", err)
+		}
+	})
+}
+
+func TestStore_ListMembers(t *testing.T) {
+	modelstest.Each(t, func(t *testing.T, spec string) {
+		f := newFixture(t, spec)
+		ctx := context.Background()
+		f.put(t, "a1", 150, "webmasters")
+		f.put(t, "a2", 10, "webmasters")
+		f.put(t, "a3", 200, "webmasters")
+		f.put(t, "b1", 60, "customers")
+		f.store.LinkTelegram(ctx, "a3", 4401, "", "bot")
+		ids := func(items []models.MemberListItem) string {
+			var s []string
+			for _, it := range items {
+				x := it.ExternalID
+				if it.State != nil {
+					x += ":" + *it.State
+				}
+				s = append(s, x)
+			}
+			return strings.Join(s, ",")
+		}
+		tests := []struct {
+			name string
+			f    models.MemberFilter
+			want string
+		}{
+			{"all", models.MemberFilter{}, "a1,a2,a3,b1"},
+			{"paged", models.MemberFilter{After: "a1", Limit: 2}, "a2,a3"},
+			{"with chat", models.MemberFilter{Chat: "webmasters-pro"}, "a1:needs_link,a2:not_eligible,a3:eligible,b1:not_eligible"},
+			{"needs link", models.MemberFilter{Chat: "webmasters-pro", State: gate.StateNeedsLink}, "a1:needs_link"},
+			{"not eligible includes no row", models.MemberFilter{Chat: "webmasters-pro", State: gate.StateNotEligible}, "a2:not_eligible,b1:not_eligible"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				got, err := f.store.ListMembers(ctx, tt.f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ids(got) != tt.want {
+					t.Errorf("got %s, want %s", ids(got), tt.want)
+				}
+			})
+		}
+		if _, err := f.store.ListMembers(ctx, models.MemberFilter{Chat: "nope"}); !errors.Is(err, models.ErrNotFound) {
+			t.Errorf("unknown chat: %v", err)
 		}
 	})
 }

@@ -1,0 +1,83 @@
+package api
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/karmagate/karmagate/gate"
+	"github.com/karmagate/karmagate/models"
+)
+
+// listMembers is GET /api/v1/members: members by id, optionally with their
+// state in one chat (?chat=) and only those in one state (?state=), e.g. who
+// still has to link Telegram to get into a chat.
+func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	f := models.MemberFilter{Chat: q.Get("chat"), State: gate.State(q.Get("state")), After: q.Get("after")}
+	if f.Chat != "" {
+		if _, ok := s.store.Rules().Chat(f.Chat); !ok {
+			return problem(http.StatusNotFound, "not-found", "no gated chat "+truncate(f.Chat, 64)+" in the rules")
+		}
+	}
+	if f.State != "" {
+		if f.Chat == "" {
+			return &models.InputError{Field: "state", Detail: "state needs chat: the state of a member is per chat"}
+		}
+		if !f.State.Valid() {
+			return &models.InputError{Field: "state", Detail: "unknown state " + strconv.Quote(truncate(string(f.State), 32))}
+		}
+	}
+	if f.After != "" {
+		if err := models.CheckID(f.After); err != nil {
+			return &models.InputError{Field: "after", Detail: err.Error()}
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return &models.InputError{Field: "limit", Detail: "limit must be an integer from 1 to 1000"}
+		}
+		f.Limit = n
+	}
+	items, err := s.store.ListMembers(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	out := make([]map[string]any, 0, len(items))
+	for _, it := range items {
+		m := map[string]any{
+			"id": it.ExternalID, "karma": it.Karma, "groups": it.Groups(), "name": it.Name,
+			"telegram": nil, "_links": map[string]any{"self": link(memberPath(it.ExternalID))},
+		}
+		if it.TgUserID != nil {
+			m["telegram"] = map[string]any{"user_id": *it.TgUserID, "username": it.TgUsername}
+		}
+		if it.State != nil {
+			m["state"] = *it.State
+			if it.Reason != nil {
+				m["reason"] = *it.Reason
+			}
+		}
+		out = append(out, m)
+	}
+	self := "/api/v1/members"
+	if enc := q.Encode(); enc != "" {
+		self += "?" + enc
+	}
+	links := map[string]any{"self": link(self)}
+	limit := f.Limit
+	if limit == 0 {
+		limit = 100
+	}
+	if len(items) == limit {
+		next := url.Values{}
+		for k, v := range q {
+			next[k] = v
+		}
+		next.Set("after", items[len(items)-1].ExternalID)
+		links["next"] = link("/api/v1/members?" + next.Encode())
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"members": out, "_links": links})
+	return nil
+}
