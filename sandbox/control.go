@@ -20,33 +20,64 @@ import (
 // {"error": "...", "rpc": "..."} with a 4xx status.
 
 func (s *Sandbox) routes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /sandbox/users", s.handleListUsers)
-	mux.HandleFunc("POST /sandbox/users", s.handleCreateUser)
-	mux.HandleFunc("GET /sandbox/users/{id}", s.handleGetUser)
-	mux.HandleFunc("POST /sandbox/users/{id}/messages", s.handleSend)
-	mux.HandleFunc("GET /sandbox/users/{id}/messages", s.handleReceived)
-	mux.HandleFunc("POST /sandbox/users/{id}/contact", s.handleContact)
-	mux.HandleFunc("POST /sandbox/users/{id}/join", s.handleJoin)
-	mux.HandleFunc("POST /sandbox/users/{id}/leave", s.handleLeave)
-	mux.HandleFunc("POST /sandbox/users/{id}/block", s.handleBlock)
-	mux.HandleFunc("POST /sandbox/users/{id}/privacy", s.handlePrivacy)
-	mux.HandleFunc("GET /sandbox/chats", s.handleListChats)
-	mux.HandleFunc("POST /sandbox/chats", s.handleCreateChat)
-	mux.HandleFunc("POST /sandbox/chats/{chat_id}/admins", s.handleMakeAdmin)
-	mux.HandleFunc("GET /sandbox/chats/{chat_id}/members", s.handleMembers)
-	mux.HandleFunc("GET /sandbox/chats/{chat_id}/links", s.handleLinks)
-	mux.HandleFunc("GET /sandbox/chats/{chat_id}/requests", s.handleRequests)
-	mux.HandleFunc("GET /sandbox/codes/{phone}", s.handleCode)
-	mux.HandleFunc("GET /sandbox/calls", s.handleCalls)
-	mux.HandleFunc("POST /sandbox/faults", s.handleFaults)
-	mux.HandleFunc("GET /sandbox/faults", s.handleGetFaults)
-	mux.HandleFunc("GET /sandbox/", s.handleIndex)
+	handle := func(pattern string, h controlFunc) { mux.HandleFunc(pattern, serveControl(h)) }
+	handle("GET /sandbox/users", s.handleListUsers)
+	handle("POST /sandbox/users", s.handleCreateUser)
+	handle("GET /sandbox/users/{id}", s.handleGetUser)
+	handle("POST /sandbox/users/{id}/messages", s.handleSend)
+	handle("GET /sandbox/users/{id}/messages", s.handleReceived)
+	handle("POST /sandbox/users/{id}/contact", s.handleContact)
+	handle("POST /sandbox/users/{id}/join", s.handleJoin)
+	handle("POST /sandbox/users/{id}/leave", s.handleLeave)
+	handle("POST /sandbox/users/{id}/block", s.handleBlock)
+	handle("POST /sandbox/users/{id}/privacy", s.handlePrivacy)
+	handle("GET /sandbox/chats", s.handleListChats)
+	handle("POST /sandbox/chats", s.handleCreateChat)
+	handle("POST /sandbox/chats/{chat_id}/admins", s.handleMakeAdmin)
+	handle("GET /sandbox/chats/{chat_id}/members", s.handleMembers)
+	handle("GET /sandbox/chats/{chat_id}/links", s.handleLinks)
+	handle("GET /sandbox/chats/{chat_id}/requests", s.handleRequests)
+	handle("GET /sandbox/codes/{phone}", s.handleCode)
+	handle("GET /sandbox/calls", s.handleCalls)
+	handle("POST /sandbox/faults", s.handleFaults)
+	handle("GET /sandbox/faults", s.handleGetFaults)
+	handle("GET /sandbox/", s.handleIndex)
 }
+
+// controlFunc is a control call: it returns the status and the value to
+// answer with as JSON, or an error for writeControlError.
+type controlFunc func(r *http.Request) (status int, v any, err error)
+
+// serveControl adapts h to net/http: the one place that writes answers.
+func serveControl(h controlFunc) http.HandlerFunc {
+	return func(rw http.ResponseWriter, r *http.Request) {
+		status, v, err := h(r)
+		if err != nil {
+			writeControlError(rw, err)
+			return
+		}
+		writeControlJSON(rw, status, v)
+	}
+}
+
+// answer (200) and fail are a controlFunc's usual ways out.
+func answer(v any) (int, any, error) { return http.StatusOK, v, nil }
+
+func fail(err error) (int, any, error) { return 0, nil, err }
 
 // body reads a JSON object or a form into strings (JSON non-strings keep
 // their JSON text). A body that looks like JSON is read as JSON whatever
-// its Content-Type, so `curl -d '{...}'` works.
+// its Content-Type, so `curl -d '{...}'` works. Its errors are 400s.
 func body(r *http.Request) (map[string]string, error) {
+	in, err := readBody(r)
+	if err != nil {
+		return nil, badInput("%v", err)
+	}
+	return in, nil
+}
+
+// readBody is body with plain errors.
+func readBody(r *http.Request) (map[string]string, error) {
 	out := map[string]string{}
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct == "multipart/form-data" {
@@ -218,318 +249,6 @@ func toMemberJSON(m world.ChatMember) memberJSON {
 	return out
 }
 
-func (s *Sandbox) pathUser(r *http.Request) (world.User, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		return world.User{}, badInput("user id %q is not a number", r.PathValue("id"))
-	}
-	u, ok := s.world.User(id)
-	if !ok {
-		return world.User{}, notFound("no user %d", id)
-	}
-	return u, nil
-}
-
-func (s *Sandbox) pathChat(r *http.Request) (world.Chat, error) {
-	id, err := strconv.ParseInt(r.PathValue("chat_id"), 10, 64)
-	if err != nil {
-		return world.Chat{}, badInput("chat id %q is not a number", r.PathValue("chat_id"))
-	}
-	c, ok := s.world.ChatByBotAPIID(id)
-	if !ok {
-		if c, ok = s.world.Chat(id); !ok {
-			return world.Chat{}, notFound("no supergroup %d (use the Bot API id, -100…)", id)
-		}
-	}
-	return c, nil
-}
-
-func (s *Sandbox) handleIndex(rw http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != "/sandbox/" {
-		writeControlError(rw, notFound("no such control call: %s %s", r.Method, r.URL.Path))
-		return
-	}
-	writeControlJSON(rw, http.StatusOK, map[string]any{
-		"bot":          toUserJSON(s.bot),
-		"bot_api_url":  s.BotAPIURL(),
-		"mtproto_addr": s.MTProtoAddr(),
-		"seed":         s.cfg.Seed,
-	})
-}
-
-func (s *Sandbox) handleListUsers(rw http.ResponseWriter, r *http.Request) {
-	out := []userJSON{}
-	for _, u := range s.world.Users() {
-		out = append(out, toUserJSON(u))
-	}
-	writeControlJSON(rw, http.StatusOK, out)
-}
-
-func (s *Sandbox) handleCreateUser(rw http.ResponseWriter, r *http.Request) {
-	in, err := body(r)
-	if err != nil {
-		writeControlError(rw, badInput("%v", err))
-		return
-	}
-	privacy, err := world.ParsePrivacy(in["privacy"])
-	if err != nil {
-		writeControlError(rw, badInput("%v", err))
-		return
-	}
-	u, err := s.world.CreateUser(world.UserSpec{
-		FirstName: in["first_name"], LastName: in["last_name"], Username: strings.TrimPrefix(in["username"], "@"),
-		Phone: in["phone"], Privacy: privacy, Password: in["password"], LanguageCode: in["language_code"],
-	})
-	if err != nil {
-		writeControlError(rw, err)
-		return
-	}
-	writeControlJSON(rw, http.StatusCreated, toUserJSON(u))
-}
-
-func (s *Sandbox) handleGetUser(rw http.ResponseWriter, r *http.Request) {
-	u, err := s.pathUser(r)
-	if err != nil {
-		writeControlError(rw, err)
-		return
-	}
-	writeControlJSON(rw, http.StatusOK, toUserJSON(u))
-}
-
-func (s *Sandbox) handleSend(rw http.ResponseWriter, r *http.Request) {
-	u, err := s.pathUser(r)
-	if err != nil {
-		writeControlError(rw, err)
-		return
-	}
-	in, err := body(r)
-	if err != nil {
-		writeControlError(rw, badInput("%v", err))
-		return
-	}
-	var chatID int64
-	if v := in["chat_id"]; v != "" {
-		if chatID, err = strconv.ParseInt(v, 10, 64); err != nil {
-			writeControlError(rw, badInput("chat_id %q is not a number", v))
-			return
-		}
-	}
-	m, err := s.SendMessage(u.ID, chatID, in["text"])
-	if err != nil {
-		writeControlError(rw, err)
-		return
-	}
-	writeControlJSON(rw, http.StatusOK, toMessageJSON(m, u.ID))
-}
-
-func (s *Sandbox) handleReceived(rw http.ResponseWriter, r *http.Request) {
-	u, err := s.pathUser(r)
-	if err != nil {
-		writeControlError(rw, err)
-		return
-	}
-	out := []messageJSON{}
-	for _, m := range s.Received(u.ID) {
-		out = append(out, toMessageJSON(m, u.ID))
-	}
-	writeControlJSON(rw, http.StatusOK, out)
-}
-
-func (s *Sandbox) handleContact(rw http.ResponseWriter, r *http.Request) {
-	u, err := s.pathUser(r)
-	if err != nil {
-		writeControlError(rw, err)
-		return
-	}
-	m, err := s.ShareContact(u.ID)
-	if err != nil {
-		writeControlError(rw, err)
-		return
-	}
-	writeControlJSON(rw, http.StatusOK, toMessageJSON(m, u.ID))
-}
-
-func (s *Sandbox) handleJoin(rw http.ResponseWriter, r *http.Request) {
-	u, err := s.pathUser(r)
-	if err != nil {
-		writeControlError(rw, err)
-		return
-	}
-	in, err := body(r)
-	if err != nil {
-		writeControlError(rw, badInput("%v", err))
-		return
-	}
-	link := in["invite_link"]
-	if link == "" {
-		writeControlError(rw, badInput("invite_link is required"))
-		return
-	}
-	res, err := s.Join(u.ID, link)
-	if err != nil {
-		writeControlError(rw, err)
-		return
-	}
-	out := map[string]any{"result": res.Result}
-	if res.Reason != "" {
-		out["reason"] = res.Reason
-	}
-	if res.ChannelID != 0 {
-		out["chat_id"] = world.BotAPIChatID(res.ChannelID)
-	}
-	writeControlJSON(rw, http.StatusOK, out)
-}
-
-func (s *Sandbox) handleLeave(rw http.ResponseWriter, r *http.Request) {
-	u, err := s.pathUser(r)
-	if err != nil {
-		writeControlError(rw, err)
-		return
-	}
-	in, err := body(r)
-	if err != nil {
-		writeControlError(rw, badInput("%v", err))
-		return
-	}
-	chatID, err := strconv.ParseInt(in["chat_id"], 10, 64)
-	if err != nil {
-		writeControlError(rw, badInput("chat_id %q is not a number", in["chat_id"]))
-		return
-	}
-	if err := s.Leave(u.ID, chatID); err != nil {
-		writeControlError(rw, err)
-		return
-	}
-	writeControlJSON(rw, http.StatusOK, map[string]any{"ok": true})
-}
-
-// handleBlock: the person blocks the bot ({"blocked": false} unblocks).
-func (s *Sandbox) handleBlock(rw http.ResponseWriter, r *http.Request) {
-	u, err := s.pathUser(r)
-	if err != nil {
-		writeControlError(rw, err)
-		return
-	}
-	in, err := body(r)
-	if err != nil {
-		writeControlError(rw, badInput("%v", err))
-		return
-	}
-	blocked := in["blocked"] != "false" && in["blocked"] != "0"
-	if err := s.BlockBot(u.ID, blocked); err != nil {
-		writeControlError(rw, err)
-		return
-	}
-	writeControlJSON(rw, http.StatusOK, map[string]any{"blocked": blocked})
-}
-
-// handlePrivacy changes who may add the person to groups.
-func (s *Sandbox) handlePrivacy(rw http.ResponseWriter, r *http.Request) {
-	u, err := s.pathUser(r)
-	if err != nil {
-		writeControlError(rw, err)
-		return
-	}
-	in, err := body(r)
-	if err != nil {
-		writeControlError(rw, badInput("%v", err))
-		return
-	}
-	p, err := world.ParsePrivacy(in["privacy"])
-	if err != nil {
-		writeControlError(rw, badInput("%v", err))
-		return
-	}
-	if err := s.world.SetPrivacy(u.ID, p); err != nil {
-		writeControlError(rw, err)
-		return
-	}
-	u, _ = s.world.User(u.ID)
-	writeControlJSON(rw, http.StatusOK, toUserJSON(u))
-}
-
-func (s *Sandbox) handleListChats(rw http.ResponseWriter, r *http.Request) {
-	out := []chatJSON{}
-	for _, c := range s.world.Chats() {
-		out = append(out, toChatJSON(c))
-	}
-	writeControlJSON(rw, http.StatusOK, out)
-}
-
-func (s *Sandbox) handleCreateChat(rw http.ResponseWriter, r *http.Request) {
-	in, err := body(r)
-	if err != nil {
-		writeControlError(rw, badInput("%v", err))
-		return
-	}
-	creator, err := strconv.ParseInt(in["creator"], 10, 64)
-	if err != nil {
-		writeControlError(rw, badInput("creator (a user id) is required"))
-		return
-	}
-	c, err := s.CreateChat(creator, in["title"], in["about"])
-	if err != nil {
-		writeControlError(rw, err)
-		return
-	}
-	writeControlJSON(rw, http.StatusCreated, toChatJSON(c))
-}
-
-func (s *Sandbox) handleMakeAdmin(rw http.ResponseWriter, r *http.Request) {
-	c, err := s.pathChat(r)
-	if err != nil {
-		writeControlError(rw, err)
-		return
-	}
-	in, err := body(r)
-	if err != nil {
-		writeControlError(rw, badInput("%v", err))
-		return
-	}
-	var userID int64
-	if v := in["user_id"]; v != "" && v != "bot" {
-		if userID, err = strconv.ParseInt(v, 10, 64); err != nil {
-			writeControlError(rw, badInput("user_id %q is not a number", v))
-			return
-		}
-	}
-	var rights *world.AdminRights
-	if v, ok := in["rights"]; ok {
-		var rr world.AdminRights
-		if err := json.Unmarshal([]byte(v), &rr); err != nil {
-			writeControlError(rw, badInput("rights: %v", err))
-			return
-		}
-		rights = &rr
-	}
-	if err := s.MakeAdmin(c.BotAPIID(), userID, rights); err != nil {
-		writeControlError(rw, err)
-		return
-	}
-	if userID == 0 {
-		userID = s.bot.ID
-	}
-	writeControlJSON(rw, http.StatusOK, toMemberJSON(s.world.Member(c.ID, userID)))
-}
-
-func (s *Sandbox) handleMembers(rw http.ResponseWriter, r *http.Request) {
-	c, err := s.pathChat(r)
-	if err != nil {
-		writeControlError(rw, err)
-		return
-	}
-	out := []memberJSON{}
-	for _, m := range s.world.Members(c.ID) {
-		out = append(out, toMemberJSON(m))
-	}
-	if r.URL.Query().Get("banned") != "" {
-		for _, m := range s.world.Banned(c.ID) {
-			out = append(out, toMemberJSON(m))
-		}
-	}
-	writeControlJSON(rw, http.StatusOK, out)
-}
-
 type linkJSON struct {
 	Link                string     `json:"invite_link"`
 	Creator             int64      `json:"creator"`
@@ -543,12 +262,286 @@ type linkJSON struct {
 	PendingJoinRequests int        `json:"pending_join_requests"`
 }
 
-// handleLinks lists a chat's invite links, unmasked.
-func (s *Sandbox) handleLinks(rw http.ResponseWriter, r *http.Request) {
+// parseID reads v as an id; what names it in the error.
+func parseID(what, v string) (int64, error) {
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, badInput("%s %q is not a number", what, v)
+	}
+	return id, nil
+}
+
+func (s *Sandbox) pathUser(r *http.Request) (world.User, error) {
+	id, err := parseID("user id", r.PathValue("id"))
+	if err != nil {
+		return world.User{}, err
+	}
+	u, ok := s.world.User(id)
+	if !ok {
+		return world.User{}, notFound("no user %d", id)
+	}
+	return u, nil
+}
+
+// pathUserBody is pathUser, then the body.
+func (s *Sandbox) pathUserBody(r *http.Request) (world.User, map[string]string, error) {
+	u, err := s.pathUser(r)
+	if err != nil {
+		return world.User{}, nil, err
+	}
+	in, err := body(r)
+	return u, in, err
+}
+
+func (s *Sandbox) pathChat(r *http.Request) (world.Chat, error) {
+	id, err := parseID("chat id", r.PathValue("chat_id"))
+	if err != nil {
+		return world.Chat{}, err
+	}
+	c, ok := s.world.ChatByBotAPIID(id)
+	if !ok {
+		if c, ok = s.world.Chat(id); !ok {
+			return world.Chat{}, notFound("no supergroup %d (use the Bot API id, -100…)", id)
+		}
+	}
+	return c, nil
+}
+
+func (s *Sandbox) handleIndex(r *http.Request) (int, any, error) {
+	if r.URL.Path != "/sandbox/" {
+		return fail(notFound("no such control call: %s %s", r.Method, r.URL.Path))
+	}
+	return answer(map[string]any{
+		"bot":          toUserJSON(s.bot),
+		"bot_api_url":  s.BotAPIURL(),
+		"mtproto_addr": s.MTProtoAddr(),
+		"seed":         s.cfg.Seed,
+	})
+}
+
+func (s *Sandbox) handleListUsers(*http.Request) (int, any, error) {
+	out := []userJSON{}
+	for _, u := range s.world.Users() {
+		out = append(out, toUserJSON(u))
+	}
+	return answer(out)
+}
+
+func (s *Sandbox) handleCreateUser(r *http.Request) (int, any, error) {
+	in, err := body(r)
+	if err != nil {
+		return fail(err)
+	}
+	privacy, err := world.ParsePrivacy(in["privacy"])
+	if err != nil {
+		return fail(badInput("%v", err))
+	}
+	u, err := s.world.CreateUser(world.UserSpec{
+		FirstName: in["first_name"], LastName: in["last_name"], Username: strings.TrimPrefix(in["username"], "@"),
+		Phone: in["phone"], Privacy: privacy, Password: in["password"], LanguageCode: in["language_code"],
+	})
+	if err != nil {
+		return fail(err)
+	}
+	return http.StatusCreated, toUserJSON(u), nil
+}
+
+func (s *Sandbox) handleGetUser(r *http.Request) (int, any, error) {
+	u, err := s.pathUser(r)
+	if err != nil {
+		return fail(err)
+	}
+	return answer(toUserJSON(u))
+}
+
+func (s *Sandbox) handleSend(r *http.Request) (int, any, error) {
+	u, in, err := s.pathUserBody(r)
+	if err != nil {
+		return fail(err)
+	}
+	var chatID int64
+	if v := in["chat_id"]; v != "" {
+		if chatID, err = parseID("chat_id", v); err != nil {
+			return fail(err)
+		}
+	}
+	m, err := s.SendMessage(u.ID, chatID, in["text"])
+	if err != nil {
+		return fail(err)
+	}
+	return answer(toMessageJSON(m, u.ID))
+}
+
+func (s *Sandbox) handleReceived(r *http.Request) (int, any, error) {
+	u, err := s.pathUser(r)
+	if err != nil {
+		return fail(err)
+	}
+	out := []messageJSON{}
+	for _, m := range s.Received(u.ID) {
+		out = append(out, toMessageJSON(m, u.ID))
+	}
+	return answer(out)
+}
+
+func (s *Sandbox) handleContact(r *http.Request) (int, any, error) {
+	u, err := s.pathUser(r)
+	if err != nil {
+		return fail(err)
+	}
+	m, err := s.ShareContact(u.ID)
+	if err != nil {
+		return fail(err)
+	}
+	return answer(toMessageJSON(m, u.ID))
+}
+
+func (s *Sandbox) handleJoin(r *http.Request) (int, any, error) {
+	u, in, err := s.pathUserBody(r)
+	if err != nil {
+		return fail(err)
+	}
+	link := in["invite_link"]
+	if link == "" {
+		return fail(badInput("invite_link is required"))
+	}
+	res, err := s.Join(u.ID, link)
+	if err != nil {
+		return fail(err)
+	}
+	out := map[string]any{"result": res.Result}
+	if res.Reason != "" {
+		out["reason"] = res.Reason
+	}
+	if res.ChannelID != 0 {
+		out["chat_id"] = world.BotAPIChatID(res.ChannelID)
+	}
+	return answer(out)
+}
+
+func (s *Sandbox) handleLeave(r *http.Request) (int, any, error) {
+	u, in, err := s.pathUserBody(r)
+	if err != nil {
+		return fail(err)
+	}
+	chatID, err := parseID("chat_id", in["chat_id"])
+	if err != nil {
+		return fail(err)
+	}
+	if err := s.Leave(u.ID, chatID); err != nil {
+		return fail(err)
+	}
+	return answer(map[string]any{"ok": true})
+}
+
+// handleBlock: the person blocks the bot ({"blocked": false} unblocks).
+func (s *Sandbox) handleBlock(r *http.Request) (int, any, error) {
+	u, in, err := s.pathUserBody(r)
+	if err != nil {
+		return fail(err)
+	}
+	blocked := in["blocked"] != "false" && in["blocked"] != "0"
+	if err := s.BlockBot(u.ID, blocked); err != nil {
+		return fail(err)
+	}
+	return answer(map[string]any{"blocked": blocked})
+}
+
+// handlePrivacy changes who may add the person to groups.
+func (s *Sandbox) handlePrivacy(r *http.Request) (int, any, error) {
+	u, in, err := s.pathUserBody(r)
+	if err != nil {
+		return fail(err)
+	}
+	p, err := world.ParsePrivacy(in["privacy"])
+	if err != nil {
+		return fail(badInput("%v", err))
+	}
+	if err := s.world.SetPrivacy(u.ID, p); err != nil {
+		return fail(err)
+	}
+	u, _ = s.world.User(u.ID)
+	return answer(toUserJSON(u))
+}
+
+func (s *Sandbox) handleListChats(*http.Request) (int, any, error) {
+	out := []chatJSON{}
+	for _, c := range s.world.Chats() {
+		out = append(out, toChatJSON(c))
+	}
+	return answer(out)
+}
+
+func (s *Sandbox) handleCreateChat(r *http.Request) (int, any, error) {
+	in, err := body(r)
+	if err != nil {
+		return fail(err)
+	}
+	creator, err := strconv.ParseInt(in["creator"], 10, 64)
+	if err != nil {
+		return fail(badInput("creator (a user id) is required"))
+	}
+	c, err := s.CreateChat(creator, in["title"], in["about"])
+	if err != nil {
+		return fail(err)
+	}
+	return http.StatusCreated, toChatJSON(c), nil
+}
+
+func (s *Sandbox) handleMakeAdmin(r *http.Request) (int, any, error) {
 	c, err := s.pathChat(r)
 	if err != nil {
-		writeControlError(rw, err)
-		return
+		return fail(err)
+	}
+	in, err := body(r)
+	if err != nil {
+		return fail(err)
+	}
+	var userID int64
+	if v := in["user_id"]; v != "" && v != "bot" {
+		if userID, err = parseID("user_id", v); err != nil {
+			return fail(err)
+		}
+	}
+	var rights *world.AdminRights
+	if v, ok := in["rights"]; ok {
+		var rr world.AdminRights
+		if err := json.Unmarshal([]byte(v), &rr); err != nil {
+			return fail(badInput("rights: %v", err))
+		}
+		rights = &rr
+	}
+	if err := s.MakeAdmin(c.BotAPIID(), userID, rights); err != nil {
+		return fail(err)
+	}
+	if userID == 0 {
+		userID = s.bot.ID
+	}
+	return answer(toMemberJSON(s.world.Member(c.ID, userID)))
+}
+
+func (s *Sandbox) handleMembers(r *http.Request) (int, any, error) {
+	c, err := s.pathChat(r)
+	if err != nil {
+		return fail(err)
+	}
+	out := []memberJSON{}
+	for _, m := range s.world.Members(c.ID) {
+		out = append(out, toMemberJSON(m))
+	}
+	if r.URL.Query().Get("banned") != "" {
+		for _, m := range s.world.Banned(c.ID) {
+			out = append(out, toMemberJSON(m))
+		}
+	}
+	return answer(out)
+}
+
+// handleLinks lists a chat's invite links, unmasked.
+func (s *Sandbox) handleLinks(r *http.Request) (int, any, error) {
+	c, err := s.pathChat(r)
+	if err != nil {
+		return fail(err)
 	}
 	out := []linkJSON{}
 	for _, l := range s.world.InviteLinks(c.ID) {
@@ -560,15 +553,14 @@ func (s *Sandbox) handleLinks(rw http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, j)
 	}
-	writeControlJSON(rw, http.StatusOK, out)
+	return answer(out)
 }
 
 // handleRequests lists a chat's pending join requests.
-func (s *Sandbox) handleRequests(rw http.ResponseWriter, r *http.Request) {
+func (s *Sandbox) handleRequests(r *http.Request) (int, any, error) {
 	c, err := s.pathChat(r)
 	if err != nil {
-		writeControlError(rw, err)
-		return
+		return fail(err)
 	}
 	type requestJSON struct {
 		User       userJSON  `json:"user"`
@@ -580,22 +572,21 @@ func (s *Sandbox) handleRequests(rw http.ResponseWriter, r *http.Request) {
 		u, _ := s.world.User(jr.UserID)
 		out = append(out, requestJSON{User: toUserJSON(u), InviteLink: "https://t.me/+" + jr.InviteLink, Date: jr.Date})
 	}
-	writeControlJSON(rw, http.StatusOK, out)
+	return answer(out)
 }
 
-func (s *Sandbox) handleCode(rw http.ResponseWriter, r *http.Request) {
+func (s *Sandbox) handleCode(r *http.Request) (int, any, error) {
 	phone := r.PathValue("phone")
 	code, ok := s.Code(phone)
 	if !ok {
-		writeControlError(rw, notFound("no code was sent to %s", phone))
-		return
+		return fail(notFound("no code was sent to %s", phone))
 	}
-	writeControlJSON(rw, http.StatusOK, map[string]string{"phone": phone, "code": code})
+	return answer(map[string]string{"phone": phone, "code": code})
 }
 
 // handleCalls lists calls; ?api=bot|mtproto and ?method= filter, ?since=N
 // skips the first N.
-func (s *Sandbox) handleCalls(rw http.ResponseWriter, r *http.Request) {
+func (s *Sandbox) handleCalls(r *http.Request) (int, any, error) {
 	q := r.URL.Query()
 	since, _ := strconv.Atoi(q.Get("since"))
 	out := []world.Call{}
@@ -605,33 +596,29 @@ func (s *Sandbox) handleCalls(rw http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, c)
 	}
-	writeControlJSON(rw, http.StatusOK, out)
+	return answer(out)
 }
 
-func (s *Sandbox) handleFaults(rw http.ResponseWriter, r *http.Request) {
+func (s *Sandbox) handleFaults(r *http.Request) (int, any, error) {
 	in, err := body(r)
 	if err != nil {
-		writeControlError(rw, badInput("%v", err))
-		return
+		return fail(err)
 	}
 	var f world.Faults
 	if v := in["rate"]; v != "" {
 		if f.Rate, err = strconv.ParseFloat(v, 64); err != nil || f.Rate < 0 || f.Rate > 1 {
-			writeControlError(rw, badInput("rate must be a number from 0 to 1"))
-			return
+			return fail(badInput("rate must be a number from 0 to 1"))
 		}
 	}
 	if v := in["seed"]; v != "" {
 		if f.Seed, err = strconv.ParseInt(v, 10, 64); err != nil {
-			writeControlError(rw, badInput("seed must be an integer"))
-			return
+			return fail(badInput("seed must be an integer"))
 		}
 	}
 	if v := in["kinds"]; v != "" {
 		if strings.HasPrefix(strings.TrimSpace(v), "[") {
 			if err := json.Unmarshal([]byte(v), &f.Kinds); err != nil {
-				writeControlError(rw, badInput("kinds: %v", err))
-				return
+				return fail(badInput("kinds: %v", err))
 			}
 		} else {
 			f.Kinds = strings.Split(v, ",")
@@ -642,15 +629,14 @@ func (s *Sandbox) handleFaults(rw http.ResponseWriter, r *http.Request) {
 			switch k {
 			case world.FaultServerError, world.FaultTimeout, world.FaultDrop, world.FaultTooMany, world.FaultDuplicate:
 			default:
-				writeControlError(rw, badInput("unknown fault kind %q: want 5xx, timeout, drop, 429 or duplicate", k))
-				return
+				return fail(badInput("unknown fault kind %q: want 5xx, timeout, drop, 429 or duplicate", k))
 			}
 		}
 	}
 	s.SetFaults(f)
-	writeControlJSON(rw, http.StatusOK, s.world.FaultConfig())
+	return answer(s.world.FaultConfig())
 }
 
-func (s *Sandbox) handleGetFaults(rw http.ResponseWriter, r *http.Request) {
-	writeControlJSON(rw, http.StatusOK, s.world.FaultConfig())
+func (s *Sandbox) handleGetFaults(*http.Request) (int, any, error) {
+	return answer(s.world.FaultConfig())
 }
