@@ -270,7 +270,10 @@ func (s *Server) inviteLinkResult(l world.InviteLink, viewer int64) any {
 	return toInviteLink(l, creator, viewer)
 }
 
-func (s *Server) createChatInviteLink(_ context.Context, c *call) (any, error) {
+// saveInviteLink is createChatInviteLink and editChatInviteLink: it reads
+// the link's settings, has save store them in the supergroup chat_id
+// names, and answers with the link.
+func (s *Server) saveInviteLink(c *call, save func(channelID int64, spec world.InviteLinkSpec) (world.InviteLink, error)) (any, error) {
 	ch, err := s.group(c)
 	if err != nil {
 		return nil, err
@@ -279,27 +282,23 @@ func (s *Server) createChatInviteLink(_ context.Context, c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	l, err := s.w.CreateInviteLink(ch.ID, c.bot.ID, spec)
+	l, err := save(ch.ID, spec)
 	if err != nil {
 		return nil, rename(err, inviteRights)
 	}
 	return s.inviteLinkResult(l, c.bot.ID), nil
 }
 
+func (s *Server) createChatInviteLink(_ context.Context, c *call) (any, error) {
+	return s.saveInviteLink(c, func(channelID int64, spec world.InviteLinkSpec) (world.InviteLink, error) {
+		return s.w.CreateInviteLink(channelID, c.bot.ID, spec)
+	})
+}
+
 func (s *Server) editChatInviteLink(_ context.Context, c *call) (any, error) {
-	ch, err := s.group(c)
-	if err != nil {
-		return nil, err
-	}
-	spec, err := linkSpec(c)
-	if err != nil {
-		return nil, err
-	}
-	l, err := s.w.EditInviteLink(ch.ID, c.bot.ID, c.p.str("invite_link"), spec)
-	if err != nil {
-		return nil, rename(err, inviteRights)
-	}
-	return s.inviteLinkResult(l, c.bot.ID), nil
+	return s.saveInviteLink(c, func(channelID int64, spec world.InviteLinkSpec) (world.InviteLink, error) {
+		return s.w.EditInviteLink(channelID, c.bot.ID, c.p.str("invite_link"), spec)
+	})
 }
 
 func (s *Server) revokeChatInviteLink(_ context.Context, c *call) (any, error) {
@@ -326,26 +325,29 @@ func (s *Server) exportChatInviteLink(_ context.Context, c *call) (any, error) {
 	return l.Link, nil
 }
 
-func (s *Server) approveChatJoinRequest(_ context.Context, c *call) (any, error) {
+// inGroup runs do on the supergroup chat_id names and answers true; do's
+// error is renamed with to (nil keeps it as it is).
+func (s *Server) inGroup(c *call, to map[string]string, do func(channelID int64) error) (any, error) {
 	ch, err := s.group(c)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.w.ApproveJoinRequest(ch.ID, c.bot.ID, c.p.int64("user_id")); err != nil {
-		return nil, err
+	if err := do(ch.ID); err != nil {
+		return nil, rename(err, to)
 	}
 	return true, nil
 }
 
+func (s *Server) approveChatJoinRequest(_ context.Context, c *call) (any, error) {
+	return s.inGroup(c, nil, func(channelID int64) error {
+		return s.w.ApproveJoinRequest(channelID, c.bot.ID, c.p.int64("user_id"))
+	})
+}
+
 func (s *Server) declineChatJoinRequest(_ context.Context, c *call) (any, error) {
-	ch, err := s.group(c)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.w.DeclineJoinRequest(ch.ID, c.bot.ID, c.p.int64("user_id")); err != nil {
-		return nil, err
-	}
-	return true, nil
+	return s.inGroup(c, nil, func(channelID int64) error {
+		return s.w.DeclineJoinRequest(channelID, c.bot.ID, c.p.int64("user_id"))
+	})
 }
 
 var restrictRights = map[string]string{
@@ -354,32 +356,18 @@ var restrictRights = map[string]string{
 }
 
 func (s *Server) banChatMember(_ context.Context, c *call) (any, error) {
-	ch, err := s.group(c)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.w.Ban(ch.ID, c.bot.ID, c.p.int64("user_id"), c.p.unix("until_date")); err != nil {
-		return nil, rename(err, restrictRights)
-	}
-	return true, nil
+	return s.inGroup(c, restrictRights, func(channelID int64) error {
+		return s.w.Ban(channelID, c.bot.ID, c.p.int64("user_id"), c.p.unix("until_date"))
+	})
 }
 
 func (s *Server) unbanChatMember(_ context.Context, c *call) (any, error) {
-	ch, err := s.group(c)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.w.Unban(ch.ID, c.bot.ID, c.p.int64("user_id"), c.p.bool("only_if_banned")); err != nil {
-		return nil, rename(err, restrictRights)
-	}
-	return true, nil
+	return s.inGroup(c, restrictRights, func(channelID int64) error {
+		return s.w.Unban(channelID, c.bot.ID, c.p.int64("user_id"), c.p.bool("only_if_banned"))
+	})
 }
 
 func (s *Server) promoteChatMember(_ context.Context, c *call) (any, error) {
-	ch, err := s.group(c)
-	if err != nil {
-		return nil, err
-	}
 	b := c.p.bool
 	r := world.AdminRights{
 		IsAnonymous: b("is_anonymous"), CanManageChat: b("can_manage_chat"), CanDeleteMessages: b("can_delete_messages"),
@@ -391,19 +379,16 @@ func (s *Server) promoteChatMember(_ context.Context, c *call) (any, error) {
 	if r.Any() {
 		r.CanManageChat = true // implied by any other right, as Telegram does
 	}
-	if err := s.w.PromoteAdmin(ch.ID, c.bot.ID, c.p.int64("user_id"), r, ""); err != nil {
-		return nil, rename(err, map[string]string{"RIGHT_FORBIDDEN": "not enough rights", "CHAT_ADMIN_REQUIRED": "not enough rights"})
-	}
-	return true, nil
+	return s.inGroup(c, map[string]string{"RIGHT_FORBIDDEN": "not enough rights", "CHAT_ADMIN_REQUIRED": "not enough rights"}, func(channelID int64) error {
+		return s.w.PromoteAdmin(channelID, c.bot.ID, c.p.int64("user_id"), r, "")
+	})
 }
 
 func (s *Server) leaveChat(_ context.Context, c *call) (any, error) {
-	ch, err := s.group(c)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.w.Leave(ch.ID, c.bot.ID); err != nil {
-		return nil, fmt.Errorf("leave chat: %w", err)
-	}
-	return true, nil
+	return s.inGroup(c, nil, func(channelID int64) error {
+		if err := s.w.Leave(channelID, c.bot.ID); err != nil {
+			return fmt.Errorf("leave chat: %w", err)
+		}
+		return nil
+	})
 }

@@ -348,6 +348,26 @@ func rightsSubset(want, have AdminRights) bool {
 	return true
 }
 
+// restrictLocked looks up the chat, the actor's membership (which must carry
+// can_restrict_members) and the target's, for Ban and Unban.
+func (w *World) restrictLocked(channelID, actorID, userID int64) (c *chat, actor, target ChatMember, err error) {
+	c, ok := w.chats[channelID]
+	if !ok {
+		return nil, actor, target, ErrChatNotFound
+	}
+	if _, ok := w.users[userID]; !ok {
+		return nil, actor, target, ErrUserNotFound
+	}
+	actor = w.memberLocked(c, actorID)
+	if !canLocked(actor, func(r AdminRights) bool { return r.CanRestrictMembers }) {
+		if actor.Status.IsMember() {
+			return nil, actor, target, ErrNotEnoughRights
+		}
+		return nil, actor, target, ErrChatAdminRequired
+	}
+	return c, actor, w.memberLocked(c, userID), nil
+}
+
 // BanForever is the until time meaning "forever".
 var BanForever = time.Time{}
 
@@ -361,21 +381,10 @@ func (w *World) Ban(channelID, actorID, userID int64, until time.Time) error {
 	defer w.flush()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	c, ok := w.chats[channelID]
-	if !ok {
-		return ErrChatNotFound
+	c, a, old, err := w.restrictLocked(channelID, actorID, userID)
+	if err != nil {
+		return err
 	}
-	if _, ok := w.users[userID]; !ok {
-		return ErrUserNotFound
-	}
-	a := w.memberLocked(c, actorID)
-	if !canLocked(a, func(r AdminRights) bool { return r.CanRestrictMembers }) {
-		if a.Status.IsMember() {
-			return ErrNotEnoughRights
-		}
-		return ErrChatAdminRequired
-	}
-	old := w.memberLocked(c, userID)
 	switch {
 	case old.Status == StatusCreator:
 		return ErrCantRemoveOwner
@@ -405,21 +414,10 @@ func (w *World) Unban(channelID, actorID, userID int64, onlyIfBanned bool) error
 	defer w.flush()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	c, ok := w.chats[channelID]
-	if !ok {
-		return ErrChatNotFound
+	c, a, old, err := w.restrictLocked(channelID, actorID, userID)
+	if err != nil {
+		return err
 	}
-	if _, ok := w.users[userID]; !ok {
-		return ErrUserNotFound
-	}
-	a := w.memberLocked(c, actorID)
-	if !canLocked(a, func(r AdminRights) bool { return r.CanRestrictMembers }) {
-		if a.Status.IsMember() {
-			return ErrNotEnoughRights
-		}
-		return ErrChatAdminRequired
-	}
-	old := w.memberLocked(c, userID)
 	switch old.Status {
 	case StatusKicked:
 	case StatusLeft:
