@@ -25,6 +25,17 @@ func (l *limiter) init() {
 // window admits at most n events in any span of length per ("20 per
 // minute"), or returns how long until the oldest one leaves the window.
 func (l *limiter) window(key string, n int, per time.Duration, now time.Time) time.Duration {
+	return l.inWindow(key, n, per, now, true)
+}
+
+// peek is window without counting the event.
+func (l *limiter) peek(key string, n int, per time.Duration, now time.Time) time.Duration {
+	return l.inWindow(key, n, per, now, false)
+}
+
+// inWindow is window (count) or peek (!count): it drops the events that
+// have left the window, then answers.
+func (l *limiter) inWindow(key string, n int, per time.Duration, now time.Time, count bool) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	ts := l.windows[key]
@@ -37,7 +48,10 @@ func (l *limiter) window(key string, n int, per time.Duration, now time.Time) ti
 		l.windows[key] = ts
 		return ts[len(ts)-n].Add(per).Sub(now)
 	}
-	l.windows[key] = append(ts, now)
+	if count {
+		ts = append(ts, now)
+	}
+	l.windows[key] = ts
 	return 0
 }
 
@@ -101,23 +115,6 @@ func (w *World) FloodWait(method string, accountID int64) time.Duration {
 		}
 	}
 	l.last[key] = now
-	return 0
-}
-
-// peek is window without counting the event.
-func (l *limiter) peek(key string, n int, per time.Duration, now time.Time) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	ts := l.windows[key]
-	i := 0
-	for i < len(ts) && !ts[i].Add(per).After(now) {
-		i++
-	}
-	ts = ts[i:]
-	l.windows[key] = ts
-	if len(ts) >= n {
-		return ts[len(ts)-n].Add(per).Sub(now)
-	}
 	return 0
 }
 

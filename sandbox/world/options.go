@@ -70,38 +70,26 @@ func DefaultLimits() Limits {
 }
 
 func (l Limits) withDefaults() Limits {
-	if l.PerChatMsgPerSec == 0 {
-		l.PerChatMsgPerSec = 1
-	}
-	if l.PerGroupMsgPerMin == 0 {
-		l.PerGroupMsgPerMin = 20
-	}
-	if l.GlobalMsgPerSec == 0 {
-		l.GlobalMsgPerSec = 30
-	}
-	if l.InviteLinksPerMinPerChat == 0 {
-		l.InviteLinksPerMinPerChat = 20
-	}
-	if l.ChannelsPerAccount == 0 {
-		l.ChannelsPerAccount = 500
-	}
-	if l.PeerFloodAfter == 0 {
-		l.PeerFloodAfter = 50
-	}
-	if l.MaxInvitePerCall == 0 {
-		l.MaxInvitePerCall = 200
-	}
-	if l.MaxMembers == 0 {
-		l.MaxMembers = 200000
-	}
-	if l.JoinRequestDMWindow == 0 {
-		l.JoinRequestDMWindow = 5 * time.Minute
-	}
-	if l.CodeTTL == 0 {
-		l.CodeTTL = 5 * time.Minute
-	}
+	orDefault(&l.PerChatMsgPerSec, 1)
+	orDefault(&l.PerGroupMsgPerMin, 20)
+	orDefault(&l.GlobalMsgPerSec, 30)
+	orDefault(&l.InviteLinksPerMinPerChat, 20)
+	orDefault(&l.ChannelsPerAccount, 500)
+	orDefault(&l.PeerFloodAfter, 50)
+	orDefault(&l.MaxInvitePerCall, 200)
+	orDefault(&l.MaxMembers, 200000)
+	orDefault(&l.JoinRequestDMWindow, 5*time.Minute)
+	orDefault(&l.CodeTTL, 5*time.Minute)
 	if l.FloodWait == nil {
 		l.FloodWait = DefaultFloodWait()
 	}
 	return l
+}
+
+// orDefault sets *p to def when it is zero.
+func orDefault[T comparable](p *T, def T) {
+	var zero T
+	if *p == zero {
+		*p = def
+	}
 }
