@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/karmagate/karmagate/sandbox"
+	"github.com/karmagate/karmagate/sandbox/sandboxtest"
 	"github.com/karmagate/karmagate/sandbox/world"
 )
 
@@ -48,7 +49,7 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 // tap the deep link, get a DM, open a join-request link, get approved,
 // leave; and a chat created by hand with the bot as admin.
 func TestSandbox_ControlAPI(t *testing.T) {
-	sb := mustStart(t, sandbox.Config{Seed: 3, NoMTProto: true})
+	sb := sandboxtest.Start(t, sandbox.Config{Seed: 3, NoMTProto: true})
 
 	var owner, alice struct {
 		ID       int64  `json:"id"`

@@ -17,6 +17,7 @@ import (
 
 	"github.com/karmagate/karmagate/sandbox"
 	"github.com/karmagate/karmagate/sandbox/mtproto"
+	"github.com/karmagate/karmagate/sandbox/sandboxtest"
 	"github.com/karmagate/karmagate/sandbox/world"
 )
 
@@ -25,10 +26,10 @@ import (
 // go-telegram/bot bot then sees the chat, creates a join-request link and
 // approves a person, whom the userbot then finds among the participants.
 func TestSandbox_BothProtocols(t *testing.T) {
-	sb := mustStart(t, sandbox.Config{Seed: 11})
+	sb := sandboxtest.Start(t, sandbox.Config{Seed: 11})
 	const phone, password = "+15550042", "correct horse"
-	mustUser(t, sb, world.UserSpec{FirstName: "Userbot", Phone: phone, Password: password})
-	alice := mustUser(t, sb, world.UserSpec{FirstName: "Alice", Username: "alice_tg"})
+	sandboxtest.MustUser(t, sb, world.UserSpec{FirstName: "Userbot", Phone: phone, Password: password})
+	alice := sandboxtest.MustUser(t, sb, world.UserSpec{FirstName: "Alice", Username: "alice_tg"})
 
 	// The bot, long polling, with chat_member enabled.
 	got := newUpdates()

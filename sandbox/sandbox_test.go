@@ -16,27 +16,9 @@ import (
 	"github.com/go-telegram/bot/models"
 
 	"github.com/karmagate/karmagate/sandbox"
+	"github.com/karmagate/karmagate/sandbox/sandboxtest"
 	"github.com/karmagate/karmagate/sandbox/world"
 )
-
-func mustStart(t *testing.T, cfg sandbox.Config) *sandbox.Sandbox {
-	t.Helper()
-	sb, err := sandbox.Start(t.Context(), cfg)
-	if err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() { sb.Close() })
-	return sb
-}
-
-func mustUser(t *testing.T, sb *sandbox.Sandbox, spec world.UserSpec) world.User {
-	t.Helper()
-	u, err := sb.CreateUser(spec)
-	if err != nil {
-		t.Fatalf("CreateUser(%+v): %v", spec, err)
-	}
-	return u
-}
 
 // updates collects what a go-telegram/bot handler receives.
 type updates struct {
@@ -60,7 +42,7 @@ func (u *updates) next(t *testing.T) *models.Update {
 
 func TestSandbox_Start(t *testing.T) {
 	begin := time.Now()
-	sb := mustStart(t, sandbox.Config{Seed: 1})
+	sb := sandboxtest.Start(t, sandbox.Config{Seed: 1})
 	if d := time.Since(begin); d > 2*time.Second {
 		t.Errorf("Start took %s, want under 2s", d)
 	}
@@ -88,13 +70,13 @@ func TestSandbox_Start(t *testing.T) {
 
 func TestSandbox_Deterministic(t *testing.T) {
 	now := func() time.Time { return time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC) }
-	a := mustStart(t, sandbox.Config{Seed: 42, NoMTProto: true, Now: now})
-	b := mustStart(t, sandbox.Config{Seed: 42, NoMTProto: true, Now: now})
+	a := sandboxtest.Start(t, sandbox.Config{Seed: 42, NoMTProto: true, Now: now})
+	b := sandboxtest.Start(t, sandbox.Config{Seed: 42, NoMTProto: true, Now: now})
 	if a.BotToken() != b.BotToken() {
 		t.Errorf("tokens differ under one seed: %s vs %s", a.BotToken(), b.BotToken())
 	}
-	ua := mustUser(t, a, world.UserSpec{FirstName: "A"})
-	ub := mustUser(t, b, world.UserSpec{FirstName: "A"})
+	ua := sandboxtest.MustUser(t, a, world.UserSpec{FirstName: "A"})
+	ub := sandboxtest.MustUser(t, b, world.UserSpec{FirstName: "A"})
 	if ua != ub {
 		t.Errorf("users differ under one seed: %+v vs %+v", ua, ub)
 	}
@@ -102,7 +84,7 @@ func TestSandbox_Deterministic(t *testing.T) {
 
 // TestSandbox_LongPolling runs go-telegram/bot, unmodified, with getUpdates.
 func TestSandbox_LongPolling(t *testing.T) {
-	sb := mustStart(t, sandbox.Config{Seed: 1, NoMTProto: true})
+	sb := sandboxtest.Start(t, sandbox.Config{Seed: 1, NoMTProto: true})
 	got := newUpdates()
 	b, err := bot.New(sb.BotToken(), bot.WithServerURL(sb.BotAPIURL()), bot.WithDefaultHandler(got.handler),
 		bot.WithErrorsHandler(func(err error) { t.Logf("bot error: %v", err) }),
@@ -116,7 +98,7 @@ func TestSandbox_LongPolling(t *testing.T) {
 	go func() { defer wg.Done(); b.Start(ctx) }()
 	t.Cleanup(func() { cancel(); wg.Wait() })
 
-	alice := mustUser(t, sb, world.UserSpec{FirstName: "Alice", Username: "alice_tg", Phone: "+15550001"})
+	alice := sandboxtest.MustUser(t, sb, world.UserSpec{FirstName: "Alice", Username: "alice_tg", Phone: "+15550001"})
 	if _, err := sb.StartBot(alice.ID, "tok_123"); err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +135,7 @@ func TestSandbox_LongPolling(t *testing.T) {
 
 // TestSandbox_Webhook runs go-telegram/bot, unmodified, in webhook mode.
 func TestSandbox_Webhook(t *testing.T) {
-	sb := mustStart(t, sandbox.Config{Seed: 1, NoMTProto: true})
+	sb := sandboxtest.Start(t, sandbox.Config{Seed: 1, NoMTProto: true})
 
 	tests := []struct {
 		name       string
@@ -190,7 +172,7 @@ func TestSandbox_Webhook(t *testing.T) {
 			defer b.DeleteWebhook(context.Background(), &bot.DeleteWebhookParams{})
 
 			me, _ := b.GetMe(ctx)
-			u := mustUser(t, sb, world.UserSpec{FirstName: "Hooked"})
+			u := sandboxtest.MustUser(t, sb, world.UserSpec{FirstName: "Hooked"})
 			if _, err := sb.World().SendMessage(u.ID, me.ID, "/start x", world.SendOptions{}); err != nil {
 				t.Fatal(err)
 			}
@@ -231,7 +213,7 @@ func BenchmarkStart(b *testing.B) {
 // (500, spurious 429, dropped connections), go-telegram/bot still gets
 // every update exactly once.
 func TestSandbox_LongPollingUnderFaults(t *testing.T) {
-	sb := mustStart(t, sandbox.Config{Seed: 5, NoMTProto: true})
+	sb := sandboxtest.Start(t, sandbox.Config{Seed: 5, NoMTProto: true})
 	got := newUpdates()
 	b, err := bot.New(sb.BotToken(), bot.WithServerURL(sb.BotAPIURL()), bot.WithDefaultHandler(got.handler),
 		bot.WithErrorsHandler(func(error) {}),
@@ -259,7 +241,7 @@ func TestSandbox_LongPollingUnderFaults(t *testing.T) {
 		return n
 	}
 	for i := 0; i < 8 || (faults() == 0 && i < 60); i++ {
-		u := mustUser(t, sb, world.UserSpec{FirstName: "Fan"})
+		u := sandboxtest.MustUser(t, sb, world.UserSpec{FirstName: "Fan"})
 		if _, err := sb.StartBot(u.ID, fmt.Sprintf("t%d", i)); err != nil {
 			t.Fatal(err)
 		}

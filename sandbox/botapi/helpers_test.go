@@ -7,38 +7,18 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/karmagate/karmagate/sandbox/botapi"
+	"github.com/karmagate/karmagate/sandbox/sandboxtest"
 	"github.com/karmagate/karmagate/sandbox/world"
 )
-
-// clock is a fake clock tests move by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // env is a world served by the emulator over real HTTP.
 type env struct {
 	t     *testing.T
-	clock *clock
+	clock *sandboxtest.Clock
 	w     *world.World
 	srv   *botapi.Server
 	http  *httptest.Server
@@ -51,7 +31,7 @@ type botapiOptions = botapi.Options
 
 func newEnv(t *testing.T, opts ...func(*botapi.Options, *world.Options)) *env {
 	t.Helper()
-	c := newClock()
+	c := new(sandboxtest.Clock) // 2026-11-25 10:00 UTC
 	wo := world.Options{Seed: 1, Now: c.Now}
 	bo := botapi.Options{WebhookRetryMin: time.Millisecond, WebhookRetryMax: 5 * time.Millisecond}
 	for _, o := range opts {

@@ -16,6 +16,7 @@ import (
 	"github.com/gotd/td/tgerr"
 
 	"github.com/karmagate/karmagate/sandbox/mtproto"
+	"github.com/karmagate/karmagate/sandbox/sandboxtest"
 	"github.com/karmagate/karmagate/sandbox/world"
 )
 
@@ -40,29 +41,9 @@ func testKey(t *testing.T) *rsa.PrivateKey {
 	return key
 }
 
-// clock is a fake clock the tests move by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type env struct {
 	t     *testing.T
-	clock *clock
+	clock *sandboxtest.Clock
 	w     *world.World
 	srv   *mtproto.Server
 }
@@ -76,7 +57,7 @@ func newEnv(t *testing.T, limits world.Limits) *env {
 // newEnvWith is newEnv with server options.
 func newEnvWith(t *testing.T, limits world.Limits, opts mtproto.Options) *env {
 	t.Helper()
-	clk := newClock()
+	clk := new(sandboxtest.Clock) // 2026-11-25 10:00 UTC
 	w := world.New(world.Options{Seed: 1, Now: clk.Now, Limits: limits})
 	opts.Key = testKey(t)
 	srv, err := mtproto.New(w, opts)

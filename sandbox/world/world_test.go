@@ -8,29 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/karmagate/karmagate/sandbox/sandboxtest"
 	"github.com/karmagate/karmagate/sandbox/world"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func newWorld(t *testing.T, limits world.Limits) (*world.World, *clock) {
+func newWorld(t *testing.T, limits world.Limits) (*world.World, *sandboxtest.Clock) {
 	t.Helper()
-	c := &clock{t: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
+	c := new(sandboxtest.Clock) // 2026-11-25 10:00 UTC
 	return world.New(world.Options{Seed: 1, Now: c.Now, Limits: limits}), c
 }
 
