@@ -264,6 +264,27 @@ func canLocked(a ChatMember, right func(AdminRights) bool) bool {
 	return a.Status == StatusCreator || (a.Status == StatusAdministrator && right(a.Rights))
 }
 
+// actOnLocked looks up the chat, the actor's membership, which must carry
+// right (ErrChatAdminRequired for a non-member, else ErrNotEnoughRights),
+// and the target's, for PromoteAdmin, Ban and Unban.
+func (w *World) actOnLocked(channelID, actorID, targetID int64, right func(AdminRights) bool) (c *chat, actor, target ChatMember, err error) {
+	c, ok := w.chats[channelID]
+	if !ok {
+		return nil, actor, target, ErrChatNotFound
+	}
+	if _, ok := w.users[targetID]; !ok {
+		return nil, actor, target, ErrUserNotFound
+	}
+	actor = w.memberLocked(c, actorID)
+	if !canLocked(actor, right) {
+		if actor.Status.IsMember() {
+			return nil, actor, target, ErrNotEnoughRights
+		}
+		return nil, actor, target, ErrChatAdminRequired
+	}
+	return c, actor, w.memberLocked(c, targetID), nil
+}
+
 // PromoteAdmin is promoteChatMember / channels.editAdmin: makes targetID an
 // administrator with rights and rank, or with no rights demotes them to a
 // member. The actor must be the creator or an administrator with
@@ -276,22 +297,10 @@ func (w *World) PromoteAdmin(channelID, actorID, targetID int64, rights AdminRig
 	defer w.flush()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	c, ok := w.chats[channelID]
-	if !ok {
-		return ErrChatNotFound
+	c, a, old, err := w.actOnLocked(channelID, actorID, targetID, func(r AdminRights) bool { return r.CanPromoteMembers })
+	if err != nil {
+		return err
 	}
-	t, ok := w.users[targetID]
-	if !ok {
-		return ErrUserNotFound
-	}
-	a := w.memberLocked(c, actorID)
-	if !a.Status.IsMember() {
-		return ErrChatAdminRequired
-	}
-	if !canLocked(a, func(r AdminRights) bool { return r.CanPromoteMembers }) {
-		return ErrNotEnoughRights
-	}
-	old := w.memberLocked(c, targetID)
 	if old.Status == StatusCreator {
 		return ErrCantDemoteCreator
 	}
@@ -308,7 +317,7 @@ func (w *World) PromoteAdmin(channelID, actorID, targetID int64, rights AdminRig
 		if old.Status == StatusKicked {
 			return ErrUserKicked
 		}
-		if !t.IsBot {
+		if !old.User.IsBot {
 			return ErrUserNotParticipant
 		}
 		if !rights.Any() {
@@ -348,26 +357,6 @@ func rightsSubset(want, have AdminRights) bool {
 	return true
 }
 
-// restrictLocked looks up the chat, the actor's membership (which must carry
-// can_restrict_members) and the target's, for Ban and Unban.
-func (w *World) restrictLocked(channelID, actorID, userID int64) (c *chat, actor, target ChatMember, err error) {
-	c, ok := w.chats[channelID]
-	if !ok {
-		return nil, actor, target, ErrChatNotFound
-	}
-	if _, ok := w.users[userID]; !ok {
-		return nil, actor, target, ErrUserNotFound
-	}
-	actor = w.memberLocked(c, actorID)
-	if !canLocked(actor, func(r AdminRights) bool { return r.CanRestrictMembers }) {
-		if actor.Status.IsMember() {
-			return nil, actor, target, ErrNotEnoughRights
-		}
-		return nil, actor, target, ErrChatAdminRequired
-	}
-	return c, actor, w.memberLocked(c, userID), nil
-}
-
 // BanForever is the until time meaning "forever".
 var BanForever = time.Time{}
 
@@ -381,7 +370,7 @@ func (w *World) Ban(channelID, actorID, userID int64, until time.Time) error {
 	defer w.flush()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	c, a, old, err := w.restrictLocked(channelID, actorID, userID)
+	c, a, old, err := w.actOnLocked(channelID, actorID, userID, func(r AdminRights) bool { return r.CanRestrictMembers })
 	if err != nil {
 		return err
 	}
@@ -414,7 +403,7 @@ func (w *World) Unban(channelID, actorID, userID int64, onlyIfBanned bool) error
 	defer w.flush()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	c, a, old, err := w.restrictLocked(channelID, actorID, userID)
+	c, a, old, err := w.actOnLocked(channelID, actorID, userID, func(r AdminRights) bool { return r.CanRestrictMembers })
 	if err != nil {
 		return err
 	}
