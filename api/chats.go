@@ -44,25 +44,18 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 			return p
 		}
 	}
-	for _, p := range []struct {
-		name string
-		dst  *int64
-		max  int64
-	}{{"before", &f.Before, 1 << 62}, {"limit", nil, 1000}} {
-		v := q.Get(p.name)
-		if v == "" {
-			continue
-		}
+	if v := q.Get("before"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 1 || n > p.max {
-			return &models.InputError{Field: p.name, Detail: p.name + " must be an integer from 1 to " + strconv.FormatInt(p.max, 10)}
+		if err != nil || n < 1 {
+			return &models.InputError{Field: "before", Detail: "before must be an event id (a positive integer)"}
 		}
-		if p.dst != nil {
-			*p.dst = n
-		} else {
-			f.Limit = int(n)
-		}
+		f.Before = n
 	}
+	limit, err := queryLimit(q)
+	if err != nil {
+		return err
+	}
+	f.Limit = limit
 	evs, err := s.store.Events(r.Context(), f)
 	if err != nil {
 		return err
@@ -70,23 +63,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	if evs == nil {
 		evs = []models.Event{}
 	}
-	self := "/api/v1/events"
-	if enc := q.Encode(); enc != "" {
-		self += "?" + enc
+	last := ""
+	if len(evs) > 0 {
+		last = strconv.FormatInt(evs[len(evs)-1].ID, 10)
 	}
-	links := map[string]any{"self": link(self)}
-	limit := f.Limit
-	if limit == 0 {
-		limit = 100
-	}
-	if len(evs) == limit {
-		next := url.Values{}
-		for k, v := range q {
-			next[k] = v
-		}
-		next.Set("before", strconv.FormatInt(evs[len(evs)-1].ID, 10))
-		links["next"] = link("/api/v1/events?" + next.Encode())
-	}
+	links := pageLinks("/api/v1/events", q, len(evs), limit, "before", last)
 	writeJSON(w, http.StatusOK, map[string]any{"events": evs, "_links": links})
 	return nil
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"net/url"
 	"strconv"
 
 	"github.com/karmagate/karmagate/gate"
@@ -33,13 +32,11 @@ func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) error {
 			return &models.InputError{Field: "after", Detail: err.Error()}
 		}
 	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return &models.InputError{Field: "limit", Detail: "limit must be an integer from 1 to 1000"}
-		}
-		f.Limit = n
+	limit, err := queryLimit(q)
+	if err != nil {
+		return err
 	}
+	f.Limit = limit
 	items, err := s.store.ListMembers(r.Context(), f)
 	if err != nil {
 		return err
@@ -61,23 +58,11 @@ func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) error {
 		}
 		out = append(out, m)
 	}
-	self := "/api/v1/members"
-	if enc := q.Encode(); enc != "" {
-		self += "?" + enc
+	last := ""
+	if len(items) > 0 {
+		last = items[len(items)-1].ExternalID
 	}
-	links := map[string]any{"self": link(self)}
-	limit := f.Limit
-	if limit == 0 {
-		limit = 100
-	}
-	if len(items) == limit {
-		next := url.Values{}
-		for k, v := range q {
-			next[k] = v
-		}
-		next.Set("after", items[len(items)-1].ExternalID)
-		links["next"] = link("/api/v1/members?" + next.Encode())
-	}
+	links := pageLinks("/api/v1/members", q, len(items), limit, "after", last)
 	writeJSON(w, http.StatusOK, map[string]any{"members": out, "_links": links})
 	return nil
 }
