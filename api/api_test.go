@@ -377,8 +377,12 @@ func TestAPI_HysteresisAndGrace(t *testing.T) {
 		e := newEnv(t, spec)
 		ctx := context.Background()
 		e.json("PUT", "/api/v1/members/gil", `{"karma": 100, "groups": ["webmasters"]}`)
-		e.store.LinkTelegram(ctx, "gil", 4301, "", "bot")
-		e.store.SetInChat(ctx, "gil", "webmasters-pro", true, "bot")
+		if _, err := e.store.LinkTelegram(ctx, "gil", 4301, "", "bot"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.store.SetInChat(ctx, "gil", "webmasters-pro", true, "bot"); err != nil {
+			t.Fatal(err)
+		}
 		steps := []struct {
 			delta   int64
 			advance time.Duration

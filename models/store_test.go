@@ -41,6 +41,21 @@ func (f *fixture) put(t *testing.T, id string, karma int64, groups ...string) mo
 	return res
 }
 
+// link links a member to a Telegram user and, for each chat given, records
+// that Telegram says they are in it.
+func (f *fixture) link(t *testing.T, id string, tgUserID int64, inChats ...string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := f.store.LinkTelegram(ctx, id, tgUserID, "", "bot"); err != nil {
+		t.Fatalf("link %s: %v", id, err)
+	}
+	for _, c := range inChats {
+		if _, err := f.store.SetInChat(ctx, id, c, true, "bot"); err != nil {
+			t.Fatalf("%s joins %s: %v", id, c, err)
+		}
+	}
+}
+
 func (f *fixture) state(t *testing.T, id, chat string) models.ChatState {
 	t.Helper()
 	v, err := f.store.FindMember(context.Background(), id)
@@ -175,10 +190,8 @@ func TestStore_ThresholdHysteresisGrace(t *testing.T) {
 func TestStore_GraceCancelledByRecovery(t *testing.T) {
 	modelstest.Each(t, func(t *testing.T, spec string) {
 		f := newFixture(t, spec)
-		ctx := context.Background()
 		f.put(t, "dan", 120, "webmasters")
-		f.store.LinkTelegram(ctx, "dan", 4103, "", "bot")
-		f.store.SetInChat(ctx, "dan", "webmasters-pro", true, "bot")
+		f.link(t, "dan", 4103, "webmasters-pro")
 		f.put(t, "dan", 80, "webmasters")
 		if st := f.state(t, "dan", "webmasters-pro"); st.State != "grace" {
 			t.Fatalf("state = %s", st.State)
@@ -251,8 +264,7 @@ func TestStore_DeleteMember(t *testing.T) {
 		f := newFixture(t, spec)
 		ctx := context.Background()
 		f.put(t, "gus", 200, "webmasters", "customers")
-		f.store.LinkTelegram(ctx, "gus", 4104, "", "bot")
-		f.store.SetInChat(ctx, "gus", "webmasters-pro", true, "bot")
+		f.link(t, "gus", 4104, "webmasters-pro")
 		n, err := f.store.DeleteMember(ctx, "gus", "api")
 		if err != nil || n != 1 {
 			t.Fatalf("delete = %d, %v", n, err)
@@ -279,7 +291,7 @@ func TestStore_Overrides(t *testing.T) {
 		f := newFixture(t, spec)
 		ctx := context.Background()
 		f.put(t, "hal", -20, "customers")
-		f.store.LinkTelegram(ctx, "hal", 4105, "", "bot")
+		f.link(t, "hal", 4105)
 		v, err := f.store.SetOverride(ctx, "hal", "webmasters-pro", gate.OverrideAlways, "admin")
 		if err != nil || v.Chats[0].State != "exempt" {
 			t.Fatalf("always: %+v, %v", v, err)
@@ -305,7 +317,7 @@ func TestStore_Outbox(t *testing.T) {
 		f := newFixture(t, spec)
 		ctx := context.Background()
 		f.put(t, "ivy", 150, "webmasters")
-		f.store.LinkTelegram(ctx, "ivy", 4106, "", "bot")
+		f.link(t, "ivy", 4106)
 		got, err := f.store.ClaimActions(ctx, "w1", 10, time.Minute)
 		if err != nil || len(got) != 1 || got[0].Status != models.ActionRunning || got[0].Attempts != 1 {
 			t.Fatalf("claim = %+v, %v", got, err)
@@ -355,7 +367,7 @@ func TestStore_IdempotencyKey(t *testing.T) {
 		f := newFixture(t, spec)
 		ctx := context.Background()
 		f.put(t, "jo", 150, "webmasters")
-		f.store.LinkTelegram(ctx, "jo", 4107, "", "bot")
+		f.link(t, "jo", 4107)
 		acts, _ := f.store.Actions(ctx, "jo")
 		if len(acts) != 1 {
 			t.Fatalf("actions = %+v", acts)
@@ -478,7 +490,7 @@ func TestStore_ListMembers(t *testing.T) {
 		f.put(t, "a2", 10, "webmasters")
 		f.put(t, "a3", 200, "webmasters")
 		f.put(t, "b1", 60, "customers")
-		f.store.LinkTelegram(ctx, "a3", 4401, "", "bot")
+		f.link(t, "a3", 4401)
 		ids := func(items []models.MemberListItem) string {
 			var s []string
 			for _, it := range items {
