@@ -151,7 +151,7 @@ func (p *planner) apply(m *Member, chat string, row *ChatState, d *gate.Decision
 	detail := reason
 	if d.Action != gate.ActionNone {
 		p.actions = append(p.actions, Action{
-			IdemKey:   fmt.Sprintf("m%d/%s/v%d/%s", m.ID, chat, next.Version, d.Action),
+			IdemKey:   idemKey(m.ID, chat, next.Version, d.Action),
 			Kind:      string(d.Action),
 			MemberExt: m.ExternalID, ChatKey: chat, TgUserID: m.TgUserID, StateVersion: next.Version,
 			Reason: truncate(reason, 500), Status: ActionPending,
@@ -257,4 +257,11 @@ func (p *planner) dropMootUninvites() error {
 	}
 	p.actions = kept
 	return nil
+}
+
+// idemKey is the idempotency key of the action a decision queues: member
+// row, chat, state version and kind, so that replaying a decision inserts
+// nothing.
+func idemKey(memberID int64, chat string, version int64, kind gate.ActionKind) string {
+	return fmt.Sprintf("m%d/%s/v%d/%s", memberID, chat, version, kind)
 }

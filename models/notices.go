@@ -1,0 +1,109 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Notice statuses: a notice is recorded as sending before the message goes
+// out, so that a crash in between never sends it twice.
+const (
+	NoticeSending = "sending" // begun; outcome unknown until finished
+	NoticeSent    = "sent"
+	NoticeFailed  = "failed" // Telegram refused it (blocked the bot, …): not sent
+)
+
+// Notice is one message the bot sends a person, at most once per key.
+type Notice struct {
+	IdemKey   string `gorm:"primaryKey"`
+	TgUserID  int64  `gorm:"column:tg_user_id"`
+	MemberExt *string
+	Kind      string
+	Status    string
+	Detail    string
+	CreatedAt time.Time
+	DoneAt    *time.Time
+}
+
+// TableName is the notifications table.
+func (Notice) TableName() string { return "notifications" }
+
+// BeginNotice records that the message n.IdemKey names is about to be
+// sent. It returns false when it was begun before (sent, refused, or in an
+// unknown state after a crash): the caller must not send it again. A
+// message is thus sent at most once; one whose send was cut short by a
+// crash is not sent at all, which for a notification beats sending it twice.
+func (s *Store) BeginNotice(ctx context.Context, n Notice) (bool, error) {
+	now := s.clock()
+	n.Status, n.CreatedAt, n.DoneAt, n.Detail = NoticeSending, now, nil, truncate(n.Detail, 1000)
+	var fresh bool
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		res := tx.Exec(s.insertIgnore("notifications", "idem_key", "tg_user_id, member_ext, kind, status, detail, created_at"),
+			n.IdemKey, n.TgUserID, n.MemberExt, n.Kind, n.Status, n.Detail, n.CreatedAt)
+		if res.Error != nil {
+			return fmt.Errorf("record notice: %w", res.Error)
+		}
+		fresh = res.RowsAffected == 1
+		return nil
+	})
+	return fresh, err
+}
+
+// FinishNotice records how a begun notice ended: NoticeSent, or
+// NoticeFailed with why. A notice that certainly did not go out and may be
+// tried again (a 429) should be forgotten with ForgetNotice instead.
+func (s *Store) FinishNotice(ctx context.Context, key, status, detail string) error {
+	now := s.clock()
+	err := s.db.gorm.WithContext(ctx).Model(&Notice{}).Where("idem_key = ?", key).
+		Updates(map[string]any{"status": status, "detail": truncate(detail, 1000), "done_at": now}).Error
+	if err != nil {
+		return fmt.Errorf("finish notice: %w", err)
+	}
+	return nil
+}
+
+// ForgetNotice removes a begun notice that certainly was not sent, so that
+// a later attempt may send it.
+func (s *Store) ForgetNotice(ctx context.Context, key string) error {
+	if err := s.db.gorm.WithContext(ctx).Where("idem_key = ? AND status = ?", key, NoticeSending).Delete(&Notice{}).Error; err != nil {
+		return fmt.Errorf("forget notice: %w", err)
+	}
+	return nil
+}
+
+// Notices lists the notices sent or begun for a Telegram user, oldest
+// first (all users when tgUserID is 0): for tests, the dashboard and audits.
+func (s *Store) Notices(ctx context.Context, tgUserID int64) ([]Notice, error) {
+	q := s.db.read.WithContext(ctx).Order("created_at, idem_key")
+	if tgUserID != 0 {
+		q = q.Where("tg_user_id = ?", tgUserID)
+	}
+	var out []Notice
+	if err := q.Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("list notices: %w", err)
+	}
+	return out, nil
+}
+
+// insertIgnore is an INSERT of key and cols that does nothing when the key
+// exists, in the dialect's words; its RowsAffected is 1 for a new row.
+func (s *Store) insertIgnore(table, key, cols string) string {
+	n := 1
+	for _, c := range cols {
+		if c == ',' {
+			n++
+		}
+	}
+	marks := "?"
+	for range n {
+		marks += ", ?"
+	}
+	if s.db.dialect == SQLite {
+		return fmt.Sprintf("INSERT INTO %s (%s, %s) VALUES (%s) ON CONFLICT (%s) DO NOTHING", table, key, cols, marks, key)
+	}
+	// Not INSERT IGNORE, which would also turn real errors into warnings.
+	return fmt.Sprintf("INSERT INTO %s (%s, %s) VALUES (%s) ON DUPLICATE KEY UPDATE %s = %s", table, key, cols, marks, key, key)
+}
