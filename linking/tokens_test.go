@@ -231,7 +231,7 @@ func TestTokens_Consume(t *testing.T) {
 	mallory := linking.TelegramUser{ID: 666, Username: "mallory"}
 	tests := []struct {
 		name    string
-		expect  linking.TelegramUser         // who the token is issued for
+		expect  linking.TelegramUser                                                  // who the token is issued for
 		prepare func(t *testing.T, tok string, tk *linking.Tokens, clk *clock) string // returns the token to consume
 		who     linking.TelegramUser
 		want    error
