@@ -156,8 +156,10 @@ func (t *Tokens) Check(token string) error {
 }
 
 // Consume checks the token, marks it used by who and returns the member it
-// was issued for; linking the two is the caller's next step. Only one of any number of
-// concurrent calls with one token succeeds. Failures are *Error values:
+// was issued for; linking the two is the caller's next step. Of any number
+// of concurrent calls with one token exactly one succeeds (TokenStore's
+// TakeToken decides, atomically) and the others get ErrUsed. Failures are
+// *Error values:
 // ErrMalformed, ErrForged, ErrUnknown, ErrExpired, ErrUsed, ErrForeign; a
 // foreign attempt leaves the token for its rightful owner. Anything else is
 // a storage failure, worth a retry.
