@@ -159,10 +159,9 @@ func (t *Tokens) Check(token string) error {
 // was issued for; linking the two is the caller's next step. Of any number
 // of concurrent calls with one token exactly one succeeds (TokenStore's
 // TakeToken decides, atomically) and the others get ErrUsed. Failures are
-// *Error values:
-// ErrMalformed, ErrForged, ErrUnknown, ErrExpired, ErrUsed, ErrForeign; a
-// foreign attempt leaves the token for its rightful owner. Anything else is
-// a storage failure, worth a retry.
+// *Error values: ErrMalformed, ErrForged, ErrUnknown, ErrExpired, ErrUsed,
+// ErrForeign; a foreign attempt leaves the token for its rightful owner.
+// Anything else is a storage failure, worth a retry.
 func (t *Tokens) Consume(ctx context.Context, token string, who TelegramUser) (memberID string, err error) {
 	if err := t.Check(token); err != nil {
 		return "", err
