@@ -161,7 +161,9 @@ func (t *Tokens) Check(token string) error {
 // TakeToken decides, atomically) and the others get ErrUsed. Failures are
 // *Error values: ErrMalformed, ErrForged, ErrUnknown, ErrExpired, ErrUsed,
 // ErrForeign; a foreign attempt leaves the token for its rightful owner.
-// Anything else is a storage failure, worth a retry.
+// Anything else is a storage failure, worth a retry. The person who used a
+// token may use it again until it expires and gets the same member: that is
+// a caller retrying after a crash between consuming and linking.
 func (t *Tokens) Consume(ctx context.Context, token string, who TelegramUser) (memberID string, err error) {
 	if err := t.Check(token); err != nil {
 		return "", err
@@ -178,6 +180,10 @@ func (t *Tokens) Consume(ctx context.Context, token string, who TelegramUser) (m
 	switch {
 	case !found:
 		return "", ErrUnknown
+	case !rec.UsedAt.IsZero() && rec.UsedBy == who.ID && now.Before(rec.ExpiresAt):
+		// The same person again before it expires: the bot retrying an
+		// update after a crash between consuming the token and linking.
+		return rec.MemberID, nil
 	case !rec.UsedAt.IsZero():
 		return "", ErrUsed
 	case !now.Before(rec.ExpiresAt):

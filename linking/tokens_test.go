@@ -246,6 +246,12 @@ func TestTokens_Consume(t *testing.T) {
 			return tok
 		}},
 		{name: "used", who: alice, want: linking.ErrUsed, prepare: func(t *testing.T, tok string, tk *linking.Tokens, _ *clock) string {
+			if _, err := tk.Consume(context.Background(), tok, linking.TelegramUser{ID: 4200}); err != nil {
+				t.Fatalf("first Consume: %v", err)
+			}
+			return tok
+		}},
+		{name: "used by the same sender, before expiry: a retry", who: alice, prepare: func(t *testing.T, tok string, tk *linking.Tokens, _ *clock) string {
 			if _, err := tk.Consume(context.Background(), tok, alice); err != nil {
 				t.Fatalf("first Consume: %v", err)
 			}

@@ -4,6 +4,9 @@
 CREATE TABLE link_tokens (
     hash       VARBINARY(32) NOT NULL PRIMARY KEY,
     member_id  BIGINT       NOT NULL,
+    member_ext VARCHAR(64)  NOT NULL,
+    expect_tg_user_id  BIGINT,
+    expect_tg_username VARCHAR(64),
     expires_at DATETIME(6)  NOT NULL,
     used_at    DATETIME(6),
     used_by    BIGINT,

@@ -4,6 +4,9 @@
 CREATE TABLE link_tokens (
     hash       BLOB    NOT NULL PRIMARY KEY,
     member_id  INTEGER NOT NULL,
+    member_ext TEXT    NOT NULL,
+    expect_tg_user_id  INTEGER,
+    expect_tg_username TEXT,
     expires_at DATETIME NOT NULL,
     used_at    DATETIME,
     used_by    INTEGER,
