@@ -35,6 +35,7 @@ type Store interface {
 
 	FindMember(ctx context.Context, id string) (*models.MemberView, error)
 	MemberByTelegram(ctx context.Context, tgUserID int64) (*models.MemberView, error)
+	MemberByTgUsername(ctx context.Context, username string) (*models.MemberView, error)
 	MembersByPhone(ctx context.Context, phone string) ([]models.Member, error)
 	RelinkTelegram(ctx context.Context, id string, u models.TelegramUser, actor string) (models.LinkResult, error)
 	UnlinkTelegram(ctx context.Context, id, actor string) (*models.MemberView, error)
@@ -52,7 +53,7 @@ type Store interface {
 	UnbindChat(ctx context.Context, key, actor string) error
 	SetChatBot(ctx context.Context, key string, b models.BotInChat) error
 	SetJoinLink(ctx context.Context, key, link string) error
-	Actions(ctx context.Context, member string) ([]models.Action, error)
+	ChatActions(ctx context.Context, chat string, kind gate.ActionKind, status string, limit int) ([]models.Action, error)
 
 	BeginNotice(ctx context.Context, n models.Notice) (bool, error)
 	FinishNotice(ctx context.Context, key, status, detail string) error
@@ -93,6 +94,9 @@ type Options struct {
 	Workers int
 	// PollTimeout is getUpdates' long-poll timeout; 25 s by default.
 	PollTimeout time.Duration
+	// WakeWorkers, when set, is called when the bot queued outbox actions,
+	// so that the worker pool looks at once.
+	WakeWorkers func()
 	// Texts overrides the built-in message texts (from the rules file).
 	Texts      map[string]map[string]string
 	Now        func() time.Time
@@ -142,6 +146,7 @@ type Bot struct {
 
 	mu        sync.Mutex
 	adminSeen map[adminKey]adminSeen // getChatMember answers, briefly cached
+	linkLocks map[string]*sync.Mutex // one join link made at a time per chat
 }
 
 // client is the Bot API client: go-telegram/bot for the methods it has,

@@ -23,6 +23,9 @@ const (
 	msgUnlinked       = "unlinked"
 	msgNotLinked      = "not_linked"
 	msgAccessGained   = "access_gained"
+	msgApproved       = "approved"
+	msgFlagged        = "flagged"
+	msgStrangerOut    = "stranger_removed"
 	msgGraceStarted   = "grace_started"
 	msgAccessLost     = "access_lost"
 	msgJoinDeclined   = "join_declined"
@@ -111,6 +114,18 @@ var builtinTexts = map[string]map[string]string{
 	msgAccessGained: {
 		"en": "You qualify for {{.Chat}}. Join here: {{.Link}}",
 		"ru": "Вы проходите в группу {{.Chat}}. Вступить: {{.Link}}",
+	},
+	msgApproved: {
+		"en": "You qualify for {{.Chat}}, and I let you in.",
+		"ru": "Вы проходите в группу {{.Chat}}, и я вас впустил.",
+	},
+	msgFlagged: {
+		"en": "{{.Name}} ({{.User}}) is in {{.Chat}} but does not qualify: {{.Reason}}. The chat flags rather than removes (on_violation: flag); decide yourself.",
+		"ru": "{{.Name}} ({{.User}}) состоит в {{.Chat}}, но не проходит: {{.Reason}}. Группа только отмечает таких (on_violation: flag); решите сами.",
+	},
+	msgStrangerOut: {
+		"en": "You were removed from {{.Chat}}: it is for members of the website who qualify, and this Telegram account is not linked to one. Link it from your profile on the website.",
+		"ru": "Вас удалили из группы {{.Chat}}: она для участников сайта, которые проходят по правилам, а этот Telegram ни к кому не привязан. Привяжите его в профиле на сайте.",
 	},
 	msgGraceStarted: {
 		"en": "Heads up: your karma is {{.Karma}}, below the {{.Need}} that {{.Chat}} asks for. Unless it is back by {{.Until}}, you will be removed from the group.",

@@ -17,6 +17,9 @@ type update struct {
 	// JoinQueryID is chat_join_request.query_id (Bot API 10.1): set when
 	// the bot is the chat's guard bot and must answer within 10 seconds.
 	JoinQueryID string
+	// BotCanManageTags is my_chat_member.new_chat_member.can_manage_tags
+	// (Bot API 9.5).
+	BotCanManageTags bool
 }
 
 // newerFields are the parts of an update go-telegram/bot (Bot API 9.4)
@@ -25,6 +28,11 @@ type newerFields struct {
 	ChatJoinRequest *struct {
 		QueryID string `json:"query_id"`
 	} `json:"chat_join_request"`
+	MyChatMember *struct {
+		NewChatMember struct {
+			CanManageTags bool `json:"can_manage_tags"`
+		} `json:"new_chat_member"`
+	} `json:"my_chat_member"`
 }
 
 // MaxUpdateSize bounds one update; Telegram's are a few KiB.
@@ -45,6 +53,9 @@ func decodeUpdate(raw []byte) (*update, error) {
 	}
 	if x.ChatJoinRequest != nil {
 		u.JoinQueryID = x.ChatJoinRequest.QueryID
+	}
+	if x.MyChatMember != nil {
+		u.BotCanManageTags = x.MyChatMember.NewChatMember.CanManageTags
 	}
 	return &u, nil
 }

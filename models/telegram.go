@@ -547,3 +547,41 @@ func (s *Store) DeleteMemberLink(ctx context.Context, memberID int64, chat strin
 	}
 	return nil
 }
+
+// MembersByPhone returns the members whose phone (E.164) is phone.
+func (s *Store) MembersByPhone(ctx context.Context, phone string) ([]Member, error) {
+	var out []Member
+	if err := s.db.read.WithContext(ctx).Where("phone = ?", phone).Order("id").Limit(10).Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("find members by phone: %w", err)
+	}
+	return out, nil
+}
+
+// MemberByTgUsername returns the member linked to the Telegram account with
+// this username (case-insensitive, without '@').
+func (s *Store) MemberByTgUsername(ctx context.Context, username string) (*MemberView, error) {
+	var m Member
+	err := s.db.read.WithContext(ctx).Where("LOWER(tg_username) = LOWER(?)", username).Take(&m).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, fmt.Errorf("telegram user @%s: %w", username, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load member: %w", err)
+	}
+	return s.FindMember(ctx, m.ExternalID)
+}
+
+// ChatActions lists up to limit of a chat's actions of one kind in one
+// status, oldest first (e.g. the removals waiting in a chat).
+func (s *Store) ChatActions(ctx context.Context, chat string, kind gate.ActionKind, status string, limit int) ([]Action, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	var out []Action
+	err := s.db.read.WithContext(ctx).Where("chat_key = ? AND kind = ? AND status = ?", chat, string(kind), status).
+		Order("id").Limit(limit).Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("list actions: %w", err)
+	}
+	return out, nil
+}
