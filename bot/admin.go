@@ -80,7 +80,9 @@ type adminRefusal struct{ msg string }
 
 func (e *adminRefusal) Error() string { return e.msg }
 
-func refuse(format string, args ...any) error { return &adminRefusal{msg: fmt.Sprintf(format, args...)} }
+func refuse(format string, args ...any) error {
+	return &adminRefusal{msg: fmt.Sprintf(format, args...)}
+}
 
 func (b *Bot) adminCommand(ctx context.Context, userID int64, cmd, args string) (string, error) {
 	fields := strings.Fields(args)

@@ -169,37 +169,37 @@ func redactToken(err error, token string) error {
 type failure int
 
 const (
-	failUnknown   failure = iota // network or 5xx: may or may not have happened; retry with backoff
-	failNotSent                  // certainly not done (connection refused): retry
-	failFlood                    // 429: wait exactly retry_after
-	failAlready                  // the effect is there already: count as done
-	failMissing                  // nothing to act on (no such request): count as done
-	failBlocked                  // the person blocked the bot or never started it
-	failUserGone                 // the user does not exist or is deactivated
-	failChat                     // the chat is gone, or the bot lost its place or rights there
-	failRefused                  // any other refusal: retrying cannot help
+	failUnknown  failure = iota // network or 5xx: may or may not have happened; retry with backoff
+	failNotSent                 // certainly not done (connection refused): retry
+	failFlood                   // 429: wait exactly retry_after
+	failAlready                 // the effect is there already: count as done
+	failMissing                 // nothing to act on (no such request): count as done
+	failBlocked                 // the person blocked the bot or never started it
+	failUserGone                // the user does not exist or is deactivated
+	failChat                    // the chat is gone, or the bot lost its place or rights there
+	failRefused                 // any other refusal: retrying cannot help
 )
 
 // knownFailures maps Telegram's descriptions (the part after "Bad
 // Request: " or "Forbidden: ") to what they mean: the one place that reads
 // them.
 var knownFailures = map[string]failure{
-	"USER_ALREADY_PARTICIPANT":                    failAlready,
-	"HIDE_REQUESTER_MISSING":                      failMissing,
-	"USER_NOT_PARTICIPANT":                        failMissing,
-	"PARTICIPANT_ID_INVALID":                      failMissing,
-	"message to delete not found":                 failMissing,
-	"message is not modified":                     failAlready,
-	"bot was blocked by the user":                 failBlocked,
-	"bot can't initiate conversation with a user": failBlocked,
-	"user is deactivated":                         failUserGone,
-	"user not found":                              failUserGone,
-	"USER_ID_INVALID":                             failUserGone,
-	"chat not found":                              failChat,
-	"bot was kicked from the supergroup chat":     failChat,
-	"bot is not a member of the supergroup chat":  failChat,
-	"CHAT_ADMIN_REQUIRED":                         failChat,
-	"not enough rights":                           failChat,
+	"USER_ALREADY_PARTICIPANT":                      failAlready,
+	"HIDE_REQUESTER_MISSING":                        failMissing,
+	"USER_NOT_PARTICIPANT":                          failMissing,
+	"PARTICIPANT_ID_INVALID":                        failMissing,
+	"message to delete not found":                   failMissing,
+	"message is not modified":                       failAlready,
+	"bot was blocked by the user":                   failBlocked,
+	"bot can't initiate conversation with a user":   failBlocked,
+	"user is deactivated":                           failUserGone,
+	"user not found":                                failUserGone,
+	"USER_ID_INVALID":                               failUserGone,
+	"chat not found":                                failChat,
+	"bot was kicked from the supergroup chat":       failChat,
+	"bot is not a member of the supergroup chat":    failChat,
+	"CHAT_ADMIN_REQUIRED":                           failChat,
+	"not enough rights":                             failChat,
 	"need administrator rights in the channel chat": failChat,
 }
 
