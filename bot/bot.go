@@ -58,6 +58,7 @@ type Store interface {
 	BeginNotice(ctx context.Context, n models.Notice) (bool, error)
 	FinishNotice(ctx context.Context, key, status, detail string) error
 	ForgetNotice(ctx context.Context, key string) error
+	QueueNotice(ctx context.Context, chat string, tgUserID int64, memberExt string, p models.NoticePayload) error
 
 	SaveMemberLink(ctx context.Context, l models.MemberLink) error
 	MemberLinkFor(ctx context.Context, memberID int64, chat string) (*models.MemberLink, error)

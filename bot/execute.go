@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -22,6 +23,7 @@ func (b *Bot) Executors() map[string]worker.Executor {
 		string(gate.ActionWarn):     worker.ExecutorFunc(b.execWarn),
 		string(gate.ActionRemove):   worker.ExecutorFunc(b.execRemove),
 		string(gate.ActionFlag):     worker.ExecutorFunc(b.execFlag),
+		models.ActionNotify:         worker.ExecutorFunc(b.execNotify),
 	}
 }
 
@@ -282,4 +284,20 @@ func (b *Bot) execFlag(ctx context.Context, a *models.Action) error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// execNotify sends a message queued with QueueNotice, at most once.
+func (b *Bot) execNotify(ctx context.Context, a *models.Action) error {
+	if a.Payload == nil || a.TgUserID == nil {
+		return worker.Permanent(errors.New("notify action without a message"))
+	}
+	var p models.NoticePayload
+	if err := json.Unmarshal([]byte(*a.Payload), &p); err != nil {
+		return worker.Permanent(fmt.Errorf("decode notice: %w", err))
+	}
+	var ext *string
+	if a.MemberExt != "" {
+		ext = &a.MemberExt
+	}
+	return b.notify(ctx, models.Notice{IdemKey: p.Key, TgUserID: *a.TgUserID, MemberExt: ext, Kind: p.Kind}, p.Text, nil)
 }

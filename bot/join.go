@@ -91,8 +91,22 @@ func (b *Bot) onJoinRequest(ctx context.Context, u *update) error {
 			d.Reason = "you do not qualify"
 		}
 	}
-	text := b.texts.render(msgJoinDeclined, r.From.LanguageCode, d)
-	return errUpdate(u, b.notify(ctx, models.Notice{IdemKey: fmt.Sprintf("decline/u%d", u.ID), TgUserID: r.UserChatID, MemberExt: ext, Kind: "join_declined"}, text, nil))
+	// Queued, not sent here: a burst of requests must not wait for each
+	// message's turn under Telegram's limits (the guard's 10 seconds).
+	memberExt := ""
+	if ext != nil {
+		memberExt = *ext
+	}
+	err = b.store.QueueNotice(ctx, row.ChatKey, r.UserChatID, memberExt, models.NoticePayload{
+		Key: fmt.Sprintf("decline/u%d", u.ID), Kind: "join_declined", Text: b.texts.render(msgJoinDeclined, r.From.LanguageCode, d),
+	})
+	if err != nil {
+		return errUpdate(u, err)
+	}
+	if b.opts.WakeWorkers != nil {
+		b.opts.WakeWorkers()
+	}
+	return nil
 }
 
 // answerJoin carries out a verdict: through the request's query where

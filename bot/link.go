@@ -60,7 +60,17 @@ func (b *Bot) link(ctx context.Context, u *update, memberID string, from *tgmode
 		return fmt.Errorf("link %s: %w", memberID, err)
 	}
 	b.metrics.link("linked")
-	b.Wake()
+	if res.PreviousAccount != 0 {
+		err := b.store.QueueNotice(ctx, "", res.PreviousAccount, memberID, models.NoticePayload{
+			Key: fmt.Sprintf("moved/u%d", u.ID), Kind: "link_moved", Text: b.texts.render(msgLinkMoved, "", textData{Name: displayName(res.View.Member, nil)}),
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if b.opts.WakeWorkers != nil {
+		b.opts.WakeWorkers()
+	}
 	d, err := b.summary(ctx, res.View, from)
 	if err != nil {
 		return err

@@ -21,6 +21,7 @@ const (
 	msgTokenUsed      = "token_used"
 	msgTokenForeign   = "token_foreign"
 	msgUnlinked       = "unlinked"
+	msgLinkMoved      = "link_moved"
 	msgNotLinked      = "not_linked"
 	msgAccessGained   = "access_gained"
 	msgApproved       = "approved"
@@ -106,6 +107,10 @@ var builtinTexts = map[string]map[string]string{
 	msgUnlinked: {
 		"en": "Unlinked: this Telegram account no longer belongs to {{.Name}}. I will take it out of the gated groups. Link again from your website profile whenever you like.",
 		"ru": "Отвязано: этот Telegram больше не привязан к {{.Name}}. Я выведу его из закрытых групп. Привязать снова можно из профиля на сайте.",
+	},
+	msgLinkMoved: {
+		"en": "The website account {{.Name}} is now linked to another Telegram account, so this one is unlinked and leaves the gated groups.",
+		"ru": "Аккаунт {{.Name}} на сайте теперь привязан к другому Telegram, поэтому этот отвязан и выйдет из закрытых групп.",
 	},
 	msgNotLinked: {
 		"en": "This Telegram account is not linked to any website account.",

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -106,4 +107,34 @@ func (s *Store) insertIgnore(table, key, cols string) string {
 	}
 	// Not INSERT IGNORE, which would also turn real errors into warnings.
 	return fmt.Sprintf("INSERT INTO %s (%s, %s) VALUES (%s) ON DUPLICATE KEY UPDATE %s = %s", table, key, cols, marks, key, key)
+}
+
+// ActionNotify is the outbox kind of a message queued by QueueNotice.
+const ActionNotify = "notify"
+
+// NoticePayload is what a notify action carries.
+type NoticePayload struct {
+	Key  string `json:"key"`  // the notice's idempotency key
+	Kind string `json:"kind"` // e.g. join_declined
+	Text string `json:"text"`
+}
+
+// QueueNotice queues a message to a Telegram user in the outbox, so that
+// the work that decided it (answering a join request within Telegram's
+// deadline, say) need not wait for the message's turn under Telegram's
+// limits. The notice key makes queueing it twice a no-op.
+func (s *Store) QueueNotice(ctx context.Context, chat string, tgUserID int64, memberExt string, p NoticePayload) error {
+	data, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("encode notice: %w", err)
+	}
+	now := s.clock()
+	return s.inTx(ctx, func(tx *gorm.DB) error {
+		res := tx.Exec(s.insertIgnore("actions", "idem_key", "kind, member_ext, chat_key, tg_user_id, state_version, reason, status, attempts, not_before, last_error, created_at, updated_at, payload"),
+			"n/"+p.Key, ActionNotify, memberExt, chat, tgUserID, 0, p.Kind, ActionPending, 0, now, "", now, now, string(data))
+		if res.Error != nil {
+			return fmt.Errorf("queue notice: %w", res.Error)
+		}
+		return nil
+	})
 }

@@ -56,8 +56,10 @@ type Action struct {
 	LeaseOwner   *string
 	LeaseUntil   *time.Time
 	LastError    string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// Payload is a notify action's message (JSON NoticePayload).
+	Payload   *string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // TableName is the actions (outbox) table.

@@ -56,6 +56,9 @@ type LinkResult struct {
 	// Previous is the member the Telegram account was linked to before, if
 	// another: it lost the link.
 	Previous string
+	// PreviousAccount is the Telegram account the member was linked to
+	// before, if another: it lost the link (and leaves the chats).
+	PreviousAccount int64
 	// Unchanged is true when the member was linked to this account already.
 	Unchanged bool
 }
@@ -103,6 +106,7 @@ func (s *Store) RelinkTelegram(ctx context.Context, id string, u TelegramUser, a
 			return fmt.Errorf("check link: %w", err)
 		}
 		if m.TgUserID != nil {
+			res.PreviousAccount = *m.TgUserID
 			// This member's previous account leaves with its link.
 			if _, err := s.unlinkLocked(p, m, "linked to another Telegram account"); err != nil {
 				return err

@@ -68,3 +68,6 @@ ALTER TABLE chats ADD COLUMN join_link VARCHAR(255), ADD COLUMN bot_status VARCH
     ADD COLUMN bound_by BIGINT;
 
 CREATE INDEX members_phone ON members (phone);
+
+-- A message the bot sends from the outbox (a notify action): its text and key.
+ALTER TABLE actions ADD COLUMN payload TEXT;

@@ -72,3 +72,6 @@ ALTER TABLE chats ADD COLUMN guard BOOLEAN NOT NULL DEFAULT 0;
 ALTER TABLE chats ADD COLUMN bound_by INTEGER;
 
 CREATE INDEX members_phone ON members (phone);
+
+-- A message the bot sends from the outbox (a notify action): its text and key.
+ALTER TABLE actions ADD COLUMN payload TEXT;
