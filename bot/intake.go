@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/karmagate/karmagate/models"
+	"github.com/karmagate/karmagate/worker"
 )
 
 // WebhookHandler receives Telegram's webhook deliveries. It checks the
@@ -191,7 +192,13 @@ func (b *Bot) handleStored(ctx context.Context, su *models.Update) {
 	err := b.handleRaw(ctx, []byte(su.Payload))
 	b.metrics.update(su.Kind, err, time.Since(start))
 	var retryAt *time.Time
-	if err != nil {
+	var retry *worker.RetryError
+	switch {
+	case errors.As(err, &retry):
+		// Telegram's wait, exactly; it does not count against the update.
+		retryAt = &retry.At
+		b.log.InfoContext(ctx, "update waits for Telegram", "update_id", su.UpdateID, "until", retry.At)
+	case err != nil:
 		if su.Attempts < 5 {
 			t := b.opts.Now().Add(time.Duration(su.Attempts*su.Attempts) * 2 * time.Second)
 			retryAt = &t

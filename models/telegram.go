@@ -143,7 +143,7 @@ func (s *Store) RelinkTelegram(ctx context.Context, id string, u TelegramUser, a
 
 // detach unlinks old from its Telegram account without removing the
 // account from any chat (another member takes it over): its states are
-// dropped, its pending actions cancelled, and the chats the account is in
+// reset, its pending actions cancelled, and the chats the account is in
 // returned.
 func (s *Store) detach(p *planner, old *Member, why string) ([]string, error) {
 	var rows []ChatState
@@ -160,8 +160,8 @@ func (s *Store) detach(p *planner, old *Member, why string) ([]string, error) {
 		Updates(map[string]any{"status": ActionCancelled, "updated_at": p.now}).Error; err != nil {
 		return nil, fmt.Errorf("cancel actions: %w", err)
 	}
-	if err := p.tx.Where("member_id = ?", old.ID).Delete(&ChatState{}).Error; err != nil {
-		return nil, fmt.Errorf("drop chat states: %w", err)
+	if err := resetStates(p, old.ID); err != nil {
+		return nil, err
 	}
 	if err := p.tx.Model(&Member{}).Where("id = ?", old.ID).Updates(map[string]any{
 		"tg_user_id": nil, "tg_username": nil, "linked_at": nil, "updated_at": p.now,
@@ -171,6 +171,19 @@ func (s *Store) detach(p *planner, old *Member, why string) ([]string, error) {
 	p.event(EventUnlinked, old, "", fmt.Sprintf("Telegram user %d %s", *old.TgUserID, why))
 	old.TgUserID, old.TgUsername, old.LinkedAt = nil, nil, nil
 	return in, nil
+}
+
+// resetStates puts a member's chat states back to "not in, not eligible"
+// when their Telegram account leaves them. The rows stay, so that versions
+// keep growing and the next decision's idempotency key is new.
+func resetStates(p *planner, memberID int64) error {
+	err := p.tx.Model(&ChatState{}).Where("member_id = ?", memberID).Updates(map[string]any{
+		"state": string(gate.StateNotEligible), "in_chat": false, "grace_until": nil, "tag": nil,
+	}).Error
+	if err != nil {
+		return fmt.Errorf("reset chat states: %w", err)
+	}
+	return nil
 }
 
 // markInChat records in the planner's transaction that a member is (or is
@@ -202,7 +215,7 @@ func (s *Store) UnlinkTelegram(ctx context.Context, id, actor string) (*MemberVi
 }
 
 // unlinkLocked queues the removal of m's Telegram account from the chats it
-// is in (and the withdrawal of its invites), drops m's states and unlinks
+// is in (and the withdrawal of its invites), resets m's states and unlinks
 // it. It returns how many actions it queued.
 func (s *Store) unlinkLocked(p *planner, m *Member, why string) (int, error) {
 	var rows []ChatState
@@ -229,8 +242,8 @@ func (s *Store) unlinkLocked(p *planner, m *Member, why string) (int, error) {
 		e.FromState, e.ToState = ptr(r.State), ptr(string(gate.StateNeedsLink))
 		n++
 	}
-	if err := p.tx.Where("member_id = ?", m.ID).Delete(&ChatState{}).Error; err != nil {
-		return 0, fmt.Errorf("drop chat states: %w", err)
+	if err := resetStates(p, m.ID); err != nil {
+		return 0, err
 	}
 	if err := p.tx.Model(&Member{}).Where("id = ?", m.ID).Updates(map[string]any{
 		"tg_user_id": nil, "tg_username": nil, "linked_at": nil, "updated_at": p.now,
