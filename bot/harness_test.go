@@ -270,19 +270,23 @@ func (h *harness) inChat(chatID int64) map[int64]bool {
 	return out
 }
 
-// idle waits until the outbox and the update queue hold nothing due.
+// idle waits until the outbox holds nothing due and every update is
+// processed.
 func (h *harness) idle() {
 	h.t.Helper()
 	h.eventually("the outbox and the updates to settle", func() bool {
-		c, err := h.store.OutboxCounts(h.ctx)
+		as, err := h.store.Actions(h.ctx, "")
 		if err != nil {
 			return false
+		}
+		now := h.clock.Now()
+		for _, a := range as {
+			if a.Status == models.ActionRunning || (a.Status == models.ActionPending && !a.NotBefore.After(now)) {
+				return false
+			}
 		}
 		u, err := h.store.UpdateCounts(h.ctx)
-		if err != nil {
-			return false
-		}
-		return c[models.ActionPending] == 0 && c[models.ActionRunning] == 0 && u[models.UpdatePending] == 0 && u[models.UpdateRunning] == 0
+		return err == nil && u[models.UpdatePending] == 0 && u[models.UpdateRunning] == 0
 	})
 }
 
