@@ -146,6 +146,7 @@ type ConfigError struct {
 	Problems []error
 }
 
+// Error names the one problem, or counts them and lists each on its own line.
 func (e *ConfigError) Error() string {
 	if len(e.Problems) == 1 {
 		return e.Problems[0].Error()

@@ -119,9 +119,6 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 	return cfg, configProblems(envErr, check(&cfg))
 }
 
-// checkDB is what migrate needs.
-func checkDB(c *Config) error { return c.ValidateDB() }
-
 // checkSync is what sync needs: a database and rules.
 func checkSync(c *Config) error { return configProblems(c.ValidateDB(), c.ValidateRules()) }
 
@@ -142,7 +139,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 }
 
 func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := loadConfig("migrate", args, getenv, stderr, checkDB)
+	cfg, err := loadConfig("migrate", args, getenv, stderr, (*Config).ValidateDB)
 	if err != nil {
 		return err
 	}
