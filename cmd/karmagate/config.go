@@ -8,9 +8,15 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
+
+	mysqldriver "github.com/go-sql-driver/mysql"
+
+	"github.com/karmagate/karmagate/gate"
 )
 
 // Config is everything karmagate reads from its environment. It is built
@@ -33,6 +39,9 @@ type Config struct {
 }
 
 // ConfigFromEnv reads the configuration; getenv is os.Getenv outside tests.
+// Its error lists every variable it could not read; the Config it returns
+// holds everything else, so the caller can go on and report the other
+// problems too.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c := Config{
 		DB:         getenv("KARMAGATE_DB"),
@@ -69,7 +78,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.APIID = n
 	}
-	switch strings.ToLower(getenv("KARMAGATE_LOG_LEVEL")) {
+	switch v := getenv("KARMAGATE_LOG_LEVEL"); strings.ToLower(v) {
 	case "", "info":
 	case "debug":
 		c.LogLevel = slog.LevelDebug
@@ -78,21 +87,23 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	case "error":
 		c.LogLevel = slog.LevelError
 	default:
-		errs = append(errs, fmt.Errorf("KARMAGATE_LOG_LEVEL must be debug, info, warn or error"))
+		errs = append(errs, fmt.Errorf("KARMAGATE_LOG_LEVEL must be debug, info, warn or error, not %q", v))
 	}
-	switch getenv("KARMAGATE_LOG_FORMAT") {
+	switch v := getenv("KARMAGATE_LOG_FORMAT"); v {
 	case "", "text":
 	case "json":
 		c.LogJSON = true
 	default:
-		errs = append(errs, fmt.Errorf("KARMAGATE_LOG_FORMAT must be text or json"))
+		errs = append(errs, fmt.Errorf("KARMAGATE_LOG_FORMAT must be text or json, not %q", v))
 	}
-	return c, errors.Join(errs...)
+	return c, configProblems(errs...)
 }
 
 var botTokenPattern = regexp.MustCompile(`^[0-9]{1,20}:[A-Za-z0-9_-]{30,}$`)
 
-// Validate checks what serve needs, with messages a site owner can act on.
+// Validate checks everything serve needs, with messages a site owner can
+// act on, and returns every problem at once: the variables, the database
+// spec (ValidateDB) and the rules file (ValidateRules).
 func (c *Config) Validate() error {
 	var errs []error
 	need := func(ok bool, format string, args ...any) {
@@ -101,13 +112,12 @@ func (c *Config) Validate() error {
 		}
 	}
 	need(c.APIKey != "", "KARMAGATE_API_KEY is not set: choose a long random key (e.g. openssl rand -hex 32) and give the same one to the website")
-	need(c.APIKey == "" || len(c.APIKey) >= 16, "KARMAGATE_API_KEY is %d characters; use at least 16 (e.g. openssl rand -hex 32)", len(c.APIKey))
+	need(c.APIKey == "" || utf8.RuneCountInString(c.APIKey) >= 16, "KARMAGATE_API_KEY is %s; use at least 16 (e.g. openssl rand -hex 32)", characters(c.APIKey))
 	need(c.Secret != "", "KARMAGATE_SECRET is not set: it signs link tokens and encrypts userbot sessions; use openssl rand -hex 32 and keep it safe")
-	need(c.Secret == "" || len(c.Secret) >= 32, "KARMAGATE_SECRET is %d characters; use at least 32 (e.g. openssl rand -hex 32)", len(c.Secret))
+	need(c.Secret == "" || utf8.RuneCountInString(c.Secret) >= 32, "KARMAGATE_SECRET is %s; use at least 32 (e.g. openssl rand -hex 32)", characters(c.Secret))
 	need(c.Secret == "" || c.Secret != c.APIKey, "KARMAGATE_SECRET must differ from KARMAGATE_API_KEY: the website must not hold the master secret")
 	need(c.BotToken != "", "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and paste its token")
 	need(c.BotToken == "" || botTokenPattern.MatchString(c.BotToken), "TELEGRAM_BOT_TOKEN does not look like a bot token (digits:letters, as @BotFather gives it)")
-	need(c.RulesPath != "", "no rules: create rules.yaml (start from rules.example.yaml) or set KARMAGATE_RULES")
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		errs = append(errs, fmt.Errorf("KARMAGATE_LISTEN %q is not host:port", c.Listen))
 	}
@@ -126,7 +136,124 @@ func (c *Config) Validate() error {
 		}
 	}
 	need(c.ServerKey == "" || strings.Contains(c.ServerKey, "-----BEGIN"), "TELEGRAM_SERVER_KEY must be a PEM public key (-----BEGIN RSA PUBLIC KEY-----…)")
-	return errors.Join(errs...)
+	errs = append(errs, c.ValidateDB(), c.ValidateRules())
+	return configProblems(errs...)
+}
+
+// ConfigError lists every problem found in a configuration, so that a site
+// owner can fix them all in one go.
+type ConfigError struct {
+	Problems []error
+}
+
+// Error names the one problem, or counts them and lists each on its own line.
+func (e *ConfigError) Error() string {
+	if len(e.Problems) == 1 {
+		return e.Problems[0].Error()
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d problems in the configuration:", len(e.Problems))
+	for _, p := range e.Problems {
+		b.WriteString("\n  - ")
+		b.WriteString(strings.ReplaceAll(p.Error(), "\n", "\n    "))
+	}
+	return b.String()
+}
+
+// Unwrap gives the problems to errors.Is and errors.As.
+func (e *ConfigError) Unwrap() []error { return e.Problems }
+
+// configProblems gathers errs into one ConfigError, dropping nils and
+// flattening joined errors and other ConfigErrors; nil when there are none.
+func configProblems(errs ...error) error {
+	var list []error
+	var add func(error)
+	add = func(err error) {
+		switch e := err.(type) {
+		case nil:
+		case interface{ Unwrap() []error }:
+			for _, inner := range e.Unwrap() {
+				add(inner)
+			}
+		default:
+			list = append(list, err)
+		}
+	}
+	for _, err := range errs {
+		add(err)
+	}
+	if len(list) == 0 {
+		return nil
+	}
+	return &ConfigError{Problems: list}
+}
+
+// characters says how long s is: "1 character", "5 characters".
+func characters(s string) string {
+	if n := utf8.RuneCountInString(s); n != 1 {
+		return fmt.Sprintf("%d characters", n)
+	}
+	return "1 character"
+}
+
+// ValidateDB checks the database spec without opening the database: its
+// kind, a MySQL DSN's syntax, and that an SQLite file's folder exists.
+func (c *Config) ValidateDB() error {
+	kind, rest, ok := strings.Cut(c.DB, ":")
+	if !ok || rest == "" {
+		return fmt.Errorf("KARMAGATE_DB %q: want sqlite:PATH or mysql:DSN", c.DB)
+	}
+	switch kind {
+	case "sqlite":
+		return checkSQLitePath(rest)
+	case "mysql":
+		// The DSN is not echoed: it may hold a password.
+		dsn, err := mysqldriver.ParseDSN(rest)
+		if err != nil {
+			return fmt.Errorf("KARMAGATE_DB: the MySQL DSN is malformed (%w); write it as mysql:user:password@tcp(host:3306)/karmagate", err)
+		}
+		if dsn.DBName == "" {
+			return errors.New("KARMAGATE_DB: the MySQL DSN names no database; end it with /karmagate (or your database's name)")
+		}
+		return nil
+	default:
+		// Only the kind is echoed: the rest may hold a password.
+		return fmt.Errorf("KARMAGATE_DB: unknown kind %q, want sqlite:PATH or mysql:DSN", kind)
+	}
+}
+
+// checkSQLitePath checks that the folder an SQLite file goes in exists, and
+// that the path is not itself a folder.
+func checkSQLitePath(dsn string) error {
+	path, query, _ := strings.Cut(dsn, "?")
+	path = strings.TrimPrefix(path, "file:")
+	if path == "" || path == ":memory:" || strings.Contains(query, "mode=memory") {
+		return nil
+	}
+	dir := filepath.Dir(path)
+	switch st, err := os.Stat(dir); {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("KARMAGATE_DB: the folder %s for the SQLite file does not exist; create it or choose another path", dir)
+	case err != nil:
+		return fmt.Errorf("KARMAGATE_DB: the folder %s for the SQLite file: %w", dir, err)
+	case !st.IsDir():
+		return fmt.Errorf("KARMAGATE_DB: %s, where the SQLite file would go, is not a folder", dir)
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("KARMAGATE_DB: %s is a folder; name the SQLite file inside it (e.g. %s)", path, filepath.Join(path, "karmagate.db"))
+	}
+	return nil
+}
+
+// ValidateRules checks that there is a rules file and that it parses.
+func (c *Config) ValidateRules() error {
+	if c.RulesPath == "" {
+		return errors.New("no rules: create rules.yaml (start from rules.example.yaml) or set KARMAGATE_RULES")
+	}
+	if _, err := gate.LoadRules(c.RulesPath); err != nil {
+		return err
+	}
+	return nil
 }
 
 // Logger builds the process's logger.

@@ -41,16 +41,23 @@ see README.md.
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
-	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) && !errors.Is(err, errUsage) {
-			fmt.Fprintln(os.Stderr, "karmagate:", err)
-		}
-		if errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) {
-			os.Exit(2)
-		}
-		os.Exit(1)
+	stop()
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// exitCode reports err on stderr and says how the process ends: 0 when it
+// went well or help was asked for, 2 for a command that does not exist, 1
+// for everything else.
+func exitCode(err error, stderr io.Writer) int {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	default:
+		fmt.Fprintln(stderr, "karmagate:", err)
+		return 1
 	}
 }
 
@@ -83,31 +90,40 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 }
 
-// commonFlags parses the flags every database command takes; a flag beats
-// the environment.
-func commonFlags(name string, args []string, getenv func(string) string, stderr io.Writer) (Config, *flag.FlagSet, error) {
-	cfg, err := ConfigFromEnv(getenv)
-	if err != nil {
-		return cfg, nil, err
-	}
+// loadConfig reads the environment and the flags every database command
+// takes (a flag beats the environment), then runs check: the error lists
+// every problem at once, those of the environment and those check finds. A
+// flag that cannot be parsed (or -h) is reported alone.
+func loadConfig(name string, args []string, getenv func(string) string, stderr io.Writer, check func(*Config) error) (Config, error) {
+	cfg, envErr := ConfigFromEnv(getenv)
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.DB, "db", cfg.DB, "database: sqlite:PATH or mysql:DSN (KARMAGATE_DB)")
-	fs.StringVar(&cfg.RulesPath, "rules", cfg.RulesPath, "rules file (KARMAGATE_RULES)")
+	// A word in backquotes in a usage text names the flag's argument in -h.
+	fs.StringVar(&cfg.DB, "db", cfg.DB, "database `SPEC`: sqlite:PATH or mysql:DSN (KARMAGATE_DB)")
+	fs.StringVar(&cfg.RulesPath, "rules", cfg.RulesPath, "rules `FILE` (KARMAGATE_RULES)")
+	flags := "[--db SPEC] [--rules FILE]"
 	if name == "serve" {
-		fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "HTTP address (KARMAGATE_LISTEN)")
+		fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "`ADDR` (host:port) of the REST API, health and metrics (KARMAGATE_LISTEN)")
+		flags += " [--listen ADDR]"
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: karmagate %s %s\n\nConfiguration is read from the environment; see README.md.\n\n", name, flags)
+		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return cfg, fs, err
+		return cfg, err
 	}
 	if fs.NArg() > 0 {
-		return cfg, fs, fmt.Errorf("%s: unexpected argument %q (flags are --db, --rules%s)", name, fs.Arg(0), map[bool]string{true: ", --listen"}[name == "serve"])
+		return cfg, fmt.Errorf("%s: unexpected argument %q (flags are %s)", name, fs.Arg(0), flags)
 	}
-	return cfg, fs, nil
+	return cfg, configProblems(envErr, check(&cfg))
 }
 
+// checkSync is what sync needs: a database and rules.
+func checkSync(c *Config) error { return configProblems(c.ValidateDB(), c.ValidateRules()) }
+
 func runServe(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
-	cfg, _, err := commonFlags("serve", args, getenv, stderr)
+	cfg, err := loadConfig("serve", args, getenv, stderr, (*Config).Validate)
 	if err != nil {
 		return err
 	}
@@ -123,7 +139,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 }
 
 func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, _, err := commonFlags("migrate", args, getenv, stderr)
+	cfg, err := loadConfig("migrate", args, getenv, stderr, (*Config).ValidateDB)
 	if err != nil {
 		return err
 	}
@@ -142,12 +158,9 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 }
 
 func runSync(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, _, err := commonFlags("sync", args, getenv, stderr)
+	cfg, err := loadConfig("sync", args, getenv, stderr, checkSync)
 	if err != nil {
 		return err
-	}
-	if cfg.RulesPath == "" {
-		return errors.New("no rules: create rules.yaml (start from rules.example.yaml) or set KARMAGATE_RULES")
 	}
 	db, store, err := openStore(ctx, cfg, cfg.Logger(stderr), nil, false)
 	if err != nil {
