@@ -51,6 +51,7 @@ type harness struct {
 	clock  *clock
 	ctx    context.Context
 	stop   func()
+	opts   harnessOptions
 }
 
 type harnessOptions struct {
@@ -59,6 +60,8 @@ type harnessOptions struct {
 	webhook string // run in webhook mode against this URL (the test serves it)
 	sandbox sandbox.Config
 	limits  bot.Limits
+	// beforeRun is called once the bot exists, before it runs.
+	beforeRun func(*harness)
 }
 
 func newHarness(t *testing.T, spec string, o harnessOptions) *harness {
@@ -79,8 +82,16 @@ func newHarness(t *testing.T, spec string, o harnessOptions) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h := &harness{t: t, sb: sb, store: store, tokens: tokens, clock: clock, opts: o}
+	h.start()
+	return h
+}
+
+// start builds and runs the bot and the workers.
+func (h *harness) start() {
+	t, o, sb, store, clock, tokens := h.t, h.opts, h.sb, h.store, h.clock, h.tokens
 	ctx, cancel := context.WithCancel(context.Background())
-	h := &harness{t: t, sb: sb, store: store, tokens: tokens, clock: clock, ctx: ctx}
+	h.ctx = ctx
 	var pool *worker.Pool
 	b, err := bot.New(ctx, bot.Options{
 		Token: sb.BotToken(), ServerURL: sb.BotAPIURL(), Store: store, Tokens: tokens, Secret: secret,
@@ -93,6 +104,9 @@ func newHarness(t *testing.T, spec string, o harnessOptions) *harness {
 	}
 	pool = worker.New(worker.Options{Store: store, Executors: b.Executors(), Now: clock.Now, Poll: 50 * time.Millisecond, Workers: 16, Logger: testLogger(t)})
 	h.bot, h.pool = b, pool
+	if o.beforeRun != nil {
+		o.beforeRun(h)
+	}
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); _ = b.Run(ctx) }()
@@ -111,7 +125,15 @@ func newHarness(t *testing.T, spec string, o harnessOptions) *harness {
 		})
 	}
 	t.Cleanup(h.stop)
-	return h
+}
+
+// restart stops the bot and workers and starts new ones on the same
+// store and sandbox, as a restarted process would.
+func (h *harness) restart() *harness {
+	h.stop()
+	h2 := &harness{t: h.t, sb: h.sb, store: h.store, tokens: h.tokens, clock: h.clock, opts: h.opts}
+	h2.start()
+	return h2
 }
 
 // eventually polls cond until it holds, failing the test after 30 s.
