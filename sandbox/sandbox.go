@@ -130,16 +130,7 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 	}
 
 	s.botapi = botapi.New(s.world, cfg.BotAPI)
-	mux := http.NewServeMux()
-	s.routes(mux)
-	mux.HandleFunc("/", func(rw http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/bot") {
-			s.botapi.ServeHTTP(rw, r)
-			return
-		}
-		http.NotFound(rw, r)
-	})
-	s.http = &http.Server{Handler: s.logRequests(mux), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)}
+	s.http = &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)}
 
 	ctx, cancel := context.WithCancel(ctx)
 	s.cancel = cancel
@@ -170,38 +161,6 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 	}()
 	s.log.Info("sandbox started", "bot_api", s.BotAPIURL(), "mtproto", s.MTProtoAddr(), "bot", "@"+bot.Username, "seed", cfg.Seed)
 	return s, nil
-}
-
-// logRequests logs each HTTP request at debug level, the token masked.
-func (s *Sandbox) logRequests(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		if !s.log.Enabled(r.Context(), slog.LevelDebug) {
-			next.ServeHTTP(rw, r)
-			return
-		}
-		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: rw, status: http.StatusOK}
-		defer func() {
-			path := r.URL.Path
-			if rest, ok := strings.CutPrefix(path, "/bot"); ok {
-				if _, method, ok := strings.Cut(rest, "/"); ok {
-					path = "/bot***/" + method
-				}
-			}
-			s.log.Debug("http", "method", r.Method, "path", path, "status", rec.status, "took", time.Since(start).Round(time.Microsecond))
-		}()
-		next.ServeHTTP(rec, r)
-	})
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
 }
 
 func (s *Sandbox) fail(err error) {
