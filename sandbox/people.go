@@ -124,7 +124,8 @@ func (s *Sandbox) Members(chatID int64) ([]world.ChatMember, error) {
 // Code is the last login code sent to the phone.
 func (s *Sandbox) Code(phone string) (string, bool) { return s.world.LastCode(phone) }
 
-// Calls is every Bot API and MTProto call made, oldest first.
+// Calls is the call log: the last Config.MaxCalls Bot API and MTProto
+// calls, oldest first.
 func (s *Sandbox) Calls() []world.Call { return s.world.Calls() }
 
 // SetFaults turns faults on or off.

@@ -38,6 +38,9 @@ type Config struct {
 	NoMTProto bool
 	// Limits are Telegram's limits; zero fields take the defaults.
 	Limits world.Limits
+	// MaxCalls and MaxMessagesPerChat bound the call log and the messages
+	// kept per chat (world.Options); zero takes the defaults, 10000 and 1000.
+	MaxCalls, MaxMessagesPerChat int
 	// Now is the world's clock; nil means time.Now.
 	Now func() time.Time
 	// Logger receives logs; nil discards them.
@@ -99,7 +102,10 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 		cfg.BotAPI.Logger = cfg.Logger.With("component", "botapi")
 	}
 	s := &Sandbox{cfg: cfg, log: cfg.Logger}
-	s.world = world.New(world.Options{Seed: cfg.Seed, Now: cfg.Now, Limits: cfg.Limits, Logger: cfg.Logger.With("component", "world")})
+	s.world = world.New(world.Options{
+		Seed: cfg.Seed, Now: cfg.Now, Limits: cfg.Limits, Logger: cfg.Logger.With("component", "world"),
+		MaxCalls: cfg.MaxCalls, MaxMessagesPerChat: cfg.MaxMessagesPerChat,
+	})
 	bot, token, err := s.world.CreateBot(cfg.BotUsername, cfg.BotName)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: create bot: %w", err)
