@@ -34,7 +34,9 @@
 // no files; keyboards are stored but not shown; no service messages
 // (new_chat_members, left_chat_member) in groups;
 // update ids start at 1 per bot; updates are kept 24 hours by the world's
-// clock. Faults (world.SetFaults) apply per request: "5xx" answers 500,
+// clock, and at most Options.MaxPendingUpdates per bot (oldest dropped), so
+// a clock that stands still cannot keep them forever; a world reset drops
+// them (update ids go on). Faults (world.SetFaults) apply per request: "5xx" answers 500,
 // "429" a spurious retry_after 1, "drop" closes the connection unanswered,
 // "timeout" runs the method and then never answers, "duplicate" (only when
 // named) posts a webhook update twice with the same update_id.

@@ -32,6 +32,11 @@ type Options struct {
 	StrictWebhookURL bool
 	// MaxPollTimeout caps getUpdates' timeout (50 s, as Telegram).
 	MaxPollTimeout time.Duration
+	// MaxPendingUpdates caps each bot's queue of undelivered updates, oldest
+	// dropped first (10000). Updates also expire after 24 hours on the
+	// world's clock, as on Telegram; the cap bounds the queue when that
+	// clock stands still or nobody fetches the bot's updates.
+	MaxPendingUpdates int
 }
 
 func (o *Options) setDefaults() {
@@ -52,6 +57,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.MaxPollTimeout == 0 {
 		o.MaxPollTimeout = 50 * time.Second
+	}
+	if o.MaxPendingUpdates <= 0 {
+		o.MaxPendingUpdates = 10000
 	}
 }
 

@@ -23,6 +23,7 @@ type botState struct {
 	mu       sync.Mutex
 	nextID   int64
 	queue    []queued
+	max      int      // Options.MaxPendingUpdates
 	allowed  []string // nil: defaultAllowed
 	notify   chan struct{}
 	poller   int64 // generation of the current getUpdates call
@@ -41,7 +42,7 @@ func (s *Server) bot(id int64) *botState {
 	defer s.mu.Unlock()
 	b, ok := s.bots[id]
 	if !ok {
-		b = &botState{id: id, nextID: 1, notify: make(chan struct{})}
+		b = &botState{id: id, nextID: 1, notify: make(chan struct{}), max: s.opts.MaxPendingUpdates}
 		s.bots[id] = b
 	}
 	return b
@@ -67,6 +68,10 @@ func (b *botState) push(u apiUpdate, now time.Time) {
 	u.UpdateID = b.nextID
 	b.nextID++
 	b.queue = append(b.queue, queued{u: u, at: now})
+	if over := len(b.queue) - b.max; over > 0 {
+		clear(b.queue[:over])
+		b.queue = b.queue[over:]
+	}
 	close(b.notify)
 	b.notify = make(chan struct{})
 }
@@ -97,6 +102,22 @@ func (s *Server) onEvent(ev world.Event) {
 		s.onJoinRequest(e, now)
 	case world.MemberChanged:
 		s.onMemberChanged(e, now)
+	case world.WorldReset:
+		s.dropPending()
+	}
+}
+
+// dropPending empties every bot's queue after a world reset: its updates
+// speak of people and chats that are gone. Update ids keep counting, so a
+// bot's offset stays valid.
+func (s *Server) dropPending() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, b := range s.bots {
+		b.mu.Lock()
+		clear(b.queue)
+		b.queue = nil
+		b.mu.Unlock()
 	}
 }
 

@@ -36,7 +36,14 @@
 //     intervals per MTProto method); real Telegram is fuzzier and adapts
 //     per bot. Allow and AllowWindow let other layers add their own.
 //   - Messages are text and contacts only; there is no media, no edits, no
-//     reactions, no message history for groups beyond what was sent here.
+//     reactions, no message history for groups beyond what was sent here,
+//     and each chat keeps only its last Options.MaxMessagesPerChat messages.
+//   - Memory stays bounded over long runs: the call log is a ring of the
+//     last Options.MaxCalls calls (numbered by Call.Seq, read with
+//     CallsSince), rate-limit counters are swept once their window has
+//     passed, and Reset (an empty world but for the users kept) and
+//     DeleteUser clear out what a finished story left behind. Ids are never
+//     reused, across resets included.
 //   - Login codes are never delivered: read them with LastCode (or
 //     GET /sandbox/codes/{phone}). Any phone number may exist.
 package world

@@ -549,6 +549,10 @@ func (w *World) AddMembers(channelID, actorID int64, userIDs []int64) (added []i
 func (w *World) recentAddsLocked(actorID int64, now time.Time) int {
 	ts := w.adds[actorID]
 	i := sort.Search(len(ts), func(i int) bool { return now.Sub(ts[i]) < 24*time.Hour })
-	w.adds[actorID] = ts[i:]
+	if i == len(ts) {
+		delete(w.adds, actorID) // keep only the accounts that added lately
+	} else {
+		w.adds[actorID] = ts[i:]
+	}
 	return len(ts) - i
 }

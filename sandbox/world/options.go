@@ -18,6 +18,10 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxCalls caps the call log (oldest dropped first); zero means 10000.
 	MaxCalls int
+	// MaxMessagesPerChat caps the messages kept per private dialog and per
+	// supergroup (oldest dropped first, message ids keep counting); zero
+	// means 1000.
+	MaxMessagesPerChat int
 }
 
 // Limits are the quotas the world enforces. Zero values mean Telegram's
