@@ -32,3 +32,6 @@ func PlanTwice(ctx context.Context, s *Store, id, actor string) error {
 		return second.flush()
 	})
 }
+
+// MigrateTo brings db's schema up to version to, and no further.
+func MigrateTo(ctx context.Context, db *DB, to int) ([]string, error) { return db.migrateTo(ctx, to) }

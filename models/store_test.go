@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -124,6 +125,33 @@ func TestStore_PutMember(t *testing.T) {
 	})
 }
 
+// TestStore_PutMemberMaxGroups: the most groups the API accepts, each as
+// long as allowed, round-trip unchanged on both databases.
+func TestStore_PutMemberMaxGroups(t *testing.T) {
+	modelstest.Each(t, func(t *testing.T, spec string) {
+		f := newFixture(t, spec)
+		ctx := context.Background()
+		groups := make([]string, models.MaxGroups)
+		for i := range groups {
+			groups[i] = fmt.Sprintf("%02d%s", i, strings.Repeat("g", 62))
+		}
+		in := models.MemberInput{ID: "many", Karma: 1, Groups: groups}
+		if err := in.Normalize(nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.store.PutMember(ctx, in, "test"); err != nil {
+			t.Fatalf("put %d groups of 64 characters: %v", len(groups), err)
+		}
+		v, err := f.store.FindMember(ctx, "many")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := v.Member.Groups(); !slices.Equal(got, groups) {
+			t.Fatalf("groups came back as %d (%d characters), want %d", len(got), len(v.Member.GroupList), len(groups))
+		}
+	})
+}
+
 func TestStore_ThresholdHysteresisGrace(t *testing.T) {
 	modelstest.Each(t, func(t *testing.T, spec string) {
 		f := newFixture(t, spec)
@@ -234,7 +262,10 @@ func TestStore_AddKarmaConcurrent(t *testing.T) {
 		for err := range errs {
 			t.Fatal(err)
 		}
-		v, _ := f.store.FindMember(context.Background(), "erin")
+		v, err := f.store.FindMember(context.Background(), "erin")
+		if err != nil {
+			t.Fatal(err)
+		}
 		if v.Member.Karma != 200 {
 			t.Fatalf("karma = %d, want 200", v.Member.Karma)
 		}
@@ -253,7 +284,10 @@ func TestStore_AddKarmaErrors(t *testing.T) {
 		if _, err := f.store.AddKarma(ctx, "max", 100, "api"); !errors.As(err, &ie) {
 			t.Errorf("overflow err = %v", err)
 		}
-		v, _ := f.store.FindMember(ctx, "max")
+		v, err := f.store.FindMember(ctx, "max")
+		if err != nil {
+			t.Fatal(err)
+		}
 		if v.Member.Karma != 9223372036854775800 {
 			t.Errorf("overflow changed karma to %d", v.Member.Karma)
 		}
@@ -312,7 +346,10 @@ func TestStore_Overrides(t *testing.T) {
 		if p := f.pending(t, "hal"); len(p) != 1 || p[0].Kind != "invite" {
 			t.Fatalf("always queued %+v", p)
 		}
-		v, _ = f.store.SetOverride(ctx, "hal", "webmasters-pro", gate.OverrideNone, "admin")
+		v, err = f.store.SetOverride(ctx, "hal", "webmasters-pro", gate.OverrideNone, "admin")
+		if err != nil {
+			t.Fatal(err)
+		}
 		if v.Chats[0].State != "not_eligible" {
 			t.Fatalf("lifted: %+v", v.Chats[0])
 		}
@@ -408,7 +445,9 @@ func TestDB_Reopen(t *testing.T) {
 	modelstest.Each(t, func(t *testing.T, spec string) {
 		f := newFixture(t, spec)
 		f.put(t, "kim", 77, "customers")
-		f.db.Close()
+		if err := f.db.Close(); err != nil {
+			t.Fatal(err)
+		}
 		db := modelstest.MustOpen(t, spec)
 		s := models.NewStore(db, f.store.Rules(), models.Options{})
 		v, err := s.FindMember(context.Background(), "kim")
@@ -464,11 +503,17 @@ func TestStore_BindChat(t *testing.T) {
 		if err := f.store.BindChat(ctx, "nope", -1009, "admin"); !errors.Is(err, models.ErrNotFound) {
 			t.Fatalf("unknown key: %v", err)
 		}
-		sums, _ := f.store.ChatSummaries(ctx)
+		sums, err := f.store.ChatSummaries(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if sums[0].TgChatID == nil || *sums[0].TgChatID != -1001234567890 || sums[1].TgChatID != nil {
 			t.Fatalf("summaries = %+v", sums)
 		}
-		ev, _ := f.store.Events(ctx, models.EventFilter{Chat: "webmasters-pro", Kind: models.EventChatBound})
+		ev, err := f.store.Events(ctx, models.EventFilter{Chat: "webmasters-pro", Kind: models.EventChatBound})
+		if err != nil {
+			t.Fatal(err)
+		}
 		if len(ev) != 1 {
 			t.Fatalf("bind events = %d", len(ev))
 		}
