@@ -201,7 +201,7 @@ func sqliteReadDSN(path string) string {
 }
 
 // mysqlDSN fills in what karmagate relies on: parsed UTC times, utf8mb4,
-// client-side parameter interpolation (one round trip per statement) and
+// matched rows as RowsAffected, client-side parameter interpolation (one round trip per statement) and
 // READ COMMITTED transactions. Every change locks the member's row first, so
 // the stricter default (REPEATABLE READ) adds nothing but gap locks, which
 // make concurrent creates deadlock.
@@ -224,6 +224,9 @@ func mysqlDSN(ctx context.Context, dsn string) (string, error) {
 	}
 	c.ParseTime = true
 	c.Loc = time.UTC
+	// An UPDATE reports the rows it matched, as on SQLite, not only those
+	// whose values changed: "no row" must mean no row on both databases.
+	c.ClientFoundRows = true
 	if c.Collation == "" {
 		c.Collation = "utf8mb4_bin"
 	}

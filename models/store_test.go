@@ -596,3 +596,23 @@ func TestStore_ListMembers(t *testing.T) {
 		}
 	})
 }
+
+func TestStore_SetInChat(t *testing.T) {
+	modelstest.Each(t, func(t *testing.T, spec string) {
+		f := newFixture(t, spec)
+		ctx := context.Background()
+		f.put(t, "nia", 150, "webmasters")
+		f.link(t, "nia", 4301, "webmasters-pro")
+		// Telegram may report what it reported before (a repeated
+		// chat_member update, a participant list): nothing changes.
+		for range 2 {
+			v, err := f.store.SetInChat(ctx, "nia", "webmasters-pro", true, "bot")
+			if err != nil {
+				t.Fatalf("the same join reported again: %v", err)
+			}
+			if v.Chats[0].State != "member" || !v.Chats[0].InChat {
+				t.Fatalf("state = %+v", v.Chats[0])
+			}
+		}
+	})
+}
