@@ -14,12 +14,14 @@ type limiter struct {
 	buckets map[string]*rate.Limiter
 	last    map[string]time.Time   // for min-interval limits
 	windows map[string][]time.Time // for n-per-window limits
+	tats    map[string]time.Time   // token buckets' theoretical arrival times (pacing.go)
 }
 
 func (l *limiter) init() {
 	l.buckets = map[string]*rate.Limiter{}
 	l.last = map[string]time.Time{}
 	l.windows = map[string][]time.Time{}
+	l.tats = map[string]time.Time{}
 }
 
 // window admits at most n events in any span of length per ("20 per
@@ -130,6 +132,9 @@ type windowLimit struct {
 func (w *World) sendLimit(botID, chatID int64, group bool) *Error {
 	now := w.now()
 	lim := w.limits
+	if !lim.StrictPacing {
+		return w.sendBuckets(botID, chatID, group, now)
+	}
 	perChat := max(1, int(lim.PerChatMsgPerSec))
 	limits := []windowLimit{
 		{"msg_global:" + itoa(botID), lim.GlobalMsgPerSec, time.Second},

@@ -31,6 +31,7 @@ type World struct {
 	inbox    map[int64][]int // receiver → indexes into msgs
 	codes    map[string]*loginCode
 	adds     map[int64][]time.Time // account → times it added someone
+	ext      extState              // keyboards, queries, guard bots (ext.go)
 
 	limiter limiter
 	faults  faults
