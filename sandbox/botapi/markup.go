@@ -52,12 +52,17 @@ func checkReplyMarkup(raw string, private, inlineOnly bool) (string, markupKind,
 	if err != nil {
 		return "", markupNone, err
 	}
+	normal := make([][]any, 0, len(inline))
 	for _, row := range inline {
+		out := make([]any, 0, len(row))
 		for _, b := range row {
-			if err := checkInlineButton(b, private); err != nil {
+			nb, err := checkInlineButton(b, private)
+			if err != nil {
 				return "", markupNone, err
 			}
+			out = append(out, nb)
 		}
+		normal = append(normal, out)
 	}
 	var kind markupKind
 	keep := []string{}
@@ -68,6 +73,7 @@ func checkReplyMarkup(raw string, private, inlineOnly bool) (string, markupKind,
 	case len(inline) > 0 && hasButtons(inline):
 		kind = markupInline
 		keep = []string{"inline_keyboard"}
+		obj["inline_keyboard"] = normal
 	case isTrue(obj["remove_keyboard"]) || isTrue(obj["hide_keyboard"]):
 		kind = markupRemove
 		keep = []string{"remove_keyboard", "selective"}
@@ -223,14 +229,16 @@ func checkKeyboardButton(b any, private bool) error {
 // order telegram-bot-api looks for them.
 var inlineTypes = []string{"url", "callback_data", "callback_game", "pay", "switch_inline_query", "switch_inline_query_chosen_chat", "switch_inline_query_current_chat", "login_url", "web_app", "copy_text"}
 
-func checkInlineButton(b any, private bool) error {
+// checkInlineButton checks an inline button and returns it as Telegram
+// keeps it: its text, looks and the one field that gives its action.
+func checkInlineButton(b any, private bool) (map[string]any, error) {
 	const what = "inline keyboard button"
 	obj, ok := b.(map[string]any)
 	if !ok {
-		return badRequest("can't parse inline keyboard button: InlineKeyboardButton must be an Object")
+		return nil, badRequest("can't parse inline keyboard button: InlineKeyboardButton must be an Object")
 	}
 	if err := fieldError(what, obj, "text", "String"); err != nil {
-		return err
+		return nil, err
 	}
 	kind := ""
 	for _, f := range inlineTypes {
@@ -242,32 +250,38 @@ func checkInlineButton(b any, private bool) error {
 		break
 	}
 	if kind == "" {
-		return badRequest("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
+		return nil, badRequest("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
 	}
 	if obj["text"] == "" {
-		return badRequest("inline keyboard button text must be non-empty")
+		return nil, badRequest("inline keyboard button text must be non-empty")
 	}
 	switch kind {
 	case "url":
 		s, _ := obj["url"].(string)
 		u, err := url.Parse(s)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "tg") || (u.Scheme != "tg" && u.Host == "") {
-			return badRequest("BUTTON_URL_INVALID")
+			return nil, badRequest("BUTTON_URL_INVALID")
 		}
 	case "callback_data":
 		s, ok := obj["callback_data"].(string)
 		if !ok {
-			return badRequest(`can't parse inline keyboard button: Field "callback_data" must be of type String`)
+			return nil, badRequest(`can't parse inline keyboard button: Field "callback_data" must be of type String`)
 		}
 		if len(s) > 64 {
-			return badRequest("BUTTON_DATA_INVALID")
+			return nil, badRequest("BUTTON_DATA_INVALID")
 		}
 	case "web_app":
 		if !private {
-			return badRequest("BUTTON_TYPE_INVALID")
+			return nil, badRequest("BUTTON_TYPE_INVALID")
 		}
 	}
-	return nil
+	out := map[string]any{"text": obj["text"], kind: obj[kind]}
+	for _, f := range []string{"icon_custom_emoji_id", "style"} {
+		if v, ok := obj[f]; ok && v != "" {
+			out[f] = v
+		}
+	}
+	return out, nil
 }
 
 // inlineMarkup is the reply_markup a Message shows: its inline keyboard,
