@@ -39,6 +39,10 @@ func (s *Sandbox) routes(mux *http.ServeMux) {
 	handle("GET /sandbox/chats/{chat_id}/requests", s.handleRequests)
 	handle("GET /sandbox/codes/{phone}", s.handleCode)
 	handle("GET /sandbox/calls", s.handleCalls)
+	handle("POST /sandbox/users/{id}/press", s.handlePress)
+	handle("POST /sandbox/users/{id}/share_chat", s.handleShareChat)
+	handle("GET /sandbox/callbacks/{query_id}", s.handleCallbackAnswer)
+	handle("POST /sandbox/chats/{chat_id}/guard_bot", s.handleGuardBot)
 	handle("POST /sandbox/faults", s.handleFaults)
 	handle("GET /sandbox/faults", s.handleGetFaults)
 	handle("GET /sandbox/", s.handleIndex)
@@ -188,14 +192,16 @@ func toUserJSON(u world.User) userJSON {
 }
 
 type messageJSON struct {
-	MessageID   int             `json:"message_id"`
-	From        int64           `json:"from"`
-	ChatID      int64           `json:"chat_id"`
-	Date        time.Time       `json:"date"`
-	Text        string          `json:"text,omitempty"`
-	Entities    []world.Entity  `json:"entities,omitempty"`
-	Contact     *world.Contact  `json:"contact,omitempty"`
-	ReplyMarkup json.RawMessage `json:"reply_markup,omitempty"`
+	MessageID   int               `json:"message_id"`
+	From        int64             `json:"from"`
+	ChatID      int64             `json:"chat_id"`
+	Date        time.Time         `json:"date"`
+	Text        string            `json:"text,omitempty"`
+	Entities    []world.Entity    `json:"entities,omitempty"`
+	Contact     *world.Contact    `json:"contact,omitempty"`
+	ReplyMarkup json.RawMessage   `json:"reply_markup,omitempty"`
+	ChatShared  *world.ChatShared `json:"chat_shared,omitempty"`
+	EditDate    *time.Time        `json:"edit_date,omitempty"`
 }
 
 // toMessageJSON shows m as viewer sees it (chat_id is the other side).
@@ -203,6 +209,11 @@ func toMessageJSON(m world.Message, viewer int64) messageJSON {
 	out := messageJSON{MessageID: m.ID, From: m.FromID, ChatID: m.ChatIDFor(viewer), Date: m.Date, Text: m.Text, Entities: m.Entities, Contact: m.Contact}
 	if m.ReplyMarkup != "" && json.Valid([]byte(m.ReplyMarkup)) {
 		out.ReplyMarkup = json.RawMessage(m.ReplyMarkup)
+	}
+	out.ChatShared = m.ChatShared
+	if !m.EditDate.IsZero() {
+		t := m.EditDate
+		out.EditDate = &t
 	}
 	return out
 }
@@ -226,6 +237,7 @@ type memberJSON struct {
 	Status         string             `json:"status"`
 	Rights         *world.AdminRights `json:"rights,omitempty"`
 	CustomTitle    string             `json:"custom_title,omitempty"`
+	Tag            string             `json:"tag,omitempty"`
 	UntilDate      *time.Time         `json:"until_date,omitempty"`
 	JoinedAt       time.Time          `json:"joined_at"`
 	InviterID      int64              `json:"inviter_id,omitempty"`
@@ -234,7 +246,7 @@ type memberJSON struct {
 }
 
 func toMemberJSON(m world.ChatMember) memberJSON {
-	out := memberJSON{User: toUserJSON(m.User), Status: string(m.Status), CustomTitle: m.CustomTitle, JoinedAt: m.JoinedAt, InviterID: m.InviterID, ViaJoinRequest: m.ViaJoinRequest}
+	out := memberJSON{User: toUserJSON(m.User), Status: string(m.Status), CustomTitle: m.CustomTitle, Tag: m.Tag, JoinedAt: m.JoinedAt, InviterID: m.InviterID, ViaJoinRequest: m.ViaJoinRequest}
 	if m.Status == world.StatusAdministrator || m.Status == world.StatusCreator {
 		r := m.Rights
 		out.Rights = &r
