@@ -88,7 +88,9 @@ func TestSandbox_Press(t *testing.T) {
 			} `json:"inline_keyboard"`
 		} `json:"reply_markup"`
 	}
-	control(t, sb, "GET", "/sandbox/users/"+itoa(alice.ID)+"/messages", nil, &inbox)
+	if status := control(t, sb, "GET", "/sandbox/users/"+itoa(alice.ID)+"/messages", nil, &inbox); status != 200 {
+		t.Fatalf("messages: %d", status)
+	}
 	if len(inbox) != 1 || inbox[0].ReplyMarkup.InlineKeyboard[0][0].CallbackData != "unlink:yes" {
 		t.Fatalf("inbox = %+v", inbox)
 	}
@@ -175,11 +177,22 @@ func TestSandbox_ShareChat(t *testing.T) {
 	b, got := startBot(t, sb)
 	ctx := t.Context()
 	var owner, member struct{ ID int64 }
-	control(t, sb, "POST", "/sandbox/users", map[string]any{"first_name": "Owner"}, &owner)
-	control(t, sb, "POST", "/sandbox/users", map[string]any{"first_name": "Member"}, &member)
+	for _, u := range []struct {
+		name string
+		out  any
+	}{{"Owner", &owner}, {"Member", &member}} {
+		if status := control(t, sb, "POST", "/sandbox/users", map[string]any{"first_name": u.name}, u.out); status != 201 {
+			t.Fatalf("create %s: %d", u.name, status)
+		}
+	}
 	var chat struct{ ID int64 }
-	control(t, sb, "POST", "/sandbox/chats", map[string]any{"title": "Webmasters Pro", "creator": owner.ID}, &chat)
-	ch, _ := sb.World().ChatByBotAPIID(chat.ID)
+	if status := control(t, sb, "POST", "/sandbox/chats", map[string]any{"title": "Webmasters Pro", "creator": owner.ID}, &chat); status != 201 {
+		t.Fatalf("create chat: %d", status)
+	}
+	ch, ok := sb.World().ChatByBotAPIID(chat.ID)
+	if !ok {
+		t.Fatalf("no chat %d", chat.ID)
+	}
 	if _, _, err := sb.World().AddMembers(ch.ID, owner.ID, []int64{member.ID}); err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +242,9 @@ func TestSandbox_ShareChat(t *testing.T) {
 		Status string             `json:"status"`
 		Rights *world.AdminRights `json:"rights"`
 	}
-	control(t, sb, "GET", "/sandbox/chats/"+itoa(chat.ID)+"/members", nil, &members)
+	if status := control(t, sb, "GET", "/sandbox/chats/"+itoa(chat.ID)+"/members", nil, &members); status != 200 {
+		t.Fatalf("members: %d", status)
+	}
 	found := false
 	for _, m := range members {
 		if m.User.ID == sb.Bot().ID {
@@ -347,7 +362,9 @@ func TestSandbox_GuardBot(t *testing.T) {
 		User struct{ ID int64 } `json:"user"`
 		Tag  string             `json:"tag"`
 	}
-	control(t, sb, "GET", "/sandbox/chats/"+itoa(c.BotAPIID())+"/members", nil, &members)
+	if status := control(t, sb, "GET", "/sandbox/chats/"+itoa(c.BotAPIID())+"/members", nil, &members); status != 200 {
+		t.Fatalf("members: %d", status)
+	}
 	tags := map[int64]string{}
 	for _, m := range members {
 		tags[m.User.ID] = m.Tag

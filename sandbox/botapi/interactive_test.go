@@ -443,7 +443,10 @@ func TestServer_GetChatMemberCount(t *testing.T) {
 	if err != nil || n != 5 { // owner, bot, three members
 		t.Errorf("GetChatMemberCount = %d, %v; want 5", n, err)
 	}
-	outside, _ := e.w.CreateSupergroup(e.owner.ID, "No bot", "")
+	outside, err := e.w.CreateSupergroup(e.owner.ID, "No bot", "")
+	if err != nil {
+		t.Fatal(err)
+	}
 	_, err = b.GetChatMemberCount(t.Context(), &bot.GetChatMemberCountParams{ChatID: outside.BotAPIID()})
 	wantAPIError(t, err, bot.ErrorForbidden, "Forbidden: bot is not a member of the supergroup chat")
 }

@@ -61,7 +61,9 @@ func TestServer_WebhookReply(t *testing.T) {
 					t.Errorf("decode update: %v", err)
 				}
 				rw.Header().Set("Content-Type", tt.contentType)
-				rw.Write([]byte(tt.answer(u.Message.Chat.ID)))
+				if _, err := rw.Write([]byte(tt.answer(u.Message.Chat.ID))); err != nil {
+					t.Errorf("answer the update: %v", err)
+				}
 				delivered <- u.UpdateID
 			}))
 			defer hook.Close()

@@ -236,9 +236,17 @@ func TestWorld_EditMessage(t *testing.T) {
 	bot := mustBot(t, w, "editor_bot")
 	alice := started(t, w, bot.ID, "Alice")
 	inline := `{"inline_keyboard":[[{"text":"A","callback_data":"a"}]]}`
-	m, _ := w.SendMessage(bot.ID, alice.ID, "first", world.SendOptions{ReplyMarkup: inline})
-	kb, _ := w.SendMessage(bot.ID, alice.ID, "share", world.SendOptions{ReplyMarkup: `{"keyboard":[[{"text":"Phone","request_contact":true}]]}`})
-	contact, _ := w.SendMessage(bot.ID, alice.ID, "", world.SendOptions{Contact: &world.Contact{PhoneNumber: "+15550100", FirstName: "Owner"}})
+	send := func(text string, opts world.SendOptions) world.Message {
+		t.Helper()
+		m, err := w.SendMessage(bot.ID, alice.ID, text, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	m := send("first", world.SendOptions{ReplyMarkup: inline})
+	kb := send("share", world.SendOptions{ReplyMarkup: `{"keyboard":[[{"text":"Phone","request_contact":true}]]}`})
+	contact := send("", world.SendOptions{Contact: &world.Contact{PhoneNumber: "+15550100", FirstName: "Owner"}})
 	text := func(s string) *string { return &s }
 	tests := []struct {
 		name  string
@@ -513,7 +521,10 @@ func TestWorld_JoinRequestQuery_RealTime(t *testing.T) {
 	if err := w.SetGuardBot(c.ID, owner.ID, guard.ID); err != nil {
 		t.Fatal(err)
 	}
-	l, _ := w.CreateInviteLink(c.ID, owner.ID, world.InviteLinkSpec{CreatesJoinRequest: true})
+	l, err := w.CreateInviteLink(c.ID, owner.ID, world.InviteLinkSpec{CreatesJoinRequest: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	queued := make(chan world.JoinRequested, 2)
 	var query string
 	w.Subscribe(func(ev world.Event) {
