@@ -206,14 +206,16 @@ func toUserJSON(u world.User) userJSON {
 }
 
 type messageJSON struct {
-	MessageID   int             `json:"message_id"`
-	From        int64           `json:"from"`
-	ChatID      int64           `json:"chat_id"`
-	Date        time.Time       `json:"date"`
-	Text        string          `json:"text,omitempty"`
-	Entities    []world.Entity  `json:"entities,omitempty"`
-	Contact     *world.Contact  `json:"contact,omitempty"`
-	ReplyMarkup json.RawMessage `json:"reply_markup,omitempty"`
+	MessageID   int               `json:"message_id"`
+	From        int64             `json:"from"`
+	ChatID      int64             `json:"chat_id"`
+	Date        time.Time         `json:"date"`
+	Text        string            `json:"text,omitempty"`
+	Entities    []world.Entity    `json:"entities,omitempty"`
+	Contact     *world.Contact    `json:"contact,omitempty"`
+	ReplyMarkup json.RawMessage   `json:"reply_markup,omitempty"`
+	ChatShared  *world.ChatShared `json:"chat_shared,omitempty"`
+	EditDate    *time.Time        `json:"edit_date,omitempty"`
 }
 
 // toMessageJSON shows m as viewer sees it (chat_id is the other side).
@@ -221,6 +223,11 @@ func toMessageJSON(m world.Message, viewer int64) messageJSON {
 	out := messageJSON{MessageID: m.ID, From: m.FromID, ChatID: m.ChatIDFor(viewer), Date: m.Date, Text: m.Text, Entities: m.Entities, Contact: m.Contact}
 	if m.ReplyMarkup != "" && json.Valid([]byte(m.ReplyMarkup)) {
 		out.ReplyMarkup = json.RawMessage(m.ReplyMarkup)
+	}
+	out.ChatShared = m.ChatShared
+	if !m.EditDate.IsZero() {
+		t := m.EditDate
+		out.EditDate = &t
 	}
 	return out
 }
@@ -244,6 +251,7 @@ type memberJSON struct {
 	Status         string             `json:"status"`
 	Rights         *world.AdminRights `json:"rights,omitempty"`
 	CustomTitle    string             `json:"custom_title,omitempty"`
+	Tag            string             `json:"tag,omitempty"`
 	UntilDate      *time.Time         `json:"until_date,omitempty"`
 	JoinedAt       time.Time          `json:"joined_at"`
 	InviterID      int64              `json:"inviter_id,omitempty"`
@@ -252,7 +260,7 @@ type memberJSON struct {
 }
 
 func toMemberJSON(m world.ChatMember) memberJSON {
-	out := memberJSON{User: toUserJSON(m.User), Status: string(m.Status), CustomTitle: m.CustomTitle, JoinedAt: m.JoinedAt, InviterID: m.InviterID, ViaJoinRequest: m.ViaJoinRequest}
+	out := memberJSON{User: toUserJSON(m.User), Status: string(m.Status), CustomTitle: m.CustomTitle, Tag: m.Tag, JoinedAt: m.JoinedAt, InviterID: m.InviterID, ViaJoinRequest: m.ViaJoinRequest}
 	if m.Status == world.StatusAdministrator || m.Status == world.StatusCreator {
 		r := m.Rights
 		out.Rights = &r

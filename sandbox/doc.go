@@ -19,9 +19,13 @@
 //	POST /sandbox/users/{id}/leave           the person leaves chat_id
 //	POST /sandbox/users/{id}/block           the person blocks the bot ({"blocked": false} unblocks)
 //	POST /sandbox/users/{id}/privacy         who may add the person to groups: everybody, contacts, nobody
+//	POST /sandbox/users/{id}/press           the person presses an inline button: message_id, data, chat_id
+//	POST /sandbox/users/{id}/share_chat      the person answers a request_chat button: request_id, chat_id
+//	GET  /sandbox/callbacks/{query_id}       the bot's answer to a press
 //	GET  /sandbox/users/{id}/messages        what the person received
 //	POST /sandbox/chats                      a person creates a supergroup: title, creator, about
 //	POST /sandbox/chats/{chat_id}/admins     the creator makes user_id (default: the bot) an admin
+//	POST /sandbox/chats/{chat_id}/guard_bot  the creator names user_id (default: the bot; 0: none) guard bot
 //	GET  /sandbox/chats                      the world's chats
 //	GET  /sandbox/chats/{chat_id}/members    a chat's real member list (?banned=1 adds the banned)
 //	GET  /sandbox/chats/{chat_id}/links      a chat's invite links (unmasked), with use counts

@@ -92,6 +92,7 @@ func DefaultBotRights() world.AdminRights {
 	return world.AdminRights{
 		CanManageChat: true, CanDeleteMessages: true, CanRestrictMembers: true,
 		CanInviteUsers: true, CanPinMessages: true, CanChangeInfo: true,
+		CanManageTags: true,
 	}
 }
 

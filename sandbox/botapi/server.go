@@ -140,6 +140,13 @@ func (s *Server) methods() map[string]handlerFunc {
 		"unbanchatmember":        s.unbanChatMember,
 		"promotechatmember":      s.promoteChatMember,
 		"leavechat":              s.leaveChat,
+		// Grown with the bot (interactive.go, commands.go).
+		"answercallbackquery":        s.answerCallbackQuery,
+		"editmessagetext":            s.editMessageText,
+		"editmessagereplymarkup":     s.editMessageReplyMarkup,
+		"setchatmembertag":           s.setChatMemberTag,
+		"answerchatjoinrequestquery": s.answerChatJoinRequestQuery,
+		"sendchatjoinrequestwebapp":  s.sendChatJoinRequestWebApp,
 	}
 }
 
@@ -208,6 +215,9 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		s.finish(rw, c, nil, err, "")
 		return
 	}
+	// Join-request queries past their deadline on the world's clock end
+	// before any call sees the world.
+	s.w.ExpireJoinRequestQueries()
 	result, err := h(r.Context(), c)
 	if fault == world.FaultTimeout {
 		// The call went through; the answer never comes. The client cannot

@@ -11,7 +11,7 @@ import (
 
 // defaultAllowed is what a bot gets until it names allowed_updates: every
 // type except chat_member, message_reaction and message_reaction_count.
-var defaultAllowed = []string{"message", "my_chat_member", "chat_join_request"}
+var defaultAllowed = []string{"message", "callback_query", "my_chat_member", "chat_join_request"}
 
 // updateTTL is how long Telegram keeps an undelivered update.
 const updateTTL = 24 * time.Hour
@@ -29,7 +29,7 @@ type botState struct {
 	poller   int64 // generation of the current getUpdates call
 	pollStop chan struct{}
 	webhook  *webhook
-	commands []apiBotCommand
+	commands map[string][]apiBotCommand // scope and language → commands (commands.go)
 }
 
 type queued struct {
@@ -102,6 +102,8 @@ func (s *Server) onEvent(ev world.Event) {
 		s.onJoinRequest(e, now)
 	case world.MemberChanged:
 		s.onMemberChanged(e, now)
+	case world.CallbackQueried:
+		s.onCallbackQuery(e.Query, now)
 	case world.WorldReset:
 		s.dropPending()
 	}
@@ -153,7 +155,8 @@ func (s *Server) onMessage(m world.Message, now time.Time) {
 func (s *Server) message(m world.Message, viewerID int64) apiMessage {
 	from, _ := s.w.User(m.FromID)
 	fu := toUser(from)
-	am := apiMessage{MessageID: m.ID, From: &fu, Date: unix(m.Date), Text: m.Text, Entities: m.Entities, Contact: m.Contact}
+	am := apiMessage{MessageID: m.ID, From: &fu, Date: unix(m.Date), Text: m.Text, Entities: m.Entities, Contact: m.Contact,
+		ChatShared: m.ChatShared, EditDate: unix(m.EditDate), ReplyMarkup: inlineMarkup(m.ReplyMarkup)}
 	if m.ChannelID != 0 {
 		c, _ := s.w.Chat(m.ChannelID)
 		am.Chat = groupChat(c)
@@ -174,7 +177,12 @@ func (s *Server) onJoinRequest(e world.JoinRequested, now time.Time) {
 		if !a.User.IsBot || !(a.Status == world.StatusCreator || a.Rights.CanInviteUsers) {
 			continue
 		}
-		jr := &apiChatJoinRequest{Chat: groupChat(c), From: toUser(u), UserChatID: u.ID, Date: unix(e.Date)}
+		// A guard bot's query goes to it alone; once queued, the request
+		// goes to the other admin bots.
+		if (e.QueryID != "") != (a.User.ID == e.GuardBotID) && e.GuardBotID != 0 {
+			continue
+		}
+		jr := &apiChatJoinRequest{Chat: groupChat(c), From: toUser(u), UserChatID: u.ID, Date: unix(e.Date), QueryID: e.QueryID}
 		if e.InviteLink != nil {
 			creator, _ := s.w.User(e.InviteLink.CreatorID)
 			jr.InviteLink = toInviteLink(*e.InviteLink, creator, a.User.ID)

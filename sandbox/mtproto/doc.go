@@ -72,7 +72,10 @@
 //     CHANNELS_TOO_MUCH, CHAT_ADMIN_REQUIRED, RIGHT_FORBIDDEN … as errors.
 //     FLOOD_WAIT_X (420) comes from world.Limits.FloodWait (or
 //     Options.FloodWait), per method and account, on the world's clock, X
-//     rounded up to whole seconds.
+//     rounded up to whole seconds; channels.createChannel beyond
+//     world.Limits.SupergroupsPerDay (50) creations in 24 hours is
+//     FLOOD_WAIT_X until the oldest leaves the window (Telegram has no error
+//     of its own for that quota).
 //   - Updates: every supergroup has a message box of service messages
 //     (created, joined by link, by request, added, removed or left, title
 //     changed) with its own message ids and pts, written as the world's

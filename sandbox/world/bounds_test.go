@@ -110,7 +110,7 @@ func TestWorld_MaxMessagesPerChat(t *testing.T) {
 }
 
 func TestWorld_LimiterPrunes(t *testing.T) {
-	w, clk := newWorld(t, world.Limits{GlobalMsgPerSec: 10000})
+	w, clk := newWorld(t, world.Limits{GlobalMsgPerSec: 10000, GlobalBurst: 10000})
 	bot, _, err := w.CreateBot("pruned_bot", "Pruned")
 	if err != nil {
 		t.Fatal(err)

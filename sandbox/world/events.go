@@ -31,6 +31,13 @@ type JoinRequested struct {
 	UserID     int64
 	InviteLink *InviteLink
 	Date       time.Time
+	// QueryID is set when the chat's guard bot (GuardBotID) must answer a
+	// join-request query: only that bot is told, with the query id.
+	QueryID string
+	// GuardBotID without QueryID: the guard bot's query ended in the queue
+	// (by its answer or its deadline); the request is now the admins', and
+	// every admin bot but the guard bot is told.
+	GuardBotID int64
 }
 
 // JoinRequestResolved: a pending join request was approved or declined.

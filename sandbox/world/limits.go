@@ -15,9 +15,10 @@ import (
 type limiter struct {
 	mu      sync.Mutex
 	buckets map[string]*rate.Limiter
-	last    map[string]interval // for min-interval limits
-	windows map[string]*window  // for n-per-window limits
-	ops     int                 // calls since the last sweep
+	last    map[string]interval  // for min-interval limits
+	windows map[string]*window   // for n-per-window limits
+	tats    map[string]time.Time // token buckets' theoretical arrival times (pacing.go)
+	ops     int                  // calls since the last sweep
 }
 
 // interval is the last allowed call of a min-interval limit.
@@ -36,6 +37,7 @@ func (l *limiter) init() {
 	l.buckets = map[string]*rate.Limiter{}
 	l.last = map[string]interval{}
 	l.windows = map[string]*window{}
+	l.tats = map[string]time.Time{}
 	l.ops = 0
 }
 
@@ -43,7 +45,7 @@ func (l *limiter) init() {
 // reach the number of keys: amortised O(1) per call.
 func (l *limiter) tickLocked(now time.Time) {
 	l.ops++
-	if l.ops < max(64, len(l.buckets)+len(l.last)+len(l.windows)) {
+	if l.ops < max(64, len(l.buckets)+len(l.last)+len(l.windows)+len(l.tats)) {
 		return
 	}
 	l.ops = 0
@@ -57,6 +59,11 @@ func (l *limiter) tickLocked(now time.Time) {
 			delete(l.last, k)
 		}
 	}
+	for k, tat := range l.tats {
+		if !tat.After(now) {
+			delete(l.tats, k) // the bucket is full again
+		}
+	}
 	for k, b := range l.buckets {
 		if b.TokensAt(now) >= float64(b.Burst()) {
 			delete(l.buckets, k) // full again: a new bucket is the same
@@ -68,7 +75,7 @@ func (l *limiter) tickLocked(now time.Time) {
 func (l *limiter) keys() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return len(l.buckets) + len(l.last) + len(l.windows)
+	return len(l.buckets) + len(l.last) + len(l.windows) + len(l.tats)
 }
 
 // window admits at most n events in any span of length per ("20 per
@@ -191,6 +198,9 @@ type windowLimit struct {
 func (w *World) sendLimit(botID, chatID int64, group bool) *Error {
 	now := w.now()
 	lim := w.limits
+	if !lim.StrictPacing {
+		return w.sendBuckets(botID, chatID, group, now)
+	}
 	perChat := max(1, int(lim.PerChatMsgPerSec))
 	limits := []windowLimit{
 		{"msg_global:" + itoa(botID), lim.GlobalMsgPerSec, time.Second},

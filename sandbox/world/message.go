@@ -40,6 +40,10 @@ type Message struct {
 	// ReplyMarkup is the raw JSON reply_markup a bot attached, if any.
 	ReplyMarkup string
 	Deleted     bool
+	// EditDate is when the message was last edited; zero if never.
+	EditDate time.Time
+	// ChatShared is the service message a person's request_chat button sends.
+	ChatShared *ChatShared
 }
 
 // ChatIDFor is the Bot API chat id of the message's chat as viewer sees it:
@@ -59,6 +63,7 @@ type SendOptions struct {
 	Entities    []Entity
 	ReplyMarkup string
 	Contact     *Contact
+	ChatShared  *ChatShared
 }
 
 type private struct {
@@ -84,7 +89,7 @@ func dialogKey(a, b int64) msgKey {
 // A person's first message to a bot starts it. Commands get a bot_command
 // entity, as Telegram adds.
 func (w *World) SendMessage(fromID, chatID int64, text string, opts SendOptions) (Message, error) {
-	if strings.TrimSpace(text) == "" && opts.Contact == nil {
+	if strings.TrimSpace(text) == "" && opts.Contact == nil && opts.ChatShared == nil {
 		return Message{}, BadRequest("MESSAGE_EMPTY", "message text is empty")
 	}
 	if len(utf16.Encode([]rune(text))) > 4096 {
@@ -98,7 +103,7 @@ func (w *World) SendMessage(fromID, chatID int64, text string, opts SendOptions)
 		return Message{}, ErrUserNotFound
 	}
 	now := w.now()
-	m := Message{FromID: fromID, Date: now, Text: text, Entities: opts.Entities, Contact: opts.Contact, ReplyMarkup: opts.ReplyMarkup}
+	m := Message{FromID: fromID, Date: now, Text: text, Entities: opts.Entities, Contact: opts.Contact, ReplyMarkup: opts.ReplyMarkup, ChatShared: opts.ChatShared}
 	var key msgKey
 	if channelID, isGroup := ChannelID(chatID); isGroup {
 		c, ok := w.chats[channelID]

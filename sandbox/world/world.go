@@ -32,6 +32,7 @@ type World struct {
 	talks    map[int64]map[int64]bool // user → the others they have private messages with
 	codes    map[string]*loginCode
 	adds     map[int64][]time.Time // account → times it added someone
+	ext      extState              // keyboards, queries, guard bots (ext.go)
 
 	limiter limiter
 	faults  faults
