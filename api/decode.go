@@ -312,9 +312,4 @@ func memberFromForm(form url.Values, in *models.MemberInput) error {
 	return nil
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
+func truncate(s string, n int) string { return models.Truncate(s, n) }

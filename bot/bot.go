@@ -98,6 +98,9 @@ type Options struct {
 	// WakeWorkers, when set, is called when the bot queued outbox actions,
 	// so that the worker pool looks at once.
 	WakeWorkers func()
+	// AfterStore, when set, runs after updates are stored and before they
+	// are acknowledged or processed: a failpoint for crash tests.
+	AfterStore func()
 	// Texts overrides the built-in message texts (from the rules file).
 	Texts      map[string]map[string]string
 	Now        func() time.Time

@@ -61,6 +61,9 @@ func (b *Bot) WebhookHandler() http.Handler {
 			return
 		}
 		b.metrics.webhook("stored")
+		if b.opts.AfterStore != nil {
+			b.opts.AfterStore()
+		}
 		w.WriteHeader(http.StatusOK)
 		b.Wake()
 	})
@@ -122,6 +125,9 @@ func (b *Bot) poll(ctx context.Context) {
 		}
 		if err := b.storeUntilDone(ctx, ups); err != nil {
 			return
+		}
+		if b.opts.AfterStore != nil {
+			b.opts.AfterStore()
 		}
 		offset = next
 		b.Wake()

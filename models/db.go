@@ -5,8 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -22,7 +25,9 @@ type Dialect string
 // The supported databases.
 const (
 	SQLite Dialect = "sqlite"
-	MySQL  Dialect = "mysql" // MySQL 8 or MariaDB 10.6+
+	// MySQL is MariaDB 10.6 or later, the server CI tests on. The SQL keeps
+	// to what MySQL 8 also accepts, but MySQL 8 itself is untested.
+	MySQL Dialect = "mysql"
 )
 
 // DB is an open database.
@@ -93,6 +98,9 @@ func Open(ctx context.Context, spec string, opts OpenOptions) (*DB, error) {
 	var db *DB
 	switch kind {
 	case "sqlite":
+		if err := checkSQLiteFolder(rest); err != nil {
+			return nil, err
+		}
 		g, err := gorm.Open(sqlite.Open(sqliteDSN(rest)), cfg)
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite %s: %w", rest, err)
@@ -112,7 +120,8 @@ func Open(ctx context.Context, spec string, opts OpenOptions) (*DB, error) {
 		// not stall GETs, health checks or metrics.
 		r, err := gorm.Open(sqlite.Open(sqliteReadDSN(rest)), cfg)
 		if err != nil {
-			return nil, fmt.Errorf("open sqlite %s: %w", rest, err)
+			sqlDB.Close()
+			return nil, fmt.Errorf("open sqlite %s for reading: %w", rest, err)
 		}
 		if rdb, err := r.DB(); err == nil {
 			rdb.SetMaxOpenConns(4)
@@ -192,7 +201,7 @@ func sqliteReadDSN(path string) string {
 }
 
 // mysqlDSN fills in what karmagate relies on: parsed UTC times, utf8mb4,
-// client-side parameter interpolation (one round trip per statement) and
+// matched rows as RowsAffected, client-side parameter interpolation (one round trip per statement) and
 // READ COMMITTED transactions. Every change locks the member's row first, so
 // the stricter default (REPEATABLE READ) adds nothing but gap locks, which
 // make concurrent creates deadlock.
@@ -215,6 +224,9 @@ func mysqlDSN(ctx context.Context, dsn string) (string, error) {
 	}
 	c.ParseTime = true
 	c.Loc = time.UTC
+	// An UPDATE reports the rows it matched, as on SQLite, not only those
+	// whose values changed: "no row" must mean no row on both databases.
+	c.ClientFoundRows = true
 	if c.Collation == "" {
 		c.Collation = "utf8mb4_bin"
 	}
@@ -286,10 +298,39 @@ func isolationVariable(ctx context.Context, c *mysqldriver.Config) (string, erro
 	if err := db.QueryRowContext(ctx, "SELECT @@version").Scan(&v); err != nil {
 		return "", fmt.Errorf("connect to mysql database: %w", err)
 	}
+	return isolationVariableFor(v)
+}
+
+// isolationVariableFor names the isolation variable of the server that
+// reports version v (SELECT @@version).
+func isolationVariableFor(v string) (string, error) {
 	var major, minor int
-	fmt.Sscanf(v, "%d.%d", &major, &minor)
+	if n, err := fmt.Sscanf(v, "%d.%d", &major, &minor); n != 2 {
+		return "", fmt.Errorf("mysql server version %q: want major.minor…: %v", v, err)
+	}
 	if strings.Contains(strings.ToLower(v), "mariadb") && (major < 11 || (major == 11 && minor < 1)) {
 		return "tx_isolation", nil
 	}
 	return "transaction_isolation", nil
+}
+
+// checkSQLiteFolder says plainly when the folder an SQLite path names does
+// not exist: SQLite itself answers "out of memory (14)".
+func checkSQLiteFolder(path string) error {
+	p, _, _ := strings.Cut(path, "?")
+	p = strings.TrimPrefix(p, "file:")
+	if p == "" || strings.HasPrefix(p, ":memory:") {
+		return nil
+	}
+	dir := filepath.Dir(p)
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("the folder %s for the SQLite database does not exist", dir)
+	case err != nil:
+		return fmt.Errorf("the folder %s for the SQLite database: %w", dir, err)
+	case !fi.IsDir():
+		return fmt.Errorf("%s, where the SQLite database should go, is not a folder", dir)
+	}
+	return nil
 }

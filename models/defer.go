@@ -29,6 +29,6 @@ func (s *Store) DeferAction(ctx context.Context, id int64, owner, actor string, 
 			return nil // handed back unstarted: nothing happened
 		}
 		return tx.Create(&Event{At: now, Actor: actor, Kind: EventActionDeferred, MemberExt: &a.MemberExt, ChatKey: &a.ChatKey,
-			Detail: truncate(fmt.Sprintf("%s waits until %s: %v", a.Kind, a.NotBefore.Format(time.RFC3339), cause), 1000)}).Error
+			Detail: Truncate(fmt.Sprintf("%s waits until %s: %v", a.Kind, a.NotBefore.Format(time.RFC3339), cause), 1000)}).Error
 	})
 }

@@ -56,5 +56,5 @@ func statementShape(sql string) string {
 			cut = i
 		}
 	}
-	return truncate(strings.TrimSpace(sql[:cut]), 120)
+	return Truncate(strings.TrimSpace(sql[:cut]), 120)
 }

@@ -15,3 +15,27 @@ func TestStatementShape(t *testing.T) {
 		}
 	}
 }
+
+func TestIsolationVariableFor(t *testing.T) {
+	tests := []struct {
+		version string
+		want    string
+		wantErr bool
+	}{
+		{"10.11.19-MariaDB-0+deb12u1", "tx_isolation", false},
+		{"11.0.2-MariaDB", "tx_isolation", false},
+		{"11.1.0-MariaDB", "transaction_isolation", false},
+		{"11.4.2-MariaDB-log", "transaction_isolation", false},
+		{"8.0.36", "transaction_isolation", false},
+		{"MariaDB", "", true},
+		{"", "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.version, func(t *testing.T) {
+			got, err := isolationVariableFor(tt.version)
+			if (err != nil) != tt.wantErr || got != tt.want {
+				t.Errorf("isolationVariableFor(%q) = %q, %v; want %q (error %v)", tt.version, got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}

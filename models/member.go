@@ -79,7 +79,7 @@ func ValidID(id string) bool { return idPattern.MatchString(id) }
 // CheckID explains what is wrong with a member id.
 func CheckID(id string) error {
 	if !ValidID(id) {
-		return inputErrorf("id", "%q is not a member id: use 1-64 characters of A-Z a-z 0-9 . _ -", truncate(id, 80))
+		return inputErrorf("id", "%q is not a member id: use 1-64 characters of A-Z a-z 0-9 . _ -", Truncate(id, 80))
 	}
 	return nil
 }
@@ -101,7 +101,7 @@ func (in *MemberInput) Normalize(rules *gate.Rules) error {
 			continue
 		}
 		if !gate.ValidGroup(g) {
-			return inputErrorf("groups", "%q is not a group name: use 1-64 characters of A-Z a-z 0-9 . _ -", truncate(g, 80))
+			return inputErrorf("groups", "%q is not a group name: use 1-64 characters of A-Z a-z 0-9 . _ -", Truncate(g, 80))
 		}
 		if rules != nil && !rules.GroupAllowed(g) {
 			return inputErrorf("groups", "unknown group %q: the rules file lists %s", g, strings.Join(rules.Groups, ", "))
@@ -125,7 +125,7 @@ func (in *MemberInput) Normalize(rules *gate.Rules) error {
 	if in.Phone != nil {
 		p := strings.NewReplacer(" ", "", "-", "", "(", "", ")", "").Replace(*in.Phone)
 		if !phonePattern.MatchString(p) {
-			return inputErrorf("phone", "%q is not an E.164 number such as +14155550123", truncate(*in.Phone, 40))
+			return inputErrorf("phone", "%q is not an E.164 number such as +14155550123", Truncate(*in.Phone, 40))
 		}
 		in.Phone = &p
 	}
@@ -133,7 +133,7 @@ func (in *MemberInput) Normalize(rules *gate.Rules) error {
 	if in.Username != nil {
 		u := strings.TrimPrefix(*in.Username, "@")
 		if !usernamePattern.MatchString(u) {
-			return inputErrorf("username", "%q is not a Telegram username (4-32 of A-Z a-z 0-9 _, starting with a letter)", truncate(*in.Username, 40))
+			return inputErrorf("username", "%q is not a Telegram username (4-32 of A-Z a-z 0-9 _, starting with a letter)", Truncate(*in.Username, 40))
 		}
 		in.Username = &u
 	}
@@ -164,11 +164,4 @@ func blankToNil(s *string) *string {
 		return nil
 	}
 	return &t
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

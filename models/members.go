@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -173,16 +174,13 @@ func (s *Store) writeMembers(p *planner, created, updated []*Member) error {
 		}
 	}
 	if len(updated) > 0 {
-		// An upsert on external_id that only ever takes its update branch,
-		// since these rows exist and are locked: one statement per batch.
+		// These rows exist and are locked: one UPDATE per batch.
 		rows := make([][]any, len(updated))
 		for i, m := range updated {
-			rows[i] = memberRow(m)
+			rows[i] = []any{m.ID, m.Karma, m.GroupList, m.Name, m.Phone, m.Username, m.UpdatedAt}
 		}
-		err := s.insertRows(p.tx, "members", memberCols, rows, onConflict{
-			sqlite: "ON CONFLICT (external_id) DO UPDATE SET karma = excluded.karma, group_list = excluded.group_list, name = excluded.name, phone = excluded.phone, username = excluded.username, updated_at = excluded.updated_at",
-			mysql:  "ON DUPLICATE KEY UPDATE karma = VALUES(karma), group_list = VALUES(group_list), name = VALUES(name), phone = VALUES(phone), username = VALUES(username), updated_at = VALUES(updated_at)",
-		})
+		err := s.updateRows(p.tx, "members", []string{"id"},
+			[]string{"karma", "group_list", "name", "phone", "username", "updated_at"}, rows)
 		if err != nil {
 			return fmt.Errorf("update members: %w", err)
 		}
@@ -341,10 +339,14 @@ func (s *Store) explain(m *Member, row ChatState, ov gate.Override, now time.Tim
 	return row
 }
 
-// DeleteMember forgets a member: every chat they are in or invited to gets
-// a remove or uninvite action, pending actions are cancelled, and the member,
-// their link, states and overrides are deleted. The audit trail keeps the
-// events.
+// DeleteMember forgets a member: their pending actions are cancelled, and
+// every chat they may be in or on their way into gets a compensating action
+// (remove when Telegram has them in the chat or their state says so;
+// uninvite when an invite is pending or running, or their state is
+// invited, eligible or exempt). An invite a worker already holds still
+// settles first: ClaimActions runs one member's actions in a chat in id
+// order, so the compensation follows it. The member, their link, states and
+// overrides are deleted; the audit trail keeps the events.
 func (s *Store) DeleteMember(ctx context.Context, id string, actor string) (actions int, err error) {
 	err = s.inTx(ctx, func(tx *gorm.DB) error {
 		m, err := lockMember(tx, id)
@@ -353,33 +355,43 @@ func (s *Store) DeleteMember(ctx context.Context, id string, actor string) (acti
 		}
 		p := s.newPlanner(tx, actor)
 		var rows []ChatState
-		if err := tx.Where("member_id = ?", m.ID).Find(&rows).Error; err != nil {
+		if err := tx.Where("member_id = ?", m.ID).Order("chat_key").Find(&rows).Error; err != nil {
 			return fmt.Errorf("load chat states: %w", err)
 		}
-		if err := tx.Model(&Action{}).Where("status = ? AND member_ext = ?", ActionPending, m.ExternalID).
+		var inviting []string
+		if err := tx.Model(&Action{}).Distinct("chat_key").
+			Where("member_id = ? AND kind = ? AND status IN ?", m.ID, string(gate.ActionInvite), []string{ActionPending, ActionRunning}).
+			Order("chat_key").Pluck("chat_key", &inviting).Error; err != nil {
+			return fmt.Errorf("find invites in flight: %w", err)
+		}
+		if err := tx.Model(&Action{}).Where("member_id = ? AND status = ?", m.ID, ActionPending).
 			Updates(map[string]any{"status": ActionCancelled, "updated_at": p.now}).Error; err != nil {
 			return fmt.Errorf("cancel actions: %w", err)
+		}
+		for _, chat := range inviting {
+			if !slices.ContainsFunc(rows, func(r ChatState) bool { return r.ChatKey == chat }) {
+				rows = append(rows, ChatState{ChatKey: chat}) // no state row: nothing to show, but the invite
+			}
 		}
 		why := gate.Reason{Code: gate.ReasonDeleted}.String()
 		for _, r := range rows {
 			st := gate.State(r.State)
 			var kind gate.ActionKind
 			switch {
-			case r.InChat || st == gate.StateMember || st == gate.StateGrace || st == gate.StateRemoving ||
-				(st == gate.StateNotEligible && r.InChat):
+			case r.InChat || st == gate.StateMember || st == gate.StateGrace || st == gate.StateRemoving:
 				kind = gate.ActionRemove
-			case st == gate.StateInvited || st == gate.StateExempt:
+			case slices.Contains(inviting, r.ChatKey) ||
+				st == gate.StateInvited || st == gate.StateEligible || st == gate.StateExempt:
 				kind = gate.ActionUninvite
 			default:
 				continue
 			}
-			p.actions = append(p.actions, Action{
-				IdemKey: fmt.Sprintf("m%d/%s/v%d/%s", m.ID, r.ChatKey, r.Version+1, kind), Kind: string(kind),
-				MemberExt: m.ExternalID, ChatKey: r.ChatKey, TgUserID: m.TgUserID, Reason: why,
-				Status: ActionPending, NotBefore: p.now, CreatedAt: p.now, UpdatedAt: p.now,
-			})
+			p.queue(m, r.ChatKey, r.Version+1, kind, why)
 			e := p.event(EventStateChanged, m, r.ChatKey, why+"; queued "+string(kind))
-			e.FromState, e.ToState = ptr(r.State), ptr(string(gate.StateRemoving))
+			if r.State != "" {
+				e.FromState = ptr(r.State)
+			}
+			e.ToState = ptr(string(gate.StateRemoving))
 		}
 		for _, q := range []struct {
 			model any

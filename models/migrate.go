@@ -81,9 +81,18 @@ func version(g *gorm.DB) (int, error) {
 // it). Several instances may call it at once: on MySQL a named lock lets one
 // migrate while the others wait.
 func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
+	return db.migrateTo(ctx, -1)
+}
+
+// migrateTo migrates up to version to (all of them when to < 0).
+func (db *DB) migrateTo(ctx context.Context, to int) (applied []string, err error) {
 	ms, err := db.migrations()
 	if err != nil {
 		return nil, err
+	}
+	known := len(ms)
+	if to >= 0 && to < len(ms) {
+		ms = ms[:to]
 	}
 	err = db.gorm.WithContext(ctx).Connection(func(conn *gorm.DB) error {
 		if db.dialect == MySQL {
@@ -106,10 +115,10 @@ func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
 		if err != nil {
 			return err
 		}
-		if cur > len(ms) {
-			return fmt.Errorf("database schema is at version %d but this karmagate knows only up to %d: upgrade karmagate", cur, len(ms))
+		if cur > known {
+			return fmt.Errorf("database schema is at version %d but this karmagate knows only up to %d: upgrade karmagate", cur, known)
 		}
-		for _, m := range ms[cur:] {
+		for _, m := range ms[min(cur, len(ms)):] {
 			if err := db.apply(conn, m); err != nil {
 				return err
 			}

@@ -39,7 +39,7 @@ func (Notice) TableName() string { return "notifications" }
 // crash is not sent at all, which for a notification beats sending it twice.
 func (s *Store) BeginNotice(ctx context.Context, n Notice) (bool, error) {
 	now := s.clock()
-	n.Status, n.CreatedAt, n.DoneAt, n.Detail = NoticeSending, now, nil, truncate(n.Detail, 1000)
+	n.Status, n.CreatedAt, n.DoneAt, n.Detail = NoticeSending, now, nil, Truncate(n.Detail, 1000)
 	var fresh bool
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
 		res := tx.Exec(s.insertIgnore("notifications", "idem_key", "tg_user_id, member_ext, kind, status, detail, created_at"),
@@ -59,7 +59,7 @@ func (s *Store) BeginNotice(ctx context.Context, n Notice) (bool, error) {
 func (s *Store) FinishNotice(ctx context.Context, key, status, detail string) error {
 	now := s.clock()
 	err := s.db.gorm.WithContext(ctx).Model(&Notice{}).Where("idem_key = ?", key).
-		Updates(map[string]any{"status": status, "detail": truncate(detail, 1000), "done_at": now}).Error
+		Updates(map[string]any{"status": status, "detail": Truncate(detail, 1000), "done_at": now}).Error
 	if err != nil {
 		return fmt.Errorf("finish notice: %w", err)
 	}

@@ -16,6 +16,12 @@ import (
 // pending ones whose time has come, and running ones whose lease ran out (a
 // worker that crashed). Several instances may claim at once; each action goes
 // to one of them (SKIP LOCKED on MySQL, one writer on SQLite).
+//
+// One member's actions in one chat run one at a time and in id order: an
+// action is handed out only once every earlier action for the same member
+// row and chat has settled (done, failed or cancelled). So a compensation
+// (the uninvite DeleteMember queues) never overtakes the invite a worker
+// still holds, and workers never need to coordinate on a member.
 func (s *Store) ClaimActions(ctx context.Context, owner string, limit int, lease time.Duration) ([]Action, error) {
 	var out []Action
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
@@ -23,6 +29,10 @@ func (s *Store) ClaimActions(ctx context.Context, owner string, limit int, lease
 		out = nil
 		err := tx.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"}).
 			Where("(status = ? AND not_before <= ?) OR (status = ? AND lease_until < ?)", ActionPending, now, ActionRunning, now).
+			// Actions of no member (a stranger's removal, a queued message)
+			// are independent of each other: member_id 0 orders nothing.
+			Where("actions.member_id = 0 OR NOT EXISTS (SELECT 1 FROM actions AS e WHERE e.member_id = actions.member_id AND e.chat_key = actions.chat_key AND e.status IN ? AND e.id < actions.id)",
+				[]string{ActionPending, ActionRunning}).
 			Order("id").Limit(limit).Find(&out).Error
 		if err != nil {
 			return fmt.Errorf("find due actions: %w", err)
@@ -62,22 +72,19 @@ func (s *Store) CompleteAction(ctx context.Context, id int64, owner, actor strin
 			next = gate.StateRemoved
 		}
 		if next != "" {
-			var m Member
-			err := tx.Where("external_id = ?", a.MemberExt).Take(&m).Error
-			if err == nil {
-				upd := map[string]any{"state": string(next), "changed_at": now, "version": gorm.Expr("version + 1")}
-				if next == gate.StateRemoved {
-					upd["in_chat"] = false
-				}
-				q := tx.Model(&ChatState{}).Where("member_id = ? AND chat_key = ? AND version = ?", m.ID, a.ChatKey, a.StateVersion)
-				if next == gate.StateInvited {
-					q = q.Where("state = ?", string(gate.StateEligible)) // exempt stays exempt
-				}
-				if err := q.Updates(upd).Error; err != nil {
-					return fmt.Errorf("advance chat state: %w", err)
-				}
-			} else if !errors.Is(err, gorm.ErrRecordNotFound) {
-				return fmt.Errorf("load member: %w", err)
+			// The state row of the member row that queued the action, at
+			// the version that did: a member deleted since (even if created
+			// again under the same id) or a later decision leaves it alone.
+			upd := map[string]any{"state": string(next), "changed_at": now, "version": gorm.Expr("version + 1")}
+			if next == gate.StateRemoved {
+				upd["in_chat"] = false
+			}
+			q := tx.Model(&ChatState{}).Where("member_id = ? AND chat_key = ? AND version = ?", a.MemberID, a.ChatKey, a.StateVersion)
+			if next == gate.StateInvited {
+				q = q.Where("state = ?", string(gate.StateEligible)) // exempt stays exempt
+			}
+			if err := q.Updates(upd).Error; err != nil {
+				return fmt.Errorf("advance chat state: %w", err)
 			}
 		}
 		return tx.Create(&Event{At: now, Actor: actor, Kind: EventActionDone, MemberExt: &a.MemberExt, ChatKey: &a.ChatKey,
@@ -89,7 +96,7 @@ func (s *Store) CompleteAction(ctx context.Context, id int64, owner, actor strin
 // goes back to pending until then; without, it has failed for good.
 func (s *Store) FailAction(ctx context.Context, id int64, owner, actor string, cause error, retryAt *time.Time) error {
 	return s.settle(ctx, id, owner, func(tx *gorm.DB, a *Action, now time.Time) error {
-		a.LastError = truncate(cause.Error(), 1000)
+		a.LastError = Truncate(cause.Error(), 1000)
 		kind := EventActionFailed
 		detail := fmt.Sprintf("%s failed for good after %d attempt(s): %s", a.Kind, a.Attempts, a.LastError)
 		a.Status = ActionFailed
@@ -97,7 +104,7 @@ func (s *Store) FailAction(ctx context.Context, id int64, owner, actor string, c
 			a.Status, a.NotBefore, kind = ActionPending, retryAt.UTC(), EventActionRetry
 			detail = fmt.Sprintf("%s attempt %d failed, retry at %s: %s", a.Kind, a.Attempts, a.NotBefore.Format(time.RFC3339), a.LastError)
 		}
-		return tx.Create(&Event{At: now, Actor: actor, Kind: kind, MemberExt: &a.MemberExt, ChatKey: &a.ChatKey, Detail: truncate(detail, 1000)}).Error
+		return tx.Create(&Event{At: now, Actor: actor, Kind: kind, MemberExt: &a.MemberExt, ChatKey: &a.ChatKey, Detail: Truncate(detail, 1000)}).Error
 	})
 }
 

@@ -18,10 +18,11 @@ type planner struct {
 	now   time.Time
 	actor string
 
-	states  []ChatState
+	states  []ChatState // new rows
+	changed []ChatState // rows that exist, with their new values
 	actions []Action
 	events  []Event
-	cancel  map[string][]string // chat key -> members whose pending actions a new decision supersedes
+	cancel  map[string][]int64 // chat key -> member ids whose pending actions a new decision supersedes
 	final   map[int64][]ChatState
 	keep    bool    // keep final states per member (for responses)
 	last    *Member // the last member put (for a single PutMember's response)
@@ -30,11 +31,11 @@ type planner struct {
 }
 
 func (s *Store) newPlanner(tx *gorm.DB, actor string) *planner {
-	return &planner{s: s, tx: tx, now: s.clock(), actor: actor, cancel: map[string][]string{}}
+	return &planner{s: s, tx: tx, now: s.clock(), actor: actor, cancel: map[string][]int64{}}
 }
 
 func (p *planner) event(kind string, m *Member, chat string, detail string) *Event {
-	e := Event{At: p.now, Actor: p.actor, Kind: kind, Detail: truncate(detail, 1000)}
+	e := Event{At: p.now, Actor: p.actor, Kind: kind, Detail: Truncate(detail, 1000)}
 	if m != nil {
 		e.MemberExt = &m.ExternalID
 	}
@@ -133,30 +134,29 @@ func (p *planner) plan(members []*Member, fresh bool) error {
 // none) and is updated in place.
 func (p *planner) apply(m *Member, chat string, row *ChatState, d *gate.Decision) {
 	from := gate.State(row.State)
-	if row.ChatKey != "" {
+	exists := row.ChatKey != ""
+	if exists {
 		// A new decision supersedes whatever the old one queued and no
 		// worker has taken yet.
-		p.cancel[chat] = append(p.cancel[chat], m.ExternalID)
+		p.cancel[chat] = append(p.cancel[chat], m.ID)
 	}
 	reason := d.Reason.String()
 	next := ChatState{
-		MemberID: m.ID, ChatKey: chat, State: string(d.State), Reason: truncate(reason, 500),
+		MemberID: m.ID, ChatKey: chat, State: string(d.State), Reason: Truncate(reason, 500),
 		InChat: row.InChat, Version: row.Version + 1, ChangedAt: p.now,
 	}
 	if g := d.GraceUntil(); !g.IsZero() {
 		next.GraceUntil = &g
 	}
 	*row = next
-	p.states = append(p.states, next)
+	if exists {
+		p.changed = append(p.changed, next)
+	} else {
+		p.states = append(p.states, next)
+	}
 	detail := reason
 	if d.Action != gate.ActionNone {
-		p.actions = append(p.actions, Action{
-			IdemKey:   idemKey(m.ID, chat, next.Version, d.Action),
-			Kind:      string(d.Action),
-			MemberExt: m.ExternalID, ChatKey: chat, TgUserID: m.TgUserID, StateVersion: next.Version,
-			Reason: truncate(reason, 500), Status: ActionPending,
-			NotBefore: p.now, CreatedAt: p.now, UpdatedAt: p.now,
-		})
+		p.queue(m, chat, next.Version, d.Action, reason)
 		detail += "; queued " + string(d.Action)
 	}
 	// A new member's first "not eligible" is no news; everything else is.
@@ -170,47 +170,76 @@ func (p *planner) apply(m *Member, chat string, row *ChatState, d *gate.Decision
 	e.ToState = ptr(string(d.State))
 }
 
+// idemKey is an action's idempotency key: at most one action of a kind per
+// member row, chat and version of the member's state there, so that a
+// replayed decision queues nothing.
+func idemKey(memberID int64, chat string, version int64, kind gate.ActionKind) string {
+	return fmt.Sprintf("m%d/%s/v%d/%s", memberID, chat, version, kind)
+}
+
+// queue adds an action for m in chat, asked for by the decision that took
+// the member's state there to version.
+func (p *planner) queue(m *Member, chat string, version int64, kind gate.ActionKind, reason string) {
+	p.actions = append(p.actions, Action{
+		IdemKey: idemKey(m.ID, chat, version, kind), Kind: string(kind),
+		MemberID: m.ID, MemberExt: m.ExternalID, ChatKey: chat, TgUserID: m.TgUserID, StateVersion: version,
+		Reason: Truncate(reason, 500), Status: ActionPending,
+		NotBefore: p.now, CreatedAt: p.now, UpdatedAt: p.now,
+	})
+}
+
 // flush writes what the planner collected.
 func (p *planner) flush() error {
 	if err := p.dropMootUninvites(); err != nil {
 		return err
 	}
+	// The planner read every state row of the members it planned under
+	// their lock, so it knows which rows exist: those are updated, the
+	// others inserted.
+	stateRow := func(r ChatState) []any {
+		return []any{r.MemberID, r.ChatKey, r.State, r.Reason, r.InChat, r.GraceUntil, r.Version, r.ChangedAt}
+	}
+	states := make([][]any, len(p.states))
+	for i, r := range p.states {
+		states[i] = stateRow(r)
+	}
+	if err := p.s.insertRows(p.tx, "chat_states", stateCols, states, onConflict{}); err != nil {
+		return fmt.Errorf("write chat states: %w", err)
+	}
+	changed := make([][]any, len(p.changed))
+	for i, r := range p.changed {
+		changed[i] = stateRow(r)
+	}
+	if err := p.s.updateRows(p.tx, "chat_states", stateCols[:2], stateCols[2:], changed); err != nil {
+		return fmt.Errorf("update chat states: %w", err)
+	}
+	// A new decision supersedes what older versions of the member's state
+	// queued and no worker has taken yet. The decision itself made again
+	// (a replay: same version, same idempotency key) keeps its action.
 	keys := make([]string, 0, len(p.cancel))
 	for k := range p.cancel {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	for _, chat := range keys {
-		err := chunks(p.cancel[chat], chunkSize, func(exts []string) error {
-			cond, arg := p.s.in("member_ext", exts)
+		err := chunks(p.cancel[chat], chunkSize, func(ids []int64) error {
+			cond, arg := p.s.in("member_id", ids)
 			return p.tx.Model(&Action{}).
 				Where("status = ? AND chat_key = ?", ActionPending, chat).Where(cond, arg).
+				Where("state_version < (SELECT cs.version FROM chat_states AS cs WHERE cs.member_id = actions.member_id AND cs.chat_key = actions.chat_key)").
 				Updates(map[string]any{"status": ActionCancelled, "updated_at": p.now}).Error
 		})
 		if err != nil {
 			return fmt.Errorf("cancel superseded actions: %w", err)
 		}
 	}
-	states := make([][]any, len(p.states))
-	for i, r := range p.states {
-		states[i] = []any{r.MemberID, r.ChatKey, r.State, r.Reason, r.InChat, r.GraceUntil, r.Version, r.ChangedAt}
-	}
-	err := p.s.insertRows(p.tx, "chat_states",
-		[]string{"member_id", "chat_key", "state", "reason", "in_chat", "grace_until", "version", "changed_at"}, states,
-		onConflict{
-			sqlite: "ON CONFLICT (member_id, chat_key) DO UPDATE SET state = excluded.state, reason = excluded.reason, in_chat = excluded.in_chat, grace_until = excluded.grace_until, version = excluded.version, changed_at = excluded.changed_at",
-			mysql:  "ON DUPLICATE KEY UPDATE state = VALUES(state), reason = VALUES(reason), in_chat = VALUES(in_chat), grace_until = VALUES(grace_until), version = VALUES(version), changed_at = VALUES(changed_at)",
-		})
-	if err != nil {
-		return fmt.Errorf("write chat states: %w", err)
-	}
 	actions := make([][]any, len(p.actions))
 	for i, a := range p.actions {
-		actions[i] = []any{a.IdemKey, a.Kind, a.MemberExt, a.ChatKey, a.TgUserID, a.StateVersion, a.Reason, a.Status, a.Attempts, a.NotBefore, a.LastError, a.CreatedAt, a.UpdatedAt}
+		actions[i] = []any{a.IdemKey, a.Kind, a.MemberID, a.MemberExt, a.ChatKey, a.TgUserID, a.StateVersion, a.Reason, a.Status, a.Attempts, a.NotBefore, a.LastError, a.CreatedAt, a.UpdatedAt}
 	}
 	// The idempotency key makes a replayed decision a no-op.
-	err = p.s.insertRows(p.tx, "actions",
-		[]string{"idem_key", "kind", "member_ext", "chat_key", "tg_user_id", "state_version", "reason", "status", "attempts", "not_before", "last_error", "created_at", "updated_at"}, actions,
+	err := p.s.insertRows(p.tx, "actions",
+		[]string{"idem_key", "kind", "member_id", "member_ext", "chat_key", "tg_user_id", "state_version", "reason", "status", "attempts", "not_before", "last_error", "created_at", "updated_at"}, actions,
 		onConflict{sqlite: "ON CONFLICT (idem_key) DO NOTHING", mysql: "ON DUPLICATE KEY UPDATE idem_key = idem_key"})
 	if err != nil {
 		return fmt.Errorf("queue actions: %w", err)
@@ -225,6 +254,9 @@ func (p *planner) flush() error {
 	}
 	return nil
 }
+
+// stateCols are chat_states' columns, its key first.
+var stateCols = []string{"member_id", "chat_key", "state", "reason", "in_chat", "grace_until", "version", "changed_at"}
 
 // chatIndex finds a chat of the rules by key; nil when the rules no longer
 // have it.
@@ -244,8 +276,8 @@ func (p *planner) dropMootUninvites() error {
 	for _, a := range p.actions {
 		if a.Kind == string(gate.ActionUninvite) {
 			var n int64
-			err := p.tx.Model(&Action{}).Where("status = ? AND kind = ? AND member_ext = ? AND chat_key = ?",
-				ActionPending, string(gate.ActionInvite), a.MemberExt, a.ChatKey).Count(&n).Error
+			err := p.tx.Model(&Action{}).Where("member_id = ? AND chat_key = ? AND status = ? AND kind = ?",
+				a.MemberID, a.ChatKey, ActionPending, string(gate.ActionInvite)).Count(&n).Error
 			if err != nil {
 				return fmt.Errorf("check pending invite: %w", err)
 			}
@@ -257,11 +289,4 @@ func (p *planner) dropMootUninvites() error {
 	}
 	p.actions = kept
 	return nil
-}
-
-// idemKey is the idempotency key of the action a decision queues: member
-// row, chat, state version and kind, so that replaying a decision inserts
-// nothing.
-func idemKey(memberID int64, chat string, version int64, kind gate.ActionKind) string {
-	return fmt.Sprintf("m%d/%s/v%d/%s", memberID, chat, version, kind)
 }

@@ -41,9 +41,15 @@ const (
 // Action is one thing to do in Telegram, queued in the outbox in the same
 // transaction as the decision that asked for it.
 type Action struct {
-	ID        int64  `gorm:"primaryKey"`
-	IdemKey   string `gorm:"column:idem_key"`
-	Kind      string
+	ID      int64  `gorm:"primaryKey"`
+	IdemKey string `gorm:"column:idem_key"`
+	Kind    string
+	// MemberID is the members row the action is for. A member deleted and
+	// created again under the same external id is another row, so an old
+	// action never touches the new member. (0 for an action left by a member
+	// deleted before migration 0002.)
+	MemberID int64 `gorm:"column:member_id"`
+	// MemberExt is the member's external id, for display and audit.
 	MemberExt string `gorm:"column:member_ext"`
 	ChatKey   string
 	TgUserID  *int64 `gorm:"column:tg_user_id"`

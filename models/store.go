@@ -20,6 +20,7 @@ type Store struct {
 	rules *gate.Rules
 	now   func() time.Time
 	log   *slog.Logger
+	began func() // tests: called as each transaction starts
 }
 
 // Options tunes a Store; the zero value works.
@@ -56,23 +57,45 @@ const chunkSize = 500
 // inTx runs fn in a transaction, again when another transaction got in its
 // way (deadlock, lock timeout, a racing create). fn must start from scratch
 // each time.
+//
+// ctx bounds only the wait to start: for the write connection (SQLite has
+// one, so writes queue for it; MySQL's pool may run dry). When ctx is done
+// first, inTx returns an error wrapping ErrBusy and writes nothing. Once it
+// holds the connection the transaction runs to its end on ctx without its
+// cancellation: a change that has started is never rolled back because the
+// caller hung up.
 func (s *Store) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	const attempts = 10
+	started := false
 	var err error
-	for i := range attempts {
-		err = s.db.gorm.WithContext(ctx).Transaction(fn)
-		if err == nil || !retryable(err) {
-			return err
+	connErr := s.db.gorm.WithContext(ctx).Connection(func(conn *gorm.DB) error {
+		started = true
+		ctx := context.WithoutCancel(ctx)
+		conn = conn.WithContext(ctx)
+		body := fn
+		if s.began != nil {
+			body = func(tx *gorm.DB) error {
+				s.began()
+				return fn(tx)
+			}
 		}
-		s.log.DebugContext(ctx, "transaction conflict, retrying", "attempt", i+1, "err", err)
-		wait := time.Duration(1+rand.IntN(1<<min(i, 6))) * time.Millisecond
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
+		for i := range attempts {
+			err = conn.Transaction(body)
+			if err == nil || !retryable(err) {
+				return err
+			}
+			s.log.DebugContext(ctx, "transaction conflict, retrying", "attempt", i+1, "err", err)
+			time.Sleep(time.Duration(1+rand.IntN(1<<min(i, 6))) * time.Millisecond)
 		}
+		return fmt.Errorf("gave up after %d conflicting attempts: %w", attempts, err)
+	})
+	if !started && connErr != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w: no write connection came free in time (%v)", ErrBusy, ctx.Err())
+		}
+		return fmt.Errorf("connect to the database: %w", connErr)
 	}
-	return fmt.Errorf("gave up after %d conflicting attempts: %w", attempts, err)
+	return connErr
 }
 
 // chunks calls fn on successive slices of at most n elements.

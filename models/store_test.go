@@ -3,6 +3,8 @@ package models_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -123,6 +125,33 @@ func TestStore_PutMember(t *testing.T) {
 	})
 }
 
+// TestStore_PutMemberMaxGroups: the most groups the API accepts, each as
+// long as allowed, round-trip unchanged on both databases.
+func TestStore_PutMemberMaxGroups(t *testing.T) {
+	modelstest.Each(t, func(t *testing.T, spec string) {
+		f := newFixture(t, spec)
+		ctx := context.Background()
+		groups := make([]string, models.MaxGroups)
+		for i := range groups {
+			groups[i] = fmt.Sprintf("%02d%s", i, strings.Repeat("g", 62))
+		}
+		in := models.MemberInput{ID: "many", Karma: 1, Groups: groups}
+		if err := in.Normalize(nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.store.PutMember(ctx, in, "test"); err != nil {
+			t.Fatalf("put %d groups of 64 characters: %v", len(groups), err)
+		}
+		v, err := f.store.FindMember(ctx, "many")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := v.Member.Groups(); !slices.Equal(got, groups) {
+			t.Fatalf("groups came back as %d (%d characters), want %d", len(got), len(v.Member.GroupList), len(groups))
+		}
+	})
+}
+
 func TestStore_ThresholdHysteresisGrace(t *testing.T) {
 	modelstest.Each(t, func(t *testing.T, spec string) {
 		f := newFixture(t, spec)
@@ -233,7 +262,10 @@ func TestStore_AddKarmaConcurrent(t *testing.T) {
 		for err := range errs {
 			t.Fatal(err)
 		}
-		v, _ := f.store.FindMember(context.Background(), "erin")
+		v, err := f.store.FindMember(context.Background(), "erin")
+		if err != nil {
+			t.Fatal(err)
+		}
 		if v.Member.Karma != 200 {
 			t.Fatalf("karma = %d, want 200", v.Member.Karma)
 		}
@@ -252,7 +284,10 @@ func TestStore_AddKarmaErrors(t *testing.T) {
 		if _, err := f.store.AddKarma(ctx, "max", 100, "api"); !errors.As(err, &ie) {
 			t.Errorf("overflow err = %v", err)
 		}
-		v, _ := f.store.FindMember(ctx, "max")
+		v, err := f.store.FindMember(ctx, "max")
+		if err != nil {
+			t.Fatal(err)
+		}
 		if v.Member.Karma != 9223372036854775800 {
 			t.Errorf("overflow changed karma to %d", v.Member.Karma)
 		}
@@ -265,18 +300,30 @@ func TestStore_DeleteMember(t *testing.T) {
 		ctx := context.Background()
 		f.put(t, "gus", 200, "webmasters", "customers")
 		f.link(t, "gus", 4104, "webmasters-pro")
+		// In webmasters-pro: removed. Eligible for customers-club with its
+		// invite still pending: the invite is cancelled and the link
+		// withdrawn.
 		n, err := f.store.DeleteMember(ctx, "gus", "api")
-		if err != nil || n != 1 {
+		if err != nil || n != 2 {
 			t.Fatalf("delete = %d, %v", n, err)
 		}
 		if _, err := f.store.FindMember(ctx, "gus"); !errors.Is(err, models.ErrNotFound) {
 			t.Fatalf("find after delete err = %v", err)
 		}
 		p := f.pending(t, "gus")
-		if len(p) != 1 || p[0].Kind != "remove" || p[0].ChatKey != "webmasters-pro" || *p[0].TgUserID != 4104 {
+		if len(p) != 2 {
 			t.Fatalf("pending after delete = %+v", p)
 		}
-		ev, _ := f.store.Events(ctx, models.EventFilter{Member: "gus", Kind: models.EventMemberDeleted})
+		for _, want := range []struct{ kind, chat string }{{"uninvite", "customers-club"}, {"remove", "webmasters-pro"}} {
+			i := slices.IndexFunc(p, func(a models.Action) bool { return a.ChatKey == want.chat })
+			if i < 0 || p[i].Kind != want.kind || p[i].TgUserID == nil || *p[i].TgUserID != 4104 {
+				t.Errorf("pending after delete in %s = %+v, want %s", want.chat, p, want.kind)
+			}
+		}
+		ev, err := f.store.Events(ctx, models.EventFilter{Member: "gus", Kind: models.EventMemberDeleted})
+		if err != nil {
+			t.Fatal(err)
+		}
 		if len(ev) != 1 {
 			t.Fatalf("delete events = %+v", ev)
 		}
@@ -299,7 +346,10 @@ func TestStore_Overrides(t *testing.T) {
 		if p := f.pending(t, "hal"); len(p) != 1 || p[0].Kind != "invite" {
 			t.Fatalf("always queued %+v", p)
 		}
-		v, _ = f.store.SetOverride(ctx, "hal", "webmasters-pro", gate.OverrideNone, "admin")
+		v, err = f.store.SetOverride(ctx, "hal", "webmasters-pro", gate.OverrideNone, "admin")
+		if err != nil {
+			t.Fatal(err)
+		}
 		if v.Chats[0].State != "not_eligible" {
 			t.Fatalf("lifted: %+v", v.Chats[0])
 		}
@@ -323,21 +373,21 @@ func TestStore_Outbox(t *testing.T) {
 			t.Fatalf("claim = %+v, %v", got, err)
 		}
 		// Leased: another worker gets nothing.
-		if again, _ := f.store.ClaimActions(ctx, "w2", 10, time.Minute); len(again) != 0 {
-			t.Fatalf("double claim: %+v", again)
+		if again, err := f.store.ClaimActions(ctx, "w2", 10, time.Minute); err != nil || len(again) != 0 {
+			t.Fatalf("double claim: %+v, %v", again, err)
 		}
 		// A failure with a retry time puts it back for later.
 		retry := f.clock.Now().Add(30 * time.Second)
 		if err := f.store.FailAction(ctx, got[0].ID, "w1", "worker", errors.New("Too Many Requests: retry after 30"), &retry); err != nil {
 			t.Fatal(err)
 		}
-		if again, _ := f.store.ClaimActions(ctx, "w2", 10, time.Minute); len(again) != 0 {
-			t.Fatalf("claimed before retry_after: %+v", again)
+		if again, err := f.store.ClaimActions(ctx, "w2", 10, time.Minute); err != nil || len(again) != 0 {
+			t.Fatalf("claimed before retry_after: %+v, %v", again, err)
 		}
 		f.clock.Advance(30 * time.Second)
-		got, _ = f.store.ClaimActions(ctx, "w2", 10, time.Minute)
-		if len(got) != 1 || got[0].Attempts != 2 {
-			t.Fatalf("retry claim = %+v", got)
+		got, err = f.store.ClaimActions(ctx, "w2", 10, time.Minute)
+		if err != nil || len(got) != 1 || got[0].Attempts != 2 {
+			t.Fatalf("retry claim = %+v, %v", got, err)
 		}
 		// The first worker's lease is gone.
 		if err := f.store.CompleteAction(ctx, got[0].ID, "w1", "worker"); !errors.Is(err, models.ErrLeaseLost) {
@@ -345,9 +395,9 @@ func TestStore_Outbox(t *testing.T) {
 		}
 		// A crashed worker's lease runs out and another takes over.
 		f.clock.Advance(2 * time.Minute)
-		got, _ = f.store.ClaimActions(ctx, "w3", 10, time.Minute)
-		if len(got) != 1 || got[0].Attempts != 3 {
-			t.Fatalf("expired lease claim = %+v", got)
+		got, err = f.store.ClaimActions(ctx, "w3", 10, time.Minute)
+		if err != nil || len(got) != 1 || got[0].Attempts != 3 {
+			t.Fatalf("expired lease claim = %+v, %v", got, err)
 		}
 		if err := f.store.CompleteAction(ctx, got[0].ID, "w3", "worker"); err != nil {
 			t.Fatal(err)
@@ -355,29 +405,38 @@ func TestStore_Outbox(t *testing.T) {
 		if st := f.state(t, "ivy", "webmasters-pro"); st.State != "invited" {
 			t.Fatalf("after invite done state = %s", st.State)
 		}
-		counts, _ := f.store.OutboxCounts(ctx)
-		if counts[models.ActionDone] != 1 || counts[models.ActionPending] != 0 {
-			t.Fatalf("counts = %v", counts)
+		counts, err := f.store.OutboxCounts(ctx)
+		if err != nil || counts[models.ActionDone] != 1 || counts[models.ActionPending] != 0 {
+			t.Fatalf("counts = %v, %v", counts, err)
 		}
 	})
 }
 
+// TestStore_IdempotencyKey: the same decision made twice (two planners that
+// read the member's state before either wrote, as a replay would) queues
+// one action, and leaves it pending.
 func TestStore_IdempotencyKey(t *testing.T) {
 	modelstest.Each(t, func(t *testing.T, spec string) {
 		f := newFixture(t, spec)
 		ctx := context.Background()
 		f.put(t, "jo", 150, "webmasters")
-		f.link(t, "jo", 4107)
-		acts, _ := f.store.Actions(ctx, "jo")
-		if len(acts) != 1 {
-			t.Fatalf("actions = %+v", acts)
+		// Linked behind the planner's back, so that the next plan decides
+		// to invite.
+		if err := f.db.Gorm().Exec("UPDATE members SET tg_user_id = ? WHERE external_id = ?", 4107, "jo").Error; err != nil {
+			t.Fatal(err)
 		}
-		// Replaying the same decision (same key) inserts nothing.
-		dup := acts[0]
-		dup.ID = 0
-		if err := f.db.Gorm().Exec("INSERT INTO actions (idem_key, kind, member_ext, chat_key, state_version, status, not_before, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			dup.IdemKey, dup.Kind, dup.MemberExt, dup.ChatKey, dup.StateVersion, dup.Status, dup.NotBefore, dup.CreatedAt, dup.UpdatedAt).Error; err == nil {
-			t.Fatal("a second action with the same idempotency key was accepted")
+		if err := models.PlanTwice(ctx, f.store, "jo", "test"); err != nil {
+			t.Fatalf("the replayed decision failed: %v", err)
+		}
+		acts, err := f.store.Actions(ctx, "jo")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(acts) != 1 || acts[0].Kind != "invite" || acts[0].Status != models.ActionPending {
+			t.Fatalf("actions after the same decision twice = %+v, want one pending invite", acts)
+		}
+		if st := f.state(t, "jo", "webmasters-pro"); st.State != "eligible" || st.Version != acts[0].StateVersion {
+			t.Fatalf("state = %+v, action's version %d", st, acts[0].StateVersion)
 		}
 	})
 }
@@ -386,7 +445,9 @@ func TestDB_Reopen(t *testing.T) {
 	modelstest.Each(t, func(t *testing.T, spec string) {
 		f := newFixture(t, spec)
 		f.put(t, "kim", 77, "customers")
-		f.db.Close()
+		if err := f.db.Close(); err != nil {
+			t.Fatal(err)
+		}
 		db := modelstest.MustOpen(t, spec)
 		s := models.NewStore(db, f.store.Rules(), models.Options{})
 		v, err := s.FindMember(context.Background(), "kim")
@@ -442,11 +503,17 @@ func TestStore_BindChat(t *testing.T) {
 		if err := f.store.BindChat(ctx, "nope", -1009, "admin"); !errors.Is(err, models.ErrNotFound) {
 			t.Fatalf("unknown key: %v", err)
 		}
-		sums, _ := f.store.ChatSummaries(ctx)
+		sums, err := f.store.ChatSummaries(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if sums[0].TgChatID == nil || *sums[0].TgChatID != -1001234567890 || sums[1].TgChatID != nil {
 			t.Fatalf("summaries = %+v", sums)
 		}
-		ev, _ := f.store.Events(ctx, models.EventFilter{Chat: "webmasters-pro", Kind: models.EventChatBound})
+		ev, err := f.store.Events(ctx, models.EventFilter{Chat: "webmasters-pro", Kind: models.EventChatBound})
+		if err != nil {
+			t.Fatal(err)
+		}
 		if len(ev) != 1 {
 			t.Fatalf("bind events = %d", len(ev))
 		}
@@ -526,6 +593,26 @@ func TestStore_ListMembers(t *testing.T) {
 		}
 		if _, err := f.store.ListMembers(ctx, models.MemberFilter{Chat: "nope"}); !errors.Is(err, models.ErrNotFound) {
 			t.Errorf("unknown chat: %v", err)
+		}
+	})
+}
+
+func TestStore_SetInChat(t *testing.T) {
+	modelstest.Each(t, func(t *testing.T, spec string) {
+		f := newFixture(t, spec)
+		ctx := context.Background()
+		f.put(t, "nia", 150, "webmasters")
+		f.link(t, "nia", 4301, "webmasters-pro")
+		// Telegram may report what it reported before (a repeated
+		// chat_member update, a participant list): nothing changes.
+		for range 2 {
+			v, err := f.store.SetInChat(ctx, "nia", "webmasters-pro", true, "bot")
+			if err != nil {
+				t.Fatalf("the same join reported again: %v", err)
+			}
+			if v.Chats[0].State != "member" || !v.Chats[0].InChat {
+				t.Fatalf("state = %+v", v.Chats[0])
+			}
 		}
 	})
 }

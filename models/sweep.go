@@ -16,7 +16,7 @@ import (
 // A worker calls it periodically; the clock is the store's.
 func (s *Store) ExpireGrace(ctx context.Context, actor string) (int, error) {
 	var ids []int64
-	err := s.db.gorm.WithContext(ctx).Model(&ChatState{}).Distinct("member_id").
+	err := s.db.read.WithContext(ctx).Model(&ChatState{}).Distinct("member_id").
 		Where("state = ? AND grace_until <= ?", string(gate.StateGrace), s.clock()).
 		Order("member_id").Limit(10000).Pluck("member_id", &ids).Error
 	if err != nil {
@@ -34,7 +34,7 @@ func (s *Store) ReplanAll(ctx context.Context, actor string) (int, error) {
 	total := 0
 	for {
 		var ids []int64
-		err := s.db.gorm.WithContext(ctx).Model(&Member{}).Where("id > ?", last).
+		err := s.db.read.WithContext(ctx).Model(&Member{}).Where("id > ?", last).
 			Order("id").Limit(chunkSize).Pluck("id", &ids).Error
 		if err != nil {
 			return total, fmt.Errorf("list members: %w", err)
@@ -72,7 +72,7 @@ func (s *Store) replanIDs(ctx context.Context, ids []int64, actor string) error 
 // (by the rules' hash, kept in the database), and reports whether it did.
 func (s *Store) SyncRules(ctx context.Context, actor string) (bool, error) {
 	var row metaRow
-	err := s.db.gorm.WithContext(ctx).Where("k = ?", "rules_hash").Take(&row).Error
+	err := s.db.read.WithContext(ctx).Where("k = ?", "rules_hash").Take(&row).Error
 	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
 		return false, fmt.Errorf("read rules hash: %w", err)
 	}

@@ -156,7 +156,7 @@ func (s *Store) detach(p *planner, old *Member, why string) ([]string, error) {
 			in = append(in, r.ChatKey)
 		}
 	}
-	if err := p.tx.Model(&Action{}).Where("status = ? AND member_ext = ?", ActionPending, old.ExternalID).
+	if err := p.tx.Model(&Action{}).Where("status = ? AND member_id = ?", ActionPending, old.ID).
 		Updates(map[string]any{"status": ActionCancelled, "updated_at": p.now}).Error; err != nil {
 		return nil, fmt.Errorf("cancel actions: %w", err)
 	}
@@ -174,11 +174,13 @@ func (s *Store) detach(p *planner, old *Member, why string) ([]string, error) {
 }
 
 // resetStates puts a member's chat states back to "not in, not eligible"
-// when their Telegram account leaves them. The rows stay, so that versions
-// keep growing and the next decision's idempotency key is new.
+// when their Telegram account leaves them, as a new version (the one the
+// compensating actions queued with it belong to). The rows stay, so that
+// versions keep growing and every later decision's idempotency key is new.
 func resetStates(p *planner, memberID int64) error {
 	err := p.tx.Model(&ChatState{}).Where("member_id = ?", memberID).Updates(map[string]any{
 		"state": string(gate.StateNotEligible), "in_chat": false, "grace_until": nil, "tag": nil,
+		"version": gorm.Expr("version + 1"), "changed_at": p.now,
 	}).Error
 	if err != nil {
 		return fmt.Errorf("reset chat states: %w", err)
@@ -222,7 +224,7 @@ func (s *Store) unlinkLocked(p *planner, m *Member, why string) (int, error) {
 	if err := p.tx.Where("member_id = ?", m.ID).Find(&rows).Error; err != nil {
 		return 0, fmt.Errorf("load chat states: %w", err)
 	}
-	if err := p.tx.Model(&Action{}).Where("status = ? AND member_ext = ?", ActionPending, m.ExternalID).
+	if err := p.tx.Model(&Action{}).Where("status = ? AND member_id = ?", ActionPending, m.ID).
 		Updates(map[string]any{"status": ActionCancelled, "updated_at": p.now}).Error; err != nil {
 		return 0, fmt.Errorf("cancel actions: %w", err)
 	}
@@ -233,11 +235,7 @@ func (s *Store) unlinkLocked(p *planner, m *Member, why string) (int, error) {
 		if kind == gate.ActionNone {
 			continue
 		}
-		p.actions = append(p.actions, Action{
-			IdemKey: idemKey(m.ID, r.ChatKey, r.Version+1, kind), Kind: string(kind),
-			MemberExt: m.ExternalID, ChatKey: r.ChatKey, TgUserID: m.TgUserID, StateVersion: r.Version + 1, Reason: reason,
-			Status: ActionPending, NotBefore: p.now, CreatedAt: p.now, UpdatedAt: p.now,
-		})
+		p.queue(m, r.ChatKey, r.Version+1, kind, reason)
 		e := p.event(EventStateChanged, m, r.ChatKey, reason+"; queued "+string(kind))
 		e.FromState, e.ToState = ptr(r.State), ptr(string(gate.StateNeedsLink))
 		n++

@@ -116,9 +116,9 @@ func (s *Store) FinishUpdate(ctx context.Context, id int64, owner string, cause 
 		case cause == nil:
 			upd["status"], upd["done_at"] = UpdateDone, now
 		case retryAt != nil:
-			upd["status"], upd["last_error"], upd["not_before"] = UpdatePending, truncate(cause.Error(), 1000), retryAt.UTC()
+			upd["status"], upd["last_error"], upd["not_before"] = UpdatePending, Truncate(cause.Error(), 1000), retryAt.UTC()
 		default:
-			upd["status"], upd["last_error"], upd["done_at"] = UpdateFailed, truncate(cause.Error(), 1000), now
+			upd["status"], upd["last_error"], upd["done_at"] = UpdateFailed, Truncate(cause.Error(), 1000), now
 		}
 		res := tx.Model(&Update{}).Where("update_id = ? AND status = ? AND lease_owner = ?", id, UpdateRunning, owner).Updates(upd)
 		if res.Error != nil {

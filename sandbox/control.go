@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,39 +21,21 @@ import (
 // JSON or x-www-form-urlencoded; answers are JSON; errors are
 // {"error": "...", "rpc": "..."} with a 4xx status.
 
-func (s *Sandbox) routes(mux *http.ServeMux) {
-	handle := func(pattern string, h controlFunc) { mux.HandleFunc(pattern, serveControl(h)) }
-	handle("GET /sandbox/users", s.handleListUsers)
-	handle("POST /sandbox/users", s.handleCreateUser)
-	handle("GET /sandbox/users/{id}", s.handleGetUser)
-	handle("POST /sandbox/users/{id}/messages", s.handleSend)
-	handle("GET /sandbox/users/{id}/messages", s.handleReceived)
-	handle("POST /sandbox/users/{id}/contact", s.handleContact)
-	handle("POST /sandbox/users/{id}/join", s.handleJoin)
-	handle("POST /sandbox/users/{id}/leave", s.handleLeave)
-	handle("POST /sandbox/users/{id}/block", s.handleBlock)
-	handle("POST /sandbox/users/{id}/privacy", s.handlePrivacy)
-	handle("GET /sandbox/chats", s.handleListChats)
-	handle("POST /sandbox/chats", s.handleCreateChat)
-	handle("POST /sandbox/chats/{chat_id}/admins", s.handleMakeAdmin)
-	handle("GET /sandbox/chats/{chat_id}/members", s.handleMembers)
-	handle("GET /sandbox/chats/{chat_id}/links", s.handleLinks)
-	handle("GET /sandbox/chats/{chat_id}/requests", s.handleRequests)
-	handle("GET /sandbox/codes/{phone}", s.handleCode)
-	handle("GET /sandbox/calls", s.handleCalls)
-	handle("POST /sandbox/faults", s.handleFaults)
-	handle("GET /sandbox/faults", s.handleGetFaults)
-	handle("GET /sandbox/", s.handleIndex)
-}
+// controlFunc is a control call: given the request and its fields (checked
+// against the route's), it returns the status and the value to answer with
+// as JSON, or an error for writeControlError.
+type controlFunc func(r *http.Request, in map[string]string) (status int, v any, err error)
 
-// controlFunc is a control call: it returns the status and the value to
-// answer with as JSON, or an error for writeControlError.
-type controlFunc func(r *http.Request) (status int, v any, err error)
-
-// serveControl adapts h to net/http: the one place that writes answers.
-func serveControl(h controlFunc) http.HandlerFunc {
+// serveControl adapts h to net/http: the one place that reads fields and
+// writes answers. A field the route does not take is a 400.
+func serveControl(pattern string, h controlFunc, fields []string) http.HandlerFunc {
 	return func(rw http.ResponseWriter, r *http.Request) {
-		status, v, err := h(r)
+		in, err := readFields(r, pattern, fields)
+		if err != nil {
+			writeControlError(rw, err)
+			return
+		}
+		status, v, err := h(r, in)
 		if err != nil {
 			writeControlError(rw, err)
 			return
@@ -65,31 +49,54 @@ func answer(v any) (int, any, error) { return http.StatusOK, v, nil }
 
 func fail(err error) (int, any, error) { return 0, nil, err }
 
-// body reads a JSON object or a form into strings (JSON non-strings keep
-// their JSON text). A body that looks like JSON is read as JSON whatever
-// its Content-Type, so `curl -d '{...}'` works. Its errors are 400s.
-func body(r *http.Request) (map[string]string, error) {
-	in, err := readBody(r)
-	if err != nil {
-		return nil, badInput("%v", err)
+// readFields reads a GET's query string, or another method's body, into
+// strings and refuses any field not in fields, naming the ones the call
+// takes. A POST's fields travel in its body only, so a query string there is
+// refused too.
+func readFields(r *http.Request, pattern string, fields []string) (map[string]string, error) {
+	var in map[string]string
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		in = lastValues(r.URL.Query())
+	} else {
+		if q := r.URL.Query(); len(q) > 0 {
+			return nil, badInput("%s takes its fields in the body, not the query string (%s)", pattern, strings.Join(slices.Sorted(maps.Keys(q)), ", "))
+		}
+		var err error
+		if in, err = readBody(r); err != nil {
+			return nil, badInput("%v", err)
+		}
 	}
-	return in, nil
+	var unknown []string
+	for k := range in {
+		if !slices.Contains(fields, k) {
+			unknown = append(unknown, strconv.Quote(k))
+		}
+	}
+	if len(unknown) == 0 {
+		return in, nil
+	}
+	slices.Sort(unknown)
+	takes := "no fields"
+	if len(fields) > 0 {
+		takes = strings.Join(fields, ", ")
+	}
+	what := "field"
+	if len(unknown) > 1 {
+		what = "fields"
+	}
+	return nil, badInput("unknown %s %s: %s takes %s", what, strings.Join(unknown, ", "), pattern, takes)
 }
 
-// readBody is body with plain errors.
+// readBody reads a JSON object or a form into strings (JSON non-strings keep
+// their JSON text). A body that looks like JSON is read as JSON whatever
+// its Content-Type, so `curl -d '{...}'` works.
 func readBody(r *http.Request) (map[string]string, error) {
-	out := map[string]string{}
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct == "multipart/form-data" {
 		if err := r.ParseMultipartForm(1 << 20); err != nil {
 			return nil, fmt.Errorf("read form: %w", err)
 		}
-		for k, v := range r.Form {
-			if len(v) > 0 {
-				out[k] = v[len(v)-1]
-			}
-		}
-		return out, nil
+		return lastValues(r.MultipartForm.Value), nil
 	}
 	data, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
@@ -98,32 +105,43 @@ func readBody(r *http.Request) (map[string]string, error) {
 	text := strings.TrimSpace(string(data))
 	switch {
 	case text == "":
-		return out, nil
+		return map[string]string{}, nil
 	case strings.HasPrefix(text, "{"):
 		var m map[string]json.RawMessage
 		if err := json.Unmarshal(data, &m); err != nil {
 			return nil, fmt.Errorf("body is not a JSON object: %w", err)
 		}
+		out := map[string]string{}
 		for k, raw := range m {
 			var str string
-			if json.Unmarshal(raw, &str) == nil {
+			switch {
+			case json.Unmarshal(raw, &str) == nil:
 				out[k] = str
-			} else if string(raw) != "null" {
+			case string(raw) == "null":
+				out[k] = "" // named, so checked, but empty
+			default:
 				out[k] = string(raw)
 			}
 		}
+		return out, nil
 	default:
 		form, err := url.ParseQuery(text)
 		if err != nil {
 			return nil, fmt.Errorf("read form: %w", err)
 		}
-		for k, v := range form {
-			if len(v) > 0 {
-				out[k] = v[len(v)-1]
-			}
+		return lastValues(form), nil
+	}
+}
+
+// lastValues keeps the last value of each field.
+func lastValues(form map[string][]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range form {
+		if len(v) > 0 {
+			out[k] = v[len(v)-1]
 		}
 	}
-	return out, nil
+	return out
 }
 
 type controlError struct {
@@ -188,14 +206,16 @@ func toUserJSON(u world.User) userJSON {
 }
 
 type messageJSON struct {
-	MessageID   int             `json:"message_id"`
-	From        int64           `json:"from"`
-	ChatID      int64           `json:"chat_id"`
-	Date        time.Time       `json:"date"`
-	Text        string          `json:"text,omitempty"`
-	Entities    []world.Entity  `json:"entities,omitempty"`
-	Contact     *world.Contact  `json:"contact,omitempty"`
-	ReplyMarkup json.RawMessage `json:"reply_markup,omitempty"`
+	MessageID   int               `json:"message_id"`
+	From        int64             `json:"from"`
+	ChatID      int64             `json:"chat_id"`
+	Date        time.Time         `json:"date"`
+	Text        string            `json:"text,omitempty"`
+	Entities    []world.Entity    `json:"entities,omitempty"`
+	Contact     *world.Contact    `json:"contact,omitempty"`
+	ReplyMarkup json.RawMessage   `json:"reply_markup,omitempty"`
+	ChatShared  *world.ChatShared `json:"chat_shared,omitempty"`
+	EditDate    *time.Time        `json:"edit_date,omitempty"`
 }
 
 // toMessageJSON shows m as viewer sees it (chat_id is the other side).
@@ -203,6 +223,11 @@ func toMessageJSON(m world.Message, viewer int64) messageJSON {
 	out := messageJSON{MessageID: m.ID, From: m.FromID, ChatID: m.ChatIDFor(viewer), Date: m.Date, Text: m.Text, Entities: m.Entities, Contact: m.Contact}
 	if m.ReplyMarkup != "" && json.Valid([]byte(m.ReplyMarkup)) {
 		out.ReplyMarkup = json.RawMessage(m.ReplyMarkup)
+	}
+	out.ChatShared = m.ChatShared
+	if !m.EditDate.IsZero() {
+		t := m.EditDate
+		out.EditDate = &t
 	}
 	return out
 }
@@ -226,6 +251,7 @@ type memberJSON struct {
 	Status         string             `json:"status"`
 	Rights         *world.AdminRights `json:"rights,omitempty"`
 	CustomTitle    string             `json:"custom_title,omitempty"`
+	Tag            string             `json:"tag,omitempty"`
 	UntilDate      *time.Time         `json:"until_date,omitempty"`
 	JoinedAt       time.Time          `json:"joined_at"`
 	InviterID      int64              `json:"inviter_id,omitempty"`
@@ -234,7 +260,7 @@ type memberJSON struct {
 }
 
 func toMemberJSON(m world.ChatMember) memberJSON {
-	out := memberJSON{User: toUserJSON(m.User), Status: string(m.Status), CustomTitle: m.CustomTitle, JoinedAt: m.JoinedAt, InviterID: m.InviterID, ViaJoinRequest: m.ViaJoinRequest}
+	out := memberJSON{User: toUserJSON(m.User), Status: string(m.Status), CustomTitle: m.CustomTitle, Tag: m.Tag, JoinedAt: m.JoinedAt, InviterID: m.InviterID, ViaJoinRequest: m.ViaJoinRequest}
 	if m.Status == world.StatusAdministrator || m.Status == world.StatusCreator {
 		r := m.Rights
 		out.Rights = &r
@@ -283,16 +309,6 @@ func (s *Sandbox) pathUser(r *http.Request) (world.User, error) {
 	return u, nil
 }
 
-// pathUserBody is pathUser, then the body.
-func (s *Sandbox) pathUserBody(r *http.Request) (world.User, map[string]string, error) {
-	u, err := s.pathUser(r)
-	if err != nil {
-		return world.User{}, nil, err
-	}
-	in, err := body(r)
-	return u, in, err
-}
-
 func (s *Sandbox) pathChat(r *http.Request) (world.Chat, error) {
 	id, err := parseID("chat id", r.PathValue("chat_id"))
 	if err != nil {
@@ -307,10 +323,7 @@ func (s *Sandbox) pathChat(r *http.Request) (world.Chat, error) {
 	return c, nil
 }
 
-func (s *Sandbox) handleIndex(r *http.Request) (int, any, error) {
-	if r.URL.Path != "/sandbox/" {
-		return fail(notFound("no such control call: %s %s", r.Method, r.URL.Path))
-	}
+func (s *Sandbox) handleIndex(_ *http.Request, _ map[string]string) (int, any, error) {
 	return answer(map[string]any{
 		"bot":          toUserJSON(s.bot),
 		"bot_api_url":  s.BotAPIURL(),
@@ -319,7 +332,7 @@ func (s *Sandbox) handleIndex(r *http.Request) (int, any, error) {
 	})
 }
 
-func (s *Sandbox) handleListUsers(*http.Request) (int, any, error) {
+func (s *Sandbox) handleListUsers(_ *http.Request, _ map[string]string) (int, any, error) {
 	out := []userJSON{}
 	for _, u := range s.world.Users() {
 		out = append(out, toUserJSON(u))
@@ -327,11 +340,7 @@ func (s *Sandbox) handleListUsers(*http.Request) (int, any, error) {
 	return answer(out)
 }
 
-func (s *Sandbox) handleCreateUser(r *http.Request) (int, any, error) {
-	in, err := body(r)
-	if err != nil {
-		return fail(err)
-	}
+func (s *Sandbox) handleCreateUser(_ *http.Request, in map[string]string) (int, any, error) {
 	privacy, err := world.ParsePrivacy(in["privacy"])
 	if err != nil {
 		return fail(badInput("%v", err))
@@ -346,7 +355,7 @@ func (s *Sandbox) handleCreateUser(r *http.Request) (int, any, error) {
 	return http.StatusCreated, toUserJSON(u), nil
 }
 
-func (s *Sandbox) handleGetUser(r *http.Request) (int, any, error) {
+func (s *Sandbox) handleGetUser(r *http.Request, _ map[string]string) (int, any, error) {
 	u, err := s.pathUser(r)
 	if err != nil {
 		return fail(err)
@@ -354,8 +363,20 @@ func (s *Sandbox) handleGetUser(r *http.Request) (int, any, error) {
 	return answer(toUserJSON(u))
 }
 
-func (s *Sandbox) handleSend(r *http.Request) (int, any, error) {
-	u, in, err := s.pathUserBody(r)
+// handleDeleteUser deletes a person (or another bot) from the world.
+func (s *Sandbox) handleDeleteUser(r *http.Request, _ map[string]string) (int, any, error) {
+	u, err := s.pathUser(r)
+	if err != nil {
+		return fail(err)
+	}
+	if err := s.DeleteUser(u.ID); err != nil {
+		return fail(err)
+	}
+	return answer(map[string]any{"deleted": u.ID})
+}
+
+func (s *Sandbox) handleSend(r *http.Request, in map[string]string) (int, any, error) {
+	u, err := s.pathUser(r)
 	if err != nil {
 		return fail(err)
 	}
@@ -372,7 +393,7 @@ func (s *Sandbox) handleSend(r *http.Request) (int, any, error) {
 	return answer(toMessageJSON(m, u.ID))
 }
 
-func (s *Sandbox) handleReceived(r *http.Request) (int, any, error) {
+func (s *Sandbox) handleReceived(r *http.Request, _ map[string]string) (int, any, error) {
 	u, err := s.pathUser(r)
 	if err != nil {
 		return fail(err)
@@ -384,7 +405,7 @@ func (s *Sandbox) handleReceived(r *http.Request) (int, any, error) {
 	return answer(out)
 }
 
-func (s *Sandbox) handleContact(r *http.Request) (int, any, error) {
+func (s *Sandbox) handleContact(r *http.Request, _ map[string]string) (int, any, error) {
 	u, err := s.pathUser(r)
 	if err != nil {
 		return fail(err)
@@ -396,8 +417,8 @@ func (s *Sandbox) handleContact(r *http.Request) (int, any, error) {
 	return answer(toMessageJSON(m, u.ID))
 }
 
-func (s *Sandbox) handleJoin(r *http.Request) (int, any, error) {
-	u, in, err := s.pathUserBody(r)
+func (s *Sandbox) handleJoin(r *http.Request, in map[string]string) (int, any, error) {
+	u, err := s.pathUser(r)
 	if err != nil {
 		return fail(err)
 	}
@@ -419,8 +440,8 @@ func (s *Sandbox) handleJoin(r *http.Request) (int, any, error) {
 	return answer(out)
 }
 
-func (s *Sandbox) handleLeave(r *http.Request) (int, any, error) {
-	u, in, err := s.pathUserBody(r)
+func (s *Sandbox) handleLeave(r *http.Request, in map[string]string) (int, any, error) {
+	u, err := s.pathUser(r)
 	if err != nil {
 		return fail(err)
 	}
@@ -435,8 +456,8 @@ func (s *Sandbox) handleLeave(r *http.Request) (int, any, error) {
 }
 
 // handleBlock: the person blocks the bot ({"blocked": false} unblocks).
-func (s *Sandbox) handleBlock(r *http.Request) (int, any, error) {
-	u, in, err := s.pathUserBody(r)
+func (s *Sandbox) handleBlock(r *http.Request, in map[string]string) (int, any, error) {
+	u, err := s.pathUser(r)
 	if err != nil {
 		return fail(err)
 	}
@@ -448,8 +469,8 @@ func (s *Sandbox) handleBlock(r *http.Request) (int, any, error) {
 }
 
 // handlePrivacy changes who may add the person to groups.
-func (s *Sandbox) handlePrivacy(r *http.Request) (int, any, error) {
-	u, in, err := s.pathUserBody(r)
+func (s *Sandbox) handlePrivacy(r *http.Request, in map[string]string) (int, any, error) {
+	u, err := s.pathUser(r)
 	if err != nil {
 		return fail(err)
 	}
@@ -464,7 +485,7 @@ func (s *Sandbox) handlePrivacy(r *http.Request) (int, any, error) {
 	return answer(toUserJSON(u))
 }
 
-func (s *Sandbox) handleListChats(*http.Request) (int, any, error) {
+func (s *Sandbox) handleListChats(_ *http.Request, _ map[string]string) (int, any, error) {
 	out := []chatJSON{}
 	for _, c := range s.world.Chats() {
 		out = append(out, toChatJSON(c))
@@ -472,11 +493,7 @@ func (s *Sandbox) handleListChats(*http.Request) (int, any, error) {
 	return answer(out)
 }
 
-func (s *Sandbox) handleCreateChat(r *http.Request) (int, any, error) {
-	in, err := body(r)
-	if err != nil {
-		return fail(err)
-	}
+func (s *Sandbox) handleCreateChat(_ *http.Request, in map[string]string) (int, any, error) {
 	creator, err := strconv.ParseInt(in["creator"], 10, 64)
 	if err != nil {
 		return fail(badInput("creator (a user id) is required"))
@@ -488,12 +505,8 @@ func (s *Sandbox) handleCreateChat(r *http.Request) (int, any, error) {
 	return http.StatusCreated, toChatJSON(c), nil
 }
 
-func (s *Sandbox) handleMakeAdmin(r *http.Request) (int, any, error) {
+func (s *Sandbox) handleMakeAdmin(r *http.Request, in map[string]string) (int, any, error) {
 	c, err := s.pathChat(r)
-	if err != nil {
-		return fail(err)
-	}
-	in, err := body(r)
 	if err != nil {
 		return fail(err)
 	}
@@ -504,7 +517,7 @@ func (s *Sandbox) handleMakeAdmin(r *http.Request) (int, any, error) {
 		}
 	}
 	var rights *world.AdminRights
-	if v, ok := in["rights"]; ok {
+	if v := in["rights"]; v != "" {
 		var rr world.AdminRights
 		if err := json.Unmarshal([]byte(v), &rr); err != nil {
 			return fail(badInput("rights: %v", err))
@@ -520,7 +533,7 @@ func (s *Sandbox) handleMakeAdmin(r *http.Request) (int, any, error) {
 	return answer(toMemberJSON(s.world.Member(c.ID, userID)))
 }
 
-func (s *Sandbox) handleMembers(r *http.Request) (int, any, error) {
+func (s *Sandbox) handleMembers(r *http.Request, in map[string]string) (int, any, error) {
 	c, err := s.pathChat(r)
 	if err != nil {
 		return fail(err)
@@ -529,7 +542,7 @@ func (s *Sandbox) handleMembers(r *http.Request) (int, any, error) {
 	for _, m := range s.world.Members(c.ID) {
 		out = append(out, toMemberJSON(m))
 	}
-	if r.URL.Query().Get("banned") != "" {
+	if in["banned"] != "" {
 		for _, m := range s.world.Banned(c.ID) {
 			out = append(out, toMemberJSON(m))
 		}
@@ -538,7 +551,7 @@ func (s *Sandbox) handleMembers(r *http.Request) (int, any, error) {
 }
 
 // handleLinks lists a chat's invite links, unmasked.
-func (s *Sandbox) handleLinks(r *http.Request) (int, any, error) {
+func (s *Sandbox) handleLinks(r *http.Request, _ map[string]string) (int, any, error) {
 	c, err := s.pathChat(r)
 	if err != nil {
 		return fail(err)
@@ -557,7 +570,7 @@ func (s *Sandbox) handleLinks(r *http.Request) (int, any, error) {
 }
 
 // handleRequests lists a chat's pending join requests.
-func (s *Sandbox) handleRequests(r *http.Request) (int, any, error) {
+func (s *Sandbox) handleRequests(r *http.Request, _ map[string]string) (int, any, error) {
 	c, err := s.pathChat(r)
 	if err != nil {
 		return fail(err)
@@ -575,7 +588,7 @@ func (s *Sandbox) handleRequests(r *http.Request) (int, any, error) {
 	return answer(out)
 }
 
-func (s *Sandbox) handleCode(r *http.Request) (int, any, error) {
+func (s *Sandbox) handleCode(r *http.Request, _ map[string]string) (int, any, error) {
 	phone := r.PathValue("phone")
 	code, ok := s.Code(phone)
 	if !ok {
@@ -585,13 +598,19 @@ func (s *Sandbox) handleCode(r *http.Request) (int, any, error) {
 }
 
 // handleCalls lists calls; ?api=bot|mtproto and ?method= filter, ?since=N
-// skips the first N.
-func (s *Sandbox) handleCalls(r *http.Request) (int, any, error) {
-	q := r.URL.Query()
-	since, _ := strconv.Atoi(q.Get("since"))
+// keeps the calls numbered N and later (Call.Seq).
+func (s *Sandbox) handleCalls(_ *http.Request, in map[string]string) (int, any, error) {
+	since := 0
+	if v := in["since"]; v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fail(badInput("since must be a call number (0 or more)"))
+		}
+		since = n
+	}
 	out := []world.Call{}
-	for i, c := range s.Calls() {
-		if i < since || (q.Get("api") != "" && c.API != q.Get("api")) || (q.Get("method") != "" && c.Method != q.Get("method")) {
+	for _, c := range s.world.CallsSince(since) {
+		if (in["api"] != "" && c.API != in["api"]) || (in["method"] != "" && c.Method != in["method"]) {
 			continue
 		}
 		out = append(out, c)
@@ -599,12 +618,9 @@ func (s *Sandbox) handleCalls(r *http.Request) (int, any, error) {
 	return answer(out)
 }
 
-func (s *Sandbox) handleFaults(r *http.Request) (int, any, error) {
-	in, err := body(r)
-	if err != nil {
-		return fail(err)
-	}
+func (s *Sandbox) handleFaults(_ *http.Request, in map[string]string) (int, any, error) {
 	var f world.Faults
+	var err error
 	if v := in["rate"]; v != "" {
 		if f.Rate, err = strconv.ParseFloat(v, 64); err != nil || f.Rate < 0 || f.Rate > 1 {
 			return fail(badInput("rate must be a number from 0 to 1"))
@@ -637,6 +653,12 @@ func (s *Sandbox) handleFaults(r *http.Request) (int, any, error) {
 	return answer(s.world.FaultConfig())
 }
 
-func (s *Sandbox) handleGetFaults(*http.Request) (int, any, error) {
+func (s *Sandbox) handleGetFaults(_ *http.Request, _ map[string]string) (int, any, error) {
 	return answer(s.world.FaultConfig())
+}
+
+// handleReset empties the world but for the sandbox's bot.
+func (s *Sandbox) handleReset(_ *http.Request, _ map[string]string) (int, any, error) {
+	s.Reset()
+	return s.handleIndex(nil, nil)
 }

@@ -21,7 +21,10 @@ func control(t *testing.T, sb *sandbox.Sandbox, method, path string, in any, out
 	t.Helper()
 	var body io.Reader
 	if in != nil {
-		data, _ := json.Marshal(in)
+		data, err := json.Marshal(in)
+		if err != nil {
+			t.Fatal(err)
+		}
 		body = bytes.NewReader(data)
 	}
 	req, err := http.NewRequest(method, sb.BotAPIURL()+path, body)
@@ -34,7 +37,10 @@ func control(t *testing.T, sb *sandbox.Sandbox, method, path string, in any, out
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
 			t.Fatalf("%s %s: decode %q: %v", method, path, data, err)
@@ -201,4 +207,157 @@ func TestSandbox_ControlAPI(t *testing.T) {
 	if len(calls) != 1 || calls[0].Method != "getMe" {
 		t.Errorf("calls = %+v", calls)
 	}
+}
+
+// raw sends body as is with the content type and returns the status and
+// the answer's "error".
+func raw(t *testing.T, sb *sandbox.Sandbox, method, path, contentType, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, sb.BotAPIURL()+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("%s %s: decode: %v", method, path, err)
+	}
+	obj, _ := out.(map[string]any) // nil for lists
+	msg, _ := obj["error"].(string)
+	return resp.StatusCode, msg
+}
+
+// TestSandbox_ControlUnknownFields: a field a control call does not take is
+// refused, naming it and the fields the call takes, and nothing is done.
+func TestSandbox_ControlUnknownFields(t *testing.T) {
+	sb := sandboxtest.Start(t, sandbox.Config{Seed: 3, NoMTProto: true})
+	alice := sandboxtest.MustUser(t, sb, world.UserSpec{FirstName: "Alice", Phone: "+15550001"})
+	users := len(sb.World().Users())
+	const jsonCT, formCT = "application/json", "application/x-www-form-urlencoded"
+	tests := []struct {
+		name, method, path, contentType, body string
+		want                                  string // in the error
+	}{
+		{name: "a typo in JSON", method: "POST", path: "/sandbox/users", contentType: jsonCT, body: `{"first_name":"Bob","lastname":"Smith"}`,
+			want: `unknown field "lastname": POST /sandbox/users takes first_name, last_name, username, phone, privacy, password, language_code`},
+		{name: "a null unknown field", method: "POST", path: "/sandbox/users", contentType: jsonCT, body: `{"first_name":"Bob","lastname":null}`, want: `unknown field "lastname"`},
+		{name: "a typo in a form", method: "POST", path: "/sandbox/users", contentType: formCT, body: `first_name=Bob&usernme=bob_tg`, want: `unknown field "usernme"`},
+		{name: "a typo in multipart", method: "POST", path: "/sandbox/users", contentType: "multipart/form-data; boundary=XX",
+			body: "--XX\r\nContent-Disposition: form-data; name=\"first_name\"\r\n\r\nBob\r\n--XX\r\nContent-Disposition: form-data; name=\"phonee\"\r\n\r\n+15550002\r\n--XX--\r\n", want: `unknown field "phonee"`},
+		{name: "two unknown fields", method: "POST", path: "/sandbox/users", contentType: jsonCT, body: `{"first_name":"Bob","b":1,"a":2}`, want: `unknown fields "a", "b"`},
+		{name: "fields in a POST's query string", method: "POST", path: "/sandbox/users?first_name=Bob", want: "POST /sandbox/users takes its fields in the body"},
+		{name: "a call that takes none", method: "POST", path: "/sandbox/users/" + itoa(alice.ID) + "/contact", contentType: jsonCT, body: `{"phone":"+15550009"}`,
+			want: `unknown field "phone": POST /sandbox/users/{id}/contact takes no fields`},
+		{name: "a message", method: "POST", path: "/sandbox/users/" + itoa(alice.ID) + "/messages", contentType: jsonCT, body: `{"txt":"hi"}`, want: `takes chat_id, text`},
+		{name: "join", method: "POST", path: "/sandbox/users/" + itoa(alice.ID) + "/join", contentType: jsonCT, body: `{"link":"x"}`, want: `unknown field "link"`},
+		{name: "faults", method: "POST", path: "/sandbox/faults", contentType: jsonCT, body: `{"rat":0.5}`, want: `unknown field "rat"`},
+		{name: "a chat", method: "POST", path: "/sandbox/chats", contentType: jsonCT, body: `{"title":"T","creator":` + itoa(alice.ID) + `,"owner":1}`, want: `unknown field "owner"`},
+		{name: "reset", method: "POST", path: "/sandbox/reset", contentType: jsonCT, body: `{"keep":[1]}`, want: `unknown field "keep"`},
+		{name: "delete", method: "DELETE", path: "/sandbox/users/" + itoa(alice.ID), contentType: jsonCT, body: `{"force":true}`, want: `unknown field "force"`},
+		{name: "a query typo", method: "GET", path: "/sandbox/calls?sinec=3", want: `unknown field "sinec": GET /sandbox/calls takes api, method, since`},
+		{name: "a query on a call that takes none", method: "GET", path: "/sandbox/users?limit=5", want: `unknown field "limit"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, msg := raw(t, sb, tt.method, tt.path, tt.contentType, tt.body)
+			if status != http.StatusBadRequest || !strings.Contains(msg, tt.want) {
+				t.Errorf("%d %q, want 400 with %q", status, msg, tt.want)
+			}
+		})
+	}
+	if n := len(sb.World().Users()); n != users {
+		t.Errorf("%d users after refused calls, want %d", n, users)
+	}
+	if _, ok := sb.World().User(alice.ID); !ok {
+		t.Error("a refused DELETE deleted")
+	}
+	if len(sb.World().Chats()) != 0 || len(sb.Received(sb.Bot().ID)) != 0 || sb.World().FaultConfig().Rate != 0 {
+		t.Error("a refused call did something")
+	}
+	t.Run("known fields still work", func(t *testing.T) {
+		if status, msg := raw(t, sb, "GET", "/sandbox/calls?since=0&api=bot", "", ""); status != 200 {
+			t.Errorf("calls: %d %s", status, msg)
+		}
+		if status, msg := raw(t, sb, "POST", "/sandbox/users", jsonCT, `{"first_name":"Bob","last_name":null}`); status != 201 {
+			t.Errorf("create: %d %s", status, msg)
+		}
+	})
+}
+
+// TestSandbox_ResetAndDelete: for long runs, the control API empties the
+// world (the bot and its token stay) and deletes single people.
+func TestSandbox_ResetAndDelete(t *testing.T) {
+	sb := sandboxtest.Start(t, sandbox.Config{Seed: 3, NoMTProto: true})
+	owner := sandboxtest.MustUser(t, sb, world.UserSpec{FirstName: "Owner", Username: "owner_tg"})
+	alice := sandboxtest.MustUser(t, sb, world.UserSpec{FirstName: "Alice"})
+	chat := sandboxtest.MustChat(t, sb, owner.ID, "Webmasters Pro")
+	if _, _, err := sb.World().AddMembers(chat.ID, owner.ID, []int64{alice.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sb.StartBot(alice.ID, "tok"); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("delete a person", func(t *testing.T) {
+		var out map[string]any
+		if code := control(t, sb, "DELETE", "/sandbox/users/"+itoa(alice.ID), nil, &out); code != 200 || out["deleted"] != float64(alice.ID) {
+			t.Fatalf("delete: %d %v", code, out)
+		}
+		if code := control(t, sb, "GET", "/sandbox/users/"+itoa(alice.ID), nil, &out); code != 404 {
+			t.Errorf("get after delete: %d %v", code, out)
+		}
+		var members []struct {
+			User struct{ ID int64 } `json:"user"`
+		}
+		control(t, sb, "GET", "/sandbox/chats/"+itoa(chat.BotAPIID())+"/members", nil, &members)
+		for _, m := range members {
+			if m.User.ID == alice.ID {
+				t.Errorf("still a member: %+v", members)
+			}
+		}
+		if code := control(t, sb, "DELETE", "/sandbox/users/"+itoa(alice.ID), nil, &out); code != 404 {
+			t.Errorf("second delete: %d %v", code, out)
+		}
+		if code := control(t, sb, "DELETE", "/sandbox/users/"+itoa(sb.Bot().ID), nil, &out); code != 400 {
+			t.Errorf("delete the bot: %d %v", code, out)
+		}
+	})
+
+	t.Run("reset", func(t *testing.T) {
+		var index struct {
+			Bot struct{ ID int64 } `json:"bot"`
+		}
+		if code := control(t, sb, "POST", "/sandbox/reset", nil, &index); code != 200 || index.Bot.ID != sb.Bot().ID {
+			t.Fatalf("reset: %d %+v", code, index)
+		}
+		var users []struct{ ID int64 }
+		control(t, sb, "GET", "/sandbox/users", nil, &users)
+		if len(users) != 1 || users[0].ID != sb.Bot().ID {
+			t.Errorf("users after reset %+v, want only the bot", users)
+		}
+		var chats []any
+		control(t, sb, "GET", "/sandbox/chats", nil, &chats)
+		if len(chats) != 0 {
+			t.Errorf("chats after reset %v", chats)
+		}
+		resp, err := http.Get(sb.BotAPIURL() + "/bot" + sb.BotToken() + "/getMe")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("getMe with the bot's token after reset: %s", resp.Status)
+		}
+		again := sandboxtest.MustUser(t, sb, world.UserSpec{FirstName: "Owner", Username: "owner_tg"})
+		if again.ID <= alice.ID {
+			t.Errorf("id %d after reset, want above %d (never reused)", again.ID, alice.ID)
+		}
+	})
 }

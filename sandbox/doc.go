@@ -8,25 +8,36 @@
 // point `karmagate serve` at it: TELEGRAM_BOT_API_URL, TELEGRAM_BOT_TOKEN,
 // TELEGRAM_API_ID, TELEGRAM_API_HASH, TELEGRAM_DC_ADDR, TELEGRAM_SERVER_KEY.
 //
-// Control API (ids are Bot API ids: users positive, supergroups -100…):
+// Control API (ids are Bot API ids: users positive, supergroups -100…;
+// a field a call does not take is a 400 naming the fields it takes):
 //
-//	POST /sandbox/users                      create a person: first_name, username, phone, privacy, password
+//	POST /sandbox/users                      create a person: first_name, last_name, username, phone, privacy, password, language_code
+//	DELETE /sandbox/users/{id}               delete a person: gone from every chat, request and contact list
 //	POST /sandbox/users/{id}/messages        the person sends text to chat_id (default: the bot)
 //	POST /sandbox/users/{id}/contact         the person shares their own contact with the bot
 //	POST /sandbox/users/{id}/join            the person opens invite_link → {"result","reason"}
 //	POST /sandbox/users/{id}/leave           the person leaves chat_id
 //	POST /sandbox/users/{id}/block           the person blocks the bot ({"blocked": false} unblocks)
 //	POST /sandbox/users/{id}/privacy         who may add the person to groups: everybody, contacts, nobody
+//	POST /sandbox/users/{id}/press           the person presses an inline button: message_id, data, chat_id
+//	POST /sandbox/users/{id}/share_chat      the person answers a request_chat button: request_id, chat_id
+//	GET  /sandbox/callbacks/{query_id}       the bot's answer to a press
 //	GET  /sandbox/users/{id}/messages        what the person received
 //	POST /sandbox/chats                      a person creates a supergroup: title, creator, about
 //	POST /sandbox/chats/{chat_id}/admins     the creator makes user_id (default: the bot) an admin
+//	POST /sandbox/chats/{chat_id}/guard_bot  the creator names user_id (default: the bot; 0: none) guard bot
 //	GET  /sandbox/chats                      the world's chats
 //	GET  /sandbox/chats/{chat_id}/members    a chat's real member list (?banned=1 adds the banned)
 //	GET  /sandbox/chats/{chat_id}/links      a chat's invite links (unmasked), with use counts
 //	GET  /sandbox/chats/{chat_id}/requests   a chat's pending join requests
 //	GET  /sandbox/codes/{phone}              the last login code sent to the phone
-//	GET  /sandbox/calls                      every Bot API and MTProto call (?api=, ?method=, ?since=)
+//	GET  /sandbox/calls                      the last 10000 Bot API and MTProto calls (?api=, ?method=, ?since=seq)
 //	POST /sandbox/faults                     faults: rate (0–1), seed, kinds (5xx, timeout, drop, 429, duplicate)
+//	POST /sandbox/reset                      empty the world; the bot and its token stay, ids are never reused
+//
+// The HTTP wiring (http.go) sits between Start (sandbox.go) and the two
+// APIs it serves: the control handlers (control.go, over the Go API in
+// people.go) and package botapi.
 //
 // What the sandbox emulates and where it differs from Telegram is written
 // in the package docs of world, botapi and mtproto, and in README.md.

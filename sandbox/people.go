@@ -14,6 +14,25 @@ func (s *Sandbox) CreateUser(spec world.UserSpec) (world.User, error) {
 	return s.world.CreateUser(spec)
 }
 
+// DeleteUser deletes a person (or a bot other than the sandbox's): gone
+// from every chat, join request and contact list, their private chats with
+// them; logged out of MTProto. Their id is never given out again. See
+// world.DeleteUser.
+func (s *Sandbox) DeleteUser(userID int64) error {
+	if userID == s.bot.ID {
+		return badInput("the sandbox's bot @%s can't be deleted (Reset keeps it)", s.bot.Username)
+	}
+	return s.world.DeleteUser(userID)
+}
+
+// Reset empties the world for the next story, as Start left it: every
+// person, chat, invite link, message and login code is gone; the sandbox's
+// bot stays with its id and token (and its webhook and commands), its
+// pending updates dropped; MTProto clients are logged out. The clock, the
+// call log, the fault setting and the id counters carry on, so ids are
+// never reused. See world.Reset.
+func (s *Sandbox) Reset() { s.world.Reset(s.bot.ID) }
+
 // SendMessage makes a person send text to chatID: the default bot's private
 // chat when chatID is 0, another user, or a supergroup (-100…).
 func (s *Sandbox) SendMessage(userID, chatID int64, text string) (world.Message, error) {
@@ -73,6 +92,7 @@ func DefaultBotRights() world.AdminRights {
 	return world.AdminRights{
 		CanManageChat: true, CanDeleteMessages: true, CanRestrictMembers: true,
 		CanInviteUsers: true, CanPinMessages: true, CanChangeInfo: true,
+		CanManageTags: true,
 	}
 }
 
@@ -105,7 +125,8 @@ func (s *Sandbox) Members(chatID int64) ([]world.ChatMember, error) {
 // Code is the last login code sent to the phone.
 func (s *Sandbox) Code(phone string) (string, bool) { return s.world.LastCode(phone) }
 
-// Calls is every Bot API and MTProto call made, oldest first.
+// Calls is the call log: the last Config.MaxCalls Bot API and MTProto
+// calls, oldest first.
 func (s *Sandbox) Calls() []world.Call { return s.world.Calls() }
 
 // SetFaults turns faults on or off.

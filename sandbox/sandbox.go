@@ -38,6 +38,9 @@ type Config struct {
 	NoMTProto bool
 	// Limits are Telegram's limits; zero fields take the defaults.
 	Limits world.Limits
+	// MaxCalls and MaxMessagesPerChat bound the call log and the messages
+	// kept per chat (world.Options); zero takes the defaults, 10000 and 1000.
+	MaxCalls, MaxMessagesPerChat int
 	// Now is the world's clock; nil means time.Now.
 	Now func() time.Time
 	// Logger receives logs; nil discards them.
@@ -99,7 +102,10 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 		cfg.BotAPI.Logger = cfg.Logger.With("component", "botapi")
 	}
 	s := &Sandbox{cfg: cfg, log: cfg.Logger}
-	s.world = world.New(world.Options{Seed: cfg.Seed, Now: cfg.Now, Limits: cfg.Limits, Logger: cfg.Logger.With("component", "world")})
+	s.world = world.New(world.Options{
+		Seed: cfg.Seed, Now: cfg.Now, Limits: cfg.Limits, Logger: cfg.Logger.With("component", "world"),
+		MaxCalls: cfg.MaxCalls, MaxMessagesPerChat: cfg.MaxMessagesPerChat,
+	})
 	bot, token, err := s.world.CreateBot(cfg.BotUsername, cfg.BotName)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: create bot: %w", err)
@@ -130,16 +136,7 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 	}
 
 	s.botapi = botapi.New(s.world, cfg.BotAPI)
-	mux := http.NewServeMux()
-	s.routes(mux)
-	mux.HandleFunc("/", func(rw http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/bot") {
-			s.botapi.ServeHTTP(rw, r)
-			return
-		}
-		http.NotFound(rw, r)
-	})
-	s.http = &http.Server{Handler: s.logRequests(mux), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)}
+	s.http = &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)}
 
 	ctx, cancel := context.WithCancel(ctx)
 	s.cancel = cancel
@@ -170,38 +167,6 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 	}()
 	s.log.Info("sandbox started", "bot_api", s.BotAPIURL(), "mtproto", s.MTProtoAddr(), "bot", "@"+bot.Username, "seed", cfg.Seed)
 	return s, nil
-}
-
-// logRequests logs each HTTP request at debug level, the token masked.
-func (s *Sandbox) logRequests(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		if !s.log.Enabled(r.Context(), slog.LevelDebug) {
-			next.ServeHTTP(rw, r)
-			return
-		}
-		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: rw, status: http.StatusOK}
-		defer func() {
-			path := r.URL.Path
-			if rest, ok := strings.CutPrefix(path, "/bot"); ok {
-				if _, method, ok := strings.Cut(rest, "/"); ok {
-					path = "/bot***/" + method
-				}
-			}
-			s.log.Debug("http", "method", r.Method, "path", path, "status", rec.status, "took", time.Since(start).Round(time.Microsecond))
-		}()
-		next.ServeHTTP(rec, r)
-	})
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
 }
 
 func (s *Sandbox) fail(err error) {

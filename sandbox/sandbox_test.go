@@ -40,12 +40,10 @@ func (u *updates) next(t *testing.T) *models.Update {
 	}
 }
 
+// TestSandbox_Start checks what Start gives; how long it takes is
+// BenchmarkStart's to measure.
 func TestSandbox_Start(t *testing.T) {
-	begin := time.Now()
 	sb := sandboxtest.Start(t, sandbox.Config{Seed: 1})
-	if d := time.Since(begin); d > 2*time.Second {
-		t.Errorf("Start took %s, want under 2s", d)
-	}
 	env := sb.Env()
 	for _, k := range []string{"TELEGRAM_BOT_API_URL", "TELEGRAM_BOT_TOKEN", "TELEGRAM_API_ID", "TELEGRAM_API_HASH", "TELEGRAM_DC_ADDR", "TELEGRAM_SERVER_KEY"} {
 		if env[k] == "" {
@@ -198,7 +196,7 @@ func TestSandbox_Webhook(t *testing.T) {
 }
 
 // BenchmarkStart measures a full start (world, bot, Bot API, MTProto with a
-// fresh RSA key) and stop.
+// fresh RSA key) and stop: the README's "well under a second".
 func BenchmarkStart(b *testing.B) {
 	for b.Loop() {
 		sb, err := sandbox.Start(b.Context(), sandbox.Config{})

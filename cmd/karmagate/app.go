@@ -8,7 +8,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -101,10 +103,17 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("link tokens: %w", err)
 	}
 	var pool *worker.Pool
+	var afterStore func()
+	if m.Config.Failpoint == "kill-after-store" {
+		afterStore = func() {
+			m.Logger.Warn("failpoint kill-after-store: killing this process")
+			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		}
+	}
 	m.Bot, err = bot.New(ctx, bot.Options{
 		Token: m.Config.BotToken, ServerURL: m.Config.BotAPIURL, Store: store, Tokens: tokens, Secret: []byte(m.Config.Secret),
 		WebhookURL: m.Config.WebhookURL, Admins: m.Config.Admins, LogChat: m.Config.LogChat, Texts: store.Rules().Messages,
-		WakeWorkers: func() { pool.Wake() }, Now: m.Now, Logger: m.Logger, Registerer: reg,
+		WakeWorkers: func() { pool.Wake() }, Now: m.Now, Logger: m.Logger, Registerer: reg, AfterStore: afterStore,
 	})
 	if err != nil {
 		return err

@@ -45,6 +45,10 @@ type Config struct {
 	// LogChat is a private chat the bot administers, for the sendContact
 	// phone lookup (KARMAGATE_LOG_CHAT); 0 when unset.
 	LogChat int64
+	// Failpoint is a crash test's hook (KARMAGATE_FAILPOINT): with
+	// "kill-after-store" the process kills itself (SIGKILL) right after
+	// storing an update, before acknowledging or processing it.
+	Failpoint string
 }
 
 // ConfigFromEnv reads the configuration; getenv is os.Getenv outside tests.
@@ -105,6 +109,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			}
 			c.Admins = append(c.Admins, id)
 		}
+	}
+	switch c.Failpoint = getenv("KARMAGATE_FAILPOINT"); c.Failpoint {
+	case "", "kill-after-store":
+	default:
+		errs = append(errs, fmt.Errorf("KARMAGATE_FAILPOINT %q is unknown (it is for crash tests: kill-after-store)", c.Failpoint))
 	}
 	if v := getenv("KARMAGATE_LOG_CHAT"); v != "" {
 		id, err := strconv.ParseInt(v, 10, 64)

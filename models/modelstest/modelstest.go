@@ -1,8 +1,8 @@
 // Package modelstest runs tests against every database karmagate supports:
-// SQLite in a temporary directory always, and MySQL/MariaDB when
+// SQLite in a temporary directory always, and MariaDB (the mysql dialect) when
 // KARMAGATE_TEST_MYSQL names a server (a go-sql-driver DSN without a
 // database, e.g. "root@tcp(127.0.0.1:3306)/"). Each test gets a throwaway
-// database of its own. Under CI (CI=true) a missing MySQL server is an
+// database of its own. Under CI (CI=true) a missing MariaDB server is an
 // error, never a silent skip.
 package modelstest
 

@@ -10,19 +10,32 @@ import (
 )
 
 func TestSpecs(t *testing.T) {
+	ctx := context.Background()
 	specs := modelstest.Specs(t)
 	if !strings.HasPrefix(specs["sqlite"], "sqlite:") {
 		t.Fatalf("sqlite spec = %q", specs["sqlite"])
 	}
+	again := modelstest.Specs(t)
 	for name, spec := range specs {
-		db := modelstest.MustOpen(t, spec)
-		if err := db.CheckSchema(context.Background()); err != nil {
-			t.Errorf("%s: a fresh test database is not migrated: %v", name, err)
-		}
-	}
-	// Each call gets a database of its own.
-	if again := modelstest.Specs(t); again["sqlite"] == specs["sqlite"] || (specs["mysql"] != "" && again["mysql"] == specs["mysql"]) {
-		t.Error("two calls shared a database")
+		t.Run(name, func(t *testing.T) {
+			db := modelstest.MustOpen(t, spec)
+			if err := db.CheckSchema(ctx); err != nil {
+				t.Fatalf("a fresh test database is not migrated: %v", err)
+			}
+			// Each call gets a database of its own: what one holds, the
+			// other's does not.
+			other := modelstest.MustOpen(t, again[name])
+			if err := db.Gorm().Exec("INSERT INTO meta (k, v) VALUES (?, ?)", "probe", name).Error; err != nil {
+				t.Fatal(err)
+			}
+			var n int64
+			if err := other.Gorm().Raw("SELECT COUNT(*) FROM meta WHERE k = ?", "probe").Scan(&n).Error; err != nil {
+				t.Fatal(err)
+			}
+			if n != 0 {
+				t.Fatal("two calls of Specs share a database")
+			}
+		})
 	}
 }
 

@@ -126,6 +126,7 @@ func TestServer_GetUpdatesConflict(t *testing.T) {
 	go func() { first <- e.call("getUpdates", map[string]any{"timeout": 30}) }()
 	// Start second polls until the first is pushed out; each second poll is
 	// short, so the loop ends as soon as the first one is parked.
+	giveUp := time.After(10 * time.Second)
 	for {
 		e.call("getUpdates", map[string]any{"timeout": 0})
 		select {
@@ -134,6 +135,8 @@ func TestServer_GetUpdatesConflict(t *testing.T) {
 				t.Errorf("first poll: %s", r)
 			}
 			return
+		case <-giveUp:
+			t.Fatal("the first poll was not pushed out within 10s")
 		case <-time.After(20 * time.Millisecond):
 		}
 	}

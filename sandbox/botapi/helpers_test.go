@@ -158,6 +158,7 @@ type update struct {
 	ChatMember      json.RawMessage `json:"chat_member"`
 	MyChatMember    json.RawMessage `json:"my_chat_member"`
 	ChatJoinRequest json.RawMessage `json:"chat_join_request"`
+	CallbackQuery   json.RawMessage `json:"callback_query"`
 }
 
 func (u update) kind() string {
@@ -170,6 +171,8 @@ func (u update) kind() string {
 		return "my_chat_member"
 	case u.ChatJoinRequest != nil:
 		return "chat_join_request"
+	case u.CallbackQuery != nil:
+		return "callback_query"
 	}
 	return "?"
 }

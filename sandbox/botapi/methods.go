@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/karmagate/karmagate/sandbox/world"
@@ -15,6 +14,10 @@ func (s *Server) getMe(_ context.Context, c *call) (any, error) {
 	u := toUser(c.bot)
 	t, f := true, false
 	u.CanJoinGroups, u.CanReadAllGroupMessages, u.SupportsInlineQueries = &t, &f, &f
+	u.SupportsGuestQueries, u.CanConnectToBusiness, u.HasMainWebApp = &f, &f, &f
+	u.HasTopicsEnabled, u.AllowsUsersToCreateTopics, u.CanManageBots = &f, &f, &f
+	// Every sandbox bot may be a guard bot, as if enabled in @BotFather.
+	u.SupportsJoinRequestQueries = &t
 	return u, nil
 }
 
@@ -85,12 +88,8 @@ func (s *Server) sendMessage(_ context.Context, c *call) (any, error) {
 			return nil, badRequest("can't parse entities JSON object")
 		}
 	}
-	if v := c.p.str("reply_markup"); v != "" {
-		var probe map[string]any
-		if err := json.Unmarshal([]byte(v), &probe); err != nil {
-			return nil, badRequest("can't parse reply keyboard markup JSON object")
-		}
-		opts.ReplyMarkup = v
+	if opts.ReplyMarkup, _, err = checkReplyMarkup(c.p.str("reply_markup"), chatID > 0, false); err != nil {
+		return nil, err
 	}
 	if strings.TrimSpace(text) == "" {
 		return nil, badRequest("message text is empty")
@@ -99,11 +98,7 @@ func (s *Server) sendMessage(_ context.Context, c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	am := s.message(m, c.bot.ID)
-	if strings.Contains(opts.ReplyMarkup, "inline_keyboard") {
-		am.ReplyMarkup = rawJSONOrAbsent(opts.ReplyMarkup)
-	}
-	return am, nil
+	return s.message(m, c.bot.ID), nil
 }
 
 func (s *Server) sendContact(_ context.Context, c *call) (any, error) {
@@ -117,7 +112,11 @@ func (s *Server) sendContact(_ context.Context, c *call) (any, error) {
 		LastName:    c.p.str("last_name"),
 	}
 	contact.UserID = s.w.ResolveContactUserID(contact.PhoneNumber)
-	m, err := s.w.SendMessage(c.bot.ID, chatID, "", world.SendOptions{Contact: contact, ReplyMarkup: c.p.str("reply_markup")})
+	markup, _, err := checkReplyMarkup(c.p.str("reply_markup"), chatID > 0, false)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.w.SendMessage(c.bot.ID, chatID, "", world.SendOptions{Contact: contact, ReplyMarkup: markup})
 	if err != nil {
 		return nil, err
 	}
@@ -132,43 +131,6 @@ func (s *Server) deleteMessage(_ context.Context, c *call) (any, error) {
 	if err := s.w.DeleteMessage(c.bot.ID, chatID, c.p.int("message_id")); err != nil {
 		return nil, err
 	}
-	return true, nil
-}
-
-var commandRE = regexp.MustCompile(`^[a-z0-9_]{1,32}$`)
-
-func (s *Server) setMyCommands(_ context.Context, c *call) (any, error) {
-	var cmds []apiBotCommand
-	if err := json.Unmarshal([]byte(c.p.str("commands")), &cmds); err != nil {
-		return nil, badRequest("can't parse commands JSON object")
-	}
-	if len(cmds) > 100 {
-		return nil, badRequest("too many commands specified")
-	}
-	for _, cmd := range cmds {
-		if !commandRE.MatchString(cmd.Command) {
-			return nil, badRequest("BOT_COMMAND_INVALID")
-		}
-		if n := len([]rune(cmd.Description)); n < 1 || n > 256 {
-			return nil, badRequest("command description must be non-empty")
-		}
-	}
-	c.state.mu.Lock()
-	c.state.commands = cmds
-	c.state.mu.Unlock()
-	return true, nil
-}
-
-func (s *Server) getMyCommands(_ context.Context, c *call) (any, error) {
-	c.state.mu.Lock()
-	defer c.state.mu.Unlock()
-	return append([]apiBotCommand{}, c.state.commands...), nil
-}
-
-func (s *Server) deleteMyCommands(_ context.Context, c *call) (any, error) {
-	c.state.mu.Lock()
-	c.state.commands = nil
-	c.state.mu.Unlock()
 	return true, nil
 }
 
@@ -198,6 +160,12 @@ func (s *Server) getChat(_ context.Context, c *call) (any, error) {
 	if me := s.w.Member(ch.ID, c.bot.ID); me.Status == world.StatusCreator || (me.Status == world.StatusAdministrator && me.Rights.CanInviteUsers) {
 		if l, ok := s.w.PrimaryInvite(ch.ID); ok {
 			info.InviteLink = l.Link
+		}
+	}
+	if isAdmin(s.w.Member(ch.ID, c.bot.ID)) {
+		if g, ok := s.w.GuardBot(ch.ID); ok {
+			gu := toUser(g)
+			info.GuardBot = &gu
 		}
 	}
 	return info, nil
@@ -374,7 +342,7 @@ func (s *Server) promoteChatMember(_ context.Context, c *call) (any, error) {
 		CanManageVideoChats: b("can_manage_video_chats"), CanRestrictMembers: b("can_restrict_members"),
 		CanPromoteMembers: b("can_promote_members"), CanChangeInfo: b("can_change_info"), CanInviteUsers: b("can_invite_users"),
 		CanPostStories: b("can_post_stories"), CanEditStories: b("can_edit_stories"), CanDeleteStories: b("can_delete_stories"),
-		CanPinMessages: b("can_pin_messages"), CanManageTopics: b("can_manage_topics"),
+		CanPinMessages: b("can_pin_messages"), CanManageTopics: b("can_manage_topics"), CanManageTags: b("can_manage_tags"),
 	}
 	if r.Any() {
 		r.CanManageChat = true // implied by any other right, as Telegram does

@@ -32,6 +32,11 @@ type Options struct {
 	StrictWebhookURL bool
 	// MaxPollTimeout caps getUpdates' timeout (50 s, as Telegram).
 	MaxPollTimeout time.Duration
+	// MaxPendingUpdates caps each bot's queue of undelivered updates, oldest
+	// dropped first (10000). Updates also expire after 24 hours on the
+	// world's clock, as on Telegram; the cap bounds the queue when that
+	// clock stands still or nobody fetches the bot's updates.
+	MaxPendingUpdates int
 }
 
 func (o *Options) setDefaults() {
@@ -52,6 +57,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.MaxPollTimeout == 0 {
 		o.MaxPollTimeout = 50 * time.Second
+	}
+	if o.MaxPendingUpdates <= 0 {
+		o.MaxPendingUpdates = 10000
 	}
 }
 
@@ -132,6 +140,13 @@ func (s *Server) methods() map[string]handlerFunc {
 		"unbanchatmember":        s.unbanChatMember,
 		"promotechatmember":      s.promoteChatMember,
 		"leavechat":              s.leaveChat,
+		// Grown with the bot (interactive.go, commands.go).
+		"answercallbackquery":        s.answerCallbackQuery,
+		"editmessagetext":            s.editMessageText,
+		"editmessagereplymarkup":     s.editMessageReplyMarkup,
+		"setchatmembertag":           s.setChatMemberTag,
+		"answerchatjoinrequestquery": s.answerChatJoinRequestQuery,
+		"sendchatjoinrequestwebapp":  s.sendChatJoinRequestWebApp,
 	}
 }
 
@@ -200,6 +215,9 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		s.finish(rw, c, nil, err, "")
 		return
 	}
+	// Join-request queries past their deadline on the world's clock end
+	// before any call sees the world.
+	s.w.ExpireJoinRequestQueries()
 	result, err := h(r.Context(), c)
 	if fault == world.FaultTimeout {
 		// The call went through; the answer never comes. The client cannot

@@ -121,13 +121,24 @@ func checkType(f SpecField, v string) error {
 		}
 	default: // arrays and objects travel as JSON
 		if !json.Valid([]byte(v)) {
-			return badRequest(fmt.Sprintf("can't parse %s JSON object", f.Name))
+			name := f.Name
+			if n, ok := jsonParamNames[name]; ok {
+				name = n
+			}
+			return badRequest(fmt.Sprintf("can't parse %s JSON object", name))
 		}
 		if strings.HasPrefix(types[0], "Array of") && !strings.HasPrefix(strings.TrimSpace(v), "[") {
 			return badRequest(fmt.Sprintf("field \"%s\" must be an Array", f.Name))
 		}
 	}
 	return nil
+}
+
+// jsonParamNames are how telegram-bot-api names JSON parameters it cannot
+// parse ("can't parse <name> JSON object").
+var jsonParamNames = map[string]string{
+	"reply_markup": "reply keyboard markup",
+	"scope":        "BotCommandScope",
 }
 
 func parseBool(v string) (bool, bool) {

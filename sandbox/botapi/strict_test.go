@@ -73,6 +73,8 @@ func TestServer_CreateChatInviteLink(t *testing.T) {
 func TestServer_RateLimits(t *testing.T) {
 	tests := []struct {
 		name string
+		// strict runs the world with Limits.StrictPacing (exact windows).
+		strict bool
 		// run makes calls until one is refused; it returns that answer.
 		run        func(e *env) response
 		retryAfter int
@@ -84,13 +86,28 @@ func TestServer_RateLimits(t *testing.T) {
 			}
 			return e.call("createChatInviteLink", map[string]any{"chat_id": c.BotAPIID()})
 		}},
-		{name: "1 message per second per chat", retryAfter: 1, run: func(e *env) response {
+		{name: "strict: 1 message per second per chat", strict: true, retryAfter: 1, run: func(e *env) response {
 			u := e.user("Alice")
 			e.w.SendMessage(u.ID, e.bot.ID, "/start", world.SendOptions{})
 			e.mustOK("sendMessage", map[string]any{"chat_id": u.ID, "text": "one"})
 			return e.call("sendMessage", map[string]any{"chat_id": u.ID, "text": "two"})
 		}},
-		{name: "20 messages per minute per group", retryAfter: 40, run: func(e *env) response {
+		{name: "a burst of 3 per chat, then 1 per second", retryAfter: 1, run: func(e *env) response {
+			u := e.user("Alice")
+			e.w.SendMessage(u.ID, e.bot.ID, "/start", world.SendOptions{})
+			for _, text := range []string{"Checking…", "You are in", "Here is the link"} {
+				e.mustOK("sendMessage", map[string]any{"chat_id": u.ID, "text": text})
+			}
+			return e.call("sendMessage", map[string]any{"chat_id": u.ID, "text": "one too many"})
+		}},
+		{name: "a burst of 3 per group, then one every 3 seconds", retryAfter: 3, run: func(e *env) response {
+			c := e.group(inviteRights())
+			for range 3 {
+				e.mustOK("sendMessage", map[string]any{"chat_id": c.BotAPIID(), "text": "hello"})
+			}
+			return e.call("sendMessage", map[string]any{"chat_id": c.BotAPIID(), "text": "one too many"})
+		}},
+		{name: "strict: 20 messages per minute per group", strict: true, retryAfter: 40, run: func(e *env) response {
 			c := e.group(inviteRights())
 			for i := 0; i < 20; i++ {
 				e.mustOK("sendMessage", map[string]any{"chat_id": c.BotAPIID(), "text": "hello"})
@@ -116,7 +133,7 @@ func TestServer_RateLimits(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t)
+			e := newEnv(t, func(_ *botapiOptions, wo *world.Options) { wo.Limits.StrictPacing = tt.strict })
 			r := tt.run(e)
 			if r.OK || r.Status != 429 || r.ErrorCode != 429 || r.Parameters.RetryAfter != tt.retryAfter {
 				t.Fatalf("got %d %s, want 429 with retry_after %d", r.Status, r, tt.retryAfter)

@@ -19,6 +19,14 @@ type apiUser struct {
 	CanJoinGroups           *bool  `json:"can_join_groups,omitempty"`
 	CanReadAllGroupMessages *bool  `json:"can_read_all_group_messages,omitempty"`
 	SupportsInlineQueries   *bool  `json:"supports_inline_queries,omitempty"`
+	// The rest are getMe's only, in telegram-bot-api's order.
+	SupportsGuestQueries       *bool `json:"supports_guest_queries,omitempty"`
+	CanConnectToBusiness       *bool `json:"can_connect_to_business,omitempty"`
+	HasMainWebApp              *bool `json:"has_main_web_app,omitempty"`
+	HasTopicsEnabled           *bool `json:"has_topics_enabled,omitempty"`
+	AllowsUsersToCreateTopics  *bool `json:"allows_users_to_create_topics,omitempty"`
+	CanManageBots              *bool `json:"can_manage_bots,omitempty"`
+	SupportsJoinRequestQueries *bool `json:"supports_join_request_queries,omitempty"`
 }
 
 type apiChat struct {
@@ -47,17 +55,28 @@ type apiChatFullInfo struct {
 	InviteLink        string               `json:"invite_link,omitempty"`
 	JoinByRequest     bool                 `json:"join_by_request,omitempty"`
 	HasVisibleHistory bool                 `json:"has_visible_history,omitempty"`
+	GuardBot          *apiUser             `json:"guard_bot,omitempty"`
 }
 
 type apiMessage struct {
-	MessageID   int             `json:"message_id"`
-	From        *apiUser        `json:"from,omitempty"`
-	Date        int64           `json:"date"`
-	Chat        apiChat         `json:"chat"`
-	Text        string          `json:"text,omitempty"`
-	Entities    []world.Entity  `json:"entities,omitempty"`
-	Contact     *world.Contact  `json:"contact,omitempty"`
-	ReplyMarkup rawJSONOrAbsent `json:"reply_markup,omitempty"`
+	MessageID   int               `json:"message_id"`
+	From        *apiUser          `json:"from,omitempty"`
+	Date        int64             `json:"date"`
+	Chat        apiChat           `json:"chat"`
+	Text        string            `json:"text,omitempty"`
+	Entities    []world.Entity    `json:"entities,omitempty"`
+	Contact     *world.Contact    `json:"contact,omitempty"`
+	ChatShared  *world.ChatShared `json:"chat_shared,omitempty"`
+	EditDate    int64             `json:"edit_date,omitempty"`
+	ReplyMarkup rawJSONOrAbsent   `json:"reply_markup,omitempty"`
+}
+
+type apiCallbackQuery struct {
+	ID           string      `json:"id"`
+	From         apiUser     `json:"from"`
+	Message      *apiMessage `json:"message,omitempty"`
+	ChatInstance string      `json:"chat_instance"`
+	Data         string      `json:"data,omitempty"`
 }
 
 // rawJSONOrAbsent is raw JSON that is left out when empty.
@@ -88,6 +107,7 @@ type apiChatJoinRequest struct {
 	UserChatID int64          `json:"user_chat_id"`
 	Date       int64          `json:"date"`
 	InviteLink *apiInviteLink `json:"invite_link,omitempty"`
+	QueryID    string         `json:"query_id,omitempty"`
 }
 
 type apiChatMemberUpdated struct {
@@ -106,6 +126,7 @@ type apiUpdate struct {
 	MyChatMember    *apiChatMemberUpdated `json:"my_chat_member,omitempty"`
 	ChatMember      *apiChatMemberUpdated `json:"chat_member,omitempty"`
 	ChatJoinRequest *apiChatJoinRequest   `json:"chat_join_request,omitempty"`
+	CallbackQuery   *apiCallbackQuery     `json:"callback_query,omitempty"`
 }
 
 // kind is the update's type, as allowed_updates names it.
@@ -119,6 +140,8 @@ func (u *apiUpdate) kind() string {
 		return "chat_member"
 	case u.ChatJoinRequest != nil:
 		return "chat_join_request"
+	case u.CallbackQuery != nil:
+		return "callback_query"
 	}
 	return ""
 }
@@ -205,15 +228,22 @@ func toChatMember(m world.ChatMember, viewerID int64) map[string]any {
 		out["can_delete_stories"] = r.CanDeleteStories
 		out["can_pin_messages"] = r.CanPinMessages
 		out["can_manage_topics"] = r.CanManageTopics
+		out["can_manage_tags"] = r.CanManageTags
 		if m.CustomTitle != "" {
 			out["custom_title"] = m.CustomTitle
 		}
 	case world.StatusMember:
+		if m.Tag != "" {
+			out["tag"] = m.Tag
+		}
 		if !m.UntilDate.IsZero() {
 			out["until_date"] = unix(m.UntilDate)
 		}
 	case world.StatusRestricted:
 		out["is_member"] = true
+		if m.Tag != "" {
+			out["tag"] = m.Tag
+		}
 		for _, k := range []string{"can_send_messages", "can_send_audios", "can_send_documents", "can_send_photos", "can_send_videos", "can_send_video_notes", "can_send_voice_notes", "can_send_polls", "can_send_other_messages", "can_add_web_page_previews", "can_react_to_messages", "can_edit_tag", "can_change_info", "can_invite_users", "can_pin_messages", "can_manage_topics"} {
 			out[k] = false
 		}

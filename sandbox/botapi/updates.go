@@ -11,7 +11,7 @@ import (
 
 // defaultAllowed is what a bot gets until it names allowed_updates: every
 // type except chat_member, message_reaction and message_reaction_count.
-var defaultAllowed = []string{"message", "my_chat_member", "chat_join_request"}
+var defaultAllowed = []string{"message", "callback_query", "my_chat_member", "chat_join_request"}
 
 // updateTTL is how long Telegram keeps an undelivered update.
 const updateTTL = 24 * time.Hour
@@ -23,12 +23,13 @@ type botState struct {
 	mu       sync.Mutex
 	nextID   int64
 	queue    []queued
+	max      int      // Options.MaxPendingUpdates
 	allowed  []string // nil: defaultAllowed
 	notify   chan struct{}
 	poller   int64 // generation of the current getUpdates call
 	pollStop chan struct{}
 	webhook  *webhook
-	commands []apiBotCommand
+	commands map[string][]apiBotCommand // scope and language → commands (commands.go)
 }
 
 type queued struct {
@@ -41,7 +42,7 @@ func (s *Server) bot(id int64) *botState {
 	defer s.mu.Unlock()
 	b, ok := s.bots[id]
 	if !ok {
-		b = &botState{id: id, nextID: 1, notify: make(chan struct{})}
+		b = &botState{id: id, nextID: 1, notify: make(chan struct{}), max: s.opts.MaxPendingUpdates}
 		s.bots[id] = b
 	}
 	return b
@@ -67,6 +68,10 @@ func (b *botState) push(u apiUpdate, now time.Time) {
 	u.UpdateID = b.nextID
 	b.nextID++
 	b.queue = append(b.queue, queued{u: u, at: now})
+	if over := len(b.queue) - b.max; over > 0 {
+		clear(b.queue[:over])
+		b.queue = b.queue[over:]
+	}
 	close(b.notify)
 	b.notify = make(chan struct{})
 }
@@ -97,6 +102,24 @@ func (s *Server) onEvent(ev world.Event) {
 		s.onJoinRequest(e, now)
 	case world.MemberChanged:
 		s.onMemberChanged(e, now)
+	case world.CallbackQueried:
+		s.onCallbackQuery(e.Query, now)
+	case world.WorldReset:
+		s.dropPending()
+	}
+}
+
+// dropPending empties every bot's queue after a world reset: its updates
+// speak of people and chats that are gone. Update ids keep counting, so a
+// bot's offset stays valid.
+func (s *Server) dropPending() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, b := range s.bots {
+		b.mu.Lock()
+		clear(b.queue)
+		b.queue = nil
+		b.mu.Unlock()
 	}
 }
 
@@ -132,7 +155,8 @@ func (s *Server) onMessage(m world.Message, now time.Time) {
 func (s *Server) message(m world.Message, viewerID int64) apiMessage {
 	from, _ := s.w.User(m.FromID)
 	fu := toUser(from)
-	am := apiMessage{MessageID: m.ID, From: &fu, Date: unix(m.Date), Text: m.Text, Entities: m.Entities, Contact: m.Contact}
+	am := apiMessage{MessageID: m.ID, From: &fu, Date: unix(m.Date), Text: m.Text, Entities: m.Entities, Contact: m.Contact,
+		ChatShared: m.ChatShared, EditDate: unix(m.EditDate), ReplyMarkup: inlineMarkup(m.ReplyMarkup)}
 	if m.ChannelID != 0 {
 		c, _ := s.w.Chat(m.ChannelID)
 		am.Chat = groupChat(c)
@@ -153,7 +177,12 @@ func (s *Server) onJoinRequest(e world.JoinRequested, now time.Time) {
 		if !a.User.IsBot || !(a.Status == world.StatusCreator || a.Rights.CanInviteUsers) {
 			continue
 		}
-		jr := &apiChatJoinRequest{Chat: groupChat(c), From: toUser(u), UserChatID: u.ID, Date: unix(e.Date)}
+		// A guard bot's query goes to it alone; once queued, the request
+		// goes to the other admin bots.
+		if (e.QueryID != "") != (a.User.ID == e.GuardBotID) && e.GuardBotID != 0 {
+			continue
+		}
+		jr := &apiChatJoinRequest{Chat: groupChat(c), From: toUser(u), UserChatID: u.ID, Date: unix(e.Date), QueryID: e.QueryID}
 		if e.InviteLink != nil {
 			creator, _ := s.w.User(e.InviteLink.CreatorID)
 			jr.InviteLink = toInviteLink(*e.InviteLink, creator, a.User.ID)

@@ -267,7 +267,11 @@ func TestServer_Concurrent(t *testing.T) {
 	}
 	seen := map[int64]bool{}
 	counts := map[string]int{}
+	giveUp := time.Now().Add(time.Minute)
 	for counts["message"] < people || counts["chat_member"] < people {
+		if time.Now().After(giveUp) {
+			t.Fatalf("not every update within a minute: %v", counts)
+		}
 		var ups []update
 		r := e.call("getUpdates", map[string]any{"timeout": 5, "offset": maxID(seen) + 1})
 		r.decode(t, &ups)

@@ -194,11 +194,13 @@ func (s *Server) deliver(ctx context.Context, b *botState, wh *webhook) {
 				return
 			}
 		}
-		err := s.post(ctx, wh, next.u)
+		reply, err := s.post(ctx, wh, next.u)
+		s.runWebhookReply(ctx, b, reply)
 		if err == nil && s.w.Fault() == world.FaultDuplicate {
 			s.log.Debug("webhook update delivered twice (fault)", "bot", b.id, "update_id", next.u.UpdateID)
 			s.w.RecordCall(world.Call{API: "bot", Account: b.id, Method: "webhook", Params: next.u.UpdateID, Fault: world.FaultDuplicate})
-			err = s.post(ctx, wh, next.u)
+			reply, err = s.post(ctx, wh, next.u)
+			s.runWebhookReply(ctx, b, reply)
 		}
 		if ctx.Err() != nil {
 			return
@@ -221,16 +223,18 @@ func (s *Server) deliver(ctx context.Context, b *botState, wh *webhook) {
 	}
 }
 
-func (s *Server) post(ctx context.Context, wh *webhook, u apiUpdate) error {
+// post delivers one update; on a 2xx it returns the answer's body, which
+// may carry a method call (webhook_reply.go).
+func (s *Server) post(ctx context.Context, wh *webhook, u apiUpdate) (*webhookReply, error) {
 	body, err := json.Marshal(u)
 	if err != nil {
-		return fmt.Errorf("encode update: %w", err)
+		return nil, fmt.Errorf("encode update: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.opts.WebhookTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, wh.url, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("build webhook request: %w", err)
+		return nil, fmt.Errorf("build webhook request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if wh.secret != "" {
@@ -240,14 +244,14 @@ func (s *Server) post(ctx context.Context, wh *webhook, u apiUpdate) error {
 	if err != nil {
 		// The texts are Telegram's last_error_message, capitals included.
 		if ctx.Err() == context.DeadlineExceeded {
-			return errors.New("Read timeout expired") //lint:ignore ST1005 Telegram's text
+			return nil, errors.New("Read timeout expired") //lint:ignore ST1005 Telegram's text
 		}
-		return errors.New("Connection refused") //lint:ignore ST1005 Telegram's text
+		return nil, errors.New("Connection refused") //lint:ignore ST1005 Telegram's text
 	}
 	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("Wrong response from the webhook: %s", resp.Status) //lint:ignore ST1005 Telegram's text
+		return nil, fmt.Errorf("Wrong response from the webhook: %s", resp.Status) //lint:ignore ST1005 Telegram's text
 	}
-	return nil
+	return &webhookReply{contentType: resp.Header.Get("Content-Type"), body: answer}, nil
 }

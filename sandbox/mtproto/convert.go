@@ -109,6 +109,7 @@ func adminRightsTG(r world.AdminRights) tg.ChatAdminRights {
 		PostStories:    r.CanPostStories,
 		EditStories:    r.CanEditStories,
 		DeleteStories:  r.CanDeleteStories,
+		ManageRanks:    r.CanManageTags,
 	}
 }
 
@@ -128,6 +129,7 @@ func adminRightsWorld(r tg.ChatAdminRights) world.AdminRights {
 		CanPostStories:   r.PostStories,
 		CanEditStories:   r.EditStories,
 		CanDeleteStories: r.DeleteStories,
+		CanManageTags:    r.ManageRanks,
 	}
 }
 
@@ -162,9 +164,9 @@ func participantTG(m world.ChatMember, viewer int64, viewerStatus world.Status) 
 		return &tg.ChannelParticipantLeft{Peer: &tg.PeerUser{UserID: uid}}
 	}
 	if uid == viewer {
-		return &tg.ChannelParticipantSelf{UserID: uid, InviterID: m.InviterID, Date: unix(m.JoinedAt)}
+		return &tg.ChannelParticipantSelf{UserID: uid, InviterID: m.InviterID, Date: unix(m.JoinedAt), Rank: m.Tag}
 	}
-	return &tg.ChannelParticipant{UserID: uid, Date: unix(m.JoinedAt)}
+	return &tg.ChannelParticipant{UserID: uid, Date: unix(m.JoinedAt), Rank: m.Tag}
 }
 
 func inviteTG(l world.InviteLink) *tg.ChatInviteExported {

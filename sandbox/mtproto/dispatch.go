@@ -93,6 +93,12 @@ func (s *Server) onMessage(srv *tgtest.Server, req *tgtest.Request) error {
 			if err := r.Decode(req.Buf); err != nil {
 				return s.reply(srv, req, nil, rpcError(400, "INPUT_REQUEST_INVALID"))
 			}
+			if r.Layer != tg.Layer {
+				// Answers are encoded in gotd's layer only: a client of
+				// another layer could not decode them.
+				s.log.Warn("mtproto: client layer refused: the sandbox speaks only gotd's layer", "client_layer", r.Layer, "layer", tg.Layer)
+				return s.reply(srv, req, nil, layerInvalid())
+			}
 			continue
 		case tg.InitConnectionRequestTypeID:
 			r := tg.InitConnectionRequest{Query: &inner}
@@ -220,6 +226,11 @@ func (s *Server) reply(srv *tgtest.Server, req *tgtest.Request, res bin.Encoder,
 	}
 	return nil
 }
+
+// layerInvalid refuses a client that declares a layer other than gotd's
+// (tg.Layer): 400 LAYER_INVALID_<layer>, the number naming the one layer
+// the sandbox speaks (tgerr reads it as the error's Argument).
+func layerInvalid() error { return rpcError(400, fmt.Sprintf("LAYER_INVALID_%d", tg.Layer)) }
 
 // rpcError is a Telegram RPC error, e.g. rpcError(400, "CHANNEL_INVALID").
 func rpcError(code int, msg string) error { return tgerr.New(code, msg) }

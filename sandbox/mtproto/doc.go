@@ -25,6 +25,11 @@
 //     (detected per connection), the real key exchange and encryption.
 //     Requests are acknowledged at once; invokeWithLayer, initConnection and
 //     invokeWithoutUpdates are unwrapped.
+//   - One layer: answers are encoded in gotd's layer (tg.Layer), so a client
+//     declaring another one in invokeWithLayer (GramJS, Telethon, TDLib of
+//     another version) is refused with 400 LAYER_INVALID_<tg.Layer> rather
+//     than answered in objects it cannot decode. Only clients of gotd's
+//     layer work.
 //   - Login: auth.sendCode (the app's api_id and api_hash must match
 //     Options, else API_ID_INVALID; flood-limited per phone), auth.signIn
 //     with the code the world "sent" (world.LastCode), SESSION_PASSWORD_NEEDED
@@ -67,7 +72,10 @@
 //     CHANNELS_TOO_MUCH, CHAT_ADMIN_REQUIRED, RIGHT_FORBIDDEN … as errors.
 //     FLOOD_WAIT_X (420) comes from world.Limits.FloodWait (or
 //     Options.FloodWait), per method and account, on the world's clock, X
-//     rounded up to whole seconds.
+//     rounded up to whole seconds; channels.createChannel beyond
+//     world.Limits.SupergroupsPerDay (50) creations in 24 hours is
+//     FLOOD_WAIT_X until the oldest leaves the window (Telegram has no error
+//     of its own for that quota).
 //   - Updates: every supergroup has a message box of service messages
 //     (created, joined by link, by request, added, removed or left, title
 //     changed) with its own message ids and pts, written as the world's
@@ -79,6 +87,9 @@
 //   - Account troubles on demand: RevokeSessions (later calls answer 401
 //     SESSION_REVOKED until a new login) and Freeze (420
 //     FROZEN_METHOD_INVALID for all but config, state and user lookups).
+//     A user deleted from the world (world.DeleteUser, or world.Reset) is
+//     logged out everywhere: 401 AUTH_KEY_UNREGISTERED, as for a deleted
+//     account. A reset also drops the supergroups' message boxes.
 //   - Faults (world.SetFaults), drawn per call, deterministic under the
 //     seed, for every method but connection setup, login and updates:
 //     "5xx" is rpc_error 500 INTERNAL, "timeout" is rpc_error -503 Timeout

@@ -16,8 +16,10 @@ import (
 	"github.com/gotd/td/telegram"
 	"github.com/gotd/td/telegram/auth"
 	"github.com/gotd/td/tg"
+	"github.com/gotd/td/tgerr"
 
 	"github.com/karmagate/karmagate/sandbox/botapi"
+	"github.com/karmagate/karmagate/sandbox/mtproto"
 	"github.com/karmagate/karmagate/sandbox/world"
 )
 
@@ -179,5 +181,49 @@ func botCall(t *testing.T, base, token, method string, params url.Values, result
 	}
 	if err := json.Unmarshal(body.Result, result); err != nil {
 		t.Fatalf("%s: decode result: %v", method, err)
+	}
+}
+
+// TestServer_InvokeWithLayer: the sandbox answers in gotd's layer only, so
+// a client declaring another (GramJS: 198) is refused with LAYER_INVALID
+// naming the layer served, rather than answered in a shape it cannot read.
+func TestServer_InvokeWithLayer(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, world.Limits{})
+	tests := []struct {
+		name  string
+		layer int
+		ok    bool
+	}{
+		{name: "gotd's layer", layer: tg.Layer, ok: true},
+		{name: "GramJS's older layer", layer: 198},
+		{name: "a newer layer", layer: tg.Layer + 1},
+	}
+	err := e.Run(clientOptions{}, func(ctx context.Context, c *telegram.Client) error {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				// What a client of that layer sends first on a connection.
+				req := &tg.InvokeWithLayerRequest{Layer: tt.layer, Query: &tg.InitConnectionRequest{
+					APIID: e.srv.AppID(), DeviceModel: "test", SystemVersion: "test", AppVersion: "test",
+					SystemLangCode: "en", LangCode: "en", Query: &tg.HelpGetConfigRequest{},
+				}}
+				var cfg tg.Config
+				err := c.Invoke(ctx, req, &cfg)
+				if tt.ok {
+					if err != nil || cfg.ThisDC != mtproto.DC {
+						t.Errorf("getConfig in layer %d: %+v, %v", tt.layer, cfg, err)
+					}
+					return
+				}
+				wantRPC(t, err, 400, "LAYER_INVALID")
+				if rpc, _ := tgerr.As(err); rpc.Argument != tg.Layer {
+					t.Errorf("error %q names layer %d, want %d", rpc.Message, rpc.Argument, tg.Layer)
+				}
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -440,3 +440,40 @@ func TestServer_FloodWaitOptions(t *testing.T) {
 		return nil
 	})
 }
+
+// TestServer_CreateChannelDailyQuota: beyond Limits.SupergroupsPerDay
+// creations in 24 hours, channels.createChannel is FLOOD_WAIT_X until the
+// oldest creation leaves the window (Telegram has no error of its own for
+// the daily quota; CHANNELS_TOO_MUCH is the 500-chat cap).
+func TestServer_CreateChannelDailyQuota(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, world.Limits{SupergroupsPerDay: 2})
+	owner := e.MustUser(world.UserSpec{FirstName: "Maker", Phone: "+15550000090"})
+	e.RunAs(owner.Phone, "", func(ctx context.Context, api *tg.Client) error {
+		for _, tc := range []struct {
+			name    string
+			advance time.Duration
+			wait    time.Duration // 0: succeeds
+		}{
+			{"first", 0, 0},
+			{"second, an hour later", time.Hour, 0},
+			{"third, an hour later", time.Hour, 22 * time.Hour},
+			{"a day after the first", 22 * time.Hour, 0},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				e.clock.Advance(tc.advance)
+				_, err := createSupergroup(ctx, api, "Daily")
+				if tc.wait == 0 {
+					if err != nil {
+						t.Fatalf("createChannel: %v", err)
+					}
+					return
+				}
+				if d, ok := tgerr.AsFloodWait(err); !ok || d != tc.wait {
+					t.Fatalf("got %v, want FLOOD_WAIT of %s", err, tc.wait)
+				}
+			})
+		}
+		return nil
+	})
+}

@@ -65,7 +65,8 @@ func (s *Server) appendServiceLocked(channelID, from int64, action tg.MessageAct
 	}
 	b.log = append(b.log, u)
 	if over := len(b.log) - maxChannelLog; over > 0 {
-		b.log = append([]*tg.UpdateNewChannelMessage(nil), b.log[over:]...)
+		clear(b.log[:over])
+		b.log = b.log[over:] // no copy: append reallocates now and then
 	}
 	return cloneService(u)
 }
@@ -211,6 +212,10 @@ func (s *Server) onEvent(ev world.Event) {
 			p.msg = s.appendService(ev.ChannelID, from, action, unix(ev.Date))
 		}
 		s.updates.add(p)
+	case world.UserDeleted:
+		s.forgetUsers(func(id int64) bool { return id == ev.UserID })
+	case world.WorldReset:
+		s.onReset(ev.Keep)
 	}
 }
 

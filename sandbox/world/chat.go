@@ -40,7 +40,8 @@ type chat struct {
 
 // CreateSupergroup is channels.createChannel{megagroup}: creatorID becomes
 // the creator of a new private supergroup. CHANNELS_TOO_MUCH when the
-// creator is already in Limits.ChannelsPerAccount channels.
+// creator is already in Limits.ChannelsPerAccount channels; FLOOD_WAIT_X
+// (a 429) after Limits.SupergroupsPerDay creations in 24 hours.
 func (w *World) CreateSupergroup(creatorID int64, title, about string) (Chat, error) {
 	title = strings.TrimSpace(title)
 	if title == "" {
@@ -62,6 +63,9 @@ func (w *World) CreateSupergroup(creatorID int64, title, about string) (Chat, er
 	if w.channelCountLocked(creatorID) >= w.limits.ChannelsPerAccount {
 		return Chat{}, ErrChannelsTooMuch
 	}
+	if wait := w.creationWaitLocked(creatorID); wait > 0 {
+		return Chat{}, TooManyRequests(wait)
+	}
 	c := &chat{
 		Chat: Chat{
 			ID:         w.nextChan,
@@ -82,6 +86,7 @@ func (w *World) CreateSupergroup(creatorID int64, title, about string) (Chat, er
 	}
 	w.nextChan++
 	w.chats[c.ID] = c
+	w.ext.created[creatorID] = append(w.ext.created[creatorID], w.now())
 	old := w.memberLocked(c, creatorID)
 	m := &member{status: StatusCreator, rights: AllAdminRights(), joinedAt: w.now()}
 	w.setMemberLocked(c, creatorID, m)

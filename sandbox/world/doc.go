@@ -30,13 +30,39 @@
 //     slot frees up when one leaves, as on Telegram.
 //   - A bot may message a person who started it, or who asked to join a chat
 //     the bot administers (with can_invite_users) in the last 5 minutes.
-//   - Rate limits are exact sliding windows on the injected clock with
-//     Telegram's published numbers (1 message/s per chat, 20/min per group,
-//     30/s per bot, 20 invite links/min per chat; FLOOD_WAIT minimum
-//     intervals per MTProto method); real Telegram is fuzzier and adapts
-//     per bot. Allow and AllowWindow let other layers add their own.
-//   - Messages are text and contacts only; there is no media, no edits, no
-//     reactions, no message history for groups beyond what was sent here.
+//   - A bot's messages are paced by token buckets on the injected clock:
+//     Telegram's published rates (1 message/s per chat, 20/min per group,
+//     30/s per bot) with short bursts on top (3 per chat, 3 per group, 30
+//     overall; Limits.*Burst), since Telegram "may allow short bursts";
+//     Limits.StrictPacing makes them exact sliding windows. Other limits
+//     are exact windows (20 invite links/min per chat, FLOOD_WAIT minimum
+//     intervals per MTProto method, 50 adds and 50 new supergroups per
+//     account a day); real Telegram is fuzzier and adapts per bot. Allow
+//     and AllowWindow let other layers add their own.
+//   - Messages are text, contacts and chat_shared only; there is no media,
+//     no reactions, no message history for groups beyond what was sent
+//     here, and each chat keeps only its last Options.MaxMessagesPerChat
+//     messages. Bots edit their own messages (EditMessage) at any age; a
+//     message carrying a reply keyboard cannot be edited.
+//   - Keyboards: a bot's reply_markup is kept with the message. People press
+//     inline buttons (PressButton; only callback_data a button holds), and
+//     the bot must answer within Limits.CallbackQueryTTL (15 s). The last
+//     reply keyboard a bot showed a person (ActiveKeyboard) is what
+//     ShareChat answers: request_chat picks a supergroup that fits the
+//     request, and the bot is added or promoted with the rights it asked.
+//   - Member tags (SetMemberTag, Bot API 9.5): 0–16 characters, no emoji,
+//     regular members only, set by admins with can_manage_tags.
+//   - Guard bots (SetGuardBot, Bot API 10.1): their join-request queries
+//     end after Limits.JoinRequestQueryTTL (10 s) of the world's clock or of
+//     real time, whichever comes first; a fake clock moved past it takes
+//     effect at the next ExpireJoinRequestQueries (every Bot API call runs
+//     one).
+//   - Memory stays bounded over long runs: the call log is a ring of the
+//     last Options.MaxCalls calls (numbered by Call.Seq, read with
+//     CallsSince), rate-limit counters are swept once their window has
+//     passed, and Reset (an empty world but for the users kept) and
+//     DeleteUser clear out what a finished story left behind. Ids are never
+//     reused, across resets included.
 //   - Login codes are never delivered: read them with LastCode (or
 //     GET /sandbox/codes/{phone}). Any phone number may exist.
 package world

@@ -1,13 +1,16 @@
 package world
 
 import (
+	"fmt"
+	"runtime/debug"
 	"sync"
 	"time"
 )
 
 // Event is something that happened in the world. Subscribers get every
 // event, in the order they happened: MemberChanged, JoinRequested,
-// JoinRequestResolved, MessageSent, MessageDeleted, ChatCreated.
+// JoinRequestResolved, MessageSent, MessageDeleted, ChatCreated,
+// UserDeleted, WorldReset.
 type Event interface{ isEvent() }
 
 // MemberChanged: someone's membership in a supergroup changed.
@@ -28,6 +31,13 @@ type JoinRequested struct {
 	UserID     int64
 	InviteLink *InviteLink
 	Date       time.Time
+	// QueryID is set when the chat's guard bot (GuardBotID) must answer a
+	// join-request query: only that bot is told, with the query id.
+	QueryID string
+	// GuardBotID without QueryID: the guard bot's query ended in the queue
+	// (by its answer or its deadline); the request is now the admins', and
+	// every admin bot but the guard bot is told.
+	GuardBotID int64
 }
 
 // JoinRequestResolved: a pending join request was approved or declined.
@@ -52,12 +62,21 @@ type MessageDeleted struct {
 // ChatCreated: a supergroup was created.
 type ChatCreated struct{ Chat Chat }
 
+// UserDeleted: a user was deleted (DeleteUser), gone from every chat,
+// request and contact list without MemberChanged events.
+type UserDeleted struct{ UserID int64 }
+
+// WorldReset: the world was emptied (Reset); only the users in Keep remain.
+type WorldReset struct{ Keep []int64 }
+
 func (MemberChanged) isEvent()       {}
 func (JoinRequested) isEvent()       {}
 func (JoinRequestResolved) isEvent() {}
 func (MessageSent) isEvent()         {}
 func (MessageDeleted) isEvent()      {}
 func (ChatCreated) isEvent()         {}
+func (UserDeleted) isEvent()         {}
+func (WorldReset) isEvent()          {}
 
 type eventBus struct {
 	mu         sync.Mutex
@@ -72,7 +91,8 @@ type eventBus struct {
 // before the causing call returns, unless another goroutine is delivering
 // at that moment, in which case that one delivers them (still in order).
 // fn may call the world (including changes, whose events follow), but must
-// not block for long. cancel stops the calls.
+// not block for long. A panic in fn is logged (Options.Logger) and does not
+// stop delivery. cancel stops the calls.
 func (w *World) Subscribe(fn func(Event)) (cancel func()) {
 	b := &w.events
 	b.mu.Lock()
@@ -120,10 +140,21 @@ func (w *World) flush() {
 		}
 		b.mu.Unlock()
 		for _, fn := range subs {
-			fn(ev)
+			w.deliver(fn, ev)
 		}
 		b.mu.Lock()
 		b.delivering = false
 		b.mu.Unlock()
 	}
+}
+
+// deliver calls one subscriber with one event. A subscriber that panics is
+// logged and skipped: delivery goes on, to the others and with later events.
+func (w *World) deliver(fn func(Event), ev Event) {
+	defer func() {
+		if r := recover(); r != nil {
+			w.log.Error("world: event subscriber panicked", "event", fmt.Sprintf("%T", ev), "panic", r, "stack", string(debug.Stack()))
+		}
+	}()
+	fn(ev)
 }

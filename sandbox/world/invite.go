@@ -329,9 +329,11 @@ func (w *World) JoinByLink(userID int64, link string) (JoinResult, error) {
 			return refuse("INVITE_REQUEST_SENT", c.ID)
 		}
 		c.lastRequest[userID] = now
-		c.requests[userID] = &JoinRequest{ChannelID: c.ID, UserID: userID, InviteLink: l.Hash, Date: now}
+		r := &JoinRequest{ChannelID: c.ID, UserID: userID, InviteLink: l.Hash, Date: now}
+		c.requests[userID] = r
+		queryID, guard := w.startJoinQueryLocked(c, r)
 		snap := w.linkLocked(l)
-		w.emitLocked(JoinRequested{ChannelID: c.ID, UserID: userID, InviteLink: &snap, Date: now})
+		w.emitLocked(JoinRequested{ChannelID: c.ID, UserID: userID, InviteLink: &snap, Date: now, QueryID: queryID, GuardBotID: guard})
 		return JoinResult{Result: "requested", ChannelID: c.ID}, nil
 	}
 	w.setMemberLocked(c, userID, &member{status: StatusMember, joinedAt: now, inviter: l.CreatorID, link: l.Hash})
@@ -376,6 +378,10 @@ func (w *World) resolveJoinRequest(channelID, actorID, userID int64, approve boo
 	defer w.flush()
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	return w.resolveJoinRequestLocked(channelID, actorID, userID, approve)
+}
+
+func (w *World) resolveJoinRequestLocked(channelID, actorID, userID int64, approve bool) error {
 	c, err := w.inviterLocked(channelID, actorID)
 	if err != nil {
 		return err

@@ -9,17 +9,73 @@ import (
 )
 
 // limiter is a set of token buckets keyed by name, read on the world's clock.
+// Keys whose limit has lapsed are swept out now and then (sweep), so the
+// maps hold only the keys still limiting something, however many chats and
+// accounts come and go.
 type limiter struct {
 	mu      sync.Mutex
 	buckets map[string]*rate.Limiter
-	last    map[string]time.Time   // for min-interval limits
-	windows map[string][]time.Time // for n-per-window limits
+	last    map[string]interval  // for min-interval limits
+	windows map[string]*window   // for n-per-window limits
+	tats    map[string]time.Time // token buckets' theoretical arrival times (pacing.go)
+	ops     int                  // calls since the last sweep
+}
+
+// interval is the last allowed call of a min-interval limit.
+type interval struct {
+	at    time.Time
+	every time.Duration
+}
+
+// window is the events in the current span of an n-per-span limit.
+type window struct {
+	per time.Duration
+	ts  []time.Time
 }
 
 func (l *limiter) init() {
 	l.buckets = map[string]*rate.Limiter{}
-	l.last = map[string]time.Time{}
-	l.windows = map[string][]time.Time{}
+	l.last = map[string]interval{}
+	l.windows = map[string]*window{}
+	l.tats = map[string]time.Time{}
+	l.ops = 0
+}
+
+// tickLocked counts a call and sweeps once the calls since the last sweep
+// reach the number of keys: amortised O(1) per call.
+func (l *limiter) tickLocked(now time.Time) {
+	l.ops++
+	if l.ops < max(64, len(l.buckets)+len(l.last)+len(l.windows)+len(l.tats)) {
+		return
+	}
+	l.ops = 0
+	for k, w := range l.windows {
+		if len(w.ts) == 0 || !w.ts[len(w.ts)-1].Add(w.per).After(now) {
+			delete(l.windows, k)
+		}
+	}
+	for k, iv := range l.last {
+		if !iv.at.Add(iv.every).After(now) {
+			delete(l.last, k)
+		}
+	}
+	for k, tat := range l.tats {
+		if !tat.After(now) {
+			delete(l.tats, k) // the bucket is full again
+		}
+	}
+	for k, b := range l.buckets {
+		if b.TokensAt(now) >= float64(b.Burst()) {
+			delete(l.buckets, k) // full again: a new bucket is the same
+		}
+	}
+}
+
+// keys counts the keys held, for tests.
+func (l *limiter) keys() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.buckets) + len(l.last) + len(l.windows) + len(l.tats)
 }
 
 // window admits at most n events in any span of length per ("20 per
@@ -38,20 +94,30 @@ func (l *limiter) peek(key string, n int, per time.Duration, now time.Time) time
 func (l *limiter) inWindow(key string, n int, per time.Duration, now time.Time, count bool) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	ts := l.windows[key]
+	l.tickLocked(now)
+	w := l.windows[key]
+	if w == nil {
+		if !count {
+			return 0
+		}
+		w = &window{}
+		l.windows[key] = w
+	}
+	w.per = per
+	ts := w.ts
 	i := 0
 	for i < len(ts) && !ts[i].Add(per).After(now) {
 		i++
 	}
 	ts = ts[i:]
 	if len(ts) >= n {
-		l.windows[key] = ts
+		w.ts = ts
 		return ts[len(ts)-n].Add(per).Sub(now)
 	}
 	if count {
 		ts = append(ts, now)
 	}
-	l.windows[key] = ts
+	w.ts = ts
 	return 0
 }
 
@@ -60,6 +126,7 @@ func (l *limiter) inWindow(key string, n int, per time.Duration, now time.Time, 
 func (l *limiter) allow(key string, limit rate.Limit, burst int, now time.Time) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.tickLocked(now)
 	b, ok := l.buckets[key]
 	if !ok {
 		b = rate.NewLimiter(limit, burst)
@@ -100,8 +167,8 @@ func (w *World) AllowWindow(key string, n int, per time.Duration) time.Duration 
 // FloodWait enforces Limits.FloodWait for an MTProto method called by an
 // account: zero when the call may go ahead, else the FLOOD_WAIT to answer.
 func (w *World) FloodWait(method string, accountID int64) time.Duration {
-	interval, ok := w.limits.FloodWait[method]
-	if !ok || interval <= 0 {
+	every, ok := w.limits.FloodWait[method]
+	if !ok || every <= 0 {
 		return 0
 	}
 	key := method + ":" + itoa(accountID)
@@ -109,12 +176,13 @@ func (w *World) FloodWait(method string, accountID int64) time.Duration {
 	l := &w.limiter
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.tickLocked(now)
 	if last, ok := l.last[key]; ok {
-		if wait := last.Add(interval).Sub(now); wait > 0 {
+		if wait := last.at.Add(every).Sub(now); wait > 0 {
 			return wait
 		}
 	}
-	l.last[key] = now
+	l.last[key] = interval{at: now, every: every}
 	return 0
 }
 
@@ -130,6 +198,9 @@ type windowLimit struct {
 func (w *World) sendLimit(botID, chatID int64, group bool) *Error {
 	now := w.now()
 	lim := w.limits
+	if !lim.StrictPacing {
+		return w.sendBuckets(botID, chatID, group, now)
+	}
 	perChat := max(1, int(lim.PerChatMsgPerSec))
 	limits := []windowLimit{
 		{"msg_global:" + itoa(botID), lim.GlobalMsgPerSec, time.Second},

@@ -38,6 +38,9 @@ type AdminRights struct {
 	CanDeleteStories    bool `json:"can_delete_stories"`
 	CanPinMessages      bool `json:"can_pin_messages"`
 	CanManageTopics     bool `json:"can_manage_topics"`
+	// CanManageTags lets an administrator set regular members' tags
+	// (Bot API 9.5; MTProto's manage_ranks).
+	CanManageTags bool `json:"can_manage_tags"`
 }
 
 // AllAdminRights are the creator's rights.
@@ -47,6 +50,7 @@ func AllAdminRights() AdminRights {
 		CanRestrictMembers: true, CanPromoteMembers: true, CanChangeInfo: true,
 		CanInviteUsers: true, CanPostStories: true, CanEditStories: true,
 		CanDeleteStories: true, CanPinMessages: true, CanManageTopics: true,
+		CanManageTags: true,
 	}
 }
 
@@ -65,6 +69,8 @@ type ChatMember struct {
 	Rights AdminRights
 	// CustomTitle is an administrator's rank.
 	CustomTitle string
+	// Tag is a regular (or restricted) member's tag (setChatMemberTag).
+	Tag string
 	// UntilDate ends a ban or restriction; zero means forever.
 	UntilDate time.Time
 	JoinedAt  time.Time
@@ -86,6 +92,7 @@ type member struct {
 	inviter    int64
 	link       string // invite hash
 	viaRequest bool
+	tag        string // a regular member's tag; cleared by any change of status
 }
 
 // memberLocked returns the membership of userID in c, "left" if none, with a
@@ -117,6 +124,9 @@ func (w *World) memberLocked(c *chat, userID int64) ChatMember {
 	cm.InviterID = m.inviter
 	cm.InviteLink = m.link
 	cm.ViaJoinRequest = m.viaRequest
+	if m.status == StatusMember || m.status == StatusRestricted {
+		cm.Tag = m.tag
+	}
 	if !m.status.IsMember() && m.status != StatusKicked {
 		cm.Rights = AdminRights{}
 	}
@@ -327,7 +337,7 @@ func (w *World) PromoteAdmin(channelID, actorID, targetID int64, rights AdminRig
 			return ErrUserChannelsTooMuch
 		}
 	}
-	m := &member{status: StatusMember, joinedAt: old.JoinedAt, inviter: old.InviterID, link: old.InviteLink, viaRequest: old.ViaJoinRequest}
+	m := &member{status: StatusMember, joinedAt: old.JoinedAt, inviter: old.InviterID, link: old.InviteLink, viaRequest: old.ViaJoinRequest, tag: old.Tag}
 	if !old.Status.IsMember() {
 		m.joinedAt = w.now()
 		m.inviter = actorID
@@ -347,8 +357,8 @@ func (w *World) PromoteAdmin(channelID, actorID, targetID int64, rights AdminRig
 }
 
 func rightsSubset(want, have AdminRights) bool {
-	w := []bool{want.CanManageChat, want.CanDeleteMessages, want.CanManageVideoChats, want.CanRestrictMembers, want.CanPromoteMembers, want.CanChangeInfo, want.CanInviteUsers, want.CanPostStories, want.CanEditStories, want.CanDeleteStories, want.CanPinMessages, want.CanManageTopics}
-	h := []bool{have.CanManageChat, have.CanDeleteMessages, have.CanManageVideoChats, have.CanRestrictMembers, have.CanPromoteMembers, have.CanChangeInfo, have.CanInviteUsers, have.CanPostStories, have.CanEditStories, have.CanDeleteStories, have.CanPinMessages, have.CanManageTopics}
+	w := []bool{want.CanManageChat, want.CanDeleteMessages, want.CanManageVideoChats, want.CanRestrictMembers, want.CanPromoteMembers, want.CanChangeInfo, want.CanInviteUsers, want.CanPostStories, want.CanEditStories, want.CanDeleteStories, want.CanPinMessages, want.CanManageTopics, want.CanManageTags}
+	h := []bool{have.CanManageChat, have.CanDeleteMessages, have.CanManageVideoChats, have.CanRestrictMembers, have.CanPromoteMembers, have.CanChangeInfo, have.CanInviteUsers, have.CanPostStories, have.CanEditStories, have.CanDeleteStories, have.CanPinMessages, have.CanManageTopics, have.CanManageTags}
 	for i := range w {
 		if w[i] && !h[i] {
 			return false
@@ -549,6 +559,10 @@ func (w *World) AddMembers(channelID, actorID int64, userIDs []int64) (added []i
 func (w *World) recentAddsLocked(actorID int64, now time.Time) int {
 	ts := w.adds[actorID]
 	i := sort.Search(len(ts), func(i int) bool { return now.Sub(ts[i]) < 24*time.Hour })
-	w.adds[actorID] = ts[i:]
+	if i == len(ts) {
+		delete(w.adds, actorID) // keep only the accounts that added lately
+	} else {
+		w.adds[actorID] = ts[i:]
+	}
 	return len(ts) - i
 }

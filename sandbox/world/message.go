@@ -1,6 +1,7 @@
 package world
 
 import (
+	"sort"
 	"strings"
 	"time"
 	"unicode/utf16"
@@ -39,6 +40,10 @@ type Message struct {
 	// ReplyMarkup is the raw JSON reply_markup a bot attached, if any.
 	ReplyMarkup string
 	Deleted     bool
+	// EditDate is when the message was last edited; zero if never.
+	EditDate time.Time
+	// ChatShared is the service message a person's request_chat button sends.
+	ChatShared *ChatShared
 }
 
 // ChatIDFor is the Bot API chat id of the message's chat as viewer sees it:
@@ -58,6 +63,7 @@ type SendOptions struct {
 	Entities    []Entity
 	ReplyMarkup string
 	Contact     *Contact
+	ChatShared  *ChatShared
 }
 
 type private struct {
@@ -83,7 +89,7 @@ func dialogKey(a, b int64) msgKey {
 // A person's first message to a bot starts it. Commands get a bot_command
 // entity, as Telegram adds.
 func (w *World) SendMessage(fromID, chatID int64, text string, opts SendOptions) (Message, error) {
-	if strings.TrimSpace(text) == "" && opts.Contact == nil {
+	if strings.TrimSpace(text) == "" && opts.Contact == nil && opts.ChatShared == nil {
 		return Message{}, BadRequest("MESSAGE_EMPTY", "message text is empty")
 	}
 	if len(utf16.Encode([]rune(text))) > 4096 {
@@ -97,7 +103,7 @@ func (w *World) SendMessage(fromID, chatID int64, text string, opts SendOptions)
 		return Message{}, ErrUserNotFound
 	}
 	now := w.now()
-	m := Message{FromID: fromID, Date: now, Text: text, Entities: opts.Entities, Contact: opts.Contact, ReplyMarkup: opts.ReplyMarkup}
+	m := Message{FromID: fromID, Date: now, Text: text, Entities: opts.Entities, Contact: opts.Contact, ReplyMarkup: opts.ReplyMarkup, ChatShared: opts.ChatShared}
 	var key msgKey
 	if channelID, isGroup := ChannelID(chatID); isGroup {
 		c, ok := w.chats[channelID]
@@ -149,12 +155,57 @@ func (w *World) SendMessage(fromID, chatID int64, text string, opts SendOptions)
 		m.Entities = []Entity{{Type: "bot_command", Offset: 0, Length: len(utf16.Encode([]rune(cmd)))}}
 	}
 	m.ID = w.nextMsgIDLocked(key)
-	if m.ToID != 0 {
-		w.inbox[m.ToID] = append(w.inbox[m.ToID], len(w.msgs))
-	}
-	w.msgs = append(w.msgs, m)
+	w.storeLocked(key, m)
 	w.emitLocked(MessageSent{Message: m})
 	return m, nil
+}
+
+// stored is a message as the world keeps it, numbered across all chats so
+// that lists spanning chats come out in sending order.
+type stored struct {
+	Message
+	seq uint64
+}
+
+// storeLocked keeps m in its chat's list, dropping the oldest beyond
+// Options.MaxMessagesPerChat.
+func (w *World) storeLocked(key msgKey, m Message) {
+	list := append(w.msgs[key], stored{Message: m, seq: w.sent})
+	w.sent++
+	if over := len(list) - w.opts.MaxMessagesPerChat; over > 0 {
+		clear(list[:over]) // let the dropped texts go before the array does
+		list = list[over:]
+	}
+	w.msgs[key] = list
+	if m.ToID != 0 {
+		w.talkLocked(m.FromID, m.ToID)
+		w.talkLocked(m.ToID, m.FromID)
+	}
+}
+
+func (w *World) talkLocked(userID, otherID int64) {
+	t := w.talks[userID]
+	if t == nil {
+		t = map[int64]bool{}
+		w.talks[userID] = t
+	}
+	t[otherID] = true
+}
+
+// messageLocked finds a message kept in the chat that actorID calls chatID
+// (a person or bot for a private chat, -100… for a supergroup), nil if it
+// is not (or no longer) kept.
+func (w *World) messageLocked(actorID, chatID int64, messageID int) *stored {
+	key := dialogKey(actorID, chatID)
+	if channelID, ok := ChannelID(chatID); ok {
+		key = msgKey{0, channelID}
+	}
+	list := w.msgs[key]
+	i := sort.Search(len(list), func(i int) bool { return list[i].ID >= messageID })
+	if i == len(list) || list[i].ID != messageID {
+		return nil
+	}
+	return &list[i]
 }
 
 func (w *World) privateLocked(botID, userID int64) *private {
@@ -269,44 +320,58 @@ func (w *World) DeleteMessage(actorID, chatID int64, messageID int) error {
 	defer w.flush()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for i := range w.msgs {
-		m := &w.msgs[i]
-		if m.ID != messageID || m.Deleted || m.ChatIDFor(actorID) != chatID {
-			continue
-		}
-		if m.ChannelID == 0 && m.FromID != actorID && m.ToID != actorID {
-			continue
-		}
-		if m.ChannelID != 0 && m.FromID != actorID {
-			c := w.chats[m.ChannelID]
-			if !canLocked(w.memberLocked(c, actorID), func(r AdminRights) bool { return r.CanDeleteMessages }) {
-				return ErrMessageCantDelete
-			}
-		}
-		m.Deleted = true
-		w.emitLocked(MessageDeleted{ChatID: chatID, MessageID: messageID, Actor: actorID})
-		return nil
+	m := w.messageLocked(actorID, chatID, messageID)
+	if m == nil || m.Deleted {
+		return ErrMessageNotFound
 	}
-	return ErrMessageNotFound
+	if m.ChannelID == 0 && m.FromID != actorID && m.ToID != actorID {
+		return ErrMessageNotFound
+	}
+	if m.ChannelID != 0 && m.FromID != actorID {
+		c := w.chats[m.ChannelID]
+		if !canLocked(w.memberLocked(c, actorID), func(r AdminRights) bool { return r.CanDeleteMessages }) {
+			return ErrMessageCantDelete
+		}
+	}
+	m.Deleted = true
+	w.emitLocked(MessageDeleted{ChatID: chatID, MessageID: messageID, Actor: actorID})
+	return nil
 }
 
 // Messages lists what userID received in private chats (from bots and
-// people), oldest first, deleted ones left out.
+// people), oldest first, deleted ones left out. Each chat keeps its last
+// Options.MaxMessagesPerChat messages.
 func (w *World) Messages(userID int64) []Message {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	var out []Message
-	for _, i := range w.inbox[userID] {
-		if m := w.msgs[i]; !m.Deleted {
-			out = append(out, m)
+	var kept []stored
+	for other := range w.talks[userID] {
+		for _, m := range w.msgs[dialogKey(userID, other)] {
+			if m.ToID == userID && !m.Deleted {
+				kept = append(kept, m)
+			}
 		}
 	}
-	return out
+	return inOrder(kept)
 }
 
-// AllMessages lists every message sent, oldest first.
+// AllMessages lists every message kept, oldest first.
 func (w *World) AllMessages() []Message {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return append([]Message(nil), w.msgs...)
+	var kept []stored
+	for _, list := range w.msgs {
+		kept = append(kept, list...)
+	}
+	return inOrder(kept)
+}
+
+// inOrder sorts messages from several chats into sending order.
+func inOrder(kept []stored) []Message {
+	sort.Slice(kept, func(i, j int) bool { return kept[i].seq < kept[j].seq })
+	var out []Message
+	for _, m := range kept {
+		out = append(out, m.Message)
+	}
+	return out
 }

@@ -18,6 +18,10 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxCalls caps the call log (oldest dropped first); zero means 10000.
 	MaxCalls int
+	// MaxMessagesPerChat caps the messages kept per private dialog and per
+	// supergroup (oldest dropped first, message ids keep counting); zero
+	// means 1000.
+	MaxMessagesPerChat int
 }
 
 // Limits are the quotas the world enforces. Zero values mean Telegram's
@@ -29,6 +33,17 @@ type Limits struct {
 	PerGroupMsgPerMin int
 	// GlobalMsgPerSec: messages a bot may send per second overall (30).
 	GlobalMsgPerSec int
+	// PerChatBurst, PerGroupBurst and GlobalBurst are the token buckets'
+	// sizes: how many messages may go out at once before the rates above
+	// apply (3, 3 and 30). Telegram "may allow short bursts" over its
+	// published rates; an ack-then-answer bot sends two messages to one
+	// chat within a second and is not refused.
+	PerChatBurst, PerGroupBurst, GlobalBurst int
+	// StrictPacing replaces the token buckets with exact sliding windows:
+	// at most PerChatMsgPerSec messages in any second per chat,
+	// PerGroupMsgPerMin in any minute per group, GlobalMsgPerSec in any
+	// second overall, bursts or not.
+	StrictPacing bool
 	// InviteLinksPerMinPerChat: createChatInviteLink calls per chat per minute (20).
 	InviteLinksPerMinPerChat int
 	// ChannelsPerAccount: channels and supergroups one account may be in (500).
@@ -45,6 +60,17 @@ type Limits struct {
 	JoinRequestDMWindow time.Duration
 	// CodeTTL: how long a login code stays valid (5 minutes).
 	CodeTTL time.Duration
+	// CallbackQueryTTL: how long a bot may take to answer a callback query
+	// (15 seconds); later answers are QUERY_ID_INVALID.
+	CallbackQueryTTL time.Duration
+	// JoinRequestQueryTTL: how long a guard bot has to answer a join-request
+	// query (10 seconds, by the world's clock or in real time, whichever
+	// comes first); then the request is left to the admins.
+	JoinRequestQueryTTL time.Duration
+	// SupergroupsPerDay: supergroups one account may create in 24 hours
+	// (50); beyond it channels.createChannel is FLOOD_WAIT_X until the
+	// oldest creation leaves the window.
+	SupergroupsPerDay int
 	// FloodWait maps an MTProto method name (e.g. "contacts.resolvePhone")
 	// to the minimum interval between two calls by one account. Nil means
 	// DefaultFloodWait; an empty non-nil map disables them.
@@ -73,6 +99,9 @@ func (l Limits) withDefaults() Limits {
 	orDefault(&l.PerChatMsgPerSec, 1)
 	orDefault(&l.PerGroupMsgPerMin, 20)
 	orDefault(&l.GlobalMsgPerSec, 30)
+	orDefault(&l.PerChatBurst, 3)
+	orDefault(&l.PerGroupBurst, 3)
+	orDefault(&l.GlobalBurst, 30)
 	orDefault(&l.InviteLinksPerMinPerChat, 20)
 	orDefault(&l.ChannelsPerAccount, 500)
 	orDefault(&l.PeerFloodAfter, 50)
@@ -80,6 +109,9 @@ func (l Limits) withDefaults() Limits {
 	orDefault(&l.MaxMembers, 200000)
 	orDefault(&l.JoinRequestDMWindow, 5*time.Minute)
 	orDefault(&l.CodeTTL, 5*time.Minute)
+	orDefault(&l.CallbackQueryTTL, 15*time.Second)
+	orDefault(&l.JoinRequestQueryTTL, 10*time.Second)
+	orDefault(&l.SupergroupsPerDay, 50)
 	if l.FloodWait == nil {
 		l.FloodWait = DefaultFloodWait()
 	}

@@ -24,13 +24,15 @@ type World struct {
 	byName   map[string]int64 // lower-case username → id
 	byToken  map[string]int64
 	chats    map[int64]*chat
-	links    map[string]*inviteLink // hash → link
-	privates map[[2]int64]*private  // {bot, user} → dialog state
-	msgs     []Message
-	msgSeq   map[msgKey]int  // last message id per dialog or chat
-	inbox    map[int64][]int // receiver → indexes into msgs
+	links    map[string]*inviteLink   // hash → link
+	privates map[[2]int64]*private    // {bot, user} → dialog state
+	msgs     map[msgKey][]stored      // per dialog or chat, oldest first, at most Options.MaxMessagesPerChat
+	msgSeq   map[msgKey]int           // last message id per dialog or chat
+	sent     uint64                   // messages ever sent: the next stored.seq
+	talks    map[int64]map[int64]bool // user → the others they have private messages with
 	codes    map[string]*loginCode
 	adds     map[int64][]time.Time // account → times it added someone
+	ext      extState              // keyboards, queries, guard bots (ext.go)
 
 	limiter limiter
 	faults  faults
@@ -46,8 +48,11 @@ func New(opts Options) *World {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if opts.MaxCalls == 0 {
+	if opts.MaxCalls <= 0 {
 		opts.MaxCalls = 10000
+	}
+	if opts.MaxMessagesPerChat <= 0 {
+		opts.MaxMessagesPerChat = 1000
 	}
 	w := &World{
 		opts:     opts,
@@ -65,8 +70,9 @@ func New(opts Options) *World {
 		chats:    map[int64]*chat{},
 		links:    map[string]*inviteLink{},
 		privates: map[[2]int64]*private{},
+		msgs:     map[msgKey][]stored{},
 		msgSeq:   map[msgKey]int{},
-		inbox:    map[int64][]int{},
+		talks:    map[int64]map[int64]bool{},
 		codes:    map[string]*loginCode{},
 		adds:     map[int64][]time.Time{},
 	}

@@ -1,0 +1,37 @@
+package models
+
+import (
+	"context"
+
+	"gorm.io/gorm"
+)
+
+// SetBeganHook makes s call fn as each of its transactions starts, for
+// tests that act on a write while it runs.
+func SetBeganHook(s *Store, fn func()) { s.began = fn }
+
+// PlanTwice re-plans member id with two planners that both read its state
+// before either writes, in one transaction: the same decision made twice,
+// as a replayed one would be.
+func PlanTwice(ctx context.Context, s *Store, id, actor string) error {
+	return s.inTx(ctx, func(tx *gorm.DB) error {
+		m, err := lockMember(tx, id)
+		if err != nil {
+			return err
+		}
+		first, second := s.newPlanner(tx, actor), s.newPlanner(tx, actor)
+		if err := first.plan([]*Member{m}, false); err != nil {
+			return err
+		}
+		if err := second.plan([]*Member{m}, false); err != nil {
+			return err
+		}
+		if err := first.flush(); err != nil {
+			return err
+		}
+		return second.flush()
+	})
+}
+
+// MigrateTo brings db's schema up to version to, and no further.
+func MigrateTo(ctx context.Context, db *DB, to int) ([]string, error) { return db.migrateTo(ctx, to) }
