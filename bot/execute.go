@@ -140,7 +140,7 @@ func (b *Bot) execInvite(ctx context.Context, a *models.Action) error {
 	}
 	text = b.texts.render(key, t.lang, textData{Chat: t.chat.Title, Link: link})
 	m := t.member.Member
-	return b.notify(ctx, models.Notice{IdemKey: inviteNoticeKey(m.ID, a.ChatKey, a.StateVersion), TgUserID: t.user, MemberExt: &m.ExternalID, Kind: "access_gained"}, text, nil)
+	return b.notify(ctx, models.Notice{IdemKey: models.InviteNoticeKey(m.ID, a.ChatKey, a.StateVersion), TgUserID: t.user, MemberExt: &m.ExternalID, Kind: "access_gained"}, text, nil)
 }
 
 // execUninvite withdraws an invite that went out: declines a waiting join

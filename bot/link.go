@@ -88,9 +88,7 @@ func (b *Bot) link(ctx context.Context, u *update, memberID string, from *tgmode
 }
 
 // summary describes where a member stands in each chat that concerns
-// them, with the join link where they may join now. The access-gained
-// notices of the chats it gives a link for are recorded as sent, so that
-// the invite actions the link queued do not send the same link again.
+// them, with the join link where they may join now.
 func (b *Bot) summary(ctx context.Context, v *models.MemberView, from *tgmodels.User) (textData, error) {
 	m := v.Member
 	d := textData{Bot: b.me.Username, Member: m.ExternalID, Name: displayName(m, from)}
@@ -110,15 +108,10 @@ func (b *Bot) summary(ctx context.Context, v *models.MemberView, from *tgmodels.
 		case gate.StateEligible, gate.StateInvited, gate.StateExempt:
 			if st.InChat {
 				line.In = true
-			} else if line.Ready && row.JoinLink != nil {
+			} else if row.TgChatID != nil && row.JoinLink != nil {
+				// RelinkTelegram recorded the invite's message as given
+				// here, so the invite sends no second one.
 				line.Link = *row.JoinLink
-				key := inviteNoticeKey(m.ID, st.ChatKey, st.Version)
-				if _, err := b.store.BeginNotice(ctx, models.Notice{IdemKey: key, TgUserID: from.ID, MemberExt: &m.ExternalID, Kind: "access_gained", Detail: "given with the link summary"}); err != nil {
-					return d, err
-				}
-				if err := b.store.FinishNotice(ctx, key, models.NoticeSent, "given with the link summary"); err != nil {
-					return d, err
-				}
 			}
 		case gate.StateNotEligible, gate.StateRemoved:
 			if !strings.HasPrefix(st.Reason, "karma") {
@@ -128,11 +121,6 @@ func (b *Bot) summary(ctx context.Context, v *models.MemberView, from *tgmodels.
 		d.Chats = append(d.Chats, line)
 	}
 	return d, nil
-}
-
-// inviteNoticeKey names the access-gained message of one invite.
-func inviteNoticeKey(memberID int64, chat string, version int64) string {
-	return fmt.Sprintf("invite/m%d/%s/v%d", memberID, chat, version)
 }
 
 // displayName is how the bot names a member to their face: their name on

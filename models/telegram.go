@@ -136,9 +136,49 @@ func (s *Store) RelinkTelegram(ctx context.Context, id string, u TelegramUser, a
 			return err
 		}
 		res.View = &MemberView{Member: m, Chats: p.final[m.ID]}
-		return p.flush()
+		if err := p.flush(); err != nil {
+			return err
+		}
+		return s.announceInvites(p, m, u.ID)
 	})
 	return res, err
+}
+
+// InviteNoticeKey names the message that gives a member a chat's join link
+// for the invite of one state version: the bot sends it at most once.
+func InviteNoticeKey(memberID int64, chat string, version int64) string {
+	return fmt.Sprintf("invite/m%d/%s/v%d", memberID, chat, version)
+}
+
+// announceInvites records, in the linking transaction, that the invites
+// it queued in chats ready to admit (bound, with a join link) are
+// announced by the bot's answer to the link, which carries the links: the
+// invite actions then send no second message with the same link.
+func (s *Store) announceInvites(p *planner, m *Member, tgUserID int64) error {
+	var chats []string
+	versions := map[string]int64{}
+	for _, a := range p.actions {
+		if a.MemberID == m.ID && a.Kind == string(gate.ActionInvite) {
+			chats = append(chats, a.ChatKey)
+			versions[a.ChatKey] = a.StateVersion
+		}
+	}
+	if len(chats) == 0 {
+		return nil
+	}
+	var ready []ChatRow
+	err := p.tx.Where("chat_key IN ? AND tg_chat_id IS NOT NULL AND join_link IS NOT NULL", chats).Find(&ready).Error
+	if err != nil {
+		return fmt.Errorf("load chats: %w", err)
+	}
+	for _, r := range ready {
+		res := p.tx.Exec(s.insertIgnore("notifications", "idem_key", "tg_user_id, member_ext, kind, status, detail, created_at, done_at"),
+			InviteNoticeKey(m.ID, r.ChatKey, versions[r.ChatKey]), tgUserID, m.ExternalID, "access_gained", NoticeSent, "given with the answer to the link", p.now, p.now)
+		if res.Error != nil {
+			return fmt.Errorf("record announced invite: %w", res.Error)
+		}
+	}
+	return nil
 }
 
 // detach unlinks old from its Telegram account without removing the
