@@ -3,9 +3,12 @@ package models
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
+	mysqldriver "github.com/go-sql-driver/mysql"
 	"gorm.io/gorm"
 )
 
@@ -42,12 +45,12 @@ func (s *Store) BeginNotice(ctx context.Context, n Notice) (bool, error) {
 	n.Status, n.CreatedAt, n.DoneAt, n.Detail = NoticeSending, now, nil, Truncate(n.Detail, 1000)
 	var fresh bool
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
-		res := tx.Exec(s.insertIgnore("notifications", "idem_key", "tg_user_id, member_ext, kind, status, detail, created_at"),
+		var err error
+		fresh, err = s.insertFresh(tx, "notifications", "idem_key", "tg_user_id, member_ext, kind, status, detail, created_at",
 			n.IdemKey, n.TgUserID, n.MemberExt, n.Kind, n.Status, n.Detail, n.CreatedAt)
-		if res.Error != nil {
-			return fmt.Errorf("record notice: %w", res.Error)
+		if err != nil {
+			return fmt.Errorf("record notice: %w", err)
 		}
-		fresh = res.RowsAffected == 1
 		return nil
 	})
 	return fresh, err
@@ -89,24 +92,24 @@ func (s *Store) Notices(ctx context.Context, tgUserID int64) ([]Notice, error) {
 	return out, nil
 }
 
-// insertIgnore is an INSERT of key and cols that does nothing when the key
-// exists, in the dialect's words; its RowsAffected is 1 for a new row.
-func (s *Store) insertIgnore(table, key, cols string) string {
-	n := 1
-	for _, c := range cols {
-		if c == ',' {
-			n++
-		}
-	}
-	marks := "?"
-	for range n {
-		marks += ", ?"
-	}
+// insertFresh inserts a row of key and cols (args in that order) unless
+// one with that key exists, and reports whether it inserted. SQLite says so
+// through ON CONFLICT DO NOTHING; on MySQL, whose affected-row count cannot
+// tell a no-op upsert from an insert under CLIENT_FOUND_ROWS, a plain INSERT
+// meets the duplicate key (which does not abort the transaction there).
+func (s *Store) insertFresh(tx *gorm.DB, table, key, cols string, args ...any) (bool, error) {
+	marks := strings.TrimSuffix(strings.Repeat("?, ", len(args)), ", ")
+	q := fmt.Sprintf("INSERT INTO %s (%s, %s) VALUES (%s)", table, key, cols, marks)
 	if s.db.dialect == SQLite {
-		return fmt.Sprintf("INSERT INTO %s (%s, %s) VALUES (%s) ON CONFLICT (%s) DO NOTHING", table, key, cols, marks, key)
+		res := tx.Exec(q+" ON CONFLICT ("+key+") DO NOTHING", args...)
+		return res.RowsAffected == 1, res.Error
 	}
-	// Not INSERT IGNORE, which would also turn real errors into warnings.
-	return fmt.Sprintf("INSERT INTO %s (%s, %s) VALUES (%s) ON DUPLICATE KEY UPDATE %s = %s", table, key, cols, marks, key, key)
+	err := tx.Exec(q, args...).Error
+	var me *mysqldriver.MySQLError
+	if errors.As(err, &me) && me.Number == 1062 {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // ActionNotify is the outbox kind of a message queued by QueueNotice.
@@ -130,10 +133,10 @@ func (s *Store) QueueNotice(ctx context.Context, chat string, tgUserID int64, me
 	}
 	now := s.clock()
 	return s.inTx(ctx, func(tx *gorm.DB) error {
-		res := tx.Exec(s.insertIgnore("actions", "idem_key", "kind, member_ext, chat_key, tg_user_id, state_version, reason, status, attempts, not_before, last_error, created_at, updated_at, payload"),
+		_, err := s.insertFresh(tx, "actions", "idem_key", "kind, member_ext, chat_key, tg_user_id, state_version, reason, status, attempts, not_before, last_error, created_at, updated_at, payload",
 			"n/"+p.Key, ActionNotify, memberExt, chat, tgUserID, 0, p.Kind, ActionPending, 0, now, "", now, now, string(data))
-		if res.Error != nil {
-			return fmt.Errorf("queue notice: %w", res.Error)
+		if err != nil {
+			return fmt.Errorf("queue notice: %w", err)
 		}
 		return nil
 	})

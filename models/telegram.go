@@ -172,10 +172,10 @@ func (s *Store) announceInvites(p *planner, m *Member, tgUserID int64) error {
 		return fmt.Errorf("load chats: %w", err)
 	}
 	for _, r := range ready {
-		res := p.tx.Exec(s.insertIgnore("notifications", "idem_key", "tg_user_id, member_ext, kind, status, detail, created_at, done_at"),
+		_, err := s.insertFresh(p.tx, "notifications", "idem_key", "tg_user_id, member_ext, kind, status, detail, created_at, done_at",
 			InviteNoticeKey(m.ID, r.ChatKey, versions[r.ChatKey]), tgUserID, m.ExternalID, "access_gained", NoticeSent, "given with the answer to the link", p.now, p.now)
-		if res.Error != nil {
-			return fmt.Errorf("record announced invite: %w", res.Error)
+		if err != nil {
+			return fmt.Errorf("record announced invite: %w", err)
 		}
 	}
 	return nil

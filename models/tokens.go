@@ -126,9 +126,14 @@ var _ linking.WidgetReplayStore = (*Tokens)(nil)
 // longer be accepted anyway; fresh is false for a replay.
 func (t *Tokens) MarkWidgetUsed(ctx context.Context, hash string, until time.Time) (bool, error) {
 	s := t.s
-	res := s.db.gorm.WithContext(ctx).Exec(s.insertIgnore("widget_logins", "hash", "expires_at"), hash, until.UTC())
-	if res.Error != nil {
-		return false, fmt.Errorf("record widget login: %w", res.Error)
+	var fresh bool
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		var err error
+		fresh, err = s.insertFresh(tx, "widget_logins", "hash", "expires_at", hash, until.UTC())
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("record widget login: %w", err)
 	}
-	return res.RowsAffected == 1, nil
+	return fresh, nil
 }
