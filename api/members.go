@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -44,7 +45,33 @@ type memberChatJSON struct {
 
 func memberPath(id string) string { return "/api/v1/members/" + url.PathEscape(id) }
 
-func (s *Server) renderMember(v *models.MemberView) memberJSON {
+// joinLinks returns each bound chat's join link, by chat key.
+func (s *Server) joinLinks(ctx context.Context) (map[string]string, error) {
+	rows, err := s.store.ChatRows(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, r := range rows {
+		if r.TgChatID != nil && r.JoinLink != nil {
+			out[r.ChatKey] = *r.JoinLink
+		}
+	}
+	return out, nil
+}
+
+// render renders a member with the join links of the chats they may enter.
+func (s *Server) render(ctx context.Context, v *models.MemberView) (memberJSON, error) {
+	links, err := s.joinLinks(ctx)
+	if err != nil {
+		return memberJSON{}, err
+	}
+	return s.renderMember(v, links), nil
+}
+
+// renderMember renders a member; join_url is set for each chat the member
+// may enter and is not in yet (eligible and linked, invited, or exempt).
+func (s *Server) renderMember(v *models.MemberView, links map[string]string) memberJSON {
 	m := v.Member
 	out := memberJSON{
 		ID: m.ExternalID, Karma: m.Karma, Groups: m.Groups(), Name: m.Name, Phone: m.Phone, Username: m.Username,
@@ -65,6 +92,12 @@ func (s *Server) renderMember(v *models.MemberView) memberJSON {
 			title = rc.Title
 		}
 		mc := memberChatJSON{Key: c.ChatKey, Title: title, State: c.State, Reason: c.Reason, InChat: c.InChat}
+		switch gate.State(c.State) {
+		case gate.StateEligible, gate.StateInvited, gate.StateExempt:
+			if !c.InChat && m.TgUserID != nil {
+				mc.JoinURL = links[c.ChatKey]
+			}
+		}
 		if c.GraceUntil != nil {
 			g := c.GraceUntil.UTC()
 			mc.GraceUntil = &g
@@ -115,7 +148,11 @@ func (s *Server) getMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.renderMember(v))
+	out, err := s.render(r.Context(), v)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -158,7 +195,11 @@ func (s *Server) putMember(w http.ResponseWriter, r *http.Request) error {
 		status = http.StatusCreated
 		w.Header().Set("Location", memberPath(id))
 	}
-	writeJSON(w, status, s.renderMember(res.View))
+	out, err := s.render(r.Context(), res.View)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, status, out)
 	return nil
 }
 
@@ -197,7 +238,11 @@ func (s *Server) addKarma(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.renderMember(v))
+	out, err := s.render(r.Context(), v)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -271,6 +316,10 @@ func (s *Server) setOverride(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.renderMember(v))
+	out, err := s.render(r.Context(), v)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }

@@ -17,6 +17,8 @@ const (
 	ReasonOverrideAlways
 	ReasonOverrideNever
 	ReasonDeleted
+	ReasonUnlinked // the member unlinked their Telegram account
+	ReasonStranger // a Telegram account linked to no member
 )
 
 // Reason is why a member has a state in a chat. It is kept structured so that
@@ -58,6 +60,10 @@ func (r Reason) String() string {
 		b.WriteString("manual override: never in")
 	case ReasonDeleted:
 		b.WriteString("member deleted by the website")
+	case ReasonUnlinked:
+		b.WriteString("Telegram account unlinked from the member")
+	case ReasonStranger:
+		b.WriteString("Telegram account linked to no member of the website")
 	default:
 		return ""
 	}

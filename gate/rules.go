@@ -37,6 +37,9 @@ type Chat struct {
 	LeaveBelow  int64 // equals MinKarma when the file sets none
 	Grace       time.Duration
 	OnViolation Violation
+	// Tag is the member tag template (tag:), e.g. "{{group}} {{karma}}";
+	// empty when the chat sets no tags.
+	Tag string
 
 	mask  uint64              // bit set of Groups in Rules.groupBits
 	group map[string]struct{} // fallback when the rules name more than 64 groups
@@ -52,6 +55,9 @@ type Rules struct {
 	Chats []*Chat
 	// Hash identifies the file's content, to notice rule changes.
 	Hash string
+	// Messages overrides the bot's texts: message key → language → text
+	// (messages: in the file). The bot checks the keys.
+	Messages map[string]map[string]string
 
 	byKey     map[string]*Chat
 	allowed   map[string]struct{}
@@ -196,8 +202,14 @@ func (p parser) rules(doc *yaml.Node) (*Rules, error) {
 			r.Groups = gs
 		case "chats":
 			chatsNode = v
+		case "messages":
+			ms, err := p.messages(v)
+			if err != nil {
+				return err
+			}
+			r.Messages = ms
 		default:
-			return p.errf(k, "unknown section %q (expected groups or chats)", key)
+			return p.errf(k, "unknown section %q (expected groups, chats or messages)", key)
 		}
 		return nil
 	})
@@ -343,8 +355,10 @@ func (p parser) chat(key string, n *yaml.Node, r *Rules) (*Chat, error) {
 			default:
 				return p.errf(v, "%s.on_violation must be remove or flag, not %q", where, v.Value)
 			}
+		case "tag":
+			c.Tag, err = p.tag(v, where+".tag")
 		default:
-			return p.errf(k, "%s: unknown field %q (expected title, about, groups, min_karma, leave_below, grace, on_violation)", where, field)
+			return p.errf(k, "%s: unknown field %q (expected title, about, groups, min_karma, leave_below, grace, on_violation, tag)", where, field)
 		}
 		return err
 	})
@@ -396,4 +410,83 @@ func (r *Rules) compile() {
 			c.group[g] = struct{}{}
 		}
 	}
+}
+
+// messages reads the messages: section: key → language → text.
+func (p parser) messages(n *yaml.Node) (map[string]map[string]string, error) {
+	out := map[string]map[string]string{}
+	err := p.mapping(n, "messages", func(key string, k, v *yaml.Node) error {
+		if !keyPattern.MatchString(key) {
+			return p.errf(k, "messages: %q is not a message key", key)
+		}
+		langs := map[string]string{}
+		err := p.mapping(v, "messages."+key, func(lang string, lk, lv *yaml.Node) error {
+			if !langPattern.MatchString(lang) {
+				return p.errf(lk, "messages.%s: %q is not a language code such as en or ru", key, lang)
+			}
+			text, err := p.str(lv, "messages."+key+"."+lang, 4096) // Telegram's message limit
+			if err != nil {
+				return err
+			}
+			if text == "" {
+				return p.errf(lv, "messages.%s.%s is empty", key, lang)
+			}
+			langs[lang] = text
+			return nil
+		})
+		out[key] = langs
+		return err
+	})
+	return out, err
+}
+
+var langPattern = regexp.MustCompile(`^[a-z]{2,3}$`)
+
+// tagPlaceholders are what a tag template may use.
+var tagPlaceholders = regexp.MustCompile(`\{\{\s*(\w+)\s*\}\}`)
+
+// tag reads a member tag template: text with {{group}}, {{karma}} or
+// {{name}}, no emoji (Telegram refuses them in tags).
+func (p parser) tag(v *yaml.Node, what string) (string, error) {
+	s, err := p.str(v, what, 64)
+	if err != nil {
+		return "", err
+	}
+	for _, m := range tagPlaceholders.FindAllStringSubmatch(s, -1) {
+		switch m[1] {
+		case "group", "karma", "name":
+		default:
+			return "", p.errf(v, "%s: unknown placeholder {{%s}} (use {{group}}, {{karma}}, {{name}})", what, m[1])
+		}
+	}
+	for _, r := range s {
+		if r >= 0x1F000 || (r >= 0x2600 && r <= 0x27BF) {
+			return "", p.errf(v, "%s: Telegram allows no emoji in member tags", what)
+		}
+	}
+	return s, nil
+}
+
+// RenderTag fills a chat's tag template for a member: at most 16
+// characters, as Telegram allows.
+func (c *Chat) RenderTag(karma int64, group, name string) string {
+	if c.Tag == "" {
+		return ""
+	}
+	out := tagPlaceholders.ReplaceAllStringFunc(c.Tag, func(m string) string {
+		switch strings.Trim(m, "{} \t") {
+		case "group":
+			return group
+		case "karma":
+			return strconv.FormatInt(karma, 10)
+		case "name":
+			return name
+		}
+		return ""
+	})
+	out = strings.Join(strings.Fields(out), " ")
+	if r := []rune(out); len(r) > 16 {
+		out = strings.TrimSpace(string(r[:16]))
+	}
+	return out
 }

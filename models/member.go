@@ -23,8 +23,14 @@ type Member struct {
 	TgUserID   *int64  `gorm:"column:tg_user_id"`
 	TgUsername *string `gorm:"column:tg_username"`
 	LinkedAt   *time.Time
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// LanguageCode is the Telegram client's language (IETF tag), for the
+	// texts the bot sends.
+	LanguageCode *string `gorm:"column:language_code"`
+	// UnreachableAt is when the bot found it cannot message the member (they
+	// blocked it, or never started it); nil when it can.
+	UnreachableAt *time.Time `gorm:"column:unreachable_at"`
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // TableName is the members table.

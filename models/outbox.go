@@ -29,7 +29,9 @@ func (s *Store) ClaimActions(ctx context.Context, owner string, limit int, lease
 		out = nil
 		err := tx.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"}).
 			Where("(status = ? AND not_before <= ?) OR (status = ? AND lease_until < ?)", ActionPending, now, ActionRunning, now).
-			Where("NOT EXISTS (SELECT 1 FROM actions AS e WHERE e.member_id = actions.member_id AND e.chat_key = actions.chat_key AND e.status IN ? AND e.id < actions.id)",
+			// Actions of no member (a stranger's removal, a queued message)
+			// are independent of each other: member_id 0 orders nothing.
+			Where("actions.member_id = 0 OR NOT EXISTS (SELECT 1 FROM actions AS e WHERE e.member_id = actions.member_id AND e.chat_key = actions.chat_key AND e.status IN ? AND e.id < actions.id)",
 				[]string{ActionPending, ActionRunning}).
 			Order("id").Limit(limit).Find(&out).Error
 		if err != nil {

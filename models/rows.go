@@ -12,6 +12,7 @@ type ChatState struct {
 	GraceUntil *time.Time
 	Version    int64
 	ChangedAt  time.Time
+	Tag        *string // the member tag the bot last set in the chat
 }
 
 // TableName is the chat_states table.
@@ -61,8 +62,10 @@ type Action struct {
 	LeaseOwner   *string
 	LeaseUntil   *time.Time
 	LastError    string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// Payload is a notify action's message (JSON NoticePayload).
+	Payload   *string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // TableName is the actions (outbox) table.
@@ -104,9 +107,23 @@ const (
 // ChatRow records a gated chat's Telegram side (filled in when the userbot
 // creates it or an admin binds it).
 type ChatRow struct {
-	ChatKey   string `gorm:"primaryKey"`
-	TgChatID  *int64 `gorm:"column:tg_chat_id"`
-	Title     string
+	ChatKey  string `gorm:"primaryKey"`
+	TgChatID *int64 `gorm:"column:tg_chat_id"`
+	Title    string
+	// JoinLink is the chat's join-request link the bot keeps.
+	JoinLink *string
+	// BotStatus is the bot's status in the chat as Telegram last said
+	// (administrator, member, left, kicked; empty when unknown), with the
+	// admin rights karmagate relies on.
+	BotStatus     string
+	CanInvite     bool
+	CanRestrict   bool
+	CanManageTags bool
+	// Guard is true when the bot is the chat's guard bot (join-request
+	// queries, Bot API 10.1).
+	Guard bool
+	// BoundBy is the Telegram user who bound the chat with /bind or /setup.
+	BoundBy   *int64
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }

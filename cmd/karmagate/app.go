@@ -7,14 +7,20 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/karmagate/karmagate/api"
+	"github.com/karmagate/karmagate/bot"
 	"github.com/karmagate/karmagate/gate"
+	"github.com/karmagate/karmagate/linking"
 	"github.com/karmagate/karmagate/models"
+	"github.com/karmagate/karmagate/worker"
 )
 
 // Main is the karmagate daemon: built from one Config, started by Run,
@@ -24,9 +30,11 @@ type Main struct {
 	Logger *slog.Logger
 	Now    func() time.Time
 
-	DB    *models.DB
-	Store *models.Store
-	API   *api.Server
+	DB      *models.DB
+	Store   *models.Store
+	API     *api.Server
+	Bot     *bot.Bot
+	Workers *worker.Pool
 
 	ln     net.Listener
 	http   *http.Server
@@ -89,14 +97,49 @@ func (m *Main) Run(ctx context.Context) error {
 	} else if changed {
 		m.Logger.InfoContext(ctx, "rules changed: re-planned every member", "rules", m.Config.RulesPath)
 	}
-	m.API = api.New(api.Options{Store: store, APIKey: m.Config.APIKey, Logger: m.Logger, Registry: prometheus.NewRegistry(), Version: version})
+	reg := prometheus.NewRegistry()
+	tokens, err := linking.NewTokens(linking.TokenOptions{Secret: []byte(m.Config.Secret), Store: store.Tokens(), TTL: m.Config.LinkTTL, Now: m.Now})
+	if err != nil {
+		return fmt.Errorf("link tokens: %w", err)
+	}
+	var pool *worker.Pool
+	var afterStore func()
+	if m.Config.Failpoint == "kill-after-store" {
+		afterStore = func() {
+			m.Logger.Warn("failpoint kill-after-store: killing this process")
+			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		}
+	}
+	m.Bot, err = bot.New(ctx, bot.Options{
+		Token: m.Config.BotToken, ServerURL: m.Config.BotAPIURL, Store: store, Tokens: tokens, Secret: []byte(m.Config.Secret),
+		WebhookURL: m.Config.WebhookURL, Admins: m.Config.Admins, LogChat: m.Config.LogChat, Texts: store.Rules().Messages,
+		WakeWorkers: func() { pool.Wake() }, Now: m.Now, Logger: m.Logger, Registerer: reg, AfterStore: afterStore,
+	})
+	if err != nil {
+		return err
+	}
+	pool = worker.New(worker.Options{Store: store, Executors: m.Bot.Executors(), Now: m.Now, Logger: m.Logger, Registerer: reg})
+	m.Workers = pool
+	m.API = api.New(api.Options{Store: store, APIKey: m.Config.APIKey, Linker: m.Bot, Logger: m.Logger, Registry: reg, Version: version})
+
+	// One mux for everything served on KARMAGATE_LISTEN: the API (with
+	// health and metrics) and, in webhook mode, Telegram's deliveries.
+	mux := http.NewServeMux()
+	mux.Handle("/", m.API)
+	if m.Config.WebhookURL != "" {
+		u, err := url.Parse(m.Config.WebhookURL)
+		if err != nil {
+			return fmt.Errorf("KARMAGATE_WEBHOOK_URL: %w", err)
+		}
+		mux.Handle(u.Path, m.Bot.WebhookHandler())
+	}
 
 	m.ln, err = net.Listen("tcp", m.Config.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", m.Config.Listen, err)
 	}
 	m.http = &http.Server{
-		Handler:           m.API,
+		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -106,19 +149,39 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	var bg context.Context
 	bg, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	m.wg.Add(2)
-	go func() {
-		defer m.wg.Done()
+	m.goRun("http", func(context.Context) {
 		if err := m.http.Serve(m.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.Logger.Error("http server stopped", "err", err)
 		}
-	}()
+	}, bg)
+	m.goRun("grace sweep", func(ctx context.Context) { m.sweepGrace(ctx, time.Minute) }, bg)
+	m.goRun("bot", func(ctx context.Context) {
+		if err := m.Bot.Run(ctx); err != nil {
+			m.Logger.Error("bot stopped", "err", err)
+		}
+	}, bg)
+	m.goRun("workers", func(ctx context.Context) {
+		if err := pool.Run(ctx); err != nil {
+			m.Logger.Error("workers stopped", "err", err)
+		}
+	}, bg)
+	mode := "long polling"
+	if m.Config.WebhookURL != "" {
+		mode = "webhook"
+	}
+	m.Logger.InfoContext(ctx, "karmagate serving", "addr", m.Addr(), "db", m.DB.Dialect(), "rules", m.Config.RulesPath,
+		"chats", len(store.Rules().Chats), "bot", "@"+m.Bot.Username(), "updates", mode)
+	return nil
+}
+
+// goRun runs fn in the background until ctx ends; Close waits for it.
+func (m *Main) goRun(name string, fn func(context.Context), ctx context.Context) {
+	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		m.sweepGrace(bg, time.Minute)
+		fn(ctx)
+		m.Logger.Debug("stopped", "part", name)
 	}()
-	m.Logger.InfoContext(ctx, "karmagate serving", "addr", m.Addr(), "db", m.DB.Dialect(), "rules", m.Config.RulesPath, "chats", len(store.Rules().Chats))
-	return nil
 }
 
 // sweepGrace queues removals when grace periods end.

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	mysqldriver "github.com/go-sql-driver/mysql"
@@ -36,6 +37,18 @@ type Config struct {
 	ServerKey  string // TELEGRAM_SERVER_KEY: that server's RSA public key, PEM
 	LogLevel   slog.Level
 	LogJSON    bool
+	// Admins are Telegram user ids allowed to /bind, /setup and run admin
+	// commands everywhere (KARMAGATE_ADMINS, a comma list).
+	Admins []int64
+	// LinkTTL is how long a deep-link token stays valid (KARMAGATE_LINK_TTL).
+	LinkTTL time.Duration
+	// LogChat is a private chat the bot administers, for the sendContact
+	// phone lookup (KARMAGATE_LOG_CHAT); 0 when unset.
+	LogChat int64
+	// Failpoint is a crash test's hook (KARMAGATE_FAILPOINT): with
+	// "kill-after-store" the process kills itself (SIGKILL) right after
+	// storing an update, before acknowledging or processing it.
+	Failpoint string
 }
 
 // ConfigFromEnv reads the configuration; getenv is os.Getenv outside tests.
@@ -71,6 +84,45 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	var errs []error
+	c.LinkTTL = 15 * time.Minute
+	if v := getenv("KARMAGATE_LINK_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("KARMAGATE_LINK_TTL %q is not a duration such as 15m or 1h", v))
+		case d < time.Minute || d > 7*24*time.Hour:
+			errs = append(errs, fmt.Errorf("KARMAGATE_LINK_TTL is %s; use between 1m and 168h (a week)", d))
+		default:
+			c.LinkTTL = d
+		}
+	}
+	if v := getenv("KARMAGATE_ADMINS"); v != "" {
+		for _, f := range strings.Split(v, ",") {
+			f = strings.TrimSpace(f)
+			if f == "" {
+				continue
+			}
+			id, err := strconv.ParseInt(f, 10, 64)
+			if err != nil || id <= 0 {
+				errs = append(errs, fmt.Errorf("KARMAGATE_ADMINS: %q is not a Telegram user id (a positive number; ask @userinfobot for yours)", f))
+				continue
+			}
+			c.Admins = append(c.Admins, id)
+		}
+	}
+	switch c.Failpoint = getenv("KARMAGATE_FAILPOINT"); c.Failpoint {
+	case "", "kill-after-store":
+	default:
+		errs = append(errs, fmt.Errorf("KARMAGATE_FAILPOINT %q is unknown (it is for crash tests: kill-after-store)", c.Failpoint))
+	}
+	if v := getenv("KARMAGATE_LOG_CHAT"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id >= 0 {
+			errs = append(errs, fmt.Errorf("KARMAGATE_LOG_CHAT %q is not a group's Bot API id (a negative number such as -1001234567890)", v))
+		} else {
+			c.LogChat = id
+		}
+	}
 	if v := getenv("TELEGRAM_API_ID"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n <= 0 {
@@ -125,8 +177,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("TELEGRAM_BOT_API_URL %q is not an http(s) URL", c.BotAPIURL))
 	}
 	if c.WebhookURL != "" {
-		u, err := url.Parse(c.WebhookURL)
-		need(err == nil && u.Scheme == "https" && u.Host != "", "KARMAGATE_WEBHOOK_URL must be a public https:// URL (Telegram only posts to HTTPS)")
+		errs = append(errs, checkWebhookURL(c.WebhookURL))
 	}
 	need((c.APIID == 0) == (c.APIHash == ""), "set TELEGRAM_API_ID and TELEGRAM_API_HASH together (from my.telegram.org)")
 	need((c.DCAddr == "") == (c.ServerKey == ""), "set TELEGRAM_DC_ADDR and TELEGRAM_SERVER_KEY together (karmagate sandbox writes both)")
@@ -138,6 +189,39 @@ func (c *Config) Validate() error {
 	need(c.ServerKey == "" || strings.Contains(c.ServerKey, "-----BEGIN"), "TELEGRAM_SERVER_KEY must be a PEM public key (-----BEGIN RSA PUBLIC KEY-----…)")
 	errs = append(errs, c.ValidateDB(), c.ValidateRules())
 	return configProblems(errs...)
+}
+
+// checkWebhookURL accepts an https:// URL, or plain http:// to a loopback,
+// private or single-label host (the sandbox, a compose service behind
+// nginx), where Telegram's own servers never post but a local Bot API
+// server does.
+func checkWebhookURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return fmt.Errorf("KARMAGATE_WEBHOOK_URL %q must be an https:// URL (Telegram only posts to HTTPS)", raw)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("KARMAGATE_WEBHOOK_URL must not carry a query or fragment: karmagate serves it by its path")
+	}
+	switch u.Path {
+	case "", "/", "/healthz", "/metrics", "/api", "/admin":
+		return fmt.Errorf("KARMAGATE_WEBHOOK_URL needs a path of its own, e.g. https://example.org/telegram/webhook (not %q)", u.Path)
+	}
+	if strings.HasPrefix(u.Path, "/api/") || strings.HasPrefix(u.Path, "/admin/") {
+		return fmt.Errorf("KARMAGATE_WEBHOOK_URL's path %q is taken by the API or the dashboard; use e.g. /telegram/webhook", u.Path)
+	}
+	if u.Scheme == "https" {
+		return nil
+	}
+	host := u.Hostname()
+	if ip := net.ParseIP(host); ip != nil {
+		if ip.IsLoopback() || ip.IsPrivate() {
+			return nil
+		}
+	} else if host == "localhost" || !strings.Contains(host, ".") {
+		return nil
+	}
+	return fmt.Errorf("KARMAGATE_WEBHOOK_URL %q: plain http is only for a loopback, private or single-label host; Telegram posts only to https://", raw)
 }
 
 // ConfigError lists every problem found in a configuration, so that a site

@@ -1,0 +1,313 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/karmagate/karmagate/gate"
+	"github.com/karmagate/karmagate/models"
+)
+
+// Admin commands are answered in a private chat, in English, for a chat's
+// admins (checked with getChatMember) and the site admins (KARMAGATE_ADMINS):
+//
+//	/status [chat]    who is in, who should be, what is pending
+//	/rules            the rules of the chats you administer
+//	/who <@user|id>   a member's state and why
+//	/sync             re-plan every member against the rules now
+//	/pending [chat]   planned removals
+//	/confirm [chat]   confirm planned removals (dry run)
+//	/exempt <member> <chat>, /unexempt <member> <chat>
+
+// adminChats returns the gated chats the user may administer: every chat
+// for a site admin, else the bound chats where Telegram says they are an
+// admin. With key set, only that chat (an error when they may not).
+func (b *Bot) adminChats(ctx context.Context, userID int64, key string) ([]models.ChatRow, error) {
+	rows, err := b.store.ChatRows(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []models.ChatRow
+	for _, r := range rows {
+		if key != "" && r.ChatKey != key {
+			continue
+		}
+		ok := b.isSiteAdmin(userID)
+		if !ok && r.TgChatID != nil {
+			if ok, err = b.isChatAdmin(ctx, *r.TgChatID, userID); err != nil {
+				return nil, err
+			}
+		}
+		if ok {
+			out = append(out, r)
+		}
+	}
+	if key != "" && len(out) == 0 {
+		if _, known := b.rules.Chat(key); !known {
+			return nil, fmt.Errorf("there is no gated chat %q; the rules name %s", key, strings.Join(b.chatKeys(), ", "))
+		}
+		return nil, fmt.Errorf("you are not an admin of %q", key)
+	}
+	return out, nil
+}
+
+func (b *Bot) chatKeys() []string {
+	keys := make([]string, len(b.rules.Chats))
+	for i, c := range b.rules.Chats {
+		keys[i] = c.Key
+	}
+	return keys
+}
+
+// onAdminCommand runs an admin command and answers in the private chat.
+func (b *Bot) onAdminCommand(ctx context.Context, u *update, cmd, args string) error {
+	from := u.Message.From
+	text, err := b.adminCommand(ctx, from.ID, cmd, args)
+	var refusal *adminRefusal
+	if errors.As(err, &refusal) {
+		text, err = refusal.msg, nil
+	}
+	if err != nil {
+		return err
+	}
+	return b.reply(ctx, u, from.ID, nil, text, nil)
+}
+
+// adminRefusal is an answer that explains why a command did nothing.
+type adminRefusal struct{ msg string }
+
+func (e *adminRefusal) Error() string { return e.msg }
+
+func refuse(format string, args ...any) error {
+	return &adminRefusal{msg: fmt.Sprintf(format, args...)}
+}
+
+func (b *Bot) adminCommand(ctx context.Context, userID int64, cmd, args string) (string, error) {
+	fields := strings.Fields(args)
+	arg := func(i int) string {
+		if i < len(fields) {
+			return fields[i]
+		}
+		return ""
+	}
+	chats := func(key string) ([]models.ChatRow, error) {
+		rows, err := b.adminChats(ctx, userID, key)
+		if err != nil {
+			return nil, refuse("%s", err.Error())
+		}
+		if len(rows) == 0 {
+			return nil, refuse("You are not an admin of any gated chat. Admins of a bound group, and the site's admins, may use /%s.", cmd)
+		}
+		return rows, nil
+	}
+	switch cmd {
+	case "status":
+		rows, err := chats(arg(0))
+		if err != nil {
+			return "", err
+		}
+		return b.statusText(ctx, rows)
+	case "rules":
+		rows, err := chats(arg(0))
+		if err != nil {
+			return "", err
+		}
+		return b.rulesText(rows), nil
+	case "who":
+		rows, err := chats("")
+		if err != nil {
+			return "", err
+		}
+		return b.whoText(ctx, arg(0), rows)
+	case "sync":
+		if _, err := chats(arg(0)); err != nil {
+			return "", err
+		}
+		n, err := b.store.ReplanAll(ctx, fmt.Sprintf("bot:%d", userID))
+		if err != nil {
+			return "", err
+		}
+		if b.opts.WakeWorkers != nil {
+			b.opts.WakeWorkers()
+		}
+		return fmt.Sprintf("Re-planned %d members against the rules; whatever changed is queued.", n), nil
+	case "pending", "confirm":
+		rows, err := chats(arg(0))
+		if err != nil {
+			return "", err
+		}
+		return b.pendingText(ctx, rows, cmd == "confirm")
+	case "exempt", "unexempt":
+		member, key := arg(0), arg(1)
+		if member == "" || key == "" {
+			return "", refuse("Usage: /%s <member id or @username> <chat>", cmd)
+		}
+		if _, err := chats(key); err != nil {
+			return "", err
+		}
+		v, err := b.findMember(ctx, member)
+		if err != nil {
+			return "", err
+		}
+		mode := gate.OverrideAlways
+		if cmd == "unexempt" {
+			mode = gate.OverrideNone
+		}
+		v, err = b.store.SetOverride(ctx, v.Member.ExternalID, key, mode, fmt.Sprintf("bot:%d", userID))
+		if err != nil {
+			return "", err
+		}
+		if b.opts.WakeWorkers != nil {
+			b.opts.WakeWorkers()
+		}
+		for _, st := range v.Chats {
+			if st.ChatKey == key {
+				return fmt.Sprintf("%s in %s: %s (%s).", v.Member.ExternalID, key, st.State, st.Reason), nil
+			}
+		}
+		return "Done.", nil
+	}
+	return "", refuse("unknown command /%s", cmd)
+}
+
+// findMember finds a member by website id or linked Telegram @username.
+func (b *Bot) findMember(ctx context.Context, who string) (*models.MemberView, error) {
+	var v *models.MemberView
+	var err error
+	if name, ok := strings.CutPrefix(who, "@"); ok {
+		v, err = b.store.MemberByTgUsername(ctx, name)
+	} else {
+		v, err = b.store.FindMember(ctx, who)
+	}
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, refuse("No member %s: give a website member id or the @username of a linked Telegram account.", who)
+	}
+	return v, err
+}
+
+func (b *Bot) statusText(ctx context.Context, rows []models.ChatRow) (string, error) {
+	sums, err := b.store.ChatSummaries(ctx)
+	if err != nil {
+		return "", err
+	}
+	var sb strings.Builder
+	for _, r := range rows {
+		var sum *models.ChatSummary
+		for i := range sums {
+			if sums[i].Chat.Key == r.ChatKey {
+				sum = &sums[i]
+			}
+		}
+		if sum == nil {
+			continue
+		}
+		n := sum.Counts
+		fmt.Fprintf(&sb, "%s (%s)\n", sum.Chat.Title, r.ChatKey)
+		if r.TgChatID == nil {
+			sb.WriteString("  not bound to a Telegram group yet: /bind " + r.ChatKey + " in the group, or /setup here\n")
+		} else {
+			fmt.Fprintf(&sb, "  group %d; bot: %s", *r.TgChatID, orUnknown(r.BotStatus))
+			if !r.CanInvite {
+				sb.WriteString(", cannot invite users (give it that right)")
+			}
+			if !r.CanRestrict {
+				sb.WriteString(", cannot ban users (give it that right)")
+			}
+			if sum.Chat.Tag != "" && !r.CanManageTags {
+				sb.WriteString(", cannot set member tags (give it can_manage_tags; tags are skipped)")
+			}
+			if r.Guard {
+				sb.WriteString(", guard bot")
+			}
+			sb.WriteString("\n")
+		}
+		in := n[gate.StateMember] + n[gate.StateGrace] + n[gate.StateRemoving]
+		should := n[gate.StateEligible] + n[gate.StateInvited] + n[gate.StateMember] + n[gate.StateGrace] + n[gate.StateExempt]
+		fmt.Fprintf(&sb, "  in: %d · should be in: %d · invited: %d · waiting to link: %d · in grace: %d · being removed: %d · exempt: %d\n",
+			in, should, n[gate.StateEligible]+n[gate.StateInvited], n[gate.StateNeedsLink], n[gate.StateGrace], n[gate.StateRemoving], n[gate.StateExempt])
+	}
+	return strings.TrimSpace(sb.String()), nil
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "status unknown"
+	}
+	return s
+}
+
+func (b *Bot) rulesText(rows []models.ChatRow) string {
+	var sb strings.Builder
+	for _, r := range rows {
+		c, ok := b.rules.Chat(r.ChatKey)
+		if !ok {
+			continue
+		}
+		groups := "any group"
+		if !c.AnyGroup {
+			groups = strings.Join(c.Groups, ", ")
+		}
+		fmt.Fprintf(&sb, "%s (%s): %s with karma >= %d", c.Title, c.Key, groups, c.MinKarma)
+		if c.LeaveBelow != c.MinKarma {
+			fmt.Fprintf(&sb, ", stay until below %d", c.LeaveBelow)
+		}
+		if c.Grace > 0 {
+			fmt.Fprintf(&sb, ", grace %s", c.Grace)
+		}
+		fmt.Fprintf(&sb, ", on violation: %s\n", c.OnViolation)
+	}
+	return strings.TrimSpace(sb.String())
+}
+
+func (b *Bot) whoText(ctx context.Context, who string, rows []models.ChatRow) (string, error) {
+	if who == "" {
+		return "", refuse("Usage: /who <member id or @username>")
+	}
+	v, err := b.findMember(ctx, who)
+	if err != nil {
+		return "", err
+	}
+	m := v.Member
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "%s: karma %d, groups %s", m.ExternalID, m.Karma, strings.Join(m.Groups(), ", "))
+	if m.TgUserID != nil {
+		fmt.Fprintf(&sb, ", Telegram %d", *m.TgUserID)
+		if m.TgUsername != nil {
+			fmt.Fprintf(&sb, " (@%s)", *m.TgUsername)
+		}
+	} else {
+		sb.WriteString(", not linked")
+	}
+	for _, st := range v.Chats {
+		for _, r := range rows {
+			if r.ChatKey == st.ChatKey {
+				fmt.Fprintf(&sb, "\n%s: %s — %s", st.ChatKey, st.State, st.Reason)
+			}
+		}
+	}
+	return sb.String(), nil
+}
+
+func (b *Bot) pendingText(ctx context.Context, rows []models.ChatRow, confirm bool) (string, error) {
+	var sb strings.Builder
+	for _, r := range rows {
+		as, err := b.store.ChatActions(ctx, r.ChatKey, gate.ActionRemove, models.ActionPending, 50)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&sb, "%s: %d removal(s) queued\n", r.ChatKey, len(as))
+		for _, a := range as {
+			who := a.MemberExt
+			if who == "" && a.TgUserID != nil {
+				who = fmt.Sprintf("Telegram user %d", *a.TgUserID)
+			}
+			fmt.Fprintf(&sb, "  %s: %s\n", who, a.Reason)
+		}
+	}
+	if confirm {
+		sb.WriteString("Dry run is off: removals run without confirmation.")
+	}
+	return strings.TrimSpace(sb.String()), nil
+}

@@ -1,0 +1,329 @@
+package bot
+
+import (
+	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	tgbot "github.com/go-telegram/bot"
+	tgmodels "github.com/go-telegram/bot/models"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/karmagate/karmagate/gate"
+	"github.com/karmagate/karmagate/linking"
+	"github.com/karmagate/karmagate/models"
+	"github.com/karmagate/karmagate/worker"
+)
+
+// Store is what the bot needs of karmagate's storage.
+type Store interface {
+	Rules() *gate.Rules
+
+	SaveUpdates(ctx context.Context, ups []models.Update) (int, error)
+	ClaimUpdates(ctx context.Context, owner string, limit int, lease time.Duration) ([]models.Update, error)
+	FinishUpdate(ctx context.Context, id int64, owner string, cause error, retryAt *time.Time) error
+	LastUpdateID(ctx context.Context) (int64, error)
+	PruneUpdates(ctx context.Context, cutoff time.Time) (int64, error)
+
+	FindMember(ctx context.Context, id string) (*models.MemberView, error)
+	MemberByTelegram(ctx context.Context, tgUserID int64) (*models.MemberView, error)
+	MemberByTgUsername(ctx context.Context, username string) (*models.MemberView, error)
+	MembersByPhone(ctx context.Context, phone string) ([]models.Member, error)
+	RelinkTelegram(ctx context.Context, id string, u models.TelegramUser, actor string) (models.LinkResult, error)
+	UnlinkTelegram(ctx context.Context, id, actor string) (*models.MemberView, error)
+	RecordMembership(ctx context.Context, tgChatID, tgUserID int64, in bool, actor string) (models.Membership, error)
+	SetOverride(ctx context.Context, id, chat string, mode gate.Override, actor string) (*models.MemberView, error)
+	SetUnreachable(ctx context.Context, tgUserID int64, unreachable bool) error
+	ListMembers(ctx context.Context, f models.MemberFilter) ([]models.MemberListItem, error)
+	ReplanAll(ctx context.Context, actor string) (int, error)
+
+	ChatRow(ctx context.Context, key string) (*models.ChatRow, error)
+	ChatRows(ctx context.Context) ([]models.ChatRow, error)
+	ChatByTelegram(ctx context.Context, tgChatID int64) (*models.ChatRow, error)
+	ChatSummaries(ctx context.Context) ([]models.ChatSummary, error)
+	BindChatBy(ctx context.Context, key string, tgChatID, by int64, actor string) error
+	UnbindChat(ctx context.Context, key, actor string) error
+	SetChatBot(ctx context.Context, key string, b models.BotInChat) error
+	SetJoinLink(ctx context.Context, key, link string) error
+	ChatActions(ctx context.Context, chat string, kind gate.ActionKind, status string, limit int) ([]models.Action, error)
+
+	BeginNotice(ctx context.Context, n models.Notice) (bool, error)
+	FinishNotice(ctx context.Context, key, status, detail string) error
+	ForgetNotice(ctx context.Context, key string) error
+	QueueNotice(ctx context.Context, chat string, tgUserID int64, memberExt string, p models.NoticePayload) error
+
+	SaveMemberLink(ctx context.Context, l models.MemberLink) error
+	MemberLinkFor(ctx context.Context, memberID int64, chat string) (*models.MemberLink, error)
+	DeleteMemberLink(ctx context.Context, memberID int64, chat string) error
+}
+
+// Options configures a Bot. Token, Store and Tokens are required; every
+// other field has a working zero value.
+type Options struct {
+	Token string
+	// ServerURL is the Bot API server (TELEGRAM_BOT_API_URL); Telegram's by
+	// default.
+	ServerURL string
+	// HTTPClient makes every call; one with sensible timeouts by default.
+	HTTPClient *http.Client
+	Store      Store
+	// Tokens issues and consumes deep-link tokens.
+	Tokens *linking.Tokens
+	// Secret (KARMAGATE_SECRET) derives the webhook's secret token.
+	Secret []byte
+	// WebhookURL, when set, makes Telegram post updates there; empty means
+	// long polling.
+	WebhookURL string
+	// Admins are Telegram users allowed to bind chats and run admin
+	// commands everywhere (KARMAGATE_ADMINS).
+	Admins []int64
+	// LogChat is a private chat the bot administers, used to resolve phone
+	// numbers with sendContact (KARMAGATE_LOG_CHAT); 0: not used.
+	LogChat int64
+	Limits  Limits
+	// Owner names this instance in update leases.
+	Owner string
+	// Workers is how many updates are processed at once; 16 by default.
+	Workers int
+	// PollTimeout is getUpdates' long-poll timeout; 25 s by default.
+	PollTimeout time.Duration
+	// WakeWorkers, when set, is called when the bot queued outbox actions,
+	// so that the worker pool looks at once.
+	WakeWorkers func()
+	// AfterStore, when set, runs after updates are stored and before they
+	// are acknowledged or processed: a failpoint for crash tests.
+	AfterStore func()
+	// Texts overrides the built-in message texts (from the rules file).
+	Texts      map[string]map[string]string
+	Now        func() time.Time
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+}
+
+func (o *Options) setDefaults() {
+	if o.ServerURL == "" {
+		o.ServerURL = "https://api.telegram.org"
+	}
+	o.ServerURL = strings.TrimRight(o.ServerURL, "/")
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Timeout: 60 * time.Second}
+	}
+	if o.Owner == "" {
+		o.Owner = worker.DefaultOwner()
+	}
+	if o.Workers <= 0 {
+		o.Workers = 16
+	}
+	if o.PollTimeout <= 0 {
+		o.PollTimeout = 25 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Bot is karmagate's Telegram bot.
+type Bot struct {
+	opts  Options
+	store Store
+	rules *gate.Rules
+	c     *client
+	me    tgmodels.User
+	log   *slog.Logger
+	texts *texts
+
+	webhookSecret string
+	admins        map[int64]bool
+	wake          chan struct{}
+	metrics       *botMetrics
+
+	mu        sync.Mutex
+	adminSeen map[adminKey]adminSeen // getChatMember answers, briefly cached
+	linkLocks map[string]*sync.Mutex // one join link made at a time per chat
+}
+
+// client is the Bot API client: go-telegram/bot for the methods it has,
+// call for the rest, both paced by the sender.
+type client struct {
+	tg    *tgbot.Bot
+	http  *http.Client
+	base  string // server + "/bot" + token + "/"
+	token string
+	send  *Sender
+}
+
+// New builds the bot and asks Telegram who it is (getMe), so that a wrong
+// token or server fails here with a clear error.
+func New(ctx context.Context, opts Options) (*Bot, error) {
+	opts.setDefaults()
+	if opts.Store == nil || opts.Tokens == nil || opts.Token == "" {
+		return nil, errors.New("bot: Token, Store and Tokens are required")
+	}
+	tg, err := tgbot.New(opts.Token,
+		tgbot.WithServerURL(opts.ServerURL),
+		tgbot.WithHTTPClient(opts.PollTimeout, opts.HTTPClient),
+		tgbot.WithSkipGetMe(),
+		tgbot.WithErrorsHandler(func(err error) { opts.Logger.Warn("telegram client", "err", redactToken(err, opts.Token)) }),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("bot: %w", err)
+	}
+	b := &Bot{
+		opts:  opts,
+		store: opts.Store,
+		rules: opts.Store.Rules(),
+		c: &client{tg: tg, http: opts.HTTPClient, base: opts.ServerURL + "/bot" + opts.Token + "/", token: opts.Token,
+			send: NewSender(opts.Limits)},
+		log:       opts.Logger.With("component", "bot"),
+		admins:    map[int64]bool{},
+		wake:      make(chan struct{}, 1),
+		adminSeen: map[adminKey]adminSeen{},
+		metrics:   newBotMetrics(opts.Registerer),
+	}
+	b.texts, err = newTexts(opts.Texts)
+	if err != nil {
+		return nil, fmt.Errorf("bot: texts: %w", err)
+	}
+	for _, id := range opts.Admins {
+		b.admins[id] = true
+	}
+	if len(opts.Secret) > 0 {
+		key, err := hkdf.Key(sha256.New, opts.Secret, nil, "karmagate webhook secret", 32)
+		if err != nil {
+			return nil, fmt.Errorf("bot: derive webhook secret: %w", err)
+		}
+		b.webhookSecret = hex.EncodeToString(key)
+	}
+	me, err := b.getMe(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b.me = me
+	return b, nil
+}
+
+func (b *Bot) getMe(ctx context.Context) (tgmodels.User, error) {
+	var me tgmodels.User
+	for attempt := 1; ; attempt++ {
+		u, err := b.c.tg.GetMe(ctx)
+		if err == nil {
+			return *u, nil
+		}
+		if ae := apiErrorOf(err); ae != nil && (ae.Code == http.StatusUnauthorized || ae.Code == http.StatusNotFound) {
+			return me, fmt.Errorf("the Bot API at %s refused the bot token (%s): check TELEGRAM_BOT_TOKEN", b.opts.ServerURL, ae.Description)
+		}
+		if attempt == 5 || ctx.Err() != nil {
+			return me, fmt.Errorf("reach the Bot API at %s: %w", b.opts.ServerURL, redactToken(err, b.opts.Token))
+		}
+		b.log.WarnContext(ctx, "getMe failed; retrying", "attempt", attempt, "err", redactToken(err, b.opts.Token))
+		if err := sleep(ctx, time.Duration(attempt)*time.Second); err != nil {
+			return me, err
+		}
+	}
+}
+
+// Username is the bot's @username, without the @.
+func (b *Bot) Username() string { return b.me.Username }
+
+// ID is the bot's Telegram user id.
+func (b *Bot) ID() int64 { return b.me.ID }
+
+// WebhookSecret is the secret token Telegram sends with every webhook
+// delivery (derived from the master secret).
+func (b *Bot) WebhookSecret() string { return b.webhookSecret }
+
+// LinkURL issues a fresh deep link for a member (api.Linker).
+func (b *Bot) LinkURL(ctx context.Context, memberID string) (string, time.Time, error) {
+	v, err := b.store.FindMember(ctx, memberID)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	var expect linking.TelegramUser
+	if v.Member.Username != nil {
+		expect.Username = *v.Member.Username
+	}
+	tok, exp, err := b.opts.Tokens.Issue(ctx, memberID, expect)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("issue link token: %w", err)
+	}
+	return linking.URL(b.me.Username, tok), exp, nil
+}
+
+// allowedUpdates are the updates the bot asks for; chat_member must be
+// named or Telegram does not send it.
+var allowedUpdates = []string{
+	tgmodels.AllowedUpdateMessage, tgmodels.AllowedUpdateCallbackQuery, tgmodels.AllowedUpdateChatMember,
+	tgmodels.AllowedUpdateMyChatMember, tgmodels.AllowedUpdateChatJoinRequest,
+}
+
+// Run receives and processes updates and keeps the chats' join links until
+// ctx ends. It sets the webhook (or deletes it and polls), registers the
+// commands, and returns after its loops have stopped.
+func (b *Bot) Run(ctx context.Context) error {
+	if err := b.setCommands(ctx); err != nil {
+		b.log.WarnContext(ctx, "could not register the bot's commands; it works without them", "err", err)
+	}
+	if err := b.setTransport(ctx); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	run := func(name string, fn func(context.Context)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(ctx)
+			b.log.Debug("loop stopped", "loop", name)
+		}()
+	}
+	if b.opts.WebhookURL == "" {
+		run("poll", b.poll)
+	}
+	run("process", b.process)
+	run("maintain", b.maintain)
+	wg.Wait()
+	return nil
+}
+
+// setTransport points Telegram at the webhook, or removes any webhook so
+// that getUpdates works.
+func (b *Bot) setTransport(ctx context.Context) error {
+	if b.opts.WebhookURL == "" {
+		if _, err := b.c.tg.DeleteWebhook(ctx, &tgbot.DeleteWebhookParams{}); err != nil {
+			return fmt.Errorf("delete webhook for long polling: %w", redactToken(err, b.opts.Token))
+		}
+		return nil
+	}
+	_, err := b.c.tg.SetWebhook(ctx, &tgbot.SetWebhookParams{
+		URL:            b.opts.WebhookURL,
+		SecretToken:    b.webhookSecret,
+		AllowedUpdates: allowedUpdates,
+		MaxConnections: 40,
+	})
+	if err != nil {
+		return fmt.Errorf("set webhook %s: %w", b.opts.WebhookURL, redactToken(err, b.opts.Token))
+	}
+	b.log.InfoContext(ctx, "webhook set", "url", b.opts.WebhookURL)
+	return nil
+}
+
+// Wake tells the processor stored updates are waiting.
+func (b *Bot) Wake() {
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+// isSiteAdmin reports whether a Telegram user is in KARMAGATE_ADMINS.
+func (b *Bot) isSiteAdmin(id int64) bool { return b.admins[id] }

@@ -1,0 +1,303 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	tgbot "github.com/go-telegram/bot"
+
+	"github.com/karmagate/karmagate/gate"
+	"github.com/karmagate/karmagate/models"
+	"github.com/karmagate/karmagate/worker"
+)
+
+// Executors returns the bot's executors for the worker pool, by action kind.
+func (b *Bot) Executors() map[string]worker.Executor {
+	return map[string]worker.Executor{
+		string(gate.ActionInvite):   worker.ExecutorFunc(b.execInvite),
+		string(gate.ActionUninvite): worker.ExecutorFunc(b.execUninvite),
+		string(gate.ActionWarn):     worker.ExecutorFunc(b.execWarn),
+		string(gate.ActionRemove):   worker.ExecutorFunc(b.execRemove),
+		string(gate.ActionFlag):     worker.ExecutorFunc(b.execFlag),
+		models.ActionNotify:         worker.ExecutorFunc(b.execNotify),
+	}
+}
+
+// notReadyWait is how long an action waits for a chat that has no Telegram
+// group, or no bot admin, yet; binding the chat wakes it sooner.
+const notReadyWait = 15 * time.Minute
+
+// target is what an action is about.
+type target struct {
+	a      *models.Action
+	chat   *gate.Chat
+	row    *models.ChatRow
+	member *models.MemberView // nil for a stranger or a member since deleted or relinked
+	state  *models.ChatState  // the member's state in the chat, when member is set
+	user   int64
+	lang   string
+}
+
+func (b *Bot) target(ctx context.Context, a *models.Action) (*target, error) {
+	c, ok := b.rules.Chat(a.ChatKey)
+	if !ok {
+		return nil, worker.Permanent(fmt.Errorf("chat %q is no longer in the rules", a.ChatKey))
+	}
+	if a.TgUserID == nil {
+		return nil, worker.Permanent(errors.New("the action names no Telegram account"))
+	}
+	row, err := b.store.ChatRow(ctx, a.ChatKey)
+	if err != nil {
+		return nil, err
+	}
+	t := &target{a: a, chat: c, row: row, user: *a.TgUserID}
+	if a.MemberExt != "" {
+		v, err := b.store.FindMember(ctx, a.MemberExt)
+		switch {
+		case err == nil && v.Member.TgUserID != nil && *v.Member.TgUserID == t.user:
+			t.member = v
+			if v.Member.LanguageCode != nil {
+				t.lang = *v.Member.LanguageCode
+			}
+			for i := range v.Chats {
+				if v.Chats[i].ChatKey == a.ChatKey {
+					t.state = &v.Chats[i]
+				}
+			}
+		case err != nil && !errors.Is(err, models.ErrNotFound):
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// chatID is the target chat's Telegram id, or a wait when there is none.
+func (t *target) chatID(now time.Time) (int64, error) {
+	if t.row.TgChatID == nil {
+		return 0, worker.RetryAt(now.Add(notReadyWait), errChatNotReady)
+	}
+	return *t.row.TgChatID, nil
+}
+
+// memberKey names an action's member in notice keys: the member row, or the
+// Telegram account for a stranger.
+func (t *target) memberKey() string {
+	if t.member != nil {
+		return "m" + strconv.FormatInt(t.member.Member.ID, 10)
+	}
+	return "t" + strconv.FormatInt(t.user, 10)
+}
+
+// chatFailure turns an error from a chat the bot cannot act in into a
+// wait: an admin may restore its rights; reconcile redoes what is due.
+func (b *Bot) chatFailure(err error) error {
+	switch classify(err) {
+	case failChat:
+		return worker.RetryAt(b.opts.Now().Add(notReadyWait), err)
+	case failRefused, failUserGone:
+		return worker.Permanent(err)
+	}
+	return err
+}
+
+// execInvite lets an eligible member in: approves a join request they have
+// waiting, and sends them the chat's join link (once).
+func (b *Bot) execInvite(ctx context.Context, a *models.Action) error {
+	t, err := b.target(ctx, a)
+	if err != nil {
+		return err
+	}
+	if t.member == nil {
+		return nil // deleted or relinked since: the gate has planned anew
+	}
+	chatID, err := t.chatID(b.opts.Now())
+	if err != nil {
+		return err
+	}
+	link, err := b.ensureJoinLink(ctx, t.row)
+	if errors.Is(err, errNotAdmin) {
+		return worker.RetryAt(b.opts.Now().Add(notReadyWait), err)
+	}
+	if err != nil {
+		return b.chatFailure(err)
+	}
+	err = b.c.do(ctx, chatID, callOther, func(ctx context.Context) error {
+		_, err := b.c.tg.ApproveChatJoinRequest(ctx, &tgbot.ApproveChatJoinRequestParams{ChatID: chatID, UserID: t.user})
+		return err
+	})
+	b.metrics.sent("approveChatJoinRequest", err)
+	approved := err == nil
+	if err := ignoreDone(err); err != nil {
+		return b.chatFailure(err)
+	}
+	key, text := msgAccessGained, ""
+	if approved || classify(err) == failAlready {
+		key = msgApproved
+	}
+	text = b.texts.render(key, t.lang, textData{Chat: t.chat.Title, Link: link})
+	m := t.member.Member
+	return b.notify(ctx, models.Notice{IdemKey: models.InviteNoticeKey(m.ID, a.ChatKey, a.StateVersion), TgUserID: t.user, MemberExt: &m.ExternalID, Kind: "access_gained"}, text, nil)
+}
+
+// execUninvite withdraws an invite that went out: declines a waiting join
+// request and revokes the member's personal link. The chat's shared join
+// link stays: it admits only those who qualify.
+func (b *Bot) execUninvite(ctx context.Context, a *models.Action) error {
+	t, err := b.target(ctx, a)
+	if err != nil {
+		return err
+	}
+	if t.row.TgChatID == nil {
+		return nil
+	}
+	chatID := *t.row.TgChatID
+	err = b.c.do(ctx, chatID, callOther, func(ctx context.Context) error {
+		_, err := b.c.tg.DeclineChatJoinRequest(ctx, &tgbot.DeclineChatJoinRequestParams{ChatID: chatID, UserID: t.user})
+		return err
+	})
+	b.metrics.sent("declineChatJoinRequest", err)
+	if err := ignoreDone(err); err != nil {
+		return b.chatFailure(err)
+	}
+	if t.member != nil {
+		b.revokeMemberLink(ctx, t.member.Member.ID, a.ChatKey, chatID, "")
+	}
+	return nil
+}
+
+// execWarn tells a member their grace period started and when it ends.
+func (b *Bot) execWarn(ctx context.Context, a *models.Action) error {
+	t, err := b.target(ctx, a)
+	if err != nil {
+		return err
+	}
+	if t.member == nil || t.state == nil || t.state.GraceUntil == nil {
+		return nil
+	}
+	m := t.member.Member
+	d := textData{Chat: t.chat.Title, Karma: m.Karma, Need: t.chat.LeaveBelow, Until: t.state.GraceUntil.UTC().Format("2006-01-02 15:04 UTC")}
+	return b.notify(ctx, models.Notice{IdemKey: fmt.Sprintf("warn/m%d/%s/v%d", m.ID, a.ChatKey, a.StateVersion), TgUserID: t.user, MemberExt: &m.ExternalID, Kind: "grace_started"},
+		b.texts.render(msgGraceStarted, t.lang, d), nil)
+}
+
+// execRemove takes someone out of a chat: ban, then unban, so that they
+// can come back when they qualify again; revokes their personal link; and
+// tells them why (once). The chat's admins are never removed.
+func (b *Bot) execRemove(ctx context.Context, a *models.Action) error {
+	t, err := b.target(ctx, a)
+	if err != nil {
+		return err
+	}
+	if t.row.TgChatID == nil {
+		return nil // no group: nobody to take out
+	}
+	chatID := *t.row.TgChatID
+	mi, err := b.getMember(ctx, chatID, t.user)
+	if err != nil {
+		if f := classify(err); f != failUserGone && f != failMissing {
+			return b.chatFailure(err)
+		}
+	}
+	if mi.admin() {
+		b.log.InfoContext(ctx, "not removing a chat admin", "chat", a.ChatKey, "user", t.user, "member", a.MemberExt)
+		return nil
+	}
+	err = b.c.do(ctx, chatID, callOther, func(ctx context.Context) error {
+		_, err := b.c.tg.BanChatMember(ctx, &tgbot.BanChatMemberParams{ChatID: chatID, UserID: t.user})
+		return err
+	})
+	b.metrics.sent("banChatMember", err)
+	if err := ignoreDone(err); err != nil && classify(err) != failUserGone {
+		return b.chatFailure(err)
+	}
+	err = b.c.do(ctx, chatID, callOther, func(ctx context.Context) error {
+		_, err := b.c.tg.UnbanChatMember(ctx, &tgbot.UnbanChatMemberParams{ChatID: chatID, UserID: t.user, OnlyIfBanned: true})
+		return err
+	})
+	b.metrics.sent("unbanChatMember", err)
+	if err := ignoreDone(err); err != nil && classify(err) != failUserGone {
+		return b.chatFailure(err)
+	}
+	if t.member != nil {
+		b.revokeMemberLink(ctx, t.member.Member.ID, a.ChatKey, chatID, "")
+	}
+	if !mi.present() && mi.Status != "" {
+		return nil // was not inside: nothing to tell
+	}
+	var ext *string
+	key, d := msgAccessLost, textData{Chat: t.chat.Title, Reason: a.Reason}
+	if t.member != nil {
+		ext = &t.member.Member.ExternalID
+		if !t.chat.AnyGroup && t.state != nil && !hasGroup(t.member.Member.Groups(), t.chat.Groups) {
+			d.Need = 0 // a group, not karma, is missing
+		} else {
+			d.Need = t.chat.MinKarma
+		}
+	} else {
+		key = msgStrangerOut
+	}
+	return b.notify(ctx, models.Notice{IdemKey: fmt.Sprintf("remove/%s/%s/a%d", t.memberKey(), a.ChatKey, a.ID), TgUserID: t.user, MemberExt: ext, Kind: "access_lost"},
+		b.texts.render(key, t.lang, d), nil)
+}
+
+func hasGroup(have, want []string) bool {
+	for _, h := range have {
+		for _, w := range want {
+			if h == w {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// execFlag tells the chat's admins (who bound it, and the site admins)
+// that someone inside no longer qualifies, where the chat flags rather
+// than removes.
+func (b *Bot) execFlag(ctx context.Context, a *models.Action) error {
+	t, err := b.target(ctx, a)
+	if err != nil {
+		return err
+	}
+	d := textData{Chat: t.chat.Title, Reason: a.Reason, User: "id " + strconv.FormatInt(t.user, 10), Name: "someone not linked to the website"}
+	if t.member != nil {
+		m := t.member.Member
+		d.Name = displayName(m, nil)
+		if m.TgUsername != nil {
+			d.User = "@" + *m.TgUsername
+		}
+	}
+	admins := map[int64]bool{}
+	if t.row.BoundBy != nil {
+		admins[*t.row.BoundBy] = true
+	}
+	for id := range b.admins {
+		admins[id] = true
+	}
+	var errs []error
+	for id := range admins {
+		err := b.notify(ctx, models.Notice{IdemKey: fmt.Sprintf("flag/a%d/%d", a.ID, id), TgUserID: id, Kind: "flagged"}, b.texts.render(msgFlagged, "", d), nil)
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// execNotify sends a message queued with QueueNotice, at most once.
+func (b *Bot) execNotify(ctx context.Context, a *models.Action) error {
+	if a.Payload == nil || a.TgUserID == nil {
+		return worker.Permanent(errors.New("notify action without a message"))
+	}
+	var p models.NoticePayload
+	if err := json.Unmarshal([]byte(*a.Payload), &p); err != nil {
+		return worker.Permanent(fmt.Errorf("decode notice: %w", err))
+	}
+	var ext *string
+	if a.MemberExt != "" {
+		ext = &a.MemberExt
+	}
+	return b.notify(ctx, models.Notice{IdemKey: p.Key, TgUserID: *a.TgUserID, MemberExt: ext, Kind: p.Kind}, p.Text, nil)
+}

@@ -1,0 +1,253 @@
+package bot
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/karmagate/karmagate/models"
+	"github.com/karmagate/karmagate/worker"
+)
+
+// WebhookHandler receives Telegram's webhook deliveries. It checks the
+// secret token in constant time (401 without it), reads at most one update
+// of MaxUpdateSize (413 beyond), stores the update (a repeat of a stored
+// update_id is a no-op) and only then answers 200; the processor handles it
+// after. A failure to store answers 500, so Telegram delivers it again.
+func (b *Bot) WebhookHandler() http.Handler {
+	want := sha256.Sum256([]byte(b.webhookSecret))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		got := sha256.Sum256([]byte(r.Header.Get("X-Telegram-Bot-Api-Secret-Token")))
+		if b.webhookSecret == "" || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			b.metrics.webhook("unauthorized")
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxUpdateSize))
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				b.metrics.webhook("too_large")
+				http.Error(w, "update too large", http.StatusRequestEntityTooLarge)
+				return
+			}
+			http.Error(w, "read body", http.StatusBadRequest)
+			return
+		}
+		up, err := storable(raw)
+		if err != nil {
+			// Telegram would send it again forever; answer 200 and log it.
+			b.metrics.webhook("malformed")
+			b.log.WarnContext(r.Context(), "webhook: not an update; dropped", "err", err, "bytes", len(raw))
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		if _, err := b.store.SaveUpdates(context.WithoutCancel(r.Context()), []models.Update{up}); err != nil {
+			b.metrics.webhook("store_failed")
+			b.log.ErrorContext(r.Context(), "webhook: could not store the update; Telegram will deliver it again", "update_id", up.UpdateID, "err", err)
+			http.Error(w, "try again", http.StatusInternalServerError)
+			return
+		}
+		b.metrics.webhook("stored")
+		if b.opts.AfterStore != nil {
+			b.opts.AfterStore()
+		}
+		w.WriteHeader(http.StatusOK)
+		b.Wake()
+	})
+}
+
+// poll long-polls getUpdates, stores each batch, and only then asks for the
+// next (whose offset acknowledges the batch to Telegram).
+func (b *Bot) poll(ctx context.Context) {
+	last, err := b.store.LastUpdateID(ctx)
+	for err != nil {
+		b.log.WarnContext(ctx, "poll: read the last update id", "err", err)
+		if sleep(ctx, 2*time.Second) != nil {
+			return
+		}
+		last, err = b.store.LastUpdateID(ctx)
+	}
+	offset := last + 1
+	failures := 0
+	for ctx.Err() == nil {
+		var raws []json.RawMessage
+		err := b.c.call(ctx, "getUpdates", map[string]any{
+			"offset": offset, "limit": 100, "timeout": int(b.opts.PollTimeout / time.Second), "allowed_updates": allowedUpdates,
+		}, &raws)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			failures++
+			wait := min(time.Duration(failures)*time.Second, 30*time.Second)
+			if ae := apiErrorOf(err); ae != nil && ae.RetryAfter > 0 {
+				wait = ae.RetryAfter
+			}
+			b.log.WarnContext(ctx, "poll: getUpdates failed", "err", err, "retry_in", wait)
+			if sleep(ctx, wait) != nil {
+				return
+			}
+			continue
+		}
+		failures = 0
+		if len(raws) == 0 {
+			continue
+		}
+		ups := make([]models.Update, 0, len(raws))
+		next := offset
+		for _, raw := range raws {
+			up, err := storable(raw)
+			if err != nil {
+				b.log.WarnContext(ctx, "poll: not an update; skipped", "err", err)
+				var id struct {
+					UpdateID int64 `json:"update_id"`
+				}
+				if json.Unmarshal(raw, &id) == nil && id.UpdateID >= next {
+					next = id.UpdateID + 1
+				}
+				continue
+			}
+			ups = append(ups, up)
+			next = max(next, up.UpdateID+1)
+		}
+		if err := b.storeUntilDone(ctx, ups); err != nil {
+			return
+		}
+		if b.opts.AfterStore != nil {
+			b.opts.AfterStore()
+		}
+		offset = next
+		b.Wake()
+	}
+}
+
+// storeUntilDone stores a polled batch, again and again while the
+// database is away: the offset must not move past updates not stored.
+func (b *Bot) storeUntilDone(ctx context.Context, ups []models.Update) error {
+	for attempt := 1; ; attempt++ {
+		_, err := b.store.SaveUpdates(ctx, ups)
+		if err == nil {
+			return nil
+		}
+		b.log.WarnContext(ctx, "poll: could not store updates; retrying before polling on", "err", err, "attempt", attempt)
+		if err := sleep(ctx, min(time.Duration(attempt)*time.Second, 15*time.Second)); err != nil {
+			return err
+		}
+	}
+}
+
+// process claims stored updates and handles them, lanes in parallel, each
+// lane's updates in order.
+func (b *Bot) process(ctx context.Context) {
+	const lease = 2 * time.Minute
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	sem := make(chan struct{}, b.opts.Workers)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for ctx.Err() == nil {
+		ups, err := b.store.ClaimUpdates(ctx, b.opts.Owner, b.opts.Workers, lease)
+		if err != nil {
+			if ctx.Err() == nil {
+				b.log.WarnContext(ctx, "process: claim updates failed", "err", err)
+				_ = sleep(ctx, 2*time.Second)
+			}
+			continue
+		}
+		for i := range ups {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			wg.Add(1)
+			go func(u models.Update) {
+				defer wg.Done()
+				defer func() { <-sem }()
+				b.handleStored(context.WithoutCancel(ctx), &u)
+				b.Wake() // the lane's next update may be ready now
+			}(ups[i])
+		}
+		if len(ups) > 0 {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+		case <-tick.C:
+		case <-b.wake:
+		}
+	}
+}
+
+// handleStored processes one stored update and records the outcome.
+func (b *Bot) handleStored(ctx context.Context, su *models.Update) {
+	start := time.Now()
+	err := b.handleRaw(ctx, []byte(su.Payload))
+	b.metrics.update(su.Kind, err, time.Since(start))
+	var retryAt *time.Time
+	var retry *worker.RetryError
+	switch {
+	case errors.As(err, &retry):
+		// Telegram's wait, exactly; it does not count against the update.
+		retryAt = &retry.At
+		b.log.InfoContext(ctx, "update waits for Telegram", "update_id", su.UpdateID, "until", retry.At)
+	case err != nil:
+		if su.Attempts < 5 {
+			t := b.opts.Now().Add(time.Duration(su.Attempts*su.Attempts) * 2 * time.Second)
+			retryAt = &t
+			b.log.WarnContext(ctx, "update failed; will retry", "update_id", su.UpdateID, "kind", su.Kind, "attempt", su.Attempts, "err", err)
+		} else {
+			b.log.ErrorContext(ctx, "update failed for good", "update_id", su.UpdateID, "kind", su.Kind, "err", err)
+		}
+	}
+	for attempt := 1; attempt <= 5; attempt++ {
+		ferr := b.store.FinishUpdate(ctx, su.UpdateID, b.opts.Owner, err, retryAt)
+		if ferr == nil || errors.Is(ferr, models.ErrLeaseLost) {
+			return
+		}
+		b.log.WarnContext(ctx, "could not record an update's outcome", "update_id", su.UpdateID, "err", ferr)
+		_ = sleep(ctx, time.Duration(attempt)*time.Second)
+	}
+}
+
+// handleRaw decodes and dispatches one update.
+func (b *Bot) handleRaw(ctx context.Context, raw []byte) error {
+	u, err := decodeUpdate(raw)
+	if err != nil {
+		return nil // stored, so it was decodable; nothing to retry
+	}
+	switch {
+	case u.ChatJoinRequest != nil:
+		return b.onJoinRequest(ctx, u)
+	case u.ChatMember != nil:
+		return b.onChatMember(ctx, u)
+	case u.MyChatMember != nil:
+		return b.onMyChatMember(ctx, u)
+	case u.CallbackQuery != nil:
+		return b.onCallback(ctx, u)
+	case u.Message != nil:
+		return b.onMessage(ctx, u)
+	}
+	return nil
+}
+
+// errUpdate wraps a handler failure with the update it came from.
+func errUpdate(u *update, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("update %d (%s): %w", u.ID, u.kind(), err)
+}

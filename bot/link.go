@@ -1,0 +1,180 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	tgmodels "github.com/go-telegram/bot/models"
+
+	"github.com/karmagate/karmagate/gate"
+	"github.com/karmagate/karmagate/linking"
+	"github.com/karmagate/karmagate/models"
+)
+
+// tokenTexts says which message answers which token failure.
+var tokenTexts = map[linking.Code]string{
+	linking.CodeOf(linking.ErrMalformed): msgTokenMalformed,
+	linking.CodeOf(linking.ErrForged):    msgTokenForged,
+	linking.CodeOf(linking.ErrUnknown):   msgTokenUnknown,
+	linking.CodeOf(linking.ErrExpired):   msgTokenExpired,
+	linking.CodeOf(linking.ErrUsed):      msgTokenUsed,
+	linking.CodeOf(linking.ErrForeign):   msgTokenForeign,
+}
+
+// onStart links the sender to the member a deep-link token names, or
+// explains how to link when there is no token.
+func (b *Bot) onStart(ctx context.Context, u *update, param string) error {
+	from := u.Message.From
+	if param == "" {
+		kb := &tgmodels.ReplyKeyboardMarkup{
+			Keyboard:        [][]tgmodels.KeyboardButton{{{Text: b.texts.render(msgContactAsk, from.LanguageCode, textData{}), RequestContact: true}}},
+			ResizeKeyboard:  true,
+			OneTimeKeyboard: true,
+		}
+		return b.reply(ctx, u, from.ID, nil, b.texts.render(msgStartHelp, from.LanguageCode, textData{Bot: b.me.Username}), kb)
+	}
+	memberID, err := b.opts.Tokens.Consume(ctx, param, linking.TelegramUser{ID: from.ID, Username: from.Username})
+	if err != nil {
+		key, known := tokenTexts[linking.CodeOf(err)]
+		if !known {
+			return fmt.Errorf("consume link token: %w", err)
+		}
+		b.metrics.link(string(linking.CodeOf(err)))
+		b.log.InfoContext(ctx, "link token refused", "user", from.ID, "why", linking.CodeOf(err))
+		return b.reply(ctx, u, from.ID, nil, b.texts.render(key, from.LanguageCode, textData{}), nil)
+	}
+	return b.link(ctx, u, memberID, from, msgLinked)
+}
+
+// link links member to the sender and answers with where they stand.
+func (b *Bot) link(ctx context.Context, u *update, memberID string, from *tgmodels.User, textKey string) error {
+	res, err := b.store.RelinkTelegram(ctx, memberID, models.TelegramUser{ID: from.ID, Username: from.Username, LanguageCode: from.LanguageCode}, "bot")
+	if errors.Is(err, models.ErrNotFound) {
+		// The website deleted the member after issuing the link.
+		b.metrics.link("member_gone")
+		return b.reply(ctx, u, from.ID, nil, b.texts.render(msgTokenUnknown, from.LanguageCode, textData{}), nil)
+	}
+	if err != nil {
+		return fmt.Errorf("link %s: %w", memberID, err)
+	}
+	b.metrics.link("linked")
+	if res.PreviousAccount != 0 {
+		err := b.store.QueueNotice(ctx, "", res.PreviousAccount, memberID, models.NoticePayload{
+			Key: fmt.Sprintf("moved/u%d", u.ID), Kind: "link_moved", Text: b.texts.render(msgLinkMoved, "", textData{Name: displayName(res.View.Member, nil)}),
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if b.opts.WakeWorkers != nil {
+		b.opts.WakeWorkers()
+	}
+	d, err := b.summary(ctx, res.View, from)
+	if err != nil {
+		return err
+	}
+	text := b.texts.render(textKey, from.LanguageCode, d)
+	if textKey != msgLinked {
+		text += "\n\n" + b.texts.render(msgLinked, from.LanguageCode, d)
+	}
+	if res.Previous != "" {
+		d.Previous = res.Previous
+		text = b.texts.render(msgTakenOver, from.LanguageCode, d) + "\n\n" + text
+	}
+	m := res.View.Member
+	return b.reply(ctx, u, from.ID, &m.ExternalID, text, &tgmodels.ReplyKeyboardRemove{RemoveKeyboard: true})
+}
+
+// summary describes where a member stands in each chat that concerns
+// them, with the join link where they may join now.
+func (b *Bot) summary(ctx context.Context, v *models.MemberView, from *tgmodels.User) (textData, error) {
+	m := v.Member
+	d := textData{Bot: b.me.Username, Member: m.ExternalID, Name: displayName(m, from)}
+	rows, err := b.store.ChatRows(ctx)
+	if err != nil {
+		return d, err
+	}
+	for i, st := range v.Chats {
+		row := rows[i]
+		line := chatLine{Title: row.Title, Reason: st.Reason, Ready: row.TgChatID != nil && row.BotStatus == "administrator"}
+		if c, ok := b.rules.Chat(st.ChatKey); ok {
+			line.Title = c.Title
+		}
+		switch gate.State(st.State) {
+		case gate.StateMember, gate.StateGrace:
+			line.In = true
+		case gate.StateEligible, gate.StateInvited, gate.StateExempt:
+			if st.InChat {
+				line.In = true
+			} else if row.TgChatID != nil && row.JoinLink != nil {
+				// RelinkTelegram recorded the invite's message as given
+				// here, so the invite sends no second one.
+				line.Link = *row.JoinLink
+			}
+		case gate.StateNotEligible, gate.StateRemoved:
+			if !strings.HasPrefix(st.Reason, "karma") {
+				continue // not their group: no news
+			}
+		}
+		d.Chats = append(d.Chats, line)
+	}
+	return d, nil
+}
+
+// displayName is how the bot names a member to their face: their name on
+// the website, else their member id there.
+func displayName(m *models.Member, _ *tgmodels.User) string {
+	if m.Name != nil && *m.Name != "" {
+		return *m.Name + " (" + m.ExternalID + ")"
+	}
+	return m.ExternalID
+}
+
+// onUnlink undoes the sender's link.
+func (b *Bot) onUnlink(ctx context.Context, u *update) error {
+	from := u.Message.From
+	v, err := b.store.MemberByTelegram(ctx, from.ID)
+	if errors.Is(err, models.ErrNotFound) {
+		return b.reply(ctx, u, from.ID, nil, b.texts.render(msgNotLinked, from.LanguageCode, textData{}), nil)
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := b.store.UnlinkTelegram(ctx, v.Member.ExternalID, "bot"); err != nil && !errors.Is(err, models.ErrNotFound) {
+		return fmt.Errorf("unlink: %w", err)
+	}
+	b.metrics.link("unlinked")
+	b.Wake()
+	return b.reply(ctx, u, from.ID, &v.Member.ExternalID, b.texts.render(msgUnlinked, from.LanguageCode, textData{Name: displayName(v.Member, from)}), nil)
+}
+
+// onContact links the sender through their own shared contact, when its
+// phone is a member's phone on the website. A contact that is not the
+// sender's own (contact.user_id differs) is refused.
+func (b *Bot) onContact(ctx context.Context, u *update) error {
+	from, c := u.Message.From, u.Message.Contact
+	lang := from.LanguageCode
+	err := linking.CheckContact(linking.Contact{PhoneNumber: c.PhoneNumber, UserID: c.UserID}, from.ID, "")
+	if errors.Is(err, linking.ErrForeignContact) {
+		b.metrics.link("contact_foreign")
+		return b.reply(ctx, u, from.ID, nil, b.texts.render(msgContactForeign, lang, textData{}), nil)
+	}
+	phone, perr := linking.NormalizePhone(c.PhoneNumber)
+	if perr != nil {
+		b.metrics.link("contact_no_match")
+		return b.reply(ctx, u, from.ID, nil, b.texts.render(msgContactNoMatch, lang, textData{}), nil)
+	}
+	ms, err := b.store.MembersByPhone(ctx, phone)
+	if err != nil {
+		return err
+	}
+	if len(ms) != 1 {
+		// None, or several members share it: the phone does not say who.
+		b.metrics.link("contact_no_match")
+		return b.reply(ctx, u, from.ID, nil, b.texts.render(msgContactNoMatch, lang, textData{}), &tgmodels.ReplyKeyboardRemove{RemoveKeyboard: true})
+	}
+	b.metrics.link("contact_matched")
+	return b.link(ctx, u, ms[0].ExternalID, from, msgContactLinked)
+}

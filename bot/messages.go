@@ -1,0 +1,83 @@
+package bot
+
+import (
+	"context"
+	"strings"
+
+	tgmodels "github.com/go-telegram/bot/models"
+)
+
+// command splits "/cmd@bot args" into cmd and args; ok is false for text
+// that is not a command, or a command addressed to another bot.
+func (b *Bot) command(text string) (cmd, args string, ok bool) {
+	if !strings.HasPrefix(text, "/") {
+		return "", "", false
+	}
+	head, args, _ := strings.Cut(text, " ")
+	cmd, at, addressed := strings.Cut(head[1:], "@")
+	if addressed && !strings.EqualFold(at, b.me.Username) {
+		return "", "", false
+	}
+	return strings.ToLower(cmd), strings.TrimSpace(args), cmd != ""
+}
+
+// onMessage handles a message: commands, shared contacts and chats in
+// private chats; /bind and /unbind in groups.
+func (b *Bot) onMessage(ctx context.Context, u *update) error {
+	m := u.Message
+	if m.From == nil || m.From.IsBot {
+		return nil
+	}
+	if m.Chat.Type != tgmodels.ChatTypePrivate {
+		return errUpdate(u, b.onGroupMessage(ctx, u))
+	}
+	switch {
+	case m.Contact != nil:
+		return errUpdate(u, b.onContact(ctx, u))
+	case m.ChatShared != nil:
+		return errUpdate(u, b.onChatShared(ctx, u))
+	}
+	cmd, args, ok := b.command(m.Text)
+	if !ok {
+		return errUpdate(u, b.sendHelp(ctx, u))
+	}
+	var err error
+	switch cmd {
+	case "start":
+		err = b.onStart(ctx, u, args)
+	case "unlink":
+		err = b.onUnlink(ctx, u)
+	case "setup":
+		err = b.onSetup(ctx, u)
+	case "status", "rules", "who", "sync", "pending", "confirm", "exempt", "unexempt":
+		err = b.onAdminCommand(ctx, u, cmd, args)
+	default:
+		err = b.sendHelp(ctx, u)
+	}
+	return errUpdate(u, err)
+}
+
+func (b *Bot) sendHelp(ctx context.Context, u *update) error {
+	lang := u.Message.From.LanguageCode
+	return b.reply(ctx, u, u.Message.From.ID, nil, b.texts.render(msgHelp, lang, textData{Bot: b.me.Username}), nil)
+}
+
+// onGroupMessage handles /bind and /unbind in a group; the bot ignores
+// everything else said in groups.
+func (b *Bot) onGroupMessage(ctx context.Context, u *update) error {
+	m := u.Message
+	if m.Chat.Type != tgmodels.ChatTypeSupergroup && m.Chat.Type != tgmodels.ChatTypeGroup {
+		return nil
+	}
+	cmd, args, ok := b.command(m.Text)
+	if !ok {
+		return nil
+	}
+	switch cmd {
+	case "bind":
+		return b.onBind(ctx, u, args)
+	case "unbind":
+		return b.onUnbind(ctx, u)
+	}
+	return nil
+}

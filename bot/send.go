@@ -1,0 +1,105 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	tgbot "github.com/go-telegram/bot"
+	tgmodels "github.com/go-telegram/bot/models"
+
+	"github.com/karmagate/karmagate/models"
+	"github.com/karmagate/karmagate/worker"
+)
+
+// do runs one call to Telegram about chatID, paced as kind says. A 429
+// holds up that chat for exactly retry_after and comes back as a
+// *worker.RetryError with the time to try again.
+func (c *client) do(ctx context.Context, chatID int64, kind callKind, fn func(context.Context) error) error {
+	if err := c.send.wait(ctx, chatID, kind); err != nil {
+		return err
+	}
+	err := fn(ctx)
+	if err == nil {
+		return nil
+	}
+	err = redactToken(err, c.token)
+	if ae := apiErrorOf(err); ae != nil && ae.Code == 429 {
+		until := c.send.flood(chatID, max(ae.RetryAfter, time.Second))
+		return worker.RetryAt(until, err)
+	}
+	return err
+}
+
+// sendMessage sends a plain-text message (no parse mode: nothing to escape).
+func (b *Bot) sendMessage(ctx context.Context, chatID int64, text string, markup tgmodels.ReplyMarkup) (*tgmodels.Message, error) {
+	var msg *tgmodels.Message
+	err := b.c.do(ctx, chatID, callMessage, func(ctx context.Context) error {
+		var err error
+		msg, err = b.c.tg.SendMessage(ctx, &tgbot.SendMessageParams{
+			ChatID: chatID, Text: text, ReplyMarkup: markup,
+			LinkPreviewOptions: &tgmodels.LinkPreviewOptions{IsDisabled: tgbot.True()},
+		})
+		return err
+	})
+	b.metrics.sent("sendMessage", err)
+	return msg, err
+}
+
+// notify sends a person a message at most once per n.IdemKey: the notice is
+// recorded before the message goes out, so a crash in between means it is
+// not sent rather than sent twice. A person who blocked the bot is recorded
+// as unreachable and not tried again; a flood wait or a message that
+// certainly did not leave comes back as an error so that the work retries.
+func (b *Bot) notify(ctx context.Context, n models.Notice, text string, markup tgmodels.ReplyMarkup) error {
+	fresh, err := b.store.BeginNotice(ctx, n)
+	if err != nil {
+		return fmt.Errorf("record notice: %w", err)
+	}
+	if !fresh {
+		return nil // sent before, or cut short by a crash: never twice
+	}
+	_, err = b.sendMessage(ctx, n.TgUserID, text, markup)
+	var retry *worker.RetryError
+	switch {
+	case err == nil:
+		if err := b.store.FinishNotice(ctx, n.IdemKey, models.NoticeSent, ""); err != nil {
+			b.log.WarnContext(ctx, "record a sent notice", "key", n.IdemKey, "err", err)
+		}
+		return nil
+	case errors.As(err, &retry), classify(err) == failNotSent, errors.Is(err, context.Canceled) && ctx.Err() != nil:
+		if ferr := b.store.ForgetNotice(ctx, n.IdemKey); ferr != nil {
+			return errors.Join(err, ferr)
+		}
+		return err
+	}
+	f := classify(err)
+	status, detail := models.NoticeFailed, err.Error()
+	if f == failUnknown {
+		detail = "outcome unknown, not sent again: " + detail
+	}
+	if ferr := b.store.FinishNotice(ctx, n.IdemKey, status, detail); ferr != nil {
+		b.log.WarnContext(ctx, "record a failed notice", "key", n.IdemKey, "err", ferr)
+	}
+	if f == failBlocked || f == failUserGone {
+		if err := b.store.SetUnreachable(ctx, n.TgUserID, true); err != nil {
+			b.log.WarnContext(ctx, "record an unreachable user", "user", n.TgUserID, "err", err)
+		}
+		b.log.InfoContext(ctx, "person unreachable; not messaged again", "user", n.TgUserID, "err", err)
+		return nil
+	}
+	b.log.WarnContext(ctx, "message not delivered", "key", n.IdemKey, "user", n.TgUserID, "err", err)
+	return nil
+}
+
+// reply answers a person in a private chat, at most once per update.
+func (b *Bot) reply(ctx context.Context, u *update, userID int64, memberExt *string, text string, markup tgmodels.ReplyMarkup) error {
+	return b.notify(ctx, models.Notice{IdemKey: fmt.Sprintf("u%d", u.ID), TgUserID: userID, MemberExt: memberExt, Kind: "reply"}, text, markup)
+}
+
+// groupReply answers in a group (admins' /bind and the like): once per
+// update as well.
+func (b *Bot) groupReply(ctx context.Context, u *update, chatID int64, text string) error {
+	return b.notify(ctx, models.Notice{IdemKey: fmt.Sprintf("u%d", u.ID), TgUserID: chatID, Kind: "group_reply"}, text, nil)
+}

@@ -1,0 +1,241 @@
+package bot
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"text/template"
+)
+
+// Message keys: the texts the bot sends people. The rules file may override
+// any of them per language (messages: in rules.yaml); the built-in ones are
+// English and Russian, chosen by the person's Telegram language.
+const (
+	msgStartHelp      = "start_help"
+	msgLinked         = "linked"
+	msgTakenOver      = "taken_over"
+	msgTokenMalformed = "token_malformed"
+	msgTokenForged    = "token_forged"
+	msgTokenUnknown   = "token_unknown"
+	msgTokenExpired   = "token_expired"
+	msgTokenUsed      = "token_used"
+	msgTokenForeign   = "token_foreign"
+	msgUnlinked       = "unlinked"
+	msgLinkMoved      = "link_moved"
+	msgNotLinked      = "not_linked"
+	msgAccessGained   = "access_gained"
+	msgApproved       = "approved"
+	msgFlagged        = "flagged"
+	msgStrangerOut    = "stranger_removed"
+	msgGraceStarted   = "grace_started"
+	msgAccessLost     = "access_lost"
+	msgJoinDeclined   = "join_declined"
+	msgContactAsk     = "contact_ask"
+	msgContactLinked  = "contact_linked"
+	msgContactForeign = "contact_foreign"
+	msgContactNoMatch = "contact_no_match"
+	msgHelp           = "help"
+)
+
+// texts holds the message templates by key and language.
+type texts struct {
+	t map[string]map[string]*template.Template
+}
+
+// textData is what a template may use.
+type textData struct {
+	Bot      string // the bot's @username, without @
+	Member   string // the website member id
+	Name     string // the member's name on the website, or the Telegram name
+	Chat     string // a chat's title
+	Link     string // a join link
+	Reason   string // why, in the rules' words
+	Karma    int64
+	Need     int64  // the karma the chat asks for
+	Until    string // a date and time, UTC
+	Previous string // the member who had the account before
+	Chats    []chatLine
+	User     string // a Telegram account: @username or the id
+}
+
+// chatLine is one chat in the linked summary.
+type chatLine struct {
+	Title  string
+	Link   string // set when the member may join now
+	Reason string
+	In     bool // already in the chat
+	Ready  bool // the group exists and the bot admits members
+}
+
+var builtinTexts = map[string]map[string]string{
+	msgStartHelp: {
+		"en": "Hi! I let members of the website into its private Telegram groups.\n\nTo link your Telegram account, open your profile on the website and tap \"Connect Telegram\": it brings you back here with a one-time link.{{if .Bot}}\n\nYou can also share your phone number below if the website knows it.{{end}}",
+		"ru": "Привет! Я впускаю участников сайта в его закрытые группы в Telegram.\n\nЧтобы привязать Telegram, откройте свой профиль на сайте и нажмите «Подключить Telegram»: ссылка вернёт вас сюда.{{if .Bot}}\n\nЕсли сайт знает ваш номер телефона, можно поделиться им кнопкой ниже.{{end}}",
+	},
+	msgLinked: {
+		"en": "Linked: this Telegram account now belongs to {{.Name}} on the website.{{range .Chats}}\n\n• {{.Title}}: {{if .In}}you are in.{{else if .Link}}you qualify. Join here: {{.Link}}{{else if .Ready}}not yet ({{.Reason}}).{{else}}{{if .Reason}}{{.Reason}}; {{end}}the group is not ready yet, I will message you when it is.{{end}}{{else}}\n\nNo gated group fits you yet; I will message you when one does.{{end}}",
+		"ru": "Готово: этот Telegram привязан к участнику {{.Name}} на сайте.{{range .Chats}}\n\n• {{.Title}}: {{if .In}}вы уже в группе.{{else if .Link}}вы проходите. Вступить: {{.Link}}{{else if .Ready}}пока нет ({{.Reason}}).{{else}}{{if .Reason}}{{.Reason}}; {{end}}группа ещё не готова, я напишу, когда будет.{{end}}{{else}}\n\nПока ни одна закрытая группа вам не подходит; я напишу, когда подойдёт.{{end}}",
+	},
+	msgTakenOver: {
+		"en": "This Telegram account was linked to the website account {{.Previous}} before; it now belongs to {{.Name}} instead.",
+		"ru": "Этот Telegram раньше был привязан к аккаунту {{.Previous}} на сайте; теперь он привязан к {{.Name}}.",
+	},
+	msgTokenMalformed: {
+		"en": "That link is not one of mine. Open your profile on the website and tap \"Connect Telegram\" again.",
+		"ru": "Эта ссылка не от меня. Откройте профиль на сайте и снова нажмите «Подключить Telegram».",
+	},
+	msgTokenForged: {
+		"en": "That link is not valid. Open your profile on the website and tap \"Connect Telegram\" for a fresh one.",
+		"ru": "Эта ссылка недействительна. Откройте профиль на сайте и нажмите «Подключить Telegram», чтобы получить новую.",
+	},
+	msgTokenUnknown: {
+		"en": "I do not know that link any more. Open your profile on the website and tap \"Connect Telegram\" for a fresh one.",
+		"ru": "Я больше не знаю эту ссылку. Откройте профиль на сайте и нажмите «Подключить Telegram», чтобы получить новую.",
+	},
+	msgTokenExpired: {
+		"en": "That link has expired (they last a few minutes). Open your profile on the website and tap \"Connect Telegram\" again.",
+		"ru": "Срок ссылки истёк (она действует несколько минут). Откройте профиль на сайте и снова нажмите «Подключить Telegram».",
+	},
+	msgTokenUsed: {
+		"en": "That link was used already; each works once. Open your profile on the website for a fresh one.",
+		"ru": "Эта ссылка уже использована; каждая работает один раз. Откройте профиль на сайте, чтобы получить новую.",
+	},
+	msgTokenForeign: {
+		"en": "That link was made for another Telegram account, so I did not link this one. Open it from the Telegram account your website profile names, or change that name on the website.",
+		"ru": "Эта ссылка сделана для другого аккаунта Telegram, поэтому я его не привязал. Откройте её из аккаунта, указанного в профиле на сайте, или измените его на сайте.",
+	},
+	msgUnlinked: {
+		"en": "Unlinked: this Telegram account no longer belongs to {{.Name}}. I will take it out of the gated groups. Link again from your website profile whenever you like.",
+		"ru": "Отвязано: этот Telegram больше не привязан к {{.Name}}. Я выведу его из закрытых групп. Привязать снова можно из профиля на сайте.",
+	},
+	msgLinkMoved: {
+		"en": "The website account {{.Name}} is now linked to another Telegram account, so this one is unlinked and leaves the gated groups.",
+		"ru": "Аккаунт {{.Name}} на сайте теперь привязан к другому Telegram, поэтому этот отвязан и выйдет из закрытых групп.",
+	},
+	msgNotLinked: {
+		"en": "This Telegram account is not linked to any website account.",
+		"ru": "Этот Telegram не привязан ни к одному аккаунту на сайте.",
+	},
+	msgAccessGained: {
+		"en": "You qualify for {{.Chat}}. Join here: {{.Link}}",
+		"ru": "Вы проходите в группу {{.Chat}}. Вступить: {{.Link}}",
+	},
+	msgApproved: {
+		"en": "You qualify for {{.Chat}}, and I let you in.",
+		"ru": "Вы проходите в группу {{.Chat}}, и я вас впустил.",
+	},
+	msgFlagged: {
+		"en": "{{.Name}} ({{.User}}) is in {{.Chat}} but does not qualify: {{.Reason}}. The chat flags rather than removes (on_violation: flag); decide yourself.",
+		"ru": "{{.Name}} ({{.User}}) состоит в {{.Chat}}, но не проходит: {{.Reason}}. Группа только отмечает таких (on_violation: flag); решите сами.",
+	},
+	msgStrangerOut: {
+		"en": "You were removed from {{.Chat}}: it is for members of the website who qualify, and this Telegram account is not linked to one. Link it from your profile on the website.",
+		"ru": "Вас удалили из группы {{.Chat}}: она для участников сайта, которые проходят по правилам, а этот Telegram ни к кому не привязан. Привяжите его в профиле на сайте.",
+	},
+	msgGraceStarted: {
+		"en": "Heads up: your karma is {{.Karma}}, below the {{.Need}} that {{.Chat}} asks for. Unless it is back by {{.Until}}, you will be removed from the group.",
+		"ru": "Внимание: ваша карма {{.Karma}}, а группе {{.Chat}} нужно {{.Need}}. Если до {{.Until}} она не вырастет, вас удалят из группы.",
+	},
+	msgAccessLost: {
+		"en": "You were removed from {{.Chat}}: {{.Reason}}.{{if .Need}} You can come back once your karma is {{.Need}} or more.{{end}}",
+		"ru": "Вас удалили из группы {{.Chat}}: {{.Reason}}.{{if .Need}} Вернуться можно, когда карма будет не меньше {{.Need}}.{{end}}",
+	},
+	msgJoinDeclined: {
+		"en": "I could not let you into {{.Chat}}: {{.Reason}}.{{if .Need}} It asks for karma {{.Need}} or more.{{end}} Link your Telegram from your profile on the website if you have not yet.",
+		"ru": "Я не могу впустить вас в {{.Chat}}: {{.Reason}}.{{if .Need}} Нужна карма не меньше {{.Need}}.{{end}} Если вы ещё не привязали Telegram, сделайте это в профиле на сайте.",
+	},
+	msgContactAsk: {
+		"en": "Share your phone number",
+		"ru": "Поделиться номером телефона",
+	},
+	msgContactLinked: {
+		"en": "Your phone number matches {{.Name}} on the website: linked.",
+		"ru": "Ваш номер совпадает с участником {{.Name}} на сайте: Telegram привязан.",
+	},
+	msgContactForeign: {
+		"en": "Please share your own contact with the button, not someone else's.",
+		"ru": "Поделитесь, пожалуйста, своим контактом через кнопку, а не чужим.",
+	},
+	msgContactNoMatch: {
+		"en": "No website account has this phone number. Link from your profile on the website instead.",
+		"ru": "На сайте нет аккаунта с этим номером. Привяжите Telegram из профиля на сайте.",
+	},
+	msgHelp: {
+		"en": "I let website members into its private groups.\n/start — how to link your Telegram\n/unlink — unlink this Telegram account\n/status — where you stand",
+		"ru": "Я впускаю участников сайта в его закрытые группы.\n/start — как привязать Telegram\n/unlink — отвязать этот Telegram\n/status — ваш статус",
+	},
+}
+
+// newTexts parses the built-in texts and the overrides.
+func newTexts(overrides map[string]map[string]string) (*texts, error) {
+	t := &texts{t: map[string]map[string]*template.Template{}}
+	for key, langs := range builtinTexts {
+		for lang, src := range langs {
+			if err := t.add(key, lang, src); err != nil {
+				return nil, err
+			}
+		}
+	}
+	keys := make([]string, 0, len(overrides))
+	for k := range overrides {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, key := range keys {
+		if _, ok := builtinTexts[key]; !ok {
+			return nil, fmt.Errorf("unknown message %q (known: %s)", key, strings.Join(MessageKeys(), ", "))
+		}
+		for lang, src := range overrides[key] {
+			if err := t.add(key, lang, src); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return t, nil
+}
+
+// MessageKeys lists the message keys the rules file may override.
+func MessageKeys() []string {
+	keys := make([]string, 0, len(builtinTexts))
+	for k := range builtinTexts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func (t *texts) add(key, lang, src string) error {
+	tpl, err := template.New(key + "." + lang).Option("missingkey=error").Parse(src)
+	if err != nil {
+		return fmt.Errorf("message %s (%s): %w", key, lang, err)
+	}
+	// Render once with sample data so that a field that does not exist
+	// fails at start, not when a member is waiting.
+	if err := tpl.Execute(&strings.Builder{}, textData{Chats: []chatLine{{Title: "x"}}}); err != nil {
+		return fmt.Errorf("message %s (%s): %w", key, lang, err)
+	}
+	if t.t[key] == nil {
+		t.t[key] = map[string]*template.Template{}
+	}
+	t.t[key][lang] = tpl
+	return nil
+}
+
+// render renders message key in the person's language (its primary
+// subtag: "ru" for "ru-RU"), English when there is none.
+func (t *texts) render(key, lang string, d textData) string {
+	lang, _, _ = strings.Cut(strings.ToLower(lang), "-")
+	byLang := t.t[key]
+	tpl, ok := byLang[lang]
+	if !ok {
+		tpl = byLang["en"]
+	}
+	if tpl == nil {
+		return key
+	}
+	var b strings.Builder
+	if err := tpl.Execute(&b, d); err != nil {
+		return key // validated at start; cannot happen with textData
+	}
+	return b.String()
+}

@@ -1,0 +1,190 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Update statuses.
+const (
+	UpdatePending = "pending"
+	UpdateRunning = "running"
+	UpdateDone    = "done"
+	UpdateFailed  = "failed"
+)
+
+// Update is a Telegram update, stored before the webhook answers 200 or
+// the poller advances its offset, and processed after: a crash loses none
+// and processes none twice.
+type Update struct {
+	UpdateID int64 `gorm:"primaryKey;autoIncrement:false"`
+	// Lane orders processing: updates of one lane (a user, or a group) run
+	// one at a time in update_id order; lanes run in parallel.
+	Lane       int64
+	Kind       string
+	Payload    string
+	Status     string
+	Attempts   int
+	LeaseOwner *string
+	LeaseUntil *time.Time
+	LastError  string
+	NotBefore  time.Time // a failed update waits until then
+	ReceivedAt time.Time
+	DoneAt     *time.Time
+}
+
+// TableName is the updates table.
+func (Update) TableName() string { return "updates" }
+
+// SaveUpdates stores updates as received, each once: an update_id already
+// stored (Telegram delivering again, a second instance behind the same load
+// balancer) is ignored. It returns how many were new.
+func (s *Store) SaveUpdates(ctx context.Context, ups []Update) (int, error) {
+	if len(ups) == 0 {
+		return 0, nil
+	}
+	now := s.clock()
+	rows := make([][]any, len(ups))
+	ids := make([]int64, len(ups))
+	for i, u := range ups {
+		rows[i] = []any{u.UpdateID, u.Lane, u.Kind, u.Payload, UpdatePending, 0, "", now, now}
+		ids[i] = u.UpdateID
+	}
+	var fresh int
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		var before int64
+		cond, arg := s.in("update_id", ids)
+		if err := tx.Model(&Update{}).Where(cond, arg).Count(&before).Error; err != nil {
+			return fmt.Errorf("count stored updates: %w", err)
+		}
+		err := s.insertRows(tx, "updates", []string{"update_id", "lane", "kind", "payload", "status", "attempts", "last_error", "not_before", "received_at"}, rows,
+			onConflict{sqlite: "ON CONFLICT (update_id) DO NOTHING", mysql: "ON DUPLICATE KEY UPDATE update_id = update_id"})
+		if err != nil {
+			return fmt.Errorf("store updates: %w", err)
+		}
+		fresh = len(ups) - int(before)
+		return nil
+	})
+	return fresh, err
+}
+
+// ClaimUpdates leases up to limit updates that are ready: the oldest not
+// yet done of each lane (so a lane's updates run in order, one at a time),
+// pending or with a lease that ran out.
+func (s *Store) ClaimUpdates(ctx context.Context, owner string, limit int, lease time.Duration) ([]Update, error) {
+	var out []Update
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		now := s.clock()
+		out = nil
+		err := tx.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"}).Table("updates AS u").
+			Where("((u.status = ? AND u.not_before <= ?) OR (u.status = ? AND u.lease_until < ?))", UpdatePending, now, UpdateRunning, now).
+			Where("NOT EXISTS (SELECT 1 FROM updates AS e WHERE e.lane = u.lane AND e.update_id < u.update_id AND e.status IN (?, ?))", UpdatePending, UpdateRunning).
+			Order("u.update_id").Limit(limit).Find(&out).Error
+		if err != nil {
+			return fmt.Errorf("find ready updates: %w", err)
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		until := now.Add(lease)
+		ids := make([]int64, len(out))
+		for i := range out {
+			u := &out[i]
+			u.Status, u.LeaseOwner, u.LeaseUntil, u.Attempts = UpdateRunning, &owner, &until, u.Attempts+1
+			ids[i] = u.UpdateID
+		}
+		cond, arg := s.in("update_id", ids)
+		return tx.Model(&Update{}).Where(cond, arg).Updates(map[string]any{
+			"status": UpdateRunning, "lease_owner": owner, "lease_until": until, "attempts": gorm.Expr("attempts + 1"),
+		}).Error
+	})
+	return out, err
+}
+
+// FinishUpdate records that owner processed an update: done when cause is
+// nil; otherwise pending again at retryAt, or failed for good without one.
+func (s *Store) FinishUpdate(ctx context.Context, id int64, owner string, cause error, retryAt *time.Time) error {
+	return s.inTx(ctx, func(tx *gorm.DB) error {
+		now := s.clock()
+		upd := map[string]any{"lease_owner": nil, "lease_until": nil}
+		switch {
+		case cause == nil:
+			upd["status"], upd["done_at"] = UpdateDone, now
+		case retryAt != nil:
+			upd["status"], upd["last_error"], upd["not_before"] = UpdatePending, Truncate(cause.Error(), 1000), retryAt.UTC()
+		default:
+			upd["status"], upd["last_error"], upd["done_at"] = UpdateFailed, Truncate(cause.Error(), 1000), now
+		}
+		res := tx.Model(&Update{}).Where("update_id = ? AND status = ? AND lease_owner = ?", id, UpdateRunning, owner).Updates(upd)
+		if res.Error != nil {
+			return fmt.Errorf("finish update %d: %w", id, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("update %d: %w", id, ErrLeaseLost)
+		}
+		return nil
+	})
+}
+
+// UpdateCounts returns how many stored updates are in each status.
+func (s *Store) UpdateCounts(ctx context.Context) (map[string]int64, error) {
+	var rows []struct {
+		Status string
+		N      int64
+	}
+	if err := s.db.read.WithContext(ctx).Model(&Update{}).Select("status, COUNT(*) AS n").Group("status").Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("count updates: %w", err)
+	}
+	out := map[string]int64{UpdatePending: 0, UpdateRunning: 0, UpdateDone: 0, UpdateFailed: 0}
+	for _, r := range rows {
+		out[r.Status] = r.N
+	}
+	return out, nil
+}
+
+// LastUpdateID is the highest update_id stored (0 when none): where a
+// poller resumes after a restart.
+func (s *Store) LastUpdateID(ctx context.Context) (int64, error) {
+	var v *int64
+	if err := s.db.gorm.WithContext(ctx).Raw("SELECT MAX(update_id) FROM updates").Scan(&v).Error; err != nil {
+		return 0, fmt.Errorf("read last update id: %w", err)
+	}
+	if v == nil {
+		return 0, nil
+	}
+	return *v, nil
+}
+
+// PruneUpdates deletes updates done before cutoff, keeping the highest
+// update_id so that a poller can resume after it. Telegram repeats an
+// update for at most 24 hours, so a cutoff older than that loses no
+// duplicate check.
+func (s *Store) PruneUpdates(ctx context.Context, cutoff time.Time) (int64, error) {
+	last, err := s.LastUpdateID(ctx)
+	if err != nil {
+		return 0, err
+	}
+	res := s.db.gorm.WithContext(ctx).Where("status IN (?, ?) AND done_at < ? AND update_id < ?", UpdateDone, UpdateFailed, cutoff.UTC(), last).Delete(&Update{})
+	if res.Error != nil {
+		return 0, fmt.Errorf("prune updates: %w", res.Error)
+	}
+	return res.RowsAffected, nil
+}
+
+// FindUpdate returns one stored update (for tests and operators).
+func (s *Store) FindUpdate(ctx context.Context, id int64) (*Update, error) {
+	var u Update
+	err := s.db.read.WithContext(ctx).Where("update_id = ?", id).Take(&u).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, fmt.Errorf("update %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load update: %w", err)
+	}
+	return &u, nil
+}
