@@ -1,0 +1,160 @@
+package bot_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/karmagate/karmagate/models/modelstest"
+	"github.com/karmagate/karmagate/sandbox/world"
+)
+
+// TestBot_GuardBot: where the bot is the chat's guard bot, join requests
+// carry a query it answers within Telegram's 10 seconds: approve for a
+// member who qualifies, decline for anyone else, queue (left to the admins)
+// for an unqualified request to a chat that flags rather than removes.
+func TestBot_GuardBot(t *testing.T) {
+	modelstest.Each(t, func(t *testing.T, spec string) {
+		h := newHarness(t, spec, harnessOptions{})
+		owner := h.person("Owner", "owner_tg")
+		pro := h.group(owner, "Webmasters Pro", "webmasters-pro")
+		club := h.group(owner, "Customers Club", "customers-club")
+		for _, c := range []world.Chat{pro, club} {
+			if err := h.sb.SetGuardBot(c.BotAPIID(), h.bot.ID()); err != nil {
+				t.Fatalf("guard bot: %v", err)
+			}
+		}
+		h.put("ok", 150, "webmasters")
+		h.put("low", 10, "webmasters", "customers")
+		okP, lowP, stranger := h.person("Ok", ""), h.person("Low", ""), h.person("Stranger", "")
+		h.link("ok", okP)
+		h.link("low", lowP)
+		join := func(u world.User, key string) {
+			t.Helper()
+			if res, err := h.sb.Join(u.ID, h.joinLink(key)); err != nil || res.Result != "requested" {
+				t.Fatalf("join %s: %+v, %v", key, res, err)
+			}
+		}
+		join(okP, "webmasters-pro")
+		join(lowP, "webmasters-pro")
+		join(stranger, "webmasters-pro")
+		join(lowP, "customers-club")
+		h.eventually("the member in", func() bool { return h.inChat(pro.BotAPIID())[okP.ID] })
+		h.idle()
+		answers := map[string]int{}
+		for _, c := range h.sb.Calls() {
+			if c.Method != "answerChatJoinRequestQuery" {
+				continue
+			}
+			var p struct {
+				Result string `json:"result"`
+			}
+			raw, err := json.Marshal(c.Params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(raw, &p); err != nil {
+				t.Fatalf("params %v: %v", c.Params, err)
+			}
+			answers[p.Result]++
+			if c.Error != "" {
+				t.Errorf("answerChatJoinRequestQuery failed: %s", c.Error)
+			}
+		}
+		if answers["approve"] != 1 || answers["decline"] != 2 || answers["queue"] != 1 {
+			t.Errorf("query answers %v, want approve 1, decline 2, queue 1", answers)
+		}
+		in := h.inChat(pro.BotAPIID())
+		if in[lowP.ID] || in[stranger.ID] {
+			t.Error("an unqualified requester got into the guarded chat")
+		}
+		// The flagging chat's request waits for its admins.
+		reqs := h.sb.World().JoinRequests(club.ID)
+		if len(reqs) != 1 || reqs[0].UserID != lowP.ID {
+			t.Errorf("pending requests in the flagging chat: %+v, want low's, queued for the admins", reqs)
+		}
+	})
+}
+
+// TestBot_Setup: the one-tap way to bind: /setup shows a request_chat
+// button, the owner picks their group, Telegram adds the bot with the
+// rights it asked for, and the owner picks the rule's chat from a button.
+func TestBot_Setup(t *testing.T) {
+	modelstest.Each(t, func(t *testing.T, spec string) {
+		h := newHarness(t, spec, harnessOptions{})
+		owner := h.person("Owner", "owner_tg")
+		c, err := h.sb.CreateChat(owner.ID, "My webmasters", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.reply(owner.ID, "/setup")
+		kb := h.sb.World().ActiveKeyboard(h.bot.ID(), owner.ID)
+		if kb == nil {
+			t.Fatal("no request_chat keyboard after /setup")
+		}
+		before := len(h.received(owner.ID))
+		if _, err := h.sb.ShareChat(owner.ID, 1, c.BotAPIID()); err != nil {
+			t.Fatalf("share the chat: %v", err)
+		}
+		var choice world.Message
+		h.eventually("the choice of rules", func() bool {
+			for _, m := range h.sb.Received(owner.ID)[before:] {
+				if strings.Contains(m.ReplyMarkup, "bind:") {
+					choice = m
+					return true
+				}
+			}
+			return false
+		})
+		var markup struct {
+			InlineKeyboard [][]struct {
+				Text         string `json:"text"`
+				CallbackData string `json:"callback_data"`
+			} `json:"inline_keyboard"`
+		}
+		if err := json.Unmarshal([]byte(choice.ReplyMarkup), &markup); err != nil {
+			t.Fatal(err)
+		}
+		data := ""
+		for _, row := range markup.InlineKeyboard {
+			for _, b := range row {
+				if b.Text == "Webmasters Pro" {
+					data = b.CallbackData
+				}
+			}
+		}
+		if data == "" {
+			t.Fatalf("no button for Webmasters Pro in %s", choice.ReplyMarkup)
+		}
+		if _, err := h.sb.Press(owner.ID, 0, choice.ID, data); err != nil {
+			t.Fatalf("press: %v", err)
+		}
+		h.eventually("the chat bound with a join link", func() bool {
+			row, err := h.store.ChatRow(h.ctx, "webmasters-pro")
+			return err == nil && row.TgChatID != nil && *row.TgChatID == c.BotAPIID() && row.JoinLink != nil
+		})
+		row, err := h.store.ChatRow(h.ctx, "webmasters-pro")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if row.BotStatus != "administrator" || !row.CanInvite || !row.CanRestrict || !row.CanManageTags {
+			t.Errorf("bot's standing after /setup: %+v", row)
+		}
+		h.eventually("the choice message edited", func() bool {
+			for _, m := range h.sb.Received(owner.ID) {
+				if m.ID == choice.ID && strings.Contains(m.Text, "Bound to Webmasters Pro") {
+					return true
+				}
+			}
+			return false
+		})
+		// A member now gets in as with /bind.
+		h.put("ana", 150, "webmasters")
+		ana := h.person("Ana", "")
+		h.link("ana", ana)
+		if _, err := h.sb.Join(ana.ID, h.joinLink("webmasters-pro")); err != nil {
+			t.Fatal(err)
+		}
+		h.eventually("ana in", func() bool { return h.inChat(c.BotAPIID())[ana.ID] })
+	})
+}
