@@ -53,6 +53,8 @@ type Store interface {
 	UnbindChat(ctx context.Context, key, actor string) error
 	SetChatBot(ctx context.Context, key string, b models.BotInChat) error
 	SetJoinLink(ctx context.Context, key, link string) error
+	SetTag(ctx context.Context, memberID int64, chat, tag string) error
+	InChat(ctx context.Context, chat string) ([]models.Tagged, error)
 	ChatActions(ctx context.Context, chat string, kind gate.ActionKind, status string, limit int) ([]models.Action, error)
 
 	BeginNotice(ctx context.Context, n models.Notice) (bool, error)
@@ -93,6 +95,9 @@ type Options struct {
 	Owner string
 	// Workers is how many updates are processed at once; 16 by default.
 	Workers int
+	// TagEvery is how often member tags are brought up to date; 30 s by
+	// default.
+	TagEvery time.Duration
 	// PollTimeout is getUpdates' long-poll timeout; 25 s by default.
 	PollTimeout time.Duration
 	// WakeWorkers, when set, is called when the bot queued outbox actions,
@@ -121,6 +126,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.Workers <= 0 {
 		o.Workers = 16
+	}
+	if o.TagEvery <= 0 {
+		o.TagEvery = 30 * time.Second
 	}
 	if o.PollTimeout <= 0 {
 		o.PollTimeout = 25 * time.Second
@@ -291,6 +299,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	}
 	run("process", b.process)
 	run("maintain", b.maintain)
+	run("tags", b.keepTags)
 	wg.Wait()
 	return nil
 }
