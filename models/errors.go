@@ -25,3 +25,7 @@ func (e *InputError) Error() string {
 func inputErrorf(field, format string, args ...any) *InputError {
 	return &InputError{Field: field, Detail: fmt.Sprintf(format, args...)}
 }
+
+// ErrBusy means a write could not start before its context ran out: other
+// writes held the database.
+var ErrBusy = errors.New("database busy")
