@@ -239,7 +239,7 @@ func TestAPI_BadInput(t *testing.T) {
 			{"bad override", "PUT", "/api/v1/members/dora/overrides/webmasters-pro", "application/json", `{"mode": "sometimes"}`, nil, 422, "always, never or none"},
 			{"override unknown chat", "PUT", "/api/v1/members/dora/overrides/nope", "application/json", `{"mode": "always"}`, nil, 404, "no gated chat"},
 			{"unknown route", "GET", "/api/v1/nope", "", "", nil, 404, "no such API route"},
-			{"bad events limit", "GET", "/api/v1/events?limit=0", "", "", nil, 422, "limit"},
+			{"bad events limit", "GET", "/api/v1/events?limit=0", "", "", nil, 400, "limit"},
 		}
 		before, _ := e.store.Events(context.Background(), models.EventFilter{Limit: 1000})
 		for _, tt := range tests {
