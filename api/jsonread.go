@@ -41,7 +41,9 @@ type jsonSyntaxError struct {
 	msg string
 }
 
-func (e *jsonSyntaxError) Error() string { return fmt.Sprintf("malformed JSON at byte %d: %s", e.off, e.msg) }
+func (e *jsonSyntaxError) Error() string {
+	return fmt.Sprintf("malformed JSON at byte %d: %s", e.off, e.msg)
+}
 
 // jsonTextError is a string that is not valid Unicode text: invalid UTF-8 or
 // half of a UTF-16 surrogate pair. field is the top-level field it is in.
