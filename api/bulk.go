@@ -340,13 +340,17 @@ func (b *bulkReader) member(line int) error {
 	if len(b.ins) >= MaxBulkMembers {
 		return tooManyMembers()
 	}
+	entry := len(b.ins)
+	tooLarge := func(base int64) error {
+		return problem(http.StatusRequestEntityTooLarge, "body-too-large",
+			fmt.Sprintf("entry %d (at byte %d) is larger than %d bytes, the most one member may take", entry, base, MaxBody))
+	}
 	for {
 		s := jsonScanner{b: b.buf[b.pos:b.end], base: b.off + int64(b.pos), final: b.eof}
 		err := b.decode(&s)
 		if errors.Is(err, errShort) {
 			if b.end-b.pos > MaxBody {
-				return problem(http.StatusRequestEntityTooLarge, "body-too-large",
-					fmt.Sprintf("entry %d (at byte %d) is larger than %d bytes, the most one member may take", len(b.ins), s.base, MaxBody))
+				return tooLarge(s.base)
 			}
 			if _, err := b.fill(); err != nil {
 				return err
@@ -354,7 +358,10 @@ func (b *bulkReader) member(line int) error {
 			continue
 		}
 		if err != nil {
-			return within(err, fmt.Sprintf("entry %d", len(b.ins)))
+			return within(err, fmt.Sprintf("entry %d", entry))
+		}
+		if s.i > MaxBody {
+			return tooLarge(s.base)
 		}
 		b.pos += s.i
 		return nil

@@ -52,6 +52,9 @@ func FuzzMemberBody(f *testing.F) {
 		if err == nil {
 			err = memberFromJSON(fs, &in)
 		}
+		if err == nil && !utf8.ValidString(body) {
+			t.Fatalf("accepted JSON that is not UTF-8: %q", body)
+		}
 		check(&in, err)
 		if form, perr := url.ParseQuery(body); perr == nil {
 			in := models.MemberInput{ID: "fuzz"}
