@@ -237,12 +237,19 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) error {
 
 func link(href string) map[string]string { return map[string]string{"href": href} }
 
-// writeContext is the context a change runs in: the request's, so that a
-// website that hangs up stops the wait, bounded by WriteWait, so that a
-// change queued behind other writes (a bulk import holding SQLite's one
-// writer, a locked member row) gives up with 503 and Retry-After rather
+// writeContext is the context a change of members runs in: the request's,
+// so that a website that hangs up stops the wait, bounded by WriteWait, so
+// that a change queued behind other writes (a bulk import holding SQLite's
+// one writer, a locked member row) gives up with 503 and Retry-After rather
 // than wait without end. A write that cannot start in time is
-// models.ErrBusy.
-func (s *Server) writeContext(r *http.Request) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(r.Context(), s.writeWait)
+// models.ErrBusy. A bulk import gets perMember more for each member, so
+// that the bound, should the store apply it to the whole transaction and
+// not only to its start, never cuts short an import that is making
+// progress (the store writes about 50 µs per member).
+func (s *Server) writeContext(r *http.Request, members int) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.Context(), s.writeWait+time.Duration(members-1)*perMember)
 }
+
+// perMember is what a bulk import's write may take per member on top of
+// WriteWait.
+const perMember = time.Millisecond

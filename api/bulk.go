@@ -86,7 +86,7 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request) error {
 		p.Errors = bad
 		return p
 	}
-	ctx, cancel := s.writeContext(r)
+	ctx, cancel := s.writeContext(r, len(ins))
 	defer cancel()
 	res, err := s.store.PutMembers(ctx, ins, who)
 	if err != nil {

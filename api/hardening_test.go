@@ -146,6 +146,8 @@ func TestAPI_RefusedInput(t *testing.T) {
 			{"JSON sent as a form", "PUT", "/api/v1/members/dora", form, `{"karma": 1}`, nil, 415, "", "send Content-Type: application/json"},
 			{"JSON sent without a type", "PUT", "/api/v1/members/dora", "", `{"karma": 1}`, nil, 415, "", "send Content-Type: application/json"},
 			{"invalid actor", "PUT", "/api/v1/members/dora", "application/json", `{"karma": 1}`, []string{api.ActorHeader, "moderator kim"}, 400, api.ActorHeader, api.ActorHeader},
+			{"field for link", "POST", "/api/v1/members/dora/link", "application/json", `{"ttl": 60}`, nil, 422, "ttl", `unknown field "ttl"`},
+			{"form field for link", "POST", "/api/v1/members/dora/link", form, "ttl=60", nil, 422, "ttl", `unknown field "ttl"`},
 			{"invalid actor on delete", "DELETE", "/api/v1/members/dora", "", "", []string{api.ActorHeader, strings.Repeat("a", 65)}, 400, api.ActorHeader, api.ActorHeader},
 		}
 		for _, tt := range tests {

@@ -177,7 +177,7 @@ func (s *Server) putMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := s.writeContext(r)
+	ctx, cancel := s.writeContext(r, 1)
 	defer cancel()
 	res, err := s.store.PutMember(ctx, in, who)
 	if err != nil {
@@ -266,7 +266,7 @@ func (s *Server) addKarma(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	ctx, cancel := s.writeContext(r)
+	ctx, cancel := s.writeContext(r, 1)
 	defer cancel()
 	v, err := s.store.AddKarma(ctx, id, delta, who)
 	if err != nil {
@@ -285,7 +285,7 @@ func (s *Server) deleteMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := s.writeContext(r)
+	ctx, cancel := s.writeContext(r, 1)
 	defer cancel()
 	n, err := s.store.DeleteMember(ctx, id, who)
 	if err != nil {
@@ -302,6 +302,22 @@ func (s *Server) link(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
 		return err
+	}
+	if r.ContentLength != 0 {
+		// The call takes no fields; a body, if any, must hold none.
+		kind, body, err := readBody(w, r, bodyJSON, bodyForm)
+		if err != nil {
+			return err
+		}
+		var fs []jsonField
+		if kind == bodyJSON {
+			if fs, err = jsonObjectFields(body); err != nil {
+				return err
+			}
+		}
+		if _, err := onlyFields(fs, r.PostForm, "this call takes no fields"); err != nil {
+			return err
+		}
 	}
 	if s.linker == nil {
 		return problem(http.StatusServiceUnavailable, "bot-not-running",
@@ -371,7 +387,7 @@ func (s *Server) setOverride(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return &models.InputError{Field: "mode", Detail: err.Error()}
 	}
-	ctx, cancel := s.writeContext(r)
+	ctx, cancel := s.writeContext(r, 1)
 	defer cancel()
 	v, err := s.store.SetOverride(ctx, id, chat, ov, who)
 	if err != nil {
