@@ -138,7 +138,7 @@ func (s *Server) allowed(r *http.Request) []string {
 	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		probe := r.Clone(r.Context())
 		probe.Method = m
-		if _, pattern := s.mux.Handler(probe); pattern != "/" && !s.refusals[pattern] {
+		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != "/" && !s.refusals[pattern] {
 			out = append(out, m)
 		}
 	}
