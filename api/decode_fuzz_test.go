@@ -38,13 +38,14 @@ func FuzzMemberBody(f *testing.F) {
 				}
 				return
 			}
-			if in.Name != nil && !utf8.ValidString(*in.Name) {
-				t.Fatalf("accepted a name that is not UTF-8: %q", *in.Name)
-			}
 			if err := in.Normalize(nil); err != nil {
 				if ie, ok := err.(*models.InputError); !ok || ie.Field == "" {
 					t.Fatalf("normalize error without a field: %v", err)
 				}
+				return
+			}
+			if in.Name != nil && !utf8.ValidString(*in.Name) {
+				t.Fatalf("accepted a name that is not UTF-8: %q", *in.Name)
 			}
 		}
 		in := models.MemberInput{ID: "fuzz"}
