@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -28,18 +29,35 @@ type Options struct {
 	Logger   *slog.Logger
 	Registry *prometheus.Registry // where metrics go; a new one by default
 	Version  string
+	// WriteWait bounds how long a change waits for the database while other
+	// writes hold it (SQLite has one writer; MySQL locks the member's row),
+	// and how long a bulk import waits for its turn; then the answer is 503
+	// with Retry-After. 10 s by default.
+	WriteWait time.Duration
+	// MaxBulk is how many bulk imports run at once (each holds its members
+	// in memory while it runs); 2 by default.
+	MaxBulk int
 }
+
+// Defaults of Options.
+const (
+	DefaultWriteWait = 10 * time.Second
+	DefaultMaxBulk   = 2
+)
 
 // Server is the HTTP API.
 type Server struct {
-	store   *models.Store
-	keyHash [sha256.Size]byte
-	linker  Linker
-	log     *slog.Logger
-	reg     *prometheus.Registry
-	metrics *metrics
-	version string
-	mux     *http.ServeMux
+	store     *models.Store
+	keyHash   [sha256.Size]byte
+	linker    Linker
+	log       *slog.Logger
+	reg       *prometheus.Registry
+	metrics   *metrics
+	version   string
+	writeWait time.Duration
+	bulkTurns chan struct{} // one per bulk import running
+	mux       *http.ServeMux
+	refusals  map[string]bool // patterns registered only to answer 405
 }
 
 // New builds the API handler.
@@ -50,16 +68,25 @@ func New(opts Options) *Server {
 	if opts.Registry == nil {
 		opts.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{
-		store:   opts.Store,
-		keyHash: sha256.Sum256([]byte(opts.APIKey)),
-		linker:  opts.Linker,
-		log:     opts.Logger,
-		reg:     opts.Registry,
-		version: opts.Version,
-		mux:     http.NewServeMux(),
+	if opts.WriteWait <= 0 {
+		opts.WriteWait = DefaultWriteWait
 	}
-	s.metrics = newMetrics(s.reg, s.store)
+	if opts.MaxBulk <= 0 {
+		opts.MaxBulk = DefaultMaxBulk
+	}
+	s := &Server{
+		store:     opts.Store,
+		keyHash:   sha256.Sum256([]byte(opts.APIKey)),
+		linker:    opts.Linker,
+		log:       opts.Logger,
+		reg:       opts.Registry,
+		version:   opts.Version,
+		writeWait: opts.WriteWait,
+		bulkTurns: make(chan struct{}, opts.MaxBulk),
+		mux:       http.NewServeMux(),
+		refusals:  map[string]bool{},
+	}
+	s.metrics = newMetrics(s.reg, s.store, s.log)
 	s.routes()
 	return s
 }
@@ -76,11 +103,57 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/members/{id}/link", s.link, true)
 	s.handle("PUT /api/v1/members/{id}/overrides/{chat}", s.setOverride, true)
 	s.handle("POST /api/v1/members/bulk", s.bulk, true)
+	// Without these, the member routes would take "bulk" for a member id.
+	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
+		pattern := m + " /api/v1/members/bulk"
+		s.refusals[pattern] = true
+		s.handle(pattern, func(w http.ResponseWriter, r *http.Request) error {
+			return methodNotAllowed(r, []string{http.MethodPost})
+		}, true)
+	}
 	s.handle("GET /api/v1/chats", s.chats, true)
 	s.handle("GET /api/v1/events", s.events, true)
-	s.handle("/api/", func(w http.ResponseWriter, r *http.Request) error {
-		return problem(http.StatusNotFound, "no-such-route", "no such API route: "+r.Method+" "+r.URL.Path+"; GET /api/v1 lists them")
-	}, true)
+	// Whatever no route takes: 405 when another method would do, else 404,
+	// as problems (the mux's own answers are plain text).
+	s.mux.Handle("/", s.metrics.instrument("unmatched", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/") && !s.authorized(r) {
+			s.writeError(w, r, unauthorized())
+			return
+		}
+		if allow := s.allowed(r); len(allow) > 0 {
+			s.writeError(w, r, methodNotAllowed(r, allow))
+			return
+		}
+		what := "route"
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			what = "API route"
+		}
+		s.writeError(w, r, problem(http.StatusNotFound, "no-such-route", fmt.Sprintf("no such %s: %s %s; GET /api/v1 lists them", what, truncate(r.Method, 20), truncate(r.URL.Path, 100))))
+	})))
+}
+
+// allowed lists the methods some route takes at r's path.
+func (s *Server) allowed(r *http.Request) []string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != "/" && !s.refusals[pattern] {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func methodNotAllowed(r *http.Request, allow []string) *Problem {
+	p := problem(http.StatusMethodNotAllowed, "method-not-allowed",
+		fmt.Sprintf("%s is not allowed on %s; use %s", truncate(r.Method, 20), truncate(r.URL.Path, 100), strings.Join(allow, ", ")))
+	p.header = http.Header{"Allow": {strings.Join(allow, ", ")}}
+	return p
+}
+
+func unauthorized() *Problem {
+	return problem(http.StatusUnauthorized, "unauthorized", "missing or wrong API key: send Authorization: Bearer <KARMAGATE_API_KEY>")
 }
 
 // handlerFunc is a handler that returns its error for writeError.
@@ -91,7 +164,7 @@ func (s *Server) handle(pattern string, h handlerFunc, auth bool) {
 	route := pattern
 	s.mux.Handle(pattern, s.metrics.instrument(route, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if auth && !s.authorized(r) {
-			s.writeError(w, r, problem(http.StatusUnauthorized, "unauthorized", "missing or wrong API key: send Authorization: Bearer <KARMAGATE_API_KEY>"))
+			s.writeError(w, r, unauthorized())
 			return
 		}
 		if err := h(w, r); err != nil {
@@ -118,21 +191,31 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
+// healthz says whether the service can work: 200, or 503 naming the check
+// that failed ("database unreachable", "schema behind: run karmagate
+// migrate", …). It needs no key, so it shows no detail; the log has it.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	db := s.store.DB()
 	out := map[string]any{"status": "ok", "database": string(db.Dialect()), "version": s.version}
-	if err := db.Ping(ctx); err != nil {
-		s.log.WarnContext(ctx, "health: database unreachable", "err", err)
-		out["status"], out["error"] = "unavailable", "database unreachable"
+	failed := func(what string, err error) error {
+		s.log.WarnContext(ctx, "health: "+what, "err", err)
+		out["status"], out["error"] = "unavailable", what
 		writeJSON(w, http.StatusServiceUnavailable, out)
 		return nil
 	}
-	if err := db.CheckSchema(ctx); err != nil {
-		out["status"], out["error"] = "unavailable", err.Error()
-		writeJSON(w, http.StatusServiceUnavailable, out)
-		return nil
+	if err := db.Ping(ctx); err != nil {
+		return failed("database unreachable", err)
+	}
+	v, err := db.Version(ctx)
+	switch want := db.SchemaVersion(); {
+	case err != nil:
+		return failed("schema version unreadable", err)
+	case v < want:
+		return failed("schema behind: run karmagate migrate", fmt.Errorf("schema at version %d, this build needs %d", v, want))
+	case v > want:
+		return failed("schema ahead: this karmagate is older than the database", fmt.Errorf("schema at version %d, this build knows %d", v, want))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -154,11 +237,19 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) error {
 
 func link(href string) map[string]string { return map[string]string{"href": href} }
 
-// writeContext is the context a change runs in. A write that has started
-// finishes even if the website hangs up: rolling it back would only make the
-// website send it again, and the database's own timeouts bound a stuck
-// server. It also spares the MySQL driver a cancellation watcher per
-// statement.
-func writeContext(r *http.Request) context.Context {
-	return context.WithoutCancel(r.Context())
+// writeContext is the context a change of members runs in: the request's,
+// so that a website that hangs up stops the wait, bounded by WriteWait, so
+// that a change queued behind other writes (a bulk import holding SQLite's
+// one writer, a locked member row) gives up with 503 and Retry-After rather
+// than wait without end. A write that cannot start in time is
+// models.ErrBusy. A bulk import gets perMember more for each member, so
+// that the bound, should the store apply it to the whole transaction and
+// not only to its start, never cuts short an import that is making
+// progress (the store writes about 50 µs per member).
+func (s *Server) writeContext(r *http.Request, members int) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.Context(), s.writeWait+time.Duration(members-1)*perMember)
 }
+
+// perMember is what a bulk import's write may take per member on top of
+// WriteWait.
+const perMember = time.Millisecond

@@ -1,17 +1,16 @@
 package api
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
-	"github.com/karmagate/karmagate/gate"
 	"github.com/karmagate/karmagate/models"
 )
 
@@ -22,80 +21,74 @@ const MaxBulkMembers = 200_000
 const maxListedErrors = 100
 
 func (s *Server) bulk(w http.ResponseWriter, r *http.Request) error {
-	kind, body, err := readBody(w, r, MaxBulkBody, bodyJSON, bodyNDJSON)
+	who, err := actor(r)
 	if err != nil {
 		return err
 	}
-	// Split the body into items first (cheap), then decode and validate the
-	// items on every core: for 100,000 members that is a good part of the
-	// call, and the database is idle meanwhile.
-	var items []json.RawMessage
-	var lines []int // NDJSON: the line of each item
-	if kind == bodyJSON {
-		if err := json.Unmarshal(body, &items); err != nil {
-			var te *json.UnmarshalTypeError
-			if errors.As(err, &te) && te.Field == "" {
-				return problem(http.StatusBadRequest, "malformed-json", "the body must be a JSON array of members")
-			}
-			return malformedJSON(body, err)
-		}
-	} else {
-		sc := bufio.NewScanner(bytes.NewReader(body))
-		sc.Buffer(make([]byte, 64<<10), MaxBody)
-		line := 0
-		for sc.Scan() {
-			line++
-			if b := bytes.TrimSpace(sc.Bytes()); len(b) > 0 {
-				items = append(items, json.RawMessage(bytes.Clone(b)))
-				lines = append(lines, line)
-			}
-		}
-		if err := sc.Err(); err != nil {
-			return problem(http.StatusBadRequest, "malformed-ndjson", fmt.Sprintf("line %d: %v", line+1, err))
-		}
+	release, err := s.bulkTurn(r)
+	if err != nil {
+		return err
 	}
-	if len(items) == 0 {
+	defer release()
+	kind, body, err := openBody(w, r, MaxBulkBody, bodyJSON, bodyNDJSON)
+	if err != nil {
+		return err
+	}
+	br := &bulkReader{r: body, buf: make([]byte, bulkWindow)}
+	if kind == bodyJSON {
+		err = br.readArray()
+	} else {
+		err = br.readLines()
+	}
+	if err != nil {
+		return err
+	}
+	ins, errs := br.ins, br.errs
+	if len(ins) == 0 {
 		return problem(http.StatusBadRequest, "empty-bulk", "the body holds no members")
 	}
-	if len(items) > MaxBulkMembers {
-		return problem(http.StatusRequestEntityTooLarge, "too-many-members", fmt.Sprintf("%d members; at most %d per call", len(items), MaxBulkMembers))
-	}
-
-	ins := make([]models.MemberInput, len(items))
-	errs := make([]error, len(items))
+	// The members arrived decoded; validating them against the rules is
+	// most of the rest of the work before the database's, so it runs on
+	// every core.
 	rules := s.store.Rules()
-	parallel(len(items), func(i int) {
-		errs[i] = decodeBulkItem(items[i], &ins[i], rules)
+	parallel(len(ins), func(i int) {
+		if errs[i] == nil {
+			errs[i] = ins[i].Normalize(rules)
+		}
 	})
 	var bad []ItemError
-	seen := make(map[string]int, len(items))
-	for i, err := range errs {
-		if err != nil {
-			var p *Problem
-			if errors.As(err, &p) && lines != nil { // a malformed NDJSON line
-				p.Detail = fmt.Sprintf("line %d: %s", lines[i], p.Detail)
-				return p
-			}
-			bad = append(bad, itemError(i, ins[i].ID, err))
-			continue
-		}
+	nbad := 0
+	seen := make(map[string]int, len(ins))
+	for i := range ins {
+		err := errs[i]
 		id := ins[i].ID
-		if j, dup := seen[id]; dup {
-			bad = append(bad, ItemError{Index: i, ID: id, Field: "id", Detail: fmt.Sprintf("id %q repeats entry %d", id, j)})
+		if err == nil {
+			if j, dup := seen[id]; dup {
+				err = &models.InputError{Field: "id", Detail: fmt.Sprintf("id %q repeats entry %d", id, j)}
+			} else {
+				seen[id] = i
+			}
+		}
+		if err == nil {
 			continue
 		}
-		seen[id] = i
-	}
-	if len(bad) > 0 {
-		p := problem(http.StatusUnprocessableEntity, "invalid-members",
-			fmt.Sprintf("%d of %d members are invalid; nothing was written", len(bad), len(items)))
-		if len(bad) > maxListedErrors {
-			bad = bad[:maxListedErrors]
+		if nbad++; len(bad) < maxListedErrors {
+			e := itemError(i, id, err)
+			if br.lines != nil {
+				e.Line = br.lines[i]
+			}
+			bad = append(bad, e)
 		}
+	}
+	if nbad > 0 {
+		p := problem(http.StatusUnprocessableEntity, "invalid-members",
+			fmt.Sprintf("%d of %d members are invalid; nothing was written", nbad, len(ins)))
 		p.Errors = bad
 		return p
 	}
-	res, err := s.store.PutMembers(writeContext(r), ins, actor(r))
+	ctx, cancel := s.writeContext(r, len(ins))
+	defer cancel()
+	res, err := s.store.PutMembers(ctx, ins, who)
 	if err != nil {
 		return err
 	}
@@ -107,19 +100,331 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// decodeBulkItem reads and normalizes one member of a bulk call.
-func decodeBulkItem(raw json.RawMessage, in *models.MemberInput, rules *gate.Rules) error {
-	obj, err := jsonObject(raw)
-	if err != nil {
+// bulkTurn waits, at most WriteWait, for one of the MaxBulk turns that bulk
+// imports take, so that only that many hold their members in memory at
+// once; release gives the turn back.
+func (s *Server) bulkTurn(r *http.Request) (release func(), err error) {
+	release = func() { <-s.bulkTurns }
+	select {
+	case s.bulkTurns <- struct{}{}:
+		return release, nil
+	default:
+	}
+	t := time.NewTimer(s.writeWait)
+	defer t.Stop()
+	select {
+	case s.bulkTurns <- struct{}{}:
+		return release, nil
+	case <-t.C:
+		return nil, s.busy("too-many-bulk-imports", fmt.Sprintf("%d bulk imports are running, the most that run at once; try again later", cap(s.bulkTurns)))
+	case <-r.Context().Done():
+		return nil, r.Context().Err()
+	}
+}
+
+// bulkWindow is how much of a bulk body is read at a time.
+const bulkWindow = 64 << 10
+
+// bulkReader decodes the members of a bulk body as the body arrives: a JSON
+// array, or NDJSON (one member per line). It holds a window of the body
+// (one member, at most MaxBody, must fit in it), never the whole body.
+// Malformed JSON ends the reading; a member that is well-formed JSON but
+// not a valid member gets its error in errs.
+type bulkReader struct {
+	r        io.Reader
+	buf      []byte
+	pos, end int   // buf[pos:end] is read and not yet decoded
+	off      int64 // where buf[0] is in the body
+	eof      bool
+	fields   []jsonField // reused for every member
+
+	ins   []models.MemberInput
+	errs  []error // one per member: nil while it looks valid
+	lines []int   // NDJSON: each member's line
+}
+
+// fill reads more of the body, keeping buf[pos:end] (moved to the front).
+// It reports whether it read anything.
+func (b *bulkReader) fill() (bool, error) {
+	if b.eof {
+		return false, nil
+	}
+	if b.pos > 0 {
+		n := copy(b.buf, b.buf[b.pos:b.end])
+		b.off += int64(b.pos)
+		b.pos, b.end = 0, n
+	}
+	if b.end == len(b.buf) {
+		grown := make([]byte, 2*len(b.buf))
+		copy(grown, b.buf[:b.end])
+		b.buf = grown
+	}
+	for {
+		n, err := b.r.Read(b.buf[b.end:])
+		b.end += n
+		if errors.Is(err, io.EOF) {
+			b.eof = true
+			return n > 0, nil
+		}
+		if err != nil {
+			return false, readError(err, MaxBulkBody)
+		}
+		if n > 0 {
+			return true, nil
+		}
+	}
+}
+
+// peek skips white space and returns the next byte, or -1 at the end of
+// the body.
+func (b *bulkReader) peek() (int, error) {
+	for {
+		for b.pos < b.end {
+			switch c := b.buf[b.pos]; c {
+			case ' ', '\t', '\n', '\r':
+				b.pos++
+			default:
+				return int(c), nil
+			}
+		}
+		more, err := b.fill()
+		if err != nil {
+			return 0, err
+		}
+		if !more {
+			return -1, nil
+		}
+	}
+}
+
+// describe names the byte at b.pos for a message (reading enough to tell
+// a byte order mark).
+func (b *bulkReader) describe() string {
+	for b.end-b.pos < len(utf8BOM) && !b.eof {
+		if _, err := b.fill(); err != nil {
+			break
+		}
+	}
+	return describeByte(b.buf[b.pos:b.end])
+}
+
+func malformed(format string, args ...any) *Problem {
+	return problem(http.StatusBadRequest, "malformed-json", fmt.Sprintf(format, args...))
+}
+
+// readArray reads a JSON array of members.
+func (b *bulkReader) readArray() error {
+	c, err := b.peek()
+	switch {
+	case err != nil:
+		return err
+	case c == '{':
+		return malformed("the body must be a JSON array of members, not one object; for one member per line send Content-Type: application/x-ndjson")
+	case c < 0:
+		return malformed("the body is empty; send a JSON array of members")
+	case c != '[':
+		if !jsonStart(byte(c)) {
+			return malformed("malformed JSON at byte %d: expected a JSON array, found %s", b.off+int64(b.pos), b.describe())
+		}
+		return malformed("the body must be a JSON array of members, not %s", jsonKind(byte(c)))
+	}
+	b.pos++
+	if c, err = b.peek(); err != nil {
 		return err
 	}
-	if err := json.Unmarshal(obj["id"], &in.ID); err != nil || obj["id"] == nil {
-		return &models.InputError{Field: "id", Detail: "each member needs an \"id\" string"}
+	if c != ']' {
+		for {
+			if c < 0 {
+				return malformed("the JSON body ends too early (after entry %d)", len(b.ins)-1)
+			}
+			if err := b.member(-1); err != nil {
+				return err
+			}
+			if c, err = b.peek(); err != nil {
+				return err
+			}
+			if c == ',' {
+				b.pos++
+				if c, err = b.peek(); err != nil {
+					return err
+				}
+				continue
+			}
+			if c == ']' {
+				break
+			}
+			if c < 0 {
+				return malformed("the JSON body ends too early (after entry %d)", len(b.ins)-1)
+			}
+			return malformed("malformed JSON at byte %d: expected ',' or ']' after entry %d, found %s",
+				b.off+int64(b.pos), len(b.ins)-1, b.describe())
+		}
 	}
-	if err := memberFromJSON(obj, in); err != nil {
+	b.pos++ // ']'
+	if c, err = b.peek(); err != nil {
 		return err
 	}
-	return in.Normalize(rules)
+	if c >= 0 {
+		return malformed("the body has data after the JSON array (at byte %d)", b.off+int64(b.pos))
+	}
+	return nil
+}
+
+// readLines reads NDJSON: one member per line, blank lines skipped.
+func (b *bulkReader) readLines() error {
+	b.lines = []int{}
+	for line := 1; ; line++ {
+		nl := bytes.IndexByte(b.buf[b.pos:b.end], '\n')
+		for nl < 0 && !b.eof {
+			if b.end-b.pos > MaxBody {
+				return lineTooLong(line)
+			}
+			if _, err := b.fill(); err != nil {
+				return err
+			}
+			nl = bytes.IndexByte(b.buf[b.pos:b.end], '\n')
+		}
+		end := b.end
+		if nl >= 0 {
+			end = b.pos + nl
+		}
+		if end-b.pos > MaxBody {
+			return lineTooLong(line)
+		}
+		text := bytes.TrimRight(b.buf[b.pos:end], " \t\r")
+		if len(bytes.TrimLeft(text, " \t")) > 0 {
+			if err := b.lineMember(text, line); err != nil {
+				return err
+			}
+		}
+		if nl < 0 {
+			return nil
+		}
+		b.pos = end + 1
+	}
+}
+
+func lineTooLong(line int) error {
+	return problem(http.StatusRequestEntityTooLarge, "body-too-large",
+		fmt.Sprintf("line %d is longer than %d bytes, the most one member may take; put one member per line", line, MaxBody))
+}
+
+// lineMember decodes the member on one NDJSON line.
+func (b *bulkReader) lineMember(text []byte, line int) error {
+	if len(b.ins) >= MaxBulkMembers {
+		return tooManyMembers()
+	}
+	s := jsonScanner{b: text, base: b.off + int64(b.pos), final: true}
+	s.ws()
+	if text[s.i] == '[' {
+		return malformed("line %d holds a JSON array: NDJSON takes one member object per line (for a JSON array send Content-Type: application/json)", line)
+	}
+	err := b.decode(&s)
+	switch {
+	case errors.Is(err, errEnd):
+		return malformed("line %d: the JSON object does not end on its line; put each member on one line", line)
+	case err != nil:
+		return within(err, fmt.Sprintf("line %d", line))
+	}
+	s.ws()
+	if s.i < len(s.b) {
+		return malformed("line %d: data after the JSON object (at byte %d); put one member per line", line, s.base+int64(s.i))
+	}
+	b.lines = append(b.lines, line)
+	return nil
+}
+
+// member decodes the array entry at b.pos, reading more of the body as
+// needed.
+func (b *bulkReader) member(line int) error {
+	if len(b.ins) >= MaxBulkMembers {
+		return tooManyMembers()
+	}
+	entry := len(b.ins)
+	tooLarge := func(base int64) error {
+		return problem(http.StatusRequestEntityTooLarge, "body-too-large",
+			fmt.Sprintf("entry %d (at byte %d) is larger than %d bytes, the most one member may take", entry, base, MaxBody))
+	}
+	for {
+		s := jsonScanner{b: b.buf[b.pos:b.end], base: b.off + int64(b.pos), final: b.eof}
+		err := b.decode(&s)
+		if errors.Is(err, errShort) {
+			if b.end-b.pos > MaxBody {
+				return tooLarge(s.base)
+			}
+			if _, err := b.fill(); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return within(err, fmt.Sprintf("entry %d", entry))
+		}
+		if s.i > MaxBody {
+			return tooLarge(s.base)
+		}
+		b.pos += s.i
+		return nil
+	}
+}
+
+// decode reads one member from s: on malformed JSON it returns the error
+// and records nothing; otherwise it appends the member, with its error if
+// it is not a valid one.
+func (b *bulkReader) decode(s *jsonScanner) error {
+	c := s.b[s.i]
+	if c != '{' {
+		if err := s.value(); err != nil {
+			return err
+		}
+		b.ins = append(b.ins, models.MemberInput{})
+		b.errs = append(b.errs, &models.InputError{Detail: "each member must be a JSON object, not " + jsonKind(c)})
+		return nil
+	}
+	var err error
+	if b.fields, err = s.fields(b.fields[:0]); err != nil {
+		return err
+	}
+	var in models.MemberInput
+	id, ok := fieldValue(b.fields, "id")
+	if ok {
+		in.ID, ok = jsonText(id)
+	}
+	switch {
+	case s.bad != nil:
+		err = jsonError(s.bad)
+	case !ok:
+		err = &models.InputError{Field: "id", Detail: `each member needs an "id" string`}
+	default:
+		err = memberFromJSON(b.fields, &in)
+	}
+	b.ins = append(b.ins, in)
+	b.errs = append(b.errs, err)
+	return nil
+}
+
+// within says where in a bulk body malformed JSON is.
+func within(err error, where string) error {
+	err = jsonError(err)
+	var p *Problem
+	if errors.As(err, &p) {
+		p.Detail = where + ": " + p.Detail
+	}
+	return err
+}
+
+// fieldValue finds a field by name.
+func fieldValue(fs []jsonField, name string) ([]byte, bool) {
+	for _, f := range fs {
+		if string(f.name) == name {
+			return f.val, true
+		}
+	}
+	return nil, false
+}
+
+func tooManyMembers() error {
+	return problem(http.StatusRequestEntityTooLarge, "too-many-members", fmt.Sprintf("more than %d members; at most %d per call", MaxBulkMembers, MaxBulkMembers))
 }
 
 // parallel runs fn(0..n-1) on every core.

@@ -1,14 +1,22 @@
 package api
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/karmagate/karmagate/models"
 )
 
 func (s *Server) chats(w http.ResponseWriter, r *http.Request) error {
+	if _, err := query(r); err != nil {
+		return err
+	}
 	sums, err := s.store.ChatSummaries(r.Context())
 	if err != nil {
 		return err
@@ -25,7 +33,8 @@ func (s *Server) chats(w http.ResponseWriter, r *http.Request) error {
 		}
 		out = append(out, map[string]any{
 			"key": c.Chat.Key, "title": c.Chat.Title, "about": c.Chat.About, "groups": groups,
-			"min_karma": c.Chat.MinKarma, "leave_below": c.Chat.LeaveBelow, "grace": c.Chat.Grace.String(),
+			"min_karma": c.Chat.MinKarma, "leave_below": c.Chat.LeaveBelow,
+			"grace": formatDuration(c.Chat.Grace), "grace_seconds": int64(c.Chat.Grace / time.Second),
 			"on_violation": c.Chat.OnViolation, "telegram_chat_id": c.TgChatID, "counts": counts,
 			"_links": map[string]any{"events": link("/api/v1/events?chat=" + url.QueryEscape(c.Chat.Key))},
 		})
@@ -34,20 +43,54 @@ func (s *Server) chats(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// formatDuration writes d as the rules file does, without zero units:
+// 24h, 1h30m, 45s.
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// eventKinds are the kinds of audit event the store writes.
+var eventKinds = []string{
+	models.EventMemberCreated, models.EventBulkImport, models.EventMemberUpdated, models.EventMemberDeleted,
+	"member.linked", models.EventKarmaChanged, models.EventStateChanged, models.EventOverrideSet,
+	models.EventActionDone, models.EventActionFailed, models.EventActionRetry, models.EventMembership,
+	models.EventRulesChanged, models.EventChatBound,
+}
+
+// unknownChat refuses a chat filter that names no chat of the rules.
+func (s *Server) unknownChat(key string) error {
+	var keys []string
+	for _, c := range s.store.Rules().Chats {
+		keys = append(keys, c.Key)
+	}
+	if len(keys) > 10 {
+		keys = append(keys[:10], "…")
+	}
+	return badParam("chat", fmt.Sprintf("no gated chat %q in the rules (they have %s)", truncate(key, 64), strings.Join(keys, ", ")))
+}
+
 func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
+	q, err := query(r, "member", "chat", "kind", "before", "limit")
+	if err != nil {
+		return err
+	}
 	f := models.EventFilter{Member: q.Get("member"), Chat: q.Get("chat"), Kind: q.Get("kind")}
 	if f.Member != "" {
 		if err := models.CheckID(f.Member); err != nil {
-			p := problem(http.StatusBadRequest, "invalid-id", err.Error())
-			p.Field = "member"
-			return p
+			return badID("member", err)
 		}
 	}
 	if v := q.Get("before"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1 {
-			return &models.InputError{Field: "before", Detail: "before must be an event id (a positive integer)"}
+			return badParam("before", "must be an event id (a positive integer)")
 		}
 		f.Before = n
 	}
@@ -60,7 +103,10 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if evs == nil {
+	if len(evs) == 0 {
+		if err := s.checkEventFilter(r.Context(), f); err != nil {
+			return err
+		}
 		evs = []models.Event{}
 	}
 	last := ""
@@ -69,5 +115,34 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	}
 	links := pageLinks("/api/v1/events", q, len(evs), limit, "before", last)
 	writeJSON(w, http.StatusOK, map[string]any{"events": evs, "_links": links})
+	return nil
+}
+
+// checkEventFilter refuses, when a filter found nothing, a chat or kind
+// that neither the rules (or the store's kinds) nor the audit trail know:
+// a typo, not a quiet chat. The trail outlives the rules, so a chat taken
+// out of them keeps its history; and it outlives members, so any
+// well-formed member id may be asked for.
+func (s *Server) checkEventFilter(ctx context.Context, f models.EventFilter) error {
+	if f.Chat != "" {
+		if _, ok := s.store.Rules().Chat(f.Chat); !ok {
+			evs, err := s.store.Events(ctx, models.EventFilter{Chat: f.Chat, Limit: 1})
+			if err != nil {
+				return err
+			}
+			if len(evs) == 0 {
+				return s.unknownChat(f.Chat)
+			}
+		}
+	}
+	if f.Kind != "" && !slices.Contains(eventKinds, f.Kind) {
+		evs, err := s.store.Events(ctx, models.EventFilter{Kind: f.Kind, Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(evs) == 0 {
+			return badParam("kind", fmt.Sprintf("no event kind %q (kinds are %s)", truncate(f.Kind, 64), strings.Join(eventKinds, ", ")))
+		}
+	}
 	return nil
 }

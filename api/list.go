@@ -12,24 +12,27 @@ import (
 // state in one chat (?chat=) and only those in one state (?state=), e.g. who
 // still has to link Telegram to get into a chat.
 func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
+	q, err := query(r, "chat", "state", "after", "limit")
+	if err != nil {
+		return err
+	}
 	f := models.MemberFilter{Chat: q.Get("chat"), State: gate.State(q.Get("state")), After: q.Get("after")}
 	if f.Chat != "" {
 		if _, ok := s.store.Rules().Chat(f.Chat); !ok {
-			return problem(http.StatusNotFound, "not-found", "no gated chat "+truncate(f.Chat, 64)+" in the rules")
+			return s.unknownChat(f.Chat)
 		}
 	}
 	if f.State != "" {
 		if f.Chat == "" {
-			return &models.InputError{Field: "state", Detail: "state needs chat: the state of a member is per chat"}
+			return badParam("state", "state needs chat: the state of a member is per chat")
 		}
 		if !f.State.Valid() {
-			return &models.InputError{Field: "state", Detail: "unknown state " + strconv.Quote(truncate(string(f.State), 32))}
+			return badParam("state", "unknown state "+strconv.Quote(truncate(string(f.State), 32)))
 		}
 	}
 	if f.After != "" {
 		if err := models.CheckID(f.After); err != nil {
-			return &models.InputError{Field: "after", Detail: err.Error()}
+			return badID("after", err)
 		}
 	}
 	limit, err := queryLimit(q)

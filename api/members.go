@@ -2,10 +2,14 @@ package api
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/karmagate/karmagate/gate"
@@ -121,20 +125,40 @@ const ActorHeader = "X-Karmagate-Actor"
 
 var actorPattern = regexp.MustCompile(`^[A-Za-z0-9._@:-]{1,64}$`)
 
-// actor names who made a change, for the audit trail.
-func actor(r *http.Request) string {
-	if a := r.Header.Get(ActorHeader); actorPattern.MatchString(a) {
-		return "api:" + a
+// actor names who made a change, for the audit trail: "api", or
+// "api:<who>" when the website names them in ActorHeader. A header that
+// breaks its rule is refused rather than recorded as "api".
+func actor(r *http.Request) (string, error) {
+	vals := r.Header.Values(ActorHeader)
+	switch {
+	case len(vals) == 0:
+		return "api", nil
+	case len(vals) == 1 && actorPattern.MatchString(vals[0]):
+		return "api:" + vals[0], nil
 	}
-	return "api"
+	p := problem(http.StatusBadRequest, "invalid-header", fmt.Sprintf("%s %q is not one value of 1-64 characters of A-Z a-z 0-9 . _ @ : -",
+		ActorHeader, truncate(strings.Join(vals, ", "), 80)))
+	p.Field = ActorHeader
+	return "", p
+}
+
+// badID refuses a malformed member id in the URL: in the path or a query
+// parameter (field names which).
+func badID(field string, err error) error {
+	detail := err.Error()
+	var ie *models.InputError
+	if errors.As(err, &ie) {
+		detail = ie.Detail
+	}
+	p := problem(http.StatusBadRequest, "invalid-id", field+": "+detail)
+	p.Field = field
+	return p
 }
 
 func pathID(r *http.Request) (string, error) {
 	id := r.PathValue("id")
 	if err := models.CheckID(id); err != nil {
-		p := problem(http.StatusBadRequest, "invalid-id", err.Error())
-		p.Field = "id"
-		return "", p
+		return "", badID("id", err)
 	}
 	return id, nil
 }
@@ -159,16 +183,16 @@ func (s *Server) getMember(w http.ResponseWriter, r *http.Request) error {
 // decodeMember reads a member from a JSON or form body and normalizes it.
 func (s *Server) decodeMember(w http.ResponseWriter, r *http.Request, id string) (models.MemberInput, error) {
 	in := models.MemberInput{ID: id}
-	kind, body, err := readBody(w, r, MaxBody, bodyJSON, bodyForm)
+	kind, body, err := readBody(w, r, bodyJSON, bodyForm)
 	if err != nil {
 		return in, err
 	}
 	if kind == bodyJSON {
-		obj, err := jsonObject(body)
+		fs, err := jsonObjectFields(body)
 		if err != nil {
 			return in, err
 		}
-		if err := memberFromJSON(obj, &in); err != nil {
+		if err := memberFromJSON(fs, &in); err != nil {
 			return in, err
 		}
 	} else if err := memberFromForm(r.PostForm, &in); err != nil {
@@ -182,11 +206,17 @@ func (s *Server) putMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	who, err := actor(r)
+	if err != nil {
+		return err
+	}
 	in, err := s.decodeMember(w, r, id)
 	if err != nil {
 		return err
 	}
-	res, err := s.store.PutMember(writeContext(r), in, actor(r))
+	ctx, cancel := s.writeContext(r, 1)
+	defer cancel()
+	res, err := s.store.PutMember(ctx, in, who)
 	if err != nil {
 		return err
 	}
@@ -203,38 +233,83 @@ func (s *Server) putMember(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// onlyFields refuses the fields of a JSON object or form that are not in
+// known (hint says what the route takes), and returns the JSON fields by
+// name.
+func onlyFields(fs []jsonField, form url.Values, hint string, known ...string) (map[string][]byte, error) {
+	out := make(map[string][]byte, len(fs))
+	for _, f := range fs {
+		if !slices.Contains(known, string(f.name)) {
+			return nil, unknownField(string(f.name), hint)
+		}
+		out[string(f.name)] = f.val
+	}
+	for _, k := range slices.Sorted(maps.Keys(form)) {
+		if !slices.Contains(known, k) {
+			return nil, unknownField(k, hint)
+		}
+	}
+	return out, nil
+}
+
+// oneFormValue reads a form field that must be given once.
+func oneFormValue(form url.Values, field, hint string) (string, error) {
+	switch vals := form[field]; len(vals) {
+	case 0:
+		return "", &models.InputError{Field: field, Detail: field + " is required: " + hint}
+	case 1:
+		return vals[0], nil
+	}
+	return "", &models.InputError{Field: field, Detail: "give " + field + " once: " + hint}
+}
+
 func (s *Server) addKarma(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
-	kind, body, err := readBody(w, r, MaxBody, bodyJSON, bodyForm)
+	who, err := actor(r)
+	if err != nil {
+		return err
+	}
+	kind, body, err := readBody(w, r, bodyJSON, bodyForm)
 	if err != nil {
 		return err
 	}
 	var delta int64
 	if kind == bodyJSON {
-		obj, err := jsonObject(body)
+		const hint = `send exactly {"delta": <integer>}`
+		fs, err := jsonObjectFields(body)
 		if err != nil {
 			return err
 		}
-		raw, ok := obj["delta"]
-		if !ok || len(obj) != 1 {
-			return &models.InputError{Field: "delta", Detail: `send exactly {"delta": <integer>}`}
+		got, err := onlyFields(fs, nil, hint, "delta")
+		if err != nil {
+			return err
+		}
+		raw, ok := got["delta"]
+		if !ok {
+			return &models.InputError{Field: "delta", Detail: "delta is required: " + hint}
 		}
 		if delta, err = jsonInt(raw, "delta"); err != nil {
 			return err
 		}
 	} else {
-		vals := r.PostForm["delta"]
-		if len(vals) != 1 {
-			return &models.InputError{Field: "delta", Detail: "send exactly one delta field"}
+		const hint = "send exactly one delta field, e.g. delta=-2"
+		if _, err := onlyFields(nil, r.PostForm, hint, "delta"); err != nil {
+			return err
 		}
-		if delta, err = parseInt(vals[0], "delta"); err != nil {
+		v, err := oneFormValue(r.PostForm, "delta", hint)
+		if err != nil {
+			return err
+		}
+		if delta, err = parseInt(v, "delta"); err != nil {
 			return err
 		}
 	}
-	v, err := s.store.AddKarma(writeContext(r), id, delta, actor(r))
+	ctx, cancel := s.writeContext(r, 1)
+	defer cancel()
+	v, err := s.store.AddKarma(ctx, id, delta, who)
 	if err != nil {
 		return err
 	}
@@ -251,7 +326,13 @@ func (s *Server) deleteMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	n, err := s.store.DeleteMember(writeContext(r), id, actor(r))
+	who, err := actor(r)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := s.writeContext(r, 1)
+	defer cancel()
+	n, err := s.store.DeleteMember(ctx, id, who)
 	if err != nil {
 		return err
 	}
@@ -266,6 +347,22 @@ func (s *Server) link(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
 		return err
+	}
+	if r.ContentLength != 0 {
+		// The call takes no fields; a body, if any, must hold none.
+		kind, body, err := readBody(w, r, bodyJSON, bodyForm)
+		if err != nil {
+			return err
+		}
+		var fs []jsonField
+		if kind == bodyJSON {
+			if fs, err = jsonObjectFields(body); err != nil {
+				return err
+			}
+		}
+		if _, err := onlyFields(fs, r.PostForm, "this call takes no fields"); err != nil {
+			return err
+		}
 	}
 	if s.linker == nil {
 		return problem(http.StatusServiceUnavailable, "bot-not-running",
@@ -283,6 +380,9 @@ func (s *Server) link(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// overrideHint says what an override body holds.
+const overrideHint = `send {"mode": "always" | "never" | "none"} (none lifts the override), or the form field mode`
+
 func (s *Server) setOverride(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
@@ -292,27 +392,49 @@ func (s *Server) setOverride(w http.ResponseWriter, r *http.Request) error {
 	if _, ok := s.store.Rules().Chat(chat); !ok {
 		return problem(http.StatusNotFound, "not-found", "no gated chat "+truncate(chat, 64)+" in the rules")
 	}
-	kind, body, err := readBody(w, r, MaxBody, bodyJSON, bodyForm)
+	who, err := actor(r)
+	if err != nil {
+		return err
+	}
+	kind, body, err := readBody(w, r, bodyJSON, bodyForm)
 	if err != nil {
 		return err
 	}
 	var mode string
 	if kind == bodyJSON {
-		obj, err := jsonObject(body)
+		fs, err := jsonObjectFields(body)
 		if err != nil {
 			return err
 		}
-		if err := json.Unmarshal(obj["mode"], &mode); err != nil {
-			return &models.InputError{Field: "mode", Detail: `send {"mode": "always" | "never" | "none"}`}
+		got, err := onlyFields(fs, nil, overrideHint, "mode")
+		if err != nil {
+			return err
+		}
+		raw, ok := got["mode"]
+		if !ok || jsonIsNull(raw) {
+			return &models.InputError{Field: "mode", Detail: "mode is required: " + overrideHint}
+		}
+		if mode, ok = jsonText(raw); !ok {
+			return &models.InputError{Field: "mode", Detail: "must be a string: " + overrideHint}
 		}
 	} else {
-		mode = r.PostForm.Get("mode")
+		if _, err := onlyFields(nil, r.PostForm, overrideHint, "mode"); err != nil {
+			return err
+		}
+		if mode, err = oneFormValue(r.PostForm, "mode", overrideHint); err != nil {
+			return err
+		}
+	}
+	if strings.TrimSpace(mode) == "" {
+		return &models.InputError{Field: "mode", Detail: "mode is empty: " + overrideHint}
 	}
 	ov, err := gate.ParseOverride(mode)
 	if err != nil {
 		return &models.InputError{Field: "mode", Detail: err.Error()}
 	}
-	v, err := s.store.SetOverride(writeContext(r), id, chat, ov, actor(r))
+	ctx, cancel := s.writeContext(r, 1)
+	defer cancel()
+	v, err := s.store.SetOverride(ctx, id, chat, ov, who)
 	if err != nil {
 		return err
 	}

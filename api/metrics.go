@@ -2,8 +2,10 @@ package api
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,7 +20,7 @@ type metrics struct {
 	duration *prometheus.HistogramVec
 }
 
-func newMetrics(reg *prometheus.Registry, store *models.Store) *metrics {
+func newMetrics(reg *prometheus.Registry, store *models.Store, log *slog.Logger) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "karmagate_http_requests_total", Help: "HTTP requests by route and status code.",
@@ -28,7 +30,7 @@ func newMetrics(reg *prometheus.Registry, store *models.Store) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 		}, []string{"route"}),
 	}
-	reg.MustRegister(m.requests, m.duration, &stateCollector{store: store},
+	reg.MustRegister(m.requests, m.duration, &stateCollector{store: store, log: log},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -61,8 +63,26 @@ func (s *Server) metricsHandler() http.Handler {
 }
 
 // stateCollector reads gate states and outbox depth from the database at
-// scrape time.
-type stateCollector struct{ store *models.Store }
+// scrape time. A failed read shows as karmagate_database_up 0 and a warning
+// in the log, at most one a minute.
+type stateCollector struct {
+	store      *models.Store
+	log        *slog.Logger
+	lastWarn   atomic.Int64 // when the last warning was logged, Unix ns
+	suppressed atomic.Int64 // failures not logged since
+}
+
+// warnEvery spaces the collector's warnings.
+const warnEvery = time.Minute
+
+func (c *stateCollector) failed(ctx context.Context, what string, err error) {
+	now, last := time.Now().UnixNano(), c.lastWarn.Load()
+	if now-last < int64(warnEvery) || !c.lastWarn.CompareAndSwap(last, now) {
+		c.suppressed.Add(1)
+		return
+	}
+	c.log.WarnContext(ctx, "metrics: cannot read "+what, "err", err, "suppressed", c.suppressed.Swap(0))
+}
 
 var (
 	descStates = prometheus.NewDesc("karmagate_chat_members", "Members per gated chat and state.", []string{"chat", "state"}, nil)
@@ -88,6 +108,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	} else {
 		up = 0
+		c.failed(ctx, "chat states", err)
 	}
 	if counts, err := c.store.OutboxCounts(ctx); err == nil {
 		for st, n := range counts {
@@ -95,6 +116,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	} else {
 		up = 0
+		c.failed(ctx, "outbox", err)
 	}
 	ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, up)
 }

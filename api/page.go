@@ -1,10 +1,13 @@
 package api
 
 import (
+	"fmt"
+	"maps"
+	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
-
-	"github.com/karmagate/karmagate/models"
+	"strings"
 )
 
 // Paging of listings (members, events).
@@ -12,6 +15,37 @@ const (
 	defaultPage = 100
 	maxPage     = 1000
 )
+
+// A request whose URL is wrong is a 400, with field naming the parameter:
+// a malformed query, an unknown or repeated parameter, a value out of
+// range, a chat, state or kind that does not exist, a malformed member id
+// (in the path too). A body field that breaks a rule is a 422.
+
+// badParam refuses a query parameter.
+func badParam(field, detail string) *Problem {
+	field = truncate(field, 64)
+	p := problem(http.StatusBadRequest, "invalid-parameter", field+": "+detail)
+	p.Field = field
+	return p
+}
+
+// query reads the URL's query strictly: well-formed, only the parameters
+// allowed, each at most once.
+func query(r *http.Request, allowed ...string) (url.Values, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, problem(http.StatusBadRequest, "invalid-parameter", "the query string cannot be parsed: "+err.Error())
+	}
+	for _, k := range slices.Sorted(maps.Keys(q)) {
+		if !slices.Contains(allowed, k) {
+			return nil, badParam(k, fmt.Sprintf("unknown parameter; this listing takes %s", strings.Join(allowed, ", ")))
+		}
+		if len(q[k]) > 1 {
+			return nil, badParam(k, "given more than once; give it once")
+		}
+	}
+	return q, nil
+}
 
 // queryLimit reads ?limit=: 1 to 1000, the default when absent.
 func queryLimit(q url.Values) (int, error) {
@@ -21,7 +55,7 @@ func queryLimit(q url.Values) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 || n > maxPage {
-		return 0, &models.InputError{Field: "limit", Detail: "limit must be an integer from 1 to " + strconv.Itoa(maxPage)}
+		return 0, badParam("limit", "must be an integer from 1 to "+strconv.Itoa(maxPage))
 	}
 	return n, nil
 }

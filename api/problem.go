@@ -1,9 +1,13 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/karmagate/karmagate/models"
 )
@@ -18,11 +22,14 @@ type Problem struct {
 	Field    string         `json:"field,omitempty"`
 	Errors   []ItemError    `json:"errors,omitempty"`
 	Extra    map[string]any `json:"-"`
+
+	header http.Header // sent with the problem: Allow, Retry-After
 }
 
 // ItemError is one bad entry of a bulk request.
 type ItemError struct {
 	Index  int    `json:"index"`
+	Line   int    `json:"line,omitempty"` // NDJSON: the entry's line
 	ID     string `json:"id,omitempty"`
 	Field  string `json:"field,omitempty"`
 	Detail string `json:"detail"`
@@ -35,11 +42,29 @@ func problem(status int, kind, detail string) *Problem {
 	return &Problem{Type: "urn:karmagate:problem:" + kind, Title: http.StatusText(status), Status: status, Detail: detail}
 }
 
+// maxInstance bounds the request path a problem echoes.
+const maxInstance = 256
+
+// busy is a 503 that asks the client to come back: the database or the
+// bulk turns are taken by other work.
+func (s *Server) busy(kind, detail string) *Problem {
+	p := problem(http.StatusServiceUnavailable, kind, detail)
+	p.header = http.Header{"Retry-After": {strconv.Itoa(s.retryAfter())}}
+	return p
+}
+
+// retryAfter is the Retry-After of a busy answer, in seconds: as long as
+// the request waited.
+func (s *Server) retryAfter() int { return max(1, int(math.Ceil(s.writeWait.Seconds()))) }
+
 // writeError maps any error to a problem response: the one place errors
-// become HTTP statuses.
+// become HTTP statuses. Every error of the store has its status here
+// (TestServer_WriteErrorMapsEveryStoreError keeps it so); anything else is
+// a 500 with the details in the log only.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var p *Problem
 	var ie *models.InputError
+	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &p):
 	case errors.As(err, &ie):
@@ -49,17 +74,31 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		p = problem(http.StatusNotFound, "not-found", err.Error())
 	case errors.Is(err, models.ErrAlreadyLinked):
 		p = problem(http.StatusConflict, "already-linked", err.Error())
+	case errors.Is(err, models.ErrChatBound):
+		p = problem(http.StatusConflict, "chat-bound", err.Error())
+	case errors.Is(err, models.ErrLeaseLost):
+		p = problem(http.StatusConflict, "lease-lost", err.Error())
+	case errors.As(err, &mbe):
+		p = problem(http.StatusRequestEntityTooLarge, "body-too-large", fmt.Sprintf("the body is larger than the %d bytes allowed here", mbe.Limit))
 	case r.Context().Err() != nil:
 		p = problem(http.StatusServiceUnavailable, "cancelled", "the request was cancelled or timed out")
+	case errors.Is(err, models.ErrBusy), errors.Is(err, context.DeadlineExceeded):
+		// The request is alive, so the deadline that passed is the write's
+		// bounded wait.
+		s.log.WarnContext(r.Context(), "database busy", "method", r.Method, "path", r.URL.Path, "err", err)
+		p = s.busy("database-busy", fmt.Sprintf("the database is busy with other writes (waited %s); try again later", s.writeWait))
 	default:
 		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		p = problem(http.StatusInternalServerError, "internal", "internal error; the server log has the details")
 	}
 	if p.Instance == "" {
-		p.Instance = r.URL.Path
+		p.Instance = truncate(r.URL.Path, maxInstance)
 	}
 	if p.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="karmagate"`)
+	}
+	for k, v := range p.header {
+		w.Header()[k] = v
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")

@@ -76,10 +76,18 @@ var (
 // ValidID reports whether id is a well-formed website member id.
 func ValidID(id string) bool { return idPattern.MatchString(id) }
 
-// CheckID explains what is wrong with a member id.
+// CheckID explains what is wrong with a member id. "." and ".." are
+// refused (in a URL they name other resources), and "bulk" is reserved (the
+// REST API's bulk import is /api/v1/members/bulk).
 func CheckID(id string) error {
 	if !ValidID(id) {
 		return inputErrorf("id", "%q is not a member id: use 1-64 characters of A-Z a-z 0-9 . _ -", Truncate(id, 80))
+	}
+	switch id {
+	case ".", "..":
+		return inputErrorf("id", "%q is not a member id: it must not be . or ..", id)
+	case "bulk":
+		return inputErrorf("id", `"bulk" is reserved: /api/v1/members/bulk is the bulk import`)
 	}
 	return nil
 }

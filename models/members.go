@@ -409,12 +409,25 @@ func (s *Store) DeleteMember(ctx context.Context, id string, actor string) (acti
 }
 
 // SetOverride sets (or with gate.OverrideNone lifts) a manual decision for a
-// member in a chat, and re-plans that member.
+// member in a chat, and re-plans that member. Setting the override the
+// member already has changes nothing and records no event.
 func (s *Store) SetOverride(ctx context.Context, id, chat string, mode gate.Override, actor string) (*MemberView, error) {
 	if c, _ := s.chatIndex(chat); c == nil {
 		return nil, fmt.Errorf("chat %q: %w", chat, ErrNotFound)
 	}
 	return s.changeMember(ctx, id, actor, func(p *planner, m *Member) error {
+		cur := gate.OverrideNone
+		var row OverrideRow
+		err := p.tx.Where("member_id = ? AND chat_key = ?", m.ID, chat).Take(&row).Error
+		switch {
+		case err == nil:
+			cur = gate.Override(row.Mode)
+		case !errors.Is(err, gorm.ErrRecordNotFound):
+			return fmt.Errorf("load override: %w", err)
+		}
+		if cur == mode {
+			return nil // nothing changes: no event
+		}
 		if err := p.tx.Where("member_id = ? AND chat_key = ?", m.ID, chat).Delete(&OverrideRow{}).Error; err != nil {
 			return fmt.Errorf("clear override: %w", err)
 		}
