@@ -159,6 +159,7 @@ type Bot struct {
 	mu        sync.Mutex
 	adminSeen map[adminKey]adminSeen // getChatMember answers, briefly cached
 	linkLocks map[string]*sync.Mutex // one join link made at a time per chat
+	adminCmds map[int64]bool         // site admins shown their commands
 }
 
 // client is the Bot API client: go-telegram/bot for the methods it has,

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/karmagate/karmagate/models/modelstest"
 	"github.com/karmagate/karmagate/sandbox/world"
@@ -156,5 +157,55 @@ func TestBot_Setup(t *testing.T) {
 			t.Fatal(err)
 		}
 		h.eventually("ana in", func() bool { return h.inChat(c.BotAPIID())[ana.ID] })
+	})
+}
+
+// TestBot_Tags: a chat's tag template gives each member a tag the bot
+// keeps current as karma moves.
+func TestBot_Tags(t *testing.T) {
+	rules := strings.Replace(testRules, "    min_karma: 100\n", "    min_karma: 100\n    tag: \"{{group}} {{karma}}\"\n", 1)
+	modelstest.Each(t, func(t *testing.T, spec string) {
+		h := newHarness(t, spec, harnessOptions{rules: rules, tagEvery: 50 * time.Millisecond})
+		owner := h.person("Owner", "owner_tg")
+		chat := h.group(owner, "Webmasters Pro", "webmasters-pro")
+		h.put("tess", 150, "webmasters")
+		tess := h.person("Tess", "")
+		h.link("tess", tess)
+		if _, err := h.sb.Join(tess.ID, h.joinLink("webmasters-pro")); err != nil {
+			t.Fatal(err)
+		}
+		tag := func() string {
+			ms, err := h.sb.Members(chat.BotAPIID())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range ms {
+				if m.User.ID == tess.ID {
+					return m.Tag
+				}
+			}
+			return ""
+		}
+		h.eventually("tess tagged", func() bool { return tag() == "webmasters 150" })
+		if _, err := h.store.AddKarma(h.ctx, "tess", 5, "test"); err != nil {
+			t.Fatal(err)
+		}
+		h.eventually("the tag follows her karma", func() bool { return tag() == "webmasters 155" })
+		n := 0
+		for _, c := range h.sb.Calls() {
+			if c.Method == "setChatMemberTag" {
+				n++
+			}
+		}
+		time.Sleep(200 * time.Millisecond) // several passes
+		m := 0
+		for _, c := range h.sb.Calls() {
+			if c.Method == "setChatMemberTag" {
+				m++
+			}
+		}
+		if n != 2 || m != 2 {
+			t.Errorf("setChatMemberTag calls: %d, then %d after more passes; want 2 (only changes)", n, m)
+		}
 	})
 }

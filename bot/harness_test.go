@@ -55,11 +55,12 @@ type harness struct {
 }
 
 type harnessOptions struct {
-	rules   string
-	admins  []int64
-	webhook string // run in webhook mode against this URL (the test serves it)
-	sandbox sandbox.Config
-	limits  bot.Limits
+	rules    string
+	admins   []int64
+	webhook  string // run in webhook mode against this URL (the test serves it)
+	sandbox  sandbox.Config
+	limits   bot.Limits
+	tagEvery time.Duration
 	// beforeRun is called once the bot exists, before it runs.
 	beforeRun func(*harness)
 }
@@ -95,7 +96,7 @@ func (h *harness) start() {
 	var pool *worker.Pool
 	b, err := bot.New(ctx, bot.Options{
 		Token: sb.BotToken(), ServerURL: sb.BotAPIURL(), Store: store, Tokens: tokens, Secret: secret,
-		Admins: o.admins, WebhookURL: o.webhook, Now: clock.Now, PollTimeout: time.Second, Limits: o.limits,
+		Admins: o.admins, WebhookURL: o.webhook, Now: clock.Now, PollTimeout: time.Second, Limits: o.limits, TagEvery: o.tagEvery,
 		WakeWorkers: func() { pool.Wake() }, Logger: testLogger(t),
 	})
 	if err != nil {
