@@ -2,9 +2,14 @@ package bot_test
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/karmagate/karmagate/bot"
+	"github.com/karmagate/karmagate/linking"
+	"github.com/karmagate/karmagate/sandbox/sandboxtest"
 
 	"github.com/karmagate/karmagate/models/modelstest"
 	"github.com/karmagate/karmagate/sandbox/world"
@@ -208,4 +213,44 @@ func TestBot_Tags(t *testing.T) {
 			t.Errorf("setChatMemberTag calls: %d, then %d after more passes; want 2 (only changes)", n, m)
 		}
 	})
+}
+
+// TestBot_ResolvePhone: the Bot API way of finding who has a phone number
+// (a contact sent into the log chat) says who when Telegram does, and
+// "unresolved" when it does not; the lookup message is deleted.
+func TestBot_ResolvePhone(t *testing.T) {
+	h := newHarness(t, "sqlite:"+t.TempDir()+"/k.db", harnessOptions{})
+	owner := h.person("Owner", "owner_tg")
+	logChat := sandboxtest.MustChat(t, h.sb, owner.ID, "karmagate log")
+	open := sandboxtest.MustUser(t, h.sb, world.UserSpec{FirstName: "Open", Phone: "+15550101", Privacy: world.PrivacyEverybody})
+	sandboxtest.MustUser(t, h.sb, world.UserSpec{FirstName: "Shy", Phone: "+15550102", Privacy: world.PrivacyNobody})
+	if _, err := h.bot.ResolvePhone(h.ctx, "+15550101"); !errors.Is(err, bot.ErrNoLogChat) {
+		t.Errorf("without a log chat: %v, want ErrNoLogChat", err)
+	}
+	h.opts.logChat = logChat.BotAPIID()
+	h = h.restart()
+	for _, tc := range []struct {
+		phone  string
+		status linking.ResolveStatus
+		user   int64
+	}{
+		{"+1 555 0101", linking.Resolved, open.ID},
+		{"+15550102", linking.Unresolved, 0},
+		{"+15550199", linking.Unresolved, 0},
+	} {
+		res, err := h.bot.ResolvePhone(h.ctx, tc.phone)
+		for err == nil && res.Status == linking.Limited {
+			// The log chat is a group: 20 messages a minute.
+			time.Sleep(res.RetryAfter)
+			res, err = h.bot.ResolvePhone(h.ctx, tc.phone)
+		}
+		if err != nil || res.Status != tc.status || res.UserID != tc.user {
+			t.Errorf("%s: %+v, %v; want %s %d", tc.phone, res, err, tc.status, tc.user)
+		}
+	}
+	for _, m := range h.sb.World().AllMessages() {
+		if m.ChannelID == logChat.ID && m.Contact != nil && !m.Deleted {
+			t.Errorf("a lookup was left in the log chat: %+v", m)
+		}
+	}
 }

@@ -61,6 +61,7 @@ type harnessOptions struct {
 	sandbox  sandbox.Config
 	limits   bot.Limits
 	tagEvery time.Duration
+	logChat  int64
 	// beforeRun is called once the bot exists, before it runs.
 	beforeRun func(*harness)
 }
@@ -96,7 +97,7 @@ func (h *harness) start() {
 	var pool *worker.Pool
 	b, err := bot.New(ctx, bot.Options{
 		Token: sb.BotToken(), ServerURL: sb.BotAPIURL(), Store: store, Tokens: tokens, Secret: secret,
-		Admins: o.admins, WebhookURL: o.webhook, Now: clock.Now, PollTimeout: time.Second, Limits: o.limits, TagEvery: o.tagEvery,
+		Admins: o.admins, WebhookURL: o.webhook, Now: clock.Now, PollTimeout: time.Second, Limits: o.limits, TagEvery: o.tagEvery, LogChat: o.logChat,
 		WakeWorkers: func() { pool.Wake() }, Logger: testLogger(t),
 	})
 	if err != nil {
