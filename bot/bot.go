@@ -79,6 +79,9 @@ type Options struct {
 	Store      Store
 	// Tokens issues and consumes deep-link tokens.
 	Tokens *linking.Tokens
+	// Widget checks Telegram Login Widget payloads (LoginWidget); nil
+	// turns the widget off.
+	Widget *linking.Widget
 	// Secret (KARMAGATE_SECRET) derives the webhook's secret token.
 	Secret []byte
 	// WebhookURL, when set, makes Telegram post updates there; empty means

@@ -94,8 +94,12 @@ func (h *harness) start() {
 	t, o, sb, store, clock, tokens := h.t, h.opts, h.sb, h.store, h.clock, h.tokens
 	ctx, cancel := context.WithCancel(context.Background())
 	h.ctx = ctx
+	widget, err := linking.NewWidget(linking.WidgetOptions{BotToken: sb.BotToken(), Replay: store.Tokens(), Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var pool *worker.Pool
-	b, err := bot.New(ctx, bot.Options{
+	b, err := bot.New(ctx, bot.Options{Widget: widget,
 		Token: sb.BotToken(), ServerURL: sb.BotAPIURL(), Store: store, Tokens: tokens, Secret: secret,
 		Admins: o.admins, WebhookURL: o.webhook, Now: clock.Now, PollTimeout: time.Second, Limits: o.limits, TagEvery: o.tagEvery, LogChat: o.logChat,
 		WakeWorkers: func() { pool.Wake() }, Logger: testLogger(t),
