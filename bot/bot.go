@@ -65,6 +65,7 @@ type Store interface {
 	SaveMemberLink(ctx context.Context, l models.MemberLink) error
 	MemberLinkFor(ctx context.Context, memberID int64, chat string) (*models.MemberLink, error)
 	DeleteMemberLink(ctx context.Context, memberID int64, chat string) error
+	ForgetLink(ctx context.Context, chat, link string) error
 }
 
 // Options configures a Bot. Token, Store and Tokens are required; every

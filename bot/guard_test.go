@@ -254,3 +254,56 @@ func TestBot_ResolvePhone(t *testing.T) {
 		}
 	}
 }
+
+// TestBot_PersonalLinks: a chat with personal_links gives each member a
+// link of their own (member_limit 1), revoked once used; a stranger who
+// gets hold of one is let in by Telegram and removed by the bot.
+func TestBot_PersonalLinks(t *testing.T) {
+	rules := strings.Replace(testRules, "    min_karma: 100\n", "    min_karma: 100\n    personal_links: true\n", 1)
+	modelstest.Each(t, func(t *testing.T, spec string) {
+		h := newHarness(t, spec, harnessOptions{rules: rules})
+		owner := h.person("Owner", "owner_tg")
+		chat := h.group(owner, "Webmasters Pro", "webmasters-pro")
+		h.put("pia", 150, "webmasters")
+		h.put("pete", 150, "webmasters")
+		pia, pete, thief := h.person("Pia", ""), h.person("Pete", ""), h.person("Thief", "")
+		h.link("pia", pia)
+		h.link("pete", pete)
+		linkOf := func(id string) string {
+			t.Helper()
+			ls, err := h.store.MemberLinks(h.ctx, h.member(id).Member.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ls["webmasters-pro"].Link
+		}
+		// New links are paced (about 20 a minute per chat): a few seconds.
+		h.eventually("both personal links", func() bool { return linkOf("pia") != "" && linkOf("pete") != "" })
+		h.idle()
+		piaLink, peteLink := linkOf("pia"), linkOf("pete")
+		if piaLink == "" || peteLink == "" || piaLink == peteLink || piaLink == h.joinLink("webmasters-pro") {
+			t.Fatalf("personal links: pia %q, pete %q", piaLink, peteLink)
+		}
+		got := h.received(pia.ID)
+		if !strings.Contains(got[len(got)-1], piaLink) {
+			t.Errorf("pia was not sent her own link: %q", got)
+		}
+		if res, err := h.sb.Join(pia.ID, piaLink); err != nil || res.Result != "joined" {
+			t.Fatalf("pia joins: %+v, %v", res, err)
+		}
+		h.eventually("pia's link revoked and forgotten", func() bool { return linkOf("pia") == "" })
+		if res, err := h.sb.Join(thief.ID, piaLink); err == nil && res.Result == "joined" {
+			t.Error("a used personal link admitted someone else")
+		}
+		// Pete's link leaks before he uses it: the thief gets in through it,
+		// and the bot takes them out.
+		if res, err := h.sb.Join(thief.ID, peteLink); err != nil || res.Result != "joined" {
+			t.Fatalf("thief with pete's link: %+v, %v", res, err)
+		}
+		h.eventually("the thief removed", func() bool { return !h.inChat(chat.BotAPIID())[thief.ID] })
+		h.eventually("pete's spent link forgotten", func() bool { return linkOf("pete") == "" })
+		if !h.inChat(chat.BotAPIID())[pia.ID] {
+			t.Error("pia is not in")
+		}
+	})
+}

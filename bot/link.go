@@ -108,6 +108,8 @@ func (b *Bot) summary(ctx context.Context, v *models.MemberView, from *tgmodels.
 		case gate.StateEligible, gate.StateInvited, gate.StateExempt:
 			if st.InChat {
 				line.In = true
+			} else if c, ok := b.rules.Chat(st.ChatKey); ok && c.PersonalLinks {
+				line.Personal = true // the invite brings a link of their own
 			} else if row.TgChatID != nil && row.JoinLink != nil {
 				// RelinkTelegram recorded the invite's message as given
 				// here, so the invite sends no second one.

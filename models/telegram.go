@@ -158,6 +158,9 @@ func (s *Store) announceInvites(p *planner, m *Member, tgUserID int64) error {
 	var chats []string
 	versions := map[string]int64{}
 	for _, a := range p.actions {
+		if c, _ := s.chatIndex(a.ChatKey); c != nil && c.PersonalLinks {
+			continue // the invite sends the member a link of their own
+		}
 		if a.MemberID == m.ID && a.Kind == string(gate.ActionInvite) {
 			chats = append(chats, a.ChatKey)
 			versions[a.ChatKey] = a.StateVersion
@@ -663,6 +666,27 @@ func (s *Store) InChat(ctx context.Context, chat string) ([]Tagged, error) {
 		Order("m.id").Scan(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("list members in %s: %w", chat, err)
+	}
+	return out, nil
+}
+
+// ForgetLink forgets a personal link by its URL (it was used or revoked).
+func (s *Store) ForgetLink(ctx context.Context, chat, link string) error {
+	if err := s.db.gorm.WithContext(ctx).Where("chat_key = ? AND link = ?", chat, link).Delete(&MemberLink{}).Error; err != nil {
+		return fmt.Errorf("forget link: %w", err)
+	}
+	return nil
+}
+
+// MemberLinks returns a member's personal links, by chat key.
+func (s *Store) MemberLinks(ctx context.Context, memberID int64) (map[string]MemberLink, error) {
+	var rows []MemberLink
+	if err := s.db.read.WithContext(ctx).Where("member_id = ?", memberID).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("load member links: %w", err)
+	}
+	out := make(map[string]MemberLink, len(rows))
+	for _, r := range rows {
+		out[r.ChatKey] = r
 	}
 	return out, nil
 }
