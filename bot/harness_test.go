@@ -2,7 +2,6 @@ package bot_test
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/url"
 	"os"
@@ -316,13 +315,6 @@ func (h *harness) idle() {
 		u, err := h.store.UpdateCounts(h.ctx)
 		return err == nil && u[models.UpdatePending] == 0 && u[models.UpdateRunning] == 0
 	})
-}
-
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil && !errors.Is(err, context.Canceled) {
-		t.Fatal(err)
-	}
 }
 
 // testLogger logs through t when KARMAGATE_TEST_LOG is set.
