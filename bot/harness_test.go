@@ -41,7 +41,7 @@ var secret = []byte("test-secret-0123456789abcdef-0123456789")
 // harness is karmagate's bot, its store and its workers running against a
 // sandbox, as serve runs them.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	sb     *sandbox.Sandbox
 	store  *models.Store
 	tokens *linking.Tokens
@@ -65,7 +65,7 @@ type harnessOptions struct {
 	beforeRun func(*harness)
 }
 
-func newHarness(t *testing.T, spec string, o harnessOptions) *harness {
+func newHarness(t testing.TB, spec string, o harnessOptions) *harness {
 	t.Helper()
 	if o.rules == "" {
 		o.rules = testRules
@@ -318,14 +318,14 @@ func (h *harness) idle() {
 }
 
 // testLogger logs through t when KARMAGATE_TEST_LOG is set.
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	if os.Getenv("KARMAGATE_TEST_LOG") == "" {
 		return nil
 	}
 	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-type tWriter struct{ t *testing.T }
+type tWriter struct{ t testing.TB }
 
 func (w tWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
