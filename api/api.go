@@ -23,9 +23,11 @@ type Linker interface {
 
 // Options configures the API; Store and APIKey are required.
 type Options struct {
-	Store    *models.Store
-	APIKey   string
-	Linker   Linker
+	Store  *models.Store
+	APIKey string
+	Linker Linker
+	// Widget links members through the Telegram Login Widget (the bot).
+	Widget   WidgetLinker
 	Logger   *slog.Logger
 	Registry *prometheus.Registry // where metrics go; a new one by default
 	Version  string
@@ -50,6 +52,7 @@ type Server struct {
 	store     *models.Store
 	keyHash   [sha256.Size]byte
 	linker    Linker
+	widget    WidgetLinker
 	log       *slog.Logger
 	reg       *prometheus.Registry
 	metrics   *metrics
@@ -78,6 +81,7 @@ func New(opts Options) *Server {
 		store:     opts.Store,
 		keyHash:   sha256.Sum256([]byte(opts.APIKey)),
 		linker:    opts.Linker,
+		widget:    opts.Widget,
 		log:       opts.Logger,
 		reg:       opts.Registry,
 		version:   opts.Version,
@@ -101,6 +105,7 @@ func (s *Server) routes() {
 	s.handle("DELETE /api/v1/members/{id}", s.deleteMember, true)
 	s.handle("POST /api/v1/members/{id}/karma", s.addKarma, true)
 	s.handle("POST /api/v1/members/{id}/link", s.link, true)
+	s.handle("POST /api/v1/members/{id}/telegram-login", s.telegramLogin, true)
 	s.handle("PUT /api/v1/members/{id}/overrides/{chat}", s.setOverride, true)
 	s.handle("POST /api/v1/members/bulk", s.bulk, true)
 	// Without these, the member routes would take "bulk" for a member id.

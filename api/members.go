@@ -64,11 +64,22 @@ func (s *Server) joinLinks(ctx context.Context) (map[string]string, error) {
 	return out, nil
 }
 
-// render renders a member with the join links of the chats they may enter.
+// render renders a member with the join links of the chats they may enter:
+// their personal link where the chat gives them one, else the chat's
+// join-request link.
 func (s *Server) render(ctx context.Context, v *models.MemberView) (memberJSON, error) {
 	links, err := s.joinLinks(ctx)
 	if err != nil {
 		return memberJSON{}, err
+	}
+	own, err := s.store.MemberLinks(ctx, v.Member.ID)
+	if err != nil {
+		return memberJSON{}, err
+	}
+	for chat, l := range own {
+		if _, bound := links[chat]; bound {
+			links[chat] = l.Link
+		}
 	}
 	return s.renderMember(v, links), nil
 }

@@ -53,6 +53,8 @@ type Store interface {
 	UnbindChat(ctx context.Context, key, actor string) error
 	SetChatBot(ctx context.Context, key string, b models.BotInChat) error
 	SetJoinLink(ctx context.Context, key, link string) error
+	SetTag(ctx context.Context, memberID int64, chat, tag string) error
+	InChat(ctx context.Context, chat string) ([]models.Tagged, error)
 	ChatActions(ctx context.Context, chat string, kind gate.ActionKind, status string, limit int) ([]models.Action, error)
 
 	BeginNotice(ctx context.Context, n models.Notice) (bool, error)
@@ -63,6 +65,7 @@ type Store interface {
 	SaveMemberLink(ctx context.Context, l models.MemberLink) error
 	MemberLinkFor(ctx context.Context, memberID int64, chat string) (*models.MemberLink, error)
 	DeleteMemberLink(ctx context.Context, memberID int64, chat string) error
+	ForgetLink(ctx context.Context, chat, link string) error
 }
 
 // Options configures a Bot. Token, Store and Tokens are required; every
@@ -77,6 +80,9 @@ type Options struct {
 	Store      Store
 	// Tokens issues and consumes deep-link tokens.
 	Tokens *linking.Tokens
+	// Widget checks Telegram Login Widget payloads (LoginWidget); nil
+	// turns the widget off.
+	Widget *linking.Widget
 	// Secret (KARMAGATE_SECRET) derives the webhook's secret token.
 	Secret []byte
 	// WebhookURL, when set, makes Telegram post updates there; empty means
@@ -93,6 +99,9 @@ type Options struct {
 	Owner string
 	// Workers is how many updates are processed at once; 16 by default.
 	Workers int
+	// TagEvery is how often member tags are brought up to date; 30 s by
+	// default.
+	TagEvery time.Duration
 	// PollTimeout is getUpdates' long-poll timeout; 25 s by default.
 	PollTimeout time.Duration
 	// WakeWorkers, when set, is called when the bot queued outbox actions,
@@ -121,6 +130,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.Workers <= 0 {
 		o.Workers = 16
+	}
+	if o.TagEvery <= 0 {
+		o.TagEvery = 30 * time.Second
 	}
 	if o.PollTimeout <= 0 {
 		o.PollTimeout = 25 * time.Second
@@ -151,6 +163,7 @@ type Bot struct {
 	mu        sync.Mutex
 	adminSeen map[adminKey]adminSeen // getChatMember answers, briefly cached
 	linkLocks map[string]*sync.Mutex // one join link made at a time per chat
+	adminCmds map[int64]bool         // site admins shown their commands
 }
 
 // client is the Bot API client: go-telegram/bot for the methods it has,
@@ -291,6 +304,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	}
 	run("process", b.process)
 	run("maintain", b.maintain)
+	run("tags", b.keepTags)
 	wg.Wait()
 	return nil
 }

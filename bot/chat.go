@@ -195,6 +195,22 @@ func (b *Bot) revokeMemberLink(ctx context.Context, memberID int64, chat string,
 	}
 }
 
+// revokeUsedLink revokes a personal link someone joined through and
+// forgets it, so that its owner is offered the chat's join link (or a new
+// personal link with their next invite).
+func (b *Bot) revokeUsedLink(ctx context.Context, chat string, tgChatID int64, used string) {
+	err := b.c.do(ctx, tgChatID, callOther, func(ctx context.Context) error {
+		_, err := b.c.tg.RevokeChatInviteLink(ctx, &tgbot.RevokeChatInviteLinkParams{ChatID: tgChatID, InviteLink: used})
+		return err
+	})
+	if err != nil && classify(err) != failMissing && classify(err) != failRefused {
+		b.log.WarnContext(ctx, "revoke a used personal link", "chat", chat, "err", err)
+	}
+	if err := b.store.ForgetLink(ctx, chat, used); err != nil {
+		b.log.WarnContext(ctx, "forget a used personal link", "chat", chat, "err", err)
+	}
+}
+
 // adminKey and adminSeen cache getChatMember answers for admin checks.
 type adminKey struct{ chat, user int64 }
 type adminSeen struct {

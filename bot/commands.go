@@ -10,26 +10,13 @@ import (
 )
 
 // setCommands registers the bot's commands per scope: what anyone may do
-// in a private chat, what chat admins may do in their groups, and the whole
-// set in the private chats of the site admins. A server without
-// setMyCommands (some self-hosted ones) gets a warning, nothing more.
+// in a private chat and what chat admins may do in their groups. A server
+// without setMyCommands (some self-hosted ones) gets a warning, nothing
+// more. Site admins get the whole set in their private chat once they talk
+// to the bot (adminCommands): Telegram knows no chat with them before.
 func (b *Bot) setCommands(ctx context.Context) error {
-	people := []tgmodels.BotCommand{
-		{Command: "start", Description: "Link your Telegram to the website"},
-		{Command: "unlink", Description: "Unlink this Telegram account"},
-		{Command: "help", Description: "What this bot does"},
-	}
-	admins := append(append([]tgmodels.BotCommand{}, people...),
-		tgmodels.BotCommand{Command: "status", Description: "Who is in, who should be, what is pending"},
-		tgmodels.BotCommand{Command: "rules", Description: "The rules of your chats"},
-		tgmodels.BotCommand{Command: "who", Description: "A member's state and why"},
-		tgmodels.BotCommand{Command: "sync", Description: "Re-plan every member now"},
-		tgmodels.BotCommand{Command: "pending", Description: "Planned removals"},
-		tgmodels.BotCommand{Command: "confirm", Description: "Confirm planned removals"},
-		tgmodels.BotCommand{Command: "exempt", Description: "Always let a member in"},
-		tgmodels.BotCommand{Command: "unexempt", Description: "Lift an exemption"},
-		tgmodels.BotCommand{Command: "setup", Description: "Add me to a group and bind it"},
-	)
+	people := peopleCommands
+
 	groupAdmins := []tgmodels.BotCommand{
 		{Command: "bind", Description: "Bind this group to a chat of the rules"},
 		{Command: "unbind", Description: "Stop gating this group"},
@@ -41,24 +28,64 @@ func (b *Bot) setCommands(ctx context.Context) error {
 		{&tgmodels.BotCommandScopeAllPrivateChats{}, people},
 		{&tgmodels.BotCommandScopeAllChatAdministrators{}, groupAdmins},
 	}
-	for id := range b.admins {
-		set = append(set, struct {
-			scope    tgmodels.BotCommandScope
-			commands []tgmodels.BotCommand
-		}{&tgmodels.BotCommandScopeChat{ChatID: id}, admins})
-	}
 	var errs []error
 	for _, s := range set {
-		err := b.c.do(ctx, 0, callOther, func(ctx context.Context) error {
-			_, err := b.c.tg.SetMyCommands(ctx, &tgbot.SetMyCommandsParams{Commands: s.commands, Scope: s.scope})
-			return err
-		})
-		if err != nil {
-			errs = append(errs, fmt.Errorf("setMyCommands: %w", err))
+		if err := b.setCommandScope(ctx, s.scope, s.commands); err != nil {
+			errs = append(errs, err)
 			if ae := apiErrorOf(err); ae != nil && ae.Code == 404 {
 				break // the server does not have the method at all
 			}
 		}
 	}
 	return errors.Join(errs...)
+}
+
+var peopleCommands = []tgmodels.BotCommand{
+	{Command: "start", Description: "Link your Telegram to the website"},
+	{Command: "unlink", Description: "Unlink this Telegram account"},
+	{Command: "help", Description: "What this bot does"},
+}
+
+var adminCommands = append(append([]tgmodels.BotCommand{}, peopleCommands...),
+	tgmodels.BotCommand{Command: "status", Description: "Who is in, who should be, what is pending"},
+	tgmodels.BotCommand{Command: "rules", Description: "The rules of your chats"},
+	tgmodels.BotCommand{Command: "who", Description: "A member's state and why"},
+	tgmodels.BotCommand{Command: "sync", Description: "Re-plan every member now"},
+	tgmodels.BotCommand{Command: "pending", Description: "Planned removals"},
+	tgmodels.BotCommand{Command: "confirm", Description: "Confirm planned removals"},
+	tgmodels.BotCommand{Command: "exempt", Description: "Always let a member in"},
+	tgmodels.BotCommand{Command: "unexempt", Description: "Lift an exemption"},
+	tgmodels.BotCommand{Command: "setup", Description: "Add me to a group and bind it"},
+)
+
+func (b *Bot) setCommandScope(ctx context.Context, scope tgmodels.BotCommandScope, commands []tgmodels.BotCommand) error {
+	err := b.c.do(ctx, 0, callOther, func(ctx context.Context) error {
+		_, err := b.c.tg.SetMyCommands(ctx, &tgbot.SetMyCommandsParams{Commands: commands, Scope: scope})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("setMyCommands: %w", err)
+	}
+	return nil
+}
+
+// adminCommandsFor shows a site admin the whole command set in their
+// private chat, once per process.
+func (b *Bot) adminCommandsFor(ctx context.Context, userID int64) {
+	if !b.isSiteAdmin(userID) {
+		return
+	}
+	b.mu.Lock()
+	done := b.adminCmds[userID]
+	if b.adminCmds == nil {
+		b.adminCmds = map[int64]bool{}
+	}
+	b.adminCmds[userID] = true
+	b.mu.Unlock()
+	if done {
+		return
+	}
+	if err := b.setCommandScope(ctx, &tgmodels.BotCommandScopeChat{ChatID: userID}, adminCommands); err != nil {
+		b.log.WarnContext(ctx, "could not show a site admin their commands", "user", userID, "err", err)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	tgbot "github.com/go-telegram/bot"
+	tgmodels "github.com/go-telegram/bot/models"
 
 	"github.com/karmagate/karmagate/gate"
 	"github.com/karmagate/karmagate/models"
@@ -124,6 +125,11 @@ func (b *Bot) execInvite(ctx context.Context, a *models.Action) error {
 	}
 	if err != nil {
 		return b.chatFailure(err)
+	}
+	if t.chat.PersonalLinks {
+		if link, err = b.personalLink(ctx, t, chatID); err != nil {
+			return b.chatFailure(err)
+		}
 	}
 	err = b.c.do(ctx, chatID, callOther, func(ctx context.Context) error {
 		_, err := b.c.tg.ApproveChatJoinRequest(ctx, &tgbot.ApproveChatJoinRequestParams{ChatID: chatID, UserID: t.user})
@@ -300,4 +306,33 @@ func (b *Bot) execNotify(ctx context.Context, a *models.Action) error {
 		ext = &a.MemberExt
 	}
 	return b.notify(ctx, models.Notice{IdemKey: p.Key, TgUserID: *a.TgUserID, MemberExt: ext, Kind: p.Kind}, p.Text, nil)
+}
+
+// personalLink returns the member's own link to the chat (member_limit 1,
+// a day's expiry, revoked once used), making one when there is none that
+// still works: paced to Telegram's ~20 new links a minute per chat.
+func (b *Bot) personalLink(ctx context.Context, t *target, chatID int64) (string, error) {
+	m := t.member.Member
+	now := b.opts.Now()
+	if l, err := b.store.MemberLinkFor(ctx, m.ID, t.chat.Key); err == nil && l.ExpiresAt.After(now.Add(time.Hour)) {
+		return l.Link, nil
+	} else if err != nil && !errors.Is(err, models.ErrNotFound) {
+		return "", err
+	}
+	name := models.Truncate("m:"+m.ExternalID, 32)
+	expires := now.Add(24 * time.Hour).Truncate(time.Second)
+	var link *tgmodels.ChatInviteLink
+	err := b.c.do(ctx, chatID, callLink, func(ctx context.Context) error {
+		var err error
+		link, err = b.c.tg.CreateChatInviteLink(ctx, &tgbot.CreateChatInviteLinkParams{ChatID: chatID, Name: name, ExpireDate: int(expires.Unix()), MemberLimit: 1})
+		return err
+	})
+	b.metrics.sent("createChatInviteLink", err)
+	if err != nil {
+		return "", fmt.Errorf("make a personal link: %w", err)
+	}
+	if err := b.store.SaveMemberLink(ctx, models.MemberLink{MemberID: m.ID, ChatKey: t.chat.Key, Link: link.InviteLink, ExpiresAt: expires}); err != nil {
+		return "", err
+	}
+	return link.InviteLink, nil
 }

@@ -2,7 +2,6 @@ package bot_test
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/url"
 	"os"
@@ -42,7 +41,7 @@ var secret = []byte("test-secret-0123456789abcdef-0123456789")
 // harness is karmagate's bot, its store and its workers running against a
 // sandbox, as serve runs them.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	sb     *sandbox.Sandbox
 	store  *models.Store
 	tokens *linking.Tokens
@@ -55,16 +54,18 @@ type harness struct {
 }
 
 type harnessOptions struct {
-	rules   string
-	admins  []int64
-	webhook string // run in webhook mode against this URL (the test serves it)
-	sandbox sandbox.Config
-	limits  bot.Limits
+	rules    string
+	admins   []int64
+	webhook  string // run in webhook mode against this URL (the test serves it)
+	sandbox  sandbox.Config
+	limits   bot.Limits
+	tagEvery time.Duration
+	logChat  int64
 	// beforeRun is called once the bot exists, before it runs.
 	beforeRun func(*harness)
 }
 
-func newHarness(t *testing.T, spec string, o harnessOptions) *harness {
+func newHarness(t testing.TB, spec string, o harnessOptions) *harness {
 	t.Helper()
 	if o.rules == "" {
 		o.rules = testRules
@@ -92,10 +93,14 @@ func (h *harness) start() {
 	t, o, sb, store, clock, tokens := h.t, h.opts, h.sb, h.store, h.clock, h.tokens
 	ctx, cancel := context.WithCancel(context.Background())
 	h.ctx = ctx
+	widget, err := linking.NewWidget(linking.WidgetOptions{BotToken: sb.BotToken(), Replay: store.Tokens(), Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var pool *worker.Pool
-	b, err := bot.New(ctx, bot.Options{
+	b, err := bot.New(ctx, bot.Options{Widget: widget,
 		Token: sb.BotToken(), ServerURL: sb.BotAPIURL(), Store: store, Tokens: tokens, Secret: secret,
-		Admins: o.admins, WebhookURL: o.webhook, Now: clock.Now, PollTimeout: time.Second, Limits: o.limits,
+		Admins: o.admins, WebhookURL: o.webhook, Now: clock.Now, PollTimeout: time.Second, Limits: o.limits, TagEvery: o.tagEvery, LogChat: o.logChat,
 		WakeWorkers: func() { pool.Wake() }, Logger: testLogger(t),
 	})
 	if err != nil {
@@ -312,22 +317,15 @@ func (h *harness) idle() {
 	})
 }
 
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil && !errors.Is(err, context.Canceled) {
-		t.Fatal(err)
-	}
-}
-
 // testLogger logs through t when KARMAGATE_TEST_LOG is set.
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	if os.Getenv("KARMAGATE_TEST_LOG") == "" {
 		return nil
 	}
 	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-type tWriter struct{ t *testing.T }
+type tWriter struct{ t testing.TB }
 
 func (w tWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))

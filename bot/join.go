@@ -177,8 +177,10 @@ func (b *Bot) onChatMember(ctx context.Context, u *update) error {
 	if err != nil {
 		return errUpdate(u, err)
 	}
-	if in && cm.InviteLink != nil && res.Member != nil {
-		b.revokeMemberLink(ctx, res.Member.Member.ID, res.Chat, cm.Chat.ID, cm.InviteLink.InviteLink)
+	if in && cm.InviteLink != nil && cm.InviteLink.MemberLimit == 1 {
+		// A personal link is spent once someone joins through it; revoke
+		// it, whoever that was (a stranger with a leaked link is removed).
+		b.revokeUsedLink(ctx, res.Chat, cm.Chat.ID, cm.InviteLink.InviteLink)
 	}
 	if b.opts.WakeWorkers != nil {
 		b.opts.WakeWorkers()

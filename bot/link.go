@@ -108,6 +108,8 @@ func (b *Bot) summary(ctx context.Context, v *models.MemberView, from *tgmodels.
 		case gate.StateEligible, gate.StateInvited, gate.StateExempt:
 			if st.InChat {
 				line.In = true
+			} else if c, ok := b.rules.Chat(st.ChatKey); ok && c.PersonalLinks {
+				line.Personal = true // the invite brings a link of their own
 			} else if row.TgChatID != nil && row.JoinLink != nil {
 				// RelinkTelegram recorded the invite's message as given
 				// here, so the invite sends no second one.
@@ -177,4 +179,38 @@ func (b *Bot) onContact(ctx context.Context, u *update) error {
 	}
 	b.metrics.link("contact_matched")
 	return b.link(ctx, u, ms[0].ExternalID, from, msgContactLinked)
+}
+
+// LoginWidget links a member through the Telegram Login Widget's fields
+// (api.WidgetLinker): the signature and age are checked, a payload is good
+// once, and the newest link wins as with a deep link.
+func (b *Bot) LoginWidget(ctx context.Context, memberID string, fields map[string]string) (*models.MemberView, error) {
+	if b.opts.Widget == nil {
+		return nil, errors.New("login widget: not configured")
+	}
+	u, err := b.opts.Widget.Verify(ctx, fields)
+	if err != nil {
+		b.metrics.link("widget_" + string(linking.CodeOf(err)))
+		return nil, err
+	}
+	if _, err := b.store.FindMember(ctx, memberID); err != nil {
+		return nil, err
+	}
+	res, err := b.store.RelinkTelegram(ctx, memberID, models.TelegramUser{ID: u.ID, Username: u.Username}, "widget")
+	if err != nil {
+		return nil, err
+	}
+	b.metrics.link("widget_linked")
+	if res.PreviousAccount != 0 {
+		err := b.store.QueueNotice(ctx, "", res.PreviousAccount, memberID, models.NoticePayload{
+			Key: fmt.Sprintf("moved/w%d/%d", u.ID, u.AuthDate.Unix()), Kind: "link_moved", Text: b.texts.render(msgLinkMoved, "", textData{Name: displayName(res.View.Member, nil)}),
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if b.opts.WakeWorkers != nil {
+		b.opts.WakeWorkers()
+	}
+	return res.View, nil
 }

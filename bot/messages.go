@@ -31,6 +31,7 @@ func (b *Bot) onMessage(ctx context.Context, u *update) error {
 	if m.Chat.Type != tgmodels.ChatTypePrivate {
 		return errUpdate(u, b.onGroupMessage(ctx, u))
 	}
+	b.adminCommandsFor(ctx, m.From.ID)
 	switch {
 	case m.Contact != nil:
 		return errUpdate(u, b.onContact(ctx, u))

@@ -40,6 +40,10 @@ type Chat struct {
 	// Tag is the member tag template (tag:), e.g. "{{group}} {{karma}}";
 	// empty when the chat sets no tags.
 	Tag string
+	// PersonalLinks gives each member a link of their own (member_limit 1,
+	// revoked once used) instead of the chat's join-request link
+	// (personal_links: true).
+	PersonalLinks bool
 
 	mask  uint64              // bit set of Groups in Rules.groupBits
 	group map[string]struct{} // fallback when the rules name more than 64 groups
@@ -357,8 +361,13 @@ func (p parser) chat(key string, n *yaml.Node, r *Rules) (*Chat, error) {
 			}
 		case "tag":
 			c.Tag, err = p.tag(v, where+".tag")
+		case "personal_links":
+			if v.Kind != yaml.ScalarNode || (v.Value != "true" && v.Value != "false") {
+				return p.errf(v, "%s.personal_links must be true or false", where)
+			}
+			c.PersonalLinks = v.Value == "true"
 		default:
-			return p.errf(k, "%s: unknown field %q (expected title, about, groups, min_karma, leave_below, grace, on_violation, tag)", where, field)
+			return p.errf(k, "%s: unknown field %q (expected title, about, groups, min_karma, leave_below, grace, on_violation, tag, personal_links)", where, field)
 		}
 		return err
 	})

@@ -128,3 +128,53 @@ func TestLoadRules_Missing(t *testing.T) {
 		t.Fatalf("err = %v, want not-exist", err)
 	}
 }
+
+func TestParseRules_BotKeys(t *testing.T) {
+	base := "chats:\n  pro:\n    title: Pro\n    groups: [webmasters]\n    min_karma: 100\n"
+	tests := []struct {
+		name, extra, top, want string
+	}{
+		{name: "tag", extra: "    tag: \"{{group}} {{karma}}\"\n"},
+		{name: "tag with name", extra: "    tag: \"{{ name }}\"\n"},
+		{name: "tag unknown placeholder", extra: "    tag: \"{{level}}\"\n", want: "unknown placeholder {{level}}"},
+		{name: "tag with emoji", extra: "    tag: \"pro \U0001F680\"\n", want: "no emoji"},
+		{name: "personal links", extra: "    personal_links: true\n"},
+		{name: "personal links not a bool", extra: "    personal_links: yes please\n", want: "personal_links must be true or false"},
+		{name: "messages", top: "messages:\n  access_gained:\n    en: \"Come in: {{.Link}}\"\n    ru: \"Входите: {{.Link}}\"\n"},
+		{name: "messages bad language", top: "messages:\n  access_gained:\n    english: hi\n", want: "not a language code"},
+		{name: "messages empty text", top: "messages:\n  access_gained:\n    en: \"\"\n", want: "is empty"},
+		{name: "messages repeated", top: "messages:\n  access_gained:\n    en: a\n    en: b\n", want: "repeated"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := gate.ParseRules("rules.yaml", []byte(tt.top+base+tt.extra))
+			if tt.want != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("err = %v, want %q", err, tt.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, _ := r.Chat("pro")
+			switch tt.name {
+			case "tag":
+				if got := c.RenderTag(150, "webmasters", "Alice"); got != "webmasters 150" {
+					t.Errorf("RenderTag = %q", got)
+				}
+				if got := c.RenderTag(1234567890123, "webmasters", ""); len([]rune(got)) > 16 {
+					t.Errorf("RenderTag = %q: over 16 characters", got)
+				}
+			case "personal links":
+				if !c.PersonalLinks {
+					t.Error("personal_links not set")
+				}
+			case "messages":
+				if r.Messages["access_gained"]["ru"] != "Входите: {{.Link}}" {
+					t.Errorf("messages = %v", r.Messages)
+				}
+			}
+		})
+	}
+}

@@ -261,6 +261,12 @@ func redact(spec string) string {
 	return kind + ":" + c.FormatDSN()
 }
 
+// lockWait reports whether err is MySQL's lock wait timeout.
+func lockWait(err error) bool {
+	var me *mysqldriver.MySQLError
+	return errors.As(err, &me) && me.Number == 1205
+}
+
 // retryable reports whether a transaction failed only because another one
 // got in its way, so that running it again will do.
 func retryable(err error) bool {

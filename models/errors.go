@@ -31,4 +31,3 @@ func (e *InputError) Error() string {
 func inputErrorf(field, format string, args ...any) *InputError {
 	return &InputError{Field: field, Detail: fmt.Sprintf(format, args...)}
 }
-

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"time"
 
@@ -63,11 +64,15 @@ const chunkSize = 500
 // first, inTx returns an error wrapping ErrBusy and writes nothing. Once it
 // holds the connection the transaction runs to its end on ctx without its
 // cancellation: a change that has started is never rolled back because the
-// caller hung up.
+// caller hung up. On MySQL a row lock another transaction holds is part of
+// the wait to start: with a deadline on ctx, the session's lock wait is cut
+// to what is left of it, and a lock wait that times out once ctx is done is
+// ErrBusy rather than retried.
 func (s *Store) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	const attempts = 10
 	started := false
 	var err error
+	caller := ctx
 	connErr := s.db.gorm.WithContext(ctx).Connection(func(conn *gorm.DB) error {
 		started = true
 		ctx := context.WithoutCancel(ctx)
@@ -79,10 +84,20 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 				return fn(tx)
 			}
 		}
+		deadline, bounded := caller.Deadline()
 		for i := range attempts {
+			if bounded && s.db.dialect == MySQL {
+				left := max(1, int(math.Ceil(time.Until(deadline).Seconds())))
+				if err := conn.Exec("SET SESSION innodb_lock_wait_timeout = ?", min(left, 50)).Error; err != nil {
+					return fmt.Errorf("bound the lock wait: %w", err)
+				}
+			}
 			err = conn.Transaction(body)
 			if err == nil || !retryable(err) {
 				return err
+			}
+			if caller.Err() != nil && lockWait(err) {
+				return fmt.Errorf("%w: a row this change needs stayed locked by other writes (%v)", ErrBusy, err)
 			}
 			s.log.DebugContext(ctx, "transaction conflict, retrying", "attempt", i+1, "err", err)
 			time.Sleep(time.Duration(1+rand.IntN(1<<min(i, 6))) * time.Millisecond)

@@ -158,6 +158,9 @@ func (s *Store) announceInvites(p *planner, m *Member, tgUserID int64) error {
 	var chats []string
 	versions := map[string]int64{}
 	for _, a := range p.actions {
+		if c, _ := s.chatIndex(a.ChatKey); c != nil && c.PersonalLinks {
+			continue // the invite sends the member a link of their own
+		}
 		if a.MemberID == m.ID && a.Kind == string(gate.ActionInvite) {
 			chats = append(chats, a.ChatKey)
 			versions[a.ChatKey] = a.StateVersion
@@ -637,6 +640,53 @@ func (s *Store) ChatActions(ctx context.Context, chat string, kind gate.ActionKi
 		Order("id").Limit(limit).Find(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("list actions: %w", err)
+	}
+	return out, nil
+}
+
+// Tagged is a member inside a chat, with what their tag is made from and
+// the tag the bot last set.
+type Tagged struct {
+	MemberID  int64
+	TgUserID  int64 `gorm:"column:tg_user_id"`
+	Karma     int64
+	GroupList string
+	Name      *string
+	Tag       *string
+}
+
+// InChat lists the linked members Telegram says are in a chat, with their
+// karma, groups and current tag: one query, for keeping tags current.
+func (s *Store) InChat(ctx context.Context, chat string) ([]Tagged, error) {
+	var out []Tagged
+	err := s.db.read.WithContext(ctx).Table("chat_states AS cs").
+		Select("m.id AS member_id, m.tg_user_id, m.karma, m.group_list, m.name, cs.tag").
+		Joins("JOIN members AS m ON m.id = cs.member_id").
+		Where("cs.chat_key = ? AND cs.in_chat = ? AND m.tg_user_id IS NOT NULL", chat, true).
+		Order("m.id").Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("list members in %s: %w", chat, err)
+	}
+	return out, nil
+}
+
+// ForgetLink forgets a personal link by its URL (it was used or revoked).
+func (s *Store) ForgetLink(ctx context.Context, chat, link string) error {
+	if err := s.db.gorm.WithContext(ctx).Where("chat_key = ? AND link = ?", chat, link).Delete(&MemberLink{}).Error; err != nil {
+		return fmt.Errorf("forget link: %w", err)
+	}
+	return nil
+}
+
+// MemberLinks returns a member's personal links, by chat key.
+func (s *Store) MemberLinks(ctx context.Context, memberID int64) (map[string]MemberLink, error) {
+	var rows []MemberLink
+	if err := s.db.read.WithContext(ctx).Where("member_id = ?", memberID).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("load member links: %w", err)
+	}
+	out := make(map[string]MemberLink, len(rows))
+	for _, r := range rows {
+		out[r.ChatKey] = r
 	}
 	return out, nil
 }

@@ -82,9 +82,17 @@ func (s *Store) ClaimUpdates(ctx context.Context, owner string, limit int, lease
 		now := s.clock()
 		out = nil
 		err := tx.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"}).Table("updates AS u").
-			Where("((u.status = ? AND u.not_before <= ?) OR (u.status = ? AND u.lease_until < ?))", UpdatePending, now, UpdateRunning, now).
+			Where("u.status = ? AND +u.not_before <= ?", UpdatePending, now).
 			Where("NOT EXISTS (SELECT 1 FROM updates AS e WHERE e.lane = u.lane AND e.update_id < u.update_id AND e.status IN (?, ?))", UpdatePending, UpdateRunning).
 			Order("u.update_id").Limit(limit).Find(&out).Error
+		if err == nil && len(out) < limit {
+			var more []Update
+			err = tx.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"}).Table("updates AS u").
+				Where("u.status = ? AND u.lease_until < ?", UpdateRunning, now).
+				Where("NOT EXISTS (SELECT 1 FROM updates AS e WHERE e.lane = u.lane AND e.update_id < u.update_id AND e.status IN (?, ?))", UpdatePending, UpdateRunning).
+				Order("u.update_id").Limit(limit - len(out)).Find(&more).Error
+			out = append(out, more...)
+		}
 		if err != nil {
 			return fmt.Errorf("find ready updates: %w", err)
 		}

@@ -102,6 +102,10 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("link tokens: %w", err)
 	}
+	widget, err := linking.NewWidget(linking.WidgetOptions{BotToken: m.Config.BotToken, Replay: store.Tokens(), Now: m.Now})
+	if err != nil {
+		return fmt.Errorf("login widget: %w", err)
+	}
 	var pool *worker.Pool
 	var afterStore func()
 	if m.Config.Failpoint == "kill-after-store" {
@@ -111,7 +115,7 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}
 	m.Bot, err = bot.New(ctx, bot.Options{
-		Token: m.Config.BotToken, ServerURL: m.Config.BotAPIURL, Store: store, Tokens: tokens, Secret: []byte(m.Config.Secret),
+		Token: m.Config.BotToken, ServerURL: m.Config.BotAPIURL, Store: store, Tokens: tokens, Widget: widget, Secret: []byte(m.Config.Secret),
 		WebhookURL: m.Config.WebhookURL, Admins: m.Config.Admins, LogChat: m.Config.LogChat, Texts: store.Rules().Messages,
 		WakeWorkers: func() { pool.Wake() }, Now: m.Now, Logger: m.Logger, Registerer: reg, AfterStore: afterStore,
 	})
@@ -120,7 +124,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	pool = worker.New(worker.Options{Store: store, Executors: m.Bot.Executors(), Now: m.Now, Logger: m.Logger, Registerer: reg})
 	m.Workers = pool
-	m.API = api.New(api.Options{Store: store, APIKey: m.Config.APIKey, Linker: m.Bot, Logger: m.Logger, Registry: reg, Version: version})
+	m.API = api.New(api.Options{Store: store, APIKey: m.Config.APIKey, Linker: m.Bot, Widget: m.Bot, Logger: m.Logger, Registry: reg, Version: version})
 
 	// One mux for everything served on KARMAGATE_LISTEN: the API (with
 	// health and metrics) and, in webhook mode, Telegram's deliveries.

@@ -36,6 +36,7 @@ CREATE TABLE updates (
 );
 CREATE INDEX updates_ready ON updates (status, not_before);
 CREATE INDEX updates_lane ON updates (lane, status, update_id);
+CREATE INDEX updates_order ON updates (status, update_id);
 
 CREATE TABLE notifications (
     idem_key   TEXT    NOT NULL PRIMARY KEY,

@@ -1,0 +1,101 @@
+package bot_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/karmagate/karmagate/gate"
+	"github.com/karmagate/karmagate/models/modelstest"
+)
+
+// TestBot_AdminCommands: a bound chat's creator, and a site admin, get
+// answers about the chats they administer; anyone else is told no.
+func TestBot_AdminCommands(t *testing.T) {
+	modelstest.Each(t, func(t *testing.T, spec string) {
+		h := newHarness(t, spec, harnessOptions{})
+		sam := h.person("Sam", "site_admin")
+		h.opts.admins = []int64{sam.ID}
+		h = h.restart()
+		owner := h.person("Owner", "owner_tg")
+		h.group(owner, "Webmasters Pro", "webmasters-pro")
+		h.put("ann", 150, "webmasters")
+		h.put("ben", 50, "webmasters")
+		ann := h.person("Ann", "ann_tg")
+		h.link("ann", ann)
+		if _, err := h.sb.Join(ann.ID, h.joinLink("webmasters-pro")); err != nil {
+			t.Fatal(err)
+		}
+		h.eventually("ann in", func() bool { return h.state("ann", "webmasters-pro").InChat })
+		nobody := h.person("Nobody", "")
+
+		for _, tc := range []struct {
+			who  int64
+			cmd  string
+			want []string
+		}{
+			{owner.ID, "/status", []string{"Webmasters Pro (webmasters-pro)", "in: 1", "should be in: 1", "waiting to link: 0"}},
+			{owner.ID, "/status customers-club", []string{"not an admin"}},
+			{owner.ID, "/status nosuch", []string{"no gated chat \"nosuch\""}},
+			{owner.ID, "/rules", []string{"Webmasters Pro (webmasters-pro): webmasters with karma >= 100"}},
+			{owner.ID, "/who @ann_tg", []string{"ann: karma 150", "webmasters-pro: member"}},
+			{owner.ID, "/who ben", []string{"ben: karma 50", "not linked"}},
+			{owner.ID, "/who nosuch", []string{"No member nosuch"}},
+			{owner.ID, "/exempt ben webmasters-pro", []string{"ben in webmasters-pro: needs_link", "manual override: always in"}},
+			{owner.ID, "/unexempt ben webmasters-pro", []string{"ben in webmasters-pro: not_eligible"}},
+			{owner.ID, "/exempt ben", []string{"Usage: /exempt"}},
+			{owner.ID, "/pending", []string{"webmasters-pro: 0 removal(s) queued"}},
+			{owner.ID, "/sync", []string{"Re-planned 2 members"}},
+			{nobody.ID, "/status", []string{"not an admin of any gated chat"}},
+			{sam.ID, "/status customers-club", []string{"Customers Club (customers-club)", "not bound to a Telegram group yet"}},
+			{sam.ID, "/pending", []string{"webmasters-pro: 0", "customers-club: 0"}},
+			{nobody.ID, "/exempt ben webmasters-pro", []string{"not an admin of \"webmasters-pro\""}},
+		} {
+			got := h.reply(tc.who, tc.cmd)
+			contains(t, tc.cmd, got, tc.want...)
+		}
+		if st := h.state("ben", "webmasters-pro"); st.State != string(gate.StateNotEligible) {
+			t.Errorf("ben after /exempt and /unexempt: %s", st.State)
+		}
+	})
+}
+
+// TestBot_Commands: the bot registers its commands per scope: people's in
+// private chats, /bind and /unbind for group admins, everything for the
+// site admins.
+func TestBot_Commands(t *testing.T) {
+	h := newHarness(t, "sqlite:"+t.TempDir()+"/k.db", harnessOptions{})
+	sam := h.person("Sam", "site_admin")
+	h.opts.admins = []int64{sam.ID}
+	h = h.restart()
+	h.reply(sam.ID, "/help") // Telegram knows a chat with sam from now on
+	h.eventually("commands registered", func() bool {
+		scopes := map[string]bool{}
+		for _, c := range h.sb.Calls() {
+			if c.Method != "setMyCommands" || c.Error != "" {
+				continue
+			}
+			raw, err := json.Marshal(c.Params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var p struct {
+				Scope any `json:"scope"`
+			}
+			if err := json.Unmarshal(raw, &p); err != nil {
+				t.Fatal(err)
+			}
+			scope := fmt.Sprint(p.Scope)
+			switch {
+			case strings.Contains(scope, "all_private_chats"):
+				scopes["private"] = true
+			case strings.Contains(scope, "all_chat_administrators"):
+				scopes["admins"] = true
+			case strings.Contains(scope, fmt.Sprint(sam.ID)):
+				scopes["sam"] = true
+			}
+		}
+		return scopes["private"] && scopes["admins"] && scopes["sam"]
+	})
+}
