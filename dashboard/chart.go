@@ -63,13 +63,18 @@ type chart struct {
 	Summary                  string
 }
 
-const (
-	chartW = 760
-	chartH = 240
+// size is a chart's viewBox; it should be near the size it is shown at,
+// so that its text reads at the page's size.
+type size struct{ W, H int }
+
+// Chart sizes: a card's whole width, or half of it.
+var (
+	wide = size{1000, 280}
+	half = size{480, 230}
 )
 
-func newChart(t models.Timeline, maxV int64) *chart {
-	c := &chart{W: chartW, H: chartH, Left: 44, Right: chartW - 12, Top: 14, Bottom: chartH - 30}
+func newChart(sz size, maxV int64) *chart {
+	c := &chart{W: sz.W, H: sz.H, Left: 40, Right: float64(sz.W) - 14, Top: 12, Bottom: float64(sz.H) - 28}
 	top, step := niceScale(maxV)
 	for v := int64(0); v <= top; v += step {
 		c.YTicks = append(c.YTicks, tick{Pos: c.y(v, top), Label: formatInt(v)})
@@ -91,7 +96,7 @@ func (c *chart) y(v, top int64) float64 {
 // niceScale picks the top of the y axis and the step between its ticks:
 // four or five steps of 1, 2 or 5 times a power of ten, at least 1.
 func niceScale(maxV int64) (top, step int64) {
-	if maxV <= 0 {
+	if maxV <= 4 {
 		return 4, 1
 	}
 	raw := float64(maxV) / 4
@@ -119,7 +124,7 @@ func stepLabel(t models.Timeline, i int) string {
 
 // xTicks labels a timeline: every other day, or every six hours with the
 // date at midnight.
-func (c *chart) xTicks(t models.Timeline, center bool) {
+func (c *chart) xTicks(t models.Timeline) {
 	for i := 0; i <= t.N; i++ {
 		at := t.From.Add(time.Duration(i) * t.Step)
 		var label string
@@ -136,11 +141,7 @@ func (c *chart) xTicks(t models.Timeline, center bool) {
 		default:
 			continue
 		}
-		x := c.colX(t, i)
-		if center {
-			x += c.colW(t) / 2
-		}
-		c.XTicks = append(c.XTicks, tick{Pos: x, Label: label})
+		c.XTicks = append(c.XTicks, tick{Pos: c.colX(t, i), Label: label})
 	}
 }
 
@@ -167,14 +168,14 @@ func seriesClass(i int, key string) string {
 // lineChart draws one line per series with a point per step (the value at
 // the step's end), the area under it when fill, and the last value in the
 // legend.
-func lineChart(t models.Timeline, ss []series, fill bool) *chart {
+func lineChart(sz size, t models.Timeline, ss []series, fill bool) *chart {
 	maxV := int64(0)
 	for _, s := range ss {
 		for _, v := range s.Values {
 			maxV = max(maxV, v)
 		}
 	}
-	c := newChart(t, maxV)
+	c := newChart(sz, maxV)
 	c.Empty = maxV == 0
 	top, _ := niceScale(maxV)
 	gap := (c.Right - c.Left) / float64(max(t.N-1, 1))
@@ -232,7 +233,7 @@ func lineChart(t models.Timeline, ss []series, fill bool) *chart {
 
 // barChart stacks the series per step, with each series' total in the
 // legend.
-func barChart(t models.Timeline, ss []series) *chart {
+func barChart(sz size, t models.Timeline, ss []series) *chart {
 	maxV := int64(0)
 	for i := 0; i < t.N; i++ {
 		sum := int64(0)
@@ -241,10 +242,10 @@ func barChart(t models.Timeline, ss []series) *chart {
 		}
 		maxV = max(maxV, sum)
 	}
-	c := newChart(t, maxV)
+	c := newChart(sz, maxV)
 	c.Empty = maxV == 0
 	top, _ := niceScale(maxV)
-	c.xTicks(t, false)
+	c.xTicks(t)
 	w := c.colW(t)
 	gap := math.Min(3, w*0.2)
 	for i := 0; i < t.N; i++ {

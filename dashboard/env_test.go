@@ -236,8 +236,11 @@ func (e *env) seed() {
 		if i%11 == 0 {
 			p.groups = append(p.groups, "staff")
 		}
-		if i >= 24 {
-			p.day = 6 + (i-24)*7/12 // later sign-ups, up to yesterday
+		switch {
+		case i >= 26:
+			p.day = 11 + (i-26)/4 // the last three days' sign-ups
+		case i >= 18:
+			p.day = 4 + (i - 18)
 		}
 		people = append(people, p)
 	}
@@ -282,7 +285,7 @@ func (e *env) seed() {
 			if clock.Now().After(t0.Add(-30 * time.Minute)) {
 				break
 			}
-			if h == 9 {
+			if h == 9 || (day >= 11 && h == 18) {
 				for _, p := range people {
 					if p.day > day || linked[p.id] || rng.IntN(3) != 0 || p.id == "chen" {
 						continue

@@ -453,9 +453,9 @@ func (s *Server) chartsPage(w http.ResponseWriter, r *http.Request, sess *sessio
 	slices.SortFunc(extra, func(a, b series) int { return strings.Compare(a.Key, b.Key) })
 	bars = append(bars, extra...)
 	d := chartsData{
-		Members: lineChart(days, lines, false),
-		Actions: barChart(hours, bars),
-		Outbox:  lineChart(hours, []series{{Key: "outbox", Label: "Waiting or running", Values: outbox}}, true),
+		Members: lineChart(wide, days, lines, false),
+		Actions: barChart(half, hours, bars),
+		Outbox:  lineChart(half, hours, []series{{Key: "outbox", Label: "Waiting or running", Values: outbox}}, true),
 	}
 	s.render(w, r, sess, http.StatusOK, "charts", "Charts", d)
 	return nil
