@@ -48,7 +48,7 @@ func TestDashboard_Chromium(t *testing.T) {
 		t.Helper()
 		b.screenshot(filepath.Join(dir, name+".png"))
 	}
-	base := strings.Replace(e.srv.URL, "127.0.0.1", "localhost", 1)
+	base := e.srv.URL
 
 	t.Run("sign in", func(t *testing.T) {
 		b.t = t

@@ -3,7 +3,6 @@ package dashboard
 import (
 	"fmt"
 	"html/template"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -31,27 +30,32 @@ var funcs = template.FuncMap{
 		return *p
 	},
 	"maskPhone": maskPhone,
-	"esc":       url.PathEscape,
-	"qesc":      url.QueryEscape,
 	"add":       func(a, b int) int { return a + b },
 	"int64":     func(i int) int64 { return int64(i) },
 	"f1":        func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) },
-	"join":      strings.Join,
 	"groups":    groupsText,
 	"botStanding": func(r models.ChatRow) standing {
 		return botStanding(r)
 	},
-	"rule":       ruleText,
-	"shouldBeIn": func() []gate.State { return models.ShouldBeIn },
-	"upper":      strings.ToUpper,
-	"count":      func(m map[gate.State]int64, st string) int64 { return m[gate.State(st)] },
-	"pending":    func(m map[gate.ActionKind]int64, k string) int64 { return m[gate.ActionKind(k)] },
+	"rule":    ruleText,
+	"count":   func(m map[gate.State]int64, st string) int64 { return m[gate.State(st)] },
+	"pending": func(m map[gate.ActionKind]int64, k string) int64 { return m[gate.ActionKind(k)] },
+	"eventList": func(evs []models.Event, hideMember bool) eventList {
+		return eventList{Events: evs, HideMember: hideMember}
+	},
 	"initial": func(s string) string {
 		for _, r := range s {
 			return strings.ToUpper(string(r))
 		}
 		return "?"
 	},
+}
+
+// eventList is the audit table's input: the events, and whether the
+// member column is left out (on a member's own page).
+type eventList struct {
+	Events     []models.Event
+	HideMember bool
 }
 
 // formatNum formats an int or int64 as formatInt does.
