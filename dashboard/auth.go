@@ -303,7 +303,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *session) error
 	d.Name = strings.TrimSpace(r.PostFormValue("name"))
 	now := s.now()
 	if s.limiter.TokensAt(now) < 1 {
-		s.log.WarnContext(r.Context(), "dashboard: sign-in refused, too many failures", "name", d.Name, "remote", r.RemoteAddr)
+		s.log.WarnContext(r.Context(), "dashboard: sign-in refused, too many failures", "name", logName(d.Name), "remote", r.RemoteAddr)
 		d.Error = "Too many failed sign-ins. Wait a minute, then try again."
 		s.render(w, r, nil, http.StatusTooManyRequests, "login", "Sign in", d)
 		return nil
@@ -311,7 +311,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *session) error
 	user := s.creds.check(d.Name, r.PostFormValue("secret"))
 	if user == "" {
 		s.limiter.AllowN(now, 1)
-		s.log.WarnContext(r.Context(), "dashboard: failed sign-in", "name", d.Name, "remote", r.RemoteAddr)
+		s.log.WarnContext(r.Context(), "dashboard: failed sign-in", "name", logName(d.Name), "remote", r.RemoteAddr)
 		d.Error = "That did not match. Check the API key, or your name and password."
 		if d.Name == "" && !d.APIKey {
 			d.Error = "Enter your name and password."
@@ -332,6 +332,18 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, sess *session) e
 	s.log.InfoContext(r.Context(), "dashboard: signed out", "user", sess.User)
 	http.Redirect(w, r, Prefix+"/login", http.StatusSeeOther)
 	return nil
+}
+
+// logName is a sign-in name as the log may show it: not whatever was typed
+// (it may be a password in the wrong field).
+func logName(name string) string {
+	switch {
+	case name == "":
+		return "(API key)"
+	case validUserName(name):
+		return name
+	}
+	return "(not a name)"
 }
 
 // safeNext keeps a redirect after sign-in inside the dashboard.
