@@ -17,6 +17,7 @@ import (
 
 	"github.com/karmagate/karmagate/api"
 	"github.com/karmagate/karmagate/bot"
+	"github.com/karmagate/karmagate/dashboard"
 	"github.com/karmagate/karmagate/gate"
 	"github.com/karmagate/karmagate/linking"
 	"github.com/karmagate/karmagate/models"
@@ -30,11 +31,12 @@ type Main struct {
 	Logger *slog.Logger
 	Now    func() time.Time
 
-	DB      *models.DB
-	Store   *models.Store
-	API     *api.Server
-	Bot     *bot.Bot
-	Workers *worker.Pool
+	DB        *models.DB
+	Store     *models.Store
+	API       *api.Server
+	Dashboard *dashboard.Server
+	Bot       *bot.Bot
+	Workers   *worker.Pool
 
 	ln     net.Listener
 	http   *http.Server
@@ -126,10 +128,23 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Workers = pool
 	m.API = api.New(api.Options{Store: store, APIKey: m.Config.APIKey, Linker: m.Bot, Widget: m.Bot, Logger: m.Logger, Registry: reg, Version: version})
 
+	dash := dashboard.Options{Store: store, APIKey: m.Config.APIKey, Users: m.Config.AdminUsers, Secret: []byte(m.Config.Secret),
+		Logger: m.Logger, Now: m.Now, Version: version}
+	// Confirming removals planned under dry run, once the store offers it.
+	if c, ok := any(store).(dashboard.RemovalConfirmer); ok {
+		dash.Removals = c
+	}
+	if m.Dashboard, err = dashboard.New(dash); err != nil {
+		return err
+	}
+
 	// One mux for everything served on KARMAGATE_LISTEN: the API (with
-	// health and metrics) and, in webhook mode, Telegram's deliveries.
+	// health and metrics), the dashboard and, in webhook mode, Telegram's
+	// deliveries.
 	mux := http.NewServeMux()
 	mux.Handle("/", m.API)
+	mux.Handle(dashboard.Prefix, m.Dashboard)
+	mux.Handle(dashboard.Prefix+"/", m.Dashboard)
 	if m.Config.WebhookURL != "" {
 		u, err := url.Parse(m.Config.WebhookURL)
 		if err != nil {

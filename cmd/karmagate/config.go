@@ -17,6 +17,7 @@ import (
 
 	mysqldriver "github.com/go-sql-driver/mysql"
 
+	"github.com/karmagate/karmagate/dashboard"
 	"github.com/karmagate/karmagate/gate"
 )
 
@@ -45,6 +46,10 @@ type Config struct {
 	// LogChat is a private chat the bot administers, for the sendContact
 	// phone lookup (KARMAGATE_LOG_CHAT); 0 when unset.
 	LogChat int64
+	// AdminUsers are per-admin dashboard credentials
+	// (KARMAGATE_ADMIN_USERS: "name:bcrypt-hash" entries, comma-separated,
+	// as htpasswd -nB prints them). The API key signs in too.
+	AdminUsers []dashboard.User
 	// Failpoint is a crash test's hook (KARMAGATE_FAILPOINT): with
 	// "kill-after-store" the process kills itself (SIGKILL) right after
 	// storing an update, before acknowledging or processing it.
@@ -109,6 +114,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			}
 			c.Admins = append(c.Admins, id)
 		}
+	}
+	if v := getenv("KARMAGATE_ADMIN_USERS"); v != "" {
+		users, err := dashboard.ParseUsers(v)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		c.AdminUsers = users
 	}
 	switch c.Failpoint = getenv("KARMAGATE_FAILPOINT"); c.Failpoint {
 	case "", "kill-after-store":
