@@ -30,6 +30,10 @@ type Main struct {
 	Config Config
 	Logger *slog.Logger
 	Now    func() time.Time
+	// GraceSweep is how often ended grace periods are looked for; a minute
+	// by default (the demo, with grace periods of seconds, looks every
+	// second).
+	GraceSweep time.Duration
 
 	DB        *models.DB
 	Store     *models.Store
@@ -173,7 +177,11 @@ func (m *Main) Run(ctx context.Context) error {
 			m.Logger.Error("http server stopped", "err", err)
 		}
 	}, bg)
-	m.goRun("grace sweep", func(ctx context.Context) { m.sweepGrace(ctx, time.Minute) }, bg)
+	every := m.GraceSweep
+	if every <= 0 {
+		every = time.Minute
+	}
+	m.goRun("grace sweep", func(ctx context.Context) { m.sweepGrace(ctx, every) }, bg)
 	m.goRun("bot", func(ctx context.Context) {
 		if err := m.Bot.Run(ctx); err != nil {
 			m.Logger.Error("bot stopped", "err", err)

@@ -29,7 +29,8 @@ const usage = `karmagate puts website members into private Telegram groups by ka
 usage: karmagate <command> [flags]
 
 commands:
-  serve      run the service: REST API, health, metrics
+  serve      run the service: the bot, the workers, REST API, dashboard, health, metrics
+  demo       play the whole story against an embedded Telegram, then keep serving
   migrate    bring the database schema up to date and exit
   sync       re-plan every member against the rules now and exit
   sandbox    serve an embedded Telegram (Bot API + MTProto) for tests and trials
@@ -78,6 +79,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runSync(ctx, rest, getenv, stdout, stderr)
 	case "sandbox":
 		return runSandbox(ctx, rest, stdout, stderr)
+	case "demo":
+		return runDemo(ctx, rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "karmagate", version)
 		return nil
