@@ -486,9 +486,13 @@ func row(id string, r Row) (models.MemberInput, string, error) {
 	if r.Karma == nil {
 		return in, "karma", errors.New("karma is NULL")
 	}
-	k, err := strconv.ParseInt(strings.TrimSpace(*r.Karma), 10, 64)
+	text := strings.TrimSpace(*r.Karma)
+	if whole, frac, ok := strings.Cut(text, "."); ok && frac != "" && strings.Trim(frac, "0") == "" {
+		text = whole // a DECIMAL column's 150.00
+	}
+	k, err := strconv.ParseInt(text, 10, 64)
 	if err != nil {
-		return in, "karma", fmt.Errorf("karma: %q is not an integer (in the query, CAST(karma AS SIGNED) rounds a decimal)", models.Truncate(*r.Karma, 40))
+		return in, "karma", fmt.Errorf("karma: %q is not an integer (in the query, ROUND(karma) or CAST(karma AS SIGNED) makes one)", models.Truncate(*r.Karma, 40))
 	}
 	in.Karma = k
 	if r.Groups == nil {

@@ -261,10 +261,11 @@ func TestPoller_Poll(t *testing.T) {
 				row("two", "10", "webmasters"), row("two", "20", "customers"),
 				row("json", "-5", `["staff", "webmasters", "staff"]`),
 				row("spaced", " 7 ", " webmasters , staff ,"),
+				row("decimal", "-150.00", "webmasters"), // a DECIMAL column's whole number
 			)
 			res := f.poll(t)
-			if res.Created != 3 || len(res.Refused) != 1 || res.Refused[0].ID != "two" || !strings.Contains(res.Refused[0].Reason, "disagree") {
-				t.Fatalf("poll = %+v, want one, json and spaced created, two refused", res)
+			if res.Created != 4 || len(res.Refused) != 1 || res.Refused[0].ID != "two" || !strings.Contains(res.Refused[0].Reason, "disagree") {
+				t.Fatalf("poll = %+v, want one, json, spaced and decimal created, two refused", res)
 			}
 			for id, want := range map[string]string{"one": "customers,webmasters", "json": "staff,webmasters", "spaced": "staff,webmasters"} {
 				if m := f.member(t, id); m == nil || m.GroupList != want {
@@ -273,6 +274,9 @@ func TestPoller_Poll(t *testing.T) {
 			}
 			if m := f.member(t, "spaced"); m.Karma != 7 {
 				t.Errorf("spaced karma = %d, want 7", m.Karma)
+			}
+			if m := f.member(t, "decimal"); m == nil || m.Karma != -150 {
+				t.Errorf("decimal = %+v, want karma -150", m)
 			}
 		})
 	})
