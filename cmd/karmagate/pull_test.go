@@ -197,7 +197,7 @@ func TestConfig_SourceAndCallbacks(t *testing.T) {
 		{"source without a database", func(c *Config) { c.Source, c.RulesPath = "mysql:ro:hunter2@tcp(db:3306)/", withSource }, "names no database"},
 		{"source without source: in the rules", func(c *Config) { c.Source = site }, "has no source: section"},
 		{"source: in the rules without KARMAGATE_SOURCE", func(c *Config) { c.RulesPath = withSource }, "KARMAGATE_SOURCE is not set"},
-		{"callbacks over https", func(c *Config) { c.CallbackURL, c.CallbackSecret = "https://example.org/karmagate/callback?site=1", secret }, ""},
+		{"callbacks over https", func(c *Config) { c.CallbackURL, c.CallbackSecret = "https://example.org/cb?site=1", secret }, ""},
 		{"callbacks over http to a private address", func(c *Config) { c.CallbackURL, c.CallbackSecret = "http://10.0.0.5/cb", secret }, ""},
 		{"callbacks over http to a compose service", func(c *Config) { c.CallbackURL, c.CallbackSecret = "http://website/cb", secret }, ""},
 		{"callbacks over http to the internet", func(c *Config) { c.CallbackURL, c.CallbackSecret = "http://example.org/cb", secret }, "plain http is only for"},
