@@ -142,7 +142,9 @@ type Result struct {
 	Deleted int
 	// Held is true when the deletions exceeded max_delete (or the source
 	// returned no rows) and none were made.
-	Held     bool
+	Held bool
+	// Query is how long the source's query took, Duration the whole poll.
+	Query    time.Duration
 	Duration time.Duration
 }
 
@@ -206,14 +208,16 @@ func (p *Poller) Poll(ctx context.Context) (Result, error) {
 		log = p.opts.Logger.InfoContext
 	}
 	log(ctx, "source: polled", "rows", res.Rows, "members", res.Members, "created", res.Created, "updated", res.Updated,
-		"unchanged", res.Unchanged, "deleted", res.Deleted, "refused", len(res.Refused), "took", res.Duration.Round(time.Millisecond))
+		"unchanged", res.Unchanged, "deleted", res.Deleted, "refused", len(res.Refused), "query", res.Query.Round(time.Millisecond), "took", res.Duration.Round(time.Millisecond))
 	return res, nil
 }
 
 func (p *Poller) poll(ctx context.Context) (Result, error) {
 	var res Result
 	fctx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
+	start := time.Now()
 	rows, cols, err := p.opts.Fetcher.Fetch(fctx)
+	res.Query = time.Since(start)
 	cancel()
 	if err != nil {
 		return res, fmt.Errorf("run the source query: %w", err)

@@ -79,7 +79,7 @@ func TestMain_SourceAndCallbacks(t *testing.T) {
 		got = nil
 		mu.Unlock()
 		cfg := testConfig(t, spec)
-		rules := modelstest.Rules + "source:\n  query: SELECT id, karma, grp AS groups FROM users\n  every: 10s\n"
+		rules := modelstest.Rules + "source:\n  query: SELECT id, karma, grp AS `groups` FROM users\n  every: 10s\n"
 		if err := os.WriteFile(cfg.RulesPath, []byte(rules), 0o600); err != nil {
 			t.Fatal(err)
 		}
