@@ -230,7 +230,7 @@ func (c *Config) ValidateSource() error {
 	}
 	if c.Source == "" {
 		if rulesSource {
-			return fmt.Errorf("the rules file %s has a source: section but KARMAGATE_SOURCE is not set: set it to mysql:user:password@tcp(host:3306)/website (a read-only user), or remove source:", c.RulesPath)
+			return fmt.Errorf("the rules file %s has a source: section but KARMAGATE_SOURCE is not set: set it to mysql:user:password@tcp(host:3306)/website (a read-only user), or take out the source: section", c.RulesPath)
 		}
 		return nil
 	}
