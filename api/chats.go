@@ -62,6 +62,7 @@ var eventKinds = []string{
 	"member.linked", models.EventKarmaChanged, models.EventStateChanged, models.EventOverrideSet,
 	models.EventActionDone, models.EventActionFailed, models.EventActionRetry, models.EventMembership,
 	models.EventRulesChanged, models.EventChatBound,
+	models.EventSourceRefused, models.EventSourceFailed, models.EventSourceHeld,
 }
 
 // unknownChat refuses a chat filter that names no chat of the rules.

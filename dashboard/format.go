@@ -174,6 +174,7 @@ var kindLabels = map[string]string{
 	string(gate.ActionRemove):   "Removals",
 	string(gate.ActionFlag):     "Flags to admins",
 	models.ActionNotify:         "Messages",
+	models.ActionCallback:       "Callbacks to the website",
 	"failed":                    "Failed for good",
 	models.EventMemberCreated:   "Member created",
 	models.EventMemberUpdated:   "Member updated",
@@ -193,6 +194,9 @@ var kindLabels = map[string]string{
 	models.EventChatBound:       "Chat bound",
 	models.EventChatUnbound:     "Chat unbound",
 	models.EventRulesChanged:    "Rules changed",
+	models.EventSourceRefused:   "Source row refused",
+	models.EventSourceFailed:    "Source poll failed",
+	models.EventSourceHeld:      "Source deletions held",
 }
 
 func kindLabel(k string) string {
@@ -205,9 +209,10 @@ func kindLabel(k string) string {
 // kindClass is the badge colour of an audit event's kind.
 func kindClass(k string) string {
 	switch k {
-	case models.EventActionFailed, models.EventMemberDeleted, models.EventStranger, models.EventUnlinked:
+	case models.EventActionFailed, models.EventMemberDeleted, models.EventStranger, models.EventUnlinked,
+		models.EventSourceFailed, models.EventSourceHeld:
 		return "bad"
-	case models.EventActionRetry, models.EventActionDeferred, models.EventKarmaChanged:
+	case models.EventActionRetry, models.EventActionDeferred, models.EventKarmaChanged, models.EventSourceRefused:
 		return "warn"
 	case models.EventActionDone, models.EventLinked, models.EventMembership:
 		return "ok"

@@ -342,6 +342,7 @@ var eventKinds = []string{
 	models.EventKarmaChanged, models.EventStateChanged, models.EventOverrideSet, models.EventLinked, models.EventUnlinked,
 	models.EventMembership, models.EventStranger, models.EventActionDone, models.EventActionRetry, models.EventActionFailed,
 	models.EventActionDeferred, models.EventChatBound, models.EventChatUnbound, models.EventRulesChanged,
+	models.EventSourceRefused, models.EventSourceFailed, models.EventSourceHeld,
 }
 
 type auditData struct {

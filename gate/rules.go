@@ -62,6 +62,10 @@ type Rules struct {
 	// Messages overrides the bot's texts: message key → language → text
 	// (messages: in the file). The bot checks the keys.
 	Messages map[string]map[string]string
+	// Source, when not nil, is where karmagate pulls members from (source:
+	// in the file): a query on the website's own database, run every so
+	// often.
+	Source *Source
 
 	byKey     map[string]*Chat
 	allowed   map[string]struct{}
@@ -212,8 +216,14 @@ func (p parser) rules(doc *yaml.Node) (*Rules, error) {
 				return err
 			}
 			r.Messages = ms
+		case "source":
+			src, err := p.source(v)
+			if err != nil {
+				return err
+			}
+			r.Source = src
 		default:
-			return p.errf(k, "unknown section %q (expected groups, chats or messages)", key)
+			return p.errf(k, "unknown section %q (expected groups, chats, messages or source)", key)
 		}
 		return nil
 	})

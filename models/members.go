@@ -449,20 +449,19 @@ func (s *Store) SetOverride(ctx context.Context, id, chat string, mode gate.Over
 // (a chat_member update, a participant list) and re-plans the member.
 func (s *Store) SetInChat(ctx context.Context, id, chat string, in bool, actor string) (*MemberView, error) {
 	return s.changeMember(ctx, id, actor, func(p *planner, m *Member) error {
-		res := p.tx.Model(&ChatState{}).Where("member_id = ? AND chat_key = ?", m.ID, chat).Update("in_chat", in)
-		if res.Error != nil {
-			return fmt.Errorf("record membership: %w", res.Error)
+		var cur ChatState
+		if err := p.tx.Where("member_id = ? AND chat_key = ?", m.ID, chat).Limit(1).Find(&cur).Error; err != nil {
+			return fmt.Errorf("load chat state: %w", err)
 		}
-		if res.RowsAffected == 0 {
-			if err := p.tx.Create(&ChatState{MemberID: m.ID, ChatKey: chat, State: string(gate.StateNotEligible), InChat: in, ChangedAt: p.now}).Error; err != nil {
-				return fmt.Errorf("record membership: %w", err)
-			}
+		if err := markInChat(p, m, chat, in); err != nil {
+			return err
 		}
 		verb := "left"
 		if in {
 			verb = "joined"
 		}
 		p.event(EventMembership, m, chat, "Telegram: "+verb)
+		membershipCallback(p, m, chat, cur.InChat, in)
 		return nil
 	})
 }
@@ -513,6 +512,7 @@ func (s *Store) LinkTelegram(ctx context.Context, id string, tgUserID int64, tgU
 			return fmt.Errorf("link member: %w", err)
 		}
 		p.event("member.linked", m, "", fmt.Sprintf("linked to Telegram user %d", tgUserID))
+		p.callback(CallbackLinked, m, "", "")
 		return nil
 	})
 }

@@ -87,6 +87,15 @@ func (s *Store) CompleteAction(ctx context.Context, id int64, owner, actor strin
 				return fmt.Errorf("advance chat state: %w", err)
 			}
 		}
+		cb, err := s.completionCallback(tx, a, now)
+		if err != nil {
+			return err
+		}
+		if cb != nil {
+			if err := s.writeCallbacks(tx, []Callback{*cb}, now); err != nil {
+				return err
+			}
+		}
 		return tx.Create(&Event{At: now, Actor: actor, Kind: EventActionDone, MemberExt: &a.MemberExt, ChatKey: &a.ChatKey,
 			Detail: fmt.Sprintf("%s done after %d attempt(s)", a.Kind, a.Attempts)}).Error
 	})

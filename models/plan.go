@@ -22,12 +22,14 @@ type planner struct {
 	changed []ChatState // rows that exist, with their new values
 	actions []Action
 	events  []Event
-	cancel  map[string][]int64 // chat key -> member ids whose pending actions a new decision supersedes
-	final   map[int64][]ChatState
-	keep    bool    // keep final states per member (for responses)
-	last    *Member // the last member put (for a single PutMember's response)
-	bulk    bool    // a bulk upsert: one event for all creations
-	buf     []gate.Change
+	// callbacks to the website, queued with the rest (Options.Callbacks)
+	callbacks []Callback
+	cancel    map[string][]int64 // chat key -> member ids whose pending actions a new decision supersedes
+	final     map[int64][]ChatState
+	keep      bool    // keep final states per member (for responses)
+	last      *Member // the last member put (for a single PutMember's response)
+	bulk      bool    // a bulk upsert: one event for all creations
+	buf       []gate.Change
 }
 
 func (s *Store) newPlanner(tx *gorm.DB, actor string) *planner {
@@ -252,7 +254,7 @@ func (p *planner) flush() error {
 	if err != nil {
 		return fmt.Errorf("write events: %w", err)
 	}
-	return nil
+	return p.s.writeCallbacks(p.tx, p.callbacks, p.now)
 }
 
 // stateCols are chat_states' columns, its key first.

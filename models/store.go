@@ -22,12 +22,21 @@ type Store struct {
 	now   func() time.Time
 	log   *slog.Logger
 	began func() // tests: called as each transaction starts
+	// callbacks: queue a callback to the website with each change it
+	// should hear of (Options.Callbacks).
+	callbacks bool
 }
 
 // Options tunes a Store; the zero value works.
 type Options struct {
 	Now    func() time.Time // the clock; time.Now by default
 	Logger *slog.Logger
+	// Callbacks queues a callback action (ActionCallback) in the outbox,
+	// in the same transaction, whenever a member links or unlinks, joins or
+	// leaves a gated chat, or is warned or removed: set it when a website
+	// wants to hear of these (KARMAGATE_CALLBACK_URL). Off, nothing is
+	// queued.
+	Callbacks bool
 }
 
 // NewStore returns a store over db that plans with rules.
@@ -38,7 +47,7 @@ func NewStore(db *DB, rules *gate.Rules, opts Options) *Store {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Store{db: db, rules: rules, now: opts.Now, log: opts.Logger}
+	return &Store{db: db, rules: rules, now: opts.Now, log: opts.Logger, callbacks: opts.Callbacks}
 }
 
 // Rules returns the rules the store plans with.

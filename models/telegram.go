@@ -118,16 +118,18 @@ func (s *Store) RelinkTelegram(ctx context.Context, id string, u TelegramUser, a
 		}).Error; err != nil {
 			return fmt.Errorf("link member: %w", err)
 		}
-		for _, chat := range inChats {
-			if err := markInChat(p, m, chat, true); err != nil {
-				return err
-			}
-		}
 		detail := fmt.Sprintf("linked to Telegram user %d", u.ID)
 		if res.Previous != "" {
 			detail += " (taken over from " + res.Previous + ")"
 		}
 		p.event(EventLinked, m, "", detail)
+		p.callback(CallbackLinked, m, "", "")
+		for _, chat := range inChats {
+			if err := markInChat(p, m, chat, true); err != nil {
+				return err
+			}
+			p.callback(CallbackJoined, m, chat, "the Telegram account, already in the chat, was linked to this member")
+		}
 		members := []*Member{m}
 		if res.Previous != "" {
 			members = append(members, &old)
@@ -212,6 +214,10 @@ func (s *Store) detach(p *planner, old *Member, why string) ([]string, error) {
 		return nil, fmt.Errorf("unlink member: %w", err)
 	}
 	p.event(EventUnlinked, old, "", fmt.Sprintf("Telegram user %d %s", *old.TgUserID, why))
+	for _, chat := range in {
+		p.callback(CallbackLeft, old, chat, "the Telegram account "+why)
+	}
+	p.callback(CallbackUnlinked, old, "", "the Telegram account "+why)
 	old.TgUserID, old.TgUsername, old.LinkedAt = nil, nil, nil
 	return in, nil
 }
@@ -292,6 +298,7 @@ func (s *Store) unlinkLocked(p *planner, m *Member, why string) (int, error) {
 		return 0, fmt.Errorf("unlink member: %w", err)
 	}
 	p.event(EventUnlinked, m, "", fmt.Sprintf("Telegram user %d %s", *m.TgUserID, why))
+	p.callback(CallbackUnlinked, m, "", why)
 	m.TgUserID, m.TgUsername, m.LinkedAt = nil, nil, nil
 	return n, nil
 }
@@ -373,6 +380,7 @@ func (s *Store) RecordMembership(ctx context.Context, tgChatID, tgUserID int64, 
 			verb = "joined"
 		}
 		p.event(EventMembership, &m, row.ChatKey, "Telegram: "+verb)
+		membershipCallback(p, &m, row.ChatKey, cur.InChat, in)
 		if err := p.plan([]*Member{&m}, false); err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -17,10 +18,12 @@ import (
 
 	"github.com/karmagate/karmagate/api"
 	"github.com/karmagate/karmagate/bot"
+	"github.com/karmagate/karmagate/callback"
 	"github.com/karmagate/karmagate/dashboard"
 	"github.com/karmagate/karmagate/gate"
 	"github.com/karmagate/karmagate/linking"
 	"github.com/karmagate/karmagate/models"
+	"github.com/karmagate/karmagate/source"
 	"github.com/karmagate/karmagate/worker"
 )
 
@@ -41,6 +44,14 @@ type Main struct {
 	Dashboard *dashboard.Server
 	Bot       *bot.Bot
 	Workers   *worker.Pool
+	// Source pulls members from the website's database (KARMAGATE_SOURCE);
+	// nil without one.
+	Source *source.Poller
+	// Callbacks sends the website signed callbacks (KARMAGATE_CALLBACK_URL);
+	// nil without one.
+	Callbacks *callback.Sender
+
+	sourceDB *source.MySQL
 
 	ln     net.Listener
 	http   *http.Server
@@ -84,7 +95,7 @@ func openStore(ctx context.Context, cfg Config, logger *slog.Logger, now func() 
 	if rules == nil {
 		return db, nil, nil
 	}
-	return db, models.NewStore(db, rules, models.Options{Now: now, Logger: logger}), nil
+	return db, models.NewStore(db, rules, models.Options{Now: now, Logger: logger, Callbacks: cfg.CallbackURL != ""}), nil
 }
 
 // Run opens everything and starts serving; it returns once the HTTP
@@ -128,8 +139,26 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pool = worker.New(worker.Options{Store: store, Executors: m.Bot.Executors(), Now: m.Now, Logger: m.Logger, Registerer: reg})
+	executors := m.Bot.Executors()
+	if m.Config.CallbackURL != "" {
+		m.Callbacks, err = callback.New(callback.Options{URL: m.Config.CallbackURL, Secret: []byte(m.Config.CallbackSecret),
+			UserAgent: "karmagate/" + version, Now: m.Now, Logger: m.Logger, Registerer: reg})
+		if err != nil {
+			return err
+		}
+		maps.Copy(executors, m.Callbacks.Executors())
+	}
+	pool = worker.New(worker.Options{Store: store, Executors: executors, Now: m.Now, Logger: m.Logger, Registerer: reg})
 	m.Workers = pool
+	if m.Config.Source != "" && store.Rules().Source != nil {
+		if m.sourceDB, err = source.OpenMySQL(m.Config.Source, store.Rules().Source.Query); err != nil {
+			return fmt.Errorf("KARMAGATE_SOURCE: %w", err)
+		}
+		m.Source, err = source.New(source.Options{Store: store, Fetcher: m.sourceDB, Changed: pool.Wake, Logger: m.Logger, Registerer: reg})
+		if err != nil {
+			return err
+		}
+	}
 	m.API = api.New(api.Options{Store: store, APIKey: m.Config.APIKey, Linker: m.Bot, Widget: m.Bot, Logger: m.Logger, Registry: reg, Version: version})
 
 	dash := dashboard.Options{Store: store, APIKey: m.Config.APIKey, Users: m.Config.AdminUsers, Secret: []byte(m.Config.Secret),
@@ -192,9 +221,22 @@ func (m *Main) Run(ctx context.Context) error {
 			m.Logger.Error("workers stopped", "err", err)
 		}
 	}, bg)
+	if m.Source != nil {
+		m.goRun("source", func(ctx context.Context) {
+			if err := m.Source.Run(ctx); err != nil {
+				m.Logger.Error("source stopped", "err", err)
+			}
+		}, bg)
+	}
 	mode := "long polling"
 	if m.Config.WebhookURL != "" {
 		mode = "webhook"
+	}
+	if m.Source != nil {
+		m.Logger.InfoContext(ctx, "pulling members from the website's database", "every", store.Rules().Source.Every)
+	}
+	if m.Callbacks != nil {
+		m.Logger.InfoContext(ctx, "sending callbacks to the website", "url", m.Config.CallbackURL)
 	}
 	m.Logger.InfoContext(ctx, "karmagate serving", "addr", m.Addr(), "db", m.DB.Dialect(), "rules", m.Config.RulesPath,
 		"chats", len(store.Rules().Chats), "bot", "@"+m.Bot.Username(), "updates", mode)
@@ -250,6 +292,9 @@ func (m *Main) Close() error {
 		m.cancel()
 	}
 	m.wg.Wait()
+	if m.sourceDB != nil {
+		errs = append(errs, m.sourceDB.Close())
+	}
 	if m.DB != nil {
 		errs = append(errs, m.DB.Close())
 	}

@@ -17,6 +17,7 @@ import (
 
 	mysqldriver "github.com/go-sql-driver/mysql"
 
+	"github.com/karmagate/karmagate/callback"
 	"github.com/karmagate/karmagate/dashboard"
 	"github.com/karmagate/karmagate/gate"
 )
@@ -50,6 +51,14 @@ type Config struct {
 	// (KARMAGATE_ADMIN_USERS: "name:bcrypt-hash" entries, comma-separated,
 	// as htpasswd -nB prints them). The API key signs in too.
 	AdminUsers []dashboard.User
+	// Source is the website's own database to pull members from
+	// (KARMAGATE_SOURCE: "mysql:DSN"); the query is the rules' source:.
+	Source string
+	// CallbackURL receives signed callbacks when a member links, joins, is
+	// warned or removed (KARMAGATE_CALLBACK_URL); empty: none are sent.
+	CallbackURL string
+	// CallbackSecret signs them (KARMAGATE_CALLBACK_SECRET).
+	CallbackSecret string
 	// Failpoint is a crash test's hook (KARMAGATE_FAILPOINT): with
 	// "kill-after-store" the process kills itself (SIGKILL) right after
 	// storing an update, before acknowledging or processing it.
@@ -73,6 +82,10 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		APIHash:    getenv("TELEGRAM_API_HASH"),
 		DCAddr:     getenv("TELEGRAM_DC_ADDR"),
 		ServerKey:  getenv("TELEGRAM_SERVER_KEY"),
+
+		Source:         getenv("KARMAGATE_SOURCE"),
+		CallbackURL:    getenv("KARMAGATE_CALLBACK_URL"),
+		CallbackSecret: getenv("KARMAGATE_CALLBACK_SECRET"),
 	}
 	if c.DB == "" {
 		c.DB = "sqlite:karmagate.db"
@@ -199,8 +212,86 @@ func (c *Config) Validate() error {
 		}
 	}
 	need(c.ServerKey == "" || strings.Contains(c.ServerKey, "-----BEGIN"), "TELEGRAM_SERVER_KEY must be a PEM public key (-----BEGIN RSA PUBLIC KEY-----…)")
-	errs = append(errs, c.ValidateDB(), c.ValidateRules())
+	errs = append(errs, c.ValidateDB(), c.ValidateRules(), c.ValidateSource(), c.validateCallbacks())
 	return configProblems(errs...)
+}
+
+// ValidateSource checks KARMAGATE_SOURCE without connecting: a mysql: DSN
+// that parses and names a database, and a source: section in the rules to
+// go with it (and none without it).
+func (c *Config) ValidateSource() error {
+	var rulesSource bool
+	if c.RulesPath != "" {
+		if r, err := gate.LoadRules(c.RulesPath); err == nil {
+			rulesSource = r.Source != nil
+		} else {
+			return nil // ValidateRules reports it
+		}
+	}
+	if c.Source == "" {
+		if rulesSource {
+			return fmt.Errorf("the rules file %s has a source: section but KARMAGATE_SOURCE is not set: set it to mysql:user:password@tcp(host:3306)/website (a read-only user), or take out the source: section", c.RulesPath)
+		}
+		return nil
+	}
+	kind, rest, _ := strings.Cut(c.Source, ":")
+	if kind != "mysql" || rest == "" {
+		// Only the kind is echoed: the rest may hold a password.
+		return fmt.Errorf("KARMAGATE_SOURCE must be mysql:DSN, the website's MySQL or MariaDB database (e.g. mysql:karmagate_ro:password@tcp(127.0.0.1:3306)/website), not %q…", kind)
+	}
+	dsn, err := mysqldriver.ParseDSN(rest)
+	if err != nil {
+		return fmt.Errorf("KARMAGATE_SOURCE: the MySQL DSN is malformed (%w); write it as mysql:user:password@tcp(host:3306)/website", err)
+	}
+	if dsn.DBName == "" {
+		return errors.New("KARMAGATE_SOURCE: the MySQL DSN names no database; end it with /website (your site's database)")
+	}
+	if c.RulesPath != "" && !rulesSource {
+		return fmt.Errorf("KARMAGATE_SOURCE is set but the rules file %s has no source: section: add one with the query that returns id, karma and groups", c.RulesPath)
+	}
+	return nil
+}
+
+// validateCallbacks checks KARMAGATE_CALLBACK_URL and
+// KARMAGATE_CALLBACK_SECRET: set together, an https:// URL (or plain http
+// to a loopback, private or single-label host), a secret of at least 32
+// characters that is not the master secret.
+func (c *Config) validateCallbacks() error {
+	switch {
+	case c.CallbackURL == "" && c.CallbackSecret == "":
+		return nil
+	case c.CallbackURL == "":
+		return errors.New("KARMAGATE_CALLBACK_SECRET is set but KARMAGATE_CALLBACK_URL is not: set the website's URL that receives callbacks, or unset the secret")
+	}
+	var errs []error
+	u, err := url.Parse(c.CallbackURL)
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		errs = append(errs, fmt.Errorf("KARMAGATE_CALLBACK_URL %q must be an https:// URL, e.g. https://example.org/karmagate/callback", c.CallbackURL))
+	case u.Fragment != "" || u.User != nil:
+		errs = append(errs, errors.New("KARMAGATE_CALLBACK_URL must carry no #fragment and no user:password@ (the signature authenticates karmagate)"))
+	case u.Scheme == "http" && !localHost(u.Hostname()):
+		errs = append(errs, fmt.Errorf("KARMAGATE_CALLBACK_URL %q: plain http is only for a loopback, private or single-label host; use https://", c.CallbackURL))
+	}
+	switch n := utf8.RuneCountInString(c.CallbackSecret); {
+	case n == 0:
+		errs = append(errs, errors.New("KARMAGATE_CALLBACK_SECRET is not set: callbacks are signed with it; use openssl rand -hex 32 and give the same one to the website"))
+	case n < callback.MinSecret:
+		errs = append(errs, fmt.Errorf("KARMAGATE_CALLBACK_SECRET is %s; use at least %d (e.g. openssl rand -hex 32)", characters(c.CallbackSecret), callback.MinSecret))
+	case c.CallbackSecret == c.Secret:
+		errs = append(errs, errors.New("KARMAGATE_CALLBACK_SECRET must differ from KARMAGATE_SECRET: the website holds it, and must not hold the master secret"))
+	}
+	return configProblems(errs...)
+}
+
+// localHost reports whether host is a loopback or private address or a
+// single-label name (localhost, a compose service), where plain http stays
+// on the operator's own network.
+func localHost(host string) bool {
+	if ip := net.ParseIP(host); ip != nil {
+		return ip.IsLoopback() || ip.IsPrivate()
+	}
+	return host == "localhost" || !strings.Contains(host, ".")
 }
 
 // checkWebhookURL accepts an https:// URL, or plain http:// to a loopback,
@@ -225,12 +316,7 @@ func checkWebhookURL(raw string) error {
 	if u.Scheme == "https" {
 		return nil
 	}
-	host := u.Hostname()
-	if ip := net.ParseIP(host); ip != nil {
-		if ip.IsLoopback() || ip.IsPrivate() {
-			return nil
-		}
-	} else if host == "localhost" || !strings.Contains(host, ".") {
+	if localHost(u.Hostname()) {
 		return nil
 	}
 	return fmt.Errorf("KARMAGATE_WEBHOOK_URL %q: plain http is only for a loopback, private or single-label host; Telegram posts only to https://", raw)
