@@ -8,7 +8,9 @@
 #   docker run --rm karmagate version
 #
 # The first build compiles gotd's MTProto package (the sandbox is inside the
-# binary): minutes on two cores; the cache mounts keep later builds quick.
+# binary): minutes on two cores; the cache mounts (BuildKit, Docker's default
+# builder since 23.0) keep later builds quick. With SQLite instead of
+# MariaDB, keep its folder in a volume: -v karmagate:/var/lib/karmagate.
 
 ARG GO_VERSION=1.26
 
@@ -21,21 +23,21 @@ ARG VERSION=dev
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOFLAGS=-buildvcs=false \
     go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/karmagate ./cmd/karmagate
-# The state folder for SQLite (KARMAGATE_DB's default is relative to it),
+# The state folder for SQLite (KARMAGATE_DB below),
 # owned by the image's non-root user.
 RUN mkdir -p /out/var/lib/karmagate
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/karmagate /usr/local/bin/karmagate
-COPY --from=build --chown=nonroot:nonroot /out/var/lib/karmagate /var/lib/karmagate
+COPY --from=build --chown=65532:65532 /out/var/lib/karmagate /var/lib/karmagate
 WORKDIR /var/lib/karmagate
-USER nonroot:nonroot
+# distroless's nonroot, by number so that runAsNonRoot can check it.
+USER 65532:65532
 # In a container, listen on every interface of the container's network; do
 # not publish this port to the world: nginx sits in front (docker-compose.yml).
 ENV KARMAGATE_LISTEN=0.0.0.0:8080 \
     KARMAGATE_DB=sqlite:/var/lib/karmagate/karmagate.db \
     KARMAGATE_RULES=/etc/karmagate/rules.yaml
 EXPOSE 8080
-VOLUME ["/var/lib/karmagate"]
 ENTRYPOINT ["/usr/local/bin/karmagate"]
 CMD ["serve"]

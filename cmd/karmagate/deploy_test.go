@@ -171,7 +171,7 @@ func (site nginxSite) render(t *testing.T) string {
 	s := string(raw)
 	s = mustReplace(t, s, "server karmagate:8080;", "server "+site.upstream+";")
 	s = mustReplace(t, s, "listen 80;", "listen "+site.http+";")
-	s = mustReplace(t, s, "listen 443 ssl http2;", "listen "+site.https+" ssl http2;")
+	s = mustReplace(t, s, "listen 443 ssl;", "listen "+site.https+" ssl;")
 	s = mustReplace(t, s, "/etc/nginx/certs/", site.certsDir+"/")
 	s = mustReplace(t, s, "root /var/www/acme;", "root "+site.acmeDir+";")
 	if site.telegramOnly {
@@ -705,4 +705,58 @@ func TestDeploy_SystemdUnit(t *testing.T) {
 	if len(bytes.TrimSpace(out)) != 0 {
 		t.Errorf("systemd-analyze verify warned:\n%s", out)
 	}
+}
+
+// TestDeploy_Dockerfile reads the Dockerfile for what it promises (no
+// container engine runs in CI to build it): the Go of go.mod, a static
+// binary with the version stamped in, a distroless final stage run by a
+// non-root user, and a build context that keeps what the build needs.
+func TestDeploy_Dockerfile(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dockerfile := string(raw)
+	mod, err := os.ReadFile(filepath.Join("..", "..", "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	goVersion := regexp.MustCompile(`(?m)^go (\d+\.\d+)`).FindSubmatch(mod)
+	if goVersion == nil {
+		t.Fatal("go.mod has no go line")
+	}
+	ignore, err := os.ReadFile(filepath.Join("..", "..", ".dockerignore"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		re   string
+	}{
+		{"Go of go.mod", `(?m)^ARG GO_VERSION=` + regexp.QuoteMeta(string(goVersion[1])) + `$`},
+		{"static binary", `CGO_ENABLED=0`},
+		{"trimpath", `go build -trimpath `},
+		{"version stamped", `-X main\.version=\$\{VERSION\}`},
+		{"distroless final stage", `(?m)^FROM gcr\.io/distroless/static[^ ]*$`},
+		{"non-root user", `(?m)^USER 65532:65532$`},
+		{"serve by default", `(?m)^CMD \["serve"\]$`},
+		{"listens beyond loopback in the container", `KARMAGATE_LISTEN=0\.0\.0\.0:8080`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !regexp.MustCompile(tt.re).MatchString(dockerfile) {
+				t.Errorf("the Dockerfile does not match %s", tt.re)
+			}
+		})
+	}
+	t.Run("build context", func(t *testing.T) {
+		for _, line := range strings.Split(string(ignore), "\n") {
+			line = strings.TrimSpace(line)
+			for _, needed := range []string{"go.mod", "go.sum", "cmd", "sandbox", "models", "dashboard"} {
+				if strings.TrimPrefix(line, "/") == needed {
+					t.Errorf(".dockerignore leaves out %s, which the build needs", needed)
+				}
+			}
+		}
+	})
 }
