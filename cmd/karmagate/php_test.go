@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -102,11 +103,19 @@ func (s *phpSite) get(t *testing.T, member, pathAndQuery string) response {
 		h.Set("X-Test-Member", member)
 	}
 	client := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res := fetch(t, client, "GET", s.base+pathAndQuery, h, nil)
-	if strings.Contains(res.body, "Fatal error") || strings.Contains(res.body, "Warning:") || strings.Contains(res.body, "Notice:") || strings.Contains(res.body, "Deprecated:") {
-		t.Errorf("PHP complained on %s:\n%s", pathAndQuery, res.body)
+	return fetch(t, client, "GET", s.base+pathAndQuery, h, nil)
+}
+
+// phpComplaint matches what PHP prints for an error, a warning, a notice
+// or a deprecation (display_errors=stderr, or on a page).
+var phpComplaint = regexp.MustCompile(`(?i)PHP (Fatal error|Parse error|Warning|Notice|Deprecated)|<b>(Fatal error|Warning|Notice|Deprecated)</b>`)
+
+// checkQuiet fails t if PHP complained while serving.
+func (s *phpSite) checkQuiet(t *testing.T) {
+	t.Helper()
+	if phpComplaint.MatchString(s.logs.String()) {
+		t.Errorf("PHP complained while serving the pages:\n%s", s.logs.String())
 	}
-	return res
 }
 
 // signWidget signs Login Widget fields as Telegram does
@@ -220,7 +229,7 @@ func TestExample_PHP(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				out, stderr, err := push(t, tt.args...)
-				if err != nil {
+				if err != nil || stderr != "" {
 					t.Fatalf("php push.php %s: %v\n%s", strings.Join(tt.args, " "), err, stderr)
 				}
 				var printed apiMember
@@ -359,4 +368,5 @@ func TestExample_PHP(t *testing.T) {
 			t.Errorf("a forged payload linked dave to %d", m.Telegram.UserID)
 		}
 	})
+	site.checkQuiet(t)
 }
