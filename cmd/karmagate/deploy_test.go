@@ -21,6 +21,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -64,12 +65,12 @@ func needTool(t *testing.T, name, apt string) string {
 // mustReplace replaces old in s, which must be there: a deployment file
 // that no longer has the line a test substitutes fails the test instead of
 // testing something else.
-func mustReplace(t *testing.T, s, old, new string) string {
+func mustReplace(t *testing.T, s, old, repl string) string {
 	t.Helper()
 	if !strings.Contains(s, old) {
 		t.Fatalf("the file no longer contains %q", old)
 	}
-	return strings.ReplaceAll(s, old, new)
+	return strings.ReplaceAll(s, old, repl)
 }
 
 // testCA is a throwaway certificate authority and a certificate it signed
@@ -428,22 +429,24 @@ func TestDeploy_NginxWebhook(t *testing.T) {
 
 	auth := http.Header{"Authorization": {"Bearer " + e.vars["KARMAGATE_API_KEY"]}}
 	t.Run("API through nginx", func(t *testing.T) {
-		res := fetch(t, client, "GET", public+"/api/v1/members/alice", auth, nil)
-		if res.status != 200 {
-			t.Fatalf("GET member through nginx: %d %s", res.status, res.body)
-		}
-		var m apiMember
-		if err := json.Unmarshal([]byte(res.body), &m); err != nil {
-			t.Fatal(err)
-		}
-		if st := m.chat("webmasters-pro").State; st != "member" {
-			t.Errorf("alice's chats through nginx: %+v; want member of webmasters-pro", m.Chats)
-		}
+		// The join the sandbox shows reaches karmagate as a chat_member
+		// update, through nginx, and is processed after it is stored.
+		waitFor(t, "alice a member of webmasters-pro, read through nginx", func() bool {
+			res := fetch(t, client, "GET", public+"/api/v1/members/alice", auth, nil)
+			if res.status != 200 {
+				t.Fatalf("GET member through nginx: %d %s", res.status, res.body)
+			}
+			var m apiMember
+			if err := json.Unmarshal([]byte(res.body), &m); err != nil {
+				t.Fatal(err)
+			}
+			return m.chat("webmasters-pro").State == "member"
+		})
 		if res := fetch(t, client, "GET", public+"/api/v1/members/alice", nil, nil); res.status != 401 {
 			t.Errorf("without the key through nginx: %d, want 401", res.status)
 		}
 		big := strings.Repeat("x", 2<<20)
-		res = fetch(t, client, "PUT", public+"/api/v1/members/bob", http.Header{"Authorization": auth["Authorization"], "Content-Type": {"application/json"}}, strings.NewReader(big))
+		res := fetch(t, client, "PUT", public+"/api/v1/members/bob", http.Header{"Authorization": auth["Authorization"], "Content-Type": {"application/json"}}, strings.NewReader(big))
 		if res.status != 413 {
 			t.Errorf("a 2 MiB PUT through nginx: %d, want 413", res.status)
 		}
@@ -618,7 +621,7 @@ func TestDeploy_Compose(t *testing.T) {
 		if db.Healthcheck == nil || len(db.Healthcheck.Test) == 0 {
 			t.Errorf("db has no healthcheck")
 		}
-		if !strings.HasPrefix(db.Image, "mariadb:") || !containsPrefix(db.Volumes, "db:/var/lib/mysql") {
+		if !strings.HasPrefix(db.Image, "mariadb:") || !slices.ContainsFunc(db.Volumes, func(v string) bool { return strings.HasPrefix(v, "db:/var/lib/mysql") }) {
 			t.Errorf("db: image %q, volumes %v; want MariaDB with its data in the volume db", db.Image, db.Volumes)
 		}
 		if _, ok := cfg.Volumes["db"]; !ok {
@@ -645,7 +648,7 @@ func TestDeploy_Compose(t *testing.T) {
 			t.Errorf("karmagate publishes %v: its /metrics would be public", kg.Ports)
 		}
 		for _, want := range []string{"/etc/nginx/conf.d/default.conf:ro", "/etc/nginx/certs:ro"} {
-			if !containsSuffix(ngx.Volumes, want) {
+			if !slices.ContainsFunc(ngx.Volumes, func(v string) bool { return strings.HasSuffix(v, want) }) {
 				t.Errorf("nginx mounts %v, want one ending %s", ngx.Volumes, want)
 			}
 		}
@@ -653,24 +656,6 @@ func TestDeploy_Compose(t *testing.T) {
 			t.Errorf("nginx publishes %v, want 443", ngx.Ports)
 		}
 	})
-}
-
-func containsPrefix(list []string, prefix string) bool {
-	for _, s := range list {
-		if strings.HasPrefix(s, prefix) {
-			return true
-		}
-	}
-	return false
-}
-
-func containsSuffix(list []string, suffix string) bool {
-	for _, s := range list {
-		if strings.HasSuffix(s, suffix) {
-			return true
-		}
-	}
-	return false
 }
 
 // TestDeploy_SystemdUnit checks deploy/karmagate.service with
