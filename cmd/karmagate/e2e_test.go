@@ -104,6 +104,19 @@ func newE2E(t *testing.T, webhook bool, extra ...string) *e2e {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	e := newE2EFromEnvFile(t, envFile, extra...)
+	if webhook {
+		e.env = append(e.env, "KARMAGATE_WEBHOOK_URL=http://"+e.listen+"/telegram/webhook")
+	}
+	return e
+}
+
+// newE2EFromEnvFile is newE2E for a sandbox already running that wrote
+// envFile: serve runs in envFile's folder with what the file sets, the
+// listen address and extra.
+func newE2EFromEnvFile(t *testing.T, envFile string, extra ...string) *e2e {
+	t.Helper()
+	dir := filepath.Dir(envFile)
 	vars := map[string]string{}
 	for k, v := range sourceEnv(t, envFile) {
 		if strings.HasPrefix(k, "KARMAGATE_") || strings.HasPrefix(k, "TELEGRAM_") {
@@ -119,9 +132,6 @@ func newE2E(t *testing.T, webhook bool, extra ...string) *e2e {
 	e.env = []string{"PATH=" + os.Getenv("PATH"), "KARMAGATE_E2E_MAIN=1", "KARMAGATE_LISTEN=" + e.listen}
 	for k, v := range vars {
 		e.env = append(e.env, k+"="+v)
-	}
-	if webhook {
-		e.env = append(e.env, "KARMAGATE_WEBHOOK_URL=http://"+e.listen+"/telegram/webhook")
 	}
 	e.env = append(e.env, extra...)
 	return e
