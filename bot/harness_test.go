@@ -144,7 +144,14 @@ func (h *harness) restart() *harness {
 // eventually polls cond until it holds, failing the test after 30 s.
 func (h *harness) eventually(what string, cond func() bool) {
 	h.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	h.eventuallyWithin(30*time.Second, what, cond)
+}
+
+// eventuallyWithin is eventually with a limit of its own, for long stories
+// on a loaded machine under the race detector.
+func (h *harness) eventuallyWithin(limit time.Duration, what string, cond func() bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(limit)
 	for !cond() {
 		if time.Now().After(deadline) {
 			h.t.Fatalf("timed out waiting for %s", what)

@@ -54,7 +54,7 @@ func TestBot_LeakedLink(t *testing.T) {
 				t.Fatalf("join: %+v, %v", res, err)
 			}
 		}
-		h.eventually("every request decided", func() bool { return len(h.sb.World().JoinRequests(chat.ID)) == 0 })
+		h.eventuallyWithin(3*time.Minute, "every request decided", func() bool { return len(h.sb.World().JoinRequests(chat.ID)) == 0 })
 		t.Logf("%d requests decided in %s", n, time.Since(start).Round(time.Millisecond))
 		members := h.inChat(chat.BotAPIID())
 		admitted := 0
