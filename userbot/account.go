@@ -92,6 +92,7 @@ func (a *account) run(ctx context.Context) {
 				close(a.ready)
 			}
 			a.log.InfoContext(ctx, "userbot ready", "channels", a.channelCount(), "cap", a.channelCap())
+			a.p.accountReady(ctx)
 			<-ctx.Done()
 			return ctx.Err()
 		})

@@ -86,14 +86,23 @@ func (p *Pool) execCreateGroup(ctx context.Context, act *models.Action) error {
 	}
 	const perDay = 50
 	skip := map[int64]bool{}
+	var soonest time.Time // the earliest end of a wait met on the way
 	for {
 		a, err := p.pick("channels.createChannel", skip,
 			func(a *account) bool { return a.channelCount() < a.channelCap() && created[a.id] < perDay },
 			func(a, b *account) bool { return created[a.id] < created[b.id] })
-		if errors.Is(err, errNoAccount) {
+		var retry *worker.RetryError
+		switch {
+		case errors.As(err, &retry):
+			if !soonest.IsZero() && soonest.Before(retry.At) {
+				return worker.RetryAt(soonest, err)
+			}
+			return err
+		case errors.Is(err, errNoAccount) && !soonest.IsZero():
+			return worker.RetryAt(soonest, fmt.Errorf("%w: every userbot account must wait before channels.createChannel", errNoAccount))
+		case errors.Is(err, errNoAccount):
 			return p.noAccount(ctx, err)
-		}
-		if err != nil {
+		case err != nil:
 			return err
 		}
 		err = p.createOn(ctx, a, c.Key, c.Title, c.About)
@@ -102,8 +111,13 @@ func (p *Pool) execCreateGroup(ctx context.Context, act *models.Action) error {
 		switch {
 		case err == nil:
 			return nil
-		case errors.As(err, &we), errors.As(err, &le):
+		case errors.As(err, &we):
+			if soonest.IsZero() || we.Until.Before(soonest) {
+				soonest = we.Until
+			}
 			skip[a.id] = true // another account may do it sooner
+		case errors.As(err, &le):
+			skip[a.id] = true
 		case tgerr.Is(err, "CHANNELS_TOO_MUCH"):
 			a.mu.Lock()
 			a.channels = a.cap

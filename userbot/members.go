@@ -331,4 +331,3 @@ func (p *Pool) retryable(err error) error {
 	}
 	return err
 }
-

@@ -39,13 +39,25 @@ type limits struct {
 	pace   map[string]time.Duration
 	record func(method string, until time.Time) // persists a flood wait
 
+	// serial holds one lock per flood-limited method: one call of it at a
+	// time per account, so that a second call learns of the first's
+	// FLOOD_WAIT instead of racing it to Telegram.
+	serial map[string]*sync.Mutex
+
 	mu    sync.Mutex
 	waits map[string]time.Time // FLOOD_WAIT: not before
 	next  map[string]time.Time // pacing: not before
 }
 
 func newLimits(id int64, now func() time.Time, pace map[string]time.Duration, record func(string, time.Time)) *limits {
-	return &limits{id: id, now: now, pace: pace, record: record, waits: map[string]time.Time{}, next: map[string]time.Time{}}
+	l := &limits{id: id, now: now, pace: pace, record: record, waits: map[string]time.Time{}, next: map[string]time.Time{}, serial: map[string]*sync.Mutex{}}
+	for m := range DefaultPace() {
+		l.serial[m] = &sync.Mutex{}
+	}
+	for m := range pace {
+		l.serial[m] = &sync.Mutex{}
+	}
+	return l
 }
 
 // until is when the account may next call method (zero: now).
@@ -79,6 +91,10 @@ func floodWaits(l *limits) telegram.Middleware {
 	return telegram.MiddlewareFunc(func(next tg.Invoker) telegram.InvokeFunc {
 		return func(ctx context.Context, input bin.Encoder, output bin.Decoder) error {
 			method := methodName(input)
+			if mu := l.serial[method]; mu != nil {
+				mu.Lock()
+				defer mu.Unlock()
+			}
 			l.mu.Lock()
 			w, blocked := l.waits[method]
 			l.mu.Unlock()

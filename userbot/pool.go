@@ -288,12 +288,7 @@ func (p *Pool) housekeep(ctx context.Context) {
 	if _, err := o.Accounts.PruneLogins(ctx); err != nil {
 		p.log.WarnContext(ctx, "prune expired logins", "err", err)
 	}
-	if started {
-		if err := o.Store.WakeActions(ctx, []string{ActionCreateGroup, ActionAudit}); err != nil {
-			p.log.WarnContext(ctx, "wake userbot actions", "err", err)
-		}
-		p.wakeWorkers()
-	}
+	_ = started
 	p.queueWork(ctx)
 }
 
@@ -341,6 +336,18 @@ func (p *Pool) queueWork(ctx context.Context) {
 	if queued {
 		p.wakeWorkers()
 	}
+}
+
+// accountReady makes the jobs waiting for an account due now.
+func (p *Pool) accountReady(ctx context.Context) {
+	if p.opts.Store == nil {
+		return
+	}
+	if err := p.opts.Store.WakeActions(ctx, []string{ActionCreateGroup, ActionAudit}); err != nil {
+		p.log.WarnContext(ctx, "wake userbot actions", "err", err)
+	}
+	p.Kick()
+	p.wakeWorkers()
 }
 
 func (p *Pool) wakeWorkers() {
