@@ -34,6 +34,8 @@ type account struct {
 	cap       int
 	peerFlood bool
 	lost      bool
+	inflight  map[int]context.CancelCauseFunc // calls onceOnly guards
+	seq       int
 }
 
 // start leases are held: connect the account's client in the background.
@@ -60,12 +62,7 @@ func (p *Pool) start(ctx context.Context, row *models.Userbot) {
 	} else {
 		a.log.WarnContext(ctx, "load flood waits", "err", err)
 	}
-	a.client = p.newClient(&dbSession{p: p, id: row.ID},
-		deadline(p.opts.CallTimeout),
-		accountGuard(row.ID, a.lose),
-		floodWaits(a.lim),
-		pacing(a.lim, 2*time.Second),
-	)
+	a.client = a.newClient()
 	a.api = a.client.API()
 	actx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
@@ -74,6 +71,31 @@ func (p *Pool) start(ctx context.Context, row *models.Userbot) {
 	p.mu.Unlock()
 	a.log.InfoContext(ctx, "userbot connecting")
 	go a.run(actx)
+}
+
+// newClient is the account's client with its middlewares, outermost
+// first.
+func (a *account) newClient() *telegram.Client {
+	return a.p.newClient(&dbSession{p: a.p, id: a.id}, a.connLost,
+		deadline(a.p.opts.CallTimeout),
+		onceOnly(a),
+		accountGuard(a.id, a.lose),
+		floodWaits(a.lim),
+		pacing(a.lim, 2*time.Second),
+	)
+}
+
+// connLost ends the calls in flight whose effect must not happen twice:
+// gotd would send them again on the new connection when their
+// acknowledgement was lost with the old one, and Telegram would carry them
+// out twice. Their callers find out what happened instead.
+func (a *account) connLost() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, cancel := range a.inflight {
+		cancel(errConnLost)
+	}
+	clear(a.inflight)
 }
 
 // run runs the client until the account is stopped, restarting it after a
@@ -110,7 +132,7 @@ func (a *account) run(ctx context.Context) {
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, time.Minute)
-		a.client = a.p.newClient(&dbSession{p: a.p, id: a.id}, deadline(a.p.opts.CallTimeout), accountGuard(a.id, a.lose), floodWaits(a.lim), pacing(a.lim, 2*time.Second))
+		a.client = a.newClient()
 		a.mu.Lock()
 		a.api = a.client.API()
 		a.mu.Unlock()

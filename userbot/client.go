@@ -50,10 +50,19 @@ func (t Telegram) clientOptions() (telegram.Options, error) {
 	}, nil
 }
 
-// newClient builds a gotd client on storage with the given middlewares.
-func (p *Pool) newClient(storage telegram.SessionStorage, mws ...telegram.Middleware) *telegram.Client {
+// newClient builds a gotd client on storage with the given middlewares;
+// connLost, when set, is called as soon as the connection dies.
+func (p *Pool) newClient(storage telegram.SessionStorage, connLost func(), mws ...telegram.Middleware) *telegram.Client {
 	o, _ := p.opts.Telegram.clientOptions() // checked by New
 	o.SessionStorage = storage
+	if connLost != nil {
+		o.OnDead = func(error) { connLost() }
+		o.OnConnectionState = func(s telegram.ConnectionState) {
+			if s == telegram.ConnectionStateDisconnected {
+				connLost()
+			}
+		}
+	}
 	o.NoUpdates = true
 	o.Middlewares = mws
 	o.Device = telegram.DeviceConfig{DeviceModel: "karmagate", SystemVersion: runtime.GOOS, AppVersion: "karmagate"}

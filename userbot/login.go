@@ -36,7 +36,7 @@ type pendingLogin struct {
 
 // loginClient is a client for one login step: the deadline middleware only.
 func (p *Pool) loginClient(mem *session.StorageMemory) *telegram.Client {
-	return p.newClient(mem, deadline(p.opts.CallTimeout))
+	return p.newClient(mem, nil, deadline(p.opts.CallTimeout))
 }
 
 // StartLogin begins logging an account in: Telegram sends a login code to

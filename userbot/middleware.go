@@ -3,6 +3,7 @@ package userbot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -161,6 +162,47 @@ func accountGuard(id int64, lost func(state string, err error)) telegram.Middlew
 			if st := accountState(err); st != "" {
 				lost(st, err)
 				return &lostError{Account: id, State: st, Err: err}
+			}
+			return err
+		}
+	})
+}
+
+// onceMethods are the methods whose effect must not happen twice: a second
+// group created by a resend.
+var onceMethods = map[string]bool{"channels.createChannel": true}
+
+// errConnLost means the connection died while a call was in flight: it may
+// or may not have been carried out.
+var errConnLost = errors.New("connection lost while the call was in flight; its outcome is unknown")
+
+// onceOnly keeps gotd from sending a call of onceMethods again on a new
+// connection: the call fails with errConnLost when its connection dies, and
+// the caller looks for its effect.
+func onceOnly(a *account) telegram.Middleware {
+	return telegram.MiddlewareFunc(func(next tg.Invoker) telegram.InvokeFunc {
+		return func(ctx context.Context, input bin.Encoder, output bin.Decoder) error {
+			if !onceMethods[methodName(input)] {
+				return next.Invoke(ctx, input, output)
+			}
+			ctx, cancel := context.WithCancelCause(ctx)
+			defer cancel(nil)
+			a.mu.Lock()
+			if a.inflight == nil {
+				a.inflight = map[int]context.CancelCauseFunc{}
+			}
+			a.seq++
+			id := a.seq
+			a.inflight[id] = cancel
+			a.mu.Unlock()
+			defer func() {
+				a.mu.Lock()
+				delete(a.inflight, id)
+				a.mu.Unlock()
+			}()
+			err := next.Invoke(ctx, input, output)
+			if err != nil && errors.Is(context.Cause(ctx), errConnLost) {
+				return fmt.Errorf("%w: %v", errConnLost, err)
 			}
 			return err
 		}
