@@ -22,9 +22,11 @@ type Linker interface {
 
 // Options configures the API; Store and APIKey are required.
 type Options struct {
-	Store    *models.Store
-	APIKey   string
-	Linker   Linker
+	Store  *models.Store
+	APIKey string
+	Linker Linker
+	// Userbots logs userbot accounts in and out; nil when the pool is off.
+	Userbots Userbots
 	Logger   *slog.Logger
 	Registry *prometheus.Registry // where metrics go; a new one by default
 	Version  string
@@ -32,14 +34,15 @@ type Options struct {
 
 // Server is the HTTP API.
 type Server struct {
-	store   *models.Store
-	keyHash [sha256.Size]byte
-	linker  Linker
-	log     *slog.Logger
-	reg     *prometheus.Registry
-	metrics *metrics
-	version string
-	mux     *http.ServeMux
+	store    *models.Store
+	keyHash  [sha256.Size]byte
+	linker   Linker
+	userbots Userbots
+	log      *slog.Logger
+	reg      *prometheus.Registry
+	metrics  *metrics
+	version  string
+	mux      *http.ServeMux
 }
 
 // New builds the API handler.
@@ -51,13 +54,14 @@ func New(opts Options) *Server {
 		opts.Registry = prometheus.NewRegistry()
 	}
 	s := &Server{
-		store:   opts.Store,
-		keyHash: sha256.Sum256([]byte(opts.APIKey)),
-		linker:  opts.Linker,
-		log:     opts.Logger,
-		reg:     opts.Registry,
-		version: opts.Version,
-		mux:     http.NewServeMux(),
+		store:    opts.Store,
+		keyHash:  sha256.Sum256([]byte(opts.APIKey)),
+		linker:   opts.Linker,
+		userbots: opts.Userbots,
+		log:      opts.Logger,
+		reg:      opts.Registry,
+		version:  opts.Version,
+		mux:      http.NewServeMux(),
 	}
 	s.metrics = newMetrics(s.reg, s.store)
 	s.routes()
@@ -78,6 +82,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/members/bulk", s.bulk, true)
 	s.handle("GET /api/v1/chats", s.chats, true)
 	s.handle("GET /api/v1/events", s.events, true)
+	s.userbotRoutes()
 	s.handle("/api/", func(w http.ResponseWriter, r *http.Request) error {
 		return problem(http.StatusNotFound, "no-such-route", "no such API route: "+r.Method+" "+r.URL.Path+"; GET /api/v1 lists them")
 	}, true)

@@ -520,3 +520,28 @@ func (u *Userbots) CreatedSince(ctx context.Context, since time.Time) (map[int64
 	}
 	return out, nil
 }
+
+// LoginStep is where a login stands after a step.
+type LoginStep struct {
+	ID    int64  `json:"id"`
+	State string `json:"state"` // code_sent, password_needed or ready
+}
+
+// UserbotStatus is an account as lists show it: never a secret.
+type UserbotStatus struct {
+	ID           int64                `json:"id"`
+	Phone        string               `json:"phone"`
+	TelegramID   *int64               `json:"telegram_user_id"`
+	Username     *string              `json:"username"`
+	Name         string               `json:"name"`
+	State        string               `json:"state"`
+	Channels     int                  `json:"channels"`
+	ChannelCap   int                  `json:"channel_cap"`
+	CreatedToday int                  `json:"groups_created_24h"`
+	AddsStopped  bool                 `json:"adds_stopped"`
+	FloodWaits   map[string]time.Time `json:"flood_waits"`
+	LastError    string               `json:"last_error"`
+	HeldBy       string               `json:"held_by,omitempty"`
+	ReadyAt      *time.Time           `json:"ready_at"`
+}
+

@@ -23,12 +23,6 @@ import (
 // loginTTL is how long a login in progress is kept between its steps.
 const loginTTL = 30 * time.Minute
 
-// LoginStep is where a login stands after a step.
-type LoginStep struct {
-	ID    int64  `json:"id"`
-	State string `json:"state"` // code_sent, password_needed or ready
-}
-
 // pendingLogin is what a login in progress keeps between steps (sealed).
 type pendingLogin struct {
 	PhoneCodeHash string `json:"phone_code_hash,omitempty"`
@@ -42,10 +36,10 @@ func (p *Pool) loginClient(mem *session.StorageMemory) *telegram.Client {
 // StartLogin begins logging an account in: Telegram sends a login code to
 // the phone. The login in progress (its session and phone_code_hash,
 // sealed) is stored only when Telegram accepted the phone.
-func (p *Pool) StartLogin(ctx context.Context, phone string) (LoginStep, error) {
+func (p *Pool) StartLogin(ctx context.Context, phone string) (models.LoginStep, error) {
 	phone, err := linking.NormalizePhone(phone)
 	if err != nil {
-		return LoginStep{}, refusal(http.StatusUnprocessableEntity, "phone-invalid", "the phone number must be in international format, e.g. +31612345678", err)
+		return models.LoginStep{}, refusal(http.StatusUnprocessableEntity, "phone-invalid", "the phone number must be in international format, e.g. +31612345678", err)
 	}
 	mem := &session.StorageMemory{}
 	c := p.loginClient(mem)
@@ -63,7 +57,7 @@ func (p *Pool) StartLogin(ctx context.Context, phone string) (LoginStep, error) 
 		return nil
 	})
 	if err != nil {
-		return LoginStep{}, loginError(err)
+		return models.LoginStep{}, loginError(err)
 	}
 	row, err := p.opts.Accounts.CreateUserbot(ctx, phone, p.opts.Now().Add(loginTTL), func(id int64) ([]byte, []byte, error) {
 		sess, err := p.sealMem(mem, id)
@@ -77,10 +71,10 @@ func (p *Pool) StartLogin(ctx context.Context, phone string) (LoginStep, error) 
 		return sess, p.opts.Vault.Seal(login, loginAD(id)), nil
 	})
 	if err != nil {
-		return LoginStep{}, err
+		return models.LoginStep{}, err
 	}
 	p.log.InfoContext(ctx, "userbot login started: code sent", "userbot", row.ID)
-	return LoginStep{ID: row.ID, State: models.UserbotCodeSent}, nil
+	return models.LoginStep{ID: row.ID, State: models.UserbotCodeSent}, nil
 }
 
 // pending loads a login in progress in the expected state.
@@ -107,22 +101,22 @@ func (p *Pool) pending(ctx context.Context, id int64, want string) (*models.User
 // account is ready, or needs its 2FA password. A wrong code leaves the
 // login waiting for the right one; an expired code or an unknown phone
 // ends it.
-func (p *Pool) SubmitCode(ctx context.Context, id int64, code string) (LoginStep, error) {
+func (p *Pool) SubmitCode(ctx context.Context, id int64, code string) (models.LoginStep, error) {
 	code = strings.TrimSpace(code)
 	if code == "" {
-		return LoginStep{}, refusal(http.StatusUnprocessableEntity, "code-invalid", "the code is empty", nil)
+		return models.LoginStep{}, refusal(http.StatusUnprocessableEntity, "code-invalid", "the code is empty", nil)
 	}
 	row, mem, err := p.pending(ctx, id, models.UserbotCodeSent)
 	if err != nil {
-		return LoginStep{}, err
+		return models.LoginStep{}, err
 	}
 	raw, err := p.opts.Vault.Open(row.Login, loginAD(id))
 	if err != nil {
-		return LoginStep{}, fmt.Errorf("userbot %d: %w", id, err)
+		return models.LoginStep{}, fmt.Errorf("userbot %d: %w", id, err)
 	}
 	var pl pendingLogin
 	if err := json.Unmarshal(raw, &pl); err != nil {
-		return LoginStep{}, fmt.Errorf("userbot %d: read login: %w", id, err)
+		return models.LoginStep{}, fmt.Errorf("userbot %d: read login: %w", id, err)
 	}
 	c := p.loginClient(mem)
 	var user *tg.User
@@ -148,33 +142,33 @@ func (p *Pool) SubmitCode(ctx context.Context, id int64, code string) (LoginStep
 		var e *Error
 		if errors.As(err, &e) && (e.Kind == "code-expired" || e.Kind == "phone-unknown") {
 			if derr := p.opts.Accounts.DeleteUserbot(ctx, id, "", ""); derr != nil {
-				return LoginStep{}, errors.Join(err, derr)
+				return models.LoginStep{}, errors.Join(err, derr)
 			}
 		}
-		return LoginStep{}, err
+		return models.LoginStep{}, err
 	}
 	sess, err := p.sealMem(mem, id)
 	if err != nil {
-		return LoginStep{}, err
+		return models.LoginStep{}, err
 	}
 	if needPassword {
 		if err := p.opts.Accounts.SaveLogin(ctx, id, models.UserbotPasswordNeeded, sess, row.Login); err != nil {
-			return LoginStep{}, err
+			return models.LoginStep{}, err
 		}
-		return LoginStep{ID: id, State: models.UserbotPasswordNeeded}, nil
+		return models.LoginStep{ID: id, State: models.UserbotPasswordNeeded}, nil
 	}
 	return p.loggedIn(ctx, id, user, sess, c)
 }
 
 // SubmitPassword is the login's last step for an account with a 2FA
 // password. A wrong password leaves the login waiting for the right one.
-func (p *Pool) SubmitPassword(ctx context.Context, id int64, password string) (LoginStep, error) {
+func (p *Pool) SubmitPassword(ctx context.Context, id int64, password string) (models.LoginStep, error) {
 	if password == "" {
-		return LoginStep{}, refusal(http.StatusUnprocessableEntity, "password-invalid", "the password is empty", nil)
+		return models.LoginStep{}, refusal(http.StatusUnprocessableEntity, "password-invalid", "the password is empty", nil)
 	}
 	_, mem, err := p.pending(ctx, id, models.UserbotPasswordNeeded)
 	if err != nil {
-		return LoginStep{}, err
+		return models.LoginStep{}, err
 	}
 	c := p.loginClient(mem)
 	var user *tg.User
@@ -190,33 +184,33 @@ func (p *Pool) SubmitPassword(ctx context.Context, id int64, password string) (L
 		return nil
 	})
 	if err != nil {
-		return LoginStep{}, loginError(err)
+		return models.LoginStep{}, loginError(err)
 	}
 	sess, err := p.sealMem(mem, id)
 	if err != nil {
-		return LoginStep{}, err
+		return models.LoginStep{}, err
 	}
 	return p.loggedIn(ctx, id, user, sess, c)
 }
 
 // ready records a completed login. A Telegram account already in the pool
 // keeps its session there; the new one is logged out again.
-func (p *Pool) loggedIn(ctx context.Context, id int64, u *tg.User, sess []byte, c *telegram.Client) (LoginStep, error) {
+func (p *Pool) loggedIn(ctx context.Context, id int64, u *tg.User, sess []byte, c *telegram.Client) (models.LoginStep, error) {
 	if u == nil {
-		return LoginStep{}, errors.New("login: Telegram returned no user")
+		return models.LoginStep{}, errors.New("login: Telegram returned no user")
 	}
 	acc := models.TelegramAccount{ID: u.ID, Username: u.Username, Name: strings.TrimSpace(u.FirstName + " " + u.LastName)}
 	err := p.opts.Accounts.SetReady(ctx, id, acc, sess, p.opts.Actor)
 	if errors.Is(err, models.ErrUserbotExists) {
 		_ = runClient(ctx, c, func(ctx context.Context) error { _, err := c.API().AuthLogOut(ctx); return err })
-		return LoginStep{}, refusal(http.StatusConflict, "userbot-exists", err.Error(), err)
+		return models.LoginStep{}, refusal(http.StatusConflict, "userbot-exists", err.Error(), err)
 	}
 	if err != nil {
-		return LoginStep{}, err
+		return models.LoginStep{}, err
 	}
 	p.log.InfoContext(ctx, "userbot logged in", "userbot", id, "telegram_user", u.ID)
 	p.Kick()
-	return LoginStep{ID: id, State: models.UserbotReady}, nil
+	return models.LoginStep{ID: id, State: models.UserbotReady}, nil
 }
 
 // LoginQR logs an account in by QR code: show is called with the
@@ -224,7 +218,7 @@ func (p *Pool) loggedIn(ctx context.Context, id int64, u *tg.User, sess []byte, 
 // account's owner scans it in Telegram (Settings → Devices → Link Desktop
 // Device). The result is ready, or password_needed: then call
 // SubmitPassword with the returned id.
-func (p *Pool) LoginQR(ctx context.Context, show func(ctx context.Context, url string, expires time.Time) error) (LoginStep, error) {
+func (p *Pool) LoginQR(ctx context.Context, show func(ctx context.Context, url string, expires time.Time) error) (models.LoginStep, error) {
 	mem := &session.StorageMemory{}
 	d := tg.NewUpdateDispatcher()
 	loggedIn := qrlogin.OnLoginToken(d)
@@ -251,7 +245,7 @@ func (p *Pool) LoginQR(ctx context.Context, show func(ctx context.Context, url s
 		return nil
 	})
 	if err != nil {
-		return LoginStep{}, loginError(err)
+		return models.LoginStep{}, loginError(err)
 	}
 	phone := ""
 	if user != nil && user.Phone != "" {
@@ -262,13 +256,13 @@ func (p *Pool) LoginQR(ctx context.Context, show func(ctx context.Context, url s
 		return sess, nil, err
 	})
 	if err != nil {
-		return LoginStep{}, err
+		return models.LoginStep{}, err
 	}
 	if needPassword {
 		if err := p.opts.Accounts.SaveLogin(ctx, row.ID, models.UserbotPasswordNeeded, row.Session, nil); err != nil {
-			return LoginStep{}, err
+			return models.LoginStep{}, err
 		}
-		return LoginStep{ID: row.ID, State: models.UserbotPasswordNeeded}, nil
+		return models.LoginStep{ID: row.ID, State: models.UserbotPasswordNeeded}, nil
 	}
 	return p.loggedIn(ctx, row.ID, user, row.Session, c)
 }
@@ -308,26 +302,8 @@ func (p *Pool) Logout(ctx context.Context, id int64) error {
 	return nil
 }
 
-// Status is an account as lists show it: never a secret.
-type Status struct {
-	ID           int64                `json:"id"`
-	Phone        string               `json:"phone"`
-	TelegramID   *int64               `json:"telegram_user_id"`
-	Username     *string              `json:"username"`
-	Name         string               `json:"name"`
-	State        string               `json:"state"`
-	Channels     int                  `json:"channels"`
-	ChannelCap   int                  `json:"channel_cap"`
-	CreatedToday int                  `json:"groups_created_24h"`
-	AddsStopped  bool                 `json:"adds_stopped"`
-	FloodWaits   map[string]time.Time `json:"flood_waits"`
-	LastError    string               `json:"last_error"`
-	HeldBy       string               `json:"held_by,omitempty"`
-	ReadyAt      *time.Time           `json:"ready_at"`
-}
-
 // List returns every account with its state, capacity and waits.
-func (p *Pool) List(ctx context.Context) ([]Status, error) {
+func (p *Pool) List(ctx context.Context) ([]models.UserbotStatus, error) {
 	rows, err := p.opts.Accounts.ListUserbots(ctx)
 	if err != nil {
 		return nil, err
@@ -341,9 +317,9 @@ func (p *Pool) List(ctx context.Context) ([]Status, error) {
 		return nil, err
 	}
 	now := p.opts.Now()
-	out := make([]Status, 0, len(rows))
+	out := make([]models.UserbotStatus, 0, len(rows))
 	for _, r := range rows {
-		s := Status{ID: r.ID, Phone: r.Phone, TelegramID: r.TgUserID, Username: r.Username, Name: r.Name, State: r.State,
+		s := models.UserbotStatus{ID: r.ID, Phone: r.Phone, TelegramID: r.TgUserID, Username: r.Username, Name: r.Name, State: r.State,
 			Channels: r.Channels, ChannelCap: r.ChannelCap, CreatedToday: created[r.ID], AddsStopped: r.PeerFloodAt != nil,
 			FloodWaits: map[string]time.Time{}, LastError: r.LastError, ReadyAt: r.ReadyAt}
 		if r.LeaseOwner != nil && r.LeaseUntil != nil && r.LeaseUntil.After(now) {
