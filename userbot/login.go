@@ -304,25 +304,35 @@ func (p *Pool) Logout(ctx context.Context, id int64) error {
 
 // List returns every account with its state, capacity and waits.
 func (p *Pool) List(ctx context.Context) ([]models.UserbotStatus, error) {
-	rows, err := p.opts.Accounts.ListUserbots(ctx)
+	return List(ctx, p.opts.Accounts, p.opts.Now)
+}
+
+// List returns every account of the store with its state, capacity and
+// waits, never a secret: what `karmagate userbot list` prints, with only a
+// database.
+func List(ctx context.Context, accounts Accounts, now func() time.Time) ([]models.UserbotStatus, error) {
+	if now == nil {
+		now = time.Now
+	}
+	rows, err := accounts.ListUserbots(ctx)
 	if err != nil {
 		return nil, err
 	}
-	waits, err := p.opts.Accounts.Waits(ctx, 0)
+	waits, err := accounts.Waits(ctx, 0)
 	if err != nil {
 		return nil, err
 	}
-	created, err := p.opts.Accounts.CreatedSince(ctx, p.opts.Now().Add(-24*time.Hour))
+	t := now()
+	created, err := accounts.CreatedSince(ctx, t.Add(-24*time.Hour))
 	if err != nil {
 		return nil, err
 	}
-	now := p.opts.Now()
 	out := make([]models.UserbotStatus, 0, len(rows))
 	for _, r := range rows {
 		s := models.UserbotStatus{ID: r.ID, Phone: r.Phone, TelegramID: r.TgUserID, Username: r.Username, Name: r.Name, State: r.State,
 			Channels: r.Channels, ChannelCap: r.ChannelCap, CreatedToday: created[r.ID], AddsStopped: r.PeerFloodAt != nil,
 			FloodWaits: map[string]time.Time{}, LastError: r.LastError, ReadyAt: r.ReadyAt}
-		if r.LeaseOwner != nil && r.LeaseUntil != nil && r.LeaseUntil.After(now) {
+		if r.LeaseOwner != nil && r.LeaseUntil != nil && r.LeaseUntil.After(t) {
 			s.HeldBy = *r.LeaseOwner
 		}
 		for _, w := range waits {
