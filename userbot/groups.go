@@ -72,7 +72,19 @@ func (p *Pool) execCreateGroup(ctx context.Context, act *models.Action) error {
 		return err
 	}
 	if row.TgChatID != nil {
-		return nil // bound meanwhile (by /bind, or an earlier attempt)
+		// Bound meanwhile (by /bind), or by an earlier attempt that may
+		// have stopped before the bot was made admin.
+		if row.BotStatus == "administrator" || row.BotStatus == "creator" {
+			return nil
+		}
+		a, ch, ok, err := p.inChannel(ctx, channelID(*row.TgChatID))
+		if err != nil || !ok {
+			return err
+		}
+		if err := p.promoteBot(ctx, a, act.ChatKey, ch); err != nil {
+			a.log.WarnContext(ctx, "make the bot admin of a bound group", "chat", act.ChatKey, "err", err)
+		}
+		return nil
 	}
 	// An earlier attempt may have created the group and died before
 	// recording it: look for it before creating another.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/karmagate/karmagate/models"
+	"github.com/karmagate/karmagate/models/modelstest"
 	"github.com/karmagate/karmagate/sandbox/sandboxtest"
 	"github.com/karmagate/karmagate/sandbox/world"
 )
@@ -36,15 +37,24 @@ func (h *harness) wantBotAdmin(tgChatID int64) {
 }
 
 func TestPool_CreateGroups(t *testing.T) {
-	h := newHarness(t, harnessOptions{})
+	modelstest.Each(t, testCreateGroups)
+}
+
+func testCreateGroups(t *testing.T, spec string) {
+	h := newHarness(t, harnessOptions{spec: spec})
 	alice := h.person("alice", "", world.PrivacyEverybody)
 	bob := h.person("bob", "pw", world.PrivacyEverybody)
 	a := h.login(alice, "")
 	b := h.login(bob, "pw")
 	keys := []string{"webmasters-pro", "customers-club", "staff-room"}
-	h.eventually("three groups bound", func() bool {
+	h.eventually("three groups bound, the bot admin in each", func() bool {
 		for _, k := range keys {
-			if h.chatID(k) == 0 {
+			id := h.chatID(k)
+			if id == 0 {
+				return false
+			}
+			c, _ := h.w.ChatByBotAPIID(id)
+			if h.w.Member(c.ID, h.sb.Bot().ID).Status != world.StatusAdministrator {
 				return false
 			}
 		}

@@ -78,7 +78,7 @@ type harnessOptions struct {
 // harness is the sandbox, a store, the bot, the worker pool and the
 // userbot pool, as serve runs them.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	o      harnessOptions
 	sb     *sandbox.Sandbox
 	w      *world.World
@@ -101,7 +101,7 @@ func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-func newHarness(t *testing.T, o harnessOptions) *harness {
+func newHarness(t testing.TB, o harnessOptions) *harness {
 	t.Helper()
 	if o.rules == "" {
 		o.rules = threeChats
@@ -311,14 +311,14 @@ func (h *harness) calls(method string, account int64) []world.Call {
 
 // proxy forwards TCP to the MTProto server; cut drops every connection.
 type proxy struct {
-	t      *testing.T
+	t      testing.TB
 	ln     net.Listener
 	target string
 	mu     sync.Mutex
 	conns  []net.Conn
 }
 
-func newProxy(t *testing.T, target string) *proxy {
+func newProxy(t testing.TB, target string) *proxy {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

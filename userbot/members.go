@@ -56,6 +56,9 @@ func (p *Pool) execAudit(ctx context.Context, act *models.Action) error {
 		return err
 	}
 	if !ok {
+		if len(p.ready()) == 0 {
+			return worker.RetryAt(p.opts.Now().Add(otherInstanceWait), errors.New("no userbot account is connected yet"))
+		}
 		p.log.InfoContext(ctx, "no userbot account is in the group: not audited", "chat", act.ChatKey)
 		return nil
 	}
