@@ -203,6 +203,7 @@ type TelegramAccount struct {
 	ID       int64
 	Username string
 	Name     string
+	Phone    string // E.164; fills in a login's phone when it had none (QR)
 }
 
 // SetReady completes a login: the account joins the pool with its sealed
@@ -221,6 +222,11 @@ func (u *Userbots) SetReady(ctx context.Context, id int64, acc TelegramAccount, 
 		}
 		if !errors.Is(err, gorm.ErrRecordNotFound) {
 			return fmt.Errorf("check account: %w", err)
+		}
+		if acc.Phone != "" {
+			if err := tx.Model(&Userbot{}).Where("id = ? AND phone = ''", id).Update("phone", acc.Phone).Error; err != nil {
+				return fmt.Errorf("store phone: %w", err)
+			}
 		}
 		res := tx.Model(&Userbot{}).Where("id = ?", id).Updates(map[string]any{
 			"state": UserbotReady, "tg_user_id": acc.ID, "username": blankToNil(&acc.Username), "name": acc.Name,
@@ -544,4 +550,3 @@ type UserbotStatus struct {
 	HeldBy       string               `json:"held_by,omitempty"`
 	ReadyAt      *time.Time           `json:"ready_at"`
 }
-

@@ -8,6 +8,7 @@ import (
 	"net"
 	"runtime"
 	"strconv"
+	"time"
 
 	"github.com/gotd/log/logslog"
 	"github.com/gotd/td/crypto"
@@ -127,7 +128,13 @@ func (p *Pool) sealMem(mem *session.StorageMemory, id int64) ([]byte, error) {
 	return p.opts.Vault.Seal(data, sessionAD(id)), nil
 }
 
-// runClient runs a client until fn returns.
+// stepTimeout bounds one login step or logout, connecting included: a
+// Telegram that cannot be reached fails the step instead of hanging it.
+const stepTimeout = 2 * time.Minute
+
+// runClient runs a client until fn returns, for at most stepTimeout.
 func runClient(ctx context.Context, c *telegram.Client, fn func(ctx context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, stepTimeout)
+	defer cancel()
 	return c.Run(ctx, fn)
 }

@@ -200,6 +200,9 @@ func (p *Pool) loggedIn(ctx context.Context, id int64, u *tg.User, sess []byte, 
 		return models.LoginStep{}, errors.New("login: Telegram returned no user")
 	}
 	acc := models.TelegramAccount{ID: u.ID, Username: u.Username, Name: strings.TrimSpace(u.FirstName + " " + u.LastName)}
+	if u.Phone != "" {
+		acc.Phone = "+" + strings.TrimPrefix(u.Phone, "+")
+	}
 	err := p.opts.Accounts.SetReady(ctx, id, acc, sess, p.opts.Actor)
 	if errors.Is(err, models.ErrUserbotExists) {
 		_ = runClient(ctx, c, func(ctx context.Context) error { _, err := c.API().AuthLogOut(ctx); return err })

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/karmagate/karmagate/linking"
 	"github.com/karmagate/karmagate/models"
 	"github.com/karmagate/karmagate/sandbox/world"
 	"github.com/karmagate/karmagate/userbot"
@@ -102,4 +105,49 @@ func TestPool_Login(t *testing.T) {
 			t.Fatalf("after logout: %v", err)
 		}
 	})
+}
+
+func TestPool_LoginQR(t *testing.T) {
+	h := newHarness(t, harnessOptions{noBot: true})
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name, user, password string
+	}{{"scanned", "qrone", ""}, {"scanned, then the 2FA password", "qrtwo", "pw2"}} {
+		t.Run(tt.name, func(t *testing.T) {
+			u := h.person(tt.user, tt.password, world.PrivacyEverybody)
+			var drawn strings.Builder
+			shown := 0
+			step, err := h.pool.LoginQR(ctx, func(ctx context.Context, url string, expires time.Time) error {
+				shown++
+				if err := userbot.DrawQR(&drawn, url); err != nil {
+					return err
+				}
+				// The account's owner scans it on their phone.
+				go func() {
+					if err := h.sb.MTProto().AcceptLoginURL(context.Background(), u.ID, url); err != nil {
+						t.Errorf("accept: %v", err)
+					}
+				}()
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if shown == 0 || strings.Count(drawn.String(), "\n") < 10 {
+				t.Fatalf("QR code drawn %d times:\n%s", shown, drawn.String())
+			}
+			if tt.password != "" {
+				if step.State != models.UserbotPasswordNeeded {
+					t.Fatalf("state %s, want password_needed", step.State)
+				}
+				if step, err = h.pool.SubmitPassword(ctx, step.ID, tt.password); err != nil {
+					t.Fatal(err)
+				}
+			}
+			row, err := h.ub.Userbot(ctx, step.ID)
+			if err != nil || step.State != models.UserbotReady || row.TgUserID == nil || *row.TgUserID != u.ID || !linking.SamePhone(row.Phone, u.Phone) {
+				t.Fatalf("after the QR login: %+v %+v %v", step, row, err)
+			}
+		})
+	}
 }
