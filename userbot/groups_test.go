@@ -82,10 +82,11 @@ func testCreateGroups(t *testing.T, spec string) {
 	t.Run("restart reuses the sessions", func(t *testing.T) {
 		logins := len(h.calls("auth.signIn", 0)) + len(h.calls("auth.sendCode", 0))
 		h.restart()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		defer cancel()
 		if err := h.pool.WaitReady(ctx, 2); err != nil {
-			t.Fatal(err)
+			list, lerr := h.pool.List(context.Background())
+			t.Fatalf("%v; the accounts: %+v %v", err, list, lerr)
 		}
 		if got := len(h.calls("auth.signIn", 0)) + len(h.calls("auth.sendCode", 0)); got != logins {
 			t.Fatalf("logins after the restart: %d, want %d", got, logins)
