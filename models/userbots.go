@@ -242,7 +242,7 @@ func (u *Userbots) SetReady(ctx context.Context, id int64, acc TelegramAccount, 
 			Detail: fmt.Sprintf("userbot %d logged in as Telegram user %d", id, acc.ID)}).Error
 	})
 	if err == nil && dup != 0 {
-		return fmt.Errorf("Telegram user %d is userbot %d: %w", acc.ID, dup, ErrUserbotExists)
+		return fmt.Errorf("this account (Telegram user %d) is userbot %d: %w", acc.ID, dup, ErrUserbotExists)
 	}
 	return err
 }
