@@ -43,9 +43,10 @@ func TestPool_CreateGroups(t *testing.T) {
 func testCreateGroups(t *testing.T, spec string) {
 	h := newHarness(t, harnessOptions{spec: spec})
 	alice := h.person("alice", "", world.PrivacyEverybody)
-	bob := h.person("bob", "pw", world.PrivacyEverybody)
+	const password = "bob-two-step-password-0123456789"
+	bob := h.person("bob", password, world.PrivacyEverybody)
 	a := h.login(alice, "")
-	b := h.login(bob, "pw")
+	b := h.login(bob, password)
 	keys := []string{"webmasters-pro", "customers-club", "staff-room"}
 	h.eventually("three groups bound, the bot admin in each", func() bool {
 		for _, k := range keys {
@@ -100,6 +101,9 @@ func testCreateGroups(t *testing.T, spec string) {
 		if n := len(h.groupsOf(alice.ID)) + len(h.groupsOf(bob.ID)); n != 3 {
 			t.Errorf("groups after the restart: %d, want 3", n)
 		}
+	})
+	t.Run("no secret stored in the clear", func(t *testing.T) {
+		h.wantNoSecrets(password)
 	})
 }
 

@@ -92,6 +92,7 @@ type harness struct {
 	worker *worker.Pool
 	ctx    context.Context
 	stop   func()
+	codes  []string // the login codes used
 }
 
 func testLogger(t testing.TB) *slog.Logger {
@@ -266,6 +267,7 @@ func (h *harness) login(u world.User, password string) int64 {
 	if !ok {
 		h.t.Fatal("no code sent")
 	}
+	h.codes = append(h.codes, code)
 	step, err = h.pool.SubmitCode(ctx, step.ID, code)
 	if err != nil {
 		h.t.Fatalf("code: %v", err)
