@@ -269,7 +269,6 @@ func (p *Pool) housekeep(ctx context.Context) {
 		p.log.WarnContext(ctx, "list userbots", "err", err)
 		return
 	}
-	started := false
 	for i := range rows {
 		r := &rows[i]
 		if r.State != models.UserbotReady || p.account(r.ID) != nil {
@@ -282,13 +281,11 @@ func (p *Pool) housekeep(ctx context.Context) {
 		}
 		if ok {
 			p.start(ctx, r)
-			started = true
 		}
 	}
 	if _, err := o.Accounts.PruneLogins(ctx); err != nil {
 		p.log.WarnContext(ctx, "prune expired logins", "err", err)
 	}
-	_ = started
 	p.queueWork(ctx)
 }
 
