@@ -27,7 +27,9 @@ type Options struct {
 	APIKey string
 	Linker Linker
 	// Widget links members through the Telegram Login Widget (the bot).
-	Widget   WidgetLinker
+	Widget WidgetLinker
+	// Userbots logs userbot accounts in and out; nil when the pool is off.
+	Userbots Userbots
 	Logger   *slog.Logger
 	Registry *prometheus.Registry // where metrics go; a new one by default
 	Version  string
@@ -53,6 +55,7 @@ type Server struct {
 	keyHash   [sha256.Size]byte
 	linker    Linker
 	widget    WidgetLinker
+	userbots  Userbots
 	log       *slog.Logger
 	reg       *prometheus.Registry
 	metrics   *metrics
@@ -82,6 +85,7 @@ func New(opts Options) *Server {
 		keyHash:   sha256.Sum256([]byte(opts.APIKey)),
 		linker:    opts.Linker,
 		widget:    opts.Widget,
+		userbots:  opts.Userbots,
 		log:       opts.Logger,
 		reg:       opts.Registry,
 		version:   opts.Version,
@@ -118,6 +122,7 @@ func (s *Server) routes() {
 	}
 	s.handle("GET /api/v1/chats", s.chats, true)
 	s.handle("GET /api/v1/events", s.events, true)
+	s.userbotRoutes()
 	// Whatever no route takes: 405 when another method would do, else 404,
 	// as problems (the mux's own answers are plain text).
 	s.mux.Handle("/", s.metrics.instrument("unmatched", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -26,6 +26,7 @@ func TestServer_WriteErrorMapsEveryStoreError(t *testing.T) {
 		"ErrChatBound":     models.ErrChatBound,
 		"ErrLeaseLost":     models.ErrLeaseLost,
 		"ErrBusy":          models.ErrBusy,
+		"ErrUserbotExists": models.ErrUserbotExists,
 	}
 	files, err := filepath.Glob("../models/*.go")
 	if err != nil || len(files) == 0 {

@@ -24,6 +24,8 @@ import (
 	"github.com/karmagate/karmagate/linking"
 	"github.com/karmagate/karmagate/models"
 	"github.com/karmagate/karmagate/source"
+	"github.com/karmagate/karmagate/userbot"
+	"github.com/karmagate/karmagate/vault"
 	"github.com/karmagate/karmagate/worker"
 )
 
@@ -52,6 +54,8 @@ type Main struct {
 	Callbacks *callback.Sender
 
 	sourceDB *source.MySQL
+	// Userbots is the userbot pool, nil when TELEGRAM_API_ID is not set.
+	Userbots *userbot.Pool
 
 	ln     net.Listener
 	http   *http.Server
@@ -79,6 +83,15 @@ func openStore(ctx context.Context, cfg Config, logger *slog.Logger, now func() 
 	if err != nil {
 		return nil, nil, err
 	}
+	var v *vault.Vault
+	if cfg.Secret != "" {
+		// A wrong secret is refused before anything is read or written
+		// with it: sessions sealed under the right one stay intact.
+		if v, err = checkSecret(ctx, db, cfg.Secret); err != nil {
+			db.Close()
+			return nil, nil, err
+		}
+	}
 	if migrate {
 		applied, err := db.Migrate(ctx)
 		if err != nil {
@@ -92,10 +105,35 @@ func openStore(ctx context.Context, cfg Config, logger *slog.Logger, now func() 
 		db.Close()
 		return nil, nil, err
 	}
+	if v != nil && migrate {
+		if _, err := db.KeepSecretVerifier(ctx, v.Verifier()); err != nil {
+			db.Close()
+			return nil, nil, err
+		}
+	}
 	if rules == nil {
 		return db, nil, nil
 	}
 	return db, models.NewStore(db, rules, models.Options{Now: now, Logger: logger, Callbacks: cfg.CallbackURL != ""}), nil
+}
+
+// checkSecret compares KARMAGATE_SECRET with the verifier the database
+// keeps (if it keeps one yet) and returns the secret's vault.
+func checkSecret(ctx context.Context, db *models.DB, secret string) (*vault.Vault, error) {
+	v, err := vault.New([]byte(secret))
+	if err != nil {
+		return nil, err
+	}
+	stored, err := db.SecretVerifier(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if stored != "" {
+		if err := v.Check(stored); err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
 }
 
 // Run opens everything and starts serving; it returns once the HTTP
@@ -148,6 +186,18 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		maps.Copy(executors, m.Callbacks.Executors())
 	}
+	var userbots api.Userbots
+	if m.Config.APIID != 0 {
+		if m.Userbots, err = m.newUserbots(store, func() { pool.Wake() }); err != nil {
+			return err
+		}
+		for kind, ex := range m.Userbots.Executors() {
+			executors[kind] = ex
+		}
+		executors[string(gate.ActionInvite)] = m.Userbots.Invite(executors[string(gate.ActionInvite)])
+		executors[string(gate.ActionRemove)] = m.Userbots.Remove(executors[string(gate.ActionRemove)])
+		userbots = m.Userbots
+	}
 	pool = worker.New(worker.Options{Store: store, Executors: executors, Now: m.Now, Logger: m.Logger, Registerer: reg})
 	m.Workers = pool
 	if m.Config.Source != "" && store.Rules().Source != nil {
@@ -159,7 +209,7 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	m.API = api.New(api.Options{Store: store, APIKey: m.Config.APIKey, Linker: m.Bot, Widget: m.Bot, Logger: m.Logger, Registry: reg, Version: version})
+	m.API = api.New(api.Options{Store: store, APIKey: m.Config.APIKey, Linker: m.Bot, Widget: m.Bot, Userbots: userbots, Logger: m.Logger, Registry: reg, Version: version})
 
 	dash := dashboard.Options{Store: store, APIKey: m.Config.APIKey, Users: m.Config.AdminUsers, Secret: []byte(m.Config.Secret),
 		Logger: m.Logger, Now: m.Now, Version: version}
@@ -216,6 +266,13 @@ func (m *Main) Run(ctx context.Context) error {
 			m.Logger.Error("bot stopped", "err", err)
 		}
 	}, bg)
+	if m.Userbots != nil {
+		m.goRun("userbots", func(ctx context.Context) {
+			if err := m.Userbots.Run(ctx); err != nil {
+				m.Logger.Error("userbot pool stopped", "err", err)
+			}
+		}, bg)
+	}
 	m.goRun("workers", func(ctx context.Context) {
 		if err := pool.Run(ctx); err != nil {
 			m.Logger.Error("workers stopped", "err", err)
@@ -239,8 +296,38 @@ func (m *Main) Run(ctx context.Context) error {
 		m.Logger.InfoContext(ctx, "sending callbacks to the website", "url", m.Config.CallbackURL)
 	}
 	m.Logger.InfoContext(ctx, "karmagate serving", "addr", m.Addr(), "db", m.DB.Dialect(), "rules", m.Config.RulesPath,
-		"chats", len(store.Rules().Chats), "bot", "@"+m.Bot.Username(), "updates", mode)
+		"chats", len(store.Rules().Chats), "bot", "@"+m.Bot.Username(), "updates", mode, "userbots", m.Userbots != nil)
 	return nil
+}
+
+// newUserbots builds the userbot pool serve runs.
+func (m *Main) newUserbots(store *models.Store, wake func()) (*userbot.Pool, error) {
+	v, err := vault.New([]byte(m.Config.Secret))
+	if err != nil {
+		return nil, err
+	}
+	var failpoint func(string)
+	if m.Config.Failpoint == "kill-after-create-channel" {
+		failpoint = func(name string) {
+			if name == userbot.FailAfterCreateChannel {
+				m.Logger.Warn("failpoint kill-after-create-channel: killing this process")
+				_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			}
+		}
+	}
+	return userbot.New(userbot.Options{
+		Accounts: store.Userbots(), Store: store, Vault: v, Telegram: m.telegram(), BotUsername: m.Bot.Username(),
+		AuditEvery: m.Config.ReconcileEvery, Failpoint: failpoint, WakeWorkers: wake, Now: m.Now, Logger: m.Logger,
+	})
+}
+
+// telegram is how the userbot pool reaches Telegram (or the sandbox).
+func (m *Main) telegram() userbot.Telegram {
+	return telegramOf(m.Config)
+}
+
+func telegramOf(c Config) userbot.Telegram {
+	return userbot.Telegram{AppID: c.APIID, AppHash: c.APIHash, DCAddr: c.DCAddr, ServerKey: []byte(c.ServerKey)}
 }
 
 // goRun runs fn in the background until ctx ends; Close waits for it.

@@ -61,8 +61,13 @@ type Config struct {
 	CallbackSecret string
 	// Failpoint is a crash test's hook (KARMAGATE_FAILPOINT): with
 	// "kill-after-store" the process kills itself (SIGKILL) right after
-	// storing an update, before acknowledging or processing it.
+	// storing an update, before acknowledging or processing it; with
+	// "kill-after-create-channel", right after a userbot account created a
+	// group, before anything of it is recorded.
 	Failpoint string
+	// ReconcileEvery is how often every gated chat is audited against
+	// Telegram by the userbot pool (KARMAGATE_RECONCILE_EVERY).
+	ReconcileEvery time.Duration
 }
 
 // ConfigFromEnv reads the configuration; getenv is os.Getenv outside tests.
@@ -136,9 +141,21 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		c.AdminUsers = users
 	}
 	switch c.Failpoint = getenv("KARMAGATE_FAILPOINT"); c.Failpoint {
-	case "", "kill-after-store":
+	case "", "kill-after-store", "kill-after-create-channel":
 	default:
-		errs = append(errs, fmt.Errorf("KARMAGATE_FAILPOINT %q is unknown (it is for crash tests: kill-after-store)", c.Failpoint))
+		errs = append(errs, fmt.Errorf("KARMAGATE_FAILPOINT %q is unknown (it is for crash tests: kill-after-store, kill-after-create-channel)", c.Failpoint))
+	}
+	c.ReconcileEvery = 6 * time.Hour
+	if v := getenv("KARMAGATE_RECONCILE_EVERY"); v != "" {
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("KARMAGATE_RECONCILE_EVERY %q is not a duration such as 6h or 30m", v))
+		case d < time.Minute:
+			errs = append(errs, fmt.Errorf("KARMAGATE_RECONCILE_EVERY is %s; use 1m or more", d))
+		default:
+			c.ReconcileEvery = d
+		}
 	}
 	if v := getenv("KARMAGATE_LOG_CHAT"); v != "" {
 		id, err := strconv.ParseInt(v, 10, 64)
@@ -425,6 +442,32 @@ func checkSQLitePath(dsn string) error {
 		return fmt.Errorf("KARMAGATE_DB: %s is a folder; name the SQLite file inside it (e.g. %s)", path, filepath.Join(path, "karmagate.db"))
 	}
 	return nil
+}
+
+// ValidateSecret checks KARMAGATE_SECRET, which the userbot commands need
+// to seal and open sessions.
+func (c *Config) ValidateSecret() error {
+	switch {
+	case c.Secret == "":
+		return errors.New("KARMAGATE_SECRET is not set: it encrypts userbot sessions; use the one serve runs with")
+	case utf8.RuneCountInString(c.Secret) < 32:
+		return fmt.Errorf("KARMAGATE_SECRET is %s; use at least 32 (e.g. openssl rand -hex 32)", characters(c.Secret))
+	}
+	return nil
+}
+
+// ValidateTelegram checks what talking to Telegram as a user takes:
+// TELEGRAM_API_ID and TELEGRAM_API_HASH, and TELEGRAM_DC_ADDR with
+// TELEGRAM_SERVER_KEY when one is set.
+func (c *Config) ValidateTelegram() error {
+	var errs []error
+	if c.APIID == 0 || c.APIHash == "" {
+		errs = append(errs, errors.New("set TELEGRAM_API_ID and TELEGRAM_API_HASH (from my.telegram.org, or the sandbox's env file)"))
+	}
+	if (c.DCAddr == "") != (c.ServerKey == "") {
+		errs = append(errs, errors.New("set TELEGRAM_DC_ADDR and TELEGRAM_SERVER_KEY together (karmagate sandbox writes both)"))
+	}
+	return configProblems(errs...)
 }
 
 // ValidateRules checks that there is a rules file and that it parses.

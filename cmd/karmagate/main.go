@@ -5,6 +5,7 @@
 //	karmagate migrate    bring the database schema up to date
 //	karmagate sync       re-plan every member against the rules now
 //	karmagate sandbox    serve an embedded Telegram for tests and trials
+//	karmagate userbot    log userbot accounts in (login), list them, log them out
 //	karmagate version    print the version
 //
 // Configuration comes from the environment; see the README.
@@ -18,6 +19,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -34,6 +36,7 @@ commands:
   migrate    bring the database schema up to date and exit
   sync       re-plan every member against the rules now and exit
   sandbox    serve an embedded Telegram (Bot API + MTProto) for tests and trials
+  userbot    login, list, logout: the Telegram accounts that create and administer the groups
   version    print the version
 
 Configuration is read from the environment (KARMAGATE_DB, KARMAGATE_API_KEY, ...);
@@ -42,7 +45,7 @@ see README.md.
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	err := runWithInput(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(exitCode(err, os.Stderr))
 }
@@ -65,6 +68,12 @@ func exitCode(err error, stderr io.Writer) int {
 var errUsage = errors.New("usage")
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return runWithInput(ctx, args, getenv, strings.NewReader(""), stdout, stderr)
+}
+
+// runWithInput is run with the standard input the interactive commands
+// (userbot login) read.
+func runWithInput(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return errUsage
@@ -81,6 +90,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runSandbox(ctx, rest, stdout, stderr)
 	case "demo":
 		return runDemo(ctx, rest, stdout, stderr)
+	case "userbot":
+		return runUserbot(ctx, rest, getenv, stdin, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "karmagate", version)
 		return nil

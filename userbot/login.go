@@ -1,0 +1,349 @@
+package userbot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gotd/td/session"
+	"github.com/gotd/td/telegram"
+	"github.com/gotd/td/telegram/auth"
+	"github.com/gotd/td/telegram/auth/qrlogin"
+	"github.com/gotd/td/tg"
+	"github.com/gotd/td/tgerr"
+
+	"github.com/karmagate/karmagate/linking"
+	"github.com/karmagate/karmagate/models"
+)
+
+// loginTTL is how long a login in progress is kept between its steps.
+const loginTTL = 30 * time.Minute
+
+// pendingLogin is what a login in progress keeps between steps (sealed).
+type pendingLogin struct {
+	PhoneCodeHash string `json:"phone_code_hash,omitempty"`
+}
+
+// loginClient is a client for one login step: the deadline middleware only.
+func (p *Pool) loginClient(mem *session.StorageMemory) *telegram.Client {
+	return p.newClient(mem, nil, deadline(p.opts.CallTimeout))
+}
+
+// StartLogin begins logging an account in: Telegram sends a login code to
+// the phone. The login in progress (its session and phone_code_hash,
+// sealed) is stored only when Telegram accepted the phone.
+func (p *Pool) StartLogin(ctx context.Context, phone string) (models.LoginStep, error) {
+	phone, err := linking.NormalizePhone(phone)
+	if err != nil {
+		return models.LoginStep{}, refusal(http.StatusUnprocessableEntity, "phone-invalid", "the phone number must be in international format, e.g. +31612345678", err)
+	}
+	mem := &session.StorageMemory{}
+	c := p.loginClient(mem)
+	var hash string
+	err = runClient(ctx, c, func(ctx context.Context) error {
+		sent, err := c.Auth().SendCode(ctx, phone, auth.SendCodeOptions{})
+		if err != nil {
+			return err
+		}
+		s, ok := sent.(*tg.AuthSentCode)
+		if !ok {
+			return fmt.Errorf("send code: unexpected answer %T", sent)
+		}
+		hash = s.PhoneCodeHash
+		return nil
+	})
+	if err != nil {
+		return models.LoginStep{}, loginError(err)
+	}
+	row, err := p.opts.Accounts.CreateUserbot(ctx, phone, p.opts.Now().Add(loginTTL), func(id int64) ([]byte, []byte, error) {
+		sess, err := p.sealMem(mem, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		login, err := json.Marshal(pendingLogin{PhoneCodeHash: hash})
+		if err != nil {
+			return nil, nil, err
+		}
+		return sess, p.opts.Vault.Seal(login, loginAD(id)), nil
+	})
+	if err != nil {
+		return models.LoginStep{}, err
+	}
+	p.log.InfoContext(ctx, "userbot login started: code sent", "userbot", row.ID)
+	return models.LoginStep{ID: row.ID, State: models.UserbotCodeSent}, nil
+}
+
+// pending loads a login in progress in the expected state.
+func (p *Pool) pending(ctx context.Context, id int64, want string) (*models.Userbot, *session.StorageMemory, error) {
+	row, err := p.opts.Accounts.Userbot(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if row.State != want {
+		return nil, nil, refusal(http.StatusConflict, "login-state", fmt.Sprintf("userbot %d is %s, not %s", id, row.State, want), nil)
+	}
+	if row.LoginExpiresAt != nil && p.opts.Now().After(*row.LoginExpiresAt) {
+		_ = p.opts.Accounts.DeleteUserbot(ctx, id, "", "")
+		return nil, nil, refusal(http.StatusGone, "login-expired", "this login waited too long; start again", nil)
+	}
+	mem, err := p.memSession(ctx, id, row.Session)
+	if err != nil {
+		return nil, nil, err
+	}
+	return row, mem, nil
+}
+
+// SubmitCode is the login's second step: the code Telegram sent. The
+// account is ready, or needs its 2FA password. A wrong code leaves the
+// login waiting for the right one; an expired code or an unknown phone
+// ends it.
+func (p *Pool) SubmitCode(ctx context.Context, id int64, code string) (models.LoginStep, error) {
+	code = strings.TrimSpace(code)
+	if code == "" {
+		return models.LoginStep{}, refusal(http.StatusUnprocessableEntity, "code-invalid", "the code is empty", nil)
+	}
+	row, mem, err := p.pending(ctx, id, models.UserbotCodeSent)
+	if err != nil {
+		return models.LoginStep{}, err
+	}
+	raw, err := p.opts.Vault.Open(row.Login, loginAD(id))
+	if err != nil {
+		return models.LoginStep{}, fmt.Errorf("userbot %d: %w", id, err)
+	}
+	var pl pendingLogin
+	if err := json.Unmarshal(raw, &pl); err != nil {
+		return models.LoginStep{}, fmt.Errorf("userbot %d: read login: %w", id, err)
+	}
+	c := p.loginClient(mem)
+	var user *tg.User
+	needPassword := false
+	err = runClient(ctx, c, func(ctx context.Context) error {
+		a, err := c.Auth().SignIn(ctx, row.Phone, code, pl.PhoneCodeHash)
+		if errors.Is(err, auth.ErrPasswordAuthNeeded) {
+			needPassword = true
+			return nil
+		}
+		var su *auth.SignUpRequired
+		if errors.As(err, &su) {
+			return tgerr.New(400, "PHONE_NUMBER_UNOCCUPIED")
+		}
+		if err != nil {
+			return err
+		}
+		user, _ = a.User.(*tg.User)
+		return nil
+	})
+	if err != nil {
+		err = loginError(err)
+		var e *Error
+		if errors.As(err, &e) && (e.Kind == "code-expired" || e.Kind == "phone-unknown") {
+			if derr := p.opts.Accounts.DeleteUserbot(ctx, id, "", ""); derr != nil {
+				return models.LoginStep{}, errors.Join(err, derr)
+			}
+		}
+		return models.LoginStep{}, err
+	}
+	sess, err := p.sealMem(mem, id)
+	if err != nil {
+		return models.LoginStep{}, err
+	}
+	if needPassword {
+		if err := p.opts.Accounts.SaveLogin(ctx, id, models.UserbotPasswordNeeded, sess, row.Login); err != nil {
+			return models.LoginStep{}, err
+		}
+		return models.LoginStep{ID: id, State: models.UserbotPasswordNeeded}, nil
+	}
+	return p.loggedIn(ctx, id, user, sess, c)
+}
+
+// SubmitPassword is the login's last step for an account with a 2FA
+// password. A wrong password leaves the login waiting for the right one.
+func (p *Pool) SubmitPassword(ctx context.Context, id int64, password string) (models.LoginStep, error) {
+	if password == "" {
+		return models.LoginStep{}, refusal(http.StatusUnprocessableEntity, "password-invalid", "the password is empty", nil)
+	}
+	_, mem, err := p.pending(ctx, id, models.UserbotPasswordNeeded)
+	if err != nil {
+		return models.LoginStep{}, err
+	}
+	c := p.loginClient(mem)
+	var user *tg.User
+	err = runClient(ctx, c, func(ctx context.Context) error {
+		a, err := c.Auth().Password(ctx, password)
+		if errors.Is(err, auth.ErrPasswordInvalid) {
+			return tgerr.New(400, "PASSWORD_HASH_INVALID")
+		}
+		if err != nil {
+			return err
+		}
+		user, _ = a.User.(*tg.User)
+		return nil
+	})
+	if err != nil {
+		return models.LoginStep{}, loginError(err)
+	}
+	sess, err := p.sealMem(mem, id)
+	if err != nil {
+		return models.LoginStep{}, err
+	}
+	return p.loggedIn(ctx, id, user, sess, c)
+}
+
+// ready records a completed login. A Telegram account already in the pool
+// keeps its session there; the new one is logged out again.
+func (p *Pool) loggedIn(ctx context.Context, id int64, u *tg.User, sess []byte, c *telegram.Client) (models.LoginStep, error) {
+	if u == nil {
+		return models.LoginStep{}, errors.New("login: Telegram returned no user")
+	}
+	acc := models.TelegramAccount{ID: u.ID, Username: u.Username, Name: strings.TrimSpace(u.FirstName + " " + u.LastName)}
+	if u.Phone != "" {
+		acc.Phone = "+" + strings.TrimPrefix(u.Phone, "+")
+	}
+	err := p.opts.Accounts.SetReady(ctx, id, acc, sess, p.opts.Actor)
+	if errors.Is(err, models.ErrUserbotExists) {
+		_ = runClient(ctx, c, func(ctx context.Context) error { _, err := c.API().AuthLogOut(ctx); return err })
+		return models.LoginStep{}, refusal(http.StatusConflict, "userbot-exists", err.Error(), err)
+	}
+	if err != nil {
+		return models.LoginStep{}, err
+	}
+	p.log.InfoContext(ctx, "userbot logged in", "userbot", id, "telegram_user", u.ID)
+	p.Kick()
+	return models.LoginStep{ID: id, State: models.UserbotReady}, nil
+}
+
+// LoginQR logs an account in by QR code: show is called with the
+// tg://login?token=… URL to draw (again when a token expires) until the
+// account's owner scans it in Telegram (Settings → Devices → Link Desktop
+// Device). The result is ready, or password_needed: then call
+// SubmitPassword with the returned id.
+func (p *Pool) LoginQR(ctx context.Context, show func(ctx context.Context, url string, expires time.Time) error) (models.LoginStep, error) {
+	mem := &session.StorageMemory{}
+	d := tg.NewUpdateDispatcher()
+	loggedIn := qrlogin.OnLoginToken(d)
+	o, _ := p.opts.Telegram.clientOptions()
+	o.SessionStorage = mem
+	o.UpdateHandler = d
+	o.Middlewares = []telegram.Middleware{deadline(p.opts.CallTimeout)}
+	c := telegram.NewClient(p.opts.Telegram.AppID, p.opts.Telegram.AppHash, o)
+	var user *tg.User
+	needPassword := false
+	err := runClient(ctx, c, func(ctx context.Context) error {
+		qr := qrlogin.NewQR(c.API(), p.opts.Telegram.AppID, p.opts.Telegram.AppHash, qrlogin.Options{})
+		a, err := qr.Auth(ctx, loggedIn, func(ctx context.Context, t qrlogin.Token) error {
+			return show(ctx, t.URL(), t.Expires())
+		})
+		if tgerr.Is(err, "SESSION_PASSWORD_NEEDED") || errors.Is(err, auth.ErrPasswordAuthNeeded) {
+			needPassword = true
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		user, _ = a.User.(*tg.User)
+		return nil
+	})
+	if err != nil {
+		return models.LoginStep{}, loginError(err)
+	}
+	phone := ""
+	if user != nil && user.Phone != "" {
+		phone = "+" + strings.TrimPrefix(user.Phone, "+")
+	}
+	row, err := p.opts.Accounts.CreateUserbot(ctx, phone, p.opts.Now().Add(loginTTL), func(id int64) ([]byte, []byte, error) {
+		sess, err := p.sealMem(mem, id)
+		return sess, nil, err
+	})
+	if err != nil {
+		return models.LoginStep{}, err
+	}
+	if needPassword {
+		if err := p.opts.Accounts.SaveLogin(ctx, row.ID, models.UserbotPasswordNeeded, row.Session, nil); err != nil {
+			return models.LoginStep{}, err
+		}
+		return models.LoginStep{ID: row.ID, State: models.UserbotPasswordNeeded}, nil
+	}
+	return p.loggedIn(ctx, row.ID, user, row.Session, c)
+}
+
+// Logout ends an account's session on Telegram (auth.logOut) and deletes
+// it here. A session Telegram ended already is deleted all the same; when
+// Telegram cannot be reached, nothing is deleted.
+func (p *Pool) Logout(ctx context.Context, id int64) error {
+	row, err := p.opts.Accounts.Userbot(ctx, id)
+	if err != nil {
+		return err
+	}
+	if a := p.account(id); a != nil {
+		p.stop(a)
+	}
+	if len(row.Session) > 0 && row.State != models.UserbotUnauthorized && row.State != models.UserbotDeactivated {
+		mem, err := p.memSession(ctx, id, row.Session)
+		if err != nil {
+			return err
+		}
+		c := p.loginClient(mem)
+		err = runClient(ctx, c, func(ctx context.Context) error {
+			_, err := c.API().AuthLogOut(ctx)
+			return err
+		})
+		if err != nil && accountState(err) == "" {
+			if isRPC(err) {
+				return refusal(http.StatusBadGateway, "telegram", "Telegram refused to log the account out; it is kept", err)
+			}
+			return refusal(http.StatusBadGateway, "telegram-unreachable", "could not reach Telegram to log the account out; it is kept", err)
+		}
+	}
+	if err := p.opts.Accounts.DeleteUserbot(ctx, id, p.opts.Actor, "logged out and deleted"); err != nil {
+		return err
+	}
+	p.log.InfoContext(ctx, "userbot logged out", "userbot", id)
+	return nil
+}
+
+// List returns every account with its state, capacity and waits.
+func (p *Pool) List(ctx context.Context) ([]models.UserbotStatus, error) {
+	return List(ctx, p.opts.Accounts, p.opts.Now)
+}
+
+// List returns every account of the store with its state, capacity and
+// waits, never a secret: what `karmagate userbot list` prints, with only a
+// database.
+func List(ctx context.Context, accounts Accounts, now func() time.Time) ([]models.UserbotStatus, error) {
+	if now == nil {
+		now = time.Now
+	}
+	rows, err := accounts.ListUserbots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	waits, err := accounts.Waits(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	t := now()
+	created, err := accounts.CreatedSince(ctx, t.Add(-24*time.Hour))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]models.UserbotStatus, 0, len(rows))
+	for _, r := range rows {
+		s := models.UserbotStatus{ID: r.ID, Phone: r.Phone, TelegramID: r.TgUserID, Username: r.Username, Name: r.Name, State: r.State,
+			Channels: r.Channels, ChannelCap: r.ChannelCap, CreatedToday: created[r.ID], AddsStopped: r.PeerFloodAt != nil,
+			FloodWaits: map[string]time.Time{}, LastError: r.LastError, ReadyAt: r.ReadyAt}
+		if r.LeaseOwner != nil && r.LeaseUntil != nil && r.LeaseUntil.After(t) {
+			s.HeldBy = *r.LeaseOwner
+		}
+		for _, w := range waits {
+			if w.UserbotID == r.ID {
+				s.FloodWaits[w.Method] = w.Until
+			}
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}

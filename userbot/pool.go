@@ -1,0 +1,404 @@
+package userbot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/karmagate/karmagate/gate"
+	"github.com/karmagate/karmagate/models"
+	"github.com/karmagate/karmagate/vault"
+	"github.com/karmagate/karmagate/worker"
+)
+
+// Accounts is what the pool needs of the account store (models.Userbots).
+type Accounts interface {
+	CreateUserbot(ctx context.Context, phone string, expires time.Time, seal func(id int64) (session, login []byte, err error)) (*models.Userbot, error)
+	Userbot(ctx context.Context, id int64) (*models.Userbot, error)
+	ListUserbots(ctx context.Context) ([]models.Userbot, error)
+	SaveLogin(ctx context.Context, id int64, state string, session, login []byte) error
+	SetReady(ctx context.Context, id int64, acc models.TelegramAccount, session []byte, actor string) error
+	SaveSession(ctx context.Context, id int64, session []byte) error
+	DeleteUserbot(ctx context.Context, id int64, actor, why string) error
+	SetUserbotLost(ctx context.Context, id int64, state, reason, actor string) error
+	SetUserbotError(ctx context.Context, id int64, msg string) error
+	SetPeerFlood(ctx context.Context, id int64, actor string) error
+	SetChannels(ctx context.Context, id int64, channels, limit int) error
+	AcquireUserbot(ctx context.Context, id int64, owner string, ttl time.Duration) (bool, error)
+	RenewUserbots(ctx context.Context, owner string, ttl time.Duration) ([]int64, error)
+	ReleaseUserbot(ctx context.Context, owner string, id int64) error
+	PruneLogins(ctx context.Context) (int64, error)
+	SetWait(ctx context.Context, id int64, method string, until time.Time) error
+	Waits(ctx context.Context, id int64) ([]models.UserbotWait, error)
+	SavePeers(ctx context.Context, peers []models.UserbotPeer) error
+	Peer(ctx context.Context, id int64, kind string, peerID int64) (*models.UserbotPeer, error)
+	PeerHolders(ctx context.Context, kind string, peerID int64) ([]models.UserbotPeer, error)
+	BeginGroup(ctx context.Context, id int64, chat, title string) (*models.UserbotGroup, error)
+	FinishGroup(ctx context.Context, groupID, channelID, accessHash int64) error
+	AbandonGroup(ctx context.Context, groupID int64) error
+	Groups(ctx context.Context, chat string) ([]models.UserbotGroup, error)
+	CreatedSince(ctx context.Context, since time.Time) (map[int64]int, error)
+}
+
+// Store is what the executors need of karmagate's store.
+type Store interface {
+	Rules() *gate.Rules
+	ChatRow(ctx context.Context, key string) (*models.ChatRow, error)
+	ChatRows(ctx context.Context) ([]models.ChatRow, error)
+	FindMember(ctx context.Context, id string) (*models.MemberView, error)
+	RecordGroupCreated(ctx context.Context, key string, tgChatID, by int64, actor string) error
+	SetChatBot(ctx context.Context, key string, b models.BotInChat) error
+	RecordParticipants(ctx context.Context, key string, present []int64, actor string) (models.Audit, error)
+	QueueChatAction(ctx context.Context, kind, chat, reason string) (bool, error)
+	WakeActions(ctx context.Context, kinds []string) error
+}
+
+// Action kinds the pool carries out.
+const (
+	// ActionCreateGroup creates the private supergroup of a gated chat that
+	// has none, binds it and makes the bot its admin.
+	ActionCreateGroup = "create_group"
+	// ActionAudit lists a gated chat's participants and records them.
+	ActionAudit = "audit"
+)
+
+// Failpoints name the places Options.Failpoint is called, for crash tests.
+const (
+	// FailAfterCreateChannel: channels.createChannel answered, nothing
+	// recorded of the group yet.
+	FailAfterCreateChannel = "after-create-channel"
+)
+
+// Telegram says which Telegram (or stand-in) the accounts talk to.
+type Telegram struct {
+	AppID   int    // TELEGRAM_API_ID
+	AppHash string // TELEGRAM_API_HASH
+	// DCAddr and ServerKey (PEM) point at an MTProto server other than
+	// Telegram's: the sandbox (TELEGRAM_DC_ADDR, TELEGRAM_SERVER_KEY).
+	DCAddr    string
+	ServerKey []byte
+}
+
+// Options configures a Pool. Accounts, Vault and Telegram are required;
+// Store is required for Run and the executors (logins, lists and logouts
+// work without it). Every other field has a working zero value.
+type Options struct {
+	Accounts Accounts
+	Store    Store
+	Vault    *vault.Vault
+	Telegram Telegram
+	// BotUsername is the bot the pool makes admin of the groups it creates.
+	BotUsername string
+	// Owner names this instance in account leases; unique per process by
+	// default.
+	Owner string
+	// Actor names the pool in the audit trail; "userbot" by default.
+	Actor string
+	// LeaseTTL is how long an account stays leased without a heartbeat
+	// (30 s); another instance takes it after that.
+	LeaseTTL time.Duration
+	// Tick is how often the pool renews its leases, takes free accounts and
+	// queues work (LeaseTTL/3).
+	Tick time.Duration
+	// CallTimeout bounds every Telegram call (30 s).
+	CallTimeout time.Duration
+	// Pace is the minimum interval between two calls of a method by one
+	// account; DefaultPace when nil, none when empty.
+	Pace map[string]time.Duration
+	// AuditEvery is how often every gated chat is audited
+	// (KARMAGATE_RECONCILE_EVERY, 6 h); negative turns periodic audits off.
+	AuditEvery time.Duration
+	// NoDirectAdds leaves every invite to the bot's links.
+	NoDirectAdds bool
+	// Failpoint, when set, is called at the named places (crash tests).
+	Failpoint func(name string)
+	// WakeWorkers is called when the pool queued or made due outbox actions.
+	WakeWorkers func()
+	Now         func() time.Time
+	Logger      *slog.Logger
+	// Debug logs gotd's protocol messages at debug level (noisy).
+	Debug bool
+}
+
+// DefaultPace is the minimum interval per account for the methods Telegram
+// flood-limits hard.
+func DefaultPace() map[string]time.Duration {
+	return map[string]time.Duration{
+		"contacts.importContacts":  3 * time.Second,
+		"contacts.resolvePhone":    3 * time.Second,
+		"contacts.resolveUsername": time.Second,
+		"channels.createChannel":   5 * time.Second,
+		"channels.inviteToChannel": time.Second,
+	}
+}
+
+func (o *Options) setDefaults() {
+	if o.Owner == "" {
+		o.Owner = worker.DefaultOwner()
+	}
+	if o.Actor == "" {
+		o.Actor = "userbot"
+	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = 30 * time.Second
+	}
+	if o.Tick <= 0 {
+		o.Tick = o.LeaseTTL / 3
+	}
+	if o.CallTimeout <= 0 {
+		o.CallTimeout = 30 * time.Second
+	}
+	if o.Pace == nil {
+		o.Pace = DefaultPace()
+	}
+	if o.AuditEvery == 0 {
+		o.AuditEvery = 6 * time.Hour
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Pool is the userbot pool. Create it with New; Run keeps its accounts
+// connected.
+type Pool struct {
+	opts Options
+	log  *slog.Logger
+	kick chan struct{}
+
+	mu        sync.Mutex
+	running   map[int64]*account
+	lastAudit map[string]time.Time
+	batches   map[batchKey]*batch
+}
+
+// New returns a pool. It does not connect: see Run.
+func New(opts Options) (*Pool, error) {
+	opts.setDefaults()
+	if opts.Accounts == nil || opts.Vault == nil {
+		return nil, errors.New("userbot: Accounts and Vault are required")
+	}
+	if opts.Telegram.AppID == 0 || opts.Telegram.AppHash == "" {
+		return nil, errors.New("userbot: TELEGRAM_API_ID and TELEGRAM_API_HASH are required")
+	}
+	if _, err := opts.Telegram.clientOptions(); err != nil {
+		return nil, err
+	}
+	return &Pool{
+		opts: opts, log: opts.Logger.With("component", "userbot"), kick: make(chan struct{}, 1),
+		running: map[int64]*account{}, lastAudit: map[string]time.Time{}, batches: map[batchKey]*batch{},
+	}, nil
+}
+
+// Owner is the name this pool leases accounts under.
+func (p *Pool) Owner() string { return p.opts.Owner }
+
+// Kick makes Run look for accounts and work at once.
+func (p *Pool) Kick() {
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Executors returns the pool's executors by action kind.
+func (p *Pool) Executors() map[string]worker.Executor {
+	return map[string]worker.Executor{
+		ActionCreateGroup: worker.ExecutorFunc(p.execCreateGroup),
+		ActionAudit:       worker.ExecutorFunc(p.execAudit),
+	}
+}
+
+// Run keeps the pool's accounts connected until ctx ends: it leases the
+// ready accounts no other instance holds, renews its leases, starts one
+// client per account, drops those it lost, and queues the creation of
+// missing groups and the periodic audits. On return every client is
+// stopped and every lease released.
+func (p *Pool) Run(ctx context.Context) error {
+	if p.opts.Store == nil {
+		return errors.New("userbot: Run needs a Store")
+	}
+	t := time.NewTicker(p.opts.Tick)
+	defer t.Stop()
+	for {
+		p.housekeep(ctx)
+		select {
+		case <-ctx.Done():
+			p.stopAll()
+			rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := p.opts.Accounts.ReleaseUserbot(rctx, p.opts.Owner, 0); err != nil {
+				p.log.Warn("release userbot leases", "err", err)
+			}
+			return nil
+		case <-t.C:
+		case <-p.kick:
+		}
+	}
+}
+
+// housekeep is one round of Run's work.
+func (p *Pool) housekeep(ctx context.Context) {
+	o := &p.opts
+	held, err := o.Accounts.RenewUserbots(ctx, o.Owner, o.LeaseTTL)
+	if err != nil {
+		if ctx.Err() == nil {
+			p.log.WarnContext(ctx, "renew userbot leases", "err", err)
+		}
+		return
+	}
+	holds := map[int64]bool{}
+	for _, id := range held {
+		holds[id] = true
+	}
+	for _, a := range p.accounts() {
+		if !holds[a.id] {
+			p.log.InfoContext(ctx, "userbot lease lost; stopping its client", "userbot", a.id)
+			p.stop(a)
+		}
+	}
+	rows, err := o.Accounts.ListUserbots(ctx)
+	if err != nil {
+		p.log.WarnContext(ctx, "list userbots", "err", err)
+		return
+	}
+	for i := range rows {
+		r := &rows[i]
+		if r.State != models.UserbotReady || p.account(r.ID) != nil {
+			continue
+		}
+		ok, err := o.Accounts.AcquireUserbot(ctx, r.ID, o.Owner, o.LeaseTTL)
+		if err != nil {
+			p.log.WarnContext(ctx, "lease userbot", "userbot", r.ID, "err", err)
+			continue
+		}
+		if ok {
+			p.start(ctx, r)
+		}
+	}
+	if _, err := o.Accounts.PruneLogins(ctx); err != nil {
+		p.log.WarnContext(ctx, "prune expired logins", "err", err)
+	}
+	p.queueWork(ctx)
+}
+
+// queueWork queues the creation of every gated chat without a group, and
+// the audits that are due, once an account is ready.
+func (p *Pool) queueWork(ctx context.Context) {
+	if len(p.ready()) == 0 {
+		return
+	}
+	rows, err := p.opts.Store.ChatRows(ctx)
+	if err != nil {
+		p.log.WarnContext(ctx, "load chats", "err", err)
+		return
+	}
+	now := p.opts.Now()
+	queued := false
+	for _, r := range rows {
+		if r.TgChatID == nil {
+			ok, err := p.opts.Store.QueueChatAction(ctx, ActionCreateGroup, r.ChatKey, "the rules name this chat and it has no Telegram group")
+			if err != nil {
+				p.log.WarnContext(ctx, "queue group creation", "chat", r.ChatKey, "err", err)
+			}
+			queued = queued || ok
+			continue
+		}
+		if p.opts.AuditEvery < 0 {
+			continue
+		}
+		p.mu.Lock()
+		last, seen := p.lastAudit[r.ChatKey]
+		due := !seen || now.Sub(last) >= p.opts.AuditEvery
+		if due {
+			p.lastAudit[r.ChatKey] = now
+		}
+		p.mu.Unlock()
+		if !due {
+			continue
+		}
+		ok, err := p.opts.Store.QueueChatAction(ctx, ActionAudit, r.ChatKey, "periodic audit of who is inside")
+		if err != nil {
+			p.log.WarnContext(ctx, "queue audit", "chat", r.ChatKey, "err", err)
+		}
+		queued = queued || ok
+	}
+	if queued {
+		p.wakeWorkers()
+	}
+}
+
+// accountReady makes the jobs waiting for an account due now.
+func (p *Pool) accountReady(ctx context.Context) {
+	if p.opts.Store == nil {
+		return
+	}
+	if err := p.opts.Store.WakeActions(ctx, []string{ActionCreateGroup, ActionAudit}); err != nil {
+		p.log.WarnContext(ctx, "wake userbot actions", "err", err)
+	}
+	p.Kick()
+	p.wakeWorkers()
+}
+
+func (p *Pool) wakeWorkers() {
+	if p.opts.WakeWorkers != nil {
+		p.opts.WakeWorkers()
+	}
+}
+
+func (p *Pool) account(id int64) *account {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.running[id]
+}
+
+// accounts returns the running accounts in id order.
+func (p *Pool) accounts() []*account {
+	p.mu.Lock()
+	out := make([]*account, 0, len(p.running))
+	for _, a := range p.running {
+		out = append(out, a)
+	}
+	p.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	return out
+}
+
+// ready returns the running accounts that are connected and usable.
+func (p *Pool) ready() []*account {
+	var out []*account
+	for _, a := range p.accounts() {
+		if a.isReady() {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// WaitReady waits until n accounts of this instance are ready, or ctx ends.
+func (p *Pool) WaitReady(ctx context.Context, n int) error {
+	for {
+		if len(p.ready()) >= n {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for %d userbot accounts: %w", n, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// stopAll stops every client.
+func (p *Pool) stopAll() {
+	for _, a := range p.accounts() {
+		p.stop(a)
+	}
+}
