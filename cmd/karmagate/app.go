@@ -273,6 +273,9 @@ func (m *Main) Run(ctx context.Context) error {
 			}
 		}, bg)
 	}
+	if phones := m.phoneLinker(store); phones != nil {
+		m.goRun("phone lookups", phones.Run, bg)
+	}
 	m.goRun("workers", func(ctx context.Context) {
 		if err := pool.Run(ctx); err != nil {
 			m.Logger.Error("workers stopped", "err", err)
@@ -386,4 +389,26 @@ func (m *Main) Close() error {
 		errs = append(errs, m.DB.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// phoneLinker links members who never opened the bot by the phone the
+// website gave, asking the userbot pool (importContacts) first and the bot
+// (sendContact in KARMAGATE_LOG_CHAT) next; nil when neither can ask.
+func (m *Main) phoneLinker(store *models.Store) *linking.PhoneLinker {
+	var chain linking.Chain
+	if m.Userbots != nil {
+		chain = append(chain, linking.NamedResolver{Name: "userbot", Resolver: m.Userbots})
+	}
+	if m.Config.LogChat != 0 {
+		chain = append(chain, linking.NamedResolver{Name: "bot", Resolver: m.Bot})
+	}
+	if len(chain) == 0 {
+		return nil
+	}
+	l, err := linking.NewPhoneLinker(linking.PhoneLinkerOptions{Store: store, Resolver: chain, AlreadyLinked: models.ErrAlreadyLinked, Now: m.Now, Logger: m.Logger})
+	if err != nil {
+		m.Logger.Error("phone lookups off", "err", err)
+		return nil
+	}
+	return l
 }
