@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -97,14 +98,20 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer sb.Close()
 	d.sb = sb
-	owner, err := sb.CreateUser(world.UserSpec{FirstName: "Olga", Username: "olga_owner"})
+	owner, err := sb.CreateUser(world.UserSpec{FirstName: "Olga", Username: "olga_owner", Phone: "+15550100"})
 	if err != nil {
 		return err
+	}
+	env := sb.Env()
+	apiID, err := strconv.Atoi(env["TELEGRAM_API_ID"])
+	if err != nil {
+		return fmt.Errorf("the sandbox's app id: %w", err)
 	}
 	cfg := Config{
 		DB: "sqlite:" + filepath.Join(dir, "karmagate.db"), Listen: *listen, APIKey: randomHex(16), Secret: randomHex(32),
 		RulesPath: rules, BotToken: sb.BotToken(), BotAPIURL: sb.BotAPIURL(), LinkTTL: 15 * time.Minute,
-		Admins: []int64{owner.ID}, LogLevel: logLevel,
+		APIID: apiID, APIHash: env["TELEGRAM_API_HASH"], DCAddr: env["TELEGRAM_DC_ADDR"], ServerKey: env["TELEGRAM_SERVER_KEY"],
+		ReconcileEvery: time.Hour, Admins: []int64{owner.ID}, LogLevel: logLevel,
 	}
 	m := NewMain(cfg, logger)
 	m.GraceSweep = time.Second
@@ -259,6 +266,20 @@ func (d *demo) inChat(key string, userID int64) bool {
 	return false
 }
 
+// botAdmin reports whether the bot is an admin of ch.
+func (d *demo) botAdmin(ch world.Chat) bool {
+	ms, err := d.sb.Members(ch.BotAPIID())
+	if err != nil {
+		return false
+	}
+	for _, m := range ms {
+		if m.User.ID == d.sb.Bot().ID {
+			return m.Status == world.StatusAdministrator
+		}
+	}
+	return false
+}
+
 // received is what the bot sent a person.
 func (d *demo) received(userID int64) []string {
 	var out []string
@@ -272,28 +293,31 @@ func (d *demo) received(userID int64) []string {
 
 // story plays the demo's story; an error is a step that could not run.
 func (d *demo) story(ctx context.Context, owner world.User) error {
-	// 1. The groups. Until the userbot pool lands, the owner makes them by
-	// hand and binds them: bot-only mode.
-	d.chats = map[string]world.Chat{}
-	for _, c := range []struct{ key, title string }{{"webmasters-pro", "Webmasters Pro"}, {"customers-club", "Customers Club"}} {
-		ch, err := d.sb.CreateChat(owner.ID, c.title, "")
-		if err != nil {
-			return err
-		}
-		if err := d.sb.MakeAdmin(ch.BotAPIID(), 0, nil); err != nil {
-			return err
-		}
-		if _, err := d.sb.SendMessage(owner.ID, ch.BotAPIID(), "/bind "+c.key); err != nil {
-			return err
-		}
-		d.chats[c.key] = ch
-		d.say("Olga creates the group %q in Telegram, makes the bot an admin and sends /bind %s there.", c.title, c.key)
+	// 1. A userbot logs in (REST steps, as the site's admin page does) and
+	// creates the groups the rules name, with the bot as their admin.
+	const phone = "+15550100"
+	var step struct {
+		ID    int64  `json:"id"`
+		State string `json:"state"`
 	}
+	if _, err := d.call(ctx, "POST", "/api/v1/userbots", map[string]any{"phone": phone}, &step); err != nil {
+		return err
+	}
+	var code string
+	if !d.wait(ctx, 15*time.Second, func() bool { code, _ = d.sb.Code(phone); return code != "" }) {
+		return fmt.Errorf("no login code reached %s", phone)
+	}
+	if _, err := d.call(ctx, "POST", fmt.Sprintf("/api/v1/userbots/%d/code", step.ID), map[string]any{"code": code}, &step); err != nil {
+		return err
+	}
+	d.check(step.State == "ready", "the userbot account logged in (state %q)", step.State)
+	d.say("Olga logs a Telegram account in as the userbot: POST /api/v1/userbots with its phone, then the code Telegram sent it.")
 	var chats []struct {
 		Key      string `json:"key"`
 		TgChatID *int64 `json:"telegram_chat_id"`
 	}
-	ok := d.wait(ctx, 15*time.Second, func() bool {
+	d.chats = map[string]world.Chat{}
+	ok := d.wait(ctx, 30*time.Second, func() bool {
 		var out struct {
 			Chats []struct {
 				Key      string `json:"key"`
@@ -311,8 +335,26 @@ func (d *demo) story(ctx context.Context, owner world.User) error {
 		}
 		return len(out.Chats) == 2
 	})
-	d.check(ok, "both groups bound (GET /api/v1/chats: %+v)", chats)
-	d.say("karmagate knows both groups: GET /api/v1/chats shows their Telegram ids.")
+	d.check(ok, "both groups created (GET /api/v1/chats: %+v)", chats)
+	for _, c := range chats {
+		if c.TgChatID == nil {
+			continue
+		}
+		ch, ok := d.sb.World().ChatByBotAPIID(*c.TgChatID)
+		if !ok {
+			return fmt.Errorf("chat %d is not in the sandbox", *c.TgChatID)
+		}
+		d.chats[c.Key] = ch
+	}
+	d.check(d.wait(ctx, 20*time.Second, func() bool {
+		for _, ch := range d.chats {
+			if !d.botAdmin(ch) {
+				return false
+			}
+		}
+		return len(d.chats) == 2
+	}), "the bot is an admin in both groups")
+	d.say("The userbot creates the private supergroups Webmasters Pro and Customers Club and makes the bot their admin; GET /api/v1/chats shows their Telegram ids.")
 
 	// 2. The website pushes its members.
 	d.members = []*demoMember{
