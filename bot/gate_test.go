@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/karmagate/karmagate/gate"
+	"github.com/karmagate/karmagate/models"
 	"github.com/karmagate/karmagate/models/modelstest"
 	"github.com/karmagate/karmagate/sandbox/world"
 )
@@ -118,5 +119,72 @@ func TestBot_BotOnlyMode(t *testing.T) {
 			t.Fatalf("rejoin: %+v, %v", res, err)
 		}
 		h.eventually("back in", func() bool { return h.inChat(chat.BotAPIID())[drop.person.ID] })
+	})
+}
+
+// TestBot_RemovalEdges: a chat's admin is never removed, even once they
+// stop qualifying; a member who blocked the bot is removed all the same,
+// recorded as unreachable and not messaged again; /unbind stops the
+// gating.
+func TestBot_RemovalEdges(t *testing.T) {
+	modelstest.Each(t, func(t *testing.T, spec string) {
+		h := newHarness(t, spec, harnessOptions{})
+		owner := h.person("Owner", "owner_tg")
+		chat := h.group(owner, "Webmasters Pro", "webmasters-pro")
+		link := h.joinLink("webmasters-pro")
+		join := func(id string, karma int64) world.User {
+			t.Helper()
+			h.put(id, karma, "webmasters")
+			p := h.person(id, "")
+			h.link(id, p)
+			if _, err := h.sb.Join(p.ID, link); err != nil {
+				t.Fatal(err)
+			}
+			h.eventually(id+" in", func() bool { return h.inChat(chat.BotAPIID())[p.ID] })
+			return p
+		}
+		adm, blk := join("adm", 150), join("blk", 150)
+		if err := h.sb.MakeAdmin(chat.BotAPIID(), adm.ID, &world.AdminRights{CanDeleteMessages: true}); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.sb.BlockBot(blk.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []string{"adm", "blk"} {
+			if _, err := h.store.AddKarma(h.ctx, id, -100, "test"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		h.pool.Wake()
+		h.eventually("blk removed", func() bool { return !h.inChat(chat.BotAPIID())[blk.ID] })
+		h.idle()
+		if !h.inChat(chat.BotAPIID())[adm.ID] {
+			t.Error("a chat admin was removed")
+		}
+		if v := h.member("blk"); v.Member.UnreachableAt == nil {
+			t.Error("a member who blocked the bot is not recorded as unreachable")
+		}
+		ns, err := h.store.Notices(h.ctx, blk.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		failed := 0
+		for _, n := range ns {
+			if n.Status == models.NoticeFailed {
+				failed++
+			}
+		}
+		if failed != 1 {
+			t.Errorf("notices to the blocker: %+v, want one failed, not retried", ns)
+		}
+		// /unbind: the chat is no longer gated.
+		h.reply(owner.ID, "/help")
+		if _, err := h.sb.SendMessage(owner.ID, chat.BotAPIID(), "/unbind"); err != nil {
+			t.Fatal(err)
+		}
+		h.eventually("unbound", func() bool {
+			row, err := h.store.ChatRow(h.ctx, "webmasters-pro")
+			return err == nil && row.TgChatID == nil
+		})
 	})
 }

@@ -149,6 +149,22 @@ func TestBot_Contact(t *testing.T) {
 				t.Fatalf("dave not linked by his contact")
 			}
 		})
+		t.Run("someone else's contact links nothing", func(t *testing.T) {
+			mallory := sandboxtest_user(t, h, world.UserSpec{FirstName: "Mallory", Phone: "+15550006"})
+			h.putMember(models.MemberInput{ID: "vic", Karma: 150, Groups: []string{"webmasters"}, Phone: ptr("+15550007")})
+			vic := sandboxtest_user(t, h, world.UserSpec{FirstName: "Vic", Phone: "+15550007"})
+			before := len(h.received(mallory.ID))
+			// Mallory shares Vic's contact card, with Vic's user id in it.
+			_, err := h.sb.World().SendMessage(mallory.ID, h.bot.ID(), "", world.SendOptions{Contact: &world.Contact{PhoneNumber: "+15550007", FirstName: "Vic", UserID: vic.ID}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.eventually("an answer", func() bool { return len(h.received(mallory.ID)) > before })
+			contains(t, "foreign contact", h.received(mallory.ID)[before], "your own contact")
+			if v := h.member("vic"); v.Member.TgUserID != nil {
+				t.Fatalf("vic linked to %d by a contact mallory shared", *v.Member.TgUserID)
+			}
+		})
 		t.Run("a phone no member has", func(t *testing.T) {
 			before := len(h.received(erin.ID))
 			if _, err := h.sb.ShareContact(erin.ID); err != nil {
