@@ -62,7 +62,7 @@ func (s *Store) LinkByPhone(ctx context.Context, memberID string, tgUserID int64
 		var other Member
 		err := p.tx.Where("tg_user_id = ?", tgUserID).Take(&other).Error
 		if err == nil {
-			return fmt.Errorf("Telegram user %d is %s's: %w", tgUserID, other.ExternalID, ErrAlreadyLinked)
+			return fmt.Errorf("the Telegram user %d is %s's: %w", tgUserID, other.ExternalID, ErrAlreadyLinked)
 		}
 		if !errors.Is(err, gorm.ErrRecordNotFound) {
 			return fmt.Errorf("check link: %w", err)
