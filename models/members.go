@@ -268,12 +268,19 @@ func lockMember(tx *gorm.DB, id string) (*Member, error) {
 // FindMember returns a member and its state in each gated chat, read in one
 // transaction so that the member and its states agree.
 func (s *Store) FindMember(ctx context.Context, id string) (*MemberView, error) {
+	return s.memberView(ctx, fmt.Sprintf("member %q", id), "external_id = ?", id)
+}
+
+// memberView reads the one member the condition names and its state in
+// every gated chat, in one read transaction; what names the member in the
+// not-found error.
+func (s *Store) memberView(ctx context.Context, what, cond string, arg any) (*MemberView, error) {
 	var view *MemberView
 	err := s.db.read.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var m Member
-		err := tx.Where("external_id = ?", id).Take(&m).Error
+		err := tx.Where(cond, arg).Take(&m).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return fmt.Errorf("member %q: %w", id, ErrNotFound)
+			return fmt.Errorf("%s: %w", what, ErrNotFound)
 		}
 		if err != nil {
 			return fmt.Errorf("load member: %w", err)

@@ -30,24 +30,7 @@ const (
 // MemberByTelegram returns the member linked to a Telegram user, with its
 // state in every gated chat.
 func (s *Store) MemberByTelegram(ctx context.Context, tgUserID int64) (*MemberView, error) {
-	var view *MemberView
-	err := s.db.read.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var m Member
-		err := tx.Where("tg_user_id = ?", tgUserID).Take(&m).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return fmt.Errorf("telegram user %d: %w", tgUserID, ErrNotFound)
-		}
-		if err != nil {
-			return fmt.Errorf("load member: %w", err)
-		}
-		chats, err := s.memberStates(tx, &m)
-		if err != nil {
-			return err
-		}
-		view = &MemberView{Member: &m, Chats: chats}
-		return nil
-	})
-	return view, err
+	return s.memberView(ctx, fmt.Sprintf("telegram user %d", tgUserID), "tg_user_id = ?", tgUserID)
 }
 
 // LinkResult says what RelinkTelegram did.
