@@ -254,15 +254,7 @@ func (s *Store) AddKarma(ctx context.Context, id string, delta int64, actor stri
 }
 
 func lockMember(tx *gorm.DB, id string) (*Member, error) {
-	var m Member
-	err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("external_id = ?", id).Take(&m).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, fmt.Errorf("member %q: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load member: %w", err)
-	}
-	return &m, nil
+	return takeOne[Member](tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("external_id = ?", id), fmt.Sprintf("member %q", id))
 }
 
 // FindMember returns a member and its state in each gated chat, read in one
@@ -277,19 +269,15 @@ func (s *Store) FindMember(ctx context.Context, id string) (*MemberView, error) 
 func (s *Store) memberView(ctx context.Context, what, cond string, arg any) (*MemberView, error) {
 	var view *MemberView
 	err := s.db.read.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var m Member
-		err := tx.Where(cond, arg).Take(&m).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return fmt.Errorf("%s: %w", what, ErrNotFound)
-		}
-		if err != nil {
-			return fmt.Errorf("load member: %w", err)
-		}
-		chats, err := s.memberStates(tx, &m)
+		m, err := takeOne[Member](tx.Where(cond, arg), what)
 		if err != nil {
 			return err
 		}
-		view = &MemberView{Member: &m, Chats: chats}
+		chats, err := s.memberStates(tx, m)
+		if err != nil {
+			return err
+		}
+		view = &MemberView{Member: m, Chats: chats}
 		return nil
 	})
 	return view, err

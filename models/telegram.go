@@ -397,15 +397,7 @@ func (s *Store) stranger(tx *gorm.DB, c *gate.Chat, tgUserID int64, actor string
 
 // ChatByTelegram returns the gated chat bound to a Telegram chat id.
 func (s *Store) ChatByTelegram(ctx context.Context, tgChatID int64) (*ChatRow, error) {
-	var row ChatRow
-	err := s.db.read.WithContext(ctx).Where("tg_chat_id = ?", tgChatID).Take(&row).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, fmt.Errorf("telegram chat %d: %w", tgChatID, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load chat: %w", err)
-	}
-	return &row, nil
+	return takeOne[ChatRow](s.db.read.WithContext(ctx).Where("tg_chat_id = ?", tgChatID), fmt.Sprintf("telegram chat %d", tgChatID))
 }
 
 // ChatRow returns the Telegram side of a gated chat; a chat of the rules
@@ -578,15 +570,7 @@ func (s *Store) SaveMemberLink(ctx context.Context, l MemberLink) error {
 
 // MemberLinkFor returns a member's personal link for a chat.
 func (s *Store) MemberLinkFor(ctx context.Context, memberID int64, chat string) (*MemberLink, error) {
-	var l MemberLink
-	err := s.db.read.WithContext(ctx).Where("member_id = ? AND chat_key = ?", memberID, chat).Take(&l).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, fmt.Errorf("member link: %w", ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load member link: %w", err)
-	}
-	return &l, nil
+	return takeOne[MemberLink](s.db.read.WithContext(ctx).Where("member_id = ? AND chat_key = ?", memberID, chat), "member link")
 }
 
 // DeleteMemberLink forgets a member's personal link for a chat (revoked).
@@ -609,15 +593,7 @@ func (s *Store) MembersByPhone(ctx context.Context, phone string) ([]Member, err
 // MemberByTgUsername returns the member linked to the Telegram account with
 // this username (case-insensitive, without '@').
 func (s *Store) MemberByTgUsername(ctx context.Context, username string) (*MemberView, error) {
-	var m Member
-	err := s.db.read.WithContext(ctx).Where("LOWER(tg_username) = LOWER(?)", username).Take(&m).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, fmt.Errorf("telegram user @%s: %w", username, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load member: %w", err)
-	}
-	return s.FindMember(ctx, m.ExternalID)
+	return s.memberView(ctx, "telegram user @"+username, "LOWER(tg_username) = LOWER(?)", username)
 }
 
 // ChatActions lists up to limit of a chat's actions of one kind in one

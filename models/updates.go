@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -186,13 +185,5 @@ func (s *Store) PruneUpdates(ctx context.Context, cutoff time.Time) (int64, erro
 
 // FindUpdate returns one stored update (for tests and operators).
 func (s *Store) FindUpdate(ctx context.Context, id int64) (*Update, error) {
-	var u Update
-	err := s.db.read.WithContext(ctx).Where("update_id = ?", id).Take(&u).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, fmt.Errorf("update %d: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load update: %w", err)
-	}
-	return &u, nil
+	return takeOne[Update](s.db.read.WithContext(ctx).Where("update_id = ?", id), fmt.Sprintf("update %d", id))
 }

@@ -166,15 +166,7 @@ func (u *Userbots) CreateUserbot(ctx context.Context, phone string, expires time
 
 // Userbot returns one account.
 func (u *Userbots) Userbot(ctx context.Context, id int64) (*Userbot, error) {
-	var row Userbot
-	err := u.db.read.WithContext(ctx).Where("id = ?", id).Take(&row).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, fmt.Errorf("userbot %d: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load userbot: %w", err)
-	}
-	return &row, nil
+	return takeOne[Userbot](u.db.read.WithContext(ctx).Where("id = ?", id), fmt.Sprintf("userbot %d", id))
 }
 
 // ListUserbots returns every account, oldest first.
@@ -444,15 +436,8 @@ func (u *Userbots) SavePeers(ctx context.Context, peers []UserbotPeer) error {
 
 // Peer returns what an account knows of a user or supergroup.
 func (u *Userbots) Peer(ctx context.Context, id int64, kind string, peerID int64) (*UserbotPeer, error) {
-	var p UserbotPeer
-	err := u.db.read.WithContext(ctx).Where("userbot_id = ? AND kind = ? AND peer_id = ?", id, kind, peerID).Take(&p).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, fmt.Errorf("%s %d unknown to userbot %d: %w", kind, peerID, id, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load peer: %w", err)
-	}
-	return &p, nil
+	return takeOne[UserbotPeer](u.db.read.WithContext(ctx).Where("userbot_id = ? AND kind = ? AND peer_id = ?", id, kind, peerID),
+		fmt.Sprintf("%s %d of userbot %d", kind, peerID, id))
 }
 
 // PeerHolders returns the accounts that know a user or supergroup.
