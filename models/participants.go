@@ -18,6 +18,9 @@ type Audit struct {
 	Joined    int // linked members found inside whom nothing had reported in
 	Left      int // linked members recorded inside but not there any more
 	Strangers int // accounts linked to no member inside: removals or flags queued
+	// Queued counts the actions recording the list queued, by kind: the
+	// re-plans of members found inside or gone, and the strangers'.
+	Queued Queued
 }
 
 // RecordParticipants records a gated chat's actual membership from a full
@@ -123,8 +126,16 @@ func (s *Store) RecordParticipants(ctx context.Context, key string, present []in
 		if err := p.flush(); err != nil {
 			return err
 		}
+		out.Queued = p.queued()
 		n, err := s.queueStrangers(tx, c, strangers, actor)
 		out.Strangers = n
+		if n > 0 {
+			kind := gate.ActionRemove
+			if c.OnViolation == gate.ViolationFlag {
+				kind = gate.ActionFlag
+			}
+			out.Queued.add(string(kind), n)
+		}
 		return err
 	})
 	return out, err
