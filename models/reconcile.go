@@ -20,9 +20,9 @@ const EventReconciled = "reconcile.pass"
 
 // Replan says what re-planning every member did.
 type Replan struct {
-	Members int // members looked at
-	Changed int // members whose plan changed: re-planned, states and actions written
-	Queued Queued // the actions the re-plan queued
+	Members int    // members looked at
+	Changed int    // members whose plan changed: re-planned, states and actions written
+	Queued  Queued // the actions the re-plan queued
 }
 
 // Queued counts queued actions by kind.

@@ -63,7 +63,8 @@ type ReconcileOptions struct {
 	// default.
 	Owner string
 	// OnStart makes Run start with a pass (serve does: a full pass on
-	// start), unless another instance is running one.
+	// start), unless another instance is running one or started one
+	// within the last minute.
 	OnStart bool
 	// WakeWorkers is called when a pass queued actions.
 	WakeWorkers func()
@@ -259,15 +260,20 @@ func (r *Reconciler) wake() {
 	}
 }
 
+// startWindow: a start pass is skipped when another started this recently.
+const startWindow = time.Minute
+
 // Run runs the scheduled passes until ctx ends: every Check it asks the
 // database whether one is due (none started within Every, on any
 // instance) and takes the pass's lease, so that with several instances on
 // one database one of them runs it. With OnStart it begins with a pass,
-// unless another instance is running one.
+// unless another instance is running one or has just run one.
 func (r *Reconciler) Run(ctx context.Context) error {
 	o := &r.opts
 	if o.OnStart {
-		r.scheduled(ctx, "start", 0)
+		// Instances started together run one pass: one started within the
+		// last minute (or Every) counts.
+		r.scheduled(ctx, "start", max(min(o.Every, startWindow), time.Nanosecond))
 	}
 	if o.Every < 0 {
 		<-ctx.Done()
