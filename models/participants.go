@@ -128,6 +128,9 @@ func (s *Store) RecordParticipants(ctx context.Context, key string, present []in
 		}
 		out.Queued = p.queued()
 		n, err := s.queueStrangers(tx, c, strangers, actor)
+		if err != nil {
+			return err
+		}
 		out.Strangers = n
 		if n > 0 {
 			kind := gate.ActionRemove
@@ -136,7 +139,9 @@ func (s *Store) RecordParticipants(ctx context.Context, key string, present []in
 			}
 			out.Queued.add(string(kind), n)
 		}
-		return err
+		// The audit's outcome, for a reconcile pass that queued it on
+		// another instance (AuditResults).
+		return tx.Create(&Event{At: p.now, Actor: actor, Kind: EventAudited, ChatKey: &key, Detail: out.String()}).Error
 	})
 	return out, err
 }

@@ -14,9 +14,58 @@ import (
 	"github.com/karmagate/karmagate/gate"
 )
 
-// EventReconciled is the audit event of a full reconcile pass: what it
-// found and queued.
-const EventReconciled = "reconcile.pass"
+// Audit trail kinds of reconciling.
+const (
+	// EventReconciled is a full reconcile pass: what it found and queued.
+	EventReconciled = "reconcile.pass"
+	// EventAudited is a chat's participant list recorded: what it found
+	// and queued (Audit.String).
+	EventAudited = "chat.audited"
+)
+
+// auditFormat is how Audit.String writes an audit, and AuditResults reads
+// it back.
+const auditFormat = "%d participants: %d found inside, %d gone, %d strangers; queued %d invites, %d uninvites, %d warnings, %d removals, %d flags, %d other"
+
+// String says what an audit found and queued.
+func (a Audit) String() string {
+	q := a.Queued
+	return fmt.Sprintf(auditFormat, a.Present, a.Joined, a.Left, a.Strangers, q.Invites, q.Uninvites, q.Warnings, q.Removals, q.Flags, q.Other)
+}
+
+func parseAudit(s string) (Audit, bool) {
+	var a Audit
+	q := &a.Queued
+	n, err := fmt.Sscanf(s, auditFormat, &a.Present, &a.Joined, &a.Left, &a.Strangers, &q.Invites, &q.Uninvites, &q.Warnings, &q.Removals, &q.Flags, &q.Other)
+	return a, err == nil && n == 10
+}
+
+// AuditResults returns, for the chats given, the outcome of the last audit
+// recorded at or after since, and how many of their audit actions
+// (kind audit) are still waiting or running: a reconcile pass that queued
+// audits for another instance waits on it.
+func (s *Store) AuditResults(ctx context.Context, chats []string, since time.Time) (map[string]Audit, int, error) {
+	out := map[string]Audit{}
+	if len(chats) == 0 {
+		return out, 0, nil
+	}
+	g := s.db.read.WithContext(ctx)
+	var open int64
+	if err := g.Model(&Action{}).Where("kind = ? AND member_id = 0 AND chat_key IN ? AND status IN ?", "audit", chats, []string{ActionPending, ActionRunning}).
+		Count(&open).Error; err != nil {
+		return nil, 0, fmt.Errorf("count open audits: %w", err)
+	}
+	var evs []Event
+	if err := g.Where("kind = ? AND chat_key IN ? AND at >= ?", EventAudited, chats, since.UTC().Truncate(time.Microsecond)).Order("id").Find(&evs).Error; err != nil {
+		return nil, 0, fmt.Errorf("read audits: %w", err)
+	}
+	for _, e := range evs {
+		if a, ok := parseAudit(e.Detail); ok && e.ChatKey != nil {
+			out[*e.ChatKey] = a
+		}
+	}
+	return out, int(open), nil
+}
 
 // Replan says what re-planning every member did.
 type Replan struct {

@@ -22,6 +22,7 @@ type ReconcileStore interface {
 	ChatRows(ctx context.Context) ([]models.ChatRow, error)
 	QueueChatAction(ctx context.Context, kind, chat, reason string) (bool, error)
 	RecordReconcile(ctx context.Context, actor, detail string) error
+	AuditResults(ctx context.Context, chats []string, since time.Time) (map[string]models.Audit, int, error)
 	ClaimReconcile(ctx context.Context, owner string, every, ttl time.Duration) (bool, error)
 	FinishReconcile(ctx context.Context, owner string, started time.Time) error
 }
@@ -62,6 +63,11 @@ type ReconcileOptions struct {
 	// Owner names this instance in the lease; unique per process by
 	// default.
 	Owner string
+	// AuditWait is how long a pass waits for the audits it queued for
+	// another instance (the one holding the chat's account) to be done, to
+	// report what they found; 0: it does not wait (serve: the pass's audit
+	// events follow in the audit trail).
+	AuditWait time.Duration
 	// OnStart makes Run start with a pass (serve does: a full pass on
 	// start), unless another instance is running one or started one
 	// within the last minute.
@@ -154,7 +160,7 @@ func (r *Report) String() string {
 		fmt.Fprintf(&b, ": %d strangers, %d found inside, %d gone", r.Strangers, r.Joined, r.Left)
 	}
 	if r.AuditsQueued > 0 {
-		fmt.Fprintf(&b, "; %d audits queued for the instance holding their account", r.AuditsQueued)
+		fmt.Fprintf(&b, "; %d audits queued for the instance holding their account (their findings follow in the audit trail)", r.AuditsQueued)
 	}
 	if len(r.NotAudited) > 0 {
 		fmt.Fprintf(&b, "; not audited: %s", strings.Join(r.NotAudited, ", "))
@@ -193,7 +199,10 @@ func (r *Reconciler) Pass(ctx context.Context, trigger, by string) (*Report, err
 	if rep.Queued.Total() > 0 {
 		r.wake() // the re-plan's actions need not wait for the audits
 	}
-	r.audit(ctx, rep, actor)
+	queued := r.audit(ctx, rep, actor)
+	if len(queued) > 0 && o.AuditWait > 0 {
+		r.awaitAudits(ctx, rep, queued)
+	}
 	rep.Duration = time.Since(start)
 	if err := o.Store.RecordReconcile(context.WithoutCancel(ctx), actor, trigger+": "+rep.String()); err != nil {
 		rep.Errors = append(rep.Errors, err.Error())
@@ -210,13 +219,14 @@ func (r *Reconciler) Pass(ctx context.Context, trigger, by string) (*Report, err
 }
 
 // audit lists every gated chat's participants, where an account here can;
-// chats whose account is connected elsewhere get an audit action.
-func (r *Reconciler) audit(ctx context.Context, rep *Report, actor string) {
+// chats whose account is connected elsewhere get an audit action. It
+// returns those chats.
+func (r *Reconciler) audit(ctx context.Context, rep *Report, actor string) (queued []string) {
 	o := &r.opts
 	rows, err := o.Store.ChatRows(ctx)
 	if err != nil {
 		rep.Errors = append(rep.Errors, err.Error())
-		return
+		return nil
 	}
 	for _, c := range rows {
 		if c.TgChatID == nil {
@@ -245,11 +255,48 @@ func (r *Reconciler) audit(ctx context.Context, rep *Report, actor string) {
 				continue
 			}
 			rep.AuditsQueued++
+			queued = append(queued, c.ChatKey)
 			r.wake()
 		case errors.Is(err, ErrCannotAudit):
 			rep.NotAudited = append(rep.NotAudited, c.ChatKey+" (no userbot in the group)")
 		default:
 			rep.Errors = append(rep.Errors, fmt.Sprintf("%s: %v", c.ChatKey, err))
+		}
+	}
+	return queued
+}
+
+// awaitAudits waits, up to AuditWait, for the audits queued for another
+// instance, and adds what they found to the report.
+func (r *Reconciler) awaitAudits(ctx context.Context, rep *Report, chats []string) {
+	ctx, cancel := context.WithTimeout(ctx, r.opts.AuditWait)
+	defer cancel()
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	var got map[string]models.Audit
+	defer func() {
+		for _, a := range got {
+			rep.Audited++
+			rep.AuditsQueued--
+			rep.Joined += a.Joined
+			rep.Left += a.Left
+			rep.Strangers += a.Strangers
+			rep.Queued.Add(a.Queued)
+		}
+	}()
+	for {
+		res, open, err := r.opts.Store.AuditResults(ctx, chats, rep.Started)
+		if err == nil {
+			got = res
+			if open == 0 || len(got) == len(chats) {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			r.log.InfoContext(ctx, "queued audits not done in time", "chats", chats, "wait", r.opts.AuditWait)
+			return
+		case <-t.C:
 		}
 	}
 }

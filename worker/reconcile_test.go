@@ -266,3 +266,54 @@ func memberState(t *testing.T, f *fixture, member, chat string) models.ChatState
 	}
 	return models.ChatState{}
 }
+
+// TestReconciler_AwaitsAuditsElsewhere: with AuditWait, a pass waits for
+// the audit it queued for the instance holding the chat's account, and
+// reports what that audit found.
+func TestReconciler_AwaitsAuditsElsewhere(t *testing.T) {
+	modelstest.Each(t, func(t *testing.T, spec string) {
+		f := newFixture(t, spec)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		if err := f.store.BindChat(ctx, "webmasters-pro", -1001, "test"); err != nil {
+			t.Fatal(err)
+		}
+		const stranger = 990002
+		// The other instance: its workers carry out the audit.
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for ctx.Err() == nil {
+				acts, err := f.store.ClaimActions(ctx, "other", 10, time.Minute)
+				if err != nil {
+					return
+				}
+				for _, a := range acts {
+					if a.Kind == worker.AuditAction {
+						if _, err := f.store.RecordParticipants(ctx, a.ChatKey, []int64{stranger}, "userbot:2"); err != nil {
+							t.Error(err)
+						}
+					}
+					if err := f.store.CompleteAction(ctx, a.ID, "other", "worker"); err != nil {
+						t.Error(err)
+					}
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}()
+		rec, err := worker.NewReconciler(worker.ReconcileOptions{Store: f.store, Auditor: &storeAuditor{store: f.store, retry: true},
+			AuditWait: 30 * time.Second, Now: f.clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := rec.Pass(ctx, "test", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Audited != 1 || rep.AuditsQueued != 0 || rep.Strangers != 1 || rep.Queued != (models.Queued{Removals: 1}) {
+			t.Fatalf("report: %s", rep)
+		}
+		cancel()
+		<-done
+	})
+}

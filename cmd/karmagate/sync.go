@@ -18,8 +18,9 @@ import (
 // for cron. With userbot accounts (TELEGRAM_API_ID, KARMAGATE_SECRET) it
 // connects those no running instance holds, lists every gated chat's
 // participants and records them; chats whose account another instance
-// holds get an audit action that instance carries out. Without, it
-// re-plans only, and says so. What the pass queues is left to serve's
+// holds get an audit action that instance carries out, and sync waits for
+// it (within --wait) to report what it found. Without, it re-plans only,
+// and says so. What the pass queues is left to serve's
 // workers. It prints the report; a chat that could not be audited makes
 // the exit status 1.
 func runSync(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -43,6 +44,7 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 		defer stop()
 		if pool != nil {
 			opts.Auditor = pool
+			opts.AuditWait = cfg.SyncWait
 		}
 	}
 	if opts.Auditor == nil {
@@ -73,13 +75,19 @@ func syncUserbots(ctx context.Context, cfg Config, store *models.Store, logger *
 	if err != nil {
 		return nil, nil, err
 	}
-	ready := 0
+	// The ready accounts no running instance holds: those connect here.
+	free, held := 0, 0
+	now := time.Now()
 	for _, r := range rows {
-		if r.State == models.UserbotReady {
-			ready++
+		switch {
+		case r.State != models.UserbotReady:
+		case r.LeaseOwner != nil && *r.LeaseOwner != "" && r.LeaseUntil != nil && r.LeaseUntil.After(now):
+			held++
+		default:
+			free++
 		}
 	}
-	if ready == 0 {
+	if free+held == 0 {
 		return nil, func() {}, nil
 	}
 	v, err := vault.New([]byte(cfg.Secret))
@@ -101,12 +109,17 @@ func syncUserbots(ctx context.Context, cfg Config, store *models.Store, logger *
 		}
 	}()
 	stop := func() { cancel(); wg.Wait() }
-	// Accounts another instance holds never connect here: their chats'
-	// audits are queued for that instance.
-	wctx, wcancel := context.WithTimeout(ctx, min(cfg.SyncWait/2, 30*time.Second))
-	defer wcancel()
-	if err := pool.WaitReady(wctx, ready); err != nil {
-		logger.Info("not every userbot account connected here; audits of their chats go to the instance that holds them", "ready", ready)
+	// Accounts another instance holds do not connect here: their chats'
+	// audits are queued for that instance, and sync waits for them.
+	if held > 0 {
+		logger.Info("userbot accounts held by a running instance: it audits their chats", "held", held)
+	}
+	if free > 0 {
+		wctx, wcancel := context.WithTimeout(ctx, min(cfg.SyncWait/2, 30*time.Second))
+		defer wcancel()
+		if err := pool.WaitReady(wctx, free); err != nil {
+			logger.Warn("not every free userbot account connected", "accounts", free, "err", err)
+		}
 	}
 	return pool, stop, nil
 }

@@ -100,6 +100,19 @@ func TestE2E_SyncReconciles(t *testing.T) {
 		m := e.members(chat)
 		return m[stranger] != "member" && m[ann] != "member"
 	})
+
+	// With serve running, it holds the account: sync queues the audit for
+	// it, waits, and reports what serve's audit found (Ben inside, though
+	// the database lost that).
+	e.sql("UPDATE chat_states SET in_chat = ? WHERE member_id = (SELECT id FROM members WHERE external_id = 'ben')", false)
+	out = e.cli("sync", "--wait", "90s")
+	t.Logf("karmagate sync, serve running:\n%s", out)
+	if want := "1 of 1 chats audited: 0 strangers, 1 found inside, 0 gone"; !strings.Contains(out, want) {
+		t.Errorf("karmagate sync printed no %q:\n%s", want, out)
+	}
+	if n := e.count("SELECT COUNT(*) FROM chat_states WHERE in_chat = ? AND member_id = (SELECT id FROM members WHERE external_id = 'ben')", true); n != 1 {
+		t.Errorf("ben not recorded inside again")
+	}
 }
 
 // TestE2E_SyncWithoutUserbots: without userbot accounts sync re-plans only
