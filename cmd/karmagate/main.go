@@ -122,7 +122,7 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 		flags += " [--listen ADDR]"
 	}
 	if name == "sync" {
-		fs.DurationVar(&cfg.SyncWait, "wait", 2*time.Minute, "how long to wait for the userbot accounts and the chats' audits")
+		fs.DurationVar(&cfg.SyncWait, "wait", 2*time.Minute, "wait at most `DURATION` for the userbot accounts and the chats' audits")
 		flags += " [--wait DURATION]"
 	}
 	fs.Usage = func() {
