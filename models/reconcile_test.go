@@ -77,6 +77,10 @@ func TestStore_ClaimReconcile(t *testing.T) {
 		}
 		claim("a", true)
 		claim("b", false) // a holds it
+		f.clock.Advance(9 * time.Minute)
+		claim("a", true) // a renews it
+		f.clock.Advance(9 * time.Minute)
+		claim("b", false) // renewed: not expired
 		started := f.clock.Now()
 		if err := f.store.FinishReconcile(ctx, "a", started); err != nil {
 			t.Fatal(err)

@@ -352,7 +352,29 @@ func (r *Reconciler) scheduled(ctx context.Context, trigger string, every time.D
 		return
 	}
 	started := o.Now()
-	if _, err := r.Pass(ctx, trigger, ""); err != nil && ctx.Err() != nil {
+	// Renew the lease while the pass runs (audits of many chats take a
+	// while): the holder may take it again.
+	rctx, stopRenew := context.WithCancel(ctx)
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		t := time.NewTicker(o.LeaseTTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-rctx.Done():
+				return
+			case <-t.C:
+				if ok, err := o.Store.ClaimReconcile(rctx, o.Owner, every, o.LeaseTTL); err != nil || !ok {
+					r.log.WarnContext(rctx, "reconcile lease not renewed", "held", ok, "err", err)
+				}
+			}
+		}
+	}()
+	_, err = r.Pass(ctx, trigger, "")
+	stopRenew()
+	<-renewed
+	if err != nil && ctx.Err() != nil {
 		return // stopping: the lease expires, and the next start runs a pass
 	}
 	if err := o.Store.FinishReconcile(context.WithoutCancel(ctx), o.Owner, started); err != nil {

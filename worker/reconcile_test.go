@@ -317,3 +317,55 @@ func TestReconciler_AwaitsAuditsElsewhere(t *testing.T) {
 		<-done
 	})
 }
+
+// slowAuditor takes its time over each chat.
+type slowAuditor struct {
+	entered chan struct{}
+	once    sync.Once
+	d       time.Duration
+}
+
+func (a *slowAuditor) AuditChat(ctx context.Context, chat string) (models.Audit, error) {
+	a.once.Do(func() { close(a.entered) })
+	time.Sleep(a.d)
+	return models.Audit{}, nil
+}
+
+// TestReconciler_LeaseRenewed: a pass that outlasts its lease's TTL renews
+// it, so that another instance does not start a second pass meanwhile.
+func TestReconciler_LeaseRenewed(t *testing.T) {
+	modelstest.Each(t, func(t *testing.T, spec string) {
+		rules := modelstest.MustRules(t, modelstest.Rules)
+		a := models.NewStore(modelstest.MustOpen(t, spec), rules, models.Options{})
+		b := models.NewStore(modelstest.MustOpen(t, spec), rules, models.Options{})
+		if err := a.BindChat(context.Background(), "webmasters-pro", -1001, "test"); err != nil {
+			t.Fatal(err)
+		}
+		slow := &slowAuditor{entered: make(chan struct{}), d: 1500 * time.Millisecond}
+		first, err := worker.NewReconciler(worker.ReconcileOptions{Store: a, Auditor: slow, Every: time.Hour, LeaseTTL: 300 * time.Millisecond,
+			OnStart: true, Owner: "first"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer runReconciler(t, first)()
+		<-slow.entered
+		second, err := worker.NewReconciler(worker.ReconcileOptions{Store: b, Auditor: &slowAuditor{entered: make(chan struct{})},
+			Every: time.Hour, Check: 10 * time.Millisecond, LeaseTTL: 300 * time.Millisecond, OnStart: true, Owner: "second"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer runReconciler(t, second)()
+		eventually(t, "the first pass to end", func() bool {
+			for _, e := range reconcileEvents(t, b) {
+				if e.Actor == "reconcile:start" {
+					return true
+				}
+			}
+			return false
+		})
+		time.Sleep(100 * time.Millisecond) // the second instance's checks go on
+		if evs := reconcileEvents(t, b); len(evs) != 1 {
+			t.Fatalf("passes: %d, want the first instance's alone: %+v", len(evs), evs)
+		}
+	})
+}
