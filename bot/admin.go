@@ -16,7 +16,7 @@ import (
 //	/status [chat]    who is in, who should be, what is pending
 //	/rules            the rules of the chats you administer
 //	/who <@user|id>   a member's state and why
-//	/sync             re-plan every member against the rules now
+//	/sync             a full reconcile pass now, answered with its report
 //	/pending [chat]   planned removals
 //	/confirm [chat]   confirm planned removals (dry run)
 //	/exempt <member> <chat>, /unexempt <member> <chat>
@@ -125,7 +125,15 @@ func (b *Bot) adminCommand(ctx context.Context, userID int64, cmd, args string) 
 		if _, err := chats(arg(0)); err != nil {
 			return "", err
 		}
-		n, err := b.store.ReplanAll(ctx, fmt.Sprintf("bot:%d", userID))
+		by := fmt.Sprintf("bot:%d", userID)
+		if b.opts.Sync != nil {
+			report, err := b.opts.Sync(ctx, by)
+			if err != nil {
+				return "", err
+			}
+			return "Reconciled: " + report, nil
+		}
+		n, err := b.store.ReplanAll(ctx, by)
 		if err != nil {
 			return "", err
 		}

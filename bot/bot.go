@@ -104,6 +104,9 @@ type Options struct {
 	TagEvery time.Duration
 	// PollTimeout is getUpdates' long-poll timeout; 25 s by default.
 	PollTimeout time.Duration
+	// Sync, when set, runs a full reconcile pass for /sync and returns its
+	// report (worker.Reconciler); without it /sync re-plans every member.
+	Sync func(ctx context.Context, by string) (string, error)
 	// WakeWorkers, when set, is called when the bot queued outbox actions,
 	// so that the worker pool looks at once.
 	WakeWorkers func()

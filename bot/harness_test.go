@@ -63,6 +63,9 @@ type harnessOptions struct {
 	logChat  int64
 	// beforeRun is called once the bot exists, before it runs.
 	beforeRun func(*harness)
+	// reconcile answers /sync with a worker.Reconciler's pass, as serve
+	// does.
+	reconcile bool
 }
 
 func newHarness(t testing.TB, spec string, o harnessOptions) *harness {
@@ -98,7 +101,21 @@ func (h *harness) start() {
 		t.Fatal(err)
 	}
 	var pool *worker.Pool
-	b, err := bot.New(ctx, bot.Options{Widget: widget,
+	var syncFn func(context.Context, string) (string, error)
+	if o.reconcile {
+		rec, err := worker.NewReconciler(worker.ReconcileOptions{Store: store, WakeWorkers: func() { pool.Wake() }, Now: clock.Now, Logger: testLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		syncFn = func(ctx context.Context, by string) (string, error) {
+			rep, err := rec.Pass(ctx, "/sync", by)
+			if err != nil {
+				return "", err
+			}
+			return rep.String(), nil
+		}
+	}
+	b, err := bot.New(ctx, bot.Options{Widget: widget, Sync: syncFn,
 		Token: sb.BotToken(), ServerURL: sb.BotAPIURL(), Store: store, Tokens: tokens, Secret: secret,
 		Admins: o.admins, WebhookURL: o.webhook, Now: clock.Now, PollTimeout: time.Second, Limits: o.limits, TagEvery: o.tagEvery, LogChat: o.logChat,
 		WakeWorkers: func() { pool.Wake() }, Logger: testLogger(t),

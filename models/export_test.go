@@ -35,3 +35,21 @@ func PlanTwice(ctx context.Context, s *Store, id, actor string) error {
 
 // MigrateTo brings db's schema up to version to, and no further.
 func MigrateTo(ctx context.Context, db *DB, to int) ([]string, error) { return db.migrateTo(ctx, to) }
+
+// CountStatements makes db call fn for every SQL statement it runs through
+// gorm (every statement the store runs), on the write and the read pool.
+func CountStatements(db *DB, fn func(sql string)) {
+	hook := func(g *gorm.DB) { fn(g.Statement.SQL.String()) }
+	for _, g := range []*gorm.DB{db.gorm, db.read} {
+		cb := g.Callback()
+		_ = cb.Create().After("gorm:create").Register("test:count", hook)
+		_ = cb.Query().After("gorm:query").Register("test:count", hook)
+		_ = cb.Update().After("gorm:update").Register("test:count", hook)
+		_ = cb.Delete().After("gorm:delete").Register("test:count", hook)
+		_ = cb.Row().After("gorm:row").Register("test:count", hook)
+		_ = cb.Raw().After("gorm:raw").Register("test:count", hook)
+		if db.read == db.gorm {
+			break
+		}
+	}
+}

@@ -18,6 +18,9 @@ type Audit struct {
 	Joined    int // linked members found inside whom nothing had reported in
 	Left      int // linked members recorded inside but not there any more
 	Strangers int // accounts linked to no member inside: removals or flags queued
+	// Queued counts the actions recording the list queued, by kind: the
+	// re-plans of members found inside or gone, and the strangers'.
+	Queued Queued
 }
 
 // RecordParticipants records a gated chat's actual membership from a full
@@ -123,9 +126,22 @@ func (s *Store) RecordParticipants(ctx context.Context, key string, present []in
 		if err := p.flush(); err != nil {
 			return err
 		}
+		out.Queued = p.queued()
 		n, err := s.queueStrangers(tx, c, strangers, actor)
+		if err != nil {
+			return err
+		}
 		out.Strangers = n
-		return err
+		if n > 0 {
+			kind := gate.ActionRemove
+			if c.OnViolation == gate.ViolationFlag {
+				kind = gate.ActionFlag
+			}
+			out.Queued.add(string(kind), n)
+		}
+		// The audit's outcome, for a reconcile pass that queued it on
+		// another instance (AuditResults).
+		return tx.Create(&Event{At: p.now, Actor: actor, Kind: EventAudited, ChatKey: &key, Detail: out.String()}).Error
 	})
 	return out, err
 }

@@ -272,20 +272,43 @@ func (s *Store) chatIndex(key string) (*gate.Chat, int) {
 }
 
 // dropMootUninvites drops an uninvite whose invite never went out: it is
-// still pending, and the new decision cancels it anyway.
+// still pending, and the new decision cancels it anyway. One query per
+// chunk of members, not one per uninvite.
 func (p *planner) dropMootUninvites() error {
-	kept := p.actions[:0]
+	var ids []int64
 	for _, a := range p.actions {
 		if a.Kind == string(gate.ActionUninvite) {
-			var n int64
-			err := p.tx.Model(&Action{}).Where("member_id = ? AND chat_key = ? AND status = ? AND kind = ?",
-				a.MemberID, a.ChatKey, ActionPending, string(gate.ActionInvite)).Count(&n).Error
-			if err != nil {
-				return fmt.Errorf("check pending invite: %w", err)
-			}
-			if n > 0 {
-				continue
-			}
+			ids = append(ids, a.MemberID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	type key struct {
+		member int64
+		chat   string
+	}
+	pending := map[key]bool{}
+	err := chunks(ids, chunkSize, func(part []int64) error {
+		cond, arg := p.s.in("member_id", part)
+		var rows []struct {
+			MemberID int64
+			ChatKey  string
+		}
+		err := p.tx.Model(&Action{}).Select("member_id, chat_key").Where(cond, arg).
+			Where("status = ? AND kind = ?", ActionPending, string(gate.ActionInvite)).Scan(&rows).Error
+		for _, r := range rows {
+			pending[key{r.MemberID, r.ChatKey}] = true
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("check pending invites: %w", err)
+	}
+	kept := p.actions[:0]
+	for _, a := range p.actions {
+		if a.Kind == string(gate.ActionUninvite) && pending[key{a.MemberID, a.ChatKey}] {
+			continue
 		}
 		kept = append(kept, a)
 	}

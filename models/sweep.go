@@ -27,27 +27,12 @@ func (s *Store) ExpireGrace(ctx context.Context, actor string) (int, error) {
 	})
 }
 
-// ReplanAll re-plans every member, in batches of one transaction each: after
-// the rules changed, or to repair. It returns how many members it planned.
+// ReplanAll re-plans every member: after the rules changed, or to repair.
+// It returns how many members it looked at. See ReplanEvery, which also
+// says what changed.
 func (s *Store) ReplanAll(ctx context.Context, actor string) (int, error) {
-	var last int64
-	total := 0
-	for {
-		var ids []int64
-		err := s.db.read.WithContext(ctx).Model(&Member{}).Where("id > ?", last).
-			Order("id").Limit(chunkSize).Pluck("id", &ids).Error
-		if err != nil {
-			return total, fmt.Errorf("list members: %w", err)
-		}
-		if len(ids) == 0 {
-			return total, nil
-		}
-		if err := s.replanIDs(ctx, ids, actor); err != nil {
-			return total, err
-		}
-		total += len(ids)
-		last = ids[len(ids)-1]
-	}
+	r, err := s.ReplanEvery(ctx, actor)
+	return r.Members, err
 }
 
 func (s *Store) replanIDs(ctx context.Context, ids []int64, actor string) error {

@@ -229,7 +229,7 @@ func TestStore_RecordParticipants(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if a != (models.Audit{Present: 4, Joined: 2, Left: 1, Strangers: 1}) {
+		if a != (models.Audit{Present: 4, Joined: 2, Left: 1, Strangers: 1, Queued: models.Queued{Warnings: 1, Removals: 1}}) {
 			t.Fatalf("audit: %+v", a)
 		}
 		for _, tt := range []struct {

@@ -44,37 +44,51 @@ const maxPage = 200
 // execAudit lists a gated chat's participants, page by page, and records
 // them: members inside whom no update reported, members gone, strangers.
 func (p *Pool) execAudit(ctx context.Context, act *models.Action) error {
-	row, err := p.opts.Store.ChatRow(ctx, act.ChatKey)
-	if err != nil {
-		return err
-	}
-	if row.TgChatID == nil {
-		return nil
-	}
-	a, channel, ok, err := p.inChannel(ctx, channelID(*row.TgChatID))
-	if err != nil {
-		return err
-	}
-	if !ok {
-		if len(p.ready()) == 0 {
-			return worker.RetryAt(p.opts.Now().Add(otherInstanceWait), errors.New("no userbot account is connected yet"))
-		}
+	_, err := p.AuditChat(ctx, act.ChatKey)
+	if errors.Is(err, worker.ErrCannotAudit) {
 		p.log.InfoContext(ctx, "no userbot account is in the group: not audited", "chat", act.ChatKey)
 		return nil
 	}
+	return err
+}
+
+// AuditChat lists a gated chat's participants with an account of this
+// instance that is in its group, and records them
+// (Store.RecordParticipants). It returns a worker.RetryError when the
+// account in the group is connected elsewhere or not yet, and an error
+// wrapping worker.ErrCannotAudit when no account is in the group (or the
+// chat has none).
+func (p *Pool) AuditChat(ctx context.Context, key string) (models.Audit, error) {
+	row, err := p.opts.Store.ChatRow(ctx, key)
+	if err != nil {
+		return models.Audit{}, err
+	}
+	if row.TgChatID == nil {
+		return models.Audit{}, fmt.Errorf("chat %s has no group: %w", key, worker.ErrCannotAudit)
+	}
+	a, channel, ok, err := p.inChannel(ctx, channelID(*row.TgChatID))
+	if err != nil {
+		return models.Audit{}, err
+	}
+	if !ok {
+		if len(p.ready()) == 0 {
+			return models.Audit{}, worker.RetryAt(p.opts.Now().Add(otherInstanceWait), errors.New("no userbot account is connected yet"))
+		}
+		return models.Audit{}, fmt.Errorf("chat %s: %w", key, worker.ErrCannotAudit)
+	}
 	present, err := p.participants(ctx, a, channel)
 	if err != nil {
-		return err
+		return models.Audit{}, p.retryable(err)
 	}
-	res, err := p.opts.Store.RecordParticipants(ctx, act.ChatKey, present, p.opts.Actor+":"+strconv.FormatInt(a.id, 10))
+	res, err := p.opts.Store.RecordParticipants(ctx, key, present, p.opts.Actor+":"+strconv.FormatInt(a.id, 10))
 	if err != nil {
-		return err
+		return models.Audit{}, err
 	}
-	a.log.InfoContext(ctx, "chat audited", "chat", act.ChatKey, "present", res.Present, "joined", res.Joined, "left", res.Left, "strangers", res.Strangers)
+	a.log.InfoContext(ctx, "chat audited", "chat", key, "present", res.Present, "joined", res.Joined, "left", res.Left, "strangers", res.Strangers)
 	if res.Joined+res.Left+res.Strangers > 0 {
 		p.wakeWorkers()
 	}
-	return nil
+	return res, nil
 }
 
 // participants lists the people inside a supergroup: not its creator,

@@ -2,6 +2,7 @@ package userbot_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -215,6 +216,16 @@ func TestPool_Audit(t *testing.T) {
 	if err != nil || len(rm) != 1 || *rm[0].TgUserID != stranger.ID {
 		t.Fatalf("removals queued: %+v %v, want the stranger's", rm, err)
 	}
+	t.Run("AuditChat reports, for a reconcile pass", func(t *testing.T) {
+		a, err := h.pool.AuditChat(ctx, "webmasters-pro")
+		// The stranger's removal waits already: not queued again.
+		if err != nil || a.Present != 2 || a.Joined != 0 || a.Left != 0 || a.Strangers != 0 {
+			t.Fatalf("AuditChat: %+v, %v", a, err)
+		}
+		if _, err := h.pool.AuditChat(ctx, "customers-club"); !errors.Is(err, worker.ErrCannotAudit) {
+			t.Fatalf("a chat without a group: %v, want ErrCannotAudit", err)
+		}
+	})
 	t.Run("the userbot removes when the bot cannot", func(t *testing.T) {
 		if err := h.store.SetChatBot(ctx, "webmasters-pro", models.BotInChat{Status: "member"}); err != nil {
 			t.Fatal(err)

@@ -13,4 +13,11 @@
 // The store guarantees that two actions of one member in one chat never run
 // at once and that they run in the order they were queued; the pool adds no
 // ordering of its own, so a flood wait on one chat holds up nothing else.
+//
+// A Reconciler runs full reconcile passes: every member re-planned against
+// the rules, every gated chat's participants listed through an Auditor
+// (the userbot pool) and recorded, and a Report of what was found and
+// queued written to the audit trail, the log and the metrics. Run
+// schedules them under a lease in the database, so that of several
+// instances one runs each scheduled pass.
 package worker

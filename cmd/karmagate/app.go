@@ -56,6 +56,9 @@ type Main struct {
 	sourceDB *source.MySQL
 	// Userbots is the userbot pool, nil when TELEGRAM_API_ID is not set.
 	Userbots *userbot.Pool
+	// Reconciler runs the full reconcile passes: on start, every
+	// KARMAGATE_RECONCILE_EVERY (one instance per pass), on /sync.
+	Reconciler *worker.Reconciler
 
 	ln     net.Listener
 	http   *http.Server
@@ -173,6 +176,13 @@ func (m *Main) Run(ctx context.Context) error {
 		Token: m.Config.BotToken, ServerURL: m.Config.BotAPIURL, Store: store, Tokens: tokens, Widget: widget, Secret: []byte(m.Config.Secret),
 		WebhookURL: m.Config.WebhookURL, Admins: m.Config.Admins, LogChat: m.Config.LogChat, Texts: store.Rules().Messages,
 		WakeWorkers: func() { pool.Wake() }, Now: m.Now, Logger: m.Logger, Registerer: reg, AfterStore: afterStore,
+		Sync: func(ctx context.Context, by string) (string, error) {
+			rep, err := m.Reconciler.Pass(ctx, "/sync", by)
+			if err != nil {
+				return "", err
+			}
+			return rep.String(), nil
+		},
 	})
 	if err != nil {
 		return err
@@ -200,6 +210,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	pool = worker.New(worker.Options{Store: store, Executors: executors, Now: m.Now, Logger: m.Logger, Registerer: reg})
 	m.Workers = pool
+	if m.Reconciler, err = newReconciler(m.Config, store, m.Userbots, pool.Wake, m.Now, m.Logger, reg); err != nil {
+		return err
+	}
 	if m.Config.Source != "" && store.Rules().Source != nil {
 		if m.sourceDB, err = source.OpenMySQL(m.Config.Source, store.Rules().Source.Query); err != nil {
 			return fmt.Errorf("KARMAGATE_SOURCE: %w", err)
@@ -281,6 +294,11 @@ func (m *Main) Run(ctx context.Context) error {
 			m.Logger.Error("workers stopped", "err", err)
 		}
 	}, bg)
+	m.goRun("reconcile", func(ctx context.Context) {
+		if err := m.Reconciler.Run(ctx); err != nil {
+			m.Logger.Error("reconcile stopped", "err", err)
+		}
+	}, bg)
 	if m.Source != nil {
 		m.goRun("source", func(ctx context.Context) {
 			if err := m.Source.Run(ctx); err != nil {
@@ -320,8 +338,20 @@ func (m *Main) newUserbots(store *models.Store, wake func()) (*userbot.Pool, err
 	}
 	return userbot.New(userbot.Options{
 		Accounts: store.Userbots(), Store: store, Vault: v, Telegram: m.telegram(), BotUsername: m.Bot.Username(),
-		AuditEvery: m.Config.ReconcileEvery, Failpoint: failpoint, WakeWorkers: wake, Now: m.Now, Logger: m.Logger,
+		// The reconciler schedules the audits (one instance per pass).
+		AuditEvery: -1, Failpoint: failpoint, WakeWorkers: wake, Now: m.Now, Logger: m.Logger,
 	})
+}
+
+// newReconciler builds the reconciler serve and sync run: it audits the
+// chats through the userbot pool when there is one.
+func newReconciler(cfg Config, store *models.Store, userbots *userbot.Pool, wake func(), now func() time.Time, logger *slog.Logger, reg prometheus.Registerer) (*worker.Reconciler, error) {
+	opts := worker.ReconcileOptions{Store: store, Every: cfg.ReconcileEvery, OnStart: true,
+		WakeWorkers: wake, Now: now, Logger: logger, Registerer: reg}
+	if userbots != nil {
+		opts.Auditor = userbots
+	}
+	return worker.NewReconciler(opts)
 }
 
 // telegram is how the userbot pool reaches Telegram (or the sandbox).

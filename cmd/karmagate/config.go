@@ -65,9 +65,13 @@ type Config struct {
 	// "kill-after-create-channel", right after a userbot account created a
 	// group, before anything of it is recorded.
 	Failpoint string
-	// ReconcileEvery is how often every gated chat is audited against
-	// Telegram by the userbot pool (KARMAGATE_RECONCILE_EVERY).
+	// ReconcileEvery is how often a full reconcile pass runs: every
+	// member re-planned, every gated chat audited against Telegram by the
+	// userbot pool (KARMAGATE_RECONCILE_EVERY).
 	ReconcileEvery time.Duration
+	// SyncWait bounds how long karmagate sync waits for the userbot
+	// accounts and the audits (its --wait flag).
+	SyncWait time.Duration
 }
 
 // ConfigFromEnv reads the configuration; getenv is os.Getenv outside tests.

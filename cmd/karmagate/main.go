@@ -3,7 +3,7 @@
 //
 //	karmagate serve      run the service (REST API, metrics)
 //	karmagate migrate    bring the database schema up to date
-//	karmagate sync       re-plan every member against the rules now
+//	karmagate sync       one full reconcile pass against Telegram, then exit
 //	karmagate sandbox    serve an embedded Telegram for tests and trials
 //	karmagate userbot    log userbot accounts in (login), list them, log them out
 //	karmagate version    print the version
@@ -21,6 +21,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -34,7 +35,7 @@ commands:
   serve      run the service: the bot, the workers, REST API, dashboard, health, metrics
   demo       play the whole story against an embedded Telegram, then keep serving
   migrate    bring the database schema up to date and exit
-  sync       re-plan every member against the rules now and exit
+  sync       one full reconcile pass (re-plan everyone, audit every chat) and exit
   sandbox    serve an embedded Telegram (Bot API + MTProto) for tests and trials
   userbot    login, list, logout: the Telegram accounts that create and administer the groups
   version    print the version
@@ -120,6 +121,10 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 		fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "`ADDR` (host:port) of the REST API, health and metrics (KARMAGATE_LISTEN)")
 		flags += " [--listen ADDR]"
 	}
+	if name == "sync" {
+		fs.DurationVar(&cfg.SyncWait, "wait", 2*time.Minute, "wait at most `DURATION` for the userbot accounts and the chats' audits")
+		flags += " [--wait DURATION]"
+	}
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: karmagate %s %s\n\nConfiguration is read from the environment; see README.md.\n\n", name, flags)
 		fs.PrintDefaults()
@@ -168,23 +173,5 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 		return err
 	}
 	fmt.Fprintf(stdout, "database schema at version %d\n", v)
-	return nil
-}
-
-func runSync(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := loadConfig("sync", args, getenv, stderr, checkSync)
-	if err != nil {
-		return err
-	}
-	db, store, err := openStore(ctx, cfg, cfg.Logger(stderr), nil, false)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	n, err := store.ReplanAll(ctx, "sync")
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "re-planned %d members against %d chats\n", n, len(store.Rules().Chats))
 	return nil
 }

@@ -356,7 +356,7 @@ func TestRun_SyncReplans(t *testing.T) {
 	}
 	var out bytes.Buffer
 	err := run(testContext(t), []string{"sync"}, mapEnv("KARMAGATE_DB", cfg.DB, "KARMAGATE_RULES", cfg.RulesPath), &out, io.Discard)
-	if err != nil || !strings.Contains(out.String(), "re-planned 1 members against 2 chats") {
+	if err != nil || !strings.Contains(out.String(), "reconciled against 2 chats: 1 members planned (0 changed)") {
 		t.Fatalf("sync = %v, %q", err, out.String())
 	}
 }

@@ -1,0 +1,445 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/karmagate/karmagate/gate"
+)
+
+// Audit trail kinds of reconciling.
+const (
+	// EventReconciled is a full reconcile pass: what it found and queued.
+	EventReconciled = "reconcile.pass"
+	// EventAudited is a chat's participant list recorded: what it found
+	// and queued (Audit.String).
+	EventAudited = "chat.audited"
+)
+
+// auditFormat is how Audit.String writes an audit, and AuditResults reads
+// it back.
+const auditFormat = "%d participants: %d found inside, %d gone, %d strangers; queued %d invites, %d uninvites, %d warnings, %d removals, %d flags, %d other"
+
+// String says what an audit found and queued.
+func (a Audit) String() string {
+	q := a.Queued
+	return fmt.Sprintf(auditFormat, a.Present, a.Joined, a.Left, a.Strangers, q.Invites, q.Uninvites, q.Warnings, q.Removals, q.Flags, q.Other)
+}
+
+func parseAudit(s string) (Audit, bool) {
+	var a Audit
+	q := &a.Queued
+	n, err := fmt.Sscanf(s, auditFormat, &a.Present, &a.Joined, &a.Left, &a.Strangers, &q.Invites, &q.Uninvites, &q.Warnings, &q.Removals, &q.Flags, &q.Other)
+	return a, err == nil && n == 10
+}
+
+// AuditResults returns, for the chats given, the outcome of the last audit
+// recorded at or after since, and how many of their audit actions
+// (kind audit) are still waiting or running: a reconcile pass that queued
+// audits for another instance waits on it.
+func (s *Store) AuditResults(ctx context.Context, chats []string, since time.Time) (map[string]Audit, int, error) {
+	out := map[string]Audit{}
+	if len(chats) == 0 {
+		return out, 0, nil
+	}
+	g := s.db.read.WithContext(ctx)
+	var open int64
+	if err := g.Model(&Action{}).Where("kind = ? AND member_id = 0 AND chat_key IN ? AND status IN ?", "audit", chats, []string{ActionPending, ActionRunning}).
+		Count(&open).Error; err != nil {
+		return nil, 0, fmt.Errorf("count open audits: %w", err)
+	}
+	var evs []Event
+	if err := g.Where("kind = ? AND chat_key IN ? AND at >= ?", EventAudited, chats, since.UTC().Truncate(time.Microsecond)).Order("id").Find(&evs).Error; err != nil {
+		return nil, 0, fmt.Errorf("read audits: %w", err)
+	}
+	for _, e := range evs {
+		if a, ok := parseAudit(e.Detail); ok && e.ChatKey != nil {
+			out[*e.ChatKey] = a
+		}
+	}
+	return out, int(open), nil
+}
+
+// Replan says what re-planning every member did.
+type Replan struct {
+	Members int    // members looked at
+	Changed int    // members whose plan changed: re-planned, states and actions written
+	Queued  Queued // the actions the re-plan queued
+}
+
+// Queued counts queued actions by kind.
+type Queued struct {
+	Invites   int // gate.ActionInvite
+	Uninvites int // gate.ActionUninvite
+	Warnings  int // gate.ActionWarn
+	Removals  int // gate.ActionRemove
+	Flags     int // gate.ActionFlag
+	Other     int // any other kind (callbacks, notices)
+}
+
+// Add adds o's counts to q.
+func (q *Queued) Add(o Queued) {
+	q.Invites += o.Invites
+	q.Uninvites += o.Uninvites
+	q.Warnings += o.Warnings
+	q.Removals += o.Removals
+	q.Flags += o.Flags
+	q.Other += o.Other
+}
+
+// Total is the number of actions counted.
+func (q Queued) Total() int {
+	return q.Invites + q.Uninvites + q.Warnings + q.Removals + q.Flags + q.Other
+}
+
+func (q *Queued) add(kind string, n int) {
+	switch gate.ActionKind(kind) {
+	case gate.ActionInvite:
+		q.Invites += n
+	case gate.ActionUninvite:
+		q.Uninvites += n
+	case gate.ActionWarn:
+		q.Warnings += n
+	case gate.ActionRemove:
+		q.Removals += n
+	case gate.ActionFlag:
+		q.Flags += n
+	default:
+		q.Other += n
+	}
+}
+
+// replanChunk is how many changed members one transaction re-plans.
+const replanChunk = 2000
+
+// ReplanEvery re-plans every member against the rules: grace periods that
+// ended, rules that changed, anything a lost update left behind.
+//
+// It reads members, their chat states and their overrides in three
+// streamed queries (no locks; one pass over each table in member id
+// order), plans each member in memory and keeps only those whose plan
+// changes. Those are re-planned again under their row locks, in
+// transactions of replanChunk members, by the same planner every other
+// change goes through: a member changed by someone else meanwhile is
+// planned from what is current. So a pass over members whose plan holds
+// costs three statements, whatever their number; the statements of the
+// writes grow with the members that change, not with all of them.
+func (s *Store) ReplanEvery(ctx context.Context, actor string) (Replan, error) {
+	var out Replan
+	changed, n, err := s.diffAll(ctx)
+	out.Members = n
+	if err != nil {
+		return out, err
+	}
+	err = chunks(changed, replanChunk, func(part []int64) error {
+		q, err := s.replanIDsCounted(ctx, part, actor)
+		if err != nil {
+			return err
+		}
+		out.Queued.Add(q)
+		out.Changed += len(part)
+		return nil
+	})
+	return out, err
+}
+
+// diffAll plans every member from a streamed read and returns the ids of
+// those whose plan would change, and how many members it read.
+func (s *Store) diffAll(ctx context.Context) ([]int64, int, error) {
+	g := s.db.read.WithContext(ctx)
+	members, err := g.Raw("SELECT id, karma, group_list, tg_user_id IS NOT NULL FROM members ORDER BY id").Rows()
+	if err != nil {
+		return nil, 0, fmt.Errorf("read members: %w", err)
+	}
+	defer members.Close()
+	states, err := g.Raw("SELECT member_id, chat_key, state, in_chat, grace_until FROM chat_states ORDER BY member_id").Rows()
+	if err != nil {
+		return nil, 0, fmt.Errorf("read chat states: %w", err)
+	}
+	defer states.Close()
+	ovs, err := g.Raw("SELECT member_id, chat_key, mode FROM overrides ORDER BY member_id").Rows()
+	if err != nil {
+		return nil, 0, fmt.Errorf("read overrides: %w", err)
+	}
+	defer ovs.Close()
+
+	st := newCursor(states, func(r *sql.Rows, row *streamRow) error {
+		var grace sql.NullTime
+		if err := r.Scan(&row.member, &row.chat, &row.state, &row.inChat, &grace); err != nil {
+			return err
+		}
+		row.grace = time.Time{}
+		if grace.Valid {
+			row.grace = grace.Time.UTC()
+		}
+		return nil
+	})
+	ov := newCursor(ovs, func(r *sql.Rows, row *streamRow) error {
+		return r.Scan(&row.member, &row.chat, &row.state)
+	})
+
+	chats := s.rules.Chats
+	cur := make([]gate.Status, len(chats))
+	ovr := make([]gate.Override, len(chats))
+	var buf []gate.Change
+	var changed []int64
+	now := s.clock()
+	n := 0
+	for members.Next() {
+		var (
+			id     int64
+			karma  int64
+			groups string
+			linked bool
+		)
+		if err := members.Scan(&id, &karma, &groups, &linked); err != nil {
+			return nil, n, fmt.Errorf("read members: %w", err)
+		}
+		n++
+		clear(cur)
+		clear(ovr)
+		err := st.each(id, func(r *streamRow) {
+			if c, i := s.chatIndex(r.chat); c != nil {
+				cur[i] = gate.Status{State: gate.State(r.state), InChat: r.inChat, GraceUntil: r.grace}
+			}
+		})
+		if err != nil {
+			return nil, n, fmt.Errorf("read chat states: %w", err)
+		}
+		err = ov.each(id, func(r *streamRow) {
+			if c, i := s.chatIndex(r.chat); c != nil {
+				ovr[i] = gate.Override(r.state)
+			}
+		})
+		if err != nil {
+			return nil, n, fmt.Errorf("read overrides: %w", err)
+		}
+		var gs []string
+		if groups != "" {
+			gs = strings.Split(groups, ",")
+		} else {
+			gs = []string{}
+		}
+		buf = s.rules.PlanMember(gate.Member{Karma: karma, Groups: gs, Linked: linked}, cur, ovr, now, buf[:0])
+		if len(buf) > 0 {
+			changed = append(changed, id)
+		}
+	}
+	if err := members.Err(); err != nil {
+		return nil, n, fmt.Errorf("read members: %w", err)
+	}
+	return changed, n, nil
+}
+
+// streamRow is one row of chat_states or overrides (mode in state).
+type streamRow struct {
+	member int64
+	chat   string
+	state  string
+	inChat bool
+	grace  time.Time
+}
+
+// cursor walks rows ordered by member id alongside the members.
+type cursor struct {
+	rows *sql.Rows
+	scan func(*sql.Rows, *streamRow) error
+	row  streamRow
+	have bool // row holds a read row not handed out yet
+	done bool
+}
+
+func newCursor(rows *sql.Rows, scan func(*sql.Rows, *streamRow) error) *cursor {
+	return &cursor{rows: rows, scan: scan}
+}
+
+// each calls fn for every row of member id, skipping rows of smaller ids
+// (members deleted since the members were read).
+func (c *cursor) each(id int64, fn func(*streamRow)) error {
+	for {
+		if !c.have {
+			if c.done || !c.rows.Next() {
+				c.done = true
+				return c.rows.Err()
+			}
+			if err := c.scan(c.rows, &c.row); err != nil {
+				return err
+			}
+			c.have = true
+		}
+		switch {
+		case c.row.member < id:
+			c.have = false
+		case c.row.member == id:
+			fn(&c.row)
+			c.have = false
+		default:
+			return nil
+		}
+	}
+}
+
+// replanIDsCounted re-plans members by row id in one transaction and
+// returns the actions it queued.
+func (s *Store) replanIDsCounted(ctx context.Context, ids []int64, actor string) (Queued, error) {
+	var queued Queued
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		var ms []Member
+		cond, arg := s.in("id", ids)
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where(cond, arg).Order("id").Find(&ms).Error; err != nil {
+			return fmt.Errorf("load members: %w", err)
+		}
+		ptrs := make([]*Member, len(ms))
+		for i := range ms {
+			ptrs[i] = &ms[i]
+		}
+		p := s.newPlanner(tx, actor)
+		if err := p.plan(ptrs, false); err != nil {
+			return err
+		}
+		if err := p.flush(); err != nil {
+			return err
+		}
+		queued = p.queued()
+		return nil
+	})
+	return queued, err
+}
+
+// queued counts the actions the planner wrote (after flush).
+func (p *planner) queued() Queued {
+	var out Queued
+	for _, a := range p.actions {
+		out.add(a.Kind, 1)
+	}
+	return out
+}
+
+// RecordReconcile writes the audit event of a reconcile pass.
+func (s *Store) RecordReconcile(ctx context.Context, actor, detail string) error {
+	return s.inTx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Create(&Event{At: s.clock(), Actor: actor, Kind: EventReconciled, Detail: Truncate(detail, 1000)}).Error; err != nil {
+			return fmt.Errorf("record reconcile pass: %w", err)
+		}
+		return nil
+	})
+}
+
+// The scheduled pass's lease and last run, in the meta table.
+const (
+	metaReconcileLease = "reconcile_lease" // "owner|until (unix ns)", or "" when free
+	metaReconcileLast  = "reconcile_last"  // start of the last scheduled pass (unix ns)
+)
+
+// ClaimReconcile takes the lease of the scheduled reconcile pass for
+// owner, for ttl, when a pass is due: none started within every before now
+// (every 0: due whenever the lease is free) and no other owner holds an
+// unexpired lease. It reports whether owner holds the lease now: then it
+// runs the pass and calls FinishReconcile. With several instances on one
+// database, one runs each scheduled pass.
+func (s *Store) ClaimReconcile(ctx context.Context, owner string, every, ttl time.Duration) (bool, error) {
+	if strings.Contains(owner, "|") {
+		return false, fmt.Errorf("reconcile lease owner %q: must not contain |", owner)
+	}
+	var ok bool
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		ok = false
+		now := s.clock()
+		lease, last, err := s.lockReconcileMeta(tx)
+		if err != nil {
+			return err
+		}
+		if every > 0 && !last.IsZero() && now.Sub(last) < every {
+			return nil
+		}
+		if who, until := parseLease(lease); who != "" && who != owner && now.Before(until) {
+			return nil
+		}
+		v := fmt.Sprintf("%s|%d", owner, now.Add(ttl).UnixNano())
+		if err := tx.Model(&metaRow{}).Where("k = ?", metaReconcileLease).Update("v", v).Error; err != nil {
+			return fmt.Errorf("take reconcile lease: %w", err)
+		}
+		ok = true
+		return nil
+	})
+	return ok, err
+}
+
+// FinishReconcile records that owner's scheduled pass, started at started,
+// is over, and frees the lease if owner still holds it.
+func (s *Store) FinishReconcile(ctx context.Context, owner string, started time.Time) error {
+	return s.inTx(ctx, func(tx *gorm.DB) error {
+		lease, _, err := s.lockReconcileMeta(tx)
+		if err != nil {
+			return err
+		}
+		if who, _ := parseLease(lease); who != owner {
+			return nil // lost to another instance: its pass counts
+		}
+		if err := tx.Model(&metaRow{}).Where("k = ?", metaReconcileLast).Update("v", fmt.Sprint(started.UTC().UnixNano())).Error; err != nil {
+			return fmt.Errorf("record reconcile pass: %w", err)
+		}
+		if err := tx.Model(&metaRow{}).Where("k = ?", metaReconcileLease).Update("v", "").Error; err != nil {
+			return fmt.Errorf("free reconcile lease: %w", err)
+		}
+		return nil
+	})
+}
+
+// LastReconcile returns when the last scheduled pass started (zero when
+// none ran).
+func (s *Store) LastReconcile(ctx context.Context) (time.Time, error) {
+	var row metaRow
+	err := s.db.read.WithContext(ctx).Where("k = ?", metaReconcileLast).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read last reconcile: %w", err)
+	}
+	return parseNanos(row.V), nil
+}
+
+// lockReconcileMeta creates the lease rows if need be and locks them.
+func (s *Store) lockReconcileMeta(tx *gorm.DB) (lease string, last time.Time, err error) {
+	rows := []metaRow{{K: metaReconcileLease, V: ""}, {K: metaReconcileLast, V: ""}}
+	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error; err != nil {
+		return "", time.Time{}, fmt.Errorf("create reconcile lease: %w", err)
+	}
+	var got []metaRow
+	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("k IN ?", []string{metaReconcileLease, metaReconcileLast}).Find(&got).Error; err != nil {
+		return "", time.Time{}, fmt.Errorf("lock reconcile lease: %w", err)
+	}
+	for _, r := range got {
+		switch r.K {
+		case metaReconcileLease:
+			lease = r.V
+		case metaReconcileLast:
+			last = parseNanos(r.V)
+		}
+	}
+	return lease, last, nil
+}
+
+func parseLease(v string) (owner string, until time.Time) {
+	who, ns, ok := strings.Cut(v, "|")
+	if !ok {
+		return "", time.Time{}
+	}
+	return who, parseNanos(ns)
+}
+
+func parseNanos(v string) time.Time {
+	var ns int64
+	if _, err := fmt.Sscan(v, &ns); err != nil || ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns).UTC()
+}
