@@ -190,6 +190,9 @@ func (s *Store) ConfirmRemovals(ctx context.Context, chat, actor string) (int, e
 		if ended.Error != nil {
 			return fmt.Errorf("end dry run: %w", ended.Error)
 		}
+		if n == 0 && ended.RowsAffected == 0 {
+			return nil // nothing held, nothing ended: no news
+		}
 		detail := fmt.Sprintf("%d held removal(s) confirmed", n)
 		if ended.RowsAffected > 0 {
 			detail += "; the dry run the chat started in is over"
