@@ -255,3 +255,41 @@ func (s *Store) ReleaseHeld(ctx context.Context, actor string) (map[string]int, 
 	})
 	return out, err
 }
+
+// ActionSurvey is the outbox kind of a survey: the bot asks Telegram, for
+// one page of linked members, whether each is inside a chat bound over a
+// group that already had members, and records those who are (a bot cannot
+// list a group's members; a userbot audit can, where an account is in the
+// group). The action's payload is the member id the page starts after.
+const ActionSurvey = "survey"
+
+// QueueSurvey queues the survey of chat's linked members after member id
+// after ("" from the start). parent is the survey action that queued this
+// next page (0 for a first page): a page re-run after a crash queues its
+// next page once. It reports whether it queued one.
+func (s *Store) QueueSurvey(ctx context.Context, chat string, parent int64, after, reason string) (bool, error) {
+	if c, _ := s.chatIndex(chat); c == nil {
+		return false, fmt.Errorf("chat %q: %w", chat, ErrNotFound)
+	}
+	var queued bool
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		queued = false
+		now := s.clock()
+		key := fmt.Sprintf("%s/%s/a%d", ActionSurvey, chat, parent)
+		if parent == 0 {
+			var n int64
+			if err := tx.Model(&Action{}).Where("chat_key = ? AND kind = ? AND member_id = 0", chat, ActionSurvey).Count(&n).Error; err != nil {
+				return fmt.Errorf("count surveys: %w", err)
+			}
+			key = fmt.Sprintf("%s/%s/%d", ActionSurvey, chat, n)
+		}
+		var err error
+		queued, err = s.insertFresh(tx, "actions", "idem_key", "kind, member_id, member_ext, chat_key, state_version, reason, status, attempts, not_before, last_error, created_at, updated_at, payload",
+			key, ActionSurvey, 0, "", chat, 0, Truncate(reason, 500), ActionPending, 0, now, "", now, now, after)
+		if err != nil {
+			return fmt.Errorf("queue survey: %w", err)
+		}
+		return nil
+	})
+	return queued, err
+}
