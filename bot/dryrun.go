@@ -43,9 +43,9 @@ func (b *Bot) othersInside(ctx context.Context, chatID int64) (int, error) {
 	return max(count-admins, 0), nil
 }
 
-// startDryRunIfPeopled starts dry run for a chat just bound to a Telegram
-// group that has people in it besides its admins, and queues the survey of
-// who they are. It returns what to tell the admin ("" when the group was
+// startDryRunIfPeopled starts dry run for a chat about to be bound to a
+// Telegram group that has people in it besides its admins (the caller then
+// queues the survey of who they are). It returns what to tell the admin ("" when the group was
 // empty). When the people cannot be counted it starts dry run anyway:
 // holding removals by mistake costs a /confirm, removing by mistake costs
 // members.
@@ -59,9 +59,6 @@ func (b *Bot) startDryRunIfPeopled(ctx context.Context, key string, chatID int64
 		return "", nil
 	}
 	if err := b.store.StartDryRun(ctx, key, actor, why); err != nil {
-		return "", err
-	}
-	if _, err := b.store.QueueSurvey(ctx, key, 0, "", "bound over a group with members: which linked members are inside"); err != nil {
 		return "", err
 	}
 	b.log.InfoContext(ctx, "chat starts in dry run", "chat", key, "others_inside", n)

@@ -70,17 +70,29 @@ func (b *Bot) bind(ctx context.Context, key string, chatID, userID int64, lang s
 		return "", err
 	}
 	again := before != nil && before.TgChatID != nil && *before.TgChatID == chatID
+	const boundElsewhere = "This group is already bound to another chat of the rules; /unbind it there first."
+	if other, err := b.store.ChatByTelegram(ctx, chatID); err == nil && other.ChatKey != key {
+		return boundElsewhere, nil
+	} else if err != nil && !errors.Is(err, models.ErrNotFound) {
+		return "", err
+	}
 	actor := fmt.Sprintf("bot:%d", userID)
+	// Dry run starts before the binding: no removal can run in between.
+	dryRun := ""
+	if !again {
+		if dryRun, err = b.startDryRunIfPeopled(ctx, key, chatID, actor, lang); err != nil {
+			return "", err
+		}
+	}
 	err = b.store.BindChatBy(ctx, key, chatID, userID, actor)
 	if errors.Is(err, models.ErrChatBound) {
-		return "This group is already bound to another chat of the rules; /unbind it there first.", nil
+		return boundElsewhere, nil
 	}
 	if err != nil {
 		return "", fmt.Errorf("bind %s: %w", key, err)
 	}
-	dryRun := ""
-	if !again {
-		if dryRun, err = b.startDryRunIfPeopled(ctx, key, chatID, actor, lang); err != nil {
+	if dryRun != "" {
+		if _, err := b.store.QueueSurvey(ctx, key, 0, "", "bound over a group with members: which linked members are inside"); err != nil {
 			return "", err
 		}
 	}

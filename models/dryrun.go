@@ -140,11 +140,13 @@ func (s *Store) HeldRemovals(ctx context.Context, chat string, limit int) ([]Act
 }
 
 // StartDryRun makes chat hold its removals until an admin first confirms
-// them: for a chat bound over a group that already has members, so that
-// nobody is removed by surprise on its first day. It records why in the
-// audit trail. Starting it again is a no-op.
+// them: for a chat about to be bound over a group that already has
+// members, so that nobody is removed by surprise on its first day. Called
+// before the binding, so that no removal can run in between. It records
+// why in the audit trail. Starting it again is a no-op.
 func (s *Store) StartDryRun(ctx context.Context, chat, actor, why string) error {
-	if c, _ := s.chatIndex(chat); c == nil {
+	c, _ := s.chatIndex(chat)
+	if c == nil {
 		return fmt.Errorf("chat %q: %w", chat, ErrNotFound)
 	}
 	return s.inTx(ctx, func(tx *gorm.DB) error {
@@ -155,7 +157,17 @@ func (s *Store) StartDryRun(ctx context.Context, chat, actor, why string) error 
 			return fmt.Errorf("start dry run: %w", res.Error)
 		}
 		if res.RowsAffected == 0 {
-			return nil // on already, or the chat has no row (nothing bound)
+			var n int64
+			if err := tx.Model(&ChatRow{}).Where("chat_key = ?", chat).Count(&n).Error; err != nil {
+				return fmt.Errorf("start dry run: %w", err)
+			}
+			if n > 0 {
+				return nil // on already
+			}
+			// Not bound yet: the row the binding fills in.
+			if err := tx.Create(&ChatRow{ChatKey: chat, Title: c.Title, DryRun: true, CreatedAt: now, UpdatedAt: now}).Error; err != nil {
+				return fmt.Errorf("start dry run: %w", err)
+			}
 		}
 		// Removals queued already and not yet taken wait too.
 		err := tx.Model(&Action{}).Where("chat_key = ? AND kind = ? AND status = ?", chat, string(gate.ActionRemove), ActionPending).

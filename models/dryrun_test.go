@@ -49,18 +49,19 @@ func (f *fixture) claimRemovals(t *testing.T) []models.Action {
 	return out
 }
 
-// clubWithMembers binds customers-club and puts carol (qualifies) and dave
+// clubWithMembers (starting dry run first if asked) binds customers-club and puts carol (qualifies) and dave
 // (does not) inside, and a stranger (Telegram user 999).
 func (f *fixture) clubWithMembers(t *testing.T, startDryRun bool) {
 	t.Helper()
 	ctx := context.Background()
-	if err := f.store.BindChat(ctx, "customers-club", clubChat, "test"); err != nil {
-		t.Fatal(err)
-	}
+	// As the bot does: dry run starts before the binding.
 	if startDryRun {
 		if err := f.store.StartDryRun(ctx, "customers-club", "test", "the group had 3 members"); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := f.store.BindChat(ctx, "customers-club", clubChat, "test"); err != nil {
+		t.Fatal(err)
 	}
 	f.put(t, "carol", 60, "customers")
 	f.put(t, "dave", 10, "customers")
