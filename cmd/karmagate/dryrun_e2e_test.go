@@ -3,12 +3,18 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/karmagate/karmagate/dashboard"
+	"github.com/karmagate/karmagate/models"
+	"github.com/karmagate/karmagate/models/modelstest"
 )
 
 const dryRunRules = `
@@ -245,4 +251,102 @@ func TestConfig_DryRun(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMain_DashboardConfirmsDryRun: with KARMAGATE_DRY_RUN, serve's
+// dashboard lists a held removal and its confirm button releases it
+// through the store; a restart without KARMAGATE_DRY_RUN releases what is
+// held.
+func TestMain_DashboardConfirmsDryRun(t *testing.T) {
+	modelstest.Each(t, func(t *testing.T, spec string) {
+		cfg := testConfig(t, spec)
+		cfg.DryRun = true
+		m := MustRunMain(t, cfg)
+		ctx := testContext(t)
+		hold := func(m *Main, id string, tg int64) {
+			t.Helper()
+			if st, _ := call(t, m, "PUT", "/api/v1/members/"+id, `{"karma": 10, "groups": ["customers"]}`); st != 201 {
+				t.Fatalf("put %s = %d", id, st)
+			}
+			if _, err := m.Store.LinkTelegram(ctx, id, tg, "", "test"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := m.Store.SetInChat(ctx, id, "customers-club", true, "test"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		hold(m, "dave", 4401)
+		if _, n, err := m.Store.HeldRemovals(ctx, "customers-club", 0); err != nil || n != 1 {
+			t.Fatalf("held = %d, %v", n, err)
+		}
+
+		noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		base := "http://" + m.Addr()
+		res, err := noRedirect.PostForm(base+"/admin/login", url.Values{"secret": {cfg.APIKey}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		var session *http.Cookie
+		for _, c := range res.Cookies() {
+			if c.Name == dashboard.LocalCookieName {
+				session = c
+			}
+		}
+		if session == nil {
+			t.Fatalf("sign in: %d", res.StatusCode)
+		}
+		req, err := http.NewRequest("GET", base+"/admin/removals", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.AddCookie(session)
+		res, err = noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		body := string(raw)
+		if err != nil || res.StatusCode != 200 || !strings.Contains(body, "data-held") || !strings.Contains(body, `data-confirm="customers-club"`) {
+			t.Fatalf("removals page: %d %v; held badge and confirm button wanted", res.StatusCode, err)
+		}
+		csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(body)
+		if csrf == nil {
+			t.Fatal("no CSRF token on the removals page")
+		}
+		req, err = http.NewRequest("POST", base+"/admin/removals/confirm", strings.NewReader(url.Values{"csrf": {csrf[1]}, "chat": {"customers-club"}}.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.AddCookie(session)
+		res, err = noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("confirm: %d", res.StatusCode)
+		}
+		if _, n, err := m.Store.HeldRemovals(ctx, "customers-club", 0); err != nil || n != 0 {
+			t.Fatalf("held after the dashboard's confirmation = %d, %v", n, err)
+		}
+		// KARMAGATE_DRY_RUN still holds the next one ...
+		hold(m, "erin", 4402)
+		if _, n, _ := m.Store.HeldRemovals(ctx, "customers-club", 0); n != 1 {
+			t.Fatalf("held = %d, want erin's", n)
+		}
+		// ... until serve starts without it.
+		m.Close()
+		cfg.DryRun = false
+		m = MustRunMain(t, cfg)
+		if _, n, err := m.Store.HeldRemovals(ctx, "customers-club", 0); err != nil || n != 0 {
+			t.Fatalf("held after a restart without dry run = %d, %v", n, err)
+		}
+		evs, err := m.Store.Events(ctx, models.EventFilter{Kind: models.EventRemovalsReleased})
+		if err != nil || len(evs) != 1 {
+			t.Errorf("release events: %+v, %v", evs, err)
+		}
+	})
 }
