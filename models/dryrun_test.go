@@ -92,6 +92,14 @@ func TestStore_DryRun(t *testing.T) {
 			if err != nil || !st.On || !st.Started || st.Configured {
 				t.Fatalf("ChatDryRun = %+v, %v", st, err)
 			}
+			// The dashboard's planned removals show the held ones.
+			planned, total, err := f.store.PlannedRemovals(ctx, "customers-club", 10)
+			if err != nil || total != 2 || len(planned) != 2 || planned[0].Status != models.ActionHeld {
+				t.Fatalf("PlannedRemovals = %+v, %d, %v", planned, total, err)
+			}
+			if c, err := f.store.OutboxCounts(ctx); err != nil || c[models.ActionHeld] != 2 {
+				t.Fatalf("OutboxCounts = %v, %v", c, err)
+			}
 			got, err := f.store.ConfirmRemovals(ctx, "customers-club", "admin")
 			if err != nil || got != 2 {
 				t.Fatalf("ConfirmRemovals = %d, %v; want 2", got, err)
@@ -256,6 +264,47 @@ func TestStore_DryRun(t *testing.T) {
 				t.Errorf("ChatDryRun: %v", err)
 			}
 		})
+	})
+}
+
+func TestStore_QueueSurvey(t *testing.T) {
+	ctx := context.Background()
+	modelstest.Each(t, func(t *testing.T, spec string) {
+		f := newFixture(t, spec)
+		surveys := func() []models.Action {
+			var out []models.Action
+			for _, a := range f.mustActions(t, "") {
+				if a.Kind == models.ActionSurvey {
+					out = append(out, a)
+				}
+			}
+			return out
+		}
+		if ok, err := f.store.QueueSurvey(ctx, "customers-club", 0, "", "bound"); err != nil || !ok {
+			t.Fatalf("first page: %v, %v", ok, err)
+		}
+		first := surveys()
+		if len(first) != 1 || first[0].Payload == nil || *first[0].Payload != "" || first[0].MemberID != 0 || first[0].Status != models.ActionPending {
+			t.Fatalf("surveys = %+v", first)
+		}
+		// The next page, queued twice by a page run again after a crash:
+		// once.
+		for range 2 {
+			if _, err := f.store.QueueSurvey(ctx, "customers-club", first[0].ID, "m500", "next"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got := surveys()
+		if len(got) != 2 || *got[1].Payload != "m500" {
+			t.Fatalf("surveys = %+v", got)
+		}
+		// A later bind surveys from the start again.
+		if ok, err := f.store.QueueSurvey(ctx, "customers-club", 0, "", "bound again"); err != nil || !ok {
+			t.Fatalf("second survey: %v, %v", ok, err)
+		}
+		if _, err := f.store.QueueSurvey(ctx, "nope", 0, "", ""); !errors.Is(err, models.ErrNotFound) {
+			t.Errorf("unknown chat: %v", err)
+		}
 	})
 }
 
