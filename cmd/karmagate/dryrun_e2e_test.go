@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -57,6 +58,27 @@ func (e *e2e) botCalls(method string) int {
 	}
 	e.sandbox("GET", "/sandbox/calls?api=bot&method="+method, nil, &calls)
 	return len(calls)
+}
+
+// botSaidIn lists the texts the bot sent to a chat, from the sandbox's
+// call log.
+func (e *e2e) botSaidIn(chatID int64) []string {
+	e.t.Helper()
+	var calls []struct {
+		Params struct {
+			ChatID json.Number `json:"chat_id"`
+			Text   string      `json:"text"`
+		} `json:"params"`
+		Error string `json:"error"`
+	}
+	e.sandbox("GET", "/sandbox/calls?api=bot&method=sendMessage", nil, &calls)
+	var out []string
+	for _, c := range calls {
+		if c.Error == "" && c.Params.ChatID.String() == strconv.FormatInt(chatID, 10) {
+			out = append(out, c.Params.Text)
+		}
+	}
+	return out
 }
 
 type pendingList struct {
@@ -183,8 +205,20 @@ func TestE2E_DryRun(t *testing.T) {
 		t.Fatalf("under dry run the group went down to %d members", got)
 	}
 
-	// Someone who is not an admin cannot confirm.
+	// Someone who is not an admin cannot confirm: the bot says so in the
+	// group, and the 50 stay held.
 	e.say(person[0], chat.ID, "/confirm")
+	e.eventually("the refusal in the group", func() bool {
+		for _, text := range e.botSaidIn(chat.ID) {
+			if strings.Contains(text, "Only the group's admins") {
+				return true
+			}
+		}
+		return false
+	})
+	if e.api("GET", "/api/v1/chats/club/pending", nil, &pending); pending.Count != unqualified {
+		t.Fatalf("after a refused /confirm %d held", pending.Count)
+	}
 	// The creator confirms in the group.
 	e.say(owner, chat.ID, "/confirm")
 	e.eventually("the 50 removed", func() bool {
