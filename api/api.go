@@ -38,6 +38,9 @@ type Options struct {
 	// and how long a bulk import waits for its turn; then the answer is 503
 	// with Retry-After. 10 s by default.
 	WriteWait time.Duration
+	// WakeWorkers, when set, is called when a call released outbox actions
+	// (confirmed removals), so that the workers look at once.
+	WakeWorkers func()
 	// MaxBulk is how many bulk imports run at once (each holds its members
 	// in memory while it runs); 2 by default.
 	MaxBulk int
@@ -64,6 +67,7 @@ type Server struct {
 	bulkTurns chan struct{} // one per bulk import running
 	mux       *http.ServeMux
 	refusals  map[string]bool // patterns registered only to answer 405
+	wake      func()
 }
 
 // New builds the API handler.
@@ -93,6 +97,7 @@ func New(opts Options) *Server {
 		bulkTurns: make(chan struct{}, opts.MaxBulk),
 		mux:       http.NewServeMux(),
 		refusals:  map[string]bool{},
+		wake:      opts.WakeWorkers,
 	}
 	s.metrics = newMetrics(s.reg, s.store, s.log)
 	s.routes()
@@ -122,6 +127,8 @@ func (s *Server) routes() {
 	}
 	s.handle("GET /api/v1/chats", s.chats, true)
 	s.handle("GET /api/v1/events", s.events, true)
+	s.handle("GET /api/v1/chats/{key}/pending", s.pending, true)
+	s.handle("POST /api/v1/chats/{key}/pending/confirm", s.confirmPending, true)
 	s.userbotRoutes()
 	// Whatever no route takes: 405 when another method would do, else 404,
 	// as problems (the mux's own answers are plain text).
@@ -240,6 +247,7 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) error {
 			"bulk":    link("/api/v1/members/bulk"),
 			"chats":   link("/api/v1/chats"),
 			"events":  link("/api/v1/events"),
+			"pending": map[string]any{"href": "/api/v1/chats/{key}/pending", "templated": true},
 		},
 	})
 	return nil

@@ -36,7 +36,8 @@ func (s *Server) chats(w http.ResponseWriter, r *http.Request) error {
 			"min_karma": c.Chat.MinKarma, "leave_below": c.Chat.LeaveBelow,
 			"grace": formatDuration(c.Chat.Grace), "grace_seconds": int64(c.Chat.Grace / time.Second),
 			"on_violation": c.Chat.OnViolation, "telegram_chat_id": c.TgChatID, "counts": counts,
-			"_links": map[string]any{"events": link("/api/v1/events?chat=" + url.QueryEscape(c.Chat.Key))},
+			"_links": map[string]any{"events": link("/api/v1/events?chat=" + url.QueryEscape(c.Chat.Key)),
+				"pending": link("/api/v1/chats/" + url.PathEscape(c.Chat.Key) + "/pending")},
 		})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"chats": out, "_links": map[string]any{"self": link("/api/v1/chats")}})
@@ -62,6 +63,7 @@ var eventKinds = []string{
 	"member.linked", models.EventKarmaChanged, models.EventStateChanged, models.EventOverrideSet,
 	models.EventActionDone, models.EventActionFailed, models.EventActionRetry, models.EventMembership,
 	models.EventRulesChanged, models.EventChatBound,
+	models.EventDryRunStarted, models.EventRemovalsConfirmed, models.EventRemovalsReleased,
 	models.EventSourceRefused, models.EventSourceFailed, models.EventSourceHeld,
 }
 

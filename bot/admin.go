@@ -10,15 +10,16 @@ import (
 	"github.com/karmagate/karmagate/models"
 )
 
-// Admin commands are answered in a private chat, in English, for a chat's
-// admins (checked with getChatMember) and the site admins (KARMAGATE_ADMINS):
+// Admin commands are answered in a private chat, in English (/pending and
+// /confirm in the admin's language), for a chat's admins (checked with
+// getChatMember) and the site admins (KARMAGATE_ADMINS):
 //
 //	/status [chat]    who is in, who should be, what is pending
 //	/rules            the rules of the chats you administer
 //	/who <@user|id>   a member's state and why
 //	/sync             a full reconcile pass now, answered with its report
-//	/pending [chat]   planned removals
-//	/confirm [chat]   confirm planned removals (dry run)
+//	/pending [chat]   removals held under dry run (also in a bound group)
+//	/confirm [chat]   carry the held removals out (also in a bound group)
 //	/exempt <member> <chat>, /unexempt <member> <chat>
 
 // adminChats returns the gated chats the user may administer: every chat
@@ -64,13 +65,16 @@ func (b *Bot) chatKeys() []string {
 // onAdminCommand runs an admin command and answers in the private chat.
 func (b *Bot) onAdminCommand(ctx context.Context, u *update, cmd, args string) error {
 	from := u.Message.From
-	text, err := b.adminCommand(ctx, from.ID, cmd, args)
+	text, err := b.adminCommand(ctx, from.ID, cmd, args, from.LanguageCode)
 	var refusal *adminRefusal
 	if errors.As(err, &refusal) {
 		text, err = refusal.msg, nil
 	}
 	if err != nil {
 		return err
+	}
+	if cmd == "confirm" && refusal == nil {
+		return b.queuedReply(ctx, u, "", from.ID, "reply", text)
 	}
 	return b.reply(ctx, u, from.ID, nil, text, nil)
 }
@@ -84,7 +88,7 @@ func refuse(format string, args ...any) error {
 	return &adminRefusal{msg: fmt.Sprintf(format, args...)}
 }
 
-func (b *Bot) adminCommand(ctx context.Context, userID int64, cmd, args string) (string, error) {
+func (b *Bot) adminCommand(ctx context.Context, userID int64, cmd, args, lang string) (string, error) {
 	fields := strings.Fields(args)
 	arg := func(i int) string {
 		if i < len(fields) {
@@ -146,7 +150,7 @@ func (b *Bot) adminCommand(ctx context.Context, userID int64, cmd, args string) 
 		if err != nil {
 			return "", err
 		}
-		return b.pendingText(ctx, rows, cmd == "confirm")
+		return b.pendingText(ctx, rows, cmd == "confirm", fmt.Sprintf("bot:%d", userID), lang)
 	case "exempt", "unexempt":
 		member, key := arg(0), arg(1)
 		if member == "" || key == "" {
@@ -298,24 +302,52 @@ func (b *Bot) whoText(ctx context.Context, who string, rows []models.ChatRow) (s
 	return sb.String(), nil
 }
 
-func (b *Bot) pendingText(ctx context.Context, rows []models.ChatRow, confirm bool) (string, error) {
-	var sb strings.Builder
+// pendingShown is how many held removals /pending lists per chat.
+const pendingShown = 20
+
+// pendingText answers /pending (the removals held under dry run in each
+// chat) and /confirm (releases them), in lang.
+func (b *Bot) pendingText(ctx context.Context, rows []models.ChatRow, confirm bool, actor, lang string) (string, error) {
+	var parts []string
+	released := false
 	for _, r := range rows {
-		as, err := b.store.ChatActions(ctx, r.ChatKey, gate.ActionRemove, models.ActionPending, 50)
+		title := r.ChatKey
+		if c, ok := b.rules.Chat(r.ChatKey); ok {
+			title = c.Title + " (" + r.ChatKey + ")"
+		}
+		if confirm {
+			n, err := b.store.ConfirmRemovals(ctx, r.ChatKey, actor)
+			if err != nil {
+				return "", err
+			}
+			released = released || n > 0
+			st, err := b.store.ChatDryRun(ctx, r.ChatKey)
+			if err != nil {
+				return "", err
+			}
+			parts = append(parts, b.texts.render(msgConfirmed, lang, textData{Chat: title, Count: int64(n), Configured: st.Configured}))
+			continue
+		}
+		as, total, err := b.store.HeldRemovals(ctx, r.ChatKey, pendingShown)
 		if err != nil {
 			return "", err
 		}
-		fmt.Fprintf(&sb, "%s: %d removal(s) queued\n", r.ChatKey, len(as))
+		st, err := b.store.ChatDryRun(ctx, r.ChatKey)
+		if err != nil {
+			return "", err
+		}
+		d := textData{Chat: title, Count: total, DryRun: st.On}
 		for _, a := range as {
 			who := a.MemberExt
 			if who == "" && a.TgUserID != nil {
 				who = fmt.Sprintf("Telegram user %d", *a.TgUserID)
 			}
-			fmt.Fprintf(&sb, "  %s: %s\n", who, a.Reason)
+			d.Removals = append(d.Removals, removalLine{Who: who, Reason: a.Reason})
 		}
+		parts = append(parts, b.texts.render(msgPending, lang, d))
 	}
-	if confirm {
-		sb.WriteString("Dry run is off: removals run without confirmation.")
+	if released && b.opts.WakeWorkers != nil {
+		b.opts.WakeWorkers()
 	}
-	return strings.TrimSpace(sb.String()), nil
+	return strings.Join(parts, "\n\n"), nil
 }

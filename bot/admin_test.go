@@ -45,11 +45,13 @@ func TestBot_AdminCommands(t *testing.T) {
 			{owner.ID, "/exempt ben webmasters-pro", []string{"ben in webmasters-pro: needs_link", "manual override: always in"}},
 			{owner.ID, "/unexempt ben webmasters-pro", []string{"ben in webmasters-pro: not_eligible"}},
 			{owner.ID, "/exempt ben", []string{"Usage: /exempt"}},
-			{owner.ID, "/pending", []string{"webmasters-pro: 0 removal(s) queued"}},
+			{owner.ID, "/pending", []string{"Webmasters Pro (webmasters-pro): no removals held (dry run is off"}},
+			{owner.ID, "/confirm", []string{"Webmasters Pro (webmasters-pro): 0 removal(s) confirmed", "Dry run is over"}},
+			{nobody.ID, "/confirm", []string{"not an admin of any gated chat"}},
 			{owner.ID, "/sync", []string{"Re-planned 2 members"}},
 			{nobody.ID, "/status", []string{"not an admin of any gated chat"}},
 			{sam.ID, "/status customers-club", []string{"Customers Club (customers-club)", "not bound to a Telegram group yet"}},
-			{sam.ID, "/pending", []string{"webmasters-pro: 0", "customers-club: 0"}},
+			{sam.ID, "/pending", []string{"(webmasters-pro): no removals held", "(customers-club): no removals held"}},
 			{nobody.ID, "/exempt ben webmasters-pro", []string{"not an admin of \"webmasters-pro\""}},
 		} {
 			got := h.reply(tc.who, tc.cmd)

@@ -57,6 +57,12 @@ type Store interface {
 	InChat(ctx context.Context, chat string) ([]models.Tagged, error)
 	ChatActions(ctx context.Context, chat string, kind gate.ActionKind, status string, limit int) ([]models.Action, error)
 
+	HeldRemovals(ctx context.Context, chat string, limit int) ([]models.Action, int64, error)
+	ConfirmRemovals(ctx context.Context, chat, actor string) (int, error)
+	ChatDryRun(ctx context.Context, chat string) (models.DryRunStatus, error)
+	StartDryRun(ctx context.Context, chat, actor, why string) error
+	QueueSurvey(ctx context.Context, chat string, parent int64, after, reason string) (bool, error)
+
 	BeginNotice(ctx context.Context, n models.Notice) (bool, error)
 	FinishNotice(ctx context.Context, key, status, detail string) error
 	ForgetNotice(ctx context.Context, key string) error

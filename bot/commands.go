@@ -20,6 +20,8 @@ func (b *Bot) setCommands(ctx context.Context) error {
 	groupAdmins := []tgmodels.BotCommand{
 		{Command: "bind", Description: "Bind this group to a chat of the rules"},
 		{Command: "unbind", Description: "Stop gating this group"},
+		{Command: "pending", Description: "Removals held under dry run"},
+		{Command: "confirm", Description: "Carry out the held removals"},
 	}
 	set := []struct {
 		scope    tgmodels.BotCommandScope
@@ -51,8 +53,8 @@ var adminCommands = append(append([]tgmodels.BotCommand{}, peopleCommands...),
 	tgmodels.BotCommand{Command: "rules", Description: "The rules of your chats"},
 	tgmodels.BotCommand{Command: "who", Description: "A member's state and why"},
 	tgmodels.BotCommand{Command: "sync", Description: "Reconcile the chats with the rules now"},
-	tgmodels.BotCommand{Command: "pending", Description: "Planned removals"},
-	tgmodels.BotCommand{Command: "confirm", Description: "Confirm planned removals"},
+	tgmodels.BotCommand{Command: "pending", Description: "Removals held under dry run"},
+	tgmodels.BotCommand{Command: "confirm", Description: "Carry out the held removals"},
 	tgmodels.BotCommand{Command: "exempt", Description: "Always let a member in"},
 	tgmodels.BotCommand{Command: "unexempt", Description: "Lift an exemption"},
 	tgmodels.BotCommand{Command: "setup", Description: "Add me to a group and bind it"},

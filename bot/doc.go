@@ -6,8 +6,10 @@
 // keeps everyone else out (a join request is approved only for a linked
 // member whose state qualifies, so a leaked link admits nobody), learns who
 // is really in each chat from chat_member updates, carries out the outbox's
-// actions for the worker pool (invite, uninvite, warn, remove, flag), and
-// answers group admins' commands.
+// actions for the worker pool (invite, uninvite, warn, remove, flag, and
+// the survey of who is inside a group bound over people), and answers group
+// admins' commands. A group bound while people are in it besides its admins
+// starts in dry run: its removals wait for an admin's /confirm.
 //
 // Updates arrive by webhook (Options.WebhookURL) or long polling, and are
 // stored before they are acknowledged and processed after, in order per

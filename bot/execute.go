@@ -25,6 +25,7 @@ func (b *Bot) Executors() map[string]worker.Executor {
 		string(gate.ActionRemove):   worker.ExecutorFunc(b.execRemove),
 		string(gate.ActionFlag):     worker.ExecutorFunc(b.execFlag),
 		models.ActionNotify:         worker.ExecutorFunc(b.execNotify),
+		models.ActionSurvey:         worker.ExecutorFunc(b.execSurvey),
 	}
 }
 

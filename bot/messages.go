@@ -63,8 +63,8 @@ func (b *Bot) sendHelp(ctx context.Context, u *update) error {
 	return b.reply(ctx, u, u.Message.From.ID, nil, b.texts.render(msgHelp, lang, textData{Bot: b.me.Username}), nil)
 }
 
-// onGroupMessage handles /bind and /unbind in a group; the bot ignores
-// everything else said in groups.
+// onGroupMessage handles /bind, /unbind, /pending and /confirm in a group;
+// the bot ignores everything else said in groups.
 func (b *Bot) onGroupMessage(ctx context.Context, u *update) error {
 	m := u.Message
 	if m.Chat.Type != tgmodels.ChatTypeSupergroup && m.Chat.Type != tgmodels.ChatTypeGroup {
@@ -79,6 +79,8 @@ func (b *Bot) onGroupMessage(ctx context.Context, u *update) error {
 		return b.onBind(ctx, u, args)
 	case "unbind":
 		return b.onUnbind(ctx, u)
+	case "pending", "confirm":
+		return b.onGroupAdminCommand(ctx, u, cmd)
 	}
 	return nil
 }

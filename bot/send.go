@@ -98,6 +98,22 @@ func (b *Bot) reply(ctx context.Context, u *update, userID int64, memberExt *str
 	return b.notify(ctx, models.Notice{IdemKey: fmt.Sprintf("u%d", u.ID), TgUserID: userID, MemberExt: memberExt, Kind: "reply"}, text, markup)
 }
 
+// queuedReply answers update u in chatID (a person or a group) through
+// the outbox, keyed by the update like reply: for an answer that reports a
+// change made already (/confirm), so that handling the update again, when
+// the answer had to wait for the chat's turn, does not replace it with an
+// answer about the second pass ("0 confirmed").
+func (b *Bot) queuedReply(ctx context.Context, u *update, chatKey string, chatID int64, kind, text string) error {
+	err := b.store.QueueNotice(ctx, chatKey, chatID, "", models.NoticePayload{Key: fmt.Sprintf("u%d", u.ID), Kind: kind, Text: text})
+	if err != nil {
+		return err
+	}
+	if b.opts.WakeWorkers != nil {
+		b.opts.WakeWorkers()
+	}
+	return nil
+}
+
 // groupReply answers in a group (admins' /bind and the like): once per
 // update as well.
 func (b *Bot) groupReply(ctx context.Context, u *update, chatID int64, text string) error {

@@ -50,7 +50,7 @@ func (b *Bot) onBind(ctx context.Context, u *update, key string) error {
 	if !ok {
 		return b.groupReply(ctx, u, m.Chat.ID, "Only the group's creator or a site admin may bind it.")
 	}
-	text, err := b.bind(ctx, key, m.Chat.ID, m.From.ID)
+	text, err := b.bind(ctx, key, m.Chat.ID, m.From.ID, m.From.LanguageCode)
 	if err != nil {
 		return err
 	}
@@ -58,18 +58,43 @@ func (b *Bot) onBind(ctx context.Context, u *update, key string) error {
 }
 
 // bind binds Telegram chat chatID to the rules' chat key for user, and
-// says what happened in words for the admin.
-func (b *Bot) bind(ctx context.Context, key string, chatID, userID int64) (string, error) {
+// says what happened in words for the admin. A group that has people in it
+// besides its admins starts in dry run (startDryRunIfPeopled).
+func (b *Bot) bind(ctx context.Context, key string, chatID, userID int64, lang string) (string, error) {
 	c, ok := b.rules.Chat(key)
 	if !ok {
 		return fmt.Sprintf("There is no chat %q in the rules; they name %s.", key, strings.Join(b.chatKeys(), ", ")), nil
 	}
-	err := b.store.BindChatBy(ctx, key, chatID, userID, fmt.Sprintf("bot:%d", userID))
+	before, err := b.store.ChatRow(ctx, key)
+	if err != nil && !errors.Is(err, models.ErrNotFound) {
+		return "", err
+	}
+	again := before != nil && before.TgChatID != nil && *before.TgChatID == chatID
+	const boundElsewhere = "This group is already bound to another chat of the rules; /unbind it there first."
+	if other, err := b.store.ChatByTelegram(ctx, chatID); err == nil && other.ChatKey != key {
+		return boundElsewhere, nil
+	} else if err != nil && !errors.Is(err, models.ErrNotFound) {
+		return "", err
+	}
+	actor := fmt.Sprintf("bot:%d", userID)
+	// Dry run starts before the binding: no removal can run in between.
+	dryRun := ""
+	if !again {
+		if dryRun, err = b.startDryRunIfPeopled(ctx, key, chatID, actor, lang); err != nil {
+			return "", err
+		}
+	}
+	err = b.store.BindChatBy(ctx, key, chatID, userID, actor)
 	if errors.Is(err, models.ErrChatBound) {
-		return "This group is already bound to another chat of the rules; /unbind it there first.", nil
+		return boundElsewhere, nil
 	}
 	if err != nil {
 		return "", fmt.Errorf("bind %s: %w", key, err)
+	}
+	if dryRun != "" {
+		if _, err := b.store.QueueSurvey(ctx, key, 0, "", "bound over a group with members: which linked members are inside"); err != nil {
+			return "", err
+		}
 	}
 	row, err := b.store.ChatRow(ctx, key)
 	if err != nil {
@@ -97,6 +122,9 @@ func (b *Bot) bind(ctx context.Context, key string, chatID, userID int64) (strin
 	text := fmt.Sprintf("Bound to %s (%s). From now on members who qualify get in through the join link, and requests from anyone else are declined.", c.Title, key)
 	if len(problems) > 0 {
 		text += " Before I can: " + strings.Join(problems, "; ") + "."
+	}
+	if dryRun != "" {
+		text += "\n\n" + dryRun
 	}
 	return text, nil
 }
@@ -211,7 +239,7 @@ func (b *Bot) onCallback(ctx context.Context, u *update) error {
 	if !ok {
 		return errUpdate(u, answer("Only the group's creator or a site admin may bind it."))
 	}
-	text, err := b.bind(ctx, b.rules.Chats[idx].Key, chatID, q.From.ID)
+	text, err := b.bind(ctx, b.rules.Chats[idx].Key, chatID, q.From.ID, q.From.LanguageCode)
 	if err != nil {
 		return errUpdate(u, err)
 	}

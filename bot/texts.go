@@ -35,6 +35,12 @@ const (
 	msgContactForeign = "contact_foreign"
 	msgContactNoMatch = "contact_no_match"
 	msgHelp           = "help"
+	// Dry run, for a chat's admins: the removals held (/pending), their
+	// confirmation (/confirm), a group bound over members, a refusal.
+	msgPending       = "pending"
+	msgConfirmed     = "confirmed"
+	msgDryRunStarted = "dry_run_started"
+	msgAdminsOnly    = "admins_only"
 )
 
 // texts holds the message templates by key and language.
@@ -56,6 +62,20 @@ type textData struct {
 	Previous string // the member who had the account before
 	Chats    []chatLine
 	User     string // a Telegram account: @username or the id
+	// Dry run: how many removals are held (or were confirmed), the first
+	// of them, whether the chat holds removals, and whether by its
+	// configuration (the rules file or KARMAGATE_DRY_RUN).
+	Count      int64
+	Removals   []removalLine
+	DryRun     bool
+	Configured bool
+	Command    string // the command refused, without /
+}
+
+// removalLine is one held removal in /pending.
+type removalLine struct {
+	Who    string // the member id, or "Telegram user <id>"
+	Reason string
 }
 
 // chatLine is one chat in the linked summary.
@@ -161,6 +181,22 @@ var builtinTexts = map[string]map[string]string{
 	msgContactNoMatch: {
 		"en": "No website account has this phone number. Link from your profile on the website instead.",
 		"ru": "На сайте нет аккаунта с этим номером. Привяжите Telegram из профиля на сайте.",
+	},
+	msgPending: {
+		"en": "{{.Chat}}: {{if .Count}}{{.Count}} removal(s) held until an admin confirms them{{else}}no removals held{{end}}{{if .DryRun}} (dry run is on){{else}} (dry run is off: removals run at once){{end}}.{{range .Removals}}\n• {{.Who}}: {{.Reason}}{{end}}{{if gt .Count (len .Removals)}}\n… and more; the dashboard lists them all.{{end}}{{if .Count}}\nSend /confirm to carry them out.{{end}}",
+		"ru": "{{.Chat}}: {{if .Count}}удалений ждут подтверждения администратора: {{.Count}}{{else}}удалений в ожидании нет{{end}}{{if .DryRun}} (пробный режим включён){{else}} (пробный режим выключен: удаления выполняются сразу){{end}}.{{range .Removals}}\n• {{.Who}}: {{.Reason}}{{end}}{{if gt .Count (len .Removals)}}\n… и другие; полный список — в панели управления.{{end}}{{if .Count}}\nОтправьте /confirm, чтобы выполнить их.{{end}}",
+	},
+	msgConfirmed: {
+		"en": "{{.Chat}}: {{.Count}} removal(s) confirmed; I am carrying them out now.{{if .Configured}} Dry run stays on in the configuration: later removals wait for /confirm again.{{else}} Dry run is over for this chat: later removals run at once.{{end}}",
+		"ru": "{{.Chat}}: подтверждено удалений: {{.Count}}; выполняю.{{if .Configured}} Пробный режим остаётся включённым в настройках: следующие удаления снова ждут /confirm.{{else}} Пробный режим для этой группы закончен: следующие удаления выполняются сразу.{{end}}",
+	},
+	msgDryRunStarted: {
+		"en": "This group already has {{.Count}} member(s) besides its admins, so it starts in dry run: I check who is inside, and whoever does not qualify is listed by /pending, not removed, until an admin sends /confirm.",
+		"ru": "В группе уже есть участники кроме администраторов ({{.Count}}), поэтому она начинает в пробном режиме: я проверю, кто внутри, а тех, кто не проходит, покажу в /pending и не удалю, пока администратор не отправит /confirm.",
+	},
+	msgAdminsOnly: {
+		"en": "Only the group's admins and the site's admins may use /{{.Command}}.",
+		"ru": "Команду /{{.Command}} могут использовать только администраторы группы и сайта.",
 	},
 	msgHelp: {
 		"en": "I let website members into its private groups.\n/start — how to link your Telegram\n/unlink — unlink this Telegram account\n/status — where you stand",

@@ -44,6 +44,9 @@ type Chat struct {
 	// revoked once used) instead of the chat's join-request link
 	// (personal_links: true).
 	PersonalLinks bool
+	// DryRun plans removals without carrying them out until an admin
+	// confirms them (dry_run: true).
+	DryRun bool
 
 	mask  uint64              // bit set of Groups in Rules.groupBits
 	group map[string]struct{} // fallback when the rules name more than 64 groups
@@ -376,8 +379,13 @@ func (p parser) chat(key string, n *yaml.Node, r *Rules) (*Chat, error) {
 				return p.errf(v, "%s.personal_links must be true or false", where)
 			}
 			c.PersonalLinks = v.Value == "true"
+		case "dry_run":
+			if v.Kind != yaml.ScalarNode || (v.Value != "true" && v.Value != "false") {
+				return p.errf(v, "%s.dry_run must be true or false", where)
+			}
+			c.DryRun = v.Value == "true"
 		default:
-			return p.errf(k, "%s: unknown field %q (expected title, about, groups, min_karma, leave_below, grace, on_violation, tag, personal_links)", where, field)
+			return p.errf(k, "%s: unknown field %q (expected title, about, groups, min_karma, leave_below, grace, on_violation, tag, personal_links, dry_run)", where, field)
 		}
 		return err
 	})

@@ -140,6 +140,9 @@ func TestParseRules_BotKeys(t *testing.T) {
 		{name: "tag with emoji", extra: "    tag: \"pro \U0001F680\"\n", want: "no emoji"},
 		{name: "personal links", extra: "    personal_links: true\n"},
 		{name: "personal links not a bool", extra: "    personal_links: yes please\n", want: "personal_links must be true or false"},
+		{name: "dry run", extra: "    dry_run: true\n"},
+		{name: "dry run off", extra: "    dry_run: false\n"},
+		{name: "dry run not a bool", extra: "    dry_run: maybe\n", want: "rules.yaml:6: chats.pro.dry_run must be true or false"},
 		{name: "messages", top: "messages:\n  access_gained:\n    en: \"Come in: {{.Link}}\"\n    ru: \"Входите: {{.Link}}\"\n"},
 		{name: "messages bad language", top: "messages:\n  access_gained:\n    english: hi\n", want: "not a language code"},
 		{name: "messages empty text", top: "messages:\n  access_gained:\n    en: \"\"\n", want: "is empty"},
@@ -169,6 +172,14 @@ func TestParseRules_BotKeys(t *testing.T) {
 			case "personal links":
 				if !c.PersonalLinks {
 					t.Error("personal_links not set")
+				}
+			case "dry run":
+				if !c.DryRun {
+					t.Error("dry_run not set")
+				}
+			case "dry run off", "tag with name":
+				if c.DryRun {
+					t.Error("dry_run set by default")
 				}
 			case "messages":
 				if r.Messages["access_gained"]["ru"] != "Входите: {{.Link}}" {

@@ -95,7 +95,7 @@ func (s *Store) Overview(ctx context.Context) (Overview, error) {
 		if err := tx.Model(&Action{}).Select("status, COUNT(*) AS n").Group("status").Scan(&byStatus).Error; err != nil {
 			return fmt.Errorf("count actions: %w", err)
 		}
-		out.Outbox = map[string]int64{ActionPending: 0, ActionRunning: 0, ActionDone: 0, ActionFailed: 0, ActionCancelled: 0}
+		out.Outbox = map[string]int64{ActionPending: 0, ActionRunning: 0, ActionDone: 0, ActionFailed: 0, ActionCancelled: 0, ActionHeld: 0}
 		for _, r := range byStatus {
 			out.Outbox[r.Status] = r.N
 		}
@@ -282,7 +282,7 @@ func (s *Store) PlannedRemovals(ctx context.Context, chat string, limit int) ([]
 	}
 	q := func() *gorm.DB {
 		q := s.db.read.WithContext(ctx).Model(&Action{}).
-			Where("kind = ? AND status IN ?", string(gate.ActionRemove), []string{ActionPending, ActionRunning})
+			Where("kind = ? AND status IN ?", string(gate.ActionRemove), []string{ActionHeld, ActionPending, ActionRunning})
 		if chat != "" {
 			q = q.Where("chat_key = ?", chat)
 		}

@@ -10,7 +10,9 @@
 // action belongs to the member's row and has an idempotency key derived from
 // that row, the chat and the version of the member's state there, so a
 // replayed decision cannot queue it twice. ClaimActions runs one member's
-// actions in one chat one at a time, in id order.
+// actions in one chat one at a time, in id order. Under dry run a removal
+// is written held (ActionHeld) and no worker takes it until ConfirmRemovals
+// releases it (dryrun.go).
 //
 // A change waits for the database only until its context is done (then
 // ErrBusy); once it has started it runs to its end on that context without

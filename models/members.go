@@ -359,7 +359,7 @@ func (s *Store) DeleteMember(ctx context.Context, id string, actor string) (acti
 			Order("chat_key").Pluck("chat_key", &inviting).Error; err != nil {
 			return fmt.Errorf("find invites in flight: %w", err)
 		}
-		if err := tx.Model(&Action{}).Where("member_id = ? AND status = ?", m.ID, ActionPending).
+		if err := tx.Model(&Action{}).Where("member_id = ? AND status IN ?", m.ID, unstarted).
 			Updates(map[string]any{"status": ActionCancelled, "updated_at": p.now}).Error; err != nil {
 			return fmt.Errorf("cancel actions: %w", err)
 		}

@@ -19,7 +19,8 @@ import (
 //
 // One member's actions in one chat run one at a time and in id order: an
 // action is handed out only once every earlier action for the same member
-// row and chat has settled (done, failed or cancelled). So a compensation
+// row and chat has settled (done, failed or cancelled). A held removal (dry
+// run) is never handed out, and holds up what its member has queued after. So a compensation
 // (the uninvite DeleteMember queues) never overtakes the invite a worker
 // still holds, and workers never need to coordinate on a member.
 func (s *Store) ClaimActions(ctx context.Context, owner string, limit int, lease time.Duration) ([]Action, error) {
@@ -32,7 +33,7 @@ func (s *Store) ClaimActions(ctx context.Context, owner string, limit int, lease
 			// Actions of no member (a stranger's removal, a queued message)
 			// are independent of each other: member_id 0 orders nothing.
 			Where("actions.member_id = 0 OR NOT EXISTS (SELECT 1 FROM actions AS e WHERE e.member_id = actions.member_id AND e.chat_key = actions.chat_key AND e.status IN ? AND e.id < actions.id)",
-				[]string{ActionPending, ActionRunning}).
+				[]string{ActionPending, ActionRunning, ActionHeld}).
 			Order("id").Limit(limit).Find(&out).Error
 		if err != nil {
 			return fmt.Errorf("find due actions: %w", err)
@@ -164,7 +165,7 @@ func (s *Store) OutboxCounts(ctx context.Context) (map[string]int64, error) {
 	if err := s.db.read.WithContext(ctx).Model(&Action{}).Select("status, COUNT(*) AS n").Group("status").Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("count actions: %w", err)
 	}
-	out := map[string]int64{ActionPending: 0, ActionRunning: 0, ActionDone: 0, ActionFailed: 0, ActionCancelled: 0}
+	out := map[string]int64{ActionPending: 0, ActionRunning: 0, ActionDone: 0, ActionFailed: 0, ActionCancelled: 0, ActionHeld: 0}
 	for _, r := range rows {
 		out[r.Status] = r.N
 	}

@@ -189,7 +189,7 @@ func (s *Store) queueStrangers(tx *gorm.DB, c *gate.Chat, ids []int64, actor str
 	err := chunks(ids, chunkSize, func(part []int64) error {
 		cond, arg := s.in("tg_user_id", part)
 		var have []int64
-		err := tx.Model(&Action{}).Where("chat_key = ? AND member_id = 0 AND kind = ? AND status IN ?", c.Key, string(kind), []string{ActionPending, ActionRunning}).
+		err := tx.Model(&Action{}).Where("chat_key = ? AND member_id = 0 AND kind = ? AND status IN ?", c.Key, string(kind), []string{ActionPending, ActionRunning, ActionHeld}).
 			Where(cond, arg).Pluck("tg_user_id", &have).Error
 		for _, id := range have {
 			waiting[id] = true
@@ -201,12 +201,16 @@ func (s *Store) queueStrangers(tx *gorm.DB, c *gate.Chat, ids []int64, actor str
 	}
 	now := s.clock()
 	reason := gate.Reason{Code: gate.ReasonStranger}.String()
+	status, err := s.removalStatus(tx, c.Key, kind)
+	if err != nil {
+		return 0, err
+	}
 	var actions, events [][]any
 	for _, id := range ids {
 		if waiting[id] {
 			continue
 		}
-		actions = append(actions, []any{fmt.Sprintf("t%d/%s/%s/%d", id, c.Key, kind, now.UnixNano()), string(kind), int64(0), "", c.Key, id, int64(0), reason, ActionPending, 0, now, "", now, now})
+		actions = append(actions, []any{fmt.Sprintf("t%d/%s/%s/%d", id, c.Key, kind, now.UnixNano()), string(kind), int64(0), "", c.Key, id, int64(0), reason, status, 0, now, "", now, now})
 		events = append(events, []any{now, actor, EventStranger, nil, c.Key, nil, nil,
 			fmt.Sprintf("Telegram user %d is in the chat but linked to no member; queued %s", id, kind)})
 	}

@@ -227,13 +227,16 @@ func (p *planner) flush() error {
 		err := chunks(p.cancel[chat], chunkSize, func(ids []int64) error {
 			cond, arg := p.s.in("member_id", ids)
 			return p.tx.Model(&Action{}).
-				Where("status = ? AND chat_key = ?", ActionPending, chat).Where(cond, arg).
+				Where("status IN ? AND chat_key = ?", unstarted, chat).Where(cond, arg).
 				Where("state_version < (SELECT cs.version FROM chat_states AS cs WHERE cs.member_id = actions.member_id AND cs.chat_key = actions.chat_key)").
 				Updates(map[string]any{"status": ActionCancelled, "updated_at": p.now}).Error
 		})
 		if err != nil {
 			return fmt.Errorf("cancel superseded actions: %w", err)
 		}
+	}
+	if err := p.s.holdRemovals(p.tx, p.actions); err != nil {
+		return err
 	}
 	actions := make([][]any, len(p.actions))
 	for i, a := range p.actions {

@@ -36,7 +36,14 @@ const (
 	ActionDone      = "done"      // carried out
 	ActionFailed    = "failed"    // failed for good; see LastError
 	ActionCancelled = "cancelled" // superseded by a later decision before it ran
+	// ActionHeld is a removal planned under dry run: ClaimActions never
+	// hands it out; ConfirmRemovals (or dry run ending) makes it pending.
+	ActionHeld = "held"
 )
+
+// unstarted are the statuses of actions no worker has taken: a new
+// decision cancels them.
+var unstarted = []string{ActionPending, ActionHeld}
 
 // Action is one thing to do in Telegram, queued in the outbox in the same
 // transaction as the decision that asked for it.
@@ -102,6 +109,11 @@ const (
 	EventMembership    = "membership.changed"
 	EventRulesChanged  = "rules.changed"
 	EventChatBound     = "chat.bound"
+	// Dry run: a chat started holding removals; held removals confirmed
+	// by an admin, or released because dry run ended.
+	EventDryRunStarted     = "dryrun.started"
+	EventRemovalsConfirmed = "removals.confirmed"
+	EventRemovalsReleased  = "removals.released"
 )
 
 // ChatRow records a gated chat's Telegram side (filled in when the userbot
@@ -123,7 +135,10 @@ type ChatRow struct {
 	// queries, Bot API 10.1).
 	Guard bool
 	// BoundBy is the Telegram user who bound the chat with /bind or /setup.
-	BoundBy   *int64
+	BoundBy *int64
+	// DryRun is set when the chat was bound over a group that already had
+	// members: its removals are held until an admin first confirms them.
+	DryRun    bool `gorm:"column:dry_run"`
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }

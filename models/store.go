@@ -25,6 +25,8 @@ type Store struct {
 	// callbacks: queue a callback to the website with each change it
 	// should hear of (Options.Callbacks).
 	callbacks bool
+	// dryRun holds every chat's removals (Options.DryRun).
+	dryRun bool
 }
 
 // Options tunes a Store; the zero value works.
@@ -37,6 +39,10 @@ type Options struct {
 	// wants to hear of these (KARMAGATE_CALLBACK_URL). Off, nothing is
 	// queued.
 	Callbacks bool
+	// DryRun holds the removals of every chat until an admin confirms
+	// them (KARMAGATE_DRY_RUN), as dry_run: true in the rules does for
+	// one chat.
+	DryRun bool
 }
 
 // NewStore returns a store over db that plans with rules.
@@ -47,7 +53,7 @@ func NewStore(db *DB, rules *gate.Rules, opts Options) *Store {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Store{db: db, rules: rules, now: opts.Now, log: opts.Logger, callbacks: opts.Callbacks}
+	return &Store{db: db, rules: rules, now: opts.Now, log: opts.Logger, callbacks: opts.Callbacks, dryRun: opts.DryRun}
 }
 
 // Rules returns the rules the store plans with.

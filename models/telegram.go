@@ -184,7 +184,7 @@ func (s *Store) detach(p *planner, old *Member, why string) ([]string, error) {
 			in = append(in, r.ChatKey)
 		}
 	}
-	if err := p.tx.Model(&Action{}).Where("status = ? AND member_id = ?", ActionPending, old.ID).
+	if err := p.tx.Model(&Action{}).Where("status IN ? AND member_id = ?", unstarted, old.ID).
 		Updates(map[string]any{"status": ActionCancelled, "updated_at": p.now}).Error; err != nil {
 		return nil, fmt.Errorf("cancel actions: %w", err)
 	}
@@ -256,7 +256,7 @@ func (s *Store) unlinkLocked(p *planner, m *Member, why string) (int, error) {
 	if err := p.tx.Where("member_id = ?", m.ID).Find(&rows).Error; err != nil {
 		return 0, fmt.Errorf("load chat states: %w", err)
 	}
-	if err := p.tx.Model(&Action{}).Where("status = ? AND member_id = ?", ActionPending, m.ID).
+	if err := p.tx.Model(&Action{}).Where("status IN ? AND member_id = ?", unstarted, m.ID).
 		Updates(map[string]any{"status": ActionCancelled, "updated_at": p.now}).Error; err != nil {
 		return 0, fmt.Errorf("cancel actions: %w", err)
 	}
@@ -382,9 +382,13 @@ func (s *Store) stranger(tx *gorm.DB, c *gate.Chat, tgUserID int64, actor string
 		kind = gate.ActionFlag
 	}
 	reason := gate.Reason{Code: gate.ReasonStranger}.String()
+	status, err := s.removalStatus(tx, c.Key, kind)
+	if err != nil {
+		return err
+	}
 	a := Action{
 		IdemKey: fmt.Sprintf("t%d/%s/%s/%d", tgUserID, c.Key, kind, now.UnixNano()), Kind: string(kind),
-		ChatKey: c.Key, TgUserID: &tgUserID, Reason: reason, Status: ActionPending,
+		ChatKey: c.Key, TgUserID: &tgUserID, Reason: reason, Status: status,
 		NotBefore: now, CreatedAt: now, UpdatedAt: now,
 	}
 	if err := tx.Create(&a).Error; err != nil {

@@ -117,7 +117,7 @@ func openStore(ctx context.Context, cfg Config, logger *slog.Logger, now func() 
 	if rules == nil {
 		return db, nil, nil
 	}
-	return db, models.NewStore(db, rules, models.Options{Now: now, Logger: logger, Callbacks: cfg.CallbackURL != ""}), nil
+	return db, models.NewStore(db, rules, models.Options{Now: now, Logger: logger, Callbacks: cfg.CallbackURL != "", DryRun: cfg.DryRun}), nil
 }
 
 // checkSecret compares KARMAGATE_SECRET with the verifier the database
@@ -154,6 +154,15 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("apply rules: %w", err)
 	} else if changed {
 		m.Logger.InfoContext(ctx, "rules changed: re-planned every member", "rules", m.Config.RulesPath)
+	}
+	// Dry run turned off (rules file or KARMAGATE_DRY_RUN) since the last
+	// start: the removals it held run now.
+	released, err := store.ReleaseHeld(ctx, "dry-run-off")
+	if err != nil {
+		return fmt.Errorf("release held removals: %w", err)
+	}
+	for chat, n := range released {
+		m.Logger.InfoContext(ctx, "dry run is off: held removals released", "chat", chat, "removals", n)
 	}
 	reg := prometheus.NewRegistry()
 	tokens, err := linking.NewTokens(linking.TokenOptions{Secret: []byte(m.Config.Secret), Store: store.Tokens(), TTL: m.Config.LinkTTL, Now: m.Now})
@@ -222,14 +231,13 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	m.API = api.New(api.Options{Store: store, APIKey: m.Config.APIKey, Linker: m.Bot, Widget: m.Bot, Userbots: userbots, Logger: m.Logger, Registry: reg, Version: version})
+	m.API = api.New(api.Options{Store: store, APIKey: m.Config.APIKey, Linker: m.Bot, Widget: m.Bot, Userbots: userbots, Logger: m.Logger, Registry: reg, Version: version,
+		WakeWorkers: pool.Wake})
 
 	dash := dashboard.Options{Store: store, APIKey: m.Config.APIKey, Users: m.Config.AdminUsers, Secret: []byte(m.Config.Secret),
-		Logger: m.Logger, Now: m.Now, Version: version}
-	// Confirming removals planned under dry run, once the store offers it.
-	if c, ok := any(store).(dashboard.RemovalConfirmer); ok {
-		dash.Removals = c
-	}
+		Logger: m.Logger, Now: m.Now, Version: version,
+		// Confirming the removals held under dry run.
+		Removals: store}
 	if m.Dashboard, err = dashboard.New(dash); err != nil {
 		return err
 	}

@@ -72,6 +72,9 @@ type Config struct {
 	// SyncWait bounds how long karmagate sync waits for the userbot
 	// accounts and the audits (its --wait flag).
 	SyncWait time.Duration
+	// DryRun holds every chat's removals until an admin confirms them
+	// (KARMAGATE_DRY_RUN); dry_run: true in the rules does it for one chat.
+	DryRun bool
 }
 
 // ConfigFromEnv reads the configuration; getenv is os.Getenv outside tests.
@@ -121,6 +124,15 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("KARMAGATE_LINK_TTL is %s; use between 1m and 168h (a week)", d))
 		default:
 			c.LinkTTL = d
+		}
+	}
+	if v := getenv("KARMAGATE_DRY_RUN"); v != "" {
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "true", "1", "yes", "on":
+			c.DryRun = true
+		case "false", "0", "no", "off":
+		default:
+			errs = append(errs, fmt.Errorf("KARMAGATE_DRY_RUN %q is not true or false", v))
 		}
 	}
 	if v := getenv("KARMAGATE_ADMINS"); v != "" {
