@@ -1,6 +1,7 @@
 package dashboard_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -683,8 +684,16 @@ func TestServer_ConfirmRemovals(t *testing.T) {
 	e.seed()
 	sess := e.signIn("", apiKey)
 	body := e.do("GET", "/admin/removals", sess, nil).Body
-	if !strings.Contains(body, `data-confirm="customers-club"`) || strings.Contains(body, `data-dryrun="off"`) {
-		t.Fatal("with a confirmer the page offers no confirmation for customers-club")
+	if strings.Contains(body, `data-confirm="customers-club"`) {
+		t.Fatal("removals that are not held need no confirmation, yet the page offers one")
+	}
+	// Dry run holds the chat's queued removals: now they wait for a confirm.
+	if err := e.store.StartDryRun(context.Background(), "customers-club", "test", "test"); err != nil {
+		t.Fatal(err)
+	}
+	body = e.do("GET", "/admin/removals", sess, nil).Body
+	if !strings.Contains(body, `data-confirm="customers-club"`) || strings.Contains(body, `data-dryrun="off"`) || !strings.Contains(body, "data-held") {
+		t.Fatal("with held removals the page offers no confirmation for customers-club")
 	}
 	csrf := e.csrf(sess)
 	p := e.do("POST", "/admin/removals/confirm", sess, url.Values{"csrf": {csrf}, "chat": {"customers-club"}})

@@ -234,8 +234,8 @@ func (s *Server) removalsPage(w http.ResponseWriter, r *http.Request, sess *sess
 		d.Titles[c.Key] = c.Title
 		n := 0
 		for _, a := range rs {
-			if a.ChatKey == c.Key {
-				n++
+			if a.ChatKey == c.Key && a.Status == models.ActionHeld {
+				n++ // only held removals wait for a confirmation
 			}
 		}
 		if n > 0 {
