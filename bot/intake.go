@@ -69,19 +69,22 @@ func (b *Bot) WebhookHandler() http.Handler {
 	})
 }
 
-// poll long-polls getUpdates, stores each batch, and only then asks for the
-// next (whose offset acknowledges the batch to Telegram).
-func (b *Bot) poll(ctx context.Context) {
+// pollLoop long-polls getUpdates, stores each batch, and only then asks
+// for the next (whose offset acknowledges the batch to Telegram). It runs
+// while this instance holds the poller lease (see poll) and returns when
+// ctx ends.
+func (b *Bot) pollLoop(ctx context.Context) {
+	dbDown := worker.Outage{What: "poll: read the last update id", Logger: b.log, Now: b.opts.Now}
 	last, err := b.store.LastUpdateID(ctx)
 	for err != nil {
-		b.log.WarnContext(ctx, "poll: read the last update id", "err", err)
-		if sleep(ctx, 2*time.Second) != nil {
+		if ctx.Err() != nil || sleep(ctx, dbDown.Fail(ctx, err)) != nil {
 			return
 		}
 		last, err = b.store.LastUpdateID(ctx)
 	}
+	dbDown.OK(ctx)
 	offset := last + 1
-	failures := 0
+	tgDown := worker.Outage{What: "poll: getUpdates", Logger: b.log, Now: b.opts.Now}
 	for ctx.Err() == nil {
 		var raws []json.RawMessage
 		err := b.c.call(ctx, "getUpdates", map[string]any{
@@ -91,18 +94,16 @@ func (b *Bot) poll(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			failures++
-			wait := min(time.Duration(failures)*time.Second, 30*time.Second)
+			wait := tgDown.Fail(ctx, err)
 			if ae := apiErrorOf(err); ae != nil && ae.RetryAfter > 0 {
 				wait = ae.RetryAfter
 			}
-			b.log.WarnContext(ctx, "poll: getUpdates failed", "err", err, "retry_in", wait)
 			if sleep(ctx, wait) != nil {
 				return
 			}
 			continue
 		}
-		failures = 0
+		tgDown.OK(ctx)
 		if len(raws) == 0 {
 			continue
 		}
@@ -137,13 +138,14 @@ func (b *Bot) poll(ctx context.Context) {
 // storeUntilDone stores a polled batch, again and again while the
 // database is away: the offset must not move past updates not stored.
 func (b *Bot) storeUntilDone(ctx context.Context, ups []models.Update) error {
-	for attempt := 1; ; attempt++ {
+	down := worker.Outage{What: "poll: store updates (the offset waits)", Logger: b.log, Now: b.opts.Now}
+	for {
 		_, err := b.store.SaveUpdates(ctx, ups)
 		if err == nil {
+			down.OK(ctx)
 			return nil
 		}
-		b.log.WarnContext(ctx, "poll: could not store updates; retrying before polling on", "err", err, "attempt", attempt)
-		if err := sleep(ctx, min(time.Duration(attempt)*time.Second, 15*time.Second)); err != nil {
+		if err := sleep(ctx, down.Fail(ctx, err)); err != nil {
 			return err
 		}
 	}
@@ -158,15 +160,16 @@ func (b *Bot) process(ctx context.Context) {
 	sem := make(chan struct{}, b.opts.Workers)
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	down := worker.Outage{What: "process: claim updates", Logger: b.log, Now: b.opts.Now}
 	for ctx.Err() == nil {
 		ups, err := b.store.ClaimUpdates(ctx, b.opts.Owner, b.opts.Workers, lease)
 		if err != nil {
 			if ctx.Err() == nil {
-				b.log.WarnContext(ctx, "process: claim updates failed", "err", err)
-				_ = sleep(ctx, 2*time.Second)
+				_ = sleep(ctx, down.Fail(ctx, err))
 			}
 			continue
 		}
+		down.OK(ctx)
 		for i := range ups {
 			select {
 			case sem <- struct{}{}:
