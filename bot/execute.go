@@ -119,6 +119,17 @@ func (b *Bot) execInvite(ctx context.Context, a *models.Action) error {
 	if err != nil {
 		return err
 	}
+	if a.Attempts > 1 {
+		// An earlier attempt may have let them in before its outcome was
+		// lost (a crash, an answer that never came): look before acting.
+		mi, err := b.getMember(ctx, chatID, t.user)
+		if err == nil && mi.present() {
+			b.metrics.retryChecked("invite", "already_done")
+			b.log.InfoContext(ctx, "invite retried: already in the chat; not repeated", "chat", a.ChatKey, "member", a.MemberExt, "attempt", a.Attempts)
+			return nil
+		}
+		b.metrics.retryChecked("invite", "repeated")
+	}
 	link, err := b.ensureJoinLink(ctx, t.row)
 	if errors.Is(err, errNotAdmin) {
 		return worker.RetryAt(b.opts.Now().Add(notReadyWait), err)
@@ -212,6 +223,26 @@ func (b *Bot) execRemove(ctx context.Context, a *models.Action) error {
 		b.log.InfoContext(ctx, "not removing a chat admin", "chat", a.ChatKey, "user", t.user, "member", a.MemberExt)
 		return nil
 	}
+	if a.Attempts > 1 && !mi.present() {
+		// An earlier attempt may have taken them out before its outcome
+		// was lost: already out, so no second ban. Only an unban an
+		// earlier attempt did not get to (kicked: banned, not unbanned)
+		// is still due, so that they can come back when they qualify.
+		b.metrics.retryChecked("remove", "already_done")
+		b.log.InfoContext(ctx, "remove retried: already out of the chat; not repeated", "chat", a.ChatKey, "member", a.MemberExt, "status", mi.Status, "attempt", a.Attempts)
+		if mi.Status == "kicked" {
+			if err := b.unban(ctx, chatID, t.user); err != nil {
+				return b.chatFailure(err)
+			}
+		}
+		if t.member != nil {
+			b.revokeMemberLink(ctx, t.member.Member.ID, a.ChatKey, chatID, "")
+		}
+		return nil
+	}
+	if a.Attempts > 1 {
+		b.metrics.retryChecked("remove", "repeated")
+	}
 	err = b.c.do(ctx, chatID, callOther, func(ctx context.Context) error {
 		_, err := b.c.tg.BanChatMember(ctx, &tgbot.BanChatMemberParams{ChatID: chatID, UserID: t.user})
 		return err
@@ -220,12 +251,7 @@ func (b *Bot) execRemove(ctx context.Context, a *models.Action) error {
 	if err := ignoreDone(err); err != nil && classify(err) != failUserGone {
 		return b.chatFailure(err)
 	}
-	err = b.c.do(ctx, chatID, callOther, func(ctx context.Context) error {
-		_, err := b.c.tg.UnbanChatMember(ctx, &tgbot.UnbanChatMemberParams{ChatID: chatID, UserID: t.user, OnlyIfBanned: true})
-		return err
-	})
-	b.metrics.sent("unbanChatMember", err)
-	if err := ignoreDone(err); err != nil && classify(err) != failUserGone {
+	if err := b.unban(ctx, chatID, t.user); err != nil {
 		return b.chatFailure(err)
 	}
 	if t.member != nil {
@@ -248,6 +274,20 @@ func (b *Bot) execRemove(ctx context.Context, a *models.Action) error {
 	}
 	return b.notify(ctx, models.Notice{IdemKey: fmt.Sprintf("remove/%s/%s/a%d", t.memberKey(), a.ChatKey, a.ID), TgUserID: t.user, MemberExt: ext, Kind: "access_lost"},
 		b.texts.render(key, t.lang, d), nil)
+}
+
+// unban lifts a ban (only if banned), so that someone removed can come
+// back once they qualify; done already or a user gone count as done.
+func (b *Bot) unban(ctx context.Context, chatID, user int64) error {
+	err := b.c.do(ctx, chatID, callOther, func(ctx context.Context) error {
+		_, err := b.c.tg.UnbanChatMember(ctx, &tgbot.UnbanChatMemberParams{ChatID: chatID, UserID: user, OnlyIfBanned: true})
+		return err
+	})
+	b.metrics.sent("unbanChatMember", err)
+	if err := ignoreDone(err); err != nil && classify(err) != failUserGone {
+		return err
+	}
+	return nil
 }
 
 func hasGroup(have, want []string) bool {
