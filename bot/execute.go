@@ -203,7 +203,10 @@ func (b *Bot) execWarn(ctx context.Context, a *models.Action) error {
 
 // execRemove takes someone out of a chat: ban, then unban, so that they
 // can come back when they qualify again; revokes their personal link; and
-// tells them why (once). The chat's admins are never removed.
+// tells them why (once). It asks Telegram first (getChatMember): the
+// chat's admins are never removed, and someone already out (they left, or
+// an earlier attempt of this action took them out and its outcome was
+// lost) is not banned again.
 func (b *Bot) execRemove(ctx context.Context, a *models.Action) error {
 	t, err := b.target(ctx, a)
 	if err != nil {
@@ -223,13 +226,19 @@ func (b *Bot) execRemove(ctx context.Context, a *models.Action) error {
 		b.log.InfoContext(ctx, "not removing a chat admin", "chat", a.ChatKey, "user", t.user, "member", a.MemberExt)
 		return nil
 	}
-	if a.Attempts > 1 && !mi.present() {
-		// An earlier attempt may have taken them out before its outcome
-		// was lost: already out, so no second ban. Only an unban an
-		// earlier attempt did not get to (kicked: banned, not unbanned)
-		// is still due, so that they can come back when they qualify.
-		b.metrics.retryChecked("remove", "already_done")
-		b.log.InfoContext(ctx, "remove retried: already out of the chat; not repeated", "chat", a.ChatKey, "member", a.MemberExt, "status", mi.Status, "attempt", a.Attempts)
+	if mi.Status != "" && !mi.present() {
+		// Already out: no ban. On a retry that is the check before a
+		// repeated side effect (an earlier attempt may have taken them out
+		// and lost its outcome); on a first attempt they left, or a stale
+		// update made the decision. Only an unban an earlier attempt did
+		// not get to (kicked: banned, not unbanned) is still due, so that
+		// they can come back when they qualify. Nothing to tell.
+		if a.Attempts > 1 {
+			b.metrics.retryChecked("remove", "already_done")
+			b.log.InfoContext(ctx, "remove retried: already out of the chat; not repeated", "chat", a.ChatKey, "member", a.MemberExt, "status", mi.Status, "attempt", a.Attempts)
+		} else {
+			b.log.DebugContext(ctx, "remove: not in the chat; nothing to do", "chat", a.ChatKey, "member", a.MemberExt, "status", mi.Status)
+		}
 		if mi.Status == "kicked" {
 			if err := b.unban(ctx, chatID, t.user); err != nil {
 				return b.chatFailure(err)
@@ -256,9 +265,6 @@ func (b *Bot) execRemove(ctx context.Context, a *models.Action) error {
 	}
 	if t.member != nil {
 		b.revokeMemberLink(ctx, t.member.Member.ID, a.ChatKey, chatID, "")
-	}
-	if !mi.present() && mi.Status != "" {
-		return nil // was not inside: nothing to tell
 	}
 	var ext *string
 	key, d := msgAccessLost, textData{Chat: t.chat.Title, Reason: a.Reason}

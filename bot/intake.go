@@ -20,7 +20,8 @@ import (
 // secret token in constant time (401 without it), reads at most one update
 // of MaxUpdateSize (413 beyond), stores the update (a repeat of a stored
 // update_id is a no-op) and only then answers 200; the processor handles it
-// after. A failure to store answers 500, so Telegram delivers it again.
+// after. A failure to store answers 503 when the database is unreachable
+// (500 otherwise), so Telegram delivers it again.
 func (b *Bot) WebhookHandler() http.Handler {
 	want := sha256.Sum256([]byte(b.webhookSecret))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -56,8 +57,14 @@ func (b *Bot) WebhookHandler() http.Handler {
 		}
 		if _, err := b.store.SaveUpdates(context.WithoutCancel(r.Context()), []models.Update{up}); err != nil {
 			b.metrics.webhook("store_failed")
-			b.log.ErrorContext(r.Context(), "webhook: could not store the update; Telegram will deliver it again", "update_id", up.UpdateID, "err", err)
-			http.Error(w, "try again", http.StatusInternalServerError)
+			status := http.StatusInternalServerError
+			if models.Unreachable(err) {
+				// The database is away: Telegram retries, and so will a
+				// load balancer on another instance.
+				status = http.StatusServiceUnavailable
+			}
+			b.log.ErrorContext(r.Context(), "webhook: could not store the update; Telegram will deliver it again", "update_id", up.UpdateID, "status", status, "err", err)
+			http.Error(w, "try again", status)
 			return
 		}
 		b.metrics.webhook("stored")
@@ -216,13 +223,28 @@ func (b *Bot) handleStored(ctx context.Context, su *models.Update) {
 			b.log.ErrorContext(ctx, "update failed for good", "update_id", su.UpdateID, "kind", su.Kind, "err", err)
 		}
 	}
-	for attempt := 1; attempt <= 5; attempt++ {
+	// Again while the database is away, for as long as the lease lasts:
+	// an outcome not recorded leaves the update running, and its lane
+	// waiting, until the lease runs out.
+	until := b.opts.Now().Add(time.Minute)
+	if su.LeaseUntil != nil {
+		until = *su.LeaseUntil
+	}
+	wait := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
 		ferr := b.store.FinishUpdate(ctx, su.UpdateID, b.opts.Owner, err, retryAt)
 		if ferr == nil || errors.Is(ferr, models.ErrLeaseLost) {
 			return
 		}
-		b.log.WarnContext(ctx, "could not record an update's outcome", "update_id", su.UpdateID, "err", ferr)
-		_ = sleep(ctx, time.Duration(attempt)*time.Second)
+		if !b.opts.Now().Add(wait).Before(until) {
+			b.log.WarnContext(ctx, "could not record an update's outcome; it runs again after its lease", "update_id", su.UpdateID, "err", ferr)
+			return
+		}
+		if attempt == 1 {
+			b.log.WarnContext(ctx, "could not record an update's outcome; retrying", "update_id", su.UpdateID, "err", ferr)
+		}
+		_ = sleep(ctx, wait)
+		wait = min(wait*2, 5*time.Second)
 	}
 }
 
