@@ -9,7 +9,8 @@ import (
 
 // Outage is how a loop that depends on something (the database, mostly)
 // waits while it is unreachable: each failure in a row waits longer
-// (exponential with jitter, from Base up to Max), and the run of failures
+// (exponential with jitter, from Base up to Max: a database that is back
+// is noticed within Max), and the run of failures
 // is logged twice, once when it starts and once when it ends, not once per
 // attempt. The zero value (with a Logger) works; it is safe for concurrent
 // use.
@@ -17,7 +18,7 @@ type Outage struct {
 	// What names what failed in the log ("poll: store updates").
 	What   string
 	Logger *slog.Logger
-	// Base is the first wait (1 s by default); Max the longest (30 s).
+	// Base is the first wait (1 s by default); Max the longest (10 s).
 	Base, Max time.Duration
 	// Now is the clock; time.Now by default.
 	Now func() time.Time
@@ -42,7 +43,7 @@ func (o *Outage) Fail(ctx context.Context, err error) time.Duration {
 		base = time.Second
 	}
 	if maxWait <= 0 {
-		maxWait = 30 * time.Second
+		maxWait = 10 * time.Second
 	}
 	wait := ExponentialBackoff(base, maxWait)(n)
 	if o.Logger != nil {

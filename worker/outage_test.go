@@ -31,7 +31,7 @@ func TestOutage(t *testing.T) {
 			o := worker.Outage{What: "claim", Logger: slog.New(slog.NewTextHandler(&buf, nil)), Base: tc.base, Max: tc.max}
 			base, maxWait := tc.base, tc.max
 			if base == 0 {
-				base, maxWait = time.Second, 30*time.Second
+				base, maxWait = time.Second, 10*time.Second
 			}
 			ctx := context.Background()
 			for round := range 2 {

@@ -191,7 +191,7 @@ func (p *Pool) schedule(ctx context.Context, jobs chan<- models.Action) {
 	defer tick.Stop()
 	// While the database is away, claims back off (exponential with
 	// jitter) and the outage is logged once, not once per tick.
-	outage := Outage{What: "worker: claim actions", Logger: o.Logger, Base: o.Poll, Max: 30 * time.Second, Now: o.Now}
+	outage := Outage{What: "worker: claim actions", Logger: o.Logger, Base: o.Poll, Max: 10 * time.Second, Now: o.Now}
 	for ctx.Err() == nil {
 		batch, err := o.Store.ClaimActions(ctx, o.Owner, o.Workers, o.Lease)
 		if err != nil {

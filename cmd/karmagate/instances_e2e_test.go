@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -89,6 +90,128 @@ func TestE2E_TwoInstances(t *testing.T) {
 	f.checkNoLeak()
 }
 
+// TestE2E_TwoInstancesWebhook: the same two instances in webhook mode
+// behind a load balancer that sends each delivery to the next instance
+// (and to the other when one fails), with Telegram delivering 30% of the
+// updates twice. Each update is processed once: nobody gets an answer
+// twice, nothing is done twice, nobody ineligible is let in.
+func TestE2E_TwoInstancesWebhook(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a backlog on two processes")
+	}
+	spec := mysqlSpec(t)
+	a := newE2E(t, false, "KARMAGATE_DB="+spec)
+	b := newE2EFromEnvFile(t, filepath.Join(a.dir, "sandbox.env"), "KARMAGATE_DB="+spec)
+	lb := newBalancer(t, a.listen, b.listen)
+	for _, e := range []*e2e{a, b} {
+		e.env = append(e.env, "KARMAGATE_WEBHOOK_URL="+lb.URL+"/telegram/webhook")
+		e.serve()
+	}
+	a.sandbox("POST", "/sandbox/faults", map[string]any{"rate": 0.3, "seed": 9, "kinds": "duplicate"}, nil)
+	f := newFleet(t, spec, a, b)
+	const n, drop = 100, 30
+	f.bind()
+	f.linkAll(n)
+	f.joinAll()
+	f.waitFor("all in the chat", 5*time.Minute, func() bool { return f.inChat() == n })
+	f.setKarma(f.ids[:drop], 10)
+	f.waitFor("the 30 taken out", 5*time.Minute, func() bool { return f.inChat() == n-drop })
+	f.waitSettled()
+	f.checkOnce()
+	f.checkNoLeak()
+	var stored int64
+	for _, e := range []*e2e{a, b} {
+		k := metricSum(t, e, `karmagate_webhook_requests_total{outcome="stored"}`)
+		if k == 0 {
+			t.Errorf("instance %s was delivered no update", e.listen)
+		}
+		stored += k
+	}
+	var distinct int64
+	if err := f.db.QueryRow("SELECT COUNT(*) FROM updates").Scan(&distinct); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d deliveries through the balancer for %d distinct updates", stored, distinct)
+	if stored <= distinct {
+		t.Errorf("%d deliveries for %d updates: the sandbox duplicated none, so the test shows nothing", stored, distinct)
+	}
+}
+
+// newBalancer is a load balancer in front of backends: each request goes
+// to the next backend in turn, and to the next one again when a backend
+// cannot be reached or answers 5xx (as nginx's proxy_next_upstream does).
+func newBalancer(t *testing.T, backends ...string) *httptest.Server {
+	t.Helper()
+	var mu sync.Mutex
+	turn := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		first := turn
+		turn++
+		mu.Unlock()
+		var last *http.Response
+		for i := range backends {
+			req, err := http.NewRequestWithContext(r.Context(), r.Method, "http://"+backends[(first+i)%len(backends)]+r.URL.RequestURI(), bytes.NewReader(body))
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			req.Header = r.Header.Clone()
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				continue
+			}
+			if res.StatusCode >= 500 && i < len(backends)-1 {
+				res.Body.Close()
+				continue
+			}
+			last = res
+			break
+		}
+		if last == nil {
+			http.Error(w, "no backend answered", http.StatusBadGateway)
+			return
+		}
+		defer last.Body.Close()
+		for k, v := range last.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(last.StatusCode)
+		_, _ = io.Copy(w, last.Body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// metricSum adds up the samples of an instance's metric whose line starts
+// with prefix (a name and, optionally, some of its labels).
+func metricSum(t *testing.T, e *e2e, prefix string) int64 {
+	t.Helper()
+	res, err := http.Get("http://" + e.listen + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	var sum int64
+	for _, line := range strings.Split(string(raw), "\n") {
+		if !strings.HasPrefix(line, prefix) {
+			continue
+		}
+		f := strings.Fields(line)
+		v, err := strconv.ParseFloat(f[len(f)-1], 64)
+		if err == nil {
+			sum += int64(v)
+		}
+	}
+	return sum
+}
+
 // mysqlSpec is a throwaway database on the test server; the test is
 // skipped without one (and fails under CI, through modelstest).
 func mysqlSpec(t *testing.T) string {
@@ -115,15 +238,35 @@ type fleet struct {
 	calls []callRecord     // the sandbox's call log, collected as it grows
 	seen  int
 	turn  int
+	// logErr is the last failure to read the call log, nil once read.
+	logErr error
 }
 
 type callRecord struct {
-	Seq    int               `json:"seq"`
-	API    string            `json:"api"`
-	Method string            `json:"method"`
-	Params map[string]string `json:"params"`
-	Error  string            `json:"error"`
-	Fault  string            `json:"fault"`
+	Seq    int             `json:"seq"`
+	API    string          `json:"api"`
+	Method string          `json:"method"`
+	Params json.RawMessage `json:"params"`
+	Error  string          `json:"error"`
+	Fault  string          `json:"fault"`
+}
+
+// param is a call's parameter as text.
+func (c callRecord) param(name string) string {
+	var ps map[string]any
+	if json.Unmarshal(c.Params, &ps) != nil {
+		return "" // not an object (a webhook delivery's update, say)
+	}
+	switch v := ps[name].(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	default:
+		return fmt.Sprint(v)
+	}
 }
 
 func newFleet(t *testing.T, spec string, es ...*e2e) *fleet {
@@ -442,8 +585,10 @@ func (f *fleet) waitSettled() {
 func (f *fleet) collect() {
 	var cs []callRecord
 	if _, err := httpCall("GET", fmt.Sprintf("%s/sandbox/calls?api=bot&since=%d", f.first.control, f.seen), "", nil, &cs); err != nil {
+		f.logErr = err
 		return
 	}
+	f.logErr = nil
 	for _, c := range cs {
 		if c.Seq >= f.seen {
 			f.calls = append(f.calls, c)
@@ -458,6 +603,9 @@ func (f *fleet) collect() {
 func (f *fleet) checkOnce() {
 	f.t.Helper()
 	f.collect()
+	if f.logErr != nil {
+		f.t.Fatalf("read the call log: %v", f.logErr)
+	}
 	if len(f.calls) == 0 || f.calls[0].Seq != 0 {
 		f.t.Fatalf("the call log lost its start (first seq %v): raise the sandbox's MaxCalls", f.calls[:min(1, len(f.calls))])
 	}
@@ -474,9 +622,9 @@ func (f *fleet) checkOnce() {
 		}
 		switch c.Method {
 		case "approveChatJoinRequest", "banChatMember":
-			effects[key{c.Method, c.Params["user_id"]}]++
+			effects[key{c.Method, c.param("user_id")}]++
 		case "sendMessage":
-			messages[c.Params["chat_id"]+"\x00"+c.Params["text"]]++
+			messages[c.param("chat_id")+"\x00"+c.param("text")]++
 		}
 	}
 	// Members were let in once each, and taken out at most once per
