@@ -34,6 +34,7 @@ type Store interface {
 	PruneUpdates(ctx context.Context, cutoff time.Time) (int64, error)
 
 	AcquireLease(ctx context.Context, name, owner string, ttl time.Duration) (bool, error)
+	TakeLeaseFrom(ctx context.Context, name, holder, owner string, ttl time.Duration) (bool, error)
 	ReleaseLease(ctx context.Context, name, owner string) error
 	LeaseHolder(ctx context.Context, name string) (models.Lease, error)
 

@@ -32,6 +32,11 @@ func (b *Bot) poll(ctx context.Context) {
 		}
 		down.OK(ctx)
 		if !held {
+			if took := b.takeFromDead(ctx, ttl); took {
+				held = true
+			}
+		}
+		if !held {
 			if !standby {
 				holder, _ := b.store.LeaseHolder(ctx, PollerLease)
 				b.log.InfoContext(ctx, "poll: another instance polls getUpdates; standing by", "leader", holder.Owner, "until", holder.Until)
@@ -51,6 +56,26 @@ func (b *Bot) poll(ctx context.Context) {
 	if err := b.store.ReleaseLease(rctx, PollerLease, b.opts.Owner); err != nil {
 		b.log.DebugContext(rctx, "poll: release the poller lease", "err", err)
 	}
+}
+
+// takeFromDead takes the poller lease at once from a holder that was a
+// process of this host and no longer exists (a restart after kill -9,
+// say), instead of waiting for its lease to run out. The holder is named
+// host:pid:random (worker.DefaultOwner); a holder of another host, or one
+// whose pid is alive (or cannot be probed), is waited for.
+func (b *Bot) takeFromDead(ctx context.Context, ttl time.Duration) bool {
+	holder, err := b.store.LeaseHolder(ctx, PollerLease)
+	if err != nil || holder.Owner == b.opts.Owner || !deadHere(holder.Owner) {
+		return false
+	}
+	actx, cancel := context.WithTimeout(ctx, max(ttl/3, time.Second))
+	defer cancel()
+	took, err := b.store.TakeLeaseFrom(actx, PollerLease, holder.Owner, b.opts.Owner, ttl)
+	if err != nil || !took {
+		return false
+	}
+	b.log.InfoContext(ctx, "poll: the last poller was a process of this host that is gone; taking over at once", "was", holder.Owner)
+	return true
 }
 
 // acquire takes or renews the poller lease, waiting for the database at

@@ -41,6 +41,21 @@ func (l Lease) value() string {
 // when owner holds it already. It reports whether owner holds it now; false
 // with a nil error means another owner's lease has not run out.
 func (s *Store) AcquireLease(ctx context.Context, name, owner string, ttl time.Duration) (bool, error) {
+	return s.acquireLease(ctx, name, owner, "", ttl)
+}
+
+// TakeLeaseFrom takes the named lease for owner from holder, whether or not
+// holder's lease has run out: for a holder known to be dead (a process of
+// this host that no longer exists). Another holder, or none, is left
+// alone (false).
+func (s *Store) TakeLeaseFrom(ctx context.Context, name, holder, owner string, ttl time.Duration) (bool, error) {
+	if holder == "" {
+		return false, fmt.Errorf("lease %q: take from whom?", name)
+	}
+	return s.acquireLease(ctx, name, owner, holder, ttl)
+}
+
+func (s *Store) acquireLease(ctx context.Context, name, owner, from string, ttl time.Duration) (bool, error) {
 	if owner == "" || strings.Contains(owner, " ") || len(owner) > 200 || len(leasePrefix+name) > 64 {
 		return false, fmt.Errorf("lease %q for %q: owner must be non-empty, without spaces, at most 200 bytes; name at most 58", name, owner)
 	}
@@ -54,6 +69,9 @@ func (s *Store) AcquireLease(ctx context.Context, name, owner string, ttl time.D
 			return fmt.Errorf("read lease %s: %w", name, err)
 		}
 		next := Lease{Name: name, Owner: owner, Until: now.Add(ttl)}
+		if len(rows) == 0 && from != "" {
+			return nil
+		}
 		if len(rows) == 0 {
 			// Two instances creating the row at once: one gets a
 			// duplicate key, which inTx retries, and then finds the row.
@@ -64,7 +82,10 @@ func (s *Store) AcquireLease(ctx context.Context, name, owner string, ttl time.D
 			return nil
 		}
 		cur := parseLease(name, rows[0].V)
-		if cur.Owner != owner && cur.Until.After(now) {
+		switch {
+		case from != "" && cur.Owner != from:
+			return nil
+		case from == "" && cur.Owner != owner && cur.Until.After(now):
 			return nil
 		}
 		if err := tx.Model(&metaRow{}).Where("k = ?", leasePrefix+name).Update("v", next.value()).Error; err != nil {

@@ -63,6 +63,24 @@ func TestStore_Leases(t *testing.T) {
 				}
 			}
 		}
+		// Taken from a holder known to be dead, before its lease ran out;
+		// never from another holder, nor when nobody holds it.
+		for _, tc := range []struct {
+			name, from, owner string
+			want              bool
+		}{
+			{"not from someone else", "b", "c", false},
+			{"from the holder, before it ran out", "a", "c", true},
+			{"not from the old holder again", "a", "d", false},
+		} {
+			got, err := f.store.TakeLeaseFrom(ctx, "poller", tc.from, tc.owner, ttl)
+			if err != nil || got != tc.want {
+				t.Fatalf("%s: TakeLeaseFrom(%s → %s) = %v, %v", tc.name, tc.from, tc.owner, got, err)
+			}
+		}
+		if got, err := f.store.TakeLeaseFrom(ctx, "nobody", "a", "c", ttl); err != nil || got {
+			t.Fatalf("took a lease nobody held: %v %v", got, err)
+		}
 		if _, err := f.store.AcquireLease(ctx, "poller", "has space", ttl); err == nil {
 			t.Error("an owner with a space was accepted")
 		}
