@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -57,13 +58,13 @@ func (b *Bot) WebhookHandler() http.Handler {
 		}
 		if _, err := b.store.SaveUpdates(context.WithoutCancel(r.Context()), []models.Update{up}); err != nil {
 			b.metrics.webhook("store_failed")
-			status := http.StatusInternalServerError
+			status, level := http.StatusInternalServerError, slog.LevelError
 			if models.Unreachable(err) {
-				// The database is away: Telegram retries, and so will a
-				// load balancer on another instance.
-				status = http.StatusServiceUnavailable
+				// The database is away (/healthz says so): Telegram
+				// retries, and so will a load balancer on another instance.
+				status, level = http.StatusServiceUnavailable, slog.LevelWarn
 			}
-			b.log.ErrorContext(r.Context(), "webhook: could not store the update; Telegram will deliver it again", "update_id", up.UpdateID, "status", status, "err", err)
+			b.log.Log(r.Context(), level, "webhook: could not store the update; Telegram will deliver it again", "update_id", up.UpdateID, "status", status, "err", err)
 			http.Error(w, "try again", status)
 			return
 		}

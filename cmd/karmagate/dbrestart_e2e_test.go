@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -24,14 +27,25 @@ import (
 // answers 503 naming the database, its loops back off and say so once.
 // The server starts again and everything converges without restarting
 // karmagate: the removals done, the strangers' requests declined, nobody
-// ineligible in the chat, nothing done twice.
+// ineligible in the chat, nothing done twice. In polling mode the poller
+// stops acknowledging updates (and, its lease run out, polls again once
+// elected again); in webhook mode a delivery that cannot be stored is
+// answered 503 and Telegram delivers it again.
 func TestE2E_DatabaseRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a MariaDB server of its own")
 	}
 	m := startMariaDB(t)
-	spec := m.createDatabase("karmagate")
-	e := newE2E(t, false, "KARMAGATE_DB="+spec)
+	for i, mode := range []string{"polling", "webhook"} {
+		t.Run(mode, func(t *testing.T) {
+			spec := m.createDatabase(fmt.Sprintf("karmagate%d", i))
+			dbRestart(t, m, spec, mode == "webhook")
+		})
+	}
+}
+
+func dbRestart(t *testing.T, m *mariadb, spec string, webhook bool) {
+	e := newE2E(t, webhook, "KARMAGATE_DB="+spec)
 	e.serve()
 	f := newFleet(t, spec, e)
 	const n, drop = 200, 100
@@ -80,8 +94,27 @@ func TestE2E_DatabaseRestart(t *testing.T) {
 		t.Fatalf("serve died while the database was away: %v\n%s", err, tail(e.logs.String(), 80))
 	default:
 	}
-	if st, err := httpCall("GET", "http://"+e.listen+"/api/v1/members/"+f.ids[0], e.vars["KARMAGATE_API_KEY"], nil, nil); st < 500 {
-		t.Errorf("a read during the outage answered %d (%v), want 5xx", st, err)
+	if st, err := httpCall("GET", "http://"+e.listen+"/api/v1/members/"+f.ids[0], e.vars["KARMAGATE_API_KEY"], nil, nil); st != http.StatusServiceUnavailable {
+		t.Errorf("a read during the outage answered %d (%v), want 503", st, err)
+	}
+	if webhook {
+		// A delivery (as Telegram posts it) that cannot be stored: 503, so
+		// that Telegram, or a load balancer, tries again.
+		body := fmt.Sprintf(`{"update_id":999999,"message":{"message_id":1,"date":%d,"chat":{"id":1,"type":"private","first_name":"X"},"from":{"id":1,"is_bot":false,"first_name":"X"},"text":"/help"}}`, time.Now().Unix())
+		req, err := http.NewRequest(http.MethodPost, "http://"+e.listen+"/telegram/webhook", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Telegram-Bot-Api-Secret-Token", webhookSecret(t, e.vars["KARMAGATE_SECRET"]))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusServiceUnavailable {
+			t.Errorf("a webhook delivery during the outage answered %d, want 503", res.StatusCode)
+		}
 	}
 
 	m.start()
@@ -119,7 +152,7 @@ func TestE2E_DatabaseRestart(t *testing.T) {
 	for _, m := range outageRE.FindAllStringSubmatch(logs, -1) {
 		outages[m[1]]++
 	}
-	if outages["poll: store updates (the offset waits)"] == 0 {
+	if !webhook && outages["poll: store updates (the offset waits)"] == 0 {
 		t.Errorf("the poller never logged the outage; logged: %v", outages)
 	}
 	for what, k := range outages {
@@ -133,11 +166,17 @@ func TestE2E_DatabaseRestart(t *testing.T) {
 		}
 	}
 	t.Logf("outages logged: %v", outages)
-	if k := strings.Count(logs, "this instance stops polling"); k != 1 {
-		t.Errorf("the poller stopped %d times, want once (its lease ran out during the outage)", k)
-	}
-	if k := strings.Count(logs, "poll: this instance polls getUpdates"); k != 2 {
-		t.Errorf("elected to poll %d times, want twice (at start, after the outage)", k)
+	if webhook {
+		if !strings.Contains(logs, `status=503`) {
+			t.Error("no webhook delivery was answered 503 during the outage")
+		}
+	} else {
+		if k := strings.Count(logs, "this instance stops polling"); k != 1 {
+			t.Errorf("the poller stopped %d times, want once (its lease ran out during the outage)", k)
+		}
+		if k := strings.Count(logs, "poll: this instance polls getUpdates"); k != 2 {
+			t.Errorf("elected to poll %d times, want twice (at start, after the outage)", k)
+		}
 	}
 	if k := strings.Count(logs, "level=ERROR"); k > 0 {
 		t.Logf("%d errors logged during the outage", k)
@@ -147,6 +186,17 @@ func TestE2E_DatabaseRestart(t *testing.T) {
 		t.Fatalf("serve exited: %v", err)
 	default:
 	}
+}
+
+// webhookSecret is the secret token karmagate derives from its master
+// secret for Telegram's webhook deliveries.
+func webhookSecret(t *testing.T, secret string) string {
+	t.Helper()
+	key, err := hkdf.Key(sha256.New, []byte(secret), nil, "karmagate webhook secret", 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(key)
 }
 
 var outageRE = regexp.MustCompile(`msg="([^"]*) failed; backing off until it works again`)
