@@ -216,7 +216,8 @@ func (b *Bot) handleStored(ctx context.Context, su *models.Update) {
 		retryAt = &retry.At
 		b.log.InfoContext(ctx, "update waits for Telegram", "update_id", su.UpdateID, "until", retry.At)
 	case err != nil:
-		if su.Attempts < 5 {
+		// A database that was away is no reason to give up on an update.
+		if su.Attempts < 5 || models.Unreachable(err) {
 			t := b.opts.Now().Add(time.Duration(su.Attempts*su.Attempts) * 2 * time.Second)
 			retryAt = &t
 			b.log.WarnContext(ctx, "update failed; will retry", "update_id", su.UpdateID, "kind", su.Kind, "attempt", su.Attempts, "err", err)

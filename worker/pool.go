@@ -276,7 +276,9 @@ func (p *Pool) execute(ctx context.Context, a *models.Action) {
 		settle = func(ctx context.Context) error {
 			return o.Store.DeferAction(ctx, a.ID, o.Owner, o.Actor, retry.At, err)
 		}
-	case IsPermanent(err) || a.Attempts >= o.MaxAttempts:
+	case IsPermanent(err) || (a.Attempts >= o.MaxAttempts && !models.Unreachable(err)):
+		// A database that was away is no reason to give up: the action
+		// is retried until it answers, however many attempts that took.
 		p.metrics.count(a.Kind, "failed")
 		log.WarnContext(ctx, "action failed for good", "err", err)
 		settle = func(ctx context.Context) error { return o.Store.FailAction(ctx, a.ID, o.Owner, o.Actor, err, nil) }
