@@ -1,17 +1,22 @@
 package api
 
 import (
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/karmagate/karmagate/models"
 )
@@ -95,5 +100,27 @@ func TestFormatDuration(t *testing.T) {
 		if got := formatDuration(d); got != want {
 			t.Errorf("formatDuration(%v) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+// TestServer_WriteErrorDatabaseUnreachable: a database that cannot be
+// reached (a restart) answers 503 with Retry-After, not a 500.
+func TestServer_WriteErrorDatabaseUnreachable(t *testing.T) {
+	s := New(Options{WriteWait: 3 * time.Second})
+	for _, tc := range []struct {
+		name string
+		err  error
+	}{
+		{"refused", fmt.Errorf("connect to the database: %w", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED})},
+		{"connection gone bad", fmt.Errorf("load member: %w", mysql.ErrInvalidConn)},
+		{"bad conn", fmt.Errorf("load member: %w", driver.ErrBadConn)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			s.writeError(rec, httptest.NewRequest("GET", "/api/v1/members/x", nil), tc.err)
+			if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "3" || !strings.Contains(rec.Body.String(), "database-unavailable") {
+				t.Fatalf("%d Retry-After %q %s", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
+			}
+		})
 	}
 }

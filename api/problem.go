@@ -89,6 +89,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		// bounded wait.
 		s.log.WarnContext(r.Context(), "database busy", "method", r.Method, "path", r.URL.Path, "err", err)
 		p = s.busy("database-busy", fmt.Sprintf("the database is busy with other writes (waited %s); try again later", s.writeWait))
+	case models.Unreachable(err):
+		// The database is away (a restart, say): /healthz says so too.
+		s.log.WarnContext(r.Context(), "database unreachable", "method", r.Method, "path", r.URL.Path, "err", err)
+		p = s.busy("database-unavailable", "the database cannot be reached right now; try again later")
 	default:
 		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		p = problem(http.StatusInternalServerError, "internal", "internal error; the server log has the details")

@@ -33,6 +33,11 @@ type Store interface {
 	LastUpdateID(ctx context.Context) (int64, error)
 	PruneUpdates(ctx context.Context, cutoff time.Time) (int64, error)
 
+	AcquireLease(ctx context.Context, name, owner string, ttl time.Duration) (bool, error)
+	TakeLeaseFrom(ctx context.Context, name, holder, owner string, ttl time.Duration) (bool, error)
+	ReleaseLease(ctx context.Context, name, owner string) error
+	LeaseHolder(ctx context.Context, name string) (models.Lease, error)
+
 	FindMember(ctx context.Context, id string) (*models.MemberView, error)
 	MemberByTelegram(ctx context.Context, tgUserID int64) (*models.MemberView, error)
 	MemberByTgUsername(ctx context.Context, username string) (*models.MemberView, error)
@@ -113,6 +118,11 @@ type Options struct {
 	// Sync, when set, runs a full reconcile pass for /sync and returns its
 	// report (worker.Reconciler); without it /sync re-plans every member.
 	Sync func(ctx context.Context, by string) (string, error)
+	// PollLease is how long the instance elected to poll getUpdates holds
+	// the poller lease without renewing it (it renews a few times per
+	// lease): after a crash, another instance polls within about this
+	// long. 15 s by default.
+	PollLease time.Duration
 	// WakeWorkers, when set, is called when the bot queued outbox actions,
 	// so that the worker pool looks at once.
 	WakeWorkers func()
@@ -145,6 +155,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.PollTimeout <= 0 {
 		o.PollTimeout = 25 * time.Second
+	}
+	if o.PollLease <= 0 {
+		o.PollLease = 15 * time.Second
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -120,6 +120,17 @@ func (b *Bot) execInvite(ctx context.Context, a *models.Action) error {
 	if err != nil {
 		return err
 	}
+	if a.Attempts > 1 {
+		// An earlier attempt may have let them in before its outcome was
+		// lost (a crash, an answer that never came): look before acting.
+		mi, err := b.getMember(ctx, chatID, t.user)
+		if err == nil && mi.present() {
+			b.metrics.retryChecked("invite", "already_done")
+			b.log.InfoContext(ctx, "invite retried: already in the chat; not repeated", "chat", a.ChatKey, "member", a.MemberExt, "attempt", a.Attempts)
+			return nil
+		}
+		b.metrics.retryChecked("invite", "repeated")
+	}
 	link, err := b.ensureJoinLink(ctx, t.row)
 	if errors.Is(err, errNotAdmin) {
 		return worker.RetryAt(b.opts.Now().Add(notReadyWait), err)
@@ -193,7 +204,10 @@ func (b *Bot) execWarn(ctx context.Context, a *models.Action) error {
 
 // execRemove takes someone out of a chat: ban, then unban, so that they
 // can come back when they qualify again; revokes their personal link; and
-// tells them why (once). The chat's admins are never removed.
+// tells them why (once). It asks Telegram first (getChatMember): the
+// chat's admins are never removed, and someone already out (they left, or
+// an earlier attempt of this action took them out and its outcome was
+// lost) is not banned again.
 func (b *Bot) execRemove(ctx context.Context, a *models.Action) error {
 	t, err := b.target(ctx, a)
 	if err != nil {
@@ -213,6 +227,32 @@ func (b *Bot) execRemove(ctx context.Context, a *models.Action) error {
 		b.log.InfoContext(ctx, "not removing a chat admin", "chat", a.ChatKey, "user", t.user, "member", a.MemberExt)
 		return nil
 	}
+	if mi.Status != "" && !mi.present() {
+		// Already out: no ban. On a retry that is the check before a
+		// repeated side effect (an earlier attempt may have taken them out
+		// and lost its outcome); on a first attempt they left, or a stale
+		// update made the decision. Only an unban an earlier attempt did
+		// not get to (kicked: banned, not unbanned) is still due, so that
+		// they can come back when they qualify. Nothing to tell.
+		if a.Attempts > 1 {
+			b.metrics.retryChecked("remove", "already_done")
+			b.log.InfoContext(ctx, "remove retried: already out of the chat; not repeated", "chat", a.ChatKey, "member", a.MemberExt, "status", mi.Status, "attempt", a.Attempts)
+		} else {
+			b.log.DebugContext(ctx, "remove: not in the chat; nothing to do", "chat", a.ChatKey, "member", a.MemberExt, "status", mi.Status)
+		}
+		if mi.Status == "kicked" {
+			if err := b.unban(ctx, chatID, t.user); err != nil {
+				return b.chatFailure(err)
+			}
+		}
+		if t.member != nil {
+			b.revokeMemberLink(ctx, t.member.Member.ID, a.ChatKey, chatID, "")
+		}
+		return nil
+	}
+	if a.Attempts > 1 {
+		b.metrics.retryChecked("remove", "repeated")
+	}
 	err = b.c.do(ctx, chatID, callOther, func(ctx context.Context) error {
 		_, err := b.c.tg.BanChatMember(ctx, &tgbot.BanChatMemberParams{ChatID: chatID, UserID: t.user})
 		return err
@@ -221,19 +261,11 @@ func (b *Bot) execRemove(ctx context.Context, a *models.Action) error {
 	if err := ignoreDone(err); err != nil && classify(err) != failUserGone {
 		return b.chatFailure(err)
 	}
-	err = b.c.do(ctx, chatID, callOther, func(ctx context.Context) error {
-		_, err := b.c.tg.UnbanChatMember(ctx, &tgbot.UnbanChatMemberParams{ChatID: chatID, UserID: t.user, OnlyIfBanned: true})
-		return err
-	})
-	b.metrics.sent("unbanChatMember", err)
-	if err := ignoreDone(err); err != nil && classify(err) != failUserGone {
+	if err := b.unban(ctx, chatID, t.user); err != nil {
 		return b.chatFailure(err)
 	}
 	if t.member != nil {
 		b.revokeMemberLink(ctx, t.member.Member.ID, a.ChatKey, chatID, "")
-	}
-	if !mi.present() && mi.Status != "" {
-		return nil // was not inside: nothing to tell
 	}
 	var ext *string
 	key, d := msgAccessLost, textData{Chat: t.chat.Title, Reason: a.Reason}
@@ -249,6 +281,20 @@ func (b *Bot) execRemove(ctx context.Context, a *models.Action) error {
 	}
 	return b.notify(ctx, models.Notice{IdemKey: fmt.Sprintf("remove/%s/%s/a%d", t.memberKey(), a.ChatKey, a.ID), TgUserID: t.user, MemberExt: ext, Kind: "access_lost"},
 		b.texts.render(key, t.lang, d), nil)
+}
+
+// unban lifts a ban (only if banned), so that someone removed can come
+// back once they qualify; done already or a user gone count as done.
+func (b *Bot) unban(ctx context.Context, chatID, user int64) error {
+	err := b.c.do(ctx, chatID, callOther, func(ctx context.Context) error {
+		_, err := b.c.tg.UnbanChatMember(ctx, &tgbot.UnbanChatMemberParams{ChatID: chatID, UserID: user, OnlyIfBanned: true})
+		return err
+	})
+	b.metrics.sent("unbanChatMember", err)
+	if err := ignoreDone(err); err != nil && classify(err) != failUserGone {
+		return err
+	}
+	return nil
 }
 
 func hasGroup(have, want []string) bool {

@@ -66,6 +66,9 @@ type harnessOptions struct {
 	// reconcile answers /sync with a worker.Reconciler's pass, as serve
 	// does.
 	reconcile bool
+	// executors, when set, may wrap the bot's executors before the
+	// workers get them (to lose an outcome after its effect, say).
+	executors func(map[string]worker.Executor)
 }
 
 func newHarness(t testing.TB, spec string, o harnessOptions) *harness {
@@ -124,7 +127,11 @@ func (h *harness) start() {
 		cancel()
 		t.Fatalf("bot: %v", err)
 	}
-	pool = worker.New(worker.Options{Store: store, Executors: b.Executors(), Now: clock.Now, Poll: 50 * time.Millisecond, Workers: 16, Logger: testLogger(t)})
+	executors := b.Executors()
+	if o.executors != nil {
+		o.executors(executors)
+	}
+	pool = worker.New(worker.Options{Store: store, Executors: executors, Now: clock.Now, Poll: 50 * time.Millisecond, Workers: 16, Logger: testLogger(t)})
 	h.bot, h.pool = b, pool
 	if o.beforeRun != nil {
 		o.beforeRun(h)

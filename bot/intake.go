@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -20,7 +21,8 @@ import (
 // secret token in constant time (401 without it), reads at most one update
 // of MaxUpdateSize (413 beyond), stores the update (a repeat of a stored
 // update_id is a no-op) and only then answers 200; the processor handles it
-// after. A failure to store answers 500, so Telegram delivers it again.
+// after. A failure to store answers 503 when the database is unreachable
+// (500 otherwise), so Telegram delivers it again.
 func (b *Bot) WebhookHandler() http.Handler {
 	want := sha256.Sum256([]byte(b.webhookSecret))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -56,8 +58,14 @@ func (b *Bot) WebhookHandler() http.Handler {
 		}
 		if _, err := b.store.SaveUpdates(context.WithoutCancel(r.Context()), []models.Update{up}); err != nil {
 			b.metrics.webhook("store_failed")
-			b.log.ErrorContext(r.Context(), "webhook: could not store the update; Telegram will deliver it again", "update_id", up.UpdateID, "err", err)
-			http.Error(w, "try again", http.StatusInternalServerError)
+			status, level := http.StatusInternalServerError, slog.LevelError
+			if models.Unreachable(err) {
+				// The database is away (/healthz says so): Telegram
+				// retries, and so will a load balancer on another instance.
+				status, level = http.StatusServiceUnavailable, slog.LevelWarn
+			}
+			b.log.Log(r.Context(), level, "webhook: could not store the update; Telegram will deliver it again", "update_id", up.UpdateID, "status", status, "err", err)
+			http.Error(w, "try again", status)
 			return
 		}
 		b.metrics.webhook("stored")
@@ -69,19 +77,22 @@ func (b *Bot) WebhookHandler() http.Handler {
 	})
 }
 
-// poll long-polls getUpdates, stores each batch, and only then asks for the
-// next (whose offset acknowledges the batch to Telegram).
-func (b *Bot) poll(ctx context.Context) {
+// pollLoop long-polls getUpdates, stores each batch, and only then asks
+// for the next (whose offset acknowledges the batch to Telegram). It runs
+// while this instance holds the poller lease (see poll) and returns when
+// ctx ends.
+func (b *Bot) pollLoop(ctx context.Context) {
+	dbDown := worker.Outage{What: "poll: read the last update id", Logger: b.log, Now: b.opts.Now}
 	last, err := b.store.LastUpdateID(ctx)
 	for err != nil {
-		b.log.WarnContext(ctx, "poll: read the last update id", "err", err)
-		if sleep(ctx, 2*time.Second) != nil {
+		if ctx.Err() != nil || sleep(ctx, dbDown.Fail(ctx, err)) != nil {
 			return
 		}
 		last, err = b.store.LastUpdateID(ctx)
 	}
+	dbDown.OK(ctx)
 	offset := last + 1
-	failures := 0
+	tgDown := worker.Outage{What: "poll: getUpdates", Logger: b.log, Now: b.opts.Now}
 	for ctx.Err() == nil {
 		var raws []json.RawMessage
 		err := b.c.call(ctx, "getUpdates", map[string]any{
@@ -91,18 +102,16 @@ func (b *Bot) poll(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			failures++
-			wait := min(time.Duration(failures)*time.Second, 30*time.Second)
+			wait := tgDown.Fail(ctx, err)
 			if ae := apiErrorOf(err); ae != nil && ae.RetryAfter > 0 {
 				wait = ae.RetryAfter
 			}
-			b.log.WarnContext(ctx, "poll: getUpdates failed", "err", err, "retry_in", wait)
 			if sleep(ctx, wait) != nil {
 				return
 			}
 			continue
 		}
-		failures = 0
+		tgDown.OK(ctx)
 		if len(raws) == 0 {
 			continue
 		}
@@ -137,13 +146,14 @@ func (b *Bot) poll(ctx context.Context) {
 // storeUntilDone stores a polled batch, again and again while the
 // database is away: the offset must not move past updates not stored.
 func (b *Bot) storeUntilDone(ctx context.Context, ups []models.Update) error {
-	for attempt := 1; ; attempt++ {
+	down := worker.Outage{What: "poll: store updates (the offset waits)", Logger: b.log, Now: b.opts.Now}
+	for {
 		_, err := b.store.SaveUpdates(ctx, ups)
 		if err == nil {
+			down.OK(ctx)
 			return nil
 		}
-		b.log.WarnContext(ctx, "poll: could not store updates; retrying before polling on", "err", err, "attempt", attempt)
-		if err := sleep(ctx, min(time.Duration(attempt)*time.Second, 15*time.Second)); err != nil {
+		if err := sleep(ctx, down.Fail(ctx, err)); err != nil {
 			return err
 		}
 	}
@@ -158,15 +168,16 @@ func (b *Bot) process(ctx context.Context) {
 	sem := make(chan struct{}, b.opts.Workers)
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	down := worker.Outage{What: "process: claim updates", Logger: b.log, Now: b.opts.Now}
 	for ctx.Err() == nil {
 		ups, err := b.store.ClaimUpdates(ctx, b.opts.Owner, b.opts.Workers, lease)
 		if err != nil {
 			if ctx.Err() == nil {
-				b.log.WarnContext(ctx, "process: claim updates failed", "err", err)
-				_ = sleep(ctx, 2*time.Second)
+				_ = sleep(ctx, down.Fail(ctx, err))
 			}
 			continue
 		}
+		down.OK(ctx)
 		for i := range ups {
 			select {
 			case sem <- struct{}{}:
@@ -205,7 +216,8 @@ func (b *Bot) handleStored(ctx context.Context, su *models.Update) {
 		retryAt = &retry.At
 		b.log.InfoContext(ctx, "update waits for Telegram", "update_id", su.UpdateID, "until", retry.At)
 	case err != nil:
-		if su.Attempts < 5 {
+		// A database that was away is no reason to give up on an update.
+		if su.Attempts < 5 || models.Unreachable(err) {
 			t := b.opts.Now().Add(time.Duration(su.Attempts*su.Attempts) * 2 * time.Second)
 			retryAt = &t
 			b.log.WarnContext(ctx, "update failed; will retry", "update_id", su.UpdateID, "kind", su.Kind, "attempt", su.Attempts, "err", err)
@@ -213,13 +225,28 @@ func (b *Bot) handleStored(ctx context.Context, su *models.Update) {
 			b.log.ErrorContext(ctx, "update failed for good", "update_id", su.UpdateID, "kind", su.Kind, "err", err)
 		}
 	}
-	for attempt := 1; attempt <= 5; attempt++ {
+	// Again while the database is away, for as long as the lease lasts:
+	// an outcome not recorded leaves the update running, and its lane
+	// waiting, until the lease runs out.
+	until := b.opts.Now().Add(time.Minute)
+	if su.LeaseUntil != nil {
+		until = *su.LeaseUntil
+	}
+	wait := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
 		ferr := b.store.FinishUpdate(ctx, su.UpdateID, b.opts.Owner, err, retryAt)
 		if ferr == nil || errors.Is(ferr, models.ErrLeaseLost) {
 			return
 		}
-		b.log.WarnContext(ctx, "could not record an update's outcome", "update_id", su.UpdateID, "err", ferr)
-		_ = sleep(ctx, time.Duration(attempt)*time.Second)
+		if !b.opts.Now().Add(wait).Before(until) {
+			b.log.WarnContext(ctx, "could not record an update's outcome; it runs again after its lease", "update_id", su.UpdateID, "err", ferr)
+			return
+		}
+		if attempt == 1 {
+			b.log.WarnContext(ctx, "could not record an update's outcome; retrying", "update_id", su.UpdateID, "err", ferr)
+		}
+		_ = sleep(ctx, wait)
+		wait = min(wait*2, 5*time.Second)
 	}
 }
 

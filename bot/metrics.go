@@ -13,6 +13,7 @@ type botMetrics struct {
 	webhooks *prometheus.CounterVec
 	joins    *prometheus.HistogramVec
 	links    *prometheus.CounterVec
+	retries  *prometheus.CounterVec
 }
 
 func newBotMetrics(reg prometheus.Registerer) *botMetrics {
@@ -32,8 +33,10 @@ func newBotMetrics(reg prometheus.Registerer) *botMetrics {
 			Help: "Time from a join request to its answer, by verdict.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 12)}, []string{"verdict", "guard"}),
 		links: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "karmagate_link_attempts_total",
 			Help: "Linking attempts by outcome."}, []string{"outcome"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "karmagate_retry_checks_total",
+			Help: "Retried invites and removals checked against Telegram first, by kind and finding (already_done, repeated)."}, []string{"kind", "finding"}),
 	}
-	reg.MustRegister(m.calls, m.updates, m.handle, m.webhooks, m.joins, m.links)
+	reg.MustRegister(m.calls, m.updates, m.handle, m.webhooks, m.joins, m.links, m.retries)
 	return m
 }
 
@@ -83,5 +86,11 @@ func (m *botMetrics) join(verdict string, guard bool, d time.Duration) {
 func (m *botMetrics) link(outcome string) {
 	if m != nil {
 		m.links.WithLabelValues(outcome).Inc()
+	}
+}
+
+func (m *botMetrics) retryChecked(kind, finding string) {
+	if m != nil {
+		m.retries.WithLabelValues(kind, finding).Inc()
 	}
 }

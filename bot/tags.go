@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/karmagate/karmagate/gate"
+	"github.com/karmagate/karmagate/worker"
 )
 
 // keepTags keeps each member's tag current (Bot API 9.5 setChatMemberTag)
@@ -16,9 +17,12 @@ import (
 func (b *Bot) keepTags(ctx context.Context) {
 	tick := time.NewTicker(b.opts.TagEvery)
 	defer tick.Stop()
+	down := worker.Outage{What: "member tags", Logger: b.log, Now: b.opts.Now}
 	for {
 		if err := b.tagPass(ctx); err != nil && ctx.Err() == nil {
-			b.log.WarnContext(ctx, "member tags", "err", err)
+			down.Fail(ctx, err) // logged once per run of failures; the tick paces
+		} else if err == nil {
+			down.OK(ctx)
 		}
 		select {
 		case <-ctx.Done():

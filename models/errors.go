@@ -1,8 +1,14 @@
 package models
 
 import (
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"syscall"
+
+	mysqldriver "github.com/go-sql-driver/mysql"
 )
 
 // ErrNotFound is returned when the member (or chat) does not exist.
@@ -30,4 +36,15 @@ func (e *InputError) Error() string {
 
 func inputErrorf(field, format string, args ...any) *InputError {
 	return &InputError{Field: field, Detail: fmt.Sprintf(format, args...)}
+}
+
+// Unreachable reports whether err means the database could not be reached
+// (connection refused or reset, a connection gone bad mid-statement)
+// rather than that it refused a statement: the same call may work once the
+// database is back. The API answers 503 for it, the webhook asks Telegram
+// to deliver again, and the background loops back off.
+func Unreachable(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, mysqldriver.ErrInvalidConn) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF)
 }

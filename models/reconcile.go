@@ -359,7 +359,7 @@ func (s *Store) ClaimReconcile(ctx context.Context, owner string, every, ttl tim
 		if every > 0 && !last.IsZero() && now.Sub(last) < every {
 			return nil
 		}
-		if who, until := parseLease(lease); who != "" && who != owner && now.Before(until) {
+		if who, until := parseReconcileLease(lease); who != "" && who != owner && now.Before(until) {
 			return nil
 		}
 		v := fmt.Sprintf("%s|%d", owner, now.Add(ttl).UnixNano())
@@ -380,7 +380,7 @@ func (s *Store) FinishReconcile(ctx context.Context, owner string, started time.
 		if err != nil {
 			return err
 		}
-		if who, _ := parseLease(lease); who != owner {
+		if who, _ := parseReconcileLease(lease); who != owner {
 			return nil // lost to another instance: its pass counts
 		}
 		if err := tx.Model(&metaRow{}).Where("k = ?", metaReconcileLast).Update("v", fmt.Sprint(started.UTC().UnixNano())).Error; err != nil {
@@ -428,7 +428,7 @@ func (s *Store) lockReconcileMeta(tx *gorm.DB) (lease string, last time.Time, er
 	return lease, last, nil
 }
 
-func parseLease(v string) (owner string, until time.Time) {
+func parseReconcileLease(v string) (owner string, until time.Time) {
 	who, ns, ok := strings.Cut(v, "|")
 	if !ok {
 		return "", time.Time{}

@@ -189,19 +189,19 @@ func (p *Pool) schedule(ctx context.Context, jobs chan<- models.Action) {
 	o := &p.opts
 	tick := time.NewTicker(o.Poll)
 	defer tick.Stop()
-	failures := 0
+	// While the database is away, claims back off (exponential with
+	// jitter) and the outage is logged once, not once per tick.
+	outage := Outage{What: "worker: claim actions", Logger: o.Logger, Base: o.Poll, Max: 10 * time.Second, Now: o.Now}
 	for ctx.Err() == nil {
 		batch, err := o.Store.ClaimActions(ctx, o.Owner, o.Workers, o.Lease)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
-			failures++
-			o.Logger.WarnContext(ctx, "worker: claim actions failed", "err", err, "failures", failures)
-			p.sleep(ctx, min(time.Duration(failures)*o.Poll, 30*time.Second))
+			p.sleep(ctx, outage.Fail(ctx, err))
 			continue
 		}
-		failures = 0
+		outage.OK(ctx)
 		for i, a := range batch {
 			select {
 			case jobs <- a:
@@ -276,7 +276,9 @@ func (p *Pool) execute(ctx context.Context, a *models.Action) {
 		settle = func(ctx context.Context) error {
 			return o.Store.DeferAction(ctx, a.ID, o.Owner, o.Actor, retry.At, err)
 		}
-	case IsPermanent(err) || a.Attempts >= o.MaxAttempts:
+	case IsPermanent(err) || (a.Attempts >= o.MaxAttempts && !models.Unreachable(err)):
+		// A database that was away is no reason to give up: the action
+		// is retried until it answers, however many attempts that took.
 		p.metrics.count(a.Kind, "failed")
 		log.WarnContext(ctx, "action failed for good", "err", err)
 		settle = func(ctx context.Context) error { return o.Store.FailAction(ctx, a.ID, o.Owner, o.Actor, err, nil) }
@@ -311,7 +313,9 @@ func (p *Pool) settle(ctx context.Context, a *models.Action, fn func(context.Con
 			p.opts.Logger.ErrorContext(ctx, "worker: could not record an action's outcome; it will run again after its lease", "action", a.ID, "err", err)
 			return
 		}
-		p.opts.Logger.WarnContext(ctx, "worker: record outcome failed; retrying", "action", a.ID, "err", err)
+		if wait == 100*time.Millisecond {
+			p.opts.Logger.WarnContext(ctx, "worker: record outcome failed; retrying", "action", a.ID, "err", err)
+		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():

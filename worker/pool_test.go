@@ -3,8 +3,11 @@ package worker_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -196,6 +199,28 @@ func TestPool_Run(t *testing.T) {
 		if a := f.actions(t, "c1")[0]; a.LastError != "502 Bad Gateway" {
 			t.Errorf("last error = %q", a.LastError)
 		}
+	})
+	each(t, "an unreachable database is retried past the last attempt", func(t *testing.T, spec string) {
+		f := newFixture(t, spec)
+		f.eligible(t, "u1")
+		var calls atomic.Int32
+		p := worker.New(worker.Options{Store: f.store, Now: f.clock.Now, Poll: 10 * time.Millisecond, MaxAttempts: 1,
+			Backoff: func(int) time.Duration { return time.Minute },
+			Executors: map[string]worker.Executor{"invite": worker.ExecutorFunc(func(context.Context, *models.Action) error {
+				if calls.Add(1) == 1 {
+					return fmt.Errorf("load member: %w", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED})
+				}
+				return nil
+			})}})
+		stop := run(t, p)
+		waitFor(t, "a retry scheduled", func() bool {
+			a := f.actions(t, "u1")[0]
+			return a.Status == models.ActionPending && a.Attempts == 1
+		})
+		f.clock.Advance(time.Minute)
+		p.Wake()
+		waitFor(t, "done on the second attempt", func() bool { return statusOf(t, f, "u1") == models.ActionDone })
+		stop()
 	})
 	each(t, "permanent, panic and unknown kind park at once", func(t *testing.T, spec string) {
 		f := newFixture(t, spec)
