@@ -140,17 +140,7 @@ func newE2EFromEnvFile(t *testing.T, envFile string, extra ...string) *e2e {
 // serve starts karmagate serve and waits until it answers /healthz.
 func (e *e2e) serve(extra ...string) {
 	e.t.Helper()
-	cmd := exec.Command(os.Args[0], "serve")
-	cmd.Dir = e.dir
-	cmd.Env = append(append([]string{}, e.env...), extra...)
-	cmd.Stdout, cmd.Stderr = e.logs, e.logs
-	if err := cmd.Start(); err != nil {
-		e.t.Fatal(err)
-	}
-	e.proc = cmd
-	e.exited = make(chan error, 1)
-	go func() { e.exited <- cmd.Wait() }()
-	e.t.Cleanup(func() { e.kill() })
+	e.start(extra...)
 	e.eventually("serve to answer /healthz", func() bool {
 		select {
 		case err := <-e.exited:
@@ -164,6 +154,23 @@ func (e *e2e) serve(extra ...string) {
 		res.Body.Close()
 		return res.StatusCode == 200
 	})
+}
+
+// start starts serve without waiting for it to answer: for a failpoint
+// that may kill it before it does.
+func (e *e2e) start(extra ...string) {
+	e.t.Helper()
+	cmd := exec.Command(os.Args[0], "serve")
+	cmd.Dir = e.dir
+	cmd.Env = append(append([]string{}, e.env...), extra...)
+	cmd.Stdout, cmd.Stderr = e.logs, e.logs
+	if err := cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	e.proc = cmd
+	e.exited = make(chan error, 1)
+	go func() { e.exited <- cmd.Wait() }()
+	e.t.Cleanup(func() { e.kill() })
 }
 
 // kill sends SIGKILL (kill -9) and waits for the process to be gone.

@@ -364,7 +364,7 @@ chats:
 	e.person("Carol", "+31611110003", "")
 	e.cliLogin("+31611110003", "")
 	// kill -9 between createChannel and recording the group.
-	e.serve("KARMAGATE_FAILPOINT=kill-after-create-channel")
+	e.start("KARMAGATE_FAILPOINT=kill-after-create-channel") // it may die before it answers /healthz
 	e.waitExit()
 	if n := len(e.sandboxChats()); n != 1 {
 		t.Fatalf("groups before the restart: %d, want 1", n)
