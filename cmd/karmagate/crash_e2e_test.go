@@ -715,6 +715,9 @@ func (w *crashWorkload) checkMessages() (unanswered int) {
 		if !answered {
 			mu.Lock()
 			unanswered++
+			if unanswered <= 3 {
+				t.Logf("%s (%d) got no answer to /start; received %q", m.id, m.person, texts)
+			}
 			mu.Unlock()
 		}
 		return nil
@@ -790,12 +793,47 @@ func (w *crashWorkload) checkAudit() (done, memberships int) {
 		sort.Strings(dups)
 		if len(dups) > 0 {
 			t.Errorf("audit trail: %d effects recorded more than once (%s): %s", len(dups), kind, strings.Join(dups[:min(20, len(dups))], "; "))
+			for _, d := range dups[:min(3, len(dups))] {
+				member, _, _ := strings.Cut(d, "/")
+				t.Logf("the audit trail of %s:\n%s", member, trail(w.e, member))
+			}
 		}
 		return len(evs)
 	}
 	done = count("action.done", func(d string) string { k, _, _ := strings.Cut(d, " "); return k })
 	memberships = count("membership.changed", func(d string) string { return d })
 	return done, memberships
+}
+
+// trail renders a member's whole audit trail, oldest first, for a failure.
+func trail(e *e2e, member string) string {
+	var page struct {
+		Events []struct {
+			ID     int64     `json:"id"`
+			At     time.Time `json:"at"`
+			Actor  string    `json:"actor"`
+			Kind   string    `json:"kind"`
+			Chat   *string   `json:"chat"`
+			From   *string   `json:"from"`
+			To     *string   `json:"to"`
+			Detail string    `json:"detail"`
+		} `json:"events"`
+	}
+	if _, err := callJSON("GET", e.apiURL("/api/v1/events?limit=1000&member="+url.QueryEscape(member)), e.apiKey(), nil, &page); err != nil {
+		return err.Error()
+	}
+	var b strings.Builder
+	for i := len(page.Events) - 1; i >= 0; i-- {
+		ev := page.Events[i]
+		str := func(p *string) string {
+			if p == nil {
+				return "-"
+			}
+			return *p
+		}
+		fmt.Fprintf(&b, "  %d %s %s %s %s %s→%s %s\n", ev.ID, ev.At.Format("15:04:05.000"), ev.Actor, ev.Kind, str(ev.Chat), str(ev.From), str(ev.To), ev.Detail)
+	}
+	return b.String()
 }
 
 // checkStates: karmagate's view agrees with the sandbox's: in each chat the
@@ -821,6 +859,10 @@ func (w *crashWorkload) checkStates() {
 		}
 		if len(wrong) > 0 {
 			t.Errorf("%s: %d members in the wrong state: %s", ch.key, len(wrong), strings.Join(wrong[:min(20, len(wrong))], "; "))
+			for _, x := range wrong[:min(2, len(wrong))] {
+				member, _, _ := strings.Cut(x, " ")
+				t.Logf("the audit trail of %s:\n%s", member, trail(w.e, member))
+			}
 		}
 	}
 }
@@ -875,7 +917,10 @@ func TestE2E_Crash(t *testing.T) {
 		e.serve()
 		downtime += time.Since(down)
 	}
-	w.start(0, n) // any slice the loop did not reach (with 0 or 1 kills)
+	w.mu.Lock()
+	from := w.started
+	w.mu.Unlock()
+	w.start(from, n) // any slice the loop did not reach (with 0 or 1 kills)
 	if kills <= startSlices {
 		w.changeKarma()
 	}
