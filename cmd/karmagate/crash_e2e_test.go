@@ -321,6 +321,8 @@ type crashMember struct {
 	person int64
 	groups []string
 	karma  int64 // as the website has it now
+	// initial is the karma the member starts with.
+	initial int64
 	token  string
 	// probe: an ineligible member who tries a chat's join link anyway.
 	probe bool
@@ -331,6 +333,13 @@ type crashMember struct {
 func (m *crashMember) eligible(chat int) bool {
 	c := crashChats[chat]
 	return m.karma >= c.min && slices.ContainsFunc(m.groups, func(g string) bool { return slices.Contains(c.groups, g) })
+}
+
+// everEligible reports whether the member qualifies for chat at some time
+// of the run: before or after its karma changes.
+func (m *crashMember) everEligible(chat int) bool {
+	c := crashChats[chat]
+	return max(m.initial, m.change) >= c.min && slices.ContainsFunc(m.groups, func(g string) bool { return slices.Contains(c.groups, g) })
 }
 
 // crashWorkload is the state of one run: the members, the chats, the
@@ -380,6 +389,7 @@ func newCrashWorkload(t testing.TB, e *e2e, n int) *crashWorkload {
 		case i%10 == 1:
 			m.change = 10
 		}
+		m.initial = m.karma
 		w.members = append(w.members, m)
 	}
 	return w
@@ -663,10 +673,28 @@ func (w *crashWorkload) converge(limit time.Duration) {
 		// A member still missing well after the last action may have lost
 		// their message to a crash: the website's link then.
 		if len(missing) > 0 && time.Since(lastFallback) > 20*time.Second && settledChats(w.e) {
+			if testing.Verbose() {
+				w.explain(missing, 2)
+			}
 			w.useWebsiteLinks(missing)
 			lastFallback = time.Now()
 		}
 		time.Sleep(time.Second)
+	}
+}
+
+// explain logs what a few of the people missing from a chat received and
+// their members' audit trails.
+func (w *crashWorkload) explain(missing map[int64][]int, n int) {
+	for _, m := range w.members {
+		if cs, ok := missing[m.person]; ok && n > 0 {
+			n--
+			texts, _ := inbox(w.e, m.person)
+			w.mu.Lock()
+			opened := fmt.Sprint(w.opened[m.person])
+			w.mu.Unlock()
+			w.t.Logf("%s (%d) missing from chats %v; received %q; opened %s; trail:\n%s", m.id, m.person, cs, texts, opened, trail(w.e, m.id))
+		}
 	}
 }
 
@@ -802,6 +830,31 @@ func (w *crashWorkload) checkAudit() (done, memberships int) {
 	}
 	done = count("action.done", func(d string) string { k, _, _ := strings.Cut(d, " "); return k })
 	memberships = count("membership.changed", func(d string) string { return d })
+	// Nobody got in, even for a moment, where they never qualified.
+	evs, err := events(w.e, "membership.changed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]*crashMember{}
+	for _, m := range w.members {
+		byID[m.id] = m
+	}
+	for _, ev := range evs {
+		m := byID[ev.Member]
+		c := slices.IndexFunc(crashChats, func(c struct {
+			key, title string
+			groups     []string
+			min        int64
+		}) bool {
+			return c.key == ev.Chat
+		})
+		if m == nil || c < 0 || !strings.Contains(ev.Detail, "joined") {
+			continue
+		}
+		if !m.everEligible(c) {
+			t.Errorf("leak: %s, who never qualified for %s, joined it (event %d); trail:\n%s", m.id, ev.Chat, ev.ID, trail(w.e, m.id))
+		}
+	}
 	return done, memberships
 }
 
