@@ -52,3 +52,43 @@ func TestBot_NoticeRecordedInItsTurn(t *testing.T) {
 		}
 	})
 }
+
+// TestBot_JoinLinkKeepsAskingAfterRestart: the bot checks its join link at
+// start (and every ten minutes) with editChatInviteLink, which sets every
+// setting of the link: the link must still create join requests after it,
+// or anyone holding it walks in. (Found by cmd/karmagate's TestE2E_Crash:
+// after the first restart people who never qualified joined directly.)
+func TestBot_JoinLinkKeepsAskingAfterRestart(t *testing.T) {
+	modelstest.Each(t, func(t *testing.T, spec string) {
+		h := newHarness(t, spec, harnessOptions{})
+		chat := h.group(h.person("Owner", "owner_tg"), "Webmasters Pro", "webmasters-pro")
+		link := h.joinLink("webmasters-pro")
+		edits := func() int {
+			n := 0
+			for _, c := range h.sb.World().Calls() {
+				if c.Method == "editChatInviteLink" && c.Error == "" {
+					n++
+				}
+			}
+			return n
+		}
+		before := edits()
+		h = h.restart()
+		h.eventually("the join link checked at start", func() bool { return edits() > before })
+		if got := h.joinLink("webmasters-pro"); got != link {
+			t.Fatalf("the join link changed from %s to %s", link, got)
+		}
+		stranger := h.person("Stranger", "stranger_tg")
+		res, err := h.sb.Join(stranger.ID, link)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Result != "requested" {
+			t.Fatalf("a stranger opening the checked join link: %+v, want a join request", res)
+		}
+		h.eventually("the stranger declined and told", func() bool { return len(h.received(stranger.ID)) == 1 })
+		if h.inChat(chat.BotAPIID())[stranger.ID] {
+			t.Error("the stranger is in the chat")
+		}
+	})
+}

@@ -985,6 +985,16 @@ func TestE2E_Crash(t *testing.T) {
 
 // report runs the end-of-run checks and logs their figures.
 func report(t *testing.T, w *crashWorkload) {
+	if f := os.Getenv("KARMAGATE_TEST_CRASH_LOG"); f != "" {
+		// serve's whole log, for a failure's post-mortem
+		if err := os.WriteFile(f, []byte(w.e.logs.String()), 0o644); err != nil {
+			t.Error(err)
+		}
+		var calls json.RawMessage
+		if _, err := callJSON("GET", w.e.sandboxURL("/sandbox/calls?api=bot"), "", nil, &calls); err == nil {
+			_ = os.WriteFile(f+".calls.json", calls, 0o644)
+		}
+	}
 	requireNoLeaks(t, w.e)
 	w.checkStates()
 	unanswered := w.checkMessages()
