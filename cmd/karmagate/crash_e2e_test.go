@@ -323,7 +323,7 @@ type crashMember struct {
 	karma  int64 // as the website has it now
 	// initial is the karma the member starts with.
 	initial int64
-	token  string
+	token   string
 	// probe: an ineligible member who tries a chat's join link anyway.
 	probe bool
 	// change: the karma the member moves to mid-run (0: none).
