@@ -1038,7 +1038,7 @@ func report(t *testing.T, w *crashWorkload) {
 		}
 	}
 	t.Logf("final: %d seats filled in %d chats, %d actions done and %d membership changes in the audit trail without a duplicate; "+
-		"%d /start answers not sent (a crash between recording and sending: at most once), %d links taken from the website instead, %d leaked-link requests declined",
+		"%d /start answers never arrived (messages are at most once: one cut short by a crash, or whose call failed with an unknown outcome, is not sent again), %d links taken from the website instead, %d leaked-link requests declined",
 		inside, len(crashChats), done, memberships, unanswered, w.fallback.Load(), w.declined.Load())
 	if strings.Contains(w.e.logs.String(), "panic:") {
 		t.Errorf("serve panicked:\n%s", tail(w.e.logs.String(), 8000))
