@@ -1008,8 +1008,9 @@ func TestE2E_Crash(t *testing.T) {
 		w.changeKarma()
 	}
 	t.Logf("%d kills over %v (serve down or starting %v in all)", kills, time.Since(began).Round(time.Second), downtime.Round(time.Millisecond))
+	lastKill := time.Now()
 	w.converge(3*time.Minute + 3*work)
-	t.Logf("converged %v after the last kill", time.Since(began).Round(time.Second))
+	t.Logf("converged %v after the first kill, %v after the last", time.Since(began).Round(time.Second), time.Since(lastKill).Round(time.Second))
 	report(t, w)
 }
 
