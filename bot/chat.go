@@ -144,7 +144,10 @@ func (b *Bot) checkJoinLink(ctx context.Context, row *models.ChatRow) error {
 	}
 	var link tgmodels.ChatInviteLink
 	err := b.c.do(ctx, *row.TgChatID, callOther, func(ctx context.Context) error {
-		return b.c.call(ctx, "editChatInviteLink", map[string]any{"chat_id": *row.TgChatID, "invite_link": *row.JoinLink, "name": linkName}, &link)
+		// An edit sets every setting of the link, and one left out is
+		// reset: without creates_join_request the link would let anyone
+		// in without a request.
+		return b.c.call(ctx, "editChatInviteLink", map[string]any{"chat_id": *row.TgChatID, "invite_link": *row.JoinLink, "name": linkName, "creates_join_request": true}, &link)
 	})
 	switch {
 	case err == nil && !link.IsRevoked:

@@ -37,7 +37,7 @@ func TestMain(m *testing.M) {
 // file writes (plus the listen address, and the webhook URL in webhook
 // mode).
 type e2e struct {
-	t       *testing.T
+	t       testing.TB
 	dir     string
 	env     []string          // what serve runs with
 	vars    map[string]string // the env file, sourced
@@ -65,7 +65,7 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -76,7 +76,7 @@ func freeAddr(t *testing.T) string {
 	return addr
 }
 
-func newE2E(t *testing.T, webhook bool, extra ...string) *e2e {
+func newE2E(t testing.TB, webhook bool, extra ...string) *e2e {
 	t.Helper()
 	dir := t.TempDir()
 	envFile := filepath.Join(dir, "sandbox.env")
@@ -114,7 +114,7 @@ func newE2E(t *testing.T, webhook bool, extra ...string) *e2e {
 // newE2EFromEnvFile is newE2E for a sandbox already running that wrote
 // envFile: serve runs in envFile's folder with what the file sets, the
 // listen address and extra.
-func newE2EFromEnvFile(t *testing.T, envFile string, extra ...string) *e2e {
+func newE2EFromEnvFile(t testing.TB, envFile string, extra ...string) *e2e {
 	t.Helper()
 	dir := filepath.Dir(envFile)
 	vars := map[string]string{}

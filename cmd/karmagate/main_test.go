@@ -41,7 +41,7 @@ func testConfig(t *testing.T, db string) Config {
 const testTimeout = 2 * time.Minute
 
 // testContext is the test's context with a deadline of testTimeout.
-func testContext(t *testing.T) context.Context {
+func testContext(t testing.TB) context.Context {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
 	t.Cleanup(cancel)

@@ -78,7 +78,7 @@ func startSandbox(tb testing.TB, args ...string) (out *lineWriter, stop func() e
 // sourceEnv sources file in a POSIX shell as the README says
 // (set -a; . ./file) with only PATH and preset in the environment, and
 // returns the environment the shell then has.
-func sourceEnv(t *testing.T, file string, preset ...string) map[string]string {
+func sourceEnv(t testing.TB, file string, preset ...string) map[string]string {
 	t.Helper()
 	cmd := exec.CommandContext(testContext(t), "sh", "-c", `set -a; . ./"$0"; exec env -0`, filepath.Base(file))
 	cmd.Dir = filepath.Dir(file)

@@ -285,7 +285,7 @@ func (e *e2e) dbPath() string {
 }
 
 // dbBytes reads the SQLite database with its WAL.
-func dbBytes(t *testing.T, path string) []byte {
+func dbBytes(t testing.TB, path string) []byte {
 	t.Helper()
 	var all []byte
 	for _, p := range []string{path, path + "-wal"} {
