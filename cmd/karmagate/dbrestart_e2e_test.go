@@ -94,7 +94,7 @@ func dbRestart(t *testing.T, m *mariadb, spec string, webhook bool) {
 		t.Fatalf("serve died while the database was away: %v\n%s", err, tail(e.logs.String(), 80))
 	default:
 	}
-	if st, err := httpCall("GET", "http://"+e.listen+"/api/v1/members/"+f.ids[0], e.vars["KARMAGATE_API_KEY"], nil, nil); st != http.StatusServiceUnavailable {
+	if st, err := callJSON("GET", "http://"+e.listen+"/api/v1/members/"+f.ids[0], e.vars["KARMAGATE_API_KEY"], nil, nil); st != http.StatusServiceUnavailable {
 		t.Errorf("a read during the outage answered %d (%v), want 503", st, err)
 	}
 	if webhook {
@@ -121,14 +121,14 @@ func dbRestart(t *testing.T, m *mariadb, spec string, webhook bool) {
 	back := time.Now()
 	t.Logf("MariaDB back after %s", back.Sub(stopped).Round(time.Millisecond))
 	f.waitFor("/healthz to answer 200", time.Minute, func() bool {
-		st, _ := httpCall("GET", "http://"+e.listen+"/healthz", "", nil, nil)
+		st, _ := callJSON("GET", "http://"+e.listen+"/healthz", "", nil, nil)
 		return st == http.StatusOK
 	})
 	f.waitFor("the removals done", 5*time.Minute, func() bool { return f.inChat() == n-drop })
 	f.waitSettled()
 	f.waitFor("the strangers' requests declined", 2*time.Minute, func() bool {
 		var reqs []json.RawMessage
-		_, err := httpCall("GET", fmt.Sprintf("%s/sandbox/chats/%d/requests", e.control, f.chat), "", nil, &reqs)
+		_, err := callJSON("GET", fmt.Sprintf("%s/sandbox/chats/%d/requests", e.control, f.chat), "", nil, &reqs)
 		return err == nil && len(reqs) == 0
 	})
 	t.Logf("converged %s after the database came back", time.Since(back).Round(time.Millisecond))

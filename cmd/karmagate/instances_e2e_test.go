@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -286,49 +285,6 @@ func (f *fleet) next() *e2e {
 	return e
 }
 
-// call makes an HTTP call and decodes a JSON answer; errors are returned,
-// so that it can run off the test's goroutine.
-func httpCall(method, rawURL, auth string, body, out any) (int, error) {
-	var r io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return 0, err
-		}
-		r = bytes.NewReader(b)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, rawURL, r)
-	if err != nil {
-		return 0, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if auth != "" {
-		req.Header.Set("Authorization", "Bearer "+auth)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		return res.StatusCode, err
-	}
-	if res.StatusCode >= 300 {
-		return res.StatusCode, fmt.Errorf("%s %s: %d %s", method, rawURL, res.StatusCode, raw)
-	}
-	if out != nil && len(raw) > 0 {
-		if err := json.Unmarshal(raw, out); err != nil {
-			return res.StatusCode, fmt.Errorf("%s %s: %w", method, rawURL, err)
-		}
-	}
-	return res.StatusCode, nil
-}
-
 // parallel runs fn for each item on 8 goroutines and fails the test with
 // the first error.
 func parallel[T any](t *testing.T, items []T, fn func(T) error) {
@@ -372,7 +328,7 @@ func cmpOr(a, b error) error {
 func retryCall(method, rawURL, auth string, body, out any) error {
 	deadline := time.Now().Add(time.Minute)
 	for {
-		st, err := httpCall(method, rawURL, auth, body, out)
+		st, err := callJSON(method, rawURL, auth, body, out)
 		if err == nil || (st != 0 && st < 500) || time.Now().After(deadline) {
 			return err
 		}
@@ -400,7 +356,7 @@ func (f *fleet) bind() {
 				TgID *int64 `json:"telegram_chat_id"`
 			} `json:"chats"`
 		}
-		if _, err := httpCall("GET", "http://"+f.next().listen+"/api/v1/chats", e.vars["KARMAGATE_API_KEY"], nil, &out); err != nil {
+		if _, err := callJSON("GET", "http://"+f.next().listen+"/api/v1/chats", e.vars["KARMAGATE_API_KEY"], nil, &out); err != nil {
 			return false
 		}
 		for _, ch := range out.Chats {
@@ -440,7 +396,7 @@ func (f *fleet) linkAll(n int) {
 	parallel(f.t, idx, func(i int) error {
 		id := ids[i]
 		var u sbUser
-		if _, err := httpCall("POST", f.first.control+"/sandbox/users", "", map[string]any{"first_name": "Person " + id}, &u); err != nil {
+		if _, err := callJSON("POST", f.first.control+"/sandbox/users", "", map[string]any{"first_name": "Person " + id}, &u); err != nil {
 			return err
 		}
 		var link struct {
@@ -453,7 +409,7 @@ func (f *fleet) linkAll(n int) {
 		if err != nil {
 			return err
 		}
-		if _, err := httpCall("POST", fmt.Sprintf("%s/sandbox/users/%d/messages", f.first.control, u.ID), "", map[string]any{"text": "/start " + lu.Query().Get("start")}, nil); err != nil {
+		if _, err := callJSON("POST", fmt.Sprintf("%s/sandbox/users/%d/messages", f.first.control, u.ID), "", map[string]any{"text": "/start " + lu.Query().Get("start")}, nil); err != nil {
 			return err
 		}
 		mu.Lock()
@@ -493,7 +449,7 @@ func (f *fleet) joinAll() { f.joinSome(f.ids) }
 func (f *fleet) joinSome(ids []string) {
 	f.t.Helper()
 	parallel(f.t, ids, func(id string) error {
-		_, err := httpCall("POST", fmt.Sprintf("%s/sandbox/users/%d/join", f.first.control, f.users[id]), "", map[string]any{"invite_link": f.link}, nil)
+		_, err := callJSON("POST", fmt.Sprintf("%s/sandbox/users/%d/join", f.first.control, f.users[id]), "", map[string]any{"invite_link": f.link}, nil)
 		return err
 	})
 }
@@ -519,7 +475,7 @@ func (f *fleet) members() (map[int64]bool, error) {
 		} `json:"members"`
 	}
 	var list json.RawMessage
-	if _, err := httpCall("GET", fmt.Sprintf("%s/sandbox/chats/%d/members", f.first.control, f.chat), "", nil, &list); err != nil {
+	if _, err := callJSON("GET", fmt.Sprintf("%s/sandbox/chats/%d/members", f.first.control, f.chat), "", nil, &list); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal(list, &raw); err != nil || raw.Members == nil {
@@ -584,7 +540,7 @@ func (f *fleet) waitSettled() {
 // collect appends the calls the sandbox logged since the last look.
 func (f *fleet) collect() {
 	var cs []callRecord
-	if _, err := httpCall("GET", fmt.Sprintf("%s/sandbox/calls?api=bot&since=%d", f.first.control, f.seen), "", nil, &cs); err != nil {
+	if _, err := callJSON("GET", fmt.Sprintf("%s/sandbox/calls?api=bot&since=%d", f.first.control, f.seen), "", nil, &cs); err != nil {
 		f.logErr = err
 		return
 	}
