@@ -45,6 +45,7 @@ type Store interface {
 	RelinkTelegram(ctx context.Context, id string, u models.TelegramUser, actor string) (models.LinkResult, error)
 	UnlinkTelegram(ctx context.Context, id, actor string) (*models.MemberView, error)
 	RecordMembership(ctx context.Context, tgChatID, tgUserID int64, in bool, actor string) (models.Membership, error)
+	RecordMembershipOnce(ctx context.Context, updateID, tgChatID, tgUserID int64, in bool, actor string) (models.Membership, error)
 	SetOverride(ctx context.Context, id, chat string, mode gate.Override, actor string) (*models.MemberView, error)
 	SetUnreachable(ctx context.Context, tgUserID int64, unreachable bool) error
 	ListMembers(ctx context.Context, f models.MemberFilter) ([]models.MemberListItem, error)

@@ -170,14 +170,14 @@ func (b *Bot) onChatMember(ctx context.Context, u *update) error {
 			return errUpdate(u, err)
 		}
 	}
-	res, err := b.store.RecordMembership(ctx, cm.Chat.ID, user.ID, in, "telegram")
+	res, err := b.store.RecordMembershipOnce(ctx, u.ID, cm.Chat.ID, user.ID, in, "telegram")
 	if errors.Is(err, models.ErrNotFound) {
 		return nil // not a gated chat
 	}
 	if err != nil {
 		return errUpdate(u, err)
 	}
-	if in && cm.InviteLink != nil && cm.InviteLink.MemberLimit == 1 {
+	if in && !res.Repeat && cm.InviteLink != nil && cm.InviteLink.MemberLimit == 1 {
 		// A personal link is spent once someone joins through it; revoke
 		// it, whoever that was (a stranger with a leaked link is removed).
 		b.revokeUsedLink(ctx, res.Chat, cm.Chat.ID, cm.InviteLink.InviteLink)

@@ -312,6 +312,9 @@ type Membership struct {
 	// Queued is the action queued for a stranger inside a gated chat
 	// (remove or flag, by the chat's on_violation); empty otherwise.
 	Queued gate.ActionKind
+	// Repeat: the update was applied before (RecordMembershipOnce), and
+	// nothing was recorded now.
+	Repeat bool
 }
 
 // RecordMembership records that Telegram user tgUserID is (in) or is not in
@@ -321,6 +324,16 @@ type Membership struct {
 // on_violation says; the caller must not pass the chat's admins. An unknown
 // chat is ErrNotFound.
 func (s *Store) RecordMembership(ctx context.Context, tgChatID, tgUserID int64, in bool, actor string) (Membership, error) {
+	return s.RecordMembershipOnce(ctx, 0, tgChatID, tgUserID, in, actor)
+}
+
+// RecordMembershipOnce is RecordMembership for the stored update updateID
+// (0: none), applied at most once: the update is marked applied in the same
+// transaction, and an update already applied changes nothing. A processor
+// killed after the change committed but before the update was marked done
+// hands it, once its lease runs out, to another that must not record the
+// join (or leave) a second time: by then a removal may have followed it.
+func (s *Store) RecordMembershipOnce(ctx context.Context, updateID, tgChatID, tgUserID int64, in bool, actor string) (Membership, error) {
 	row, err := s.ChatByTelegram(ctx, tgChatID)
 	if err != nil {
 		return Membership{}, err
@@ -332,6 +345,22 @@ func (s *Store) RecordMembership(ctx context.Context, tgChatID, tgUserID int64, 
 	}
 	err = s.inTx(ctx, func(tx *gorm.DB) error {
 		out.Member, out.Queued = nil, gate.ActionNone
+		if updateID != 0 {
+			res := tx.Model(&Update{}).Where("update_id = ? AND applied_at IS NULL", updateID).Update("applied_at", s.clock())
+			if res.Error != nil {
+				return fmt.Errorf("mark update %d applied: %w", updateID, res.Error)
+			}
+			if res.RowsAffected == 0 {
+				var n int64
+				if err := tx.Model(&Update{}).Where("update_id = ?", updateID).Count(&n).Error; err != nil {
+					return fmt.Errorf("find update %d: %w", updateID, err)
+				}
+				if n > 0 {
+					out.Repeat = true
+					return nil // applied before: nothing new
+				}
+			}
+		}
 		var m Member
 		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("tg_user_id = ?", tgUserID).Take(&m).Error
 		switch {

@@ -35,6 +35,9 @@ type Update struct {
 	NotBefore  time.Time // a failed update waits until then
 	ReceivedAt time.Time
 	DoneAt     *time.Time
+	// AppliedAt is when the update's effect on the store committed (set in
+	// that transaction), so that handling it again changes nothing.
+	AppliedAt *time.Time
 }
 
 // TableName is the updates table.
