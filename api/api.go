@@ -25,6 +25,10 @@ type Linker interface {
 type Options struct {
 	Store  *models.Store
 	APIKey string
+	// MetricsToken, when set, is the bearer token GET /metrics needs
+	// (KARMAGATE_METRICS_TOKEN); without one, /metrics is open and must
+	// not be reachable from outside (nginx does not pass it on).
+	MetricsToken string
 	Linker Linker
 	// Widget links members through the Telegram Login Widget (the bot).
 	Widget WidgetLinker
@@ -56,6 +60,8 @@ const (
 type Server struct {
 	store     *models.Store
 	keyHash   [sha256.Size]byte
+	// metricsHash is the hash of the metrics token; nil: /metrics is open.
+	metricsHash *[sha256.Size]byte
 	linker    Linker
 	widget    WidgetLinker
 	userbots  Userbots
@@ -98,6 +104,10 @@ func New(opts Options) *Server {
 		mux:       http.NewServeMux(),
 		refusals:  map[string]bool{},
 		wake:      opts.WakeWorkers,
+	}
+	if opts.MetricsToken != "" {
+		h := sha256.Sum256([]byte(opts.MetricsToken))
+		s.metricsHash = &h
 	}
 	s.metrics = newMetrics(s.reg, s.store, s.log)
 	s.routes()
@@ -190,16 +200,22 @@ func (s *Server) handle(pattern string, h handlerFunc, auth bool) {
 	})))
 }
 
-// authorized compares the bearer key in constant time (hashing first, so
-// neither the content nor the length of the key leaks through timing).
+// authorized reports whether r carries the API key.
 func (s *Server) authorized(r *http.Request) bool {
+	return bearer(r, &s.keyHash)
+}
+
+// bearer compares r's bearer token with the one whose SHA-256 is want, in
+// constant time (hashing first, so neither the content nor the length of
+// the token leaks through timing).
+func bearer(r *http.Request, want *[sha256.Size]byte) bool {
 	h := r.Header.Get("Authorization")
 	scheme, key, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return false
 	}
 	got := sha256.Sum256([]byte(strings.TrimSpace(key)))
-	return subtle.ConstantTimeCompare(got[:], s.keyHash[:]) == 1
+	return subtle.ConstantTimeCompare(got[:], want[:]) == 1
 }
 
 // ServeHTTP serves the API.
