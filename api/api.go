@@ -29,7 +29,7 @@ type Options struct {
 	// (KARMAGATE_METRICS_TOKEN); without one, /metrics is open and must
 	// not be reachable from outside (nginx does not pass it on).
 	MetricsToken string
-	Linker Linker
+	Linker       Linker
 	// Widget links members through the Telegram Login Widget (the bot).
 	Widget WidgetLinker
 	// Userbots logs userbot accounts in and out; nil when the pool is off.
@@ -58,22 +58,22 @@ const (
 
 // Server is the HTTP API.
 type Server struct {
-	store     *models.Store
-	keyHash   [sha256.Size]byte
+	store   *models.Store
+	keyHash [sha256.Size]byte
 	// metricsHash is the hash of the metrics token; nil: /metrics is open.
 	metricsHash *[sha256.Size]byte
-	linker    Linker
-	widget    WidgetLinker
-	userbots  Userbots
-	log       *slog.Logger
-	reg       *prometheus.Registry
-	metrics   *metrics
-	version   string
-	writeWait time.Duration
-	bulkTurns chan struct{} // one per bulk import running
-	mux       *http.ServeMux
-	refusals  map[string]bool // patterns registered only to answer 405
-	wake      func()
+	linker      Linker
+	widget      WidgetLinker
+	userbots    Userbots
+	log         *slog.Logger
+	reg         *prometheus.Registry
+	metrics     *metrics
+	version     string
+	writeWait   time.Duration
+	bulkTurns   chan struct{} // one per bulk import running
+	mux         *http.ServeMux
+	refusals    map[string]bool // patterns registered only to answer 405
+	wake        func()
 }
 
 // New builds the API handler.
