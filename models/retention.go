@@ -1,0 +1,313 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Retention says how long karmagate keeps what it records
+// (KARMAGATE_RETENTION). Pending, running and held actions are never
+// pruned, and the audit trail of a member that still exists keeps its last
+// KeepMemberEvents events whatever their age.
+type Retention struct {
+	Events        time.Duration // the audit trail; 90 days by default
+	Notifications time.Duration // messages the bot sent or began; 14 days
+	Actions       time.Duration // done, failed and cancelled outbox actions; 14 days
+	Updates       time.Duration // processed Telegram updates; 14 days
+}
+
+// KeepMemberEvents is how many of its newest events an existing member's
+// audit trail keeps past the events' retention.
+const KeepMemberEvents = 1000
+
+// DefaultRetention is the retention without KARMAGATE_RETENTION.
+func DefaultRetention() Retention {
+	const day = 24 * time.Hour
+	return Retention{Events: 90 * day, Notifications: 14 * day, Actions: 14 * day, Updates: 14 * day}
+}
+
+// retentionKinds names the parts of a retention, as KARMAGATE_RETENTION
+// spells them.
+var retentionKinds = []string{"events", "notifications", "actions", "updates"}
+
+func (r *Retention) field(kind string) *time.Duration {
+	switch kind {
+	case "events":
+		return &r.Events
+	case "notifications":
+		return &r.Notifications
+	case "actions":
+		return &r.Actions
+	case "updates":
+		return &r.Updates
+	}
+	return nil
+}
+
+// MinRetention is the shortest retention accepted: Telegram repeats an
+// update for up to a day, and an action's outcome should outlive a weekend.
+const MinRetention = 24 * time.Hour
+
+// ParseRetention reads KARMAGATE_RETENTION: comma-separated kind=age pairs,
+// e.g. "events=90d,notifications=14d,actions=14d,updates=14d", where kind
+// is events, notifications, actions or updates and age is a number of days
+// (90d) or hours (36h), at least a day. Kinds left out keep their default.
+func ParseRetention(s string) (Retention, error) {
+	r := DefaultRetention()
+	const hint = "write it as events=90d,notifications=14d,actions=14d,updates=14d (any of them; ages in days d or hours h, at least 1d)"
+	seen := map[string]bool{}
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		kind, age, ok := strings.Cut(part, "=")
+		kind, age = strings.TrimSpace(kind), strings.TrimSpace(age)
+		f := r.field(kind)
+		switch {
+		case !ok:
+			return r, fmt.Errorf("KARMAGATE_RETENTION: %q has no =; %s", part, hint)
+		case f == nil:
+			return r, fmt.Errorf("KARMAGATE_RETENTION: unknown kind %q (want %s); %s", kind, strings.Join(retentionKinds, ", "), hint)
+		case seen[kind]:
+			return r, fmt.Errorf("KARMAGATE_RETENTION: %s is given twice", kind)
+		}
+		seen[kind] = true
+		d, err := parseAge(age)
+		if err != nil {
+			return r, fmt.Errorf("KARMAGATE_RETENTION: %s=%q: %v; %s", kind, age, err, hint)
+		}
+		if d < MinRetention {
+			return r, fmt.Errorf("KARMAGATE_RETENTION: %s=%s is less than a day; %s", kind, age, hint)
+		}
+		*f = d
+	}
+	return r, nil
+}
+
+// parseAge reads 90d or 36h.
+func parseAge(s string) (time.Duration, error) {
+	if len(s) < 2 {
+		return 0, fmt.Errorf("not an age such as 90d or 36h")
+	}
+	n, err := strconv.Atoi(s[:len(s)-1])
+	if err != nil || n < 0 || n > 100*365 {
+		return 0, fmt.Errorf("not an age such as 90d or 36h")
+	}
+	switch s[len(s)-1] {
+	case 'd':
+		return time.Duration(n) * 24 * time.Hour, nil
+	case 'h':
+		return time.Duration(n) * time.Hour, nil
+	}
+	return 0, fmt.Errorf("not an age such as 90d or 36h")
+}
+
+// String writes r as KARMAGATE_RETENTION takes it.
+func (r Retention) String() string {
+	parts := make([]string, 0, len(retentionKinds))
+	for _, k := range retentionKinds {
+		d := *r.field(k)
+		if d%(24*time.Hour) == 0 {
+			parts = append(parts, fmt.Sprintf("%s=%dd", k, d/(24*time.Hour)))
+		} else {
+			parts = append(parts, fmt.Sprintf("%s=%dh", k, d/time.Hour))
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// Pruned counts the rows one Prune deleted, by table.
+type Pruned struct {
+	Events, Notifications, Actions, Updates int64
+}
+
+// Total is every row deleted.
+func (p Pruned) Total() int64 { return p.Events + p.Notifications + p.Actions + p.Updates }
+
+// pruneChunk is how many rows one statement of Prune deletes, so that no
+// prune holds SQLite's one writer (or MySQL's locks) for long.
+const pruneChunk = 500
+
+// Prune deletes what is older than its retention, in chunks of at most
+// pruneChunk rows a statement: notifications, settled actions (done,
+// failed, cancelled; never pending, running or held ones), processed
+// updates (keeping the newest, where polling resumes) and audit events
+// (keeping an existing member's last KeepMemberEvents). It stops at the
+// first error, reporting what it deleted until then.
+func (s *Store) Prune(ctx context.Context, r Retention) (Pruned, error) {
+	var out Pruned
+	now := s.clock()
+	var err error
+	if out.Notifications, err = s.pruneByKey(ctx, "notifications", "idem_key", "created_at < ?", now.Add(-r.Notifications)); err != nil {
+		return out, fmt.Errorf("prune notifications: %w", err)
+	}
+	if out.Actions, err = s.pruneByKey(ctx, "actions", "id", "status IN ? AND updated_at < ?",
+		[]string{ActionDone, ActionFailed, ActionCancelled}, now.Add(-r.Actions)); err != nil {
+		return out, fmt.Errorf("prune actions: %w", err)
+	}
+	last, err := s.LastUpdateID(ctx)
+	if err != nil {
+		return out, err
+	}
+	if out.Updates, err = s.pruneByKey(ctx, "updates", "update_id", "status IN ? AND done_at < ? AND update_id < ?",
+		[]string{UpdateDone, UpdateFailed}, now.Add(-r.Updates), last); err != nil {
+		return out, fmt.Errorf("prune updates: %w", err)
+	}
+	if out.Events, err = s.pruneEvents(ctx, now.Add(-r.Events)); err != nil {
+		return out, fmt.Errorf("prune events: %w", err)
+	}
+	return out, nil
+}
+
+// pruneByKey deletes the rows of table that match where, pruneChunk at a
+// time: it reads a chunk's keys, then deletes those (SQLite has no DELETE …
+// LIMIT, MySQL none with a subquery on the same table).
+func (s *Store) pruneByKey(ctx context.Context, table, key, where string, args ...any) (int64, error) {
+	var n int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		var keys []any
+		q := s.db.gorm.WithContext(ctx).Table(table).Where(where, args...).Order(key).Limit(pruneChunk)
+		if key == "idem_key" {
+			var ks []string
+			if err := q.Pluck(key, &ks).Error; err != nil {
+				return n, err
+			}
+			for _, k := range ks {
+				keys = append(keys, k)
+			}
+		} else {
+			var ks []int64
+			if err := q.Pluck(key, &ks).Error; err != nil {
+				return n, err
+			}
+			for _, k := range ks {
+				keys = append(keys, k)
+			}
+		}
+		if len(keys) == 0 {
+			return n, nil
+		}
+		// The condition again: a row that changed since it was read (an
+		// action retried, say) stays.
+		res := s.db.gorm.WithContext(ctx).Exec("DELETE FROM "+table+" WHERE "+key+" IN ? AND "+where, append([]any{keys}, args...)...)
+		if res.Error != nil {
+			return n, res.Error
+		}
+		n += res.RowsAffected
+		if len(keys) < pruneChunk {
+			return n, nil
+		}
+	}
+}
+
+// pruneEvents deletes events from before cutoff, oldest first, except the
+// last KeepMemberEvents of each member that still exists. Events are read
+// in id order, which is the order they were written in; the walk stops at
+// the first one newer than cutoff (one written a moment out of order waits
+// for the next prune).
+func (s *Store) pruneEvents(ctx context.Context, cutoff time.Time) (int64, error) {
+	var n int64
+	var after int64
+	// floor is, per existing member with more than KeepMemberEvents events,
+	// the id of the oldest event that must stay; events of members not in
+	// it (deleted members, members with fewer events) are decided by age.
+	floor := map[string]int64{}
+	known := map[string]bool{}
+	for {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		var rows []struct {
+			ID        int64
+			At        time.Time
+			MemberExt *string
+		}
+		if err := s.db.gorm.WithContext(ctx).Table("events").Select("id, at, member_ext").
+			Where("id > ?", after).Order("id").Limit(pruneChunk).Scan(&rows).Error; err != nil {
+			return n, err
+		}
+		var members []string
+		for _, r := range rows {
+			if r.At.Before(cutoff) && r.MemberExt != nil && !known[*r.MemberExt] && !slices.Contains(members, *r.MemberExt) {
+				members = append(members, *r.MemberExt)
+			}
+		}
+		if err := s.eventFloors(ctx, members, floor); err != nil {
+			return n, err
+		}
+		for _, m := range members {
+			known[m] = true
+		}
+		var del []int64
+		done := len(rows) < pruneChunk
+		for _, r := range rows {
+			if !r.At.Before(cutoff) {
+				done = true
+				break
+			}
+			after = r.ID
+			if r.MemberExt != nil {
+				if f, ok := floor[*r.MemberExt]; ok && r.ID >= f {
+					continue
+				}
+			}
+			del = append(del, r.ID)
+		}
+		if len(del) > 0 {
+			res := s.db.gorm.WithContext(ctx).Exec("DELETE FROM events WHERE id IN ?", del)
+			if res.Error != nil {
+				return n, res.Error
+			}
+			n += res.RowsAffected
+		}
+		if done {
+			return n, nil
+		}
+	}
+}
+
+// eventFloors fills in floor for those of members that still exist: the id
+// of the oldest of their last KeepMemberEvents events, or 0 (keep every
+// event) when they have no more than that.
+func (s *Store) eventFloors(ctx context.Context, members []string, floor map[string]int64) error {
+	if len(members) == 0 {
+		return nil
+	}
+	var existing []string
+	if err := s.db.gorm.WithContext(ctx).Model(&Member{}).Where("external_id IN ?", members).
+		Pluck("external_id", &existing).Error; err != nil {
+		return fmt.Errorf("find members: %w", err)
+	}
+	if len(existing) == 0 {
+		return nil
+	}
+	var counts []struct {
+		MemberExt string
+		N         int64
+	}
+	if err := s.db.gorm.WithContext(ctx).Table("events").Select("member_ext, COUNT(*) AS n").
+		Where("member_ext IN ?", existing).Group("member_ext").Scan(&counts).Error; err != nil {
+		return fmt.Errorf("count members' events: %w", err)
+	}
+	for _, c := range counts {
+		if c.N <= KeepMemberEvents {
+			floor[c.MemberExt] = 0
+			continue
+		}
+		var id int64
+		if err := s.db.gorm.WithContext(ctx).Raw("SELECT id FROM events WHERE member_ext = ? ORDER BY id DESC LIMIT 1 OFFSET ?",
+			c.MemberExt, KeepMemberEvents-1).Scan(&id).Error; err != nil {
+			return fmt.Errorf("find a member's last %d events: %w", KeepMemberEvents, err)
+		}
+		floor[c.MemberExt] = id
+	}
+	return nil
+}
