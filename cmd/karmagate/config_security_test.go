@@ -1,0 +1,77 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestConfig_WeakSecrets: plainly weak keys and secrets (fewer than 8
+// distinct characters, such as sixteen a's) are refused, each with a line
+// that says how to make a good one.
+func TestConfig_WeakSecrets(t *testing.T) {
+	base := testConfig(t, "sqlite:"+filepath.Join(t.TempDir(), "k.db"))
+	const good = "9f2c4e1a7b3d5f60a8c2e4b6d1f3a5c7"
+	tests := []struct {
+		name   string
+		modify func(*Config)
+		want   string // "" = valid
+	}{
+		{"good values", func(*Config) {}, ""},
+		{"API key of sixteen a's", func(c *Config) { c.APIKey = strings.Repeat("a", 16) }, "KARMAGATE_API_KEY is too weak"},
+		{"API key of two characters repeated", func(c *Config) { c.APIKey = strings.Repeat("ab", 16) }, "KARMAGATE_API_KEY is too weak"},
+		{"API key of 7 distinct characters", func(c *Config) { c.APIKey = strings.Repeat("abcdefg", 4) }, "KARMAGATE_API_KEY is too weak"},
+		{"API key of 8 distinct characters", func(c *Config) { c.APIKey = strings.Repeat("abcdefgh", 2) }, ""},
+		{"secret of 44 a's", func(c *Config) { c.Secret = strings.Repeat("a", 44) }, "KARMAGATE_SECRET is too weak"},
+		{"secret of 32 zeros", func(c *Config) { c.Secret = strings.Repeat("0", 32) }, "KARMAGATE_SECRET is too weak"},
+		{"callback secret of 32 c's", func(c *Config) { c.CallbackURL, c.CallbackSecret = "https://example.org/cb", strings.Repeat("c", 32) }, "KARMAGATE_CALLBACK_SECRET is too weak"},
+		{"good callback secret", func(c *Config) { c.CallbackURL, c.CallbackSecret = "https://example.org/cb", good }, ""},
+		{"metrics token of 20 m's", func(c *Config) { c.MetricsToken = strings.Repeat("m", 20) }, "KARMAGATE_METRICS_TOKEN is too weak"},
+		{"short metrics token", func(c *Config) { c.MetricsToken = "a1b2c3d4e5" }, "KARMAGATE_METRICS_TOKEN is 10 characters; use at least 16"},
+		{"metrics token is the API key", func(c *Config) { c.MetricsToken = c.APIKey }, "KARMAGATE_METRICS_TOKEN must differ from KARMAGATE_API_KEY"},
+		{"good metrics token", func(c *Config) { c.MetricsToken = good }, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := base
+			tt.modify(&c)
+			err := c.Validate()
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("Validate = %v, want nil", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("Validate = %v, want %q", err, tt.want)
+			case tt.want != "" && !strings.Contains(err.Error(), "openssl rand -hex 32"):
+				t.Errorf("Validate = %v: does not say how to make a good one (openssl rand -hex 32)", err)
+			}
+		})
+	}
+	t.Run("the userbot commands' secret", func(t *testing.T) {
+		c := Config{Secret: strings.Repeat("a", 44)}
+		if err := c.ValidateSecret(); err == nil || !strings.Contains(err.Error(), "too weak") {
+			t.Errorf("ValidateSecret of 44 a's = %v, want refused", err)
+		}
+	})
+}
+
+// TestConfig_MetricsTokenAndRetention: KARMAGATE_METRICS_TOKEN and
+// KARMAGATE_RETENTION are read from the environment.
+func TestConfig_MetricsTokenAndRetention(t *testing.T) {
+	c, err := ConfigFromEnv(mapEnv("KARMAGATE_METRICS_TOKEN", "9f2c4e1a7b3d5f60", "KARMAGATE_RETENTION", "events=30d,updates=2d"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MetricsToken != "9f2c4e1a7b3d5f60" {
+		t.Errorf("MetricsToken = %q", c.MetricsToken)
+	}
+	if c.Retention.Events != 30*24*time.Hour || c.Retention.Updates != 48*time.Hour || c.Retention.Notifications != 14*24*time.Hour {
+		t.Errorf("Retention = %s", c.Retention)
+	}
+	if c, err := ConfigFromEnv(mapEnv()); err != nil || c.Retention.Events != 90*24*time.Hour {
+		t.Errorf("default retention = %s, %v; want events=90d", c.Retention, err)
+	}
+	if _, err := ConfigFromEnv(mapEnv("KARMAGATE_RETENTION", "events=forever")); err == nil || !strings.Contains(err.Error(), "KARMAGATE_RETENTION") {
+		t.Errorf("a bad KARMAGATE_RETENTION = %v, want refused", err)
+	}
+}
