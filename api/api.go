@@ -122,6 +122,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/members/{id}", s.getMember, true)
 	s.handle("PUT /api/v1/members/{id}", s.putMember, true)
 	s.handle("DELETE /api/v1/members/{id}", s.deleteMember, true)
+	s.handle("GET /api/v1/members/{id}/export", s.exportMember, true)
 	s.handle("POST /api/v1/members/{id}/karma", s.addKarma, true)
 	s.handle("POST /api/v1/members/{id}/link", s.link, true)
 	s.handle("POST /api/v1/members/{id}/telegram-login", s.telegramLogin, true)

@@ -1,0 +1,336 @@
+package models
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// MaxExportEvents bounds the events an export holds (newest first); the
+// export says when there were more.
+const MaxExportEvents = 10000
+
+// MemberExport is everything karmagate holds on one member: what a
+// data-subject access request returns.
+type MemberExport struct {
+	Member    Member
+	Chats     []ChatState
+	Overrides []OverrideRow
+	// Links are the member's personal invite links.
+	Links []MemberLink
+	// Events is the member's audit trail, newest first, at most
+	// MaxExportEvents; EventsTruncated says there were more.
+	Events          []Event
+	EventsTruncated bool
+	// Notifications are the messages the bot sent or began to the member
+	// (by member id or by their Telegram account).
+	Notifications []Notice
+	// Actions are the member's outbox actions still to run (pending,
+	// running, held).
+	Actions []Action
+	// Tokens are the deep-link tokens issued for the member and not yet
+	// pruned (stored as a hash: only their times).
+	Tokens []ExportToken
+}
+
+// ExportToken is a deep-link token as an export shows it.
+type ExportToken struct {
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+	UsedBy    *int64
+	CreatedAt time.Time
+}
+
+// ExportMember gathers everything stored on member id, read in one
+// transaction.
+func (s *Store) ExportMember(ctx context.Context, id string) (*MemberExport, error) {
+	out := &MemberExport{}
+	err := s.db.read.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		m, err := takeOne[Member](tx.Where("external_id = ?", id), fmt.Sprintf("member %q", id))
+		if err != nil {
+			return err
+		}
+		out.Member = *m
+		for _, q := range []struct {
+			what string
+			dst  any
+			db   *gorm.DB
+		}{
+			{"chat states", &out.Chats, tx.Where("member_id = ?", m.ID).Order("chat_key")},
+			{"overrides", &out.Overrides, tx.Where("member_id = ?", m.ID).Order("chat_key")},
+			{"links", &out.Links, tx.Where("member_id = ?", m.ID).Order("chat_key")},
+			{"events", &out.Events, tx.Where("member_ext = ?", id).Order("id DESC").Limit(MaxExportEvents + 1)},
+			{"actions", &out.Actions, tx.Where("member_id = ? AND status IN ?", m.ID, []string{ActionPending, ActionRunning, ActionHeld}).Order("id")},
+		} {
+			if err := q.db.Find(q.dst).Error; err != nil {
+				return fmt.Errorf("export member: read %s: %w", q.what, err)
+			}
+		}
+		if len(out.Events) > MaxExportEvents {
+			out.Events, out.EventsTruncated = out.Events[:MaxExportEvents], true
+		}
+		nq := tx.Where("member_ext = ?", id)
+		if m.TgUserID != nil {
+			nq = tx.Where("member_ext = ? OR tg_user_id = ?", id, *m.TgUserID)
+		}
+		if err := nq.Order("created_at, idem_key").Find(&out.Notifications).Error; err != nil {
+			return fmt.Errorf("export member: read notifications: %w", err)
+		}
+		var toks []linkToken
+		if err := tx.Where("member_id = ?", m.ID).Order("created_at").Find(&toks).Error; err != nil {
+			return fmt.Errorf("export member: read link tokens: %w", err)
+		}
+		for _, t := range toks {
+			out.Tokens = append(out.Tokens, ExportToken{ExpiresAt: t.ExpiresAt, UsedAt: t.UsedAt, UsedBy: t.UsedBy, CreatedAt: t.CreatedAt})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Erased says what EraseMember did.
+type Erased struct {
+	// Pseudonym replaces the member's ids, names and usernames in what
+	// stays: "erased-" and 16 hex digits of a salted hash, the same in
+	// every row, so that the audit trail keeps its counts.
+	Pseudonym     string
+	Actions       int   // removals queued, as DeleteMember
+	Events        int64 // events rewritten
+	Notifications int64 // notifications rewritten
+	Updates       int64 // processed Telegram updates about them deleted
+}
+
+// EraseMember deletes member id as DeleteMember does (their removal from
+// every chat is queued as usual) and, in the same transaction, replaces
+// their external id, name, username, phone, Telegram id and Telegram
+// username with a pseudonym in the audit events and notifications (and in
+// their outbox actions, whose Telegram id goes once they have run); it
+// deletes their deep-link tokens and the processed Telegram updates that
+// name their account. Counts survive: every row stays, with the same
+// pseudonym. The pseudonym is a hash salted with random bytes that are
+// thrown away, so nobody, karmagate included, can tell whom it was.
+func (s *Store) EraseMember(ctx context.Context, id, actor string) (Erased, error) {
+	var out Erased
+	salt := make([]byte, 16)
+	rand.Read(salt)
+	sum := sha256.Sum256(append(salt, id...))
+	out.Pseudonym = "erased-" + hex.EncodeToString(sum[:8])
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		out = Erased{Pseudonym: out.Pseudonym} // a retried transaction starts over
+		m, err := lockMember(tx, id)
+		if err != nil {
+			return err
+		}
+		if out.Actions, err = s.deleteMemberTx(tx, m, actor); err != nil {
+			return err
+		}
+		sc := newScrubber(m, out.Pseudonym)
+		if out.Events, err = sc.events(tx, id); err != nil {
+			return err
+		}
+		if out.Notifications, err = sc.notifications(tx, id, m.TgUserID); err != nil {
+			return err
+		}
+		if err := sc.actions(tx, m.ID); err != nil {
+			return err
+		}
+		if err := tx.Where("member_id = ?", m.ID).Delete(&linkToken{}).Error; err != nil {
+			return fmt.Errorf("erase member: delete link tokens: %w", err)
+		}
+		if m.TgUserID != nil {
+			if out.Updates, err = sc.updates(tx, *m.TgUserID); err != nil {
+				return err
+			}
+		}
+		return tx.Create(&Event{At: s.clock(), Actor: actor, Kind: EventMemberErased, MemberExt: &out.Pseudonym,
+			Detail: fmt.Sprintf("personal data erased: %d events, %d notifications rewritten; %d Telegram updates deleted",
+				out.Events, out.Notifications, out.Updates)}).Error
+	})
+	if err != nil {
+		return Erased{}, err
+	}
+	return out, nil
+}
+
+// EventMemberErased records an erasure (under the pseudonym).
+const EventMemberErased = "member.erased"
+
+// scrubber replaces a member's identifiers in text with a pseudonym.
+type scrubber struct {
+	pseudonym string
+	words     []*regexp.Regexp // identifiers, matched as whole words
+	number    *regexp.Regexp   // the Telegram id, matched between non-digits
+	likes     []string         // LIKE patterns that find rows to look at
+}
+
+func newScrubber(m *Member, pseudonym string) *scrubber {
+	sc := &scrubber{pseudonym: pseudonym}
+	add := func(v *string, prefix string) {
+		if v == nil || strings.TrimSpace(*v) == "" {
+			return
+		}
+		w := strings.TrimSpace(*v)
+		// Usernames are case-insensitive; a name is matched as written.
+		flags := ""
+		if prefix == "@" {
+			flags = "(?i)"
+			w = strings.TrimPrefix(w, "@")
+		}
+		sc.words = append(sc.words, regexp.MustCompile(flags+`(^|[^\pL\pN_@])@?`+regexp.QuoteMeta(w)+`($|[^\pL\pN_])`))
+		// LIKE's wildcards in w only widen the search; the pattern decides.
+		sc.likes = append(sc.likes, "%"+w+"%")
+	}
+	add(&m.ExternalID, "")
+	add(m.Name, "")
+	add(m.Phone, "")
+	add(m.Username, "@")
+	add(m.TgUsername, "@")
+	if m.TgUserID != nil {
+		n := strconv.FormatInt(*m.TgUserID, 10)
+		sc.number = regexp.MustCompile(`(^|[^0-9])` + n + `($|[^0-9])`)
+		sc.likes = append(sc.likes, "%"+n+"%")
+	}
+	return sc
+}
+
+// text returns s with every identifier replaced by the pseudonym.
+func (sc *scrubber) text(s string) string {
+	repl := "${1}" + sc.pseudonym + "${2}"
+	for _, re := range append(append([]*regexp.Regexp{}, sc.words...), sc.number) {
+		if re == nil {
+			continue
+		}
+		// Twice: adjacent matches share the separator between them.
+		for range 2 {
+			s = re.ReplaceAllString(s, repl)
+		}
+	}
+	return s
+}
+
+// mentions is the SQL condition (and its arguments) that finds rows whose
+// column col may mention the member.
+func (sc *scrubber) mentions(col string) (string, []any) {
+	conds := make([]string, len(sc.likes))
+	args := make([]any, len(sc.likes))
+	for i, l := range sc.likes {
+		conds[i], args[i] = col+` LIKE ?`, l
+	}
+	return strings.Join(conds, " OR "), args
+}
+
+// events rewrites the member's events and any other event whose detail
+// names them.
+func (sc *scrubber) events(tx *gorm.DB, id string) (int64, error) {
+	cond, args := sc.mentions("detail")
+	var evs []Event
+	if err := tx.Where("member_ext = ? OR "+cond, append([]any{id}, args...)...).Order("id").Find(&evs).Error; err != nil {
+		return 0, fmt.Errorf("erase member: find events: %w", err)
+	}
+	var n int64
+	for _, e := range evs {
+		upd := map[string]any{}
+		if e.MemberExt != nil && *e.MemberExt == id {
+			upd["member_ext"] = sc.pseudonym
+		}
+		if d := sc.text(e.Detail); d != e.Detail {
+			upd["detail"] = d
+		}
+		if len(upd) == 0 {
+			continue // a LIKE match inside another word
+		}
+		if err := tx.Model(&Event{}).Where("id = ?", e.ID).Updates(upd).Error; err != nil {
+			return n, fmt.Errorf("erase member: rewrite event: %w", err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// notifications rewrites the notifications sent to the member: by their
+// id, or to their Telegram account (whose id is also in some keys).
+func (sc *scrubber) notifications(tx *gorm.DB, id string, tgUserID *int64) (int64, error) {
+	q := tx.Where("member_ext = ?", id)
+	if tgUserID != nil {
+		q = tx.Where("member_ext = ? OR tg_user_id = ?", id, *tgUserID)
+	}
+	var ns []Notice
+	if err := q.Order("idem_key").Find(&ns).Error; err != nil {
+		return 0, fmt.Errorf("erase member: find notifications: %w", err)
+	}
+	for _, no := range ns {
+		upd := map[string]any{"member_ext": sc.pseudonym, "tg_user_id": 0, "detail": sc.text(no.Detail)}
+		if k := sc.text(no.IdemKey); k != no.IdemKey {
+			upd["idem_key"] = k
+		}
+		if err := tx.Model(&Notice{}).Where("idem_key = ?", no.IdemKey).Updates(upd).Error; err != nil {
+			return 0, fmt.Errorf("erase member: rewrite notification: %w", err)
+		}
+	}
+	return int64(len(ns)), nil
+}
+
+// actions rewrites the member's outbox actions: the member id everywhere;
+// in settled ones also the Telegram id and the message. Those still to run
+// (the removals just queued) keep the Telegram id they need.
+func (sc *scrubber) actions(tx *gorm.DB, memberID int64) error {
+	if err := tx.Model(&Action{}).Where("member_id = ?", memberID).Update("member_ext", sc.pseudonym).Error; err != nil {
+		return fmt.Errorf("erase member: rewrite actions: %w", err)
+	}
+	var settled []Action
+	if err := tx.Where("member_id = ? AND status IN ?", memberID, []string{ActionDone, ActionFailed, ActionCancelled}).Find(&settled).Error; err != nil {
+		return fmt.Errorf("erase member: find settled actions: %w", err)
+	}
+	for _, a := range settled {
+		upd := map[string]any{"tg_user_id": nil, "payload": nil, "last_error": sc.text(a.LastError), "reason": sc.text(a.Reason)}
+		if k := sc.text(a.IdemKey); k != a.IdemKey {
+			upd["idem_key"] = k
+		}
+		if err := tx.Model(&Action{}).Where("id = ?", a.ID).Updates(upd).Error; err != nil {
+			return fmt.Errorf("erase member: rewrite action: %w", err)
+		}
+	}
+	return nil
+}
+
+// updates deletes the processed Telegram updates that name the account
+// (but the newest, where polling resumes): they are raw Telegram JSON, with
+// names and usernames in them.
+func (sc *scrubber) updates(tx *gorm.DB, tgUserID int64) (int64, error) {
+	var last int64
+	if err := tx.Raw("SELECT COALESCE(MAX(update_id), 0) FROM updates").Scan(&last).Error; err != nil {
+		return 0, fmt.Errorf("erase member: read last update: %w", err)
+	}
+	var ups []Update
+	if err := tx.Select("update_id, payload").Where("status IN ? AND update_id < ? AND payload LIKE ?",
+		[]string{UpdateDone, UpdateFailed}, last, "%"+strconv.FormatInt(tgUserID, 10)+"%").Find(&ups).Error; err != nil {
+		return 0, fmt.Errorf("erase member: find updates: %w", err)
+	}
+	var ids []int64
+	for _, u := range ups {
+		if sc.number.MatchString(u.Payload) {
+			ids = append(ids, u.UpdateID)
+		}
+	}
+	var n int64
+	err := chunks(ids, chunkSize, func(part []int64) error {
+		res := tx.Where("update_id IN ?", part).Delete(&Update{})
+		n += res.RowsAffected
+		return res.Error
+	})
+	if err != nil {
+		return n, fmt.Errorf("erase member: delete updates: %w", err)
+	}
+	return n, nil
+}
