@@ -124,10 +124,13 @@ func (r Retention) String() string {
 // Pruned counts the rows one Prune deleted, by table.
 type Pruned struct {
 	Events, Notifications, Actions, Updates int64
+	// Tokens are deep-link tokens (and Login Widget replay records) that
+	// expired longer ago than the updates' retention.
+	Tokens int64
 }
 
 // Total is every row deleted.
-func (p Pruned) Total() int64 { return p.Events + p.Notifications + p.Actions + p.Updates }
+func (p Pruned) Total() int64 { return p.Events + p.Notifications + p.Actions + p.Updates + p.Tokens }
 
 // pruneChunk is how many rows one statement of Prune deletes, so that no
 // prune holds SQLite's one writer (or MySQL's locks) for long.
@@ -136,7 +139,8 @@ const pruneChunk = 500
 // Prune deletes what is older than its retention, in chunks of at most
 // pruneChunk rows a statement: notifications, settled actions (done,
 // failed, cancelled; never pending, running or held ones), processed
-// updates (keeping the newest, where polling resumes) and audit events
+// updates (keeping the newest, where polling resumes), deep-link tokens
+// expired longer ago than the updates' retention, and audit events
 // (keeping an existing member's last KeepMemberEvents). It stops at the
 // first error, reporting what it deleted until then.
 func (s *Store) Prune(ctx context.Context, r Retention) (Pruned, error) {
@@ -157,6 +161,9 @@ func (s *Store) Prune(ctx context.Context, r Retention) (Pruned, error) {
 	if out.Updates, err = s.pruneByKey(ctx, "updates", "update_id", "status IN ? AND done_at < ? AND update_id < ?",
 		[]string{UpdateDone, UpdateFailed}, now.Add(-r.Updates), last); err != nil {
 		return out, fmt.Errorf("prune updates: %w", err)
+	}
+	if out.Tokens, err = s.Tokens().PruneTokens(ctx, now.Add(-r.Updates)); err != nil {
+		return out, err
 	}
 	if out.Events, err = s.pruneEvents(ctx, now.Add(-r.Events)); err != nil {
 		return out, fmt.Errorf("prune events: %w", err)

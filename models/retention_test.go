@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/karmagate/karmagate/linking"
 	"github.com/karmagate/karmagate/models"
 	"github.com/karmagate/karmagate/models/modelstest"
 )
@@ -130,6 +131,13 @@ func TestStore_Prune(t *testing.T) {
 		if err := g.Table("events").Where("member_ext = ?", "alice").Count(&aliceEvents).Error; err != nil {
 			t.Fatal(err)
 		}
+		// Deep-link tokens: one expired long ago, one still valid.
+		for i, exp := range []time.Time{old, now.Add(time.Hour)} {
+			rec := linking.TokenRecord{Hash: []byte(fmt.Sprintf("%032d", i)), MemberID: "alice", CreatedAt: exp.Add(-15 * time.Minute), ExpiresAt: exp}
+			if err := s.Tokens().SaveToken(ctx, rec); err != nil {
+				t.Fatal(err)
+			}
+		}
 		clock.Set(now)
 		got, err := s.Prune(ctx, models.DefaultRetention())
 		if err != nil {
@@ -137,7 +145,7 @@ func TestStore_Prune(t *testing.T) {
 		}
 		// alice's beyond her last 1,000; none of bob's, who has fewer;
 		// gone's 5 old ones; the 5 old chat events.
-		want := models.Pruned{Events: aliceEvents - models.KeepMemberEvents + 5 + 5, Notifications: 700, Actions: 3, Updates: 2}
+		want := models.Pruned{Events: aliceEvents - models.KeepMemberEvents + 5 + 5, Notifications: 700, Actions: 3, Updates: 2, Tokens: 1}
 		if got != want {
 			t.Errorf("Prune = %+v, want %+v", got, want)
 		}
@@ -175,6 +183,7 @@ func TestStore_Prune(t *testing.T) {
 			{"unsettled actions, old and young", "actions", "status IN ?", []any{statuses[3:]}, 6},
 			{"the newest update (polling resumes after it)", "updates", "update_id = ?", []any{5}, 1},
 			{"the young update and the pending one", "updates", "update_id IN ?", []any{[]int{3, 4}}, 2},
+			{"the valid deep-link token", "link_tokens", "1 = 1", nil, 1},
 		} {
 			if n := count(c.table, c.where, c.args...); n != c.want {
 				t.Errorf("%s: %d rows, want %d", c.what, n, c.want)

@@ -74,7 +74,7 @@ func (p *Pruner) Run(ctx context.Context) error {
 // the next round tries again.
 func (p *Pruner) Once(ctx context.Context) models.Pruned {
 	n, err := p.opts.Store.Prune(ctx, p.opts.Retention)
-	for table, k := range map[string]int64{"events": n.Events, "notifications": n.Notifications, "actions": n.Actions, "updates": n.Updates} {
+	for table, k := range map[string]int64{"events": n.Events, "notifications": n.Notifications, "actions": n.Actions, "updates": n.Updates, "link_tokens": n.Tokens} {
 		p.pruned.WithLabelValues(table).Add(float64(k))
 	}
 	switch {
@@ -82,7 +82,7 @@ func (p *Pruner) Once(ctx context.Context) models.Pruned {
 		p.opts.Logger.WarnContext(ctx, "prune: failed; trying again next round", "err", err, "retention", p.opts.Retention.String())
 	case n.Total() > 0:
 		p.opts.Logger.InfoContext(ctx, "pruned rows past their retention", "events", n.Events, "notifications", n.Notifications,
-			"actions", n.Actions, "updates", n.Updates, "retention", p.opts.Retention.String())
+			"actions", n.Actions, "updates", n.Updates, "tokens", n.Tokens, "retention", p.opts.Retention.String())
 	}
 	return n
 }
