@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -73,5 +76,41 @@ func TestConfig_MetricsTokenAndRetention(t *testing.T) {
 	}
 	if _, err := ConfigFromEnv(mapEnv("KARMAGATE_RETENTION", "events=forever")); err == nil || !strings.Contains(err.Error(), "KARMAGATE_RETENTION") {
 		t.Errorf("a bad KARMAGATE_RETENTION = %v, want refused", err)
+	}
+}
+
+// TestRun_MigrateFileModes: `karmagate migrate` creates the SQLite
+// database, -wal and -shm readable by karmagate's user only, whatever the
+// umask; serve refuses a weak API key before it creates anything.
+func TestRun_MigrateFileModes(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "k.db")
+	var out, errOut bytes.Buffer
+	if err := run(testContext(t), []string{"migrate", "--db", "sqlite:" + path}, mapEnv(), &out, &errOut); err != nil {
+		t.Fatalf("migrate: %v (%s)", err, errOut.String())
+	}
+	for _, f := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(f)
+		if errors.Is(err, os.ErrNotExist) && f != path {
+			continue // a clean close may remove -wal and -shm
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode := st.Mode().Perm(); mode != 0o600 {
+			t.Errorf("%s has mode %#o after migrate, want 0600", filepath.Base(f), mode)
+		}
+	}
+
+	weak := filepath.Join(dir, "weak.db")
+	err := run(testContext(t), []string{"serve", "--db", "sqlite:" + weak}, mapEnv("KARMAGATE_API_KEY", strings.Repeat("a", 16),
+		"KARMAGATE_SECRET", strings.Repeat("a", 44), "TELEGRAM_BOT_TOKEN", "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghi", "KARMAGATE_LISTEN", "127.0.0.1:0"), &out, &errOut)
+	for _, want := range []string{"KARMAGATE_API_KEY is too weak", "KARMAGATE_SECRET is too weak", "openssl rand -hex 32"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("serve with sixteen a's and 44 a's: %v, want %q", err, want)
+		}
+	}
+	if _, err := os.Stat(weak); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("serve with weak secrets created its database: %v", err)
 	}
 }
