@@ -261,6 +261,7 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) error {
 			"self":    link("/api/v1"),
 			"members": link("/api/v1/members"),
 			"member":  map[string]any{"href": "/api/v1/members/{id}", "templated": true},
+			"export":  map[string]any{"href": "/api/v1/members/{id}/export", "templated": true},
 			"bulk":    link("/api/v1/members/bulk"),
 			"chats":   link("/api/v1/chats"),
 			"events":  link("/api/v1/events"),
