@@ -3,7 +3,6 @@ package models
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -215,106 +214,115 @@ func (s *Store) pruneByKey(ctx context.Context, table, key, where string, args .
 	}
 }
 
-// pruneEvents deletes events from before cutoff, oldest first, except the
-// last KeepMemberEvents of each member that still exists. Events are read
-// in id order, which is the order they were written in; the walk stops at
-// the first one newer than cutoff (one written a moment out of order waits
-// for the next prune).
+// pruneEvents deletes events from before cutoff, except the last
+// KeepMemberEvents of each member that still exists. Events are written in
+// id order, so the old ones are those below a boundary found by a binary
+// search on the primary key (one written a moment out of order waits for
+// the next prune). Two walks, each a statement per pruneChunk rows: the old
+// events of no member or of a deleted one, then those of the existing
+// members with more than KeepMemberEvents events, beyond their last ones.
 func (s *Store) pruneEvents(ctx context.Context, cutoff time.Time) (int64, error) {
-	var n int64
-	var after int64
-	// floor is, per existing member with more than KeepMemberEvents events,
-	// the id of the oldest event that must stay; events of members not in
-	// it (deleted members, members with fewer events) are decided by age.
-	floor := map[string]int64{}
-	known := map[string]bool{}
+	g := s.db.gorm.WithContext(ctx)
+	boundary, err := s.eventsBoundary(ctx, cutoff)
+	if err != nil || boundary == 0 {
+		return 0, err
+	}
+	n, err := s.pruneEventIDs(ctx, func(after int64, ids *[]int64) error {
+		return g.Raw(`SELECT id FROM events AS e WHERE id > ? AND id < ? AND at < ?
+			AND (member_ext IS NULL OR NOT EXISTS (SELECT 1 FROM members AS m WHERE m.external_id = e.member_ext))
+			ORDER BY id LIMIT ?`, after, boundary, cutoff, pruneChunk).Scan(ids).Error
+	})
+	if err != nil {
+		return n, err
+	}
+	var busy []string
+	if err := g.Raw("SELECT member_ext FROM events WHERE member_ext IS NOT NULL GROUP BY member_ext HAVING COUNT(*) > ?",
+		KeepMemberEvents).Scan(&busy).Error; err != nil {
+		return n, fmt.Errorf("find members with more than %d events: %w", KeepMemberEvents, err)
+	}
+	err = chunks(busy, chunkSize, func(part []string) error {
+		var existing []string
+		if err := g.Model(&Member{}).Where("external_id IN ?", part).Order("external_id").Pluck("external_id", &existing).Error; err != nil {
+			return fmt.Errorf("find members: %w", err)
+		}
+		for _, m := range existing {
+			var floor int64
+			if err := g.Raw("SELECT id FROM events WHERE member_ext = ? ORDER BY id DESC LIMIT 1 OFFSET ?",
+				m, KeepMemberEvents-1).Scan(&floor).Error; err != nil {
+				return fmt.Errorf("find a member's last %d events: %w", KeepMemberEvents, err)
+			}
+			k, err := s.pruneEventIDs(ctx, func(after int64, ids *[]int64) error {
+				return g.Raw("SELECT id FROM events WHERE member_ext = ? AND id > ? AND id < ? AND id < ? AND at < ? ORDER BY id LIMIT ?",
+					m, after, floor, boundary, cutoff, pruneChunk).Scan(ids).Error
+			})
+			n += k
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// pruneEventIDs deletes the events next names, pruneChunk at a time: next
+// fills ids with those after the given id, in id order.
+func (s *Store) pruneEventIDs(ctx context.Context, next func(after int64, ids *[]int64) error) (int64, error) {
+	var n, after int64
 	for {
 		if err := ctx.Err(); err != nil {
 			return n, err
 		}
-		var rows []struct {
-			ID        int64
-			At        time.Time
-			MemberExt *string
-		}
-		if err := s.db.gorm.WithContext(ctx).Table("events").Select("id, at, member_ext").
-			Where("id > ?", after).Order("id").Limit(pruneChunk).Scan(&rows).Error; err != nil {
+		var ids []int64
+		if err := next(after, &ids); err != nil {
 			return n, err
 		}
-		var members []string
-		for _, r := range rows {
-			if r.At.Before(cutoff) && r.MemberExt != nil && !known[*r.MemberExt] && !slices.Contains(members, *r.MemberExt) {
-				members = append(members, *r.MemberExt)
-			}
-		}
-		if err := s.eventFloors(ctx, members, floor); err != nil {
-			return n, err
-		}
-		for _, m := range members {
-			known[m] = true
-		}
-		var del []int64
-		done := len(rows) < pruneChunk
-		for _, r := range rows {
-			if !r.At.Before(cutoff) {
-				done = true
-				break
-			}
-			after = r.ID
-			if r.MemberExt != nil {
-				if f, ok := floor[*r.MemberExt]; ok && r.ID >= f {
-					continue
-				}
-			}
-			del = append(del, r.ID)
-		}
-		if len(del) > 0 {
-			res := s.db.gorm.WithContext(ctx).Exec("DELETE FROM events WHERE id IN ?", del)
-			if res.Error != nil {
-				return n, res.Error
-			}
-			n += res.RowsAffected
-		}
-		if done {
+		if len(ids) == 0 {
 			return n, nil
 		}
+		res := s.db.gorm.WithContext(ctx).Exec("DELETE FROM events WHERE id IN ?", ids)
+		if res.Error != nil {
+			return n, res.Error
+		}
+		n += res.RowsAffected
+		if len(ids) < pruneChunk {
+			return n, nil
+		}
+		after = ids[len(ids)-1]
 	}
 }
 
-// eventFloors fills in floor for those of members that still exist: the id
-// of the oldest of their last KeepMemberEvents events, or 0 (keep every
-// event) when they have no more than that.
-func (s *Store) eventFloors(ctx context.Context, members []string, floor map[string]int64) error {
-	if len(members) == 0 {
-		return nil
+// eventsBoundary returns an id below which every event is from before
+// cutoff (0: none is), by a binary search on the primary key: events are
+// written in time order, and at has no index.
+func (s *Store) eventsBoundary(ctx context.Context, cutoff time.Time) (int64, error) {
+	g := s.db.gorm.WithContext(ctx)
+	var b struct{ Lo, Hi *int64 }
+	if err := g.Raw("SELECT MIN(id) AS lo, MAX(id) AS hi FROM events").Scan(&b).Error; err != nil {
+		return 0, fmt.Errorf("find the events' ids: %w", err)
 	}
-	var existing []string
-	if err := s.db.gorm.WithContext(ctx).Model(&Member{}).Where("external_id IN ?", members).
-		Pluck("external_id", &existing).Error; err != nil {
-		return fmt.Errorf("find members: %w", err)
+	if b.Lo == nil {
+		return 0, nil
 	}
-	if len(existing) == 0 {
-		return nil
-	}
-	var counts []struct {
-		MemberExt string
-		N         int64
-	}
-	if err := s.db.gorm.WithContext(ctx).Table("events").Select("member_ext, COUNT(*) AS n").
-		Where("member_ext IN ?", existing).Group("member_ext").Scan(&counts).Error; err != nil {
-		return fmt.Errorf("count members' events: %w", err)
-	}
-	for _, c := range counts {
-		if c.N <= KeepMemberEvents {
-			floor[c.MemberExt] = 0
-			continue
+	// Every id below lo is old; the first young one, if any, is below hi.
+	lo, hi := *b.Lo, *b.Hi+1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		var e struct {
+			ID int64
+			At time.Time
 		}
-		var id int64
-		if err := s.db.gorm.WithContext(ctx).Raw("SELECT id FROM events WHERE member_ext = ? ORDER BY id DESC LIMIT 1 OFFSET ?",
-			c.MemberExt, KeepMemberEvents-1).Scan(&id).Error; err != nil {
-			return fmt.Errorf("find a member's last %d events: %w", KeepMemberEvents, err)
+		if err := g.Raw("SELECT id, at FROM events WHERE id >= ? ORDER BY id LIMIT 1", mid).Scan(&e).Error; err != nil {
+			return 0, fmt.Errorf("find the oldest events: %w", err)
 		}
-		floor[c.MemberExt] = id
+		if e.ID != 0 && e.At.Before(cutoff) {
+			lo = e.ID + 1
+		} else {
+			hi = mid
+		}
 	}
-	return nil
+	if lo == *b.Lo {
+		return 0, nil
+	}
+	return lo, nil
 }
