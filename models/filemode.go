@@ -70,7 +70,13 @@ func tightenSQLiteFiles(ctx context.Context, path string, log *slog.Logger) erro
 		if !st.Mode().IsRegular() || st.Mode().Perm()&^FileMode == 0 {
 			continue
 		}
-		if err := os.Chmod(f, FileMode); err != nil {
+		if err := os.Chmod(f, FileMode); errors.Is(err, fs.ErrPermission) {
+			// Another user owns it: refusing to start would not make it
+			// private, so say loudly what to do and go on.
+			log.ErrorContext(ctx, "the SQLite file is readable by others and karmagate may not change its mode: chown it to karmagate's user and chmod 0600",
+				"file", f, "mode", fmt.Sprintf("%#o", st.Mode().Perm()), "err", err)
+			continue
+		} else if err != nil {
 			return fmt.Errorf("make %s readable by its owner only (chmod 0600): %w", f, err)
 		}
 		log.WarnContext(ctx, "the SQLite file was readable by others: its mode is now 0600", "file", f, "was", fmt.Sprintf("%#o", st.Mode().Perm()))
