@@ -3,11 +3,15 @@ package main
 import (
 	"bytes"
 	"errors"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/karmagate/karmagate/models"
 )
 
 // TestConfig_WeakSecrets: plainly weak keys and secrets (fewer than 8
@@ -112,5 +116,72 @@ func TestRun_MigrateFileModes(t *testing.T) {
 	}
 	if _, err := os.Stat(weak); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("serve with weak secrets created its database: %v", err)
+	}
+}
+
+// TestMain_PrunesAndGuardsMetrics: serve prunes what outlived
+// KARMAGATE_RETENTION on start (an old notification goes, a young one
+// stays), and its /metrics answers only the metrics token.
+func TestMain_PrunesAndGuardsMetrics(t *testing.T) {
+	spec := "sqlite:" + filepath.Join(t.TempDir(), "k.db")
+	cfg := testConfig(t, spec)
+	cfg.MetricsToken = "metrics-9f2c4e1a7b3d5f60"
+	cfg.Retention = models.DefaultRetention()
+	cfg.Retention.Notifications = 7 * 24 * time.Hour
+	ctx := testContext(t)
+	db, err := models.Open(ctx, spec, models.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	for key, at := range map[string]time.Time{"old": now.Add(-8 * 24 * time.Hour), "young": now.Add(-6 * 24 * time.Hour)} {
+		if err := db.Gorm().Create(&models.Notice{IdemKey: key, TgUserID: 4101, Kind: "reply", Status: models.NoticeSent, CreatedAt: at}).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+
+	m := MustRunMain(t, cfg)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ns, err := m.Store.Notices(ctx, 4101)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ns) == 1 && ns[0].IdemKey == "young" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("notifications after start: %+v, want only the young one", ns)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	for _, tt := range []struct {
+		auth string
+		want int
+	}{{"", http.StatusUnauthorized}, {"Bearer " + cfg.APIKey, http.StatusUnauthorized}, {"Bearer " + cfg.MetricsToken, http.StatusOK}} {
+		req, err := http.NewRequestWithContext(ctx, "GET", "http://"+m.Addr()+"/metrics", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tt.auth != "" {
+			req.Header.Set("Authorization", tt.auth)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != tt.want {
+			t.Errorf("GET /metrics with %q: %d, want %d", tt.auth, res.StatusCode, tt.want)
+		}
+		if tt.want == http.StatusOK && !strings.Contains(string(body), "karmagate_pruned_rows_total") {
+			t.Errorf("metrics lack karmagate_pruned_rows_total")
+		}
 	}
 }
