@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -51,7 +52,7 @@ func (r *Retention) field(kind string) *time.Duration {
 // update for up to a day, and an action's outcome should outlive a weekend.
 const MinRetention = 24 * time.Hour
 
-// ParseRetention reads KARMAGATE_RETENTION: comma-separated kind=age pairs,
+// ParseRetention reads a retention as KARMAGATE_RETENTION gives it: comma-separated kind=age pairs,
 // e.g. "events=90d,notifications=14d,actions=14d,updates=14d", where kind
 // is events, notifications, actions or updates and age is a number of days
 // (90d) or hours (36h), at least a day. Kinds left out keep their default.
@@ -69,33 +70,36 @@ func ParseRetention(s string) (Retention, error) {
 		f := r.field(kind)
 		switch {
 		case !ok:
-			return r, fmt.Errorf("KARMAGATE_RETENTION: %q has no =; %s", part, hint)
+			return r, fmt.Errorf("%q has no =; %s", part, hint)
 		case f == nil:
-			return r, fmt.Errorf("KARMAGATE_RETENTION: unknown kind %q (want %s); %s", kind, strings.Join(retentionKinds, ", "), hint)
+			return r, fmt.Errorf("unknown kind %q (want %s); %s", kind, strings.Join(retentionKinds, ", "), hint)
 		case seen[kind]:
-			return r, fmt.Errorf("KARMAGATE_RETENTION: %s is given twice", kind)
+			return r, fmt.Errorf("%s is given twice", kind)
 		}
 		seen[kind] = true
 		d, err := parseAge(age)
 		if err != nil {
-			return r, fmt.Errorf("KARMAGATE_RETENTION: %s=%q: %v; %s", kind, age, err, hint)
+			return r, fmt.Errorf("%s=%q: %w; %s", kind, age, err, hint)
 		}
 		if d < MinRetention {
-			return r, fmt.Errorf("KARMAGATE_RETENTION: %s=%s is less than a day; %s", kind, age, hint)
+			return r, fmt.Errorf("%s=%s is less than a day; %s", kind, age, hint)
 		}
 		*f = d
 	}
 	return r, nil
 }
 
+// errAge refuses an age parseAge cannot read.
+var errAge = errors.New("not an age such as 90d or 36h")
+
 // parseAge reads 90d or 36h.
 func parseAge(s string) (time.Duration, error) {
 	if len(s) < 2 {
-		return 0, fmt.Errorf("not an age such as 90d or 36h")
+		return 0, errAge
 	}
 	n, err := strconv.Atoi(s[:len(s)-1])
 	if err != nil || n < 0 || n > 100*365 {
-		return 0, fmt.Errorf("not an age such as 90d or 36h")
+		return 0, errAge
 	}
 	switch s[len(s)-1] {
 	case 'd':
@@ -103,7 +107,7 @@ func parseAge(s string) (time.Duration, error) {
 	case 'h':
 		return time.Duration(n) * time.Hour, nil
 	}
-	return 0, fmt.Errorf("not an age such as 90d or 36h")
+	return 0, errAge
 }
 
 // String writes r as KARMAGATE_RETENTION takes it.

@@ -124,7 +124,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	var errs []error
 	var err error
 	if c.Retention, err = models.ParseRetention(getenv("KARMAGATE_RETENTION")); err != nil {
-		errs = append(errs, err)
+		errs = append(errs, fmt.Errorf("KARMAGATE_RETENTION: %w", err))
 	}
 	c.LinkTTL = 15 * time.Minute
 	if v := getenv("KARMAGATE_LINK_TTL"); v != "" {
