@@ -52,6 +52,12 @@ func privacyFixture(t *testing.T, e *env) {
 			t.Fatal(err)
 		}
 	}
+	// An event of nobody's that names her account.
+	chat := "webmasters-pro"
+	if err := e.store.DB().Gorm().Create(&models.Event{At: e.clock.Now(), Actor: "bot", Kind: "test.stranger", ChatKey: &chat,
+		Detail: "Telegram user 4101 (@Carol_TG) joined; user 41010 too"}).Error; err != nil {
+		t.Fatal(err)
+	}
 	done := e.clock.Now()
 	ups := []models.Update{
 		{UpdateID: 10, Kind: "message", Payload: `{"update_id":10,"message":{"from":{"id":4101,"first_name":"Carol","username":"carol_tg"},"text":"/start"}}`,
@@ -153,6 +159,15 @@ func TestServer_EraseMember(t *testing.T) {
 			}
 			return n
 		}
+		daveDetails := func() []string {
+			t.Helper()
+			var ds []string
+			if err := g.Model(&models.Event{}).Where("member_ext = ?", "dave").Order("id").Pluck("detail", &ds).Error; err != nil {
+				t.Fatal(err)
+			}
+			return ds
+		}
+		daveBefore := daveDetails()
 		carolEvents := count("events", "member_ext = ?", "carol")
 		daveEvents := count("events", "member_ext = ?", "dave")
 		allEvents := count("events", "1 = 1")
@@ -249,7 +264,17 @@ func TestServer_EraseMember(t *testing.T) {
 		if got := count("updates", "update_id IN ?", []int{11, 12}); got != 2 {
 			t.Errorf("%d of the other updates stay, want 2", got)
 		}
+		var stranger models.Event
+		if err := g.Where("kind = ?", "test.stranger").Take(&stranger).Error; err != nil {
+			t.Fatal(err)
+		}
+		if want := "Telegram user " + pseudonym + " (" + pseudonym + ") joined; user 41010 too"; stranger.Detail != want {
+			t.Errorf("the event naming her account reads %q, want %q", stranger.Detail, want)
+		}
 		// Dave is as he was.
+		if got := daveDetails(); fmt.Sprint(got) != fmt.Sprint(daveBefore) {
+			t.Errorf("dave's events changed: %q, were %q", got, daveBefore)
+		}
 		if got := count("events", "member_ext = ?", "dave"); got != daveEvents {
 			t.Errorf("dave has %d events, want %d", got, daveEvents)
 		}

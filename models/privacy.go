@@ -169,93 +169,116 @@ const EventMemberErased = "member.erased"
 // scrubber replaces a member's identifiers in text with a pseudonym.
 type scrubber struct {
 	pseudonym string
-	words     []*regexp.Regexp // identifiers, matched as whole words
-	number    *regexp.Regexp   // the Telegram id, matched between non-digits
-	likes     []string         // LIKE patterns that find rows to look at
+	ids       []identifier
+}
+
+// identifier is one of a member's identifiers as a scrubber finds it.
+type identifier struct {
+	re   *regexp.Regexp // the identifier as a whole word (or number)
+	like string         // a LIKE pattern that finds rows that may hold it
+	// specific identifiers (the Telegram account's id and username, the
+	// website username) are looked for in everyone's rows too; the others
+	// (website id, name, phone: "1", "Alex") only in the member's own,
+	// where over-matching costs nothing but other people's details must
+	// not lose their numbers and words.
+	specific bool
 }
 
 func newScrubber(m *Member, pseudonym string) *scrubber {
 	sc := &scrubber{pseudonym: pseudonym}
-	add := func(v *string, prefix string) {
+	add := func(v *string, username bool) {
 		if v == nil || strings.TrimSpace(*v) == "" {
 			return
 		}
 		w := strings.TrimSpace(*v)
-		// Usernames are case-insensitive; a name is matched as written.
 		flags := ""
-		if prefix == "@" {
-			flags = "(?i)"
-			w = strings.TrimPrefix(w, "@")
+		if username { // case-insensitive, with or without @
+			flags, w = "(?i)", strings.TrimPrefix(w, "@")
 		}
-		sc.words = append(sc.words, regexp.MustCompile(flags+`(^|[^\pL\pN_@])@?`+regexp.QuoteMeta(w)+`($|[^\pL\pN_])`))
 		// LIKE's wildcards in w only widen the search; the pattern decides.
-		sc.likes = append(sc.likes, "%"+w+"%")
+		sc.ids = append(sc.ids, identifier{
+			re:   regexp.MustCompile(flags + `(^|[^\pL\pN_@])@?` + regexp.QuoteMeta(w) + `($|[^\pL\pN_])`),
+			like: "%" + w + "%", specific: username,
+		})
 	}
-	add(&m.ExternalID, "")
-	add(m.Name, "")
-	add(m.Phone, "")
-	add(m.Username, "@")
-	add(m.TgUsername, "@")
+	add(&m.ExternalID, false)
+	add(m.Name, false)
+	add(m.Phone, false)
+	add(m.Username, true)
+	add(m.TgUsername, true)
 	if m.TgUserID != nil {
 		n := strconv.FormatInt(*m.TgUserID, 10)
-		sc.number = regexp.MustCompile(`(^|[^0-9])` + n + `($|[^0-9])`)
-		sc.likes = append(sc.likes, "%"+n+"%")
+		sc.ids = append(sc.ids, identifier{re: regexp.MustCompile(`(^|[^0-9])` + n + `($|[^0-9])`), like: "%" + n + "%", specific: true})
 	}
 	return sc
 }
 
-// text returns s with every identifier replaced by the pseudonym.
-func (sc *scrubber) text(s string) string {
+// text returns s with the identifiers replaced by the pseudonym: every one
+// in the member's own rows, the specific ones in anyone's.
+func (sc *scrubber) text(s string, own bool) string {
 	repl := "${1}" + sc.pseudonym + "${2}"
-	for _, re := range append(append([]*regexp.Regexp{}, sc.words...), sc.number) {
-		if re == nil {
+	for _, id := range sc.ids {
+		if !own && !id.specific {
 			continue
 		}
 		// Twice: adjacent matches share the separator between them.
 		for range 2 {
-			s = re.ReplaceAllString(s, repl)
+			s = id.re.ReplaceAllString(s, repl)
 		}
 	}
 	return s
 }
 
 // mentions is the SQL condition (and its arguments) that finds rows whose
-// column col may mention the member.
+// column col may hold one of the specific identifiers; "1 = 0" when there
+// is none.
 func (sc *scrubber) mentions(col string) (string, []any) {
-	conds := make([]string, len(sc.likes))
-	args := make([]any, len(sc.likes))
-	for i, l := range sc.likes {
-		conds[i], args[i] = col+` LIKE ?`, l
+	var conds []string
+	var args []any
+	for _, id := range sc.ids {
+		if id.specific {
+			conds, args = append(conds, col+" LIKE ?"), append(args, id.like)
+		}
 	}
-	return strings.Join(conds, " OR "), args
+	if len(conds) == 0 {
+		return "1 = 0", nil
+	}
+	return "(" + strings.Join(conds, " OR ") + ")", args
 }
 
 // events rewrites the member's events and any other event whose detail
-// names them.
+// names their account, pruneChunk at a time.
 func (sc *scrubber) events(tx *gorm.DB, id string) (int64, error) {
 	cond, args := sc.mentions("detail")
-	var evs []Event
-	if err := tx.Where("member_ext = ? OR "+cond, append([]any{id}, args...)...).Order("id").Find(&evs).Error; err != nil {
-		return 0, fmt.Errorf("erase member: find events: %w", err)
+	var n, after int64
+	for {
+		var evs []Event
+		if err := tx.Where("id > ? AND (member_ext = ? OR "+cond+")", append([]any{after, id}, args...)...).
+			Order("id").Limit(pruneChunk).Find(&evs).Error; err != nil {
+			return n, fmt.Errorf("erase member: find events: %w", err)
+		}
+		for _, e := range evs {
+			own := e.MemberExt != nil && *e.MemberExt == id
+			upd := map[string]any{}
+			if own {
+				upd["member_ext"] = sc.pseudonym
+			}
+			if d := sc.text(e.Detail, own); d != e.Detail {
+				upd["detail"] = d
+			}
+			if len(upd) == 0 {
+				continue // a LIKE match inside another word
+			}
+			if err := tx.Model(&Event{}).Where("id = ?", e.ID).Updates(upd).Error; err != nil {
+				return n, fmt.Errorf("erase member: rewrite event: %w", err)
+			}
+			n++
+		}
+		if len(evs) < pruneChunk {
+			return n, nil
+		}
+		after = evs[len(evs)-1].ID
 	}
-	var n int64
-	for _, e := range evs {
-		upd := map[string]any{}
-		if e.MemberExt != nil && *e.MemberExt == id {
-			upd["member_ext"] = sc.pseudonym
-		}
-		if d := sc.text(e.Detail); d != e.Detail {
-			upd["detail"] = d
-		}
-		if len(upd) == 0 {
-			continue // a LIKE match inside another word
-		}
-		if err := tx.Model(&Event{}).Where("id = ?", e.ID).Updates(upd).Error; err != nil {
-			return n, fmt.Errorf("erase member: rewrite event: %w", err)
-		}
-		n++
-	}
-	return n, nil
 }
 
 // notifications rewrites the notifications sent to the member: by their
@@ -270,8 +293,8 @@ func (sc *scrubber) notifications(tx *gorm.DB, id string, tgUserID *int64) (int6
 		return 0, fmt.Errorf("erase member: find notifications: %w", err)
 	}
 	for _, no := range ns {
-		upd := map[string]any{"member_ext": sc.pseudonym, "tg_user_id": 0, "detail": sc.text(no.Detail)}
-		if k := sc.text(no.IdemKey); k != no.IdemKey {
+		upd := map[string]any{"member_ext": sc.pseudonym, "tg_user_id": 0, "detail": sc.text(no.Detail, true)}
+		if k := sc.text(no.IdemKey, true); k != no.IdemKey {
 			upd["idem_key"] = k
 		}
 		if err := tx.Model(&Notice{}).Where("idem_key = ?", no.IdemKey).Updates(upd).Error; err != nil {
@@ -293,8 +316,8 @@ func (sc *scrubber) actions(tx *gorm.DB, memberID int64) error {
 		return fmt.Errorf("erase member: find settled actions: %w", err)
 	}
 	for _, a := range settled {
-		upd := map[string]any{"tg_user_id": nil, "payload": nil, "last_error": sc.text(a.LastError), "reason": sc.text(a.Reason)}
-		if k := sc.text(a.IdemKey); k != a.IdemKey {
+		upd := map[string]any{"tg_user_id": nil, "payload": nil, "last_error": sc.text(a.LastError, true), "reason": sc.text(a.Reason, true)}
+		if k := sc.text(a.IdemKey, true); k != a.IdemKey {
 			upd["idem_key"] = k
 		}
 		if err := tx.Model(&Action{}).Where("id = ?", a.ID).Updates(upd).Error; err != nil {
@@ -302,6 +325,16 @@ func (sc *scrubber) actions(tx *gorm.DB, memberID int64) error {
 		}
 	}
 	return nil
+}
+
+// names reports whether s holds one of the specific identifiers.
+func (sc *scrubber) names(s string) bool {
+	for _, id := range sc.ids {
+		if id.specific && id.re.MatchString(s) {
+			return true
+		}
+	}
+	return false
 }
 
 // updates deletes the processed Telegram updates that name the account
@@ -319,7 +352,7 @@ func (sc *scrubber) updates(tx *gorm.DB, tgUserID int64) (int64, error) {
 	}
 	var ids []int64
 	for _, u := range ups {
-		if sc.number.MatchString(u.Payload) {
+		if sc.names(u.Payload) {
 			ids = append(ids, u.UpdateID)
 		}
 	}
