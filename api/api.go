@@ -34,9 +34,9 @@ type Options struct {
 	// userbot pool's routes, which the website's APIKey never opens;
 	// empty, those routes are off.
 	AdminToken string
-	Logger   *slog.Logger
-	Registry *prometheus.Registry // where metrics go; a new one by default
-	Version  string
+	Logger     *slog.Logger
+	Registry   *prometheus.Registry // where metrics go; a new one by default
+	Version    string
 	// WriteWait bounds how long a change waits for the database while other
 	// writes hold it (SQLite has one writer; MySQL locks the member's row),
 	// and how long a bulk import waits for its turn; then the answer is 503
@@ -95,7 +95,7 @@ func New(opts Options) *Server {
 		keyHash:   sha256.Sum256([]byte(opts.APIKey)),
 		adminHash: sha256.Sum256([]byte(opts.AdminToken)),
 		// The API key never doubles as the admin token.
-		hasAdmin: opts.AdminToken != "" && opts.AdminToken != opts.APIKey,
+		hasAdmin:  opts.AdminToken != "" && opts.AdminToken != opts.APIKey,
 		linker:    opts.Linker,
 		widget:    opts.Widget,
 		userbots:  opts.Userbots,
