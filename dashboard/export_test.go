@@ -11,3 +11,6 @@ func DummyCost(s *Server) int {
 	c, _ := bcrypt.Cost(s.creds.dummy)
 	return c
 }
+
+// ClientAddr is the client's address as the dashboard sees it.
+var ClientAddr = clientAddr

@@ -389,3 +389,37 @@ func fmtPrefixes(ps []netip.Prefix) string {
 	}
 	return "[" + strings.Join(s, " ") + "]"
 }
+
+func TestClientAddr(t *testing.T) {
+	trusted, err := dashboard.ParseTrustedProxies("10.0.0.0/8, 127.0.0.1, ::1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, peer string
+		xff        []string
+		want       string
+	}{
+		{"untrusted peer, header ignored", "192.0.2.9:5000", []string{"203.0.113.7"}, "192.0.2.9"},
+		{"trusted peer, no header", "127.0.0.1:5000", nil, "127.0.0.1"},
+		{"trusted peer", "127.0.0.1:5000", []string{"203.0.113.7"}, "203.0.113.7"},
+		{"the nearest untrusted, not a forged one further left", "127.0.0.1:5000", []string{"198.51.100.1, 203.0.113.7"}, "203.0.113.7"},
+		{"a chain of trusted proxies", "127.0.0.1:5000", []string{"203.0.113.7, 10.1.2.3", "10.4.5.6"}, "203.0.113.7"},
+		{"only proxies", "127.0.0.1:5000", []string{"10.1.2.3"}, "10.1.2.3"},
+		{"garbage stops the walk", "127.0.0.1:5000", []string{"203.0.113.7, nonsense, 10.1.2.3"}, "10.1.2.3"},
+		{"IPv6 peer", "[::1]:5000", []string{"2001:db8::7"}, "2001:db8::7"},
+		{"IPv4-mapped peer", "[::ffff:127.0.0.1]:5000", []string{"203.0.113.7"}, "203.0.113.7"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/admin/login", nil)
+			r.RemoteAddr = tt.peer
+			for _, v := range tt.xff {
+				r.Header.Add("X-Forwarded-For", v)
+			}
+			if got := dashboard.ClientAddr(r, trusted).String(); got != tt.want {
+				t.Errorf("got %s; want %s", got, tt.want)
+			}
+		})
+	}
+}
