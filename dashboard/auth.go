@@ -247,9 +247,10 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, _ *session) e
 func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *session) error {
 	d := s.loginData(r)
 	d.Name = strings.TrimSpace(r.PostFormValue("name"))
-	client := s.clientAddr(r)
+	addr := clientAddr(r, s.proxies)
+	client := addrText(addr, r)
 	name := logName(d.Name)
-	slot, wait := s.failures.take(name, clientAddr(r, s.proxies), s.now())
+	slot, wait := s.failures.take(name, addr, s.now())
 	if wait > 0 {
 		s.log.WarnContext(r.Context(), "dashboard: sign-in refused, too many failures", "name", name, "remote", client, "wait", wait)
 		secs := int(math.Ceil(wait.Seconds()))

@@ -34,8 +34,11 @@ func ParseTrustedProxies(s string) ([]netip.Prefix, error) {
 // peer is a trusted proxy; then the nearest address in X-Forwarded-For that
 // is not a trusted proxy (each proxy appends the address it got the request
 // from, so those further left are the client's word and could be forged).
-func (s *Server) clientAddr(r *http.Request) string {
-	a := clientAddr(r, s.proxies)
+func (s *Server) clientAddr(r *http.Request) string { return addrText(clientAddr(r, s.proxies), r) }
+
+// addrText is a client's address for the log: the peer as Go gives it when
+// it is no address.
+func addrText(a netip.Addr, r *http.Request) string {
 	if !a.IsValid() {
 		return r.RemoteAddr
 	}
