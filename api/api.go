@@ -250,6 +250,7 @@ func (s *Server) adminAuth(r *http.Request) *Problem {
 	case isAdmin:
 		return nil
 	case isKey:
+		s.log.WarnContext(r.Context(), "api: the website's API key was refused on a userbot route", "method", r.Method, "path", r.URL.Path)
 		return problem(http.StatusForbidden, "api-key-refused", "the website's API key may not administer the userbot pool: "+
 			"send Authorization: Bearer <KARMAGATE_ADMIN_TOKEN>")
 	}
