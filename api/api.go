@@ -34,9 +34,13 @@ type Options struct {
 	Widget WidgetLinker
 	// Userbots logs userbot accounts in and out; nil when the pool is off.
 	Userbots Userbots
-	Logger   *slog.Logger
-	Registry *prometheus.Registry // where metrics go; a new one by default
-	Version  string
+	// AdminToken (KARMAGATE_ADMIN_TOKEN) is the bearer token of the
+	// userbot pool's routes, which the website's APIKey never opens;
+	// empty, those routes are off.
+	AdminToken string
+	Logger     *slog.Logger
+	Registry   *prometheus.Registry // where metrics go; a new one by default
+	Version    string
 	// WriteWait bounds how long a change waits for the database while other
 	// writes hold it (SQLite has one writer; MySQL locks the member's row),
 	// and how long a bulk import waits for its turn; then the answer is 503
@@ -58,8 +62,10 @@ const (
 
 // Server is the HTTP API.
 type Server struct {
-	store   *models.Store
-	keyHash [sha256.Size]byte
+	store     *models.Store
+	keyHash   [sha256.Size]byte
+	adminHash [sha256.Size]byte
+	hasAdmin  bool // an admin token is set
 	// metricsHash is the hash of the metrics token; nil: /metrics is open.
 	metricsHash *[sha256.Size]byte
 	linker      Linker
@@ -93,6 +99,9 @@ func New(opts Options) *Server {
 	s := &Server{
 		store:     opts.Store,
 		keyHash:   sha256.Sum256([]byte(opts.APIKey)),
+		adminHash: sha256.Sum256([]byte(opts.AdminToken)),
+		// The API key never doubles as the admin token.
+		hasAdmin:  opts.AdminToken != "" && opts.AdminToken != opts.APIKey,
 		linker:    opts.Linker,
 		widget:    opts.Widget,
 		userbots:  opts.Userbots,
@@ -187,12 +196,29 @@ func unauthorized() *Problem {
 // handlerFunc is a handler that returns its error for writeError.
 type handlerFunc func(http.ResponseWriter, *http.Request) error
 
-// handle registers a route with auth, metrics and error mapping.
+// handle registers a route with auth (the API key), metrics and error
+// mapping.
 func (s *Server) handle(pattern string, h handlerFunc, auth bool) {
-	route := pattern
-	s.mux.Handle(pattern, s.metrics.instrument(route, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.route(pattern, h, func(r *http.Request) *Problem {
 		if auth && !s.authorized(r) {
-			s.writeError(w, r, unauthorized())
+			return unauthorized()
+		}
+		return nil
+	})
+}
+
+// handleAdmin registers a route that takes the admin token, not the API
+// key.
+func (s *Server) handleAdmin(pattern string, h handlerFunc) {
+	s.route(pattern, h, s.adminAuth)
+}
+
+// route registers a route with metrics and error mapping, after check,
+// which refuses a request with a problem.
+func (s *Server) route(pattern string, h handlerFunc, check func(*http.Request) *Problem) {
+	s.mux.Handle(pattern, s.metrics.instrument(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := check(r); p != nil {
+			s.writeError(w, r, p)
 			return
 		}
 		if err := h(w, r); err != nil {
@@ -201,22 +227,45 @@ func (s *Server) handle(pattern string, h handlerFunc, auth bool) {
 	})))
 }
 
-// authorized reports whether r carries the API key.
-func (s *Server) authorized(r *http.Request) bool {
-	return bearer(r, &s.keyHash)
+// bearer returns a SHA-256 of the request's bearer credential, so that it
+// is compared in constant time whatever its length.
+func bearer(r *http.Request) ([sha256.Size]byte, bool) {
+	scheme, cred, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return [sha256.Size]byte{}, false
+	}
+	return sha256.Sum256([]byte(strings.TrimSpace(cred))), true
 }
 
-// bearer compares r's bearer token with the one whose SHA-256 is want, in
-// constant time (hashing first, so neither the content nor the length of
-// the token leaks through timing).
-func bearer(r *http.Request, want *[sha256.Size]byte) bool {
-	h := r.Header.Get("Authorization")
-	scheme, key, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return false
+func sameHash(a, b [sha256.Size]byte) bool { return subtle.ConstantTimeCompare(a[:], b[:]) == 1 }
+
+// authorized compares the bearer key in constant time (hashing first, so
+// neither the content nor the length of the key leaks through timing).
+func (s *Server) authorized(r *http.Request) bool {
+	got, ok := bearer(r)
+	return ok && sameHash(got, s.keyHash)
+}
+
+// adminAuth admits the admin token (KARMAGATE_ADMIN_TOKEN), compared in
+// constant time. The website's API key is refused with its own problem:
+// whoever holds it must not add a Telegram account to the userbot pool.
+func (s *Server) adminAuth(r *http.Request) *Problem {
+	if !s.hasAdmin {
+		return problem(http.StatusForbidden, "admin-token-unset", "the userbot pool's REST routes are off: KARMAGATE_ADMIN_TOKEN is not set. "+
+			"Set it (openssl rand -hex 32; not the API key) and send Authorization: Bearer <KARMAGATE_ADMIN_TOKEN>, "+
+			"or log accounts in on the dashboard's Userbots page or with karmagate userbot login")
 	}
-	got := sha256.Sum256([]byte(strings.TrimSpace(key)))
-	return subtle.ConstantTimeCompare(got[:], want[:]) == 1
+	got, ok := bearer(r)
+	isAdmin, isKey := ok && sameHash(got, s.adminHash), ok && sameHash(got, s.keyHash)
+	switch {
+	case isAdmin:
+		return nil
+	case isKey:
+		s.log.WarnContext(r.Context(), "api: the website's API key was refused on a userbot route", "method", r.Method, "path", r.URL.Path)
+		return problem(http.StatusForbidden, "api-key-refused", "the website's API key may not administer the userbot pool: "+
+			"send Authorization: Bearer <KARMAGATE_ADMIN_TOKEN>")
+	}
+	return problem(http.StatusUnauthorized, "unauthorized", "missing or wrong admin token: the userbot pool's routes take Authorization: Bearer <KARMAGATE_ADMIN_TOKEN>")
 }
 
 // ServeHTTP serves the API.

@@ -66,7 +66,7 @@ func (s *Server) metricsHandler() http.Handler {
 		return h
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !bearer(r, s.metricsHash) {
+		if got, ok := bearer(r); !ok || !sameHash(got, *s.metricsHash) {
 			p := problem(http.StatusUnauthorized, "unauthorized", "missing or wrong metrics token: send Authorization: Bearer <KARMAGATE_METRICS_TOKEN>")
 			p.header = http.Header{"WWW-Authenticate": {`Bearer realm="karmagate metrics"`}}
 			s.writeError(w, r, p)

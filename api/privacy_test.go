@@ -257,7 +257,7 @@ func TestServer_EraseMember(t *testing.T) {
 		if got := count("notifications", "member_ext = ?", pseudonym); got != 2 {
 			t.Errorf("%d notifications under the pseudonym, want carol's 2", got)
 		}
-		// Her raw update is gone; the others (the newest among them) stay.
+		// Her raw update is gone; the others stay.
 		if got := count("updates", "update_id = ?", 10); got != 0 {
 			t.Errorf("the update naming carol's account is still stored")
 		}

@@ -43,18 +43,40 @@ func (db *DB) migrations() ([]migration, error) {
 		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	// Numbers are handed out to work that lands in any order, so a build
+	// may lack one in between; each number is used once.
 	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migrations for %s are not numbered 1..n: %s", db.dialect, m.name)
+		if m.version < 1 || i > 0 && m.version == ms[i-1].version {
+			return nil, fmt.Errorf("migrations for %s: %s has a number that is below 1 or used twice", db.dialect, m.name)
 		}
 	}
 	return ms, nil
 }
 
-// SchemaVersion is the schema version this build knows.
+// SchemaVersion is the schema version this build knows: its highest
+// migration.
 func (db *DB) SchemaVersion() int {
 	ms, _ := db.migrations()
-	return len(ms)
+	if len(ms) == 0 {
+		return 0
+	}
+	return ms[len(ms)-1].version
+}
+
+// appliedVersions lists the migrations the database has recorded.
+func appliedVersions(g *gorm.DB) (map[int]bool, error) {
+	out := map[int]bool{}
+	if !g.Migrator().HasTable("schema_migrations") {
+		return out, nil
+	}
+	var vs []int
+	if err := g.Raw("SELECT version FROM schema_migrations").Scan(&vs).Error; err != nil {
+		return nil, fmt.Errorf("read applied migrations: %w", err)
+	}
+	for _, v := range vs {
+		out[v] = true
+	}
+	return out, nil
 }
 
 // Version reports the version the database is at (0 when empty).
@@ -90,9 +112,18 @@ func (db *DB) migrateTo(ctx context.Context, to int) (applied []string, err erro
 	if err != nil {
 		return nil, err
 	}
-	known := len(ms)
-	if to >= 0 && to < len(ms) {
-		ms = ms[:to]
+	known := 0
+	if len(ms) > 0 {
+		known = ms[len(ms)-1].version
+	}
+	if to >= 0 {
+		upTo := ms[:0:0]
+		for _, m := range ms {
+			if m.version <= to {
+				upTo = append(upTo, m)
+			}
+		}
+		ms = upTo
 	}
 	err = db.gorm.WithContext(ctx).Connection(func(conn *gorm.DB) error {
 		if db.dialect == MySQL {
@@ -118,7 +149,14 @@ func (db *DB) migrateTo(ctx context.Context, to int) (applied []string, err erro
 		if cur > known {
 			return fmt.Errorf("database schema is at version %d but this karmagate knows only up to %d: upgrade karmagate", cur, known)
 		}
-		for _, m := range ms[min(cur, len(ms)):] {
+		done, err := appliedVersions(conn)
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			if done[m.version] {
+				continue
+			}
 			if err := db.apply(conn, m); err != nil {
 				return err
 			}
@@ -153,6 +191,19 @@ func (db *DB) CheckSchema(ctx context.Context) error {
 	}
 	if want := db.SchemaVersion(); v != want {
 		return fmt.Errorf("database schema is at version %d, this karmagate needs %d: run karmagate migrate", v, want)
+	}
+	ms, err := db.migrations()
+	if err != nil {
+		return err
+	}
+	done, err := appliedVersions(db.read.WithContext(ctx))
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if !done[m.version] {
+			return fmt.Errorf("database schema lacks migration %s: run karmagate migrate", m.name)
+		}
 	}
 	return nil
 }

@@ -337,17 +337,12 @@ func (sc *scrubber) names(s string) bool {
 	return false
 }
 
-// updates deletes the processed Telegram updates that name the account
-// (but the newest, where polling resumes): they are raw Telegram JSON, with
-// names and usernames in them.
+// updates deletes the processed Telegram updates that name the account:
+// they are raw Telegram JSON, with names and usernames in them.
 func (sc *scrubber) updates(tx *gorm.DB, tgUserID int64) (int64, error) {
-	var last int64
-	if err := tx.Raw("SELECT COALESCE(MAX(update_id), 0) FROM updates").Scan(&last).Error; err != nil {
-		return 0, fmt.Errorf("erase member: read last update: %w", err)
-	}
 	var ups []Update
-	if err := tx.Select("update_id, payload").Where("status IN ? AND update_id < ? AND payload LIKE ?",
-		[]string{UpdateDone, UpdateFailed}, last, "%"+strconv.FormatInt(tgUserID, 10)+"%").Find(&ups).Error; err != nil {
+	if err := tx.Select("update_id, payload").Where("status IN ? AND payload LIKE ?",
+		[]string{UpdateDone, UpdateFailed}, "%"+strconv.FormatInt(tgUserID, 10)+"%").Find(&ups).Error; err != nil {
 		return 0, fmt.Errorf("erase member: find updates: %w", err)
 	}
 	var ids []int64

@@ -142,7 +142,7 @@ const pruneChunk = 500
 // Prune deletes what is older than its retention, in chunks of at most
 // pruneChunk rows a statement: notifications, settled actions (done,
 // failed, cancelled; never pending, running or held ones), processed
-// updates (keeping the newest, where polling resumes), deep-link tokens
+// updates, deep-link tokens
 // expired longer ago than the updates' retention, and audit events
 // (keeping an existing member's last KeepMemberEvents). It stops at the
 // first error, reporting what it deleted until then.
@@ -157,12 +157,8 @@ func (s *Store) Prune(ctx context.Context, r Retention) (Pruned, error) {
 		[]string{ActionDone, ActionFailed, ActionCancelled}, now.Add(-r.Actions)); err != nil {
 		return out, fmt.Errorf("prune actions: %w", err)
 	}
-	last, err := s.LastUpdateID(ctx)
-	if err != nil {
-		return out, err
-	}
-	if out.Updates, err = s.pruneByKey(ctx, "updates", "update_id", "status IN ? AND done_at < ? AND update_id < ?",
-		[]string{UpdateDone, UpdateFailed}, now.Add(-r.Updates), last); err != nil {
+	if out.Updates, err = s.pruneByKey(ctx, "updates", "update_id", "status IN ? AND done_at < ?",
+		[]string{UpdateDone, UpdateFailed}, now.Add(-r.Updates)); err != nil {
 		return out, fmt.Errorf("prune updates: %w", err)
 	}
 	if out.Tokens, err = s.Tokens().PruneTokens(ctx, now.Add(-r.Updates)); err != nil {

@@ -52,8 +52,7 @@ func TestParseRetention(t *testing.T) {
 
 // TestStore_Prune: each table keeps what is younger than its retention;
 // pending, running and held actions stay whatever their age; an existing
-// member keeps their last 1,000 events, a deleted one does not; the newest
-// update stays for polling to resume after.
+// member keeps their last 1,000 events, a deleted one does not.
 func TestStore_Prune(t *testing.T) {
 	modelstest.Each(t, func(t *testing.T, spec string) {
 		ctx := context.Background()
@@ -114,8 +113,8 @@ func TestStore_Prune(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		// Updates: old done ones (the newest of all among them), a young
-		// done one, an old pending one.
+		// Updates: old done and failed ones, a young done one, an old
+		// pending one.
 		ups := []models.Update{
 			{UpdateID: 1, Kind: "message", Payload: "{}", Status: models.UpdateDone, NotBefore: old, ReceivedAt: old, DoneAt: &old},
 			{UpdateID: 2, Kind: "message", Payload: "{}", Status: models.UpdateFailed, NotBefore: old, ReceivedAt: old, DoneAt: &old},
@@ -145,7 +144,7 @@ func TestStore_Prune(t *testing.T) {
 		}
 		// alice's beyond her last 1,000; none of bob's, who has fewer;
 		// gone's 5 old ones; the 5 old chat events.
-		want := models.Pruned{Events: aliceEvents - models.KeepMemberEvents + 5 + 5, Notifications: 700, Actions: 3, Updates: 2, Tokens: 1}
+		want := models.Pruned{Events: aliceEvents - models.KeepMemberEvents + 5 + 5, Notifications: 700, Actions: 3, Updates: 3, Tokens: 1}
 		if got != want {
 			t.Errorf("Prune = %+v, want %+v", got, want)
 		}
@@ -181,7 +180,7 @@ func TestStore_Prune(t *testing.T) {
 			{"old notifications", "notifications", "idem_key LIKE ?", []any{"old/%"}, 0},
 			{"young settled actions", "actions", "status IN ? AND updated_at = ?", []any{statuses[:3], young}, 3},
 			{"unsettled actions, old and young", "actions", "status IN ?", []any{statuses[3:]}, 6},
-			{"the newest update (polling resumes after it)", "updates", "update_id = ?", []any{5}, 1},
+			{"old processed updates", "updates", "update_id IN ?", []any{[]int{1, 2, 5}}, 0},
 			{"the young update and the pending one", "updates", "update_id IN ?", []any{[]int{3, 4}}, 2},
 			{"the valid deep-link token", "link_tokens", "1 = 1", nil, 1},
 		} {

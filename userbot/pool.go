@@ -52,7 +52,7 @@ type Store interface {
 	FindMember(ctx context.Context, id string) (*models.MemberView, error)
 	RecordGroupCreated(ctx context.Context, key string, tgChatID, by int64, actor string) error
 	SetChatBot(ctx context.Context, key string, b models.BotInChat) error
-	RecordParticipants(ctx context.Context, key string, present []int64, actor string) (models.Audit, error)
+	RecordParticipants(ctx context.Context, key string, present, admins []int64, actor string) (models.Audit, error)
 	QueueChatAction(ctx context.Context, kind, chat, reason string) (bool, error)
 	WakeActions(ctx context.Context, kinds []string) error
 }

@@ -275,3 +275,64 @@ func TestPool_ResolvePhone(t *testing.T) {
 		t.Error("the looked-up contact was not deleted")
 	}
 }
+
+// TestPool_AuditSeesAdmins: a userbot audit lists the group's admins too.
+// A linked member who is an admin stays recorded inside (today's audit
+// listed only ordinary participants and recorded every admin as gone), and
+// an admin linked to no member is no stranger: nothing is queued for them.
+func TestPool_AuditSeesAdmins(t *testing.T) {
+	h := newHarness(t, harnessOptions{noBot: true, limits: world.Limits{FloodWait: map[string]time.Duration{}}})
+	alice := h.person("alice", "", world.PrivacyEverybody)
+	h.login(alice, "")
+	h.waitReady(1)
+	if err := h.execute("create_group", "webmasters-pro"); err != nil {
+		t.Fatal(err)
+	}
+	chat, _ := h.w.ChatByBotAPIID(h.chatID("webmasters-pro"))
+	ctx := context.Background()
+	mod := h.person("mod", "", world.PrivacyEverybody)
+	helper := h.person("helper", "", world.PrivacyEverybody) // an admin no member is linked to
+	in := models.MemberInput{ID: "mod", Karma: 150, Groups: []string{"webmasters"}}
+	if err := in.Normalize(h.store.Rules()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.store.PutMember(ctx, in, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.store.LinkTelegram(ctx, "mod", mod.ID, "", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.store.SetInChat(ctx, "mod", "webmasters-pro", true, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := h.w.AddMembers(chat.ID, alice.ID, []int64{mod.ID, helper.ID}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int64{mod.ID, helper.ID} {
+		if err := h.w.PromoteAdmin(chat.ID, alice.ID, id, world.AdminRights{CanDeleteMessages: true}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, err := h.pool.AuditChat(ctx, "webmasters-pro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Left != 0 || a.Strangers != 0 {
+		t.Errorf("audit: %+v; want nobody left and no strangers (the two inside are admins)", a)
+	}
+	if a.Admins != 2 {
+		t.Errorf("audit counted %d admins, want 2 (the account that made the group is left out)", a.Admins)
+	}
+	v, err := h.store.FindMember(ctx, "mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.Chats[0].InChat {
+		t.Error("the linked admin is recorded as out after an audit")
+	}
+	for _, kind := range []gate.ActionKind{gate.ActionRemove, gate.ActionFlag} {
+		if acts, err := h.store.ChatActions(ctx, "webmasters-pro", kind, models.ActionPending, 10); err != nil || len(acts) != 0 {
+			t.Errorf("%s actions queued: %+v %v; want none", kind, acts, err)
+		}
+	}
+}

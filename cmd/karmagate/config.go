@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -50,8 +51,19 @@ type Config struct {
 	LogChat int64
 	// AdminUsers are per-admin dashboard credentials
 	// (KARMAGATE_ADMIN_USERS: "name:bcrypt-hash" entries, comma-separated,
-	// as htpasswd -nB prints them). The API key signs in too.
+	// as htpasswd -nB prints them).
 	AdminUsers []dashboard.User
+	// DashboardAPIKey lets the API key sign in to the dashboard
+	// (KARMAGATE_DASHBOARD_API_KEY); off by default, so that the website's
+	// key is no dashboard admin.
+	DashboardAPIKey bool
+	// AdminToken is the bearer token of the userbot pool's REST routes
+	// (KARMAGATE_ADMIN_TOKEN), which the API key never opens; empty, those
+	// routes are off.
+	AdminToken string
+	// TrustedProxies are the proxies whose X-Forwarded-For names the
+	// client (KARMAGATE_TRUSTED_PROXIES, a comma list of CIDRs).
+	TrustedProxies []netip.Prefix
 	// Source is the website's own database to pull members from
 	// (KARMAGATE_SOURCE: "mysql:DSN"); the query is the rules' source:.
 	Source string
@@ -102,6 +114,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		DCAddr:     getenv("TELEGRAM_DC_ADDR"),
 		ServerKey:  getenv("TELEGRAM_SERVER_KEY"),
 
+		AdminToken:     getenv("KARMAGATE_ADMIN_TOKEN"),
 		Source:         getenv("KARMAGATE_SOURCE"),
 		CallbackURL:    getenv("KARMAGATE_CALLBACK_URL"),
 		CallbackSecret: getenv("KARMAGATE_CALLBACK_SECRET"),
@@ -138,14 +151,22 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			c.LinkTTL = d
 		}
 	}
-	if v := getenv("KARMAGATE_DRY_RUN"); v != "" {
-		switch strings.ToLower(strings.TrimSpace(v)) {
-		case "true", "1", "yes", "on":
-			c.DryRun = true
-		case "false", "0", "no", "off":
-		default:
-			errs = append(errs, fmt.Errorf("KARMAGATE_DRY_RUN %q is not true or false", v))
+	for _, b := range []struct {
+		name string
+		dst  *bool
+	}{{"KARMAGATE_DRY_RUN", &c.DryRun}, {"KARMAGATE_DASHBOARD_API_KEY", &c.DashboardAPIKey}} {
+		v, err := parseBool(b.name, getenv(b.name))
+		if err != nil {
+			errs = append(errs, err)
 		}
+		*b.dst = v
+	}
+	if v := getenv("KARMAGATE_TRUSTED_PROXIES"); v != "" {
+		p, err := dashboard.ParseTrustedProxies(v)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		c.TrustedProxies = p
 	}
 	if v := getenv("KARMAGATE_ADMINS"); v != "" {
 		for _, f := range strings.Split(v, ",") {
@@ -221,6 +242,18 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	return c, configProblems(errs...)
 }
 
+// parseBool reads a true/false variable: true, 1, yes, on or false, 0, no,
+// off (any case); empty is false.
+func parseBool(name, v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true", "1", "yes", "on":
+		return true, nil
+	case "", "false", "0", "no", "off":
+		return false, nil
+	}
+	return false, fmt.Errorf("%s %q is not true or false", name, v)
+}
+
 var botTokenPattern = regexp.MustCompile(`^[0-9]{1,20}:[A-Za-z0-9_-]{30,}$`)
 
 // Validate checks everything serve needs, with messages a site owner can
@@ -238,12 +271,18 @@ func (c *Config) Validate() error {
 	need(c.Secret != "", "KARMAGATE_SECRET is not set: it signs link tokens and encrypts userbot sessions; use openssl rand -hex 32 and keep it safe")
 	need(c.Secret == "" || utf8.RuneCountInString(c.Secret) >= 32, "KARMAGATE_SECRET is %s; use at least 32 (e.g. openssl rand -hex 32)", characters(c.Secret))
 	need(c.Secret == "" || c.Secret != c.APIKey, "KARMAGATE_SECRET must differ from KARMAGATE_API_KEY: the website must not hold the master secret")
+	need(c.AdminToken == "" || utf8.RuneCountInString(c.AdminToken) >= 16, "KARMAGATE_ADMIN_TOKEN is %s; use at least 16 (e.g. openssl rand -hex 32)", characters(c.AdminToken))
+	need(c.AdminToken == "" || c.AdminToken != c.APIKey, "KARMAGATE_ADMIN_TOKEN must differ from KARMAGATE_API_KEY: the website holds the API key, and must not administer the userbot pool")
+	need(c.AdminToken == "" || c.AdminToken != c.Secret, "KARMAGATE_ADMIN_TOKEN must differ from KARMAGATE_SECRET: whoever holds the token must not hold the master secret")
 	// Weakness is judged once the length is right: one problem a value.
 	if utf8.RuneCountInString(c.APIKey) >= 16 {
 		errs = append(errs, notWeak("KARMAGATE_API_KEY", c.APIKey))
 	}
 	if utf8.RuneCountInString(c.Secret) >= 32 {
 		errs = append(errs, notWeak("KARMAGATE_SECRET", c.Secret))
+	}
+	if utf8.RuneCountInString(c.AdminToken) >= 16 {
+		errs = append(errs, notWeak("KARMAGATE_ADMIN_TOKEN", c.AdminToken))
 	}
 	errs = append(errs, c.validateMetricsToken())
 	need(c.BotToken != "", "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and paste its token")

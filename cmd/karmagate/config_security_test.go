@@ -38,6 +38,8 @@ func TestConfig_WeakSecrets(t *testing.T) {
 		{"short metrics token", func(c *Config) { c.MetricsToken = "a1b2c3d4e5" }, "KARMAGATE_METRICS_TOKEN is 10 characters; use at least 16"},
 		{"metrics token is the API key", func(c *Config) { c.MetricsToken = c.APIKey }, "KARMAGATE_METRICS_TOKEN must differ from KARMAGATE_API_KEY"},
 		{"good metrics token", func(c *Config) { c.MetricsToken = good }, ""},
+		{"admin token of twenty b's", func(c *Config) { c.AdminToken = strings.Repeat("b", 20) }, "KARMAGATE_ADMIN_TOKEN is too weak"},
+		{"good admin token", func(c *Config) { c.AdminToken = "admin-" + good }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -139,6 +139,8 @@ func TestRunSandbox_EnvFile(t *testing.T) {
 			checks := []struct{ key, pattern string }{
 				{"KARMAGATE_API_KEY", `^[0-9a-f]{32}$`},
 				{"KARMAGATE_SECRET", `^[0-9a-f]{64}$`},
+				{"KARMAGATE_ADMIN_TOKEN", `^[0-9a-f]{32}$`},
+				{"KARMAGATE_DASHBOARD_API_KEY", `^true$`},
 				{"KARMAGATE_RULES", "^" + regexp.QuoteMeta(tt.wantRules(dir)) + "$"},
 				{"KARMAGATE_DB", "^" + regexp.QuoteMeta("sqlite:"+filepath.Join(dir, "sandbox.db")) + "$"},
 			}
