@@ -25,7 +25,11 @@ type Linker interface {
 type Options struct {
 	Store  *models.Store
 	APIKey string
-	Linker Linker
+	// MetricsToken, when set, is the bearer token GET /metrics needs
+	// (KARMAGATE_METRICS_TOKEN); without one, /metrics is open and must
+	// not be reachable from outside (nginx does not pass it on).
+	MetricsToken string
+	Linker       Linker
 	// Widget links members through the Telegram Login Widget (the bot).
 	Widget WidgetLinker
 	// Userbots logs userbot accounts in and out; nil when the pool is off.
@@ -62,18 +66,20 @@ type Server struct {
 	keyHash   [sha256.Size]byte
 	adminHash [sha256.Size]byte
 	hasAdmin  bool // an admin token is set
-	linker    Linker
-	widget    WidgetLinker
-	userbots  Userbots
-	log       *slog.Logger
-	reg       *prometheus.Registry
-	metrics   *metrics
-	version   string
-	writeWait time.Duration
-	bulkTurns chan struct{} // one per bulk import running
-	mux       *http.ServeMux
-	refusals  map[string]bool // patterns registered only to answer 405
-	wake      func()
+	// metricsHash is the hash of the metrics token; nil: /metrics is open.
+	metricsHash *[sha256.Size]byte
+	linker      Linker
+	widget      WidgetLinker
+	userbots    Userbots
+	log         *slog.Logger
+	reg         *prometheus.Registry
+	metrics     *metrics
+	version     string
+	writeWait   time.Duration
+	bulkTurns   chan struct{} // one per bulk import running
+	mux         *http.ServeMux
+	refusals    map[string]bool // patterns registered only to answer 405
+	wake        func()
 }
 
 // New builds the API handler.
@@ -108,6 +114,10 @@ func New(opts Options) *Server {
 		refusals:  map[string]bool{},
 		wake:      opts.WakeWorkers,
 	}
+	if opts.MetricsToken != "" {
+		h := sha256.Sum256([]byte(opts.MetricsToken))
+		s.metricsHash = &h
+	}
 	s.metrics = newMetrics(s.reg, s.store, s.log)
 	s.routes()
 	return s
@@ -121,6 +131,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/members/{id}", s.getMember, true)
 	s.handle("PUT /api/v1/members/{id}", s.putMember, true)
 	s.handle("DELETE /api/v1/members/{id}", s.deleteMember, true)
+	s.handle("GET /api/v1/members/{id}/export", s.exportMember, true)
 	s.handle("POST /api/v1/members/{id}/karma", s.addKarma, true)
 	s.handle("POST /api/v1/members/{id}/link", s.link, true)
 	s.handle("POST /api/v1/members/{id}/telegram-login", s.telegramLogin, true)
@@ -299,6 +310,7 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) error {
 			"self":    link("/api/v1"),
 			"members": link("/api/v1/members"),
 			"member":  map[string]any{"href": "/api/v1/members/{id}", "templated": true},
+			"export":  map[string]any{"href": "/api/v1/members/{id}/export", "templated": true},
 			"bulk":    link("/api/v1/members/bulk"),
 			"chats":   link("/api/v1/chats"),
 			"events":  link("/api/v1/events"),

@@ -232,8 +232,8 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	m.API = api.New(api.Options{Store: store, APIKey: m.Config.APIKey, AdminToken: m.Config.AdminToken, Linker: m.Bot, Widget: m.Bot,
-		Userbots: userbots, Logger: m.Logger, Registry: reg, Version: version, WakeWorkers: pool.Wake})
+	m.API = api.New(api.Options{Store: store, APIKey: m.Config.APIKey, AdminToken: m.Config.AdminToken, MetricsToken: m.Config.MetricsToken,
+		Linker: m.Bot, Widget: m.Bot, Userbots: userbots, Logger: m.Logger, Registry: reg, Version: version, WakeWorkers: pool.Wake})
 
 	dashboardHandler, err := m.newDashboard(ctx, store)
 	if err != nil {
@@ -300,6 +300,8 @@ func (m *Main) Run(ctx context.Context) error {
 			m.Logger.Error("workers stopped", "err", err)
 		}
 	}, bg)
+	pruner := worker.NewPruner(worker.PruneOptions{Store: store, Retention: m.Config.Retention, Logger: m.Logger, Registerer: reg})
+	m.goRun("prune", func(ctx context.Context) { _ = pruner.Run(ctx) }, bg)
 	m.goRun("reconcile", func(ctx context.Context) {
 		if err := m.Reconciler.Run(ctx); err != nil {
 			m.Logger.Error("reconcile stopped", "err", err)
