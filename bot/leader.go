@@ -65,7 +65,7 @@ func (b *Bot) poll(ctx context.Context) {
 // whose pid is alive (or cannot be probed), is waited for.
 func (b *Bot) takeFromDead(ctx context.Context, ttl time.Duration) bool {
 	holder, err := b.store.LeaseHolder(ctx, PollerLease)
-	if err != nil || holder.Owner == b.opts.Owner || !deadHere(holder.Owner) {
+	if err != nil || holder.Owner == b.opts.Owner || !worker.DeadHere(holder.Owner) {
 		return false
 	}
 	actx, cancel := context.WithTimeout(ctx, max(ttl/3, time.Second))
