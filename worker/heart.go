@@ -133,7 +133,8 @@ func (h *Heart) buryTheDead(ctx context.Context) {
 	}
 }
 
-// Run beats until ctx ends (every Every; the clock is measured again each
+// Run beats until ctx ends (every Every; the processes of this host that
+// are gone are marked dead at each beat; the clock is measured again each
 // minute), then deregisters: a clean shutdown has released what it held.
 func (h *Heart) Run(ctx context.Context) error {
 	down := Outage{What: "heartbeat", Logger: h.opts.Logger, Base: h.opts.Every, Max: 5 * time.Second}
@@ -153,6 +154,11 @@ func (h *Heart) Run(ctx context.Context) error {
 		}
 		bctx, cancel := context.WithTimeout(ctx, max(h.opts.Every, time.Second))
 		err := h.beat(bctx)
+		if err == nil {
+			// A process of this host killed since is known dead at once,
+			// without waiting for its heart to count as stopped.
+			h.buryTheDead(bctx)
+		}
 		if err == nil && time.Since(lastSync) > time.Minute {
 			err = h.Sync(bctx)
 			lastSync = time.Now()
