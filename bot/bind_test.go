@@ -58,6 +58,7 @@ func TestBot_BindAttacks(t *testing.T) {
 		sam := h.person("Sam", "site_admin")
 		h.opts.admins = []int64{sam.ID}
 		h = h.restart()
+		h.reply(sam.ID, "/help") // the bot may message Sam from now on
 		olga := h.person("Olga", "olga_owner")
 		real := h.group(olga, "Webmasters Pro", "webmasters-pro")
 		mallory := h.person("Mallory", "mallory")
@@ -135,7 +136,8 @@ func TestBot_BindAttacks(t *testing.T) {
 		t.Run("an expired code", func(t *testing.T) {
 			code := h.bindCode("webmasters-pro")
 			h.clock.Advance(16 * time.Minute)
-			got := h.sayInGroup(evil, mallory, "/bind webmasters-pro "+code)
+			third := sandboxtest.MustChat(t, h.sb, mallory.ID, "Third")
+			got := h.sayInGroup(third, mallory, "/bind webmasters-pro "+code)
 			contains(t, "an expired code", got, "not valid")
 			if h.boundTo("webmasters-pro") != real.BotAPIID() {
 				t.Fatal("an expired code moved webmasters-pro")

@@ -127,6 +127,22 @@ func (s *Store) TakeBindCode(ctx context.Context, key, code string, tgUserID int
 	})
 }
 
+// BindCodeSpent returns the chat a spent bind code was for and the
+// Telegram user who spent it, or ErrBindCode: for an update handled again
+// (its first handling spent the code, then could not answer) to tell its
+// own earlier use from someone else's.
+func (s *Store) BindCodeSpent(ctx context.Context, code string) (key string, usedBy int64, err error) {
+	var row bindCode
+	err = s.db.gorm.WithContext(ctx).Where("hash = ? AND used_at IS NOT NULL", hashBindCode(code)).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && row.UsedBy == nil) {
+		return "", 0, ErrBindCode
+	}
+	if err != nil {
+		return "", 0, fmt.Errorf("load bind code: %w", err)
+	}
+	return row.ChatKey, *row.UsedBy, nil
+}
+
 // PruneBindCodes deletes bind codes that expired before cutoff.
 func (s *Store) PruneBindCodes(ctx context.Context, cutoff time.Time) (int64, error) {
 	res := s.db.gorm.WithContext(ctx).Where("expires_at < ?", cutoff.UTC()).Delete(&bindCode{})
