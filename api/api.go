@@ -129,6 +129,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/events", s.events, true)
 	s.handle("GET /api/v1/chats/{key}/pending", s.pending, true)
 	s.handle("POST /api/v1/chats/{key}/pending/confirm", s.confirmPending, true)
+	s.handle("POST /api/v1/chats/{key}/bind-codes", s.bindCode, true)
 	s.userbotRoutes()
 	// Whatever no route takes: 405 when another method would do, else 404,
 	// as problems (the mux's own answers are plain text).
