@@ -237,7 +237,9 @@ func (m *Main) Run(ctx context.Context) error {
 	dash := dashboard.Options{Store: store, APIKey: m.Config.APIKey, Users: m.Config.AdminUsers, Secret: []byte(m.Config.Secret),
 		Logger: m.Logger, Now: m.Now, Version: version,
 		// Confirming the removals held under dry run.
-		Removals: store}
+		Removals: store,
+		// The chat rows' "Bind code" buttons.
+		BindCodes: store}
 	if m.Dashboard, err = dashboard.New(dash); err != nil {
 		return err
 	}
