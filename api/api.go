@@ -242,13 +242,14 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) index(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"_links": map[string]any{
-			"self":    link("/api/v1"),
-			"members": link("/api/v1/members"),
-			"member":  map[string]any{"href": "/api/v1/members/{id}", "templated": true},
-			"bulk":    link("/api/v1/members/bulk"),
-			"chats":   link("/api/v1/chats"),
-			"events":  link("/api/v1/events"),
-			"pending": map[string]any{"href": "/api/v1/chats/{key}/pending", "templated": true},
+			"self":       link("/api/v1"),
+			"members":    link("/api/v1/members"),
+			"member":     map[string]any{"href": "/api/v1/members/{id}", "templated": true},
+			"bulk":       link("/api/v1/members/bulk"),
+			"chats":      link("/api/v1/chats"),
+			"events":     link("/api/v1/events"),
+			"pending":    map[string]any{"href": "/api/v1/chats/{key}/pending", "templated": true},
+			"bind-codes": map[string]any{"href": "/api/v1/chats/{key}/bind-codes", "templated": true},
 		},
 	})
 	return nil
