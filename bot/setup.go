@@ -31,7 +31,7 @@ func (b *Bot) mayBind(userID int64) bool { return b.isSiteAdmin(userID) }
 const bindRefusal = "Only a site admin may bind or unbind a group, or someone holding a bind code a site admin issued. " + howToGetCode
 
 // howToGetCode says how a bind code is had.
-const howToGetCode = "Ask the site's admin for a bind code for the chat: the dashboard's Chats page has a \"Bind code\" button, " +
+const howToGetCode = "Ask the site's admin for a bind code for the chat: the \"Bind code\" button on its row of the dashboard's overview, " +
 	"or karmagate bind-code KEY on the server prints one. Then send /bind KEY CODE in the group. A code works once, within 15 minutes."
 
 // badCode answers a bind code that is unknown, spent, expired or another
