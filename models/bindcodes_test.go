@@ -50,6 +50,12 @@ func TestStore_BindCodes(t *testing.T) {
 		if err := f.store.TakeBindCode(ctx, "webmasters-pro", c.Code, 42); !errors.Is(err, models.ErrBindCode) {
 			t.Fatalf("second use: %v", err)
 		}
+		if key, by, err := f.store.BindCodeSpent(ctx, c.Code); err != nil || key != "webmasters-pro" || by != 42 {
+			t.Fatalf("who spent it: %q %d %v", key, by, err)
+		}
+		if _, _, err := f.store.BindCodeSpent(ctx, strings.Repeat("b", 26)); !errors.Is(err, models.ErrBindCode) {
+			t.Fatalf("who spent an unknown code: %v", err)
+		}
 
 		expired := issue()
 		f.clock.Advance(15*time.Minute + time.Second)
