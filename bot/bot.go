@@ -59,6 +59,7 @@ type Store interface {
 	UnbindChat(ctx context.Context, key, actor string) error
 	TakeBindCode(ctx context.Context, key, code string, tgUserID int64) error
 	BindCodeSpent(ctx context.Context, code string) (key string, usedBy int64, err error)
+	PruneBindCodes(ctx context.Context, cutoff time.Time) (int64, error)
 	SetChatBot(ctx context.Context, key string, b models.BotInChat) error
 	SetJoinLink(ctx context.Context, key, link string) error
 	SetTag(ctx context.Context, memberID int64, chat, tag string) error
