@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -132,6 +133,22 @@ func TestBot_BindAttacks(t *testing.T) {
 			if err != nil || len(evs) != 1 {
 				t.Fatalf("chat.bound events for customers-club: %d (%v)", len(evs), err)
 			}
+		})
+		t.Run("a code moves a bound chat", func(t *testing.T) {
+			fourth := sandboxtest.MustChat(t, h.sb, mallory.ID, "Fourth")
+			got := h.sayInGroup(fourth, mallory, "/bind customers-club "+h.bindCode("customers-club"))
+			contains(t, "a rebind with a code", got, "Bound to Customers Club")
+			if h.boundTo("customers-club") != fourth.BotAPIID() {
+				t.Fatal("the code did not move customers-club")
+			}
+			h.eventually("Sam told of the move", func() bool {
+				for _, m := range h.received(sam.ID) {
+					if strings.Contains(m, "customers-club") && strings.Contains(m, "bound to Telegram group "+strconv.FormatInt(evil.BotAPIID(), 10)+" before") {
+						return true
+					}
+				}
+				return false
+			})
 		})
 		t.Run("an expired code", func(t *testing.T) {
 			code := h.bindCode("webmasters-pro")
