@@ -494,7 +494,9 @@ func (m *Main) newDashboard(ctx context.Context, store *models.Store) (http.Hand
 		APIKeySignIn: m.Config.DashboardAPIKey, Users: m.Config.AdminUsers, TrustedProxies: m.Config.TrustedProxies,
 		Secret: []byte(m.Config.Secret), Logger: m.Logger, Now: m.Now, Version: version,
 		// Confirming the removals held under dry run.
-		Removals: store})
+		Removals: store,
+		// The chat rows' "Bind code" buttons.
+		BindCodes: store})
 	if err != nil {
 		return nil, err
 	}

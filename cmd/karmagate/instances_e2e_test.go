@@ -352,7 +352,7 @@ func (f *fleet) bind() {
 	}
 	e.sandbox("POST", "/sandbox/chats", map[string]any{"title": "Webmasters Pro", "creator": owner}, &c)
 	e.sandbox("POST", fmt.Sprintf("/sandbox/chats/%d/admins", c.ID), map[string]any{}, nil)
-	e.say(owner, c.ID, "/bind webmasters-pro")
+	e.say(owner, c.ID, e.bindCommand("webmasters-pro"))
 	f.chat = c.ID
 	f.waitFor("the chat bound", time.Minute, func() bool {
 		var out struct {
