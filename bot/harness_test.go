@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/karmagate/karmagate/bot"
 	"github.com/karmagate/karmagate/linking"
 	"github.com/karmagate/karmagate/models"
@@ -69,6 +71,8 @@ type harnessOptions struct {
 	// executors, when set, may wrap the bot's executors before the
 	// workers get them (to lose an outcome after its effect, say).
 	executors func(map[string]worker.Executor)
+	// registry, when set, receives the bot's metrics.
+	registry *prometheus.Registry
 }
 
 func newHarness(t testing.TB, spec string, o harnessOptions) *harness {
@@ -118,11 +122,15 @@ func (h *harness) start() {
 			return rep.String(), nil
 		}
 	}
-	b, err := bot.New(ctx, bot.Options{Widget: widget, Sync: syncFn,
+	bopts := bot.Options{Widget: widget, Sync: syncFn,
 		Token: sb.BotToken(), ServerURL: sb.BotAPIURL(), Store: store, Tokens: tokens, Secret: secret,
 		Admins: o.admins, WebhookURL: o.webhook, Now: clock.Now, PollTimeout: time.Second, Limits: o.limits, TagEvery: o.tagEvery, LogChat: o.logChat,
 		WakeWorkers: func() { pool.Wake() }, Logger: testLogger(t),
-	})
+	}
+	if o.registry != nil {
+		bopts.Registerer = o.registry
+	}
+	b, err := bot.New(ctx, bopts)
 	if err != nil {
 		cancel()
 		t.Fatalf("bot: %v", err)
