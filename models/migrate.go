@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -43,18 +44,25 @@ func (db *DB) migrations() ([]migration, error) {
 		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	// Numbers are unique and increasing; a gap is allowed, because work on
+	// several branches takes its numbers ahead (0008 may land before
+	// 0007): every migration not yet recorded is applied, in order.
 	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migrations for %s are not numbered 1..n: %s", db.dialect, m.name)
+		if m.version < 1 || i > 0 && m.version == ms[i-1].version {
+			return nil, fmt.Errorf("migrations for %s are not numbered uniquely from 1: %s", db.dialect, m.name)
 		}
 	}
 	return ms, nil
 }
 
-// SchemaVersion is the schema version this build knows.
+// SchemaVersion is the schema version this build knows: its highest
+// migration.
 func (db *DB) SchemaVersion() int {
 	ms, _ := db.migrations()
-	return len(ms)
+	if len(ms) == 0 {
+		return 0
+	}
+	return ms[len(ms)-1].version
 }
 
 // Version reports the version the database is at (0 when empty).
@@ -90,9 +98,12 @@ func (db *DB) migrateTo(ctx context.Context, to int) (applied []string, err erro
 	if err != nil {
 		return nil, err
 	}
-	known := len(ms)
-	if to >= 0 && to < len(ms) {
-		ms = ms[:to]
+	known := 0
+	if len(ms) > 0 {
+		known = ms[len(ms)-1].version
+	}
+	if to >= 0 {
+		ms = slices.DeleteFunc(ms, func(m migration) bool { return m.version > to })
 	}
 	err = db.gorm.WithContext(ctx).Connection(func(conn *gorm.DB) error {
 		if db.dialect == MySQL {
@@ -118,7 +129,14 @@ func (db *DB) migrateTo(ctx context.Context, to int) (applied []string, err erro
 		if cur > known {
 			return fmt.Errorf("database schema is at version %d but this karmagate knows only up to %d: upgrade karmagate", cur, known)
 		}
-		for _, m := range ms[min(cur, len(ms)):] {
+		var done []int
+		if err := conn.Raw("SELECT version FROM schema_migrations").Scan(&done).Error; err != nil {
+			return fmt.Errorf("read applied migrations: %w", err)
+		}
+		for _, m := range ms {
+			if slices.Contains(done, m.version) {
+				continue
+			}
 			if err := db.apply(conn, m); err != nil {
 				return err
 			}
