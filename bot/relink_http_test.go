@@ -104,7 +104,7 @@ func TestBot_LinkReplace(t *testing.T) {
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					r := call(t, srv, "POST", "/api/v1/members/alice/link", tc.ctype, tc.body)
-					if r.Status != tc.status || !strings.Contains(r.Raw, tc.detail) {
+					if detail, _ := r.Body["detail"].(string); r.Status != tc.status || !strings.Contains(detail, tc.detail) {
 						t.Errorf("%d %s, want %d saying %q", r.Status, r.Raw, tc.status, tc.detail)
 					}
 				})
@@ -221,9 +221,7 @@ func TestBot_LoginWidgetRelink(t *testing.T) {
 			h.linkedTo("wendy", wendy.ID)
 		})
 		t.Run("refuse keeps it", func(t *testing.T) {
-			if _, err := h.sb.Press(wendy.ID, 0, ask.ID, bs["Refuse"]); err != nil {
-				t.Fatal(err)
-			}
+			h.press(wendy.ID, ask.ID, bs["Refuse"])
 			h.idle()
 			h.linkedTo("wendy", wendy.ID)
 		})
@@ -234,9 +232,7 @@ func TestBot_LoginWidgetRelink(t *testing.T) {
 				t.Fatalf("wendy2: %d %s", r.Status, r.Raw)
 			}
 			m, b2 := h.waitButtons(wendy.ID, last.ID)
-			if _, err := h.sb.Press(wendy.ID, 0, m.ID, b2["Confirm"]); err != nil {
-				t.Fatal(err)
-			}
+			h.press(wendy.ID, m.ID, b2["Confirm"])
 			h.idle()
 			h.eventually("wendy moved", func() bool {
 				v := h.member("wendy")

@@ -83,6 +83,25 @@ func (h *harness) forgePress(fromID, chatID int64, messageID int, data string) {
 	h.idle()
 }
 
+// press has userID press the button with data under message messageID
+// of their private chat with the bot, and waits for the bot to answer the
+// press and settle.
+func (h *harness) press(userID int64, messageID int, data string) string {
+	h.t.Helper()
+	q, err := h.sb.Press(userID, 0, messageID, data)
+	if err != nil {
+		h.t.Fatalf("press %q: %v", data, err)
+	}
+	var a world.CallbackAnswer
+	h.eventually("the press answered", func() bool {
+		var ok bool
+		a, ok = h.sb.World().CallbackAnswer(q.ID)
+		return ok
+	})
+	h.idle()
+	return a.Text
+}
+
 // linkedTo fails the test unless member is linked to account.
 func (h *harness) linkedTo(member string, account int64) {
 	h.t.Helper()
@@ -158,9 +177,7 @@ func TestBot_Relink(t *testing.T) {
 		})
 		t.Run("refuse keeps the link and tells both", func(t *testing.T) {
 			before := len(h.received(mallory.ID))
-			if _, err := h.sb.Press(alice.ID, 0, refused.ID, refusedButtons["Refuse"]); err != nil {
-				t.Fatal(err)
-			}
+			contains(t, "alice's answer", h.press(alice.ID, refused.ID, refusedButtons["Refuse"]), "Refused")
 			h.eventually("mallory told", func() bool { return len(h.received(mallory.ID)) > before })
 			contains(t, "mallory told", h.received(mallory.ID)[before], "refused")
 			stays(t)
@@ -175,9 +192,7 @@ func TestBot_Relink(t *testing.T) {
 			contains(t, "mallory told to wait", got, "confirm")
 			m, bs := h.waitButtons(alice.ID, lastBtn.ID)
 			h.clock.Advance(16 * time.Minute)
-			if _, err := h.sb.Press(alice.ID, 0, m.ID, bs["Confirm"]); err != nil {
-				t.Fatal(err)
-			}
+			contains(t, "late press", h.press(alice.ID, m.ID, bs["Confirm"]), "lapsed")
 			h.idle()
 			stays(t)
 		})
@@ -186,7 +201,7 @@ func TestBot_Relink(t *testing.T) {
 			contains(t, "alice again", h.link("alice", alice), "Linked")
 			stays(t)
 			if m, _ := h.buttons(alice.ID); m.ID != lastBtn.ID {
-				t.Errorf("alice was asked to confirm her own link")
+				t.Errorf("alice was asked to confirm her own link: %+v after %+v", m, lastBtn)
 			}
 		})
 		t.Run("confirm moves the member and tells both", func(t *testing.T) {
@@ -196,9 +211,7 @@ func TestBot_Relink(t *testing.T) {
 			contains(t, "new account told to wait", got, "confirm")
 			m, bs := h.waitButtons(alice.ID, lastBtn.ID)
 			before2, before := len(h.received(alice2.ID)), len(h.received(alice.ID))
-			if _, err := h.sb.Press(alice.ID, 0, m.ID, bs["Confirm"]); err != nil {
-				t.Fatal(err)
-			}
+			h.press(alice.ID, m.ID, bs["Confirm"])
 			h.eventually("the new account told", func() bool { return len(h.received(alice2.ID)) > before2 })
 			contains(t, "new account", strings.Join(h.received(alice2.ID)[before2:], "\n"), "Linked", h.joinLink("webmasters-pro"))
 			h.idle()
