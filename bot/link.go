@@ -81,7 +81,7 @@ func (b *Bot) link(ctx context.Context, u *update, memberID string, from *tgmode
 		}
 		d := textData{Until: res.Pending.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC")}
 		// Not throttled: the answer to a link the website issued.
-		return b.notify(ctx, replyNotice(u, from.ID, nil), b.texts.render(msgRelinkPending, from.LanguageCode, d), &tgmodels.ReplyKeyboardRemove{RemoveKeyboard: true})
+		return b.answer(ctx, u, from.ID, nil, b.texts.render(msgRelinkPending, from.LanguageCode, d), &tgmodels.ReplyKeyboardRemove{RemoveKeyboard: true})
 	}
 	b.metrics.link("linked")
 	if res.PreviousAccount != 0 {

@@ -127,6 +127,13 @@ func (b *Bot) reply(ctx context.Context, u *update, userID int64, memberExt *str
 	return b.notify(ctx, replyNotice(u, userID, memberExt), text, markup)
 }
 
+// answer answers a person in a private chat, at most once per update, and
+// never throttled: for an answer to someone the bot found entitled to it
+// (an admin's command, a link the website issued).
+func (b *Bot) answer(ctx context.Context, u *update, userID int64, memberExt *string, text string, markup tgmodels.ReplyMarkup) error {
+	return b.notify(ctx, replyNotice(u, userID, memberExt), text, markup)
+}
+
 // replyNotice is the notice of the answer to update u.
 func replyNotice(u *update, userID int64, memberExt *string) models.Notice {
 	return models.Notice{IdemKey: fmt.Sprintf("u%d", u.ID), TgUserID: userID, MemberExt: memberExt, Kind: "reply"}

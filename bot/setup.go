@@ -207,7 +207,7 @@ func (b *Bot) onChatShared(ctx context.Context, u *update) error {
 		}
 		kb = append(kb, []tgmodels.InlineKeyboardButton{{Text: label, CallbackData: fmt.Sprintf("bind:%d:%d", shared.ChatID, i)}})
 	}
-	return b.reply(ctx, u, from.ID, nil, "Which chat of the rules is this group?", &tgmodels.InlineKeyboardMarkup{InlineKeyboard: kb})
+	return b.answer(ctx, u, from.ID, nil, "Which chat of the rules is this group?", &tgmodels.InlineKeyboardMarkup{InlineKeyboard: kb})
 }
 
 // onCallback handles inline button presses: the rule chosen after

@@ -139,6 +139,7 @@ func TestBot_StoredBeforeProcessed(t *testing.T) {
 	modelstest.Each(t, func(t *testing.T, spec string) {
 		h := newHarness(t, spec, harnessOptions{})
 		alice := h.person("Alice", "alice_tg")
+		h.member_(alice, "alice") // a member: every message answered
 		h.reply(alice.ID, "/help") // she has started the bot
 		h.stop()
 		// What the crashed process left: one update stored, one claimed by
