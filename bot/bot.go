@@ -43,7 +43,6 @@ type Store interface {
 	MemberByTelegram(ctx context.Context, tgUserID int64) (*models.MemberView, error)
 	MemberByTgUsername(ctx context.Context, username string) (*models.MemberView, error)
 	MembersByPhone(ctx context.Context, phone string) ([]models.Member, error)
-	RelinkTelegram(ctx context.Context, id string, u models.TelegramUser, actor string) (models.LinkResult, error)
 	LinkOrAsk(ctx context.Context, id string, req models.LinkRequest, actor string) (models.LinkResult, error)
 	DecideRelink(ctx context.Context, id, by int64, confirm bool, actor string) (models.RelinkDecision, error)
 	TelegramLinked(ctx context.Context, tgUserID int64) (bool, error)
