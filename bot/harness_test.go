@@ -215,9 +215,9 @@ func (h *harness) person(first, username string) world.User {
 	return sandboxtest.MustUser(h.t, h.sb, world.UserSpec{FirstName: first, Username: username})
 }
 
-// member_ makes person a member linked to their account, straight in the
+// makeMember makes person a member linked to their account, straight in the
 // store (strangers are answered once a minute; members always).
-func (h *harness) member_(person world.User, id string) {
+func (h *harness) makeMember(person world.User, id string) {
 	h.t.Helper()
 	h.put(id, 1, "customers")
 	if _, err := h.store.LinkTelegram(h.ctx, id, person.ID, person.Username, "test"); err != nil {
