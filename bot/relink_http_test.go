@@ -147,6 +147,23 @@ func TestBot_LinkReplace(t *testing.T) {
 			}
 			h.linkedTo("alice", alice2.ID)
 		})
+		t.Run("replace when the old account blocked the bot", func(t *testing.T) {
+			cur := *h.member("alice").Member.TgUserID
+			if err := h.sb.BlockBot(cur, true); err != nil {
+				t.Fatal(err)
+			}
+			r := call(t, srv, "POST", "/api/v1/members/alice/link", "", "")
+			alice3 := h.person("Alice", "alice_third")
+			got := h.reply(alice3.ID, "/start "+startParam(t, r.Body["url"].(string)))
+			contains(t, "asked an account that blocked the bot", got, "confirm")
+			h.idle()
+			h.linkedTo("alice", cur)
+			r = call(t, srv, "POST", "/api/v1/members/alice/link", "application/json", `{"replace": true}`)
+			got = h.reply(alice3.ID, "/start "+startParam(t, r.Body["url"].(string)))
+			contains(t, "alice3 linked", got, "Linked")
+			h.idle()
+			h.linkedTo("alice", alice3.ID)
+		})
 		t.Run("a form replace works too", func(t *testing.T) {
 			r := call(t, srv, "POST", "/api/v1/members/alice/link", form, "replace=true")
 			if r.Status != 200 || r.Body["replace"] != true {
