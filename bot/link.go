@@ -79,7 +79,7 @@ func (b *Bot) link(ctx context.Context, u *update, memberID string, from *tgmode
 		if err := b.askOldAccount(ctx, res.View, res.Pending); err != nil {
 			return err
 		}
-		d := textData{Until: res.Pending.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC")}
+		d := textData{Until: res.Pending.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC"), Unreachable: res.View.Member.UnreachableAt != nil}
 		// Not throttled: the answer to a link the website issued.
 		return b.answer(ctx, u, from.ID, nil, b.texts.render(msgRelinkPending, from.LanguageCode, d), &tgmodels.ReplyKeyboardRemove{RemoveKeyboard: true})
 	}

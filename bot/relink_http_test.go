@@ -156,6 +156,12 @@ func TestBot_LinkReplace(t *testing.T) {
 			alice3 := h.person("Alice", "alice_third")
 			got := h.reply(alice3.ID, "/start "+startParam(t, r.Body["url"].(string)))
 			contains(t, "asked an account that blocked the bot", got, "confirm")
+			// The ask fails on the block: the next request says so.
+			h.idle()
+			r = call(t, srv, "POST", "/api/v1/members/alice/link", "", "")
+			alice4 := h.person("Alice", "alice_fourth")
+			got = h.reply(alice4.ID, "/start "+startParam(t, r.Body["url"].(string)))
+			contains(t, "the old account unreachable", got, "unreachable", "ask the website")
 			h.idle()
 			h.linkedTo("alice", cur)
 			r = call(t, srv, "POST", "/api/v1/members/alice/link", "application/json", `{"replace": true}`)

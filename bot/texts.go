@@ -82,6 +82,9 @@ type textData struct {
 	DryRun     bool
 	Configured bool
 	Command    string // the command refused, without /
+	// Unreachable: the account asked to confirm a relink blocked the bot
+	// or is gone, as far as the bot knows.
+	Unreachable bool
 }
 
 // removalLine is one held removal in /pending.
@@ -207,8 +210,8 @@ var builtinTexts = map[string]map[string]string{
 		"ru": "В группе уже есть участники кроме администраторов ({{.Count}}), поэтому она начинает в пробном режиме: я проверю, кто внутри, а тех, кто не проходит, покажу в /pending и не удалю, пока администратор не отправит /confirm.",
 	},
 	msgRelinkPending: {
-		"en": "That website account is linked to another Telegram account. I asked that account to confirm the move to this one; nothing changes until it does, and I will tell you here (the request lapses at {{.Until}}). If that account is lost, ask the website to move the link for you.",
-		"ru": "Этот аккаунт на сайте привязан к другому Telegram. Я попросил тот аккаунт подтвердить переход на этот; пока он не подтвердит, ничего не изменится, и я напишу вам здесь (запрос действует до {{.Until}}). Если тот аккаунт утерян, попросите сайт перенести привязку.",
+		"en": "That website account is linked to another Telegram account. I asked that account to confirm the move to this one; nothing changes until it does, and I will tell you here (the request lapses at {{.Until}}).{{if .Unreachable}} That account seems unreachable (it blocked me, or is gone): ask the website to move the link for you.{{else}} If that account is lost, ask the website to move the link for you.{{end}}",
+		"ru": "Этот аккаунт на сайте привязан к другому Telegram. Я попросил тот аккаунт подтвердить переход на этот; пока он не подтвердит, ничего не изменится, и я напишу вам здесь (запрос действует до {{.Until}}).{{if .Unreachable}} Тот аккаунт, похоже, недоступен (заблокировал меня или удалён): попросите сайт перенести привязку.{{else}} Если тот аккаунт утерян, попросите сайт перенести привязку.{{end}}",
 	},
 	msgRelinkAsk: {
 		"en": "Someone asks to link your website account {{.Name}} to another Telegram account: {{.User}}. If that is you, press Confirm: that account takes this one's place, and this one leaves the gated groups. If not, press Refuse and nothing changes. The request lapses at {{.Until}}.",
