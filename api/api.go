@@ -30,14 +30,22 @@ type Linker interface {
 type Options struct {
 	Store  *models.Store
 	APIKey string
-	Linker Linker
+	// MetricsToken, when set, is the bearer token GET /metrics needs
+	// (KARMAGATE_METRICS_TOKEN); without one, /metrics is open and must
+	// not be reachable from outside (nginx does not pass it on).
+	MetricsToken string
+	Linker       Linker
 	// Widget links members through the Telegram Login Widget (the bot).
 	Widget WidgetLinker
 	// Userbots logs userbot accounts in and out; nil when the pool is off.
 	Userbots Userbots
-	Logger   *slog.Logger
-	Registry *prometheus.Registry // where metrics go; a new one by default
-	Version  string
+	// AdminToken (KARMAGATE_ADMIN_TOKEN) is the bearer token of the
+	// userbot pool's routes, which the website's APIKey never opens;
+	// empty, those routes are off.
+	AdminToken string
+	Logger     *slog.Logger
+	Registry   *prometheus.Registry // where metrics go; a new one by default
+	Version    string
 	// WriteWait bounds how long a change waits for the database while other
 	// writes hold it (SQLite has one writer; MySQL locks the member's row),
 	// and how long a bulk import waits for its turn; then the answer is 503
@@ -61,18 +69,22 @@ const (
 type Server struct {
 	store     *models.Store
 	keyHash   [sha256.Size]byte
-	linker    Linker
-	widget    WidgetLinker
-	userbots  Userbots
-	log       *slog.Logger
-	reg       *prometheus.Registry
-	metrics   *metrics
-	version   string
-	writeWait time.Duration
-	bulkTurns chan struct{} // one per bulk import running
-	mux       *http.ServeMux
-	refusals  map[string]bool // patterns registered only to answer 405
-	wake      func()
+	adminHash [sha256.Size]byte
+	hasAdmin  bool // an admin token is set
+	// metricsHash is the hash of the metrics token; nil: /metrics is open.
+	metricsHash *[sha256.Size]byte
+	linker      Linker
+	widget      WidgetLinker
+	userbots    Userbots
+	log         *slog.Logger
+	reg         *prometheus.Registry
+	metrics     *metrics
+	version     string
+	writeWait   time.Duration
+	bulkTurns   chan struct{} // one per bulk import running
+	mux         *http.ServeMux
+	refusals    map[string]bool // patterns registered only to answer 405
+	wake        func()
 }
 
 // New builds the API handler.
@@ -92,6 +104,9 @@ func New(opts Options) *Server {
 	s := &Server{
 		store:     opts.Store,
 		keyHash:   sha256.Sum256([]byte(opts.APIKey)),
+		adminHash: sha256.Sum256([]byte(opts.AdminToken)),
+		// The API key never doubles as the admin token.
+		hasAdmin:  opts.AdminToken != "" && opts.AdminToken != opts.APIKey,
 		linker:    opts.Linker,
 		widget:    opts.Widget,
 		userbots:  opts.Userbots,
@@ -103,6 +118,10 @@ func New(opts Options) *Server {
 		mux:       http.NewServeMux(),
 		refusals:  map[string]bool{},
 		wake:      opts.WakeWorkers,
+	}
+	if opts.MetricsToken != "" {
+		h := sha256.Sum256([]byte(opts.MetricsToken))
+		s.metricsHash = &h
 	}
 	s.metrics = newMetrics(s.reg, s.store, s.log)
 	s.routes()
@@ -117,6 +136,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/members/{id}", s.getMember, true)
 	s.handle("PUT /api/v1/members/{id}", s.putMember, true)
 	s.handle("DELETE /api/v1/members/{id}", s.deleteMember, true)
+	s.handle("GET /api/v1/members/{id}/export", s.exportMember, true)
 	s.handle("POST /api/v1/members/{id}/karma", s.addKarma, true)
 	s.handle("POST /api/v1/members/{id}/link", s.link, true)
 	s.handle("POST /api/v1/members/{id}/telegram-login", s.telegramLogin, true)
@@ -181,12 +201,29 @@ func unauthorized() *Problem {
 // handlerFunc is a handler that returns its error for writeError.
 type handlerFunc func(http.ResponseWriter, *http.Request) error
 
-// handle registers a route with auth, metrics and error mapping.
+// handle registers a route with auth (the API key), metrics and error
+// mapping.
 func (s *Server) handle(pattern string, h handlerFunc, auth bool) {
-	route := pattern
-	s.mux.Handle(pattern, s.metrics.instrument(route, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.route(pattern, h, func(r *http.Request) *Problem {
 		if auth && !s.authorized(r) {
-			s.writeError(w, r, unauthorized())
+			return unauthorized()
+		}
+		return nil
+	})
+}
+
+// handleAdmin registers a route that takes the admin token, not the API
+// key.
+func (s *Server) handleAdmin(pattern string, h handlerFunc) {
+	s.route(pattern, h, s.adminAuth)
+}
+
+// route registers a route with metrics and error mapping, after check,
+// which refuses a request with a problem.
+func (s *Server) route(pattern string, h handlerFunc, check func(*http.Request) *Problem) {
+	s.mux.Handle(pattern, s.metrics.instrument(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := check(r); p != nil {
+			s.writeError(w, r, p)
 			return
 		}
 		if err := h(w, r); err != nil {
@@ -195,16 +232,45 @@ func (s *Server) handle(pattern string, h handlerFunc, auth bool) {
 	})))
 }
 
+// bearer returns a SHA-256 of the request's bearer credential, so that it
+// is compared in constant time whatever its length.
+func bearer(r *http.Request) ([sha256.Size]byte, bool) {
+	scheme, cred, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return [sha256.Size]byte{}, false
+	}
+	return sha256.Sum256([]byte(strings.TrimSpace(cred))), true
+}
+
+func sameHash(a, b [sha256.Size]byte) bool { return subtle.ConstantTimeCompare(a[:], b[:]) == 1 }
+
 // authorized compares the bearer key in constant time (hashing first, so
 // neither the content nor the length of the key leaks through timing).
 func (s *Server) authorized(r *http.Request) bool {
-	h := r.Header.Get("Authorization")
-	scheme, key, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return false
+	got, ok := bearer(r)
+	return ok && sameHash(got, s.keyHash)
+}
+
+// adminAuth admits the admin token (KARMAGATE_ADMIN_TOKEN), compared in
+// constant time. The website's API key is refused with its own problem:
+// whoever holds it must not add a Telegram account to the userbot pool.
+func (s *Server) adminAuth(r *http.Request) *Problem {
+	if !s.hasAdmin {
+		return problem(http.StatusForbidden, "admin-token-unset", "the userbot pool's REST routes are off: KARMAGATE_ADMIN_TOKEN is not set. "+
+			"Set it (openssl rand -hex 32; not the API key) and send Authorization: Bearer <KARMAGATE_ADMIN_TOKEN>, "+
+			"or log accounts in on the dashboard's Userbots page or with karmagate userbot login")
 	}
-	got := sha256.Sum256([]byte(strings.TrimSpace(key)))
-	return subtle.ConstantTimeCompare(got[:], s.keyHash[:]) == 1
+	got, ok := bearer(r)
+	isAdmin, isKey := ok && sameHash(got, s.adminHash), ok && sameHash(got, s.keyHash)
+	switch {
+	case isAdmin:
+		return nil
+	case isKey:
+		s.log.WarnContext(r.Context(), "api: the website's API key was refused on a userbot route", "method", r.Method, "path", r.URL.Path)
+		return problem(http.StatusForbidden, "api-key-refused", "the website's API key may not administer the userbot pool: "+
+			"send Authorization: Bearer <KARMAGATE_ADMIN_TOKEN>")
+	}
+	return problem(http.StatusUnauthorized, "unauthorized", "missing or wrong admin token: the userbot pool's routes take Authorization: Bearer <KARMAGATE_ADMIN_TOKEN>")
 }
 
 // ServeHTTP serves the API.
@@ -249,6 +315,7 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) error {
 			"self":    link("/api/v1"),
 			"members": link("/api/v1/members"),
 			"member":  map[string]any{"href": "/api/v1/members/{id}", "templated": true},
+			"export":  map[string]any{"href": "/api/v1/members/{id}/export", "templated": true},
 			"bulk":    link("/api/v1/members/bulk"),
 			"chats":   link("/api/v1/chats"),
 			"events":  link("/api/v1/events"),

@@ -14,5 +14,7 @@
 // 400 for a wrong URL (path id, query), 422 for a body field that breaks a
 // rule, 503 with Retry-After when the database stays busy past WriteWait.
 // Internal errors are logged, never shown. Responses carry _links to
-// related resources. The bearer key is compared in constant time.
+// related resources. The bearer key is compared in constant time. The
+// userbot pool's routes take the admin token (KARMAGATE_ADMIN_TOKEN)
+// instead, and refuse the website's API key.
 package api

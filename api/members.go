@@ -124,6 +124,7 @@ func (s *Server) renderMember(v *models.MemberView, links map[string]string) mem
 		"self":   link(self),
 		"karma":  link(self + "/karma"),
 		"link":   link(self + "/link"),
+		"export": link(self + "/export"),
 		"events": link("/api/v1/events?member=" + url.QueryEscape(m.ExternalID)),
 		"chats":  link("/api/v1/chats"),
 	}
@@ -329,28 +330,6 @@ func (s *Server) addKarma(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, out)
-	return nil
-}
-
-func (s *Server) deleteMember(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	who, err := actor(r)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := s.writeContext(r, 1)
-	defer cancel()
-	n, err := s.store.DeleteMember(ctx, id, who)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"id": id, "deleted": true, "actions_queued": n,
-		"_links": map[string]any{"events": link("/api/v1/events?member=" + url.QueryEscape(id))},
-	})
 	return nil
 }
 

@@ -42,12 +42,15 @@ func userbotError(err error) error {
 	return err
 }
 
+// userbotRoutes take the admin token (KARMAGATE_ADMIN_TOKEN), never the
+// website's API key: the pool's accounts act as the site's admins on
+// Telegram.
 func (s *Server) userbotRoutes() {
-	s.handle("GET /api/v1/userbots", s.listUserbots, true)
-	s.handle("POST /api/v1/userbots", s.startUserbotLogin, true)
-	s.handle("POST /api/v1/userbots/{id}/code", s.userbotCode, true)
-	s.handle("POST /api/v1/userbots/{id}/password", s.userbotPassword, true)
-	s.handle("DELETE /api/v1/userbots/{id}", s.deleteUserbot, true)
+	s.handleAdmin("GET /api/v1/userbots", s.listUserbots)
+	s.handleAdmin("POST /api/v1/userbots", s.startUserbotLogin)
+	s.handleAdmin("POST /api/v1/userbots/{id}/code", s.userbotCode)
+	s.handleAdmin("POST /api/v1/userbots/{id}/password", s.userbotPassword)
+	s.handleAdmin("DELETE /api/v1/userbots/{id}", s.deleteUserbot)
 }
 
 func (s *Server) needUserbots() error {

@@ -73,7 +73,7 @@ func (f *fakeUserbots) Logout(_ context.Context, id int64) error {
 func TestServer_Userbots(t *testing.T) {
 	db := modelstest.MustOpen(t, modelstest.Specs(t)["sqlite"])
 	store := models.NewStore(db, modelstest.MustRules(t, modelstest.Rules), models.Options{})
-	srv := httptest.NewServer(api.New(api.Options{Store: store, APIKey: key, Userbots: &fakeUserbots{}}))
+	srv := httptest.NewServer(api.New(api.Options{Store: store, APIKey: key, AdminToken: adminToken, Userbots: &fakeUserbots{}}))
 	t.Cleanup(srv.Close)
 	e := &env{t: t, srv: srv, store: store, client: srv.Client()}
 	steps := []struct {
@@ -94,7 +94,7 @@ func TestServer_Userbots(t *testing.T) {
 	}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
-			r := e.do(s.method, s.path, s.ctype, s.body)
+			r := e.do(s.method, s.path, s.ctype, s.body, "Authorization", "Bearer "+adminToken)
 			if r.Status != s.status || !strings.Contains(r.Raw, s.want) {
 				t.Fatalf("%s %s: %d %s, want %d with %s", s.method, s.path, r.Status, r.Raw, s.status, s.want)
 			}
@@ -107,10 +107,10 @@ func TestServer_Userbots(t *testing.T) {
 		})
 	}
 	t.Run("off without a pool", func(t *testing.T) {
-		off := httptest.NewServer(api.New(api.Options{Store: store, APIKey: key}))
+		off := httptest.NewServer(api.New(api.Options{Store: store, APIKey: key, AdminToken: adminToken}))
 		t.Cleanup(off.Close)
 		e := &env{t: t, srv: off, store: store, client: off.Client()}
-		if r := e.do("GET", "/api/v1/userbots", "", ""); r.Status != 503 {
+		if r := e.do("GET", "/api/v1/userbots", "", "", "Authorization", "Bearer "+adminToken); r.Status != 503 {
 			t.Fatalf("got %d %s, want 503", r.Status, r.Raw)
 		}
 	})

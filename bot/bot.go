@@ -31,7 +31,6 @@ type Store interface {
 	SaveUpdates(ctx context.Context, ups []models.Update) (int, error)
 	ClaimUpdates(ctx context.Context, owner string, limit int, lease time.Duration) ([]models.Update, error)
 	FinishUpdate(ctx context.Context, id int64, owner string, cause error, retryAt *time.Time) error
-	LastUpdateID(ctx context.Context) (int64, error)
 	PruneUpdates(ctx context.Context, cutoff time.Time) (int64, error)
 
 	AcquireLease(ctx context.Context, name, owner string, ttl time.Duration) (bool, error)

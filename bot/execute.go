@@ -233,7 +233,11 @@ func (b *Bot) execRemove(ctx context.Context, a *models.Action) error {
 		// and lost its outcome); on a first attempt they left, or a stale
 		// update made the decision. Only an unban an earlier attempt did
 		// not get to (kicked: banned, not unbanned) is still due, so that
-		// they can come back when they qualify. Nothing to tell.
+		// they can come back when they qualify. On a retry the notice is
+		// due too: the earlier attempt may have died between the ban and
+		// the notice, and notify sends only if no attempt to send it was
+		// ever recorded, so it is still at most once. On a first attempt
+		// there is nothing to tell.
 		if a.Attempts > 1 {
 			b.metrics.retryChecked("remove", "already_done")
 			b.log.InfoContext(ctx, "remove retried: already out of the chat; not repeated", "chat", a.ChatKey, "member", a.MemberExt, "status", mi.Status, "attempt", a.Attempts)
@@ -247,6 +251,9 @@ func (b *Bot) execRemove(ctx context.Context, a *models.Action) error {
 		}
 		if t.member != nil {
 			b.revokeMemberLink(ctx, t.member.Member.ID, a.ChatKey, chatID, "")
+		}
+		if a.Attempts > 1 {
+			return b.removalNotice(ctx, a, t)
 		}
 		return nil
 	}
@@ -267,6 +274,11 @@ func (b *Bot) execRemove(ctx context.Context, a *models.Action) error {
 	if t.member != nil {
 		b.revokeMemberLink(ctx, t.member.Member.ID, a.ChatKey, chatID, "")
 	}
+	return b.removalNotice(ctx, a, t)
+}
+
+// removalNotice tells a removed person why, once per removal action.
+func (b *Bot) removalNotice(ctx context.Context, a *models.Action, t *target) error {
 	var ext *string
 	key, d := msgAccessLost, textData{Chat: t.chat.Title, Reason: a.Reason}
 	if t.member != nil {

@@ -78,26 +78,27 @@ func (b *Bot) WebhookHandler() http.Handler {
 }
 
 // pollLoop long-polls getUpdates, stores each batch, and only then asks
-// for the next (whose offset acknowledges the batch to Telegram). It runs
-// while this instance holds the poller lease (see poll) and returns when
-// ctx ends.
+// for the next, whose offset confirms the batch to Telegram. It runs while
+// this instance holds the poller lease (see poll) and returns when ctx
+// ends.
+//
+// The offset is sent only to confirm the batch just stored. The first call
+// (after a start, or after another instance polled) and every call after
+// an empty answer send none: Telegram then answers from its oldest update
+// not yet confirmed. An offset carried over a quiet spell would be wrong
+// after a quiet week, when Telegram picks the next update_id at random and
+// lower: every update below the offset counts as confirmed, unseen. What
+// comes again is stored once (SaveUpdates).
 func (b *Bot) pollLoop(ctx context.Context) {
-	dbDown := worker.Outage{What: "poll: read the last update id", Logger: b.log, Now: b.opts.Now}
-	last, err := b.store.LastUpdateID(ctx)
-	for err != nil {
-		if ctx.Err() != nil || sleep(ctx, dbDown.Fail(ctx, err)) != nil {
-			return
-		}
-		last, err = b.store.LastUpdateID(ctx)
-	}
-	dbDown.OK(ctx)
-	offset := last + 1
+	var offset int64 // 0: none
 	tgDown := worker.Outage{What: "poll: getUpdates", Logger: b.log, Now: b.opts.Now}
 	for ctx.Err() == nil {
 		var raws []json.RawMessage
-		err := b.c.call(ctx, "getUpdates", map[string]any{
-			"offset": offset, "limit": 100, "timeout": int(b.opts.PollTimeout / time.Second), "allowed_updates": allowedUpdates,
-		}, &raws)
+		params := map[string]any{"limit": 100, "timeout": int(b.opts.PollTimeout / time.Second), "allowed_updates": allowedUpdates}
+		if offset > 0 {
+			params["offset"] = offset
+		}
+		err := b.c.call(ctx, "getUpdates", params, &raws)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -113,10 +114,11 @@ func (b *Bot) pollLoop(ctx context.Context) {
 		}
 		tgDown.OK(ctx)
 		if len(raws) == 0 {
+			offset = 0 // the call confirmed what came before
 			continue
 		}
 		ups := make([]models.Update, 0, len(raws))
-		next := offset
+		var next int64
 		for _, raw := range raws {
 			up, err := storable(raw)
 			if err != nil {
@@ -124,8 +126,8 @@ func (b *Bot) pollLoop(ctx context.Context) {
 				var id struct {
 					UpdateID int64 `json:"update_id"`
 				}
-				if json.Unmarshal(raw, &id) == nil && id.UpdateID >= next {
-					next = id.UpdateID + 1
+				if json.Unmarshal(raw, &id) == nil {
+					next = max(next, id.UpdateID+1)
 				}
 				continue
 			}
@@ -206,7 +208,7 @@ func (b *Bot) process(ctx context.Context) {
 // handleStored processes one stored update and records the outcome.
 func (b *Bot) handleStored(ctx context.Context, su *models.Update) {
 	start := time.Now()
-	err := b.handleRaw(ctx, []byte(su.Payload))
+	err := b.handleRaw(ctx, []byte(su.Payload), su.Seq)
 	b.metrics.update(su.Kind, err, time.Since(start))
 	var retryAt *time.Time
 	var retry *worker.RetryError
@@ -250,12 +252,13 @@ func (b *Bot) handleStored(ctx context.Context, su *models.Update) {
 	}
 }
 
-// handleRaw decodes and dispatches one update.
-func (b *Bot) handleRaw(ctx context.Context, raw []byte) error {
+// handleRaw decodes and dispatches one update, the seq-th to arrive.
+func (b *Bot) handleRaw(ctx context.Context, raw []byte, seq int64) error {
 	u, err := decodeUpdate(raw)
 	if err != nil {
 		return nil // stored, so it was decodable; nothing to retry
 	}
+	u.Seq = seq
 	switch {
 	case u.ChatJoinRequest != nil:
 		return b.onJoinRequest(ctx, u)

@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	tgbot "github.com/go-telegram/bot"
@@ -98,7 +97,7 @@ func (b *Bot) onJoinRequest(ctx context.Context, u *update) error {
 		memberExt = *ext
 	}
 	err = b.store.QueueNotice(ctx, row.ChatKey, r.UserChatID, memberExt, models.NoticePayload{
-		Key: fmt.Sprintf("decline/u%d", u.ID), Kind: "join_declined", Text: b.texts.render(msgJoinDeclined, r.From.LanguageCode, d),
+		Key: "decline/" + u.key(), Kind: "join_declined", Text: b.texts.render(msgJoinDeclined, r.From.LanguageCode, d),
 	})
 	if err != nil {
 		return errUpdate(u, err)

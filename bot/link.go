@@ -86,7 +86,7 @@ func (b *Bot) link(ctx context.Context, u *update, memberID string, from *tgmode
 	b.metrics.link("linked")
 	if res.PreviousAccount != 0 {
 		err := b.store.QueueNotice(ctx, "", res.PreviousAccount, memberID, models.NoticePayload{
-			Key: fmt.Sprintf("moved/u%d", u.ID), Kind: "link_moved", Text: b.texts.render(msgLinkMoved, "", textData{Name: displayName(res.View.Member, nil)}),
+			Key: "moved/" + u.key(), Kind: "link_moved", Text: b.texts.render(msgLinkMoved, "", textData{Name: displayName(res.View.Member, nil)}),
 		})
 		if err != nil {
 			return err

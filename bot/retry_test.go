@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/karmagate/karmagate/gate"
 	"github.com/karmagate/karmagate/models"
@@ -138,4 +139,75 @@ func doneAfter(h *harness, member string, kind gate.ActionKind) int {
 		}
 	}
 	return 0
+}
+
+// diesAfterEffect wraps the removal executor: its first attempt of each
+// action bans and unbans the person in Telegram (as the executor does) and
+// then dies before the notice, as a process killed between the two would.
+type diesAfterEffect struct {
+	inner   worker.Executor
+	effect  func(a *models.Action)
+	mu      sync.Mutex
+	crashed map[int64]bool
+}
+
+func (d *diesAfterEffect) Execute(ctx context.Context, a *models.Action) error {
+	d.mu.Lock()
+	first := !d.crashed[a.ID]
+	d.crashed[a.ID] = true
+	d.mu.Unlock()
+	if first {
+		d.effect(a)
+		return errors.New("killed after the ban, before the notice")
+	}
+	return d.inner.Execute(ctx, a)
+}
+
+// TestBot_RetriedRemovalTellsOnce: the process that removed Alice died
+// before it wrote her notice. The retry finds her out already, bans
+// nobody, and tells her (no notice row existed: nothing had been
+// attempted, so this is still at most once).
+func TestBot_RetriedRemovalTellsOnce(t *testing.T) {
+	modelstest.Each(t, func(t *testing.T, spec string) {
+		var h *harness
+		var chatID int64
+		var owner, alice world.User
+		remove := &diesAfterEffect{crashed: map[int64]bool{}, effect: func(*models.Action) {
+			w := h.sb.World()
+			if err := w.Ban(chatID, owner.ID, alice.ID, time.Time{}); err != nil {
+				t.Errorf("ban: %v", err)
+			}
+			if err := w.Unban(chatID, owner.ID, alice.ID, true); err != nil {
+				t.Errorf("unban: %v", err)
+			}
+		}}
+		h = newHarness(t, spec, harnessOptions{executors: func(ex map[string]worker.Executor) {
+			remove.inner = ex[string(gate.ActionRemove)]
+			ex[string(gate.ActionRemove)] = remove
+		}})
+		owner = h.person("Owner", "owner_tg")
+		chat := h.group(owner, "Webmasters Pro", "webmasters-pro")
+		chatID = chat.ID
+		h.put("alice", 150, "webmasters")
+		alice = h.person("Alice", "alice_tg")
+		h.link("alice", alice)
+		if _, err := h.sb.Join(alice.ID, h.joinLink("webmasters-pro")); err != nil {
+			t.Fatal(err)
+		}
+		h.eventually("alice recorded in the chat", func() bool { return h.state("alice", "webmasters-pro").InChat })
+		h.idle()
+		before := len(h.received(alice.ID))
+		if _, err := h.store.AddKarma(h.ctx, "alice", -100, "test"); err != nil {
+			t.Fatal(err)
+		}
+		h.pool.Wake()
+		h.eventually("the removal done on its second attempt", func() bool { return doneAfter(h, "alice", gate.ActionRemove) == 2 })
+		h.idle()
+		if bans, _ := callsFor(h.sb.Calls(), "banChatMember", alice.ID); bans != 0 {
+			t.Errorf("the retry banned alice %d times; she was out already", bans)
+		}
+		if got := h.received(alice.ID)[before:]; len(got) != 1 {
+			t.Errorf("alice was told %d times after her removal, want once: %q", len(got), got)
+		}
+	})
 }

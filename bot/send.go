@@ -136,7 +136,7 @@ func (b *Bot) answer(ctx context.Context, u *update, userID int64, memberExt *st
 
 // replyNotice is the notice of the answer to update u.
 func replyNotice(u *update, userID int64, memberExt *string) models.Notice {
-	return models.Notice{IdemKey: fmt.Sprintf("u%d", u.ID), TgUserID: userID, MemberExt: memberExt, Kind: "reply"}
+	return models.Notice{IdemKey: u.key(), TgUserID: userID, MemberExt: memberExt, Kind: "reply"}
 }
 
 // queuedReply answers update u in chatID (a person or a group) through
@@ -145,7 +145,7 @@ func replyNotice(u *update, userID int64, memberExt *string) models.Notice {
 // the answer had to wait for the chat's turn, does not replace it with an
 // answer about the second pass ("0 confirmed").
 func (b *Bot) queuedReply(ctx context.Context, u *update, chatKey string, chatID int64, kind, text string) error {
-	err := b.store.QueueNotice(ctx, chatKey, chatID, "", models.NoticePayload{Key: fmt.Sprintf("u%d", u.ID), Kind: kind, Text: text})
+	err := b.store.QueueNotice(ctx, chatKey, chatID, "", models.NoticePayload{Key: u.key(), Kind: kind, Text: text})
 	if err != nil {
 		return err
 	}
@@ -158,5 +158,5 @@ func (b *Bot) queuedReply(ctx context.Context, u *update, chatKey string, chatID
 // groupReply answers in a group (admins' /bind and the like): once per
 // update as well.
 func (b *Bot) groupReply(ctx context.Context, u *update, chatID int64, text string) error {
-	return b.notify(ctx, models.Notice{IdemKey: fmt.Sprintf("u%d", u.ID), TgUserID: chatID, Kind: "group_reply"}, text, nil)
+	return b.notify(ctx, models.Notice{IdemKey: u.key(), TgUserID: chatID, Kind: "group_reply"}, text, nil)
 }

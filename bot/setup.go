@@ -175,7 +175,7 @@ func (b *Bot) onSetup(ctx context.Context, u *update) error {
 		"resize_keyboard": true, "one_time_keyboard": true,
 	}
 	text := "Pick the group to gate. Telegram will add me there as an admin with the rights I need (invite, ban, delete messages, manage tags); then I will ask which chat of the rules it is."
-	return b.notify(ctx, models.Notice{IdemKey: fmt.Sprintf("u%d", u.ID), TgUserID: from.ID, Kind: "reply"}, text, rawMarkup(markup))
+	return b.notify(ctx, models.Notice{IdemKey: u.key(), TgUserID: from.ID, Kind: "reply"}, text, rawMarkup(markup))
 }
 
 // rawMarkup lets a reply markup carry fields go-telegram/bot's types lack

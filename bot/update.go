@@ -20,6 +20,21 @@ type update struct {
 	// BotCanManageTags is my_chat_member.new_chat_member.can_manage_tags
 	// (Bot API 9.5).
 	BotCanManageTags bool
+	// Seq is the update's arrival number in the store (models.Update.Seq),
+	// 0 when it was not stored.
+	Seq int64
+}
+
+// key names what the update causes (replies, notices) in idempotency
+// keys: by its arrival, which never repeats, not by its update_id, which
+// Telegram starts again at random after a quiet week. Rows stored before
+// arrivals were numbered took their update_id as their number, so their
+// keys did not change.
+func (u *update) key() string {
+	if u.Seq != 0 {
+		return fmt.Sprintf("u%d", u.Seq)
+	}
+	return fmt.Sprintf("u%d", u.ID)
 }
 
 // newerFields are the parts of an update go-telegram/bot (Bot API 9.4)

@@ -1,19 +1,17 @@
 package dashboard
 
 import (
-	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
-	"time"
+	"sync/atomic"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -84,19 +82,41 @@ func validUserName(s string) bool {
 // changed is no longer valid.
 type credentials struct {
 	apiKey [sha256.Size]byte
-	hasKey bool
+	hasKey bool // the API key signs in (KARMAGATE_DASHBOARD_API_KEY)
 	users  map[string][]byte
-	dummy  []byte // compared against when the name is unknown, to take as long
+	// dummy is compared against when the name is unknown, to take as long
+	// as a known one: a bcrypt hash of the configured hashes' cost.
+	dummy    []byte
+	compared atomic.Pointer[func()] // tests: called before each bcrypt comparison
 }
 
-func newCredentials(apiKey string, users []User) credentials {
-	c := credentials{users: map[string][]byte{}, hasKey: apiKey != ""}
+func newCredentials(apiKey string, keySignIn bool, users []User) (*credentials, error) {
+	c := &credentials{users: map[string][]byte{}, hasKey: keySignIn && apiKey != ""}
 	c.apiKey = sha256.Sum256([]byte(apiKey))
+	cost := 0
 	for _, u := range users {
 		c.users[u.Name] = u.Hash
+		if n, err := bcrypt.Cost(u.Hash); err == nil && n > cost {
+			cost = n
+		}
 	}
-	c.dummy, _ = bcrypt.GenerateFromPassword([]byte("karmagate"), bcrypt.MinCost)
-	return c
+	if cost == 0 {
+		cost = bcrypt.DefaultCost
+	}
+	dummy, err := bcrypt.GenerateFromPassword([]byte("karmagate"), cost)
+	if err != nil {
+		return c, fmt.Errorf("dashboard: make the dummy password hash: %w", err)
+	}
+	c.dummy = dummy
+	return c, nil
+}
+
+// compare checks a password against a bcrypt hash.
+func (c *credentials) compare(hash []byte, secret string) bool {
+	if f := c.compared.Load(); f != nil {
+		(*f)()
+	}
+	return bcrypt.CompareHashAndPassword(hash, []byte(secret)) == nil
 }
 
 // check returns the user name a sign-in is for, or "" when it is wrong.
@@ -111,10 +131,10 @@ func (c *credentials) check(name, secret string) string {
 	}
 	hash, ok := c.users[name]
 	if !ok {
-		bcrypt.CompareHashAndPassword(c.dummy, []byte(secret))
+		c.compare(c.dummy, secret)
 		return ""
 	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(secret)) != nil {
+	if !c.compare(hash, secret) {
 		return ""
 	}
 	return name
@@ -136,98 +156,16 @@ func (c *credentials) fingerprint(user string) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// session is a signed-in admin, as the cookie carries it.
-type session struct {
-	User    string `json:"u"`
-	Cred    string `json:"k"` // the credential's fingerprint
-	CSRF    string `json:"c"`
-	Expires int64  `json:"e"` // unix seconds
-}
-
-func (s *session) checkCSRF(token string) bool {
-	return token != "" && hmac.Equal([]byte(token), []byte(s.CSRF))
-}
-
-// sessionCodec signs and checks session cookies.
-type sessionCodec struct {
-	key []byte
-	ttl time.Duration
-}
-
-func newSessionCodec(secret []byte, ttl time.Duration) sessionCodec {
-	// A key of its own, so that a session cookie can never pass for
-	// anything else signed with the secret.
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte("karmagate dashboard session v1"))
-	return sessionCodec{key: m.Sum(nil), ttl: ttl}
-}
-
-func (c sessionCodec) sign(payload []byte) []byte {
-	m := hmac.New(sha256.New, c.key)
-	m.Write(payload)
-	return m.Sum(nil)
-}
-
-func (c sessionCodec) encode(s *session) (string, error) {
-	payload, err := json.Marshal(s)
-	if err != nil {
-		return "", fmt.Errorf("encode session: %w", err)
+// fingerprints names the credential of every user who may sign in.
+func (c *credentials) fingerprints() map[string]string {
+	out := map[string]string{}
+	for u := range c.users {
+		out[u] = c.fingerprint(u)
 	}
-	enc := base64.RawURLEncoding
-	return enc.EncodeToString(payload) + "." + enc.EncodeToString(c.sign(payload)), nil
-}
-
-func (c sessionCodec) decode(v string, now time.Time) (*session, bool) {
-	p, sig, ok := strings.Cut(v, ".")
-	if !ok {
-		return nil, false
+	if c.hasKey {
+		out[APIKeyUser] = c.fingerprint(APIKeyUser)
 	}
-	enc := base64.RawURLEncoding
-	payload, err1 := enc.DecodeString(p)
-	mac, err2 := enc.DecodeString(sig)
-	if err1 != nil || err2 != nil || !hmac.Equal(mac, c.sign(payload)) {
-		return nil, false
-	}
-	var s session
-	if err := json.Unmarshal(payload, &s); err != nil || now.Unix() >= s.Expires || s.CSRF == "" {
-		return nil, false
-	}
-	return &s, true
-}
-
-// sessionFrom returns the request's valid session, or nil.
-func (s *Server) sessionFrom(r *http.Request) *session {
-	name := CookieName
-	if !secureRequest(r) {
-		name = LocalCookieName
-	}
-	c, err := r.Cookie(name)
-	if err != nil {
-		return nil
-	}
-	sess, ok := s.sessions.decode(c.Value, s.now())
-	if !ok {
-		return nil
-	}
-	if fp := s.creds.fingerprint(sess.User); fp == "" || !hmac.Equal([]byte(fp), []byte(sess.Cred)) {
-		return nil
-	}
-	return sess
-}
-
-func (s *Server) setSession(w http.ResponseWriter, r *http.Request, user string) error {
-	tok := make([]byte, 24)
-	if _, err := rand.Read(tok); err != nil {
-		return fmt.Errorf("make CSRF token: %w", err)
-	}
-	exp := s.now().Add(s.sessions.ttl)
-	v, err := s.sessions.encode(&session{User: user, Cred: s.creds.fingerprint(user),
-		CSRF: base64.RawURLEncoding.EncodeToString(tok), Expires: exp.Unix()})
-	if err != nil {
-		return err
-	}
-	http.SetCookie(w, sessionCookie(r, v))
-	return nil
+	return out
 }
 
 // sessionCookie is the cookie carrying value. It has no expiry of its own
@@ -290,7 +228,11 @@ func (s *Server) loginData(r *http.Request) loginData {
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, _ *session) error {
-	if sess := s.sessionFrom(r); sess != nil {
+	sess, err := s.sessionFrom(r)
+	if err != nil {
+		return err
+	}
+	if sess != nil {
 		http.Redirect(w, r, safeNext(r.FormValue("next")), http.StatusSeeOther)
 		return nil
 	}
@@ -298,38 +240,77 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, _ *session) e
 	return nil
 }
 
+// login checks a sign-in. A try takes a slot from the name's and the
+// client address's allowance of failures before the password is checked,
+// so that guesses sent at once are refused rather than all checked; a
+// sign-in that succeeds gives its slot back.
 func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *session) error {
 	d := s.loginData(r)
 	d.Name = strings.TrimSpace(r.PostFormValue("name"))
-	now := s.now()
-	if s.limiter.TokensAt(now) < 1 {
-		s.log.WarnContext(r.Context(), "dashboard: sign-in refused, too many failures", "name", logName(d.Name), "remote", r.RemoteAddr)
-		d.Error = "Too many failed sign-ins. Wait a minute, then try again."
+	addr := clientAddr(r, s.proxies)
+	client := addrText(addr, r)
+	name := logName(d.Name)
+	slot, wait := s.failures.take(name, addr, s.now())
+	if wait > 0 {
+		s.log.WarnContext(r.Context(), "dashboard: sign-in refused, too many failures", "name", name, "remote", client, "wait", wait)
+		secs := int(math.Ceil(wait.Seconds()))
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		d.Error = "Too many failed sign-ins. Try again in " + waitText(secs) + "."
 		s.render(w, r, nil, http.StatusTooManyRequests, "login", "Sign in", d)
 		return nil
 	}
 	user := s.creds.check(d.Name, r.PostFormValue("secret"))
 	if user == "" {
-		s.limiter.AllowN(now, 1)
-		s.log.WarnContext(r.Context(), "dashboard: failed sign-in", "name", logName(d.Name), "remote", r.RemoteAddr)
-		d.Error = "That did not match. Check the API key, or your name and password."
-		if d.Name == "" && !d.APIKey {
+		s.log.WarnContext(r.Context(), "dashboard: failed sign-in", "name", name, "remote", client)
+		d.Error = "That did not match. Check your name and password."
+		switch {
+		case d.Name == "" && !d.APIKey:
 			d.Error = "Enter your name and password."
+		case d.APIKey:
+			d.Error = "That did not match. Check the API key, or your name and password."
 		}
 		s.render(w, r, nil, http.StatusUnauthorized, "login", "Sign in", d)
 		return nil
 	}
-	if err := s.setSession(w, r, user); err != nil {
+	s.failures.giveBack(slot, s.now())
+	if err := s.setSession(w, r, user, client); err != nil {
 		return err
 	}
-	s.log.InfoContext(r.Context(), "dashboard: signed in", "user", user, "remote", r.RemoteAddr)
+	s.log.InfoContext(r.Context(), "dashboard: signed in", "user", user, "remote", client)
 	http.Redirect(w, r, d.Next, http.StatusSeeOther)
 	return nil
 }
 
+// waitText says how long to wait, from seconds: "6 seconds", "2 minutes".
+func waitText(secs int) string {
+	switch {
+	case secs == 1:
+		return "1 second"
+	case secs < 120:
+		return strconv.Itoa(secs) + " seconds"
+	}
+	return strconv.Itoa((secs+59)/60) + " minutes"
+}
+
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, sess *session) error {
+	if err := s.sessions.DeleteDashboardSession(r.Context(), sess.hash); err != nil {
+		return fmt.Errorf("sign out: %w", err)
+	}
 	clearSession(w, r)
-	s.log.InfoContext(r.Context(), "dashboard: signed out", "user", sess.User)
+	s.log.InfoContext(r.Context(), "dashboard: signed out", "user", sess.User, "remote", s.clientAddr(r))
+	http.Redirect(w, r, Prefix+"/login", http.StatusSeeOther)
+	return nil
+}
+
+// logoutEverywhere ends every session of the signed-in admin, this one
+// included.
+func (s *Server) logoutEverywhere(w http.ResponseWriter, r *http.Request, sess *session) error {
+	n, err := s.sessions.DeleteDashboardSessions(r.Context(), sess.User)
+	if err != nil {
+		return fmt.Errorf("sign out everywhere: %w", err)
+	}
+	clearSession(w, r)
+	s.log.InfoContext(r.Context(), "dashboard: signed out everywhere", "user", sess.User, "sessions", n, "remote", s.clientAddr(r))
 	http.Redirect(w, r, Prefix+"/login", http.StatusSeeOther)
 	return nil
 }

@@ -10,11 +10,10 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"path"
 	"strings"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"github.com/karmagate/karmagate/gate"
 	"github.com/karmagate/karmagate/models"
@@ -89,15 +88,25 @@ type LoginState struct {
 	State string // LoginCodeSent, LoginPasswordNeeded or LoginReady
 }
 
-// Options configures the dashboard. Store, Secret and a credential (APIKey
-// or Users) are required.
+// Options configures the dashboard. Store, Sessions, Secret and a way to
+// sign in (Users, or APIKey with APIKeySignIn) are required.
 type Options struct {
-	Store  Store
-	APIKey string // KARMAGATE_API_KEY: signs in as "api-key"
+	Store Store
+	// Sessions records who is signed in; *models.Store provides it.
+	Sessions SessionStore
+	APIKey   string // KARMAGATE_API_KEY
+	// APIKeySignIn lets the API key sign in, as "api-key"
+	// (KARMAGATE_DASHBOARD_API_KEY); off, the website's key opens nothing
+	// here.
+	APIKeySignIn bool
 	// Users are per-admin credentials (KARMAGATE_ADMIN_USERS, see
 	// ParseUsers).
 	Users []User
-	// Secret is KARMAGATE_SECRET; the session key is derived from it.
+	// TrustedProxies are the proxies whose X-Forwarded-For names the client
+	// (KARMAGATE_TRUSTED_PROXIES, see ParseTrustedProxies); from any other
+	// peer the header is ignored.
+	TrustedProxies []netip.Prefix
+	// Secret is KARMAGATE_SECRET; the session keys are derived from it.
 	Secret   []byte
 	Userbots Userbots         // nil: no userbot pool
 	Removals RemovalConfirmer // nil: no dry run to confirm
@@ -113,9 +122,11 @@ type Server struct {
 	store    Store
 	userbots Userbots
 	removals RemovalConfirmer
-	creds    credentials
-	sessions sessionCodec
-	limiter  *rate.Limiter // failed sign-ins
+	creds    *credentials
+	sessions SessionStore
+	keys     sessionKeys
+	failures *failures // failed sign-ins per name and address
+	proxies  []netip.Prefix
 	log      *slog.Logger
 	now      func() time.Time
 	version  string
@@ -132,8 +143,11 @@ func New(opts Options) (*Server, error) {
 	if len(opts.Secret) < 16 {
 		return nil, errors.New("dashboard: the secret (KARMAGATE_SECRET) is missing or shorter than 16 bytes")
 	}
-	if opts.APIKey == "" && len(opts.Users) == 0 {
-		return nil, errors.New("dashboard: no credential to sign in with (KARMAGATE_API_KEY or KARMAGATE_ADMIN_USERS)")
+	if opts.Sessions == nil {
+		return nil, errors.New("dashboard: no session store")
+	}
+	if (opts.APIKey == "" || !opts.APIKeySignIn) && len(opts.Users) == 0 {
+		return nil, errors.New("dashboard: no one can sign in: set KARMAGATE_ADMIN_USERS (htpasswd -nB NAME prints an entry), or KARMAGATE_DASHBOARD_API_KEY=true to sign in with the API key")
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -152,20 +166,25 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dashboard: static files: %w", err)
 	}
+	creds, err := newCredentials(opts.APIKey, opts.APIKeySignIn, opts.Users)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		store:    opts.Store,
 		userbots: opts.Userbots,
 		removals: opts.Removals,
-		creds:    newCredentials(opts.APIKey, opts.Users),
-		sessions: newSessionCodec(opts.Secret, opts.SessionTTL),
-		// Ten failed sign-ins at once, then one every six seconds.
-		limiter: rate.NewLimiter(rate.Every(6*time.Second), 10),
-		log:     opts.Logger,
-		now:     opts.Now,
-		version: opts.Version,
-		pages:   pages,
-		static:  static,
-		mux:     http.NewServeMux(),
+		creds:    creds,
+		sessions: opts.Sessions,
+		keys:     newSessionKeys(opts.Secret, opts.SessionTTL),
+		failures: newFailures(),
+		proxies:  opts.TrustedProxies,
+		log:      opts.Logger,
+		now:      opts.Now,
+		version:  opts.Version,
+		pages:    pages,
+		static:   static,
+		mux:      http.NewServeMux(),
 	}
 	s.routes()
 	return s, nil
@@ -176,6 +195,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET "+Prefix+"/login", s.handle(s.loginPage, false))
 	s.mux.HandleFunc("POST "+Prefix+"/login", s.handle(s.login, false))
 	s.mux.HandleFunc("POST "+Prefix+"/logout", s.handle(s.logout, true))
+	s.mux.HandleFunc("POST "+Prefix+"/logout-everywhere", s.handle(s.logoutEverywhere, true))
 	s.mux.HandleFunc("GET "+Prefix+"/{$}", s.handle(s.overviewPage, true))
 	s.mux.HandleFunc("GET "+Prefix+"/members", s.handle(s.membersPage, true))
 	s.mux.HandleFunc("GET "+Prefix+"/members/{id}", s.handle(s.memberPage, true))
@@ -233,7 +253,11 @@ func (s *Server) handle(h pageHandler, auth bool) http.HandlerFunc {
 			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 		}
 		if auth {
-			sess = s.sessionFrom(r)
+			var err error
+			if sess, err = s.sessionFrom(r); err != nil {
+				s.renderError(w, r, nil, err)
+				return
+			}
 			if sess == nil {
 				if r.Method == http.MethodGet {
 					next := r.URL.Path

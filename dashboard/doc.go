@@ -8,15 +8,24 @@
 // link and per-chat state, the planned removals, the userbot accounts, the
 // audit trail and the charts.
 //
-// Sign-in takes the API key (KARMAGATE_API_KEY) or, when configured, a
-// per-admin name and bcrypt password (KARMAGATE_ADMIN_USERS, in htpasswd's
-// "name:hash" form). A session is a cookie (Secure, HttpOnly,
-// SameSite=Strict) signed with HMAC-SHA256 under a key derived from
-// KARMAGATE_SECRET; it names the credential it was made with, so changing
-// the API key or a password ends the sessions made with the old one. Every
-// form that changes something carries the session's CSRF token. Pages are
-// sent with a Content-Security-Policy that allows no script and no framing.
+// Sign-in takes a per-admin name and bcrypt password
+// (KARMAGATE_ADMIN_USERS, in htpasswd's "name:hash" form) or, only when
+// Options.APIKeySignIn is set (KARMAGATE_DASHBOARD_API_KEY), the API key.
+// Failed sign-ins are limited per name and per client address, the slot
+// taken before the password is checked; an unknown name is checked against
+// a dummy hash of the configured cost. The client's address comes from
+// X-Forwarded-For only when the peer is a trusted proxy.
+//
+// A session is a row (SessionStore): the cookie (Secure, HttpOnly,
+// SameSite=Strict) carries a random token, the row an HMAC of it under a
+// key derived from KARMAGATE_SECRET and the fingerprint of the credential
+// signed in with. Signing out deletes the row, "sign out everywhere"
+// deletes the admin's rows, and a changed password or key no longer
+// matches the fingerprint. Every form that changes something carries the
+// session's CSRF token. Pages are sent with a Content-Security-Policy that
+// allows no script and no framing.
 //
 // The dashboard reads and writes through the small interfaces it declares
-// (Store, Userbots, RemovalConfirmer); *models.Store is its Store.
+// (Store, SessionStore, Userbots, RemovalConfirmer); *models.Store is its
+// Store and its SessionStore.
 package dashboard

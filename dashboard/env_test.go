@@ -62,15 +62,18 @@ type env struct {
 }
 
 // newEnv starts the dashboard over a fresh database (spec) with the rules
-// above; opts may set Users, Userbots and Removals.
+// above; opts may set Users, Userbots and Removals. Without an APIKey in
+// opts, the test's key signs in.
 func newEnv(t *testing.T, spec string, opts dashboard.Options) *env {
 	t.Helper()
 	db := modelstest.MustOpen(t, spec)
 	clock := modelstest.NewClock(t0)
 	store := models.NewStore(db, modelstest.MustRules(t, rulesYAML), models.Options{Now: clock.Now})
-	opts.Store, opts.Now, opts.Version = store, clock.Now, "test"
+	opts.Store, opts.Sessions, opts.Now, opts.Version = store, store, clock.Now, "test"
 	if opts.APIKey == "" {
-		opts.APIKey = apiKey
+		// The test key, signing in; a test that sets its own key
+		// chooses whether it signs in.
+		opts.APIKey, opts.APIKeySignIn = apiKey, true
 	}
 	if opts.Secret == nil {
 		opts.Secret = []byte(secret)

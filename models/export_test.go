@@ -53,3 +53,23 @@ func CountStatements(db *DB, fn func(sql string)) {
 		}
 	}
 }
+
+// OneConnection limits db's write pool to one connection, so that what a
+// transaction leaves on its session is seen by the next.
+func OneConnection(t interface{ Fatal(...any) }, db *DB) {
+	sqlDB, err := db.gorm.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB.SetMaxOpenConns(1)
+}
+
+// SessionLockWait runs a transaction with ctx, as the store runs every
+// write, and answers the lock wait its session had in it (MySQL only).
+func SessionLockWait(ctx context.Context, s *Store) (int, error) {
+	var n int
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		return tx.Raw("SELECT @@SESSION.innodb_lock_wait_timeout").Scan(&n).Error
+	})
+	return n, err
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -44,12 +43,11 @@ func (db *DB) migrations() ([]migration, error) {
 		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	// Numbers are unique and increasing; a gap is allowed, because work on
-	// several branches takes its numbers ahead (0008 may land before
-	// 0007): every migration not yet recorded is applied, in order.
+	// Numbers are handed out to work that lands in any order, so a build
+	// may lack one in between; each number is used once.
 	for i, m := range ms {
 		if m.version < 1 || i > 0 && m.version == ms[i-1].version {
-			return nil, fmt.Errorf("migrations for %s are not numbered uniquely from 1: %s", db.dialect, m.name)
+			return nil, fmt.Errorf("migrations for %s: %s has a number that is below 1 or used twice", db.dialect, m.name)
 		}
 	}
 	return ms, nil
@@ -63,6 +61,22 @@ func (db *DB) SchemaVersion() int {
 		return 0
 	}
 	return ms[len(ms)-1].version
+}
+
+// appliedVersions lists the migrations the database has recorded.
+func appliedVersions(g *gorm.DB) (map[int]bool, error) {
+	out := map[int]bool{}
+	if !g.Migrator().HasTable("schema_migrations") {
+		return out, nil
+	}
+	var vs []int
+	if err := g.Raw("SELECT version FROM schema_migrations").Scan(&vs).Error; err != nil {
+		return nil, fmt.Errorf("read applied migrations: %w", err)
+	}
+	for _, v := range vs {
+		out[v] = true
+	}
+	return out, nil
 }
 
 // Version reports the version the database is at (0 when empty).
@@ -103,7 +117,13 @@ func (db *DB) migrateTo(ctx context.Context, to int) (applied []string, err erro
 		known = ms[len(ms)-1].version
 	}
 	if to >= 0 {
-		ms = slices.DeleteFunc(ms, func(m migration) bool { return m.version > to })
+		upTo := ms[:0:0]
+		for _, m := range ms {
+			if m.version <= to {
+				upTo = append(upTo, m)
+			}
+		}
+		ms = upTo
 	}
 	err = db.gorm.WithContext(ctx).Connection(func(conn *gorm.DB) error {
 		if db.dialect == MySQL {
@@ -129,12 +149,12 @@ func (db *DB) migrateTo(ctx context.Context, to int) (applied []string, err erro
 		if cur > known {
 			return fmt.Errorf("database schema is at version %d but this karmagate knows only up to %d: upgrade karmagate", cur, known)
 		}
-		var done []int
-		if err := conn.Raw("SELECT version FROM schema_migrations").Scan(&done).Error; err != nil {
-			return fmt.Errorf("read applied migrations: %w", err)
+		done, err := appliedVersions(conn)
+		if err != nil {
+			return err
 		}
 		for _, m := range ms {
-			if slices.Contains(done, m.version) {
+			if done[m.version] {
 				continue
 			}
 			if err := db.apply(conn, m); err != nil {
@@ -171,6 +191,19 @@ func (db *DB) CheckSchema(ctx context.Context) error {
 	}
 	if want := db.SchemaVersion(); v != want {
 		return fmt.Errorf("database schema is at version %d, this karmagate needs %d: run karmagate migrate", v, want)
+	}
+	ms, err := db.migrations()
+	if err != nil {
+		return err
+	}
+	done, err := appliedVersions(db.read.WithContext(ctx))
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if !done[m.version] {
+			return fmt.Errorf("database schema lacks migration %s: run karmagate migrate", m.name)
+		}
 	}
 	return nil
 }

@@ -14,7 +14,8 @@ import (
 
 // Audit says what recording a chat's participant list changed.
 type Audit struct {
-	Present   int // participants recorded (admins and bots left out by the caller)
+	Present   int // ordinary participants recorded (bots left out by the caller)
+	Admins    int // the chat's creator and admins recorded (never strangers, never removed)
 	Joined    int // linked members found inside whom nothing had reported in
 	Left      int // linked members recorded inside but not there any more
 	Strangers int // accounts linked to no member inside: removals or flags queued
@@ -25,29 +26,40 @@ type Audit struct {
 
 // RecordParticipants records a gated chat's actual membership from a full
 // participant list (channels.getParticipants): present holds the Telegram
-// user ids inside, without the chat's admins and bots. Linked members
-// inside are marked in, those recorded inside but absent are marked out,
-// and both are re-planned; accounts linked to no member are strangers,
+// user ids inside, without the chat's admins and bots; admins holds the
+// chat's creator and admins. Linked members inside (admins too) are marked
+// in, those recorded inside but absent are marked out, and both are
+// re-planned; ordinary participants linked to no member are strangers,
 // removed or flagged as the chat's on_violation says (once: not while an
 // earlier removal of theirs is waiting). It is one transaction of a
 // bounded number of statements, whatever the chat's size.
-func (s *Store) RecordParticipants(ctx context.Context, key string, present []int64, actor string) (Audit, error) {
+func (s *Store) RecordParticipants(ctx context.Context, key string, present, admins []int64, actor string) (Audit, error) {
 	c, _ := s.chatIndex(key)
 	if c == nil {
 		return Audit{}, fmt.Errorf("chat %q: %w", key, ErrNotFound)
 	}
-	present = slices.Compact(slices.Sorted(slices.Values(present)))
+	admins = slices.Compact(slices.Sorted(slices.Values(admins)))
+	isAdmin := make(map[int64]bool, len(admins))
+	for _, id := range admins {
+		isAdmin[id] = true
+	}
+	present = slices.DeleteFunc(slices.Compact(slices.Sorted(slices.Values(present))), func(id int64) bool { return isAdmin[id] })
 	var out Audit
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
-		out = Audit{Present: len(present)}
+		out = Audit{Present: len(present), Admins: len(admins)}
 		p := s.newPlanner(tx, actor)
-		inside := make(map[int64]bool, len(present))
+		inside := make(map[int64]bool, len(present)+len(admins))
 		for _, id := range present {
 			inside[id] = true
 		}
+		for _, id := range admins {
+			inside[id] = true
+		}
+		everyone := slices.Concat(present, admins)
+		slices.Sort(everyone)
 		// Linked members inside, locked in id order.
 		linked := map[int64]*Member{} // tg user id → member
-		err := chunks(present, chunkSize, func(part []int64) error {
+		err := chunks(everyone, chunkSize, func(part []int64) error {
 			cond, arg := s.in("tg_user_id", part)
 			var ms []Member
 			if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where(cond, arg).Order("id").Find(&ms).Error; err != nil {
@@ -82,9 +94,10 @@ func (s *Store) RecordParticipants(ctx context.Context, key string, present []in
 		}
 		var joined []*Member
 		var strangers []int64
-		for _, id := range present {
+		for _, id := range everyone {
 			m, ok := linked[id]
 			switch {
+			case !ok && isAdmin[id]: // an admin nobody is linked to: no stranger
 			case !ok:
 				strangers = append(strangers, id)
 			case !wasIn[m.ID]:

@@ -100,6 +100,19 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 			}
 		}
 		deadline, bounded := caller.Deadline()
+		if bounded && s.db.dialect == MySQL {
+			// The bound is the session's, and the connection goes back to
+			// the pool: put the server's default back, or the next
+			// transaction on it (a reconcile chunk without a deadline)
+			// would inherit the last second this caller had left. A
+			// connection that cannot take the reset is broken anyway and
+			// database/sql drops it.
+			defer func() {
+				if err := conn.Exec("SET SESSION innodb_lock_wait_timeout = DEFAULT").Error; err != nil {
+					s.log.WarnContext(ctx, "reset the lock wait of a pooled connection", "err", err)
+				}
+			}()
+		}
 		for i := range attempts {
 			if bounded && s.db.dialect == MySQL {
 				left := max(1, int(math.Ceil(time.Until(deadline).Seconds())))

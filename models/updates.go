@@ -2,7 +2,9 @@ package models
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"reflect"
 	"time"
 
 	"gorm.io/gorm"
@@ -22,8 +24,11 @@ const (
 // and processes none twice.
 type Update struct {
 	UpdateID int64 `gorm:"primaryKey;autoIncrement:false"`
-	// Lane orders processing: updates of one lane (a user, or a group) run
-	// one at a time in update_id order; lanes run in parallel.
+	// Seq numbers arrivals: updates of one lane (a user, or a group) run
+	// one at a time in the order they arrived (not by update_id, which
+	// Telegram starts again at a random, lower value after a quiet week);
+	// lanes run in parallel.
+	Seq        int64
 	Lane       int64
 	Kind       string
 	Payload    string
@@ -43,36 +48,92 @@ type Update struct {
 // TableName is the updates table.
 func (Update) TableName() string { return "updates" }
 
-// SaveUpdates stores updates as received, each once: an update_id already
-// stored (Telegram delivering again, a second instance behind the same load
-// balancer) is ignored. It returns how many were new.
+// SaveUpdates stores updates as received, each once, and reports how many
+// were new. An update_id stored already with the same content is Telegram
+// delivering again (or a second instance behind the same load balancer)
+// and is ignored. One stored with other content is from before a quiet
+// week, after which Telegram starts the ids again at random: the new update
+// is stored, and the old row (long done) gives up its id.
 func (s *Store) SaveUpdates(ctx context.Context, ups []Update) (int, error) {
 	if len(ups) == 0 {
 		return 0, nil
 	}
-	now := s.clock()
-	rows := make([][]any, len(ups))
-	ids := make([]int64, len(ups))
-	for i, u := range ups {
-		rows[i] = []any{u.UpdateID, u.Lane, u.Kind, u.Payload, UpdatePending, 0, "", now, now}
-		ids[i] = u.UpdateID
+	incoming := make(map[int64]string, len(ups))
+	ids := make([]int64, 0, len(ups))
+	for _, u := range ups {
+		if _, dup := incoming[u.UpdateID]; !dup {
+			ids = append(ids, u.UpdateID)
+		}
+		incoming[u.UpdateID] = u.Payload
 	}
 	var fresh int
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
-		var before int64
-		cond, arg := s.in("update_id", ids)
-		if err := tx.Model(&Update{}).Where(cond, arg).Count(&before).Error; err != nil {
-			return fmt.Errorf("count stored updates: %w", err)
+		now := s.clock()
+		var have []struct {
+			UpdateID int64
+			Payload  string
+			Status   string
 		}
-		err := s.insertRows(tx, "updates", []string{"update_id", "lane", "kind", "payload", "status", "attempts", "last_error", "not_before", "received_at"}, rows,
+		cond, arg := s.in("update_id", ids)
+		if err := tx.Model(&Update{}).Select("update_id, payload, status").Where(cond, arg).Scan(&have).Error; err != nil {
+			return fmt.Errorf("read stored updates: %w", err)
+		}
+		repeat := map[int64]bool{}
+		for _, h := range have {
+			if samePayload(h.Payload, incoming[h.UpdateID]) {
+				repeat[h.UpdateID] = true
+				continue
+			}
+			// An id from an earlier run of ids. Done or failed: deleted
+			// (retention would have). Still waiting (never seen outside a
+			// sandbox: Telegram restarts ids only after a quiet week): moved
+			// to the negative id Telegram never uses.
+			var res *gorm.DB
+			if h.Status == UpdateDone || h.Status == UpdateFailed {
+				res = tx.Where("update_id = ?", h.UpdateID).Delete(&Update{})
+			} else {
+				res = tx.Model(&Update{}).Where("update_id = ?", h.UpdateID).Update("update_id", -h.UpdateID)
+			}
+			if res.Error != nil {
+				return fmt.Errorf("retire update %d of an earlier run of ids: %w", h.UpdateID, res.Error)
+			}
+			s.log.WarnContext(ctx, "update id seen before with other content: Telegram started its ids again after a quiet week", "update_id", h.UpdateID)
+		}
+		var seq int64
+		if err := tx.Raw("SELECT COALESCE(MAX(seq), 0) FROM updates").Scan(&seq).Error; err != nil {
+			return fmt.Errorf("read the last arrival: %w", err)
+		}
+		var rows [][]any
+		for _, u := range ups {
+			if repeat[u.UpdateID] {
+				continue
+			}
+			repeat[u.UpdateID] = true // once per batch too
+			seq++
+			rows = append(rows, []any{u.UpdateID, seq, u.Lane, u.Kind, u.Payload, UpdatePending, 0, "", now, now})
+		}
+		err := s.insertRows(tx, "updates", []string{"update_id", "seq", "lane", "kind", "payload", "status", "attempts", "last_error", "not_before", "received_at"}, rows,
 			onConflict{sqlite: "ON CONFLICT (update_id) DO NOTHING", mysql: "ON DUPLICATE KEY UPDATE update_id = update_id"})
 		if err != nil {
 			return fmt.Errorf("store updates: %w", err)
 		}
-		fresh = len(ups) - int(before)
+		fresh = len(rows)
 		return nil
 	})
 	return fresh, err
+}
+
+// samePayload reports whether two stored updates are one: the same bytes,
+// or the same JSON written differently.
+func samePayload(a, b string) bool {
+	if a == b {
+		return true
+	}
+	var x, y any
+	if json.Unmarshal([]byte(a), &x) != nil || json.Unmarshal([]byte(b), &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
 }
 
 // ClaimUpdates leases up to limit updates that are ready: the oldest not
@@ -85,14 +146,14 @@ func (s *Store) ClaimUpdates(ctx context.Context, owner string, limit int, lease
 		out = nil
 		err := tx.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"}).Table("updates AS u").
 			Where("u.status = ? AND +u.not_before <= ?", UpdatePending, now).
-			Where("NOT EXISTS (SELECT 1 FROM updates AS e WHERE e.lane = u.lane AND e.update_id < u.update_id AND e.status IN (?, ?))", UpdatePending, UpdateRunning).
-			Order("u.update_id").Limit(limit).Find(&out).Error
+			Where("NOT EXISTS (SELECT 1 FROM updates AS e WHERE e.lane = u.lane AND e.seq < u.seq AND e.status IN (?, ?))", UpdatePending, UpdateRunning).
+			Order("u.seq").Limit(limit).Find(&out).Error
 		if err == nil && len(out) < limit {
 			var more []Update
 			err = tx.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"}).Table("updates AS u").
 				Where("u.status = ? AND u.lease_until < ?", UpdateRunning, now).
-				Where("NOT EXISTS (SELECT 1 FROM updates AS e WHERE e.lane = u.lane AND e.update_id < u.update_id AND e.status IN (?, ?))", UpdatePending, UpdateRunning).
-				Order("u.update_id").Limit(limit - len(out)).Find(&more).Error
+				Where("NOT EXISTS (SELECT 1 FROM updates AS e WHERE e.lane = u.lane AND e.seq < u.seq AND e.status IN (?, ?))", UpdatePending, UpdateRunning).
+				Order("u.seq").Limit(limit - len(out)).Find(&more).Error
 			out = append(out, more...)
 		}
 		if err != nil {
@@ -157,29 +218,11 @@ func (s *Store) UpdateCounts(ctx context.Context) (map[string]int64, error) {
 	return out, nil
 }
 
-// LastUpdateID is the highest update_id stored (0 when none): where a
-// poller resumes after a restart.
-func (s *Store) LastUpdateID(ctx context.Context) (int64, error) {
-	var v *int64
-	if err := s.db.gorm.WithContext(ctx).Raw("SELECT MAX(update_id) FROM updates").Scan(&v).Error; err != nil {
-		return 0, fmt.Errorf("read last update id: %w", err)
-	}
-	if v == nil {
-		return 0, nil
-	}
-	return *v, nil
-}
-
-// PruneUpdates deletes updates done before cutoff, keeping the highest
-// update_id so that a poller can resume after it. Telegram repeats an
+// PruneUpdates deletes updates done before cutoff. Telegram repeats an
 // update for at most 24 hours, so a cutoff older than that loses no
 // duplicate check.
 func (s *Store) PruneUpdates(ctx context.Context, cutoff time.Time) (int64, error) {
-	last, err := s.LastUpdateID(ctx)
-	if err != nil {
-		return 0, err
-	}
-	res := s.db.gorm.WithContext(ctx).Where("status IN (?, ?) AND done_at < ? AND update_id < ?", UpdateDone, UpdateFailed, cutoff.UTC(), last).Delete(&Update{})
+	res := s.db.gorm.WithContext(ctx).Where("status IN (?, ?) AND done_at < ?", UpdateDone, UpdateFailed, cutoff.UTC()).Delete(&Update{})
 	if res.Error != nil {
 		return 0, fmt.Errorf("prune updates: %w", res.Error)
 	}

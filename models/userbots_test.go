@@ -225,7 +225,7 @@ func TestStore_RecordParticipants(t *testing.T) {
 		f.link(t, "low", 13)
 		f.put(t, "known", 150, "webmasters") // inside, recorded
 		f.link(t, "known", 14, "webmasters-pro")
-		a, err := f.store.RecordParticipants(ctx, "webmasters-pro", []int64{11, 13, 14, 99, 99}, "audit")
+		a, err := f.store.RecordParticipants(ctx, "webmasters-pro", []int64{11, 13, 14, 99, 99}, nil, "audit")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -250,7 +250,7 @@ func TestStore_RecordParticipants(t *testing.T) {
 			})
 		}
 		t.Run("strangers once", func(t *testing.T) {
-			a, err := f.store.RecordParticipants(ctx, "webmasters-pro", []int64{11, 13, 14, 99}, "audit")
+			a, err := f.store.RecordParticipants(ctx, "webmasters-pro", []int64{11, 13, 14, 99}, nil, "audit")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -657,6 +657,12 @@ func (s *Sandbox) handleGetFaults(_ *http.Request, _ map[string]string) (int, an
 	return answer(s.world.FaultConfig())
 }
 
+// handleQuiet: POST /sandbox/bot/quiet plays a week without updates for
+// the sandbox's bot: its next update_id is random and lower than the last.
+func (s *Sandbox) handleQuiet(_ *http.Request, _ map[string]string) (int, any, error) {
+	return answer(map[string]int64{"next_update_id": s.botapi.Quiet(s.bot.ID)})
+}
+
 // handleReset empties the world but for the sandbox's bot.
 func (s *Sandbox) handleReset(_ *http.Request, _ map[string]string) (int, any, error) {
 	s.Reset()

@@ -268,5 +268,9 @@ func (s *Sandbox) WriteEnvFile(path string) error {
 	if err := os.WriteFile(path, []byte(s.EnvFile()), 0o600); err != nil {
 		return fmt.Errorf("sandbox: write env file: %w", err)
 	}
+	// os.WriteFile keeps the mode of a file that was there.
+	if err := os.Chmod(path, 0o600); err != nil {
+		return fmt.Errorf("sandbox: write env file: %w", err)
+	}
 	return nil
 }

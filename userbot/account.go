@@ -202,72 +202,31 @@ func channelLimit(cfg tg.HelpAppConfigClass, premium bool) int {
 	return 0
 }
 
-// syncDialogs pages through the account's dialogs, stores the access
-// hashes of its supergroups and channels, and counts them.
+// syncDialogs walks the account's dialogs, stores the access hashes of
+// its supergroups and channels, and counts them.
 func (a *account) syncDialogs(ctx context.Context) (int, error) {
-	api := a.tg()
-	req := &tg.MessagesGetDialogsRequest{OffsetPeer: &tg.InputPeerEmpty{}, Limit: 100}
 	count := 0
-	seen := map[int64]bool{}
-	for page := 0; page < 100; page++ {
-		res, err := api.MessagesGetDialogs(ctx, req)
-		if err != nil {
-			return 0, fmt.Errorf("list dialogs: %w", err)
-		}
-		var dialogs []tg.DialogClass
-		var chats []tg.ChatClass
-		var msgs []tg.MessageClass
-		switch d := res.(type) {
-		case *tg.MessagesDialogs:
-			dialogs, chats, msgs = d.Dialogs, d.Chats, d.Messages
-		case *tg.MessagesDialogsSlice:
-			dialogs, chats, msgs = d.Dialogs, d.Chats, d.Messages
-		default:
-			return count, nil
-		}
-		var peers []models.UserbotPeer
-		for _, c := range chats {
-			if ch, ok := c.(*tg.Channel); ok && !ch.Left && !seen[ch.ID] {
-				seen[ch.ID] = true
-				count++
-				peers = append(peers, models.UserbotPeer{UserbotID: a.id, Kind: models.PeerChannel, PeerID: ch.ID, AccessHash: ch.AccessHash})
-			}
-		}
-		if err := a.p.opts.Accounts.SavePeers(ctx, peers); err != nil {
-			return 0, err
-		}
-		if _, slice := res.(*tg.MessagesDialogsSlice); !slice || len(dialogs) < req.Limit || len(dialogs) == 0 {
-			return count, nil
-		}
-		// The next page starts after the last dialog of this one.
-		last, ok := dialogs[len(dialogs)-1].(*tg.Dialog)
-		if !ok {
-			return count, nil
-		}
-		req.OffsetID = last.TopMessage
-		for _, m := range msgs {
-			if mm, ok := m.(interface{ GetID() int }); ok && mm.GetID() == last.TopMessage {
-				if d, ok := m.(interface{ GetDate() int }); ok {
-					req.OffsetDate = d.GetDate()
-				}
-			}
-		}
-		req.OffsetPeer = inputPeer(last.Peer, chats)
+	var peers []models.UserbotPeer
+	flush := func() error {
+		err := a.p.opts.Accounts.SavePeers(ctx, peers)
+		peers = peers[:0]
+		return err
 	}
-	return count, nil
-}
-
-// inputPeer is the input peer of a dialog's peer, from the chats listed
-// with it.
-func inputPeer(p tg.PeerClass, chats []tg.ChatClass) tg.InputPeerClass {
-	if pc, ok := p.(*tg.PeerChannel); ok {
-		for _, c := range chats {
-			if ch, ok := c.(*tg.Channel); ok && ch.ID == pc.ChannelID {
-				return &tg.InputPeerChannel{ChannelID: ch.ID, AccessHash: ch.AccessHash}
-			}
+	err := eachChannel(ctx, a.tg(), func(ch *tg.Channel) (bool, error) {
+		if ch.Left {
+			return false, nil
 		}
+		count++
+		peers = append(peers, models.UserbotPeer{UserbotID: a.id, Kind: models.PeerChannel, PeerID: ch.ID, AccessHash: ch.AccessHash})
+		if len(peers) == 100 {
+			return false, flush()
+		}
+		return false, nil
+	})
+	if err != nil {
+		return 0, err
 	}
-	return &tg.InputPeerEmpty{}
+	return count, flush()
 }
 
 // tg is the account's API client.

@@ -117,7 +117,7 @@ func (p *Pool) execCreateGroup(ctx context.Context, act *models.Action) error {
 		case err != nil:
 			return err
 		}
-		err = p.createOn(ctx, a, c.Key, c.Title, c.About)
+		err = p.createOn(ctx, a, c.Key, c.Title)
 		var we *waitError
 		var le *lostError
 		switch {
@@ -163,12 +163,14 @@ func (p *Pool) noAccount(ctx context.Context, cause error) error {
 
 // createOn creates the chat's group with account a, recording the attempt
 // first.
-func (p *Pool) createOn(ctx context.Context, a *account, key, title, about string) error {
+func (p *Pool) createOn(ctx context.Context, a *account, key, title string) error {
 	g, err := p.opts.Accounts.BeginGroup(ctx, a.id, key, title)
 	if err != nil {
 		return err
 	}
-	upd, err := a.tg().ChannelsCreateChannel(ctx, &tg.ChannelsCreateChannelRequest{Megagroup: true, Title: title, About: about})
+	// Created with the attempt's marker as its description (see
+	// findGroup); finishGroup sets the rules' description.
+	upd, err := a.tg().ChannelsCreateChannel(ctx, &tg.ChannelsCreateChannelRequest{Megagroup: true, Title: title, About: creationMarker(g)})
 	if err != nil {
 		if isRPC(err) || errors.As(err, new(*waitError)) || errors.As(err, new(*lostError)) {
 			// Telegram refused: nothing was created.
@@ -224,6 +226,9 @@ func (p *Pool) finishGroup(ctx context.Context, a *account, g *models.UserbotGro
 	if err := p.opts.Accounts.SetChannels(ctx, a.id, a.channelCount(), 0); err != nil {
 		a.log.WarnContext(ctx, "record channel count", "err", err)
 	}
+	if err := p.setAbout(ctx, a, g.ChatKey, ch); err != nil {
+		return err
+	}
 	actor := p.opts.Actor + ":" + strconv.FormatInt(a.id, 10)
 	if err := p.opts.Store.RecordGroupCreated(ctx, g.ChatKey, botAPIChatID(ch.ID), a.userID(), actor); err != nil {
 		return fmt.Errorf("bind the created group of %s: %w", g.ChatKey, err)
@@ -233,6 +238,22 @@ func (p *Pool) finishGroup(ctx context.Context, a *account, g *models.UserbotGro
 		return err
 	}
 	p.wakeWorkers()
+	return nil
+}
+
+// setAbout gives a group the rules' description in place of the creation
+// marker; a group whose description is that already is left alone.
+func (p *Pool) setAbout(ctx context.Context, a *account, key string, ch *tg.Channel) error {
+	c, ok := p.opts.Store.Rules().Chat(key)
+	if !ok {
+		return nil
+	}
+	_, err := a.tg().MessagesEditChatAbout(ctx, &tg.MessagesEditChatAboutRequest{
+		Peer: &tg.InputPeerChannel{ChannelID: ch.ID, AccessHash: ch.AccessHash}, About: c.About,
+	})
+	if err != nil && !tgerr.Is(err, "CHAT_ABOUT_NOT_MODIFIED") {
+		return fmt.Errorf("set the description of the group of %s: %w", key, err)
+	}
 	return nil
 }
 
@@ -328,44 +349,43 @@ func (p *Pool) recoverGroup(ctx context.Context, key string) (bool, error) {
 
 // findGroup looks in an account's dialogs for the group an attempt
 // created: one the account created, with the attempt's title, made no
-// earlier than a minute before the attempt began.
+// earlier than a minute before the attempt began (Telegram's clock may
+// differ from ours), and carrying the attempt's marker as its description
+// (createOn sets it; finishGroup puts the rules' description back once the
+// group is recorded). A group of the same title made by hand in that minute
+// has no marker and is never adopted.
 func (p *Pool) findGroup(ctx context.Context, a *account, g *models.UserbotGroup) (*tg.Channel, error) {
-	req := &tg.MessagesGetDialogsRequest{OffsetPeer: &tg.InputPeerEmpty{}, Limit: 100}
 	since := int(g.StartedAt.Add(-time.Minute).Unix())
-	for page := 0; page < 100; page++ {
-		res, err := a.tg().MessagesGetDialogs(ctx, req)
-		if err != nil {
-			return nil, fmt.Errorf("look for the group of %s: %w", g.ChatKey, err)
-		}
-		var chats []tg.ChatClass
-		var dialogs []tg.DialogClass
-		switch d := res.(type) {
-		case *tg.MessagesDialogs:
-			chats, dialogs = d.Chats, d.Dialogs
-		case *tg.MessagesDialogsSlice:
-			chats, dialogs = d.Chats, d.Dialogs
-		default:
-			return nil, nil
-		}
-		for _, c := range chats {
-			if ch, ok := c.(*tg.Channel); ok && ch.Creator && ch.Title == g.Title && ch.Date >= since {
-				if bound, err := p.opts.Store.ChatRows(ctx); err == nil && boundTo(bound, botAPIChatID(ch.ID)) {
-					continue
-				}
-				return ch, nil
-			}
-		}
-		if _, slice := res.(*tg.MessagesDialogsSlice); !slice || len(dialogs) < req.Limit {
-			return nil, nil
-		}
-		last, ok := dialogs[len(dialogs)-1].(*tg.Dialog)
-		if !ok {
-			return nil, nil
-		}
-		req.OffsetID = last.TopMessage
-		req.OffsetPeer = inputPeer(last.Peer, chats)
+	bound, err := p.opts.Store.ChatRows(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return nil, nil
+	var found *tg.Channel
+	err = eachChannel(ctx, a.tg(), func(ch *tg.Channel) (bool, error) {
+		if !ch.Creator || ch.Title != g.Title || ch.Date < since || boundTo(bound, botAPIChatID(ch.ID)) {
+			return false, nil
+		}
+		full, err := a.tg().ChannelsGetFullChannel(ctx, &tg.InputChannel{ChannelID: ch.ID, AccessHash: ch.AccessHash})
+		if err != nil {
+			return false, fmt.Errorf("read the description of a candidate group: %w", err)
+		}
+		if cf, ok := full.FullChat.(*tg.ChannelFull); ok && cf.About == creationMarker(g) {
+			found = ch
+			return true, nil
+		}
+		return false, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("look for the group of %s: %w", g.ChatKey, err)
+	}
+	return found, nil
+}
+
+// creationMarker is the description a group is created with, unique to the
+// attempt that creates it, so that recovery after a crash recognises the
+// group as this attempt's and no other.
+func creationMarker(g *models.UserbotGroup) string {
+	return fmt.Sprintf("karmagate: creating %s (attempt %d, %d)", g.ChatKey, g.ID, g.StartedAt.UnixNano())
 }
 
 func boundTo(rows []models.ChatRow, tgChatID int64) bool {

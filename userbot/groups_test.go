@@ -2,6 +2,9 @@ package userbot_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -9,6 +12,7 @@ import (
 	"github.com/karmagate/karmagate/models/modelstest"
 	"github.com/karmagate/karmagate/sandbox/sandboxtest"
 	"github.com/karmagate/karmagate/sandbox/world"
+	"github.com/karmagate/karmagate/userbot"
 )
 
 // groupsOf returns the supergroups a user created.
@@ -228,5 +232,107 @@ chats:
 	}
 	if n := len(h.groupsOf(alice.ID)) + len(h.groupsOf(bob.ID)); n != 2 {
 		t.Errorf("groups: %d, want 2", n)
+	}
+}
+
+// errCrash stands for a process killed at a failpoint.
+var errCrash = errors.New("killed at the failpoint")
+
+// TestPool_CreateGroupRecoversAfterCrash: the process dies after
+// createChannel and before recording the group. The next attempt finds the
+// group the first made, although the account is in 150 newer groups
+// (paging dialogs needs the offset date: by the peer alone Telegram starts
+// at the top again), and although the owner made a group of the same title
+// by hand just before (it lacks the attempt's marker): no second group,
+// the hand-made one left alone, the rules' description set.
+func TestPool_CreateGroupRecoversAfterCrash(t *testing.T) {
+	var armed atomic.Bool
+	armed.Store(true)
+	h := newHarness(t, harnessOptions{noBot: true, limits: world.Limits{FloodWait: map[string]time.Duration{}},
+		failpoint: func(name string) {
+			if name == userbot.FailAfterCreateChannel && armed.CompareAndSwap(true, false) {
+				panic(errCrash)
+			}
+		}})
+	alice := h.person("alice", "", world.PrivacyEverybody)
+	var others []world.User // five, for Telegram's 50 groups a day each
+	for i := range 5 {
+		others = append(others, h.person(fmt.Sprintf("other%d", i), "", world.PrivacyEverybody))
+	}
+	h.login(alice, "")
+	h.waitReady(1)
+	byHand, err := h.w.CreateSupergroup(alice.ID, "Webmasters Pro", "our old group")
+	if err != nil {
+		t.Fatal(err)
+	}
+	func() {
+		defer func() {
+			if r := recover(); r != errCrash {
+				t.Fatalf("the first attempt did not stop at the failpoint: %v", r)
+			}
+		}()
+		_ = h.execute("create_group", "webmasters-pro")
+	}()
+	// The account is then added to 150 groups, all newer in its dialogs.
+	for i := range 150 {
+		other := others[i%len(others)]
+		ch, err := h.w.CreateSupergroup(other.ID, fmt.Sprintf("Other %d", i), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := h.w.AddMembers(ch.ID, other.ID, []int64{alice.ID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.execute("create_group", "webmasters-pro"); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(h.calls("channels.createChannel", alice.ID)); n != 1 {
+		t.Errorf("createChannel calls: %d, want 1 (the crashed attempt's group adopted)", n)
+	}
+	groups := h.groupsOf(alice.ID)
+	if len(groups) != 2 {
+		t.Fatalf("groups alice made: %d, want 2 (by hand and the crashed attempt's)", len(groups))
+	}
+	bound := h.chatID("webmasters-pro")
+	if bound == byHand.BotAPIID() {
+		t.Fatal("the group made by hand was adopted")
+	}
+	made, ok := h.w.ChatByBotAPIID(bound)
+	if !ok || made.CreatorID != alice.ID || made.Title != "Webmasters Pro" {
+		t.Fatalf("bound to %d (%+v), want the crashed attempt's group", bound, made)
+	}
+	if made.About != "Webmasters with karma 100 and more" {
+		t.Errorf("the adopted group's description is %q, want the rules'", made.About)
+	}
+	if c, _ := h.w.Chat(byHand.ID); c.About != "our old group" {
+		t.Errorf("the hand-made group's description became %q", c.About)
+	}
+	h.wantBotAdmin(bound)
+}
+
+// TestPool_CreateGroupAdoptsNoHandMadeGroup: an attempt recorded but cut
+// short before createChannel reached Telegram made no group; a group of the
+// same title the owner made by hand in the same minute is not taken for it.
+func TestPool_CreateGroupAdoptsNoHandMadeGroup(t *testing.T) {
+	h := newHarness(t, harnessOptions{noBot: true, limits: world.Limits{FloodWait: map[string]time.Duration{}}})
+	alice := h.person("alice", "", world.PrivacyEverybody)
+	id := h.login(alice, "")
+	h.waitReady(1)
+	byHand, err := h.w.CreateSupergroup(alice.ID, "Webmasters Pro", "our old group")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.ub.BeginGroup(context.Background(), id, "webmasters-pro", "Webmasters Pro"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.execute("create_group", "webmasters-pro"); err != nil {
+		t.Fatal(err)
+	}
+	if bound := h.chatID("webmasters-pro"); bound == byHand.BotAPIID() {
+		t.Fatal("the group made by hand was adopted")
+	}
+	if n := len(h.calls("channels.createChannel", alice.ID)); n != 1 {
+		t.Errorf("createChannel calls: %d, want 1", n)
 	}
 }

@@ -76,11 +76,11 @@ func (p *Pool) AuditChat(ctx context.Context, key string) (models.Audit, error) 
 		}
 		return models.Audit{}, fmt.Errorf("chat %s: %w", key, worker.ErrCannotAudit)
 	}
-	present, err := p.participants(ctx, a, channel)
+	present, admins, err := p.participants(ctx, a, channel)
 	if err != nil {
 		return models.Audit{}, p.retryable(err)
 	}
-	res, err := p.opts.Store.RecordParticipants(ctx, key, present, p.opts.Actor+":"+strconv.FormatInt(a.id, 10))
+	res, err := p.opts.Store.RecordParticipants(ctx, key, present, admins, p.opts.Actor+":"+strconv.FormatInt(a.id, 10))
 	if err != nil {
 		return models.Audit{}, err
 	}
@@ -91,20 +91,21 @@ func (p *Pool) AuditChat(ctx context.Context, key string) (models.Audit, error) 
 	return res, nil
 }
 
-// participants lists the people inside a supergroup: not its creator,
-// admins or bots, nor the banned and those who left.
-func (p *Pool) participants(ctx context.Context, a *account, channel *tg.InputChannel) ([]int64, error) {
-	var present []int64
+// participants lists the people inside a supergroup, in two lists: its
+// ordinary participants, and its creator and admins (who are never removed
+// and never strangers). Bots, the banned, those who left and the account
+// itself are left out.
+func (p *Pool) participants(ctx context.Context, a *account, channel *tg.InputChannel) (present, admins []int64, err error) {
 	for offset := 0; ; {
 		res, err := a.tg().ChannelsGetParticipants(ctx, &tg.ChannelsGetParticipantsRequest{
 			Channel: channel, Filter: &tg.ChannelParticipantsRecent{}, Offset: offset, Limit: maxPage,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("list participants: %w", err)
+			return nil, nil, fmt.Errorf("list participants: %w", err)
 		}
 		page, ok := res.(*tg.ChannelsChannelParticipants)
 		if !ok {
-			return nil, errors.New("list participants: not modified, with no cache")
+			return nil, nil, errors.New("list participants: not modified, with no cache")
 		}
 		bots := map[int64]bool{}
 		for _, u := range page.Users {
@@ -114,20 +115,31 @@ func (p *Pool) participants(ctx context.Context, a *account, channel *tg.InputCh
 		}
 		p.rememberUsers(ctx, a, page.Users)
 		for _, part := range page.Participants {
+			var id int64
+			var admin bool
 			switch x := part.(type) {
 			case *tg.ChannelParticipant:
-				if !bots[x.UserID] {
-					present = append(present, x.UserID)
-				}
+				id = x.UserID
 			case *tg.ChannelParticipantSelf:
-				if x.UserID != a.userID() && !bots[x.UserID] {
-					present = append(present, x.UserID)
-				}
+				id = x.UserID
+			case *tg.ChannelParticipantAdmin:
+				id, admin = x.UserID, true
+			case *tg.ChannelParticipantCreator:
+				id, admin = x.UserID, true
+			default: // banned or left: not inside
+				continue
+			}
+			switch {
+			case id == a.userID() || bots[id]:
+			case admin:
+				admins = append(admins, id)
+			default:
+				present = append(present, id)
 			}
 		}
 		offset += len(page.Participants)
 		if len(page.Participants) == 0 || offset >= page.Count {
-			return present, nil
+			return present, admins, nil
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/karmagate/karmagate/linking"
 	"github.com/karmagate/karmagate/models"
 	"github.com/karmagate/karmagate/sandbox/world"
+	"github.com/karmagate/karmagate/userbot"
 	"github.com/karmagate/karmagate/worker"
 )
 
@@ -274,4 +276,116 @@ func TestPool_ResolvePhone(t *testing.T) {
 	if h.w.IsContact(alice.ID, open.ID) {
 		t.Error("the looked-up contact was not deleted")
 	}
+}
+
+// TestPool_AuditSeesAdmins: a userbot audit lists the group's admins too.
+// A linked member who is an admin stays recorded inside (today's audit
+// listed only ordinary participants and recorded every admin as gone), and
+// an admin linked to no member is no stranger: nothing is queued for them.
+func TestPool_AuditSeesAdmins(t *testing.T) {
+	h := newHarness(t, harnessOptions{noBot: true, limits: world.Limits{FloodWait: map[string]time.Duration{}}})
+	alice := h.person("alice", "", world.PrivacyEverybody)
+	h.login(alice, "")
+	h.waitReady(1)
+	if err := h.execute("create_group", "webmasters-pro"); err != nil {
+		t.Fatal(err)
+	}
+	chat, _ := h.w.ChatByBotAPIID(h.chatID("webmasters-pro"))
+	ctx := context.Background()
+	mod := h.person("mod", "", world.PrivacyEverybody)
+	helper := h.person("helper", "", world.PrivacyEverybody) // an admin no member is linked to
+	in := models.MemberInput{ID: "mod", Karma: 150, Groups: []string{"webmasters"}}
+	if err := in.Normalize(h.store.Rules()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.store.PutMember(ctx, in, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.store.LinkTelegram(ctx, "mod", mod.ID, "", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.store.SetInChat(ctx, "mod", "webmasters-pro", true, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := h.w.AddMembers(chat.ID, alice.ID, []int64{mod.ID, helper.ID}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int64{mod.ID, helper.ID} {
+		if err := h.w.PromoteAdmin(chat.ID, alice.ID, id, world.AdminRights{CanDeleteMessages: true}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, err := h.pool.AuditChat(ctx, "webmasters-pro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Left != 0 || a.Strangers != 0 {
+		t.Errorf("audit: %+v; want nobody left and no strangers (the two inside are admins)", a)
+	}
+	if a.Admins != 2 {
+		t.Errorf("audit counted %d admins, want 2 (the account that made the group is left out)", a.Admins)
+	}
+	v, err := h.store.FindMember(ctx, "mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.Chats[0].InChat {
+		t.Error("the linked admin is recorded as out after an audit")
+	}
+	for _, kind := range []gate.ActionKind{gate.ActionRemove, gate.ActionFlag} {
+		if acts, err := h.store.ChatActions(ctx, "webmasters-pro", kind, models.ActionPending, 10); err != nil || len(acts) != 0 {
+			t.Errorf("%s actions queued: %+v %v; want none", kind, acts, err)
+		}
+	}
+}
+
+// failingRenewals makes RenewUserbots fail while fail is set, as a
+// database that went away would.
+type failingRenewals struct {
+	userbot.Accounts
+	fail *atomic.Bool
+}
+
+func (f failingRenewals) RenewUserbots(ctx context.Context, owner string, ttl time.Duration) ([]int64, error) {
+	if f.fail.Load() {
+		return nil, errors.New("the database went away")
+	}
+	return f.Accounts.RenewUserbots(ctx, owner, ttl)
+}
+
+// TestPool_StopsWhenItCannotRenew: when the accounts' lease cannot be
+// renewed, every client stops before the lease runs out (another instance
+// may then take the account, and two clients on one session are what
+// Telegram answers AUTH_KEY_DUPLICATED to, killing the session for good).
+func TestPool_StopsWhenItCannotRenew(t *testing.T) {
+	var fail atomic.Bool
+	h := newHarness(t, harnessOptions{noBot: true, limits: world.Limits{FloodWait: map[string]time.Duration{}},
+		accounts: func(a userbot.Accounts) userbot.Accounts { return failingRenewals{Accounts: a, fail: &fail} }})
+	alice := h.person("alice", "", world.PrivacyEverybody)
+	h.login(alice, "")
+	h.waitReady(1)
+	if err := h.execute("create_group", "webmasters-pro"); err != nil {
+		t.Fatal(err)
+	}
+	fail.Store(true)
+	failedAt := time.Now()
+	const ttl = 3 * time.Second // the harness's LeaseTTL
+	var stoppedAt time.Time
+	for time.Since(failedAt) < 2*ttl {
+		var retry *worker.RetryError
+		if err := h.execute("audit", "webmasters-pro"); errors.As(err, &retry) {
+			stoppedAt = time.Now()
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if stoppedAt.IsZero() {
+		t.Fatalf("the client still worked %s after its lease could no longer be renewed (lease %s)", 2*ttl, ttl)
+	}
+	if d := stoppedAt.Sub(failedAt); d >= ttl {
+		t.Errorf("the client stopped %s after the renewals began to fail; want within the lease (%s)", d, ttl)
+	}
+	// Renewals work again: the account comes back.
+	fail.Store(false)
+	h.waitReady(1)
 }

@@ -152,24 +152,30 @@ func (p *Pool) Wake() {
 	}
 }
 
-// Run claims and executes actions until ctx ends, then stops claiming,
-// hands back what it claimed but did not start, and waits up to
-// DrainTimeout for the actions in flight.
+// Run claims and executes actions until ctx ends, then stops claiming and
+// waits up to DrainTimeout for the actions in flight. It claims only as many
+// actions as it has idle workers, so nothing it holds waits to start.
 func (p *Pool) Run(ctx context.Context) error {
 	jobs := make(chan models.Action)
+	// idle holds one token per worker that has nothing to do: a claim asks
+	// for no more actions than there are tokens, so nothing claimed waits
+	// in memory while its lease runs down.
+	idle := make(chan struct{}, p.opts.Workers)
 	execCtx, cancelExec := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelExec()
 	var wg sync.WaitGroup
 	for range p.opts.Workers {
+		idle <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for a := range jobs {
 				p.execute(execCtx, &a)
+				idle <- struct{}{}
 			}
 		}()
 	}
-	p.schedule(ctx, jobs)
+	p.schedule(ctx, jobs, idle)
 	close(jobs)
 
 	done := make(chan struct{})
@@ -184,16 +190,41 @@ func (p *Pool) Run(ctx context.Context) error {
 	return nil
 }
 
-// schedule claims batches and feeds them to the workers until ctx ends.
-func (p *Pool) schedule(ctx context.Context, jobs chan<- models.Action) {
+// schedule claims batches and feeds them to the workers until ctx ends. It
+// claims only for idle workers (a token of idle each), so every action it
+// claims starts at once.
+func (p *Pool) schedule(ctx context.Context, jobs chan<- models.Action, idle chan struct{}) {
 	o := &p.opts
 	tick := time.NewTicker(o.Poll)
 	defer tick.Stop()
 	// While the database is away, claims back off (exponential with
 	// jitter) and the outage is logged once, not once per tick.
 	outage := Outage{What: "worker: claim actions", Logger: o.Logger, Base: o.Poll, Max: 10 * time.Second, Now: o.Now}
+	free := 0 // idle tokens taken and not yet given to a job
+	defer func() {
+		for range free {
+			idle <- struct{}{}
+		}
+	}()
 	for ctx.Err() == nil {
-		batch, err := o.Store.ClaimActions(ctx, o.Owner, o.Workers, o.Lease)
+		if free == 0 {
+			select {
+			case <-idle:
+				free++
+			case <-ctx.Done():
+				return
+			}
+		}
+	more:
+		for free < o.Workers {
+			select {
+			case <-idle:
+				free++
+			default:
+				break more
+			}
+		}
+		batch, err := o.Store.ClaimActions(ctx, o.Owner, free, o.Lease)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -202,16 +233,12 @@ func (p *Pool) schedule(ctx context.Context, jobs chan<- models.Action) {
 			continue
 		}
 		outage.OK(ctx)
-		for i, a := range batch {
-			select {
-			case jobs <- a:
-			case <-ctx.Done():
-				p.release(batch[i:])
-				return
-			}
+		for _, a := range batch {
+			jobs <- a // a worker is idle for each: this does not wait
+			free--
 		}
-		if len(batch) == o.Workers {
-			continue // a full batch: more may be due now
+		if len(batch) > 0 && free == 0 {
+			continue // every idle worker got one: more may be due now
 		}
 		select {
 		case <-ctx.Done():
@@ -228,19 +255,6 @@ func (p *Pool) sleep(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-t.C:
 	case <-p.wake:
-	}
-}
-
-// release hands claimed actions back at once, so that another instance (or
-// this one after a restart) need not wait for their leases to run out.
-func (p *Pool) release(as []models.Action) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for i := range as {
-		a := &as[i]
-		if err := p.opts.Store.DeferAction(ctx, a.ID, p.opts.Owner, p.opts.Actor, p.opts.Now(), nil); err != nil {
-			p.opts.Logger.Debug("worker: release action", "id", a.ID, "err", err)
-		}
 	}
 }
 

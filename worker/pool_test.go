@@ -333,3 +333,88 @@ func TestExponentialBackoff(t *testing.T) {
 		}
 	}
 }
+
+// claimCounter wraps a store and records how many actions each claim asked
+// for, and how many workers were busy at that moment.
+type claimCounter struct {
+	worker.Store
+	busy   *atomic.Int32
+	mu     sync.Mutex
+	limits []int
+	busyAt []int32
+}
+
+func (c *claimCounter) ClaimActions(ctx context.Context, owner string, limit int, lease time.Duration) ([]models.Action, error) {
+	c.mu.Lock()
+	c.limits = append(c.limits, limit)
+	c.busyAt = append(c.busyAt, c.busy.Load())
+	c.mu.Unlock()
+	return c.Store.ClaimActions(ctx, owner, limit, lease)
+}
+
+// TestPool_ClaimsOnlyForIdleWorkers: while every worker is busy the pool
+// claims nothing (a claimed action would wait in memory with its lease
+// running out), and a claim never asks for more than the idle workers.
+func TestPool_ClaimsOnlyForIdleWorkers(t *testing.T) {
+	each(t, "idle", func(t *testing.T, spec string) {
+		f := newFixture(t, spec)
+		ids := make([]string, 6)
+		for i := range ids {
+			ids[i] = fmt.Sprintf("c%d", i)
+		}
+		f.eligible(t, ids...)
+		var busy atomic.Int32
+		release := make(chan struct{})
+		var started atomic.Int32
+		cc := &claimCounter{Store: f.store, busy: &busy}
+		p := worker.New(worker.Options{Store: cc, Now: f.clock.Now, Poll: 5 * time.Millisecond, Workers: 2,
+			Executors: map[string]worker.Executor{string(gate.ActionInvite): worker.ExecutorFunc(func(context.Context, *models.Action) error {
+				busy.Add(1)
+				defer busy.Add(-1)
+				started.Add(1)
+				<-release // not ctx: the fake clock's leases ended long ago
+				return nil
+			})}})
+		stop := run(t, p)
+		waitFor(t, "both workers busy", func() bool { return busy.Load() == 2 })
+		cc.mu.Lock()
+		before := len(cc.limits)
+		cc.mu.Unlock()
+		time.Sleep(100 * time.Millisecond) // 20 polls
+		cc.mu.Lock()
+		after := len(cc.limits)
+		cc.mu.Unlock()
+		if after != before {
+			t.Errorf("the pool claimed %d more times while both workers were busy", after-before)
+		}
+		// Nothing was claimed beyond what runs: 2 leased, 4 still pending.
+		leased := 0
+		for _, id := range ids {
+			for _, a := range f.actions(t, id) {
+				if a.Status == models.ActionRunning {
+					leased++
+				}
+			}
+		}
+		if leased > 2 {
+			t.Errorf("%d actions leased with 2 workers busy; want at most 2", leased)
+		}
+		close(release)
+		waitFor(t, "all done", func() bool {
+			for _, id := range ids {
+				if statusOf(t, f, id) != models.ActionDone {
+					return false
+				}
+			}
+			return true
+		})
+		stop()
+		cc.mu.Lock()
+		defer cc.mu.Unlock()
+		for i, l := range cc.limits {
+			if idle := 2 - int(cc.busyAt[i]); l > idle {
+				t.Errorf("claim %d asked for %d actions with %d workers idle", i, l, idle)
+			}
+		}
+	})
+}

@@ -32,7 +32,7 @@ func (a *storeAuditor) AuditChat(ctx context.Context, chat string) (models.Audit
 	if !ok {
 		return models.Audit{}, fmt.Errorf("chat %s: %w", chat, worker.ErrCannotAudit)
 	}
-	return a.store.RecordParticipants(ctx, chat, present, "userbot:1")
+	return a.store.RecordParticipants(ctx, chat, present, nil, "userbot:1")
 }
 
 // TestReconciler_Pass: a pass re-plans everyone (a grace period that ended
@@ -290,7 +290,7 @@ func TestReconciler_AwaitsAuditsElsewhere(t *testing.T) {
 				}
 				for _, a := range acts {
 					if a.Kind == worker.AuditAction {
-						if _, err := f.store.RecordParticipants(ctx, a.ChatKey, []int64{stranger}, "userbot:2"); err != nil {
+						if _, err := f.store.RecordParticipants(ctx, a.ChatKey, []int64{stranger}, nil, "userbot:2"); err != nil {
 							t.Error(err)
 						}
 					}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"net"
@@ -231,14 +232,11 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	m.API = api.New(api.Options{Store: store, APIKey: m.Config.APIKey, Linker: m.Bot, Widget: m.Bot, Userbots: userbots, Logger: m.Logger, Registry: reg, Version: version,
-		WakeWorkers: pool.Wake})
+	m.API = api.New(api.Options{Store: store, APIKey: m.Config.APIKey, AdminToken: m.Config.AdminToken, MetricsToken: m.Config.MetricsToken,
+		Linker: m.Bot, Widget: m.Bot, Userbots: userbots, Logger: m.Logger, Registry: reg, Version: version, WakeWorkers: pool.Wake})
 
-	dash := dashboard.Options{Store: store, APIKey: m.Config.APIKey, Users: m.Config.AdminUsers, Secret: []byte(m.Config.Secret),
-		Logger: m.Logger, Now: m.Now, Version: version,
-		// Confirming the removals held under dry run.
-		Removals: store}
-	if m.Dashboard, err = dashboard.New(dash); err != nil {
+	dashboardHandler, err := m.newDashboard(ctx, store)
+	if err != nil {
 		return err
 	}
 
@@ -247,8 +245,8 @@ func (m *Main) Run(ctx context.Context) error {
 	// deliveries.
 	mux := http.NewServeMux()
 	mux.Handle("/", m.API)
-	mux.Handle(dashboard.Prefix, m.Dashboard)
-	mux.Handle(dashboard.Prefix+"/", m.Dashboard)
+	mux.Handle(dashboard.Prefix, dashboardHandler)
+	mux.Handle(dashboard.Prefix+"/", dashboardHandler)
 	if m.Config.WebhookURL != "" {
 		u, err := url.Parse(m.Config.WebhookURL)
 		if err != nil {
@@ -302,6 +300,8 @@ func (m *Main) Run(ctx context.Context) error {
 			m.Logger.Error("workers stopped", "err", err)
 		}
 	}, bg)
+	pruner := worker.NewPruner(worker.PruneOptions{Store: store, Retention: m.Config.Retention, Logger: m.Logger, Registerer: reg})
+	m.goRun("prune", func(ctx context.Context) { _ = pruner.Run(ctx) }, bg)
 	m.goRun("reconcile", func(ctx context.Context) {
 		if err := m.Reconciler.Run(ctx); err != nil {
 			m.Logger.Error("reconcile stopped", "err", err)
@@ -449,4 +449,37 @@ func (m *Main) phoneLinker(store *models.Store) *linking.PhoneLinker {
 		return nil
 	}
 	return l
+}
+
+// newDashboard builds the dashboard, or, when no one may sign in (no
+// KARMAGATE_ADMIN_USERS and the API key not allowed to), a page saying how
+// to turn it on. Sessions left from before whose admin's password changed
+// are ended here.
+func (m *Main) newDashboard(ctx context.Context, store *models.Store) (http.Handler, error) {
+	if len(m.Config.AdminUsers) == 0 && !m.Config.DashboardAPIKey {
+		m.Logger.InfoContext(ctx, "dashboard off: no one may sign in; set KARMAGATE_ADMIN_USERS (or KARMAGATE_DASHBOARD_API_KEY=true)")
+		return http.HandlerFunc(dashboardOff), nil
+	}
+	var err error
+	m.Dashboard, err = dashboard.New(dashboard.Options{Store: store, Sessions: store, APIKey: m.Config.APIKey,
+		APIKeySignIn: m.Config.DashboardAPIKey, Users: m.Config.AdminUsers, TrustedProxies: m.Config.TrustedProxies,
+		Secret: []byte(m.Config.Secret), Logger: m.Logger, Now: m.Now, Version: version,
+		// Confirming the removals held under dry run.
+		Removals: store})
+	if err != nil {
+		return nil, err
+	}
+	if err := m.Dashboard.PruneSessions(ctx); err != nil {
+		return nil, err
+	}
+	return m.Dashboard, nil
+}
+
+// dashboardOff answers /admin when no one may sign in.
+func dashboardOff(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusNotFound)
+	io.WriteString(w, "The dashboard is off: no one may sign in. Set KARMAGATE_ADMIN_USERS (htpasswd -nB NAME prints an entry), "+
+		"or KARMAGATE_DASHBOARD_API_KEY=true to sign in with the API key, and restart karmagate.\n")
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	"github.com/karmagate/karmagate/callback"
 	"github.com/karmagate/karmagate/dashboard"
 	"github.com/karmagate/karmagate/gate"
+	"github.com/karmagate/karmagate/models"
 )
 
 // Config is everything karmagate reads from its environment. It is built
@@ -49,8 +51,19 @@ type Config struct {
 	LogChat int64
 	// AdminUsers are per-admin dashboard credentials
 	// (KARMAGATE_ADMIN_USERS: "name:bcrypt-hash" entries, comma-separated,
-	// as htpasswd -nB prints them). The API key signs in too.
+	// as htpasswd -nB prints them).
 	AdminUsers []dashboard.User
+	// DashboardAPIKey lets the API key sign in to the dashboard
+	// (KARMAGATE_DASHBOARD_API_KEY); off by default, so that the website's
+	// key is no dashboard admin.
+	DashboardAPIKey bool
+	// AdminToken is the bearer token of the userbot pool's REST routes
+	// (KARMAGATE_ADMIN_TOKEN), which the API key never opens; empty, those
+	// routes are off.
+	AdminToken string
+	// TrustedProxies are the proxies whose X-Forwarded-For names the
+	// client (KARMAGATE_TRUSTED_PROXIES, a comma list of CIDRs).
+	TrustedProxies []netip.Prefix
 	// Source is the website's own database to pull members from
 	// (KARMAGATE_SOURCE: "mysql:DSN"); the query is the rules' source:.
 	Source string
@@ -75,6 +88,12 @@ type Config struct {
 	// DryRun holds every chat's removals until an admin confirms them
 	// (KARMAGATE_DRY_RUN); dry_run: true in the rules does it for one chat.
 	DryRun bool
+	// MetricsToken, when set, is the bearer token /metrics needs
+	// (KARMAGATE_METRICS_TOKEN).
+	MetricsToken string
+	// Retention says how long events, notifications, settled actions and
+	// processed updates are kept (KARMAGATE_RETENTION).
+	Retention models.Retention
 }
 
 // ConfigFromEnv reads the configuration; getenv is os.Getenv outside tests.
@@ -95,9 +114,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		DCAddr:     getenv("TELEGRAM_DC_ADDR"),
 		ServerKey:  getenv("TELEGRAM_SERVER_KEY"),
 
+		AdminToken:     getenv("KARMAGATE_ADMIN_TOKEN"),
 		Source:         getenv("KARMAGATE_SOURCE"),
 		CallbackURL:    getenv("KARMAGATE_CALLBACK_URL"),
 		CallbackSecret: getenv("KARMAGATE_CALLBACK_SECRET"),
+		MetricsToken:   getenv("KARMAGATE_METRICS_TOKEN"),
 	}
 	if c.DB == "" {
 		c.DB = "sqlite:karmagate.db"
@@ -114,6 +135,10 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	var errs []error
+	var err error
+	if c.Retention, err = models.ParseRetention(getenv("KARMAGATE_RETENTION")); err != nil {
+		errs = append(errs, fmt.Errorf("KARMAGATE_RETENTION: %w", err))
+	}
 	c.LinkTTL = 15 * time.Minute
 	if v := getenv("KARMAGATE_LINK_TTL"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -126,14 +151,22 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			c.LinkTTL = d
 		}
 	}
-	if v := getenv("KARMAGATE_DRY_RUN"); v != "" {
-		switch strings.ToLower(strings.TrimSpace(v)) {
-		case "true", "1", "yes", "on":
-			c.DryRun = true
-		case "false", "0", "no", "off":
-		default:
-			errs = append(errs, fmt.Errorf("KARMAGATE_DRY_RUN %q is not true or false", v))
+	for _, b := range []struct {
+		name string
+		dst  *bool
+	}{{"KARMAGATE_DRY_RUN", &c.DryRun}, {"KARMAGATE_DASHBOARD_API_KEY", &c.DashboardAPIKey}} {
+		v, err := parseBool(b.name, getenv(b.name))
+		if err != nil {
+			errs = append(errs, err)
 		}
+		*b.dst = v
+	}
+	if v := getenv("KARMAGATE_TRUSTED_PROXIES"); v != "" {
+		p, err := dashboard.ParseTrustedProxies(v)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		c.TrustedProxies = p
 	}
 	if v := getenv("KARMAGATE_ADMINS"); v != "" {
 		for _, f := range strings.Split(v, ",") {
@@ -209,6 +242,18 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	return c, configProblems(errs...)
 }
 
+// parseBool reads a true/false variable: true, 1, yes, on or false, 0, no,
+// off (any case); empty is false.
+func parseBool(name, v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true", "1", "yes", "on":
+		return true, nil
+	case "", "false", "0", "no", "off":
+		return false, nil
+	}
+	return false, fmt.Errorf("%s %q is not true or false", name, v)
+}
+
 var botTokenPattern = regexp.MustCompile(`^[0-9]{1,20}:[A-Za-z0-9_-]{30,}$`)
 
 // Validate checks everything serve needs, with messages a site owner can
@@ -226,6 +271,20 @@ func (c *Config) Validate() error {
 	need(c.Secret != "", "KARMAGATE_SECRET is not set: it signs link tokens and encrypts userbot sessions; use openssl rand -hex 32 and keep it safe")
 	need(c.Secret == "" || utf8.RuneCountInString(c.Secret) >= 32, "KARMAGATE_SECRET is %s; use at least 32 (e.g. openssl rand -hex 32)", characters(c.Secret))
 	need(c.Secret == "" || c.Secret != c.APIKey, "KARMAGATE_SECRET must differ from KARMAGATE_API_KEY: the website must not hold the master secret")
+	need(c.AdminToken == "" || utf8.RuneCountInString(c.AdminToken) >= 16, "KARMAGATE_ADMIN_TOKEN is %s; use at least 16 (e.g. openssl rand -hex 32)", characters(c.AdminToken))
+	need(c.AdminToken == "" || c.AdminToken != c.APIKey, "KARMAGATE_ADMIN_TOKEN must differ from KARMAGATE_API_KEY: the website holds the API key, and must not administer the userbot pool")
+	need(c.AdminToken == "" || c.AdminToken != c.Secret, "KARMAGATE_ADMIN_TOKEN must differ from KARMAGATE_SECRET: whoever holds the token must not hold the master secret")
+	// Weakness is judged once the length is right: one problem a value.
+	if utf8.RuneCountInString(c.APIKey) >= 16 {
+		errs = append(errs, notWeak("KARMAGATE_API_KEY", c.APIKey))
+	}
+	if utf8.RuneCountInString(c.Secret) >= 32 {
+		errs = append(errs, notWeak("KARMAGATE_SECRET", c.Secret))
+	}
+	if utf8.RuneCountInString(c.AdminToken) >= 16 {
+		errs = append(errs, notWeak("KARMAGATE_ADMIN_TOKEN", c.AdminToken))
+	}
+	errs = append(errs, c.validateMetricsToken())
 	need(c.BotToken != "", "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and paste its token")
 	need(c.BotToken == "" || botTokenPattern.MatchString(c.BotToken), "TELEGRAM_BOT_TOKEN does not look like a bot token (digits:letters, as @BotFather gives it)")
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
@@ -313,6 +372,8 @@ func (c *Config) validateCallbacks() error {
 		errs = append(errs, fmt.Errorf("KARMAGATE_CALLBACK_SECRET is %s; use at least %d (e.g. openssl rand -hex 32)", characters(c.CallbackSecret), callback.MinSecret))
 	case c.CallbackSecret == c.Secret:
 		errs = append(errs, errors.New("KARMAGATE_CALLBACK_SECRET must differ from KARMAGATE_SECRET: the website holds it, and must not hold the master secret"))
+	default:
+		errs = append(errs, notWeak("KARMAGATE_CALLBACK_SECRET", c.CallbackSecret))
 	}
 	return configProblems(errs...)
 }
@@ -469,7 +530,48 @@ func (c *Config) ValidateSecret() error {
 	case utf8.RuneCountInString(c.Secret) < 32:
 		return fmt.Errorf("KARMAGATE_SECRET is %s; use at least 32 (e.g. openssl rand -hex 32)", characters(c.Secret))
 	}
-	return nil
+	return notWeak("KARMAGATE_SECRET", c.Secret)
+}
+
+// minDistinct is how many different characters a key or secret must use at
+// least: sixteen a's are long enough but guessable.
+const minDistinct = 8
+
+// weakSecret reports whether s is plainly weak: fewer than minDistinct
+// distinct characters (a repeated letter, "abab…", "00000…"). Length is
+// checked apart, with a message of its own.
+func weakSecret(s string) bool {
+	seen := map[rune]bool{}
+	for _, r := range s {
+		seen[r] = true
+		if len(seen) >= minDistinct {
+			return false
+		}
+	}
+	return true
+}
+
+// notWeak refuses a key or secret named name that is set and plainly weak,
+// saying how to make a good one.
+func notWeak(name, value string) error {
+	if value == "" || !weakSecret(value) {
+		return nil
+	}
+	return fmt.Errorf("%s is too weak: it uses fewer than %d different characters; make a random one with openssl rand -hex 32", name, minDistinct)
+}
+
+// validateMetricsToken checks KARMAGATE_METRICS_TOKEN when it is set: long
+// enough, not weak, not the website's API key.
+func (c *Config) validateMetricsToken() error {
+	switch {
+	case c.MetricsToken == "":
+		return nil
+	case utf8.RuneCountInString(c.MetricsToken) < 16:
+		return fmt.Errorf("KARMAGATE_METRICS_TOKEN is %s; use at least 16 (e.g. openssl rand -hex 32)", characters(c.MetricsToken))
+	case c.MetricsToken == c.APIKey:
+		return errors.New("KARMAGATE_METRICS_TOKEN must differ from KARMAGATE_API_KEY: a scraper must not hold the website's key (make one with openssl rand -hex 32)")
+	}
+	return notWeak("KARMAGATE_METRICS_TOKEN", c.MetricsToken)
 }
 
 // ValidateTelegram checks what talking to Telegram as a user takes:

@@ -109,6 +109,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	cfg := Config{
 		DB: "sqlite:" + filepath.Join(dir, "karmagate.db"), Listen: *listen, APIKey: randomHex(16), Secret: randomHex(32),
+		// The demo signs in to the dashboard with the API key, and logs the
+		// userbot in over REST with an admin token of its own.
+		DashboardAPIKey: true, AdminToken: randomHex(16),
 		RulesPath: rules, BotToken: sb.BotToken(), BotAPIURL: sb.BotAPIURL(), LinkTTL: 15 * time.Minute,
 		APIID: apiID, APIHash: env["TELEGRAM_API_HASH"], DCAddr: env["TELEGRAM_DC_ADDR"], ServerKey: env["TELEGRAM_SERVER_KEY"],
 		ReconcileEvery: time.Hour, Admins: []int64{owner.ID}, LogLevel: logLevel,
@@ -120,7 +123,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("start karmagate: %w", err)
 	}
 	defer m.Close()
-	d.api, d.key = "http://"+m.Addr(), cfg.APIKey
+	d.api, d.key, d.admin = "http://"+m.Addr(), cfg.APIKey, cfg.AdminToken
 	d.say("karmagate serves its API on %s; its bot is @%s.", d.api, m.Bot.Username())
 
 	story := d.story(ctx, owner)
@@ -145,6 +148,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintf(stdout, "\nStill serving; Ctrl-C ends the demo.\n")
 	fmt.Fprintf(stdout, "  dashboard:  %s/admin   (sign in with the API key %s)\n", d.api, d.key)
 	fmt.Fprintf(stdout, "  REST API:   %s/api/v1  (Authorization: Bearer %s)\n", d.api, d.key)
+	fmt.Fprintf(stdout, "  userbots:   %s/api/v1/userbots  (Authorization: Bearer %s, the admin token)\n", d.api, d.admin)
 	fmt.Fprintf(stdout, "  sandbox:    %s/sandbox/   (play the people: see sandbox/README.md)\n", sb.BotAPIURL())
 	<-ctx.Done()
 	return nil
@@ -157,6 +161,7 @@ type demo struct {
 	started  time.Time
 	sb       *sandbox.Sandbox
 	api, key string
+	admin    string // KARMAGATE_ADMIN_TOKEN: the userbot routes take it
 	members  []*demoMember
 	chats    map[string]world.Chat
 	checks   int
@@ -194,7 +199,11 @@ func (d *demo) call(ctx context.Context, method, path string, body, out any) (in
 	if err != nil {
 		return 0, err
 	}
-	req.Header.Set("Authorization", "Bearer "+d.key)
+	token := d.key
+	if strings.HasPrefix(path, "/api/v1/userbots") {
+		token = d.admin // the userbot pool's routes refuse the API key
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

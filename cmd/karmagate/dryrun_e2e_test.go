@@ -295,6 +295,7 @@ func TestMain_DashboardConfirmsDryRun(t *testing.T) {
 	modelstest.Each(t, func(t *testing.T, spec string) {
 		cfg := testConfig(t, spec)
 		cfg.DryRun = true
+		cfg.DashboardAPIKey = true // the API key signs in to the dashboard
 		m := MustRunMain(t, cfg)
 		ctx := testContext(t)
 		hold := func(m *Main, id string, tg int64) {

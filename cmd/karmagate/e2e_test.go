@@ -254,6 +254,12 @@ func (e *e2e) api(method, path string, body, out any) int {
 	return e.do(method, "http://"+e.listen+path, e.vars["KARMAGATE_API_KEY"], body, out)
 }
 
+// admin calls karmagate's userbot routes with the admin token
+// (KARMAGATE_ADMIN_TOKEN, which the sandbox's env file sets).
+func (e *e2e) admin(method, path string, body, out any) int {
+	return e.do(method, "http://"+e.listen+path, e.vars["KARMAGATE_ADMIN_TOKEN"], body, out)
+}
+
 // sandbox calls the sandbox's control API; a failure fails the test.
 func (e *e2e) sandbox(method, path string, body, out any) {
 	e.t.Helper()

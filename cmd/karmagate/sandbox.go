@@ -58,7 +58,8 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if dev, err = newDevDefaults(*envFile); err != nil {
 			return err
 		}
-		if err := os.WriteFile(*envFile, []byte(sb.EnvFile()+dev.envFile()), 0o600); err != nil {
+		// 0600: it holds the bot token, the API key and the master secret.
+		if err := writePrivateFile(*envFile, []byte(sb.EnvFile()+dev.envFile())); err != nil {
 			return fmt.Errorf("write env file: %w", err)
 		}
 	}
@@ -89,8 +90,13 @@ func sourcePath(path string) string {
 type devDefaults struct {
 	APIKey string // KARMAGATE_API_KEY: random, 32 hex digits
 	Secret string // KARMAGATE_SECRET: random, 64 hex digits
-	Rules  string // KARMAGATE_RULES: absolute path
-	DB     string // KARMAGATE_DB: sqlite: beside the env file
+	// AdminToken is KARMAGATE_ADMIN_TOKEN, the userbot routes' token:
+	// random, 32 hex digits. The env file also lets the API key sign in
+	// to the dashboard (KARMAGATE_DASHBOARD_API_KEY=true), for
+	// development.
+	AdminToken string
+	Rules      string // KARMAGATE_RULES: absolute path
+	DB         string // KARMAGATE_DB: sqlite: beside the env file
 }
 
 // exampleRules is the rules file the sandbox writes beside its env file
@@ -116,7 +122,7 @@ func newDevDefaults(envFile string) (devDefaults, error) {
 	if err != nil {
 		return devDefaults{}, fmt.Errorf("env file folder: %w", err)
 	}
-	d := devDefaults{APIKey: randomHex(16), Secret: randomHex(32), DB: "sqlite:" + filepath.Join(dir, "sandbox.db")}
+	d := devDefaults{APIKey: randomHex(16), Secret: randomHex(32), AdminToken: randomHex(16), DB: "sqlite:" + filepath.Join(dir, "sandbox.db")}
 	if st, err := os.Stat("rules.example.yaml"); err == nil && st.Mode().IsRegular() {
 		if d.Rules, err = filepath.Abs("rules.example.yaml"); err != nil {
 			return devDefaults{}, fmt.Errorf("rules.example.yaml: %w", err)
@@ -124,7 +130,7 @@ func newDevDefaults(envFile string) (devDefaults, error) {
 		return d, nil
 	}
 	d.Rules = filepath.Join(dir, "sandbox.rules.yaml")
-	f, err := os.OpenFile(d.Rules, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := os.OpenFile(d.Rules, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, os.ErrExist) {
 		return d, nil // an earlier run's, perhaps edited since: keep it
 	}
@@ -149,9 +155,14 @@ func (d devDefaults) envFile() string {
 	for _, kv := range [][2]string{
 		{"KARMAGATE_API_KEY", d.APIKey},
 		{"KARMAGATE_SECRET", d.Secret},
+		{"KARMAGATE_ADMIN_TOKEN", d.AdminToken},
+		{"KARMAGATE_DASHBOARD_API_KEY", "true"},
 		{"KARMAGATE_RULES", d.Rules},
 		{"KARMAGATE_DB", d.DB},
 	} {
+		if kv[1] == "" {
+			continue
+		}
 		fmt.Fprintf(&b, "%s=${%s:-%s}\n", kv[0], kv[0], shellQuote(kv[1]))
 	}
 	return b.String()

@@ -151,7 +151,7 @@ func (e *e2e) userbots() []apiUserbot {
 	var out struct {
 		Userbots []apiUserbot `json:"userbots"`
 	}
-	e.api("GET", "/api/v1/userbots", nil, &out)
+	e.admin("GET", "/api/v1/userbots", nil, &out)
 	return out.Userbots
 }
 
@@ -189,18 +189,18 @@ func TestE2E_Userbots(t *testing.T) {
 		ID    int64  `json:"id"`
 		State string `json:"state"`
 	}
-	if st := e.api("POST", "/api/v1/userbots", map[string]any{"phone": "+31611110002"}, &step); st != 201 || step.State != "code_sent" {
+	if st := e.admin("POST", "/api/v1/userbots", map[string]any{"phone": "+31611110002"}, &step); st != 201 || step.State != "code_sent" {
 		t.Fatalf("POST /api/v1/userbots: %d %+v", st, step)
 	}
 	var prob struct {
 		Type   string `json:"type"`
 		Detail string `json:"detail"`
 	}
-	if st := e.api("POST", fmt.Sprintf("/api/v1/userbots/%d/code", step.ID), map[string]any{"code": "00000"}, &prob); st != 422 || !strings.Contains(prob.Detail, "PHONE_CODE_INVALID") {
+	if st := e.admin("POST", fmt.Sprintf("/api/v1/userbots/%d/code", step.ID), map[string]any{"code": "00000"}, &prob); st != 422 || !strings.Contains(prob.Detail, "PHONE_CODE_INVALID") {
 		t.Fatalf("a wrong code: %d %+v", st, prob)
 	}
 	restCode := e.code("+31611110002", "")
-	if st := e.api("POST", fmt.Sprintf("/api/v1/userbots/%d/code", step.ID), map[string]any{"code": restCode}, &step); st != 200 || step.State != "ready" {
+	if st := e.admin("POST", fmt.Sprintf("/api/v1/userbots/%d/code", step.ID), map[string]any{"code": restCode}, &step); st != 200 || step.State != "ready" {
 		t.Fatalf("the code: %d %+v", st, step)
 	}
 	// Three chats, no groups: serve creates them, the bot admin in each.

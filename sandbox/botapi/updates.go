@@ -2,6 +2,7 @@ package botapi
 
 import (
 	"context"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
@@ -26,6 +27,7 @@ type botState struct {
 	max      int      // Options.MaxPendingUpdates
 	allowed  []string // nil: defaultAllowed
 	notify   chan struct{}
+	quiets   int64 // how many quiet weeks were played (Quiet)
 	poller   int64 // generation of the current getUpdates call
 	pollStop chan struct{}
 	webhook  *webhook
@@ -76,13 +78,39 @@ func (b *botState) push(u apiUpdate, now time.Time) {
 	b.notify = make(chan struct{})
 }
 
-// pruneLocked drops acknowledged (id < offset) and expired updates.
+// pruneLocked drops acknowledged and expired updates. An update counts as
+// confirmed once getUpdates is called with an offset higher than its id
+// (the Bot API's words), wherever it stands in the queue: after a quiet
+// week ids start again lower, and an offset left from before confirms them
+// unseen.
 func (b *botState) pruneLocked(offset int64, now time.Time) {
-	i := 0
-	for i < len(b.queue) && (b.queue[i].u.UpdateID < offset || now.Sub(b.queue[i].at) > updateTTL) {
-		i++
+	b.queue = slices.DeleteFunc(b.queue, func(q queued) bool {
+		return q.u.UpdateID < offset || now.Sub(q.at) > updateTTL
+	})
+}
+
+// Quiet plays a week without updates for the bot: what was waiting has
+// expired, and the next update_id is chosen at random, lower than the last
+// one given (the Bot API: "If there are no new updates for at least a
+// week, then identifier of the next update will be chosen randomly instead
+// of sequentially"). It returns the next update_id.
+func (s *Server) Quiet(botID int64) int64 {
+	b := s.bot(botID)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	clear(b.queue)
+	b.queue = nil
+	// A long poll in flight has long timed out: it answers empty.
+	b.quiets++
+	close(b.notify)
+	b.notify = make(chan struct{})
+	last := b.nextID - 1
+	if last <= 1 {
+		b.nextID = 1
+	} else {
+		b.nextID = 1 + rand.Int64N(last-1) // in [1, last-1]
 	}
-	b.queue = b.queue[i:]
+	return b.nextID
 }
 
 func (b *botState) pending(now time.Time) int {
@@ -262,6 +290,7 @@ func (s *Server) getUpdates(ctx context.Context, c *call) (any, error) {
 	}
 	b.poller++
 	gen := b.poller
+	quiets := b.quiets
 	stop := make(chan struct{})
 	b.pollStop = stop
 	b.mu.Unlock()
@@ -287,6 +316,10 @@ func (s *Server) getUpdates(ctx context.Context, c *call) (any, error) {
 				b.queue = b.queue[len(b.queue)-n:]
 			}
 			offset = 0
+		}
+		if b.quiets != quiets {
+			b.mu.Unlock()
+			return []apiUpdate{}, nil // a quiet week passed during this call
 		}
 		b.pruneLocked(offset, now)
 		if len(b.queue) > 0 || timeout == 0 {

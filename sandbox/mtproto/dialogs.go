@@ -52,19 +52,22 @@ func (s *Server) messagesGetDialogs(ctx context.Context, c *call, req *tg.Messag
 		}
 		return all[i].channelID > all[j].channelID
 	})
-	// Offsets: skip up to and including offset_peer, else everything newer
-	// than offset_date.
+	// Offsets, as Telegram reads them: the page starts below the dialog
+	// whose top message has offset_date (and offset_id, offset_peer
+	// breaking ties between dialogs of one date). Without offset_date it
+	// starts at the top whatever offset_peer says, so a client that pages
+	// by the peer alone sees its first page again.
 	start := 0
-	if p, ok := req.OffsetPeer.(*tg.InputPeerChannel); ok {
-		for i, e := range all {
-			if e.channelID == p.ChannelID {
-				start = i + 1
-				break
-			}
-		}
-	} else if req.OffsetDate > 0 {
-		for start < len(all) && all[start].date >= req.OffsetDate {
+	if req.OffsetDate > 0 {
+		for start < len(all) && all[start].date > req.OffsetDate {
 			start++
+		}
+		peer, _ := req.OffsetPeer.(*tg.InputPeerChannel)
+		for i := start; i < len(all) && all[i].date == req.OffsetDate; i++ {
+			id := all[i].top.Message.(*tg.MessageService).ID
+			if peer != nil && all[i].channelID == peer.ChannelID || peer == nil && id >= req.OffsetID {
+				start = i + 1
+			}
 		}
 	}
 	page := all[start:min(len(all), start+limit)]
@@ -95,6 +98,29 @@ func (s *Server) messagesGetDialogs(ctx context.Context, c *call, req *tg.Messag
 		return &tg.MessagesDialogs{Dialogs: dialogs, Messages: messages, Chats: chatList, Users: userList}, nil
 	}
 	return &tg.MessagesDialogsSlice{Count: len(all), Dialogs: dialogs, Messages: messages, Chats: chatList, Users: userList}, nil
+}
+
+// messagesEditChatAbout sets a supergroup's description (channels take
+// it as an InputPeer here, as in Telegram).
+func (s *Server) messagesEditChatAbout(ctx context.Context, c *call, req *tg.MessagesEditChatAboutRequest) (bin.Encoder, error) {
+	ch, err := s.inputPeerChannel(req.Peer)
+	if err != nil {
+		return nil, err
+	}
+	if !s.w.Member(ch.ID, c.userID).Status.IsMember() {
+		return nil, errChannelPrivate
+	}
+	if len([]rune(req.About)) > 255 {
+		return nil, rpcError(400, "CHAT_ABOUT_TOO_LONG")
+	}
+	changed, err := s.w.EditAbout(ch.ID, c.userID, req.About)
+	if err != nil {
+		return nil, err
+	}
+	if !changed {
+		return nil, rpcError(400, "CHAT_ABOUT_NOT_MODIFIED")
+	}
+	return &tg.BoolTrue{}, nil
 }
 
 func (s *Server) channelsEditTitle(ctx context.Context, c *call, req *tg.ChannelsEditTitleRequest) (bin.Encoder, error) {

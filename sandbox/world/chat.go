@@ -168,6 +168,26 @@ func (w *World) EditTitle(channelID, actorID int64, title string) error {
 	return nil
 }
 
+// EditAbout sets a supergroup's description; actor needs can_change_info.
+// It reports false when the description is that already.
+func (w *World) EditAbout(channelID, actorID int64, about string) (bool, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c, ok := w.chats[channelID]
+	if !ok {
+		return false, ErrChatNotFound
+	}
+	a := w.memberLocked(c, actorID)
+	if a.Status != StatusCreator && !(a.Status == StatusAdministrator && a.Rights.CanChangeInfo) {
+		return false, ErrChatAdminRequired
+	}
+	if c.About == about {
+		return false, nil
+	}
+	c.About = about
+	return true, nil
+}
+
 // channelCountLocked counts the chats userID is in.
 func (w *World) channelCountLocked(userID int64) int {
 	n := 0
