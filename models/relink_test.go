@@ -158,3 +158,58 @@ func TestDB_MigrateRelink(t *testing.T) {
 		}
 	})
 }
+
+// TestStore_RelinkPersonalData: relink requests are in the member's export,
+// go with an erasure (also those naming their account), and are pruned
+// with the deep-link tokens once expired longer than the retention.
+func TestStore_RelinkPersonalData(t *testing.T) {
+	modelstest.Each(t, func(t *testing.T, spec string) {
+		f := newFixture(t, spec)
+		ctx := context.Background()
+		for _, id := range []string{"alice", "bob"} {
+			f.put(t, id, 150, "webmasters")
+		}
+		f.link(t, "alice", 4101)
+		f.link(t, "bob", 4102)
+		ask := func(id string, u int64) *models.Relink {
+			t.Helper()
+			res, err := f.store.LinkOrAsk(ctx, id, models.LinkRequest{User: models.TelegramUser{ID: u, Username: "x_tg"}, Name: "X", Via: "widget", Expires: f.clock.Now().Add(15 * time.Minute)}, "test")
+			if err != nil || res.Pending == nil {
+				t.Fatalf("ask %s for %d: %+v %v", id, u, res, err)
+			}
+			return res.Pending
+		}
+		ask("alice", 4666)
+		ask("bob", 4101) // alice's account asks for bob's link
+		x, err := f.store.ExportMember(ctx, "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(x.Relinks) != 2 {
+			t.Fatalf("alice's export has %d relink requests, want 2: %+v", len(x.Relinks), x.Relinks)
+		}
+		if _, err := f.store.EraseMember(ctx, "alice", "test"); err != nil {
+			t.Fatal(err)
+		}
+		var left []models.Relink
+		if err := f.db.Gorm().Find(&left).Error; err != nil {
+			t.Fatal(err)
+		}
+		if len(left) != 0 {
+			t.Fatalf("after erasing alice: %+v", left)
+		}
+
+		ask("bob", 4777)
+		f.clock.Advance(15*time.Minute + models.DefaultRetention().Updates + time.Hour)
+		p, err := f.store.Prune(ctx, models.DefaultRetention())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.db.Gorm().Find(&left).Error; err != nil {
+			t.Fatal(err)
+		}
+		if len(left) != 0 || p.Tokens < 1 {
+			t.Fatalf("after the prune: %+v (pruned %+v)", left, p)
+		}
+	})
+}
