@@ -128,20 +128,32 @@ func New(opts Options) *Server {
 	return s
 }
 
+// noQuery refuses a query string on a route that takes none (400, as on
+// every route: an unknown or repeated parameter is a mistake to report,
+// not to ignore).
+func noQuery(h func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if _, err := query(r); err != nil {
+			return err
+		}
+		return h(w, r)
+	}
+}
+
 func (s *Server) routes() {
 	s.handle("GET /healthz", s.healthz, false)
 	s.mux.Handle("GET /metrics", s.metricsHandler())
-	s.handle("GET /api/v1", s.index, true)
+	s.handle("GET /api/v1", noQuery(s.index), true)
 	s.handle("GET /api/v1/members", s.listMembers, true)
-	s.handle("GET /api/v1/members/{id}", s.getMember, true)
-	s.handle("PUT /api/v1/members/{id}", s.putMember, true)
+	s.handle("GET /api/v1/members/{id}", noQuery(s.getMember), true)
+	s.handle("PUT /api/v1/members/{id}", noQuery(s.putMember), true)
 	s.handle("DELETE /api/v1/members/{id}", s.deleteMember, true)
 	s.handle("GET /api/v1/members/{id}/export", s.exportMember, true)
-	s.handle("POST /api/v1/members/{id}/karma", s.addKarma, true)
-	s.handle("POST /api/v1/members/{id}/link", s.link, true)
-	s.handle("POST /api/v1/members/{id}/telegram-login", s.telegramLogin, true)
-	s.handle("PUT /api/v1/members/{id}/overrides/{chat}", s.setOverride, true)
-	s.handle("POST /api/v1/members/bulk", s.bulk, true)
+	s.handle("POST /api/v1/members/{id}/karma", noQuery(s.addKarma), true)
+	s.handle("POST /api/v1/members/{id}/link", noQuery(s.link), true)
+	s.handle("POST /api/v1/members/{id}/telegram-login", noQuery(s.telegramLogin), true)
+	s.handle("PUT /api/v1/members/{id}/overrides/{chat}", noQuery(s.setOverride), true)
+	s.handle("POST /api/v1/members/bulk", noQuery(s.bulk), true)
 	// Without these, the member routes would take "bulk" for a member id.
 	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
 		pattern := m + " /api/v1/members/bulk"
