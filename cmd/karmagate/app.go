@@ -70,6 +70,7 @@ type Main struct {
 
 	ln     net.Listener
 	http   *http.Server
+	unlock func() // the SQLite database's serve lock
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -153,6 +154,11 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.Config.Validate(); err != nil {
 		return err
 	}
+	unlock, err := lockServe(m.Config.DB)
+	if err != nil {
+		return err
+	}
+	m.unlock = unlock
 	// Every clock of the process is the database's (Heart.Now), so that
 	// leases and deadlines mean the same on every host whatever their own
 	// clocks say. The store is opened first, with this host's clock until
@@ -454,6 +460,10 @@ func (m *Main) Close() error {
 	}
 	if m.DB != nil {
 		errs = append(errs, m.DB.Close())
+	}
+	if m.unlock != nil {
+		m.unlock()
+		m.unlock = nil
 	}
 	return errors.Join(errs...)
 }

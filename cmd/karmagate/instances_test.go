@@ -2,6 +2,7 @@ package main
 
 import (
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,4 +53,28 @@ func TestMain_InstancesAndClock(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestMain_SecondServeOnSQLiteRefused: a second serve on the SQLite file a
+// first one runs on is refused with a sentence (it would take work from
+// the first; several instances need MariaDB), before it opens anything;
+// once the first stops, it starts.
+func TestMain_SecondServeOnSQLiteRefused(t *testing.T) {
+	cfg := testConfig(t, modelstest.Specs(t)["sqlite"])
+	first := MustRunMain(t, cfg)
+	second := NewMain(cfg, slog.New(slog.DiscardHandler))
+	err := second.Run(testContext(t))
+	if err == nil {
+		second.Close()
+		t.Fatal("a second serve on the same SQLite database started")
+	}
+	if !strings.Contains(err.Error(), "another karmagate serve") || !strings.Contains(err.Error(), "MariaDB") {
+		t.Errorf("refused with %q; want a sentence naming the other serve and MariaDB", err)
+	}
+	second.Close()
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	third := MustRunMain(t, cfg)
+	third.Close()
 }
