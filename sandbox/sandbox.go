@@ -256,7 +256,7 @@ func (s *Sandbox) EnvFile() string {
 	}
 	sort.Strings(keys)
 	var b strings.Builder
-	b.WriteString("# written by karmagate sandbox\n")
+	b.WriteString("# written by karmagate sandbox: its Telegram, which replaces any TELEGRAM_* already set\n")
 	for _, k := range keys {
 		fmt.Fprintf(&b, "%s='%s'\n", k, strings.ReplaceAll(env[k], "'", `'\''`))
 	}

@@ -151,7 +151,7 @@ func newDevDefaults(envFile string) (devDefaults, error) {
 // already in the environment: KARMAGATE_DB=${KARMAGATE_DB:-'sqlite:…'}.
 func (d devDefaults) envFile() string {
 	var b strings.Builder
-	b.WriteString("# Development values for karmagate serve; a value already in the environment wins.\n")
+	b.WriteString("# Development values for karmagate serve: for these, a value already in the environment wins.\n")
 	for _, kv := range [][2]string{
 		{"KARMAGATE_API_KEY", d.APIKey},
 		{"KARMAGATE_SECRET", d.Secret},
