@@ -93,17 +93,6 @@ func TestServer_WriteErrorMapsEveryStoreError(t *testing.T) {
 	}
 }
 
-func TestFormatDuration(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		24 * time.Hour: "24h", 90 * time.Minute: "1h30m", 45 * time.Second: "45s", 0: "0s",
-		time.Hour + 30*time.Second: "1h0m30s", 90 * time.Second: "1m30s", 2 * time.Minute: "2m",
-	} {
-		if got := formatDuration(d); got != want {
-			t.Errorf("formatDuration(%v) = %q, want %q", d, got, want)
-		}
-	}
-}
-
 // TestServer_WriteErrorDatabaseUnreachable: a database that cannot be
 // reached (a restart) answers 503 with Retry-After, not a 500.
 func TestServer_WriteErrorDatabaseUnreachable(t *testing.T) {

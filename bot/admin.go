@@ -338,7 +338,7 @@ func (b *Bot) rulesText(rows []models.ChatRow) string {
 			fmt.Fprintf(&sb, ", stay until below %d", c.LeaveBelow)
 		}
 		if c.Grace > 0 {
-			fmt.Fprintf(&sb, ", grace %s", c.Grace)
+			fmt.Fprintf(&sb, ", grace %s", gate.FormatDuration(c.Grace))
 		}
 		fmt.Fprintf(&sb, ", on violation: %s\n", c.OnViolation)
 	}
