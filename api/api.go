@@ -290,7 +290,27 @@ func (s *Server) adminAuth(r *http.Request) *Problem {
 // ServeHTTP serves the API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	// net/http's mux would take a path with . or .. segments (or an empty
+	// one) for its clean form, redirecting with a 307 or answering for
+	// another route (PUT /api/v1/members/.. is PUT /api/v1): such a path is
+	// a mistake to report. (Escaped, %2E%2E is an id, refused as such.)
+	if !cleanPath(r.URL.EscapedPath()) {
+		s.writeError(w, r, problem(http.StatusBadRequest, "invalid-path", "the path has a . or .. segment or an empty one; send it in its clean form"))
+		return
+	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// cleanPath reports whether p has no . or .. segment and no empty one
+// (but a trailing slash).
+func cleanPath(p string) bool {
+	segs := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	for i, seg := range segs {
+		if seg == "." || seg == ".." || seg == "" && i != len(segs)-1 {
+			return false
+		}
+	}
+	return true
 }
 
 // healthz says whether the service can work: 200, or 503 naming the check

@@ -49,3 +49,17 @@ func TestAPI_QueryOnEveryRoute(t *testing.T) {
 		t.Errorf("the member changed under refused requests: %d %s", r.Status, r.Raw)
 	}
 }
+
+// TestAPI_UncleanPathRefused: a path with a . or .. segment (or an empty
+// one) is refused with 400, not taken for its clean form (PUT
+// /api/v1/members/.. answered as PUT /api/v1, or redirected with a 307).
+func TestAPI_UncleanPathRefused(t *testing.T) {
+	e := newEnv(t, modelstest.Specs(t)["sqlite"])
+	for _, p := range []string{"/api/v1/members/..", "/api/v1/members/./q1", "/api/v1//members/q1", "/api/v1/members/q1/../q2"} {
+		r := e.do("PUT", p, "application/json", `{"karma": 5}`)
+		mustStatus(t, r, 400, "", "clean form")
+	}
+	if r := e.json("PUT", "/api/v1/members/q1", `{"karma": 5, "groups": ["webmasters"]}`); r.Status != 201 {
+		t.Errorf("a clean path: %d %s", r.Status, r.Raw)
+	}
+}

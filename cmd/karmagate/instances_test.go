@@ -78,3 +78,15 @@ func TestMain_SecondServeOnSQLiteRefused(t *testing.T) {
 	third := MustRunMain(t, cfg)
 	third.Close()
 }
+
+// TestMain_UncleanAPIPathRefused: serve's own mux does not redirect an API
+// path with a .. segment to its clean form (a 307): the API refuses it.
+func TestMain_UncleanAPIPathRefused(t *testing.T) {
+	m := MustRunMain(t, testConfig(t, modelstest.Specs(t)["sqlite"]))
+	if st, body := call(t, m, "PUT", "/api/v1/members/..", `{"karma": 1}`); st != 400 || body["type"] == nil {
+		t.Errorf("PUT /api/v1/members/.. = %d %v, want 400", st, body)
+	}
+	if st, _ := call(t, m, "GET", "/healthz", ""); st != 200 {
+		t.Errorf("healthz = %d", st)
+	}
+}
