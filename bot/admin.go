@@ -146,7 +146,7 @@ func (b *Bot) adminCommand(ctx context.Context, userID int64, cmd, args, lang st
 			return "", refuse("Only the site's admins (KARMAGATE_ADMINS) may run /sync: a pass goes over every member and every chat. It runs on its own every few hours.")
 		}
 		by := fmt.Sprintf("bot:%d", userID)
-		done, err := b.startSync(by)
+		done, err := b.startSync(ctx, by)
 		if err != nil {
 			return "", err
 		}
@@ -205,22 +205,52 @@ func (b *Bot) adminCommand(ctx context.Context, userID int64, cmd, args, lang st
 	return "", refuse("unknown command /%s", cmd)
 }
 
-// startSync takes this instance's one /sync slot for by, or refuses with
-// when the pass that holds it started. done gives the slot back.
-func (b *Bot) startSync(by string) (done func(), err error) {
+// startSync takes the one /sync slot for by, or refuses with when the pass
+// that holds it started: this instance's slot, and a lease in the database
+// (SyncLease) for every instance's. done gives both back.
+func (b *Bot) startSync(ctx context.Context, by string) (done func(), err error) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if b.syncing != nil {
+		run := *b.syncing
+		b.mu.Unlock()
 		return nil, refuse("A reconcile pass is already running: started at %s UTC by %s. Its report goes to whoever started it; wait for it.",
-			b.syncing.at.UTC().Format("2006-01-02 15:04:05"), b.syncing.by)
+			run.at.UTC().Format("2006-01-02 15:04:05"), run.by)
 	}
 	b.syncing = &syncRun{at: b.opts.Now(), by: by}
-	return func() {
+	b.mu.Unlock()
+	local := func() {
 		b.mu.Lock()
 		b.syncing = nil
 		b.mu.Unlock()
+	}
+	held, err := b.store.AcquireLease(ctx, SyncLease, b.opts.Owner, syncLeaseTTL)
+	if err != nil {
+		local()
+		return nil, err
+	}
+	if !held {
+		local()
+		started := "a moment ago"
+		if l, err := b.store.LeaseHolder(ctx, SyncLease); err == nil {
+			started = "at " + l.Until.Add(-syncLeaseTTL).UTC().Format("2006-01-02 15:04:05") + " UTC"
+		}
+		return nil, refuse("A reconcile pass is already running on another instance: started %s. Its report goes to whoever started it; wait for it.", started)
+	}
+	return func() {
+		if err := b.store.ReleaseLease(context.WithoutCancel(ctx), SyncLease, b.opts.Owner); err != nil {
+			b.log.WarnContext(ctx, "release the /sync lease", "err", err)
+		}
+		local()
 	}, nil
 }
+
+// SyncLease names the database lease that lets one /sync pass run at a
+// time across instances; a holder that dies frees it (its heart stops), or
+// its TTL ends.
+const SyncLease = "sync"
+
+// syncLeaseTTL bounds a /sync pass's hold on the lease.
+const syncLeaseTTL = time.Hour
 
 // syncRun is the /sync pass running.
 type syncRun struct {

@@ -175,3 +175,33 @@ func TestBot_PollerStepsDown(t *testing.T) {
 		}
 	})
 }
+
+// TestBot_SyncOneAtATimeAcrossInstances: while another instance runs a
+// /sync pass (it holds the sync lease), a site admin's /sync here is
+// refused with when that pass started, and runs no pass.
+func TestBot_SyncOneAtATimeAcrossInstances(t *testing.T) {
+	passes := 0
+	h := newHarness(t, "sqlite:"+t.TempDir()+"/k.db", harnessOptions{sync: func(context.Context, string) (string, error) {
+		passes++
+		return "pass done", nil
+	}})
+	sam := h.person("Sam", "site_admin")
+	h.opts.admins = []int64{sam.ID}
+	h = h.restart()
+	if ok, err := h.store.AcquireLease(h.ctx, bot.SyncLease, "another-instance", time.Hour); err != nil || !ok {
+		t.Fatalf("the other instance's pass: %v %v", ok, err)
+	}
+	got := h.reply(sam.ID, "/sync")
+	if !strings.Contains(got, "already running on another instance") || !strings.Contains(got, "started at") {
+		t.Errorf("/sync while another instance runs a pass = %q", got)
+	}
+	if err := h.store.ReleaseLease(h.ctx, bot.SyncLease, "another-instance"); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.reply(sam.ID, "/sync"); !strings.Contains(got, "Reconciled: pass done") {
+		t.Errorf("/sync once the other pass ended = %q", got)
+	}
+	if passes != 1 {
+		t.Errorf("%d passes ran, want 1", passes)
+	}
+}
