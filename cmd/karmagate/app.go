@@ -512,7 +512,11 @@ func (m *Main) newDashboard(ctx context.Context, store *models.Store) (http.Hand
 		return http.HandlerFunc(dashboardOff), nil
 	}
 	var err error
-	m.Dashboard, err = dashboard.New(dashboard.Options{Store: store, Sessions: store, APIKey: m.Config.APIKey,
+	var userbots dashboard.Userbots // nil without a pool: the page says so
+	if m.Userbots != nil {
+		userbots = dashUserbots{pool: m.Userbots, now: m.Now}
+	}
+	m.Dashboard, err = dashboard.New(dashboard.Options{Store: store, Sessions: store, APIKey: m.Config.APIKey, Userbots: userbots,
 		APIKeySignIn: m.Config.DashboardAPIKey, Users: m.Config.AdminUsers, TrustedProxies: m.Config.TrustedProxies,
 		Secret: []byte(m.Config.Secret), Logger: m.Logger, Now: m.Now, Version: version,
 		// Confirming the removals held under dry run.
