@@ -25,6 +25,10 @@ const (
 	CallbackLeft     = "member.left"     // Telegram says the member left a gated chat
 	CallbackWarned   = "member.warned"   // the bot told the member they are in grace
 	CallbackRemoved  = "member.removed"  // the bot took the member out of a gated chat
+	// CallbackBreakerOpened (breaker.opened) is about a chat, not a
+	// member: more removals than max_removals allows were planned in it,
+	// and those beyond the cap are held until an admin confirms.
+	CallbackBreakerOpened = "breaker.opened"
 )
 
 // Callback is the body of a callback to the website, as JSON. It is queued
@@ -41,13 +45,24 @@ type Callback struct {
 	// records for a member, so the website can drop an older event that
 	// arrives after a newer one (deliveries are retried independently).
 	Seq       int64             `json:"seq"`
-	Member    string            `json:"member"`
+	Member    string            `json:"member,omitempty"` // empty for breaker.opened
 	Chat      string            `json:"chat,omitempty"`
 	ChatTitle string            `json:"chat_title,omitempty"`
 	Telegram  *CallbackTelegram `json:"telegram,omitempty"`
 	Reason    string            `json:"reason,omitempty"`
 	// Until is when a warned member's grace period ends.
 	Until *time.Time `json:"until,omitempty"`
+	// Breaker is what tripped a chat's removal breaker (breaker.opened).
+	Breaker *CallbackBreaker `json:"breaker,omitempty"`
+}
+
+// CallbackBreaker says why a chat's removal breaker opened.
+type CallbackBreaker struct {
+	MaxRemovals   string `json:"max_removals"`   // the cap, as the rules write it: 10%/24h
+	Limit         int    `json:"limit"`          // removals it allows in the window, now
+	WindowSeconds int64  `json:"window_seconds"` // the window
+	Started       int64  `json:"started"`        // removals started within the window
+	Held          int64  `json:"held"`           // removals held when it opened
 }
 
 // CallbackTelegram is the Telegram account a callback is about.
