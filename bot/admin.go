@@ -336,13 +336,13 @@ func (b *Bot) pendingText(ctx context.Context, rows []models.ChatRow, confirm bo
 		if err != nil {
 			return "", err
 		}
-		d := textData{Chat: title, Count: total, DryRun: st.On}
+		d := textData{Chat: title, Count: total, DryRun: st.On, Breaker: st.BreakerOpen}
 		for _, a := range as {
 			who := a.MemberExt
 			if who == "" && a.TgUserID != nil {
 				who = fmt.Sprintf("Telegram user %d", *a.TgUserID)
 			}
-			d.Removals = append(d.Removals, removalLine{Who: who, Reason: a.Reason})
+			d.Removals = append(d.Removals, removalLine{Who: who, Reason: a.Reason, Breaker: a.Hold == models.HoldBreaker})
 		}
 		parts = append(parts, b.texts.render(msgPending, lang, d))
 	}
