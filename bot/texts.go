@@ -71,7 +71,7 @@ type textData struct {
 	Configured bool
 	// Breaker: the chat's removal breaker is open (max_removals).
 	Breaker bool
-	Command    string // the command refused, without /
+	Command string // the command refused, without /
 }
 
 // removalLine is one held removal in /pending.
