@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/karmagate/karmagate/api"
 	"github.com/karmagate/karmagate/callback"
+	"github.com/karmagate/karmagate/dashboard"
 	"github.com/karmagate/karmagate/gate"
 	"github.com/karmagate/karmagate/models"
 	"github.com/karmagate/karmagate/models/modelstest"
@@ -129,10 +131,49 @@ func newBreakerWorld(t *testing.T, spec string, n int) *breakerWorld {
 	return w
 }
 
+// startAPI serves the REST API and the dashboard over the store, as serve
+// mounts them.
 func (w *breakerWorld) startAPI() {
-	srv := httptest.NewServer(api.New(api.Options{Store: w.store, APIKey: breakerAPIKey, WakeWorkers: w.pool.Wake}))
+	d, err := dashboard.New(dashboard.Options{Store: w.store, Sessions: w.store, Removals: w.store, APIKey: breakerAPIKey, APIKeySignIn: true,
+		Secret: secret, Now: w.clock.Now})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/admin/", d)
+	mux.Handle("/", api.New(api.Options{Store: w.store, APIKey: breakerAPIKey, WakeWorkers: w.pool.Wake}))
+	srv := httptest.NewServer(mux)
 	w.t.Cleanup(srv.Close)
 	w.api = srv
+}
+
+// overview signs in to the dashboard with the API key and returns the
+// overview page.
+func (w *breakerWorld) overview() string {
+	w.t.Helper()
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := noRedirect.PostForm(w.api.URL+"/admin/login", url.Values{"name": {""}, "secret": {breakerAPIKey}})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther || len(res.Cookies()) == 0 {
+		w.t.Fatalf("dashboard sign-in: %d", res.StatusCode)
+	}
+	req, _ := http.NewRequest("GET", w.api.URL+"/admin/", nil)
+	for _, c := range res.Cookies() {
+		req.AddCookie(c)
+	}
+	res, err = noRedirect.Do(req)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 200 {
+		w.t.Fatalf("overview: %d %s", res.StatusCode, body)
+	}
+	return string(body)
 }
 
 // call sends a REST call and decodes its JSON answer.
@@ -217,6 +258,12 @@ func (w *breakerWorld) checkTripped(t *testing.T) {
 	if rm := w.site.ofType(models.CallbackRemoved); len(rm) != 10 {
 		t.Errorf("%d member.removed callbacks, want 10", len(rm))
 	}
+	body := w.overview()
+	for _, want := range []string{`class="alert bad breaker"`, `data-breaker="webmasters-pro"`, "Removal breaker open in Webmasters Pro", `data-held="50"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the dashboard's overview lacks %q", want)
+		}
+	}
 	pending := w.reply(w.admin.ID, "/pending")
 	for _, want := range []string{"50 removal(s) held", "removal breaker is open", "(held: breaker)", "/confirm"} {
 		if !strings.Contains(pending, want) {
@@ -236,6 +283,9 @@ func (w *breakerWorld) checkConfirmed(t *testing.T) {
 	w.idle()
 	if st, err := w.store.ChatBreaker(w.ctx, "webmasters-pro"); err != nil || st.Open || st.Held != 0 {
 		t.Errorf("breaker after confirm = %+v, %v", st, err)
+	}
+	if strings.Contains(w.overview(), "data-breaker") {
+		t.Error("the banner stays after the confirmation")
 	}
 }
 
