@@ -72,12 +72,13 @@ func (c RemovalCap) String() string {
 	case c.IsZero():
 		return DefaultRemovalCap.String()
 	case c.Count > 0:
-		return fmt.Sprintf("%d/%s", c.Count, formatWindow(c.Window))
+		return fmt.Sprintf("%d/%s", c.Count, FormatWindow(c.Window))
 	}
-	return strconv.FormatFloat(c.Percent, 'f', -1, 64) + "%/" + formatWindow(c.Window)
+	return strconv.FormatFloat(c.Percent, 'f', -1, 64) + "%/" + FormatWindow(c.Window)
 }
 
-func formatWindow(d time.Duration) string {
+// FormatWindow writes a window as the rules file does: 24h, 1h30m, 7d.
+func FormatWindow(d time.Duration) string {
 	const day = 24 * time.Hour
 	if d > day && d%day == 0 {
 		return strconv.FormatInt(int64(d/day), 10) + "d"

@@ -217,14 +217,14 @@ func (s *Store) breakerOpened(tx *gorm.DB, actor string, now time.Time, chat str
 	}
 	window := c.WindowOrDefault()
 	detail := fmt.Sprintf("removal breaker open: %d removal(s) started within %s (max_removals %s allows %d); %d held until an admin confirms: %s",
-		started, formatWindow(window), c, limit, len(held), list)
+		started, gate.FormatWindow(window), c, limit, len(held), list)
 	if err := tx.Create(&Event{At: now, Actor: actor, Kind: EventBreakerOpened, ChatKey: &chat, Detail: Truncate(detail, 1000)}).Error; err != nil {
 		return fmt.Errorf("record breaker: %w", err)
 	}
-	s.log.Warn("removal breaker open: removals held until an admin confirms", "chat", chat, "started", started, "limit", limit, "held", len(held))
+	s.log.WarnContext(tx.Statement.Context, "removal breaker open: removals held until an admin confirms", "chat", chat, "started", started, "limit", limit, "held", len(held))
 	text := fmt.Sprintf("⚠️ Removal breaker open in %s (%s).\n%d removal(s) started within %s: max_removals %s allows %d. %d more are held, not carried out: %s.\n"+
 		"If this is a mistake (a bad push, a wrong rule), fix it on the website and they are dropped. Otherwise send /pending to see them and /confirm to carry them out.",
-		title, chat, started, formatWindow(window), c, limit, len(held), list)
+		title, chat, started, gate.FormatWindow(window), c, limit, len(held), list)
 	for _, admin := range s.admins {
 		key := fmt.Sprintf("breaker/%s/%d/%d", chat, now.UnixMicro(), admin)
 		data, err := json.Marshal(NoticePayload{Key: key, Kind: NoticeBreakerOpened, Text: text})
@@ -298,9 +298,4 @@ func closeBreaker(tx *gorm.DB, chat, actor string, now time.Time) (bool, error) 
 	err := tx.Create(&Event{At: now, Actor: actor, Kind: EventBreakerClosed, ChatKey: &chat,
 		Detail: "removal breaker closed by a confirmation: removals run again, within max_removals from now"}).Error
 	return true, err
-}
-
-// formatWindow writes a window as the rules file would.
-func formatWindow(d time.Duration) string {
-	return gate.RemovalCap{Count: 1, Window: d}.String()[2:]
 }
