@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -25,20 +27,30 @@ chats:
     min_karma: 10
 `
 
-// TestE2E_RemovalBreaker drives the real binary: 100 linked members in a
-// bound group, then one bulk push sets 60 of them below the bar. Only the
-// cap (10) is removed; the 50 others are held with the reason "breaker",
-// the site admin gets a DM, the website a signed breaker.opened, the
-// dashboard a red banner. A REST confirm removes the 50.
-func TestE2E_RemovalBreaker(t *testing.T) {
-	if testing.Short() {
-		t.Skip("drives 100 people through the real binary")
-	}
+// breakerE2E is serve on the sandbox with a site admin, a website that
+// receives callbacks, and a bound group of 100 linked members inside.
+type breakerE2E struct {
+	*e2e
+	admin, owner int64
+	chat         int64
+	person       []int64
+	bulk         []map[string]any
+	rules        string
+
+	mu     sync.Mutex
+	opened []map[string]any
+}
+
+const (
+	breakerPeople  = 100
+	breakerDropped = 60
+	breakerLimit   = 10
+)
+
+func newBreakerE2E(t *testing.T) *breakerE2E {
+	t.Helper()
 	const cbSecret = "7d1f0c3a9e5b4d2f8a6c0e1b3d5f7a9c2e4f6a8b"
-	var (
-		mu     sync.Mutex
-		opened []map[string]any
-	)
+	b := &breakerE2E{}
 	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		if err := callback.Verify([]byte(cbSecret), r.Header.Get(callback.HeaderTimestamp), r.Header.Get(callback.HeaderSignature), body, time.Now(), 5*time.Minute); err != nil {
@@ -47,29 +59,32 @@ func TestE2E_RemovalBreaker(t *testing.T) {
 		}
 		var ev map[string]any
 		if json.Unmarshal(body, &ev) == nil && ev["type"] == "breaker.opened" {
-			mu.Lock()
-			opened = append(opened, ev)
-			mu.Unlock()
+			b.mu.Lock()
+			b.opened = append(b.opened, ev)
+			b.mu.Unlock()
 		}
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	t.Cleanup(site.Close)
 
 	e := newUserbotE2E(t, breakerRules)
-	admin := e.user("Sam")
-	e.env = append(e.env, fmt.Sprintf("KARMAGATE_ADMINS=%d", admin), "KARMAGATE_CALLBACK_URL="+site.URL,
+	b.e2e = e
+	b.rules = filepath.Join(e.dir, "rules.yaml")
+	b.admin = e.user("Sam")
+	e.env = append(e.env, fmt.Sprintf("KARMAGATE_ADMINS=%d", b.admin), "KARMAGATE_CALLBACK_URL="+site.URL,
 		"KARMAGATE_CALLBACK_SECRET="+cbSecret, "KARMAGATE_DASHBOARD_API_KEY=true")
 	e.serve()
-	e.say(admin, 0, "/start")
+	e.say(b.admin, 0, "/start")
 
 	// An empty group, bound at once: no dry run.
-	owner := e.user("Owner")
+	b.owner = e.user("Owner")
 	var chat struct {
 		ID int64 `json:"id"`
 	}
-	e.sandbox("POST", "/sandbox/chats", map[string]any{"title": "The Club", "creator": owner}, &chat)
+	e.sandbox("POST", "/sandbox/chats", map[string]any{"title": "The Club", "creator": b.owner}, &chat)
+	b.chat = chat.ID
 	e.sandbox("POST", fmt.Sprintf("/sandbox/chats/%d/admins", chat.ID), map[string]any{}, nil)
-	e.say(owner, chat.ID, "/bind club")
+	e.say(b.owner, chat.ID, "/bind club")
 	e.eventually("the club bound", func() bool {
 		var chats struct {
 			Chats []struct {
@@ -94,17 +109,16 @@ func TestE2E_RemovalBreaker(t *testing.T) {
 	}
 
 	// 100 members, linked by deep link, inside.
-	const people, dropped, limit = 100, 60, 10
-	person := make([]int64, people)
-	bulk := make([]map[string]any, people)
-	for i := range people {
-		bulk[i] = map[string]any{"id": fmt.Sprintf("m%03d", i), "karma": 100, "groups": []string{"members"}, "name": fmt.Sprintf("Person %03d", i)}
+	b.person = make([]int64, breakerPeople)
+	b.bulk = make([]map[string]any, breakerPeople)
+	for i := range breakerPeople {
+		b.bulk[i] = map[string]any{"id": fmt.Sprintf("m%03d", i), "karma": 100, "groups": []string{"members"}, "name": fmt.Sprintf("Person %03d", i)}
 	}
-	if st := e.api("POST", "/api/v1/members/bulk", bulk, nil); st != 200 {
+	if st := e.api("POST", "/api/v1/members/bulk", b.bulk, nil); st != 200 {
 		t.Fatalf("bulk: %d", st)
 	}
-	for i := range people {
-		person[i] = e.user(fmt.Sprintf("P%03d", i))
+	for i := range breakerPeople {
+		b.person[i] = e.user(fmt.Sprintf("P%03d", i))
 		var link struct {
 			URL string `json:"url"`
 		}
@@ -115,31 +129,29 @@ func TestE2E_RemovalBreaker(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e.say(person[i], 0, "/start "+u.Query().Get("start"))
+		e.say(b.person[i], 0, "/start "+u.Query().Get("start"))
 	}
-	e.eventually("all 100 linked", func() bool {
-		return e.metric(`karmagate_members_linked`) == people || e.linked() == people
-	})
-	for i := range people {
+	e.eventually("all 100 linked", func() bool { return e.linked() == breakerPeople })
+	for i := range breakerPeople {
 		var res struct {
 			Result string `json:"result"`
 		}
-		e.sandbox("POST", fmt.Sprintf("/sandbox/users/%d/join", person[i]), map[string]any{"invite_link": export.Result}, &res)
+		e.sandbox("POST", fmt.Sprintf("/sandbox/users/%d/join", b.person[i]), map[string]any{"invite_link": export.Result}, &res)
 		if res.Result != "joined" {
 			t.Fatalf("person %d joins: %q", i, res.Result)
 		}
 	}
 	e.eventually("the 100 recorded inside and the workers idle", func() bool {
-		return e.metric(`karmagate_chat_members{chat="club",state="member"}`) == people && e.idle()
+		return e.metric(`karmagate_chat_members{chat="club",state="member"}`) == breakerPeople && e.idle()
 	})
+	return b
+}
 
-	// One bad push: 60 below the bar.
-	for i := range dropped {
-		bulk[i]["karma"] = 5
-	}
-	if st := e.api("POST", "/api/v1/members/bulk", bulk[:dropped], nil); st != 200 {
-		t.Fatalf("bad push: %d", st)
-	}
+// checkTripped: of the 60 who fell below the bar, the cap (10) is
+// removed and 50 are held with the reason "breaker"; the admin has a DM,
+// the website breaker.opened, the dashboard a red banner.
+func (b *breakerE2E) checkTripped(t *testing.T) {
+	t.Helper()
 	var pending struct {
 		Count    int `json:"count"`
 		Removals []struct {
@@ -152,14 +164,14 @@ func TestE2E_RemovalBreaker(t *testing.T) {
 			Limit int  `json:"limit"`
 		} `json:"breaker"`
 	}
-	e.eventually("50 held by the breaker and the workers idle", func() bool {
-		e.api("GET", "/api/v1/chats/club/pending", nil, &pending)
-		return pending.Count == dropped-limit && e.idle()
+	b.eventually("50 held by the breaker and the workers idle", func() bool {
+		b.api("GET", "/api/v1/chats/club/pending", nil, &pending)
+		return pending.Count == breakerDropped-breakerLimit && b.idle()
 	})
-	if n := e.botCalls("banChatMember"); n != limit {
-		t.Fatalf("%d banChatMember calls, want the cap, %d", n, limit)
+	if n := b.botCalls("banChatMember"); n != breakerLimit {
+		t.Fatalf("%d banChatMember calls, want the cap, %d", n, breakerLimit)
 	}
-	if !pending.Breaker.Open || pending.Breaker.Held != dropped-limit || pending.Breaker.Limit != limit {
+	if !pending.Breaker.Open || pending.Breaker.Held != breakerDropped-breakerLimit || pending.Breaker.Limit != breakerLimit {
 		t.Errorf("breaker = %+v", pending.Breaker)
 	}
 	for _, r := range pending.Removals {
@@ -167,48 +179,98 @@ func TestE2E_RemovalBreaker(t *testing.T) {
 			t.Errorf("%s held for %q, want breaker", r.Member, r.HoldReason)
 		}
 	}
-	e.eventually("the admin's DM", func() bool {
-		for _, m := range e.received(admin) {
+	b.eventually("the admin's DM", func() bool {
+		for _, m := range b.received(b.admin) {
 			if strings.Contains(m, "Removal breaker open in The Club") && strings.Contains(m, "50 more are held") {
 				return true
 			}
 		}
 		return false
 	})
-	e.eventually("the website's breaker.opened", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(opened) == 1 && opened[0]["chat"] == "club"
+	b.eventually("the website's breaker.opened", func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return len(b.opened) == 1 && b.opened[0]["chat"] == "club"
 	})
-	if body := e.dashboard("/admin/"); !strings.Contains(body, `data-breaker="club"`) || !strings.Contains(body, "Removal breaker open in The Club") {
+	if body := b.dashboard("/admin/"); !strings.Contains(body, `data-breaker="club"`) || !strings.Contains(body, "Removal breaker open in The Club") {
 		t.Error("no red banner on the dashboard's overview")
 	}
+}
 
-	// Confirmed over REST: the 50 go, the 40 who qualify stay.
+// checkConfirmed confirms over REST: the 60 are out, the 40 who qualify
+// and the owner stay.
+func (b *breakerE2E) checkConfirmed(t *testing.T) {
+	t.Helper()
 	var confirmed struct {
 		Confirmed int `json:"confirmed"`
 	}
-	if st := e.api("POST", "/api/v1/chats/club/pending/confirm", nil, &confirmed); st != 200 || confirmed.Confirmed != dropped-limit {
+	if st := b.api("POST", "/api/v1/chats/club/pending/confirm", nil, &confirmed); st != 200 || confirmed.Confirmed != breakerDropped-breakerLimit {
 		t.Fatalf("confirm: %d %+v", st, confirmed)
 	}
-	e.eventually("the 60 removed", func() bool {
-		ms := e.members(chat.ID)
-		for i := range dropped {
-			if ms[person[i]] == "member" {
+	b.eventually("the 60 removed", func() bool {
+		ms := b.members(b.chat)
+		for i := range breakerDropped {
+			if ms[b.person[i]] == "member" {
 				return false
 			}
 		}
 		return true
 	})
-	ms := e.members(chat.ID)
-	for i := dropped; i < people; i++ {
-		if ms[person[i]] != "member" {
-			t.Errorf("person %d (qualifies) is %q", i, ms[person[i]])
+	ms := b.members(b.chat)
+	for i := breakerDropped; i < breakerPeople; i++ {
+		if ms[b.person[i]] != "member" {
+			t.Errorf("person %d (qualifies) is %q", i, ms[b.person[i]])
 		}
 	}
-	if ms[owner] != "creator" {
-		t.Errorf("the owner is %q", ms[owner])
+	if ms[b.owner] != "creator" {
+		t.Errorf("the owner is %q", ms[b.owner])
 	}
+	if body := b.dashboard("/admin/"); strings.Contains(body, "data-breaker") {
+		t.Error("the banner stays after the confirmation")
+	}
+}
+
+// TestE2E_RemovalBreaker drives the real binary: 100 linked members in a
+// bound group, then one bulk push sets 60 of them below the bar. Only the
+// cap (10) is removed; the 50 others are held with the reason "breaker",
+// the site admin gets a DM, the website a signed breaker.opened, the
+// dashboard a red banner. A REST confirm removes the 50.
+func TestE2E_RemovalBreaker(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives 100 people through the real binary")
+	}
+	b := newBreakerE2E(t)
+	for i := range breakerDropped {
+		b.bulk[i]["karma"] = 5
+	}
+	if st := b.api("POST", "/api/v1/members/bulk", b.bulk[:breakerDropped], nil); st != 200 {
+		t.Fatalf("bad push: %d", st)
+	}
+	b.checkTripped(t)
+	b.checkConfirmed(t)
+}
+
+// TestE2E_RemovalBreaker_RulesReload: the same when serve restarts with a
+// rules file whose min_karma is over 60 of the 100.
+func TestE2E_RemovalBreaker_RulesReload(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives 100 people through the real binary")
+	}
+	b := newBreakerE2E(t)
+	for i := breakerDropped; i < breakerPeople; i++ {
+		b.bulk[i]["karma"] = 500
+	}
+	if st := b.api("POST", "/api/v1/members/bulk", b.bulk[breakerDropped:], nil); st != 200 {
+		t.Fatalf("push: %d", st)
+	}
+	b.eventually("the workers idle", b.idle)
+	b.stop()
+	if err := os.WriteFile(b.rules, []byte(strings.Replace(breakerRules, "min_karma: 10", "min_karma: 200", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.serve()
+	b.checkTripped(t)
+	b.checkConfirmed(t)
 }
 
 // linked counts the members with a Telegram link, over REST.
