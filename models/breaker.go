@@ -131,6 +131,20 @@ func (s *Store) ChatBreaker(ctx context.Context, chat string) (BreakerStatus, er
 	return st, err
 }
 
+// OpenBreakers returns the chats whose removal breaker is open, for the
+// metrics: one query.
+func (s *Store) OpenBreakers(ctx context.Context) (map[string]bool, error) {
+	var keys []string
+	if err := s.db.read.WithContext(ctx).Model(&ChatRow{}).Where("breaker_at IS NOT NULL").Pluck("chat_key", &keys).Error; err != nil {
+		return nil, fmt.Errorf("load open breakers: %w", err)
+	}
+	out := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		out[k] = true
+	}
+	return out, nil
+}
+
 // capRemovals applies the breaker to removals about to be queued (in
 // place, before they are written): in each chat, those beyond the cap, or
 // all of them while the chat's breaker is open, are held with Hold

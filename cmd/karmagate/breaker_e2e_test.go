@@ -192,6 +192,9 @@ func (b *breakerE2E) checkTripped(t *testing.T) {
 		defer b.mu.Unlock()
 		return len(b.opened) == 1 && b.opened[0]["chat"] == "club"
 	})
+	if v := b.metric(`karmagate_removal_breaker_open{chat="club"}`); v != 1 {
+		t.Errorf("karmagate_removal_breaker_open = %v", v)
+	}
 	if body := b.dashboard("/admin/"); !strings.Contains(body, `data-breaker="club"`) || !strings.Contains(body, "Removal breaker open in The Club") {
 		t.Error("no red banner on the dashboard's overview")
 	}
@@ -224,6 +227,9 @@ func (b *breakerE2E) checkConfirmed(t *testing.T) {
 	}
 	if ms[b.owner] != "creator" {
 		t.Errorf("the owner is %q", ms[b.owner])
+	}
+	if v := b.metric(`karmagate_removal_breaker_open{chat="club"}`); v != 0 {
+		t.Errorf("karmagate_removal_breaker_open after confirm = %v", v)
 	}
 	if body := b.dashboard("/admin/"); strings.Contains(body, "data-breaker") {
 		t.Error("the banner stays after the confirmation")
