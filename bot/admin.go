@@ -316,6 +316,10 @@ func (b *Bot) pendingText(ctx context.Context, rows []models.ChatRow, confirm bo
 			title = c.Title + " (" + r.ChatKey + ")"
 		}
 		if confirm {
+			before, err := b.store.ChatDryRun(ctx, r.ChatKey)
+			if err != nil {
+				return "", err
+			}
 			n, err := b.store.ConfirmRemovals(ctx, r.ChatKey, actor)
 			if err != nil {
 				return "", err
@@ -325,7 +329,7 @@ func (b *Bot) pendingText(ctx context.Context, rows []models.ChatRow, confirm bo
 			if err != nil {
 				return "", err
 			}
-			parts = append(parts, b.texts.render(msgConfirmed, lang, textData{Chat: title, Count: int64(n), Configured: st.Configured}))
+			parts = append(parts, b.texts.render(msgConfirmed, lang, textData{Chat: title, Count: int64(n), Configured: st.Configured, Breaker: before.BreakerOpen}))
 			continue
 		}
 		as, total, err := b.store.HeldRemovals(ctx, r.ChatKey, pendingShown)

@@ -212,11 +212,12 @@ func (w *breakerWorld) inside() int {
 	return n
 }
 
-// checkTripped checks the story after 60 of 100 fell below the bar: 10
-// removed in Telegram, 50 held with the reason "breaker", the admin told,
-// the website told, /pending says so.
-func (w *breakerWorld) checkTripped(t *testing.T) {
+// checkTripped checks the story after dropped of 100 fell below the bar:
+// 10 removed in Telegram, the others held with the reason "breaker", the
+// admin told, the website told, the dashboard's banner, /pending says so.
+func (w *breakerWorld) checkTripped(t *testing.T, dropped int) {
 	t.Helper()
+	held := dropped - 10
 	w.eventually("10 removed", func() bool { return w.inside() <= 90 })
 	w.idle()
 	time.Sleep(200 * time.Millisecond) // nothing more may go
@@ -225,7 +226,7 @@ func (w *breakerWorld) checkTripped(t *testing.T) {
 		t.Fatalf("%d of 100 inside, want 90: the cap is 10", n)
 	}
 	status, p := w.call("GET", "/api/v1/chats/webmasters-pro/pending", "")
-	if status != 200 || p["count"] != 50.0 {
+	if status != 200 || p["count"] != float64(held) {
 		t.Fatalf("GET pending = %d %v", status, p)
 	}
 	for _, r := range p["removals"].([]any) {
@@ -234,7 +235,7 @@ func (w *breakerWorld) checkTripped(t *testing.T) {
 		}
 	}
 	br := p["breaker"].(map[string]any)
-	if br["open"] != true || br["held"] != 50.0 || br["limit"] != 10.0 || br["max_removals"] != "10%/24h" || br["opened_at"] == nil {
+	if br["open"] != true || br["held"] != float64(held) || br["limit"] != 10.0 || br["max_removals"] != "10%/24h" || br["opened_at"] == nil {
 		t.Errorf("breaker = %v", br)
 	}
 	defer func() {
@@ -245,41 +246,50 @@ func (w *breakerWorld) checkTripped(t *testing.T) {
 	w.eventually("the admin's DM", func() bool {
 		for _, m := range w.received(w.admin.ID) {
 			if strings.Contains(m, "Removal breaker open in Webmasters Pro") {
-				return strings.Contains(m, "10 removal(s) started within 24h") && strings.Contains(m, "50 more are held") &&
-					strings.Contains(m, "Person 0") && strings.Contains(m, "and 40 more")
+				return strings.Contains(m, "10 removal(s) started within 24h") && strings.Contains(m, fmt.Sprintf("%d more are held", held)) &&
+					strings.Contains(m, "Person 0") && strings.Contains(m, fmt.Sprintf("and %d more", held-10))
 			}
 		}
 		return false
 	})
 	w.eventually("the website's breaker.opened", func() bool {
 		cbs := w.site.ofType(models.CallbackBreakerOpened)
-		return len(cbs) == 1 && cbs[0].Chat == "webmasters-pro" && cbs[0].Breaker != nil && cbs[0].Breaker.Held == 50 && cbs[0].Breaker.Limit == 10
+		return len(cbs) == 1 && cbs[0].Chat == "webmasters-pro" && cbs[0].Breaker != nil && cbs[0].Breaker.Held == int64(held) && cbs[0].Breaker.Limit == 10
 	})
 	if rm := w.site.ofType(models.CallbackRemoved); len(rm) != 10 {
 		t.Errorf("%d member.removed callbacks, want 10", len(rm))
 	}
 	body := w.overview()
-	for _, want := range []string{`class="alert bad breaker"`, `data-breaker="webmasters-pro"`, "Removal breaker open in Webmasters Pro", `data-held="50"`} {
+	for _, want := range []string{`class="alert bad breaker"`, `data-breaker="webmasters-pro"`, "Removal breaker open in Webmasters Pro", fmt.Sprintf(`data-held="%d"`, held)} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the dashboard's overview lacks %q", want)
 		}
 	}
 	pending := w.reply(w.admin.ID, "/pending")
-	for _, want := range []string{"50 removal(s) held", "removal breaker is open", "(held: breaker)", "/confirm"} {
+	for _, want := range []string{fmt.Sprintf("%d removal(s) held", held), "removal breaker is open", "(held: breaker)", "/confirm"} {
 		if !strings.Contains(pending, want) {
 			t.Errorf("/pending = %q, want %q", pending, want)
 		}
 	}
 }
 
-// checkConfirmed confirms over REST and checks the 50 go.
-func (w *breakerWorld) checkConfirmed(t *testing.T) {
+// checkConfirmed confirms over REST (or with the site admin's /confirm)
+// and checks the held ones go.
+func (w *breakerWorld) checkConfirmed(t *testing.T, dropped int, byBot bool) {
 	t.Helper()
-	status, p := w.call("POST", "/api/v1/chats/webmasters-pro/pending/confirm", "")
-	if status != 200 || p["confirmed"] != 50.0 || p["breaker"].(map[string]any)["open"] != false {
-		t.Fatalf("confirm = %d %v", status, p)
+	held := dropped - 10
+	if byBot {
+		got := w.reply(w.admin.ID, "/confirm")
+		if !strings.Contains(got, fmt.Sprintf("%d removal(s) confirmed", held)) || !strings.Contains(got, "removal breaker is closed") {
+			t.Fatalf("/confirm = %q", got)
+		}
+	} else {
+		status, p := w.call("POST", "/api/v1/chats/webmasters-pro/pending/confirm", "")
+		if status != 200 || p["confirmed"] != float64(held) || p["breaker"].(map[string]any)["open"] != false {
+			t.Fatalf("confirm = %d %v", status, p)
+		}
 	}
-	w.eventuallyWithin(2*time.Minute, "the 50 removed", func() bool { return w.inside() == 40 })
+	w.eventuallyWithin(2*time.Minute, "the held removed", func() bool { return w.inside() == 100-dropped })
 	w.idle()
 	if st, err := w.store.ChatBreaker(w.ctx, "webmasters-pro"); err != nil || st.Open || st.Held != 0 {
 		t.Errorf("breaker after confirm = %+v, %v", st, err)
@@ -305,26 +315,17 @@ func TestBot_RemovalBreaker_BulkPush(t *testing.T) {
 			t.Fatalf("bulk = %d %v", status, p)
 		}
 		w.pool.Wake()
-		w.checkTripped(t)
-		w.checkConfirmed(t)
+		w.checkTripped(t, 60)
+		w.checkConfirmed(t, 60, false)
 	})
 }
 
 // TestBot_RemovalBreaker_RulesReload: the same when a rules reload raises
-// min_karma over everyone: only 10 go until an admin confirms.
+// min_karma over everyone: only 10 of the 100 go until the site admin's
+// /confirm.
 func TestBot_RemovalBreaker_RulesReload(t *testing.T) {
 	modelstest.Each(t, func(t *testing.T, spec string) {
 		w := newBreakerWorld(t, spec, 100)
-		// 60 have karma 150, 40 get 500; the new rules ask for 200.
-		var push []map[string]any
-		for i := 60; i < 100; i++ {
-			push = append(push, map[string]any{"id": fmt.Sprintf("m%03d", i), "karma": 500, "groups": []string{"webmasters"}, "name": fmt.Sprintf("Person %03d", i)})
-		}
-		body, _ := json.Marshal(push)
-		if status, p := w.call("POST", "/api/v1/members/bulk", string(body)); status != 200 {
-			t.Fatalf("bulk = %d %v", status, p)
-		}
-		w.idle()
 		raised, err := gate.ParseRules("rules.yaml", []byte(strings.Replace(testRules, "min_karma: 100", "min_karma: 200", 1)))
 		if err != nil {
 			t.Fatal(err)
@@ -336,7 +337,7 @@ func TestBot_RemovalBreaker_RulesReload(t *testing.T) {
 			t.Fatalf("SyncRules = %v, %v", changed, err)
 		}
 		w.pool.Wake()
-		w.checkTripped(t)
-		w.checkConfirmed(t)
+		w.checkTripped(t, 100)
+		w.checkConfirmed(t, 100, true)
 	})
 }
