@@ -147,8 +147,10 @@ func (s *Server) routes() {
 	}
 	s.handle("GET /api/v1/chats", s.chats, true)
 	s.handle("GET /api/v1/events", s.events, true)
+	s.handle("GET /api/v1/instances", s.instances, true)
 	s.handle("GET /api/v1/chats/{key}/pending", s.pending, true)
 	s.handle("POST /api/v1/chats/{key}/pending/confirm", s.confirmPending, true)
+	s.handle("POST /api/v1/chats/{key}/bind-codes", s.bindCode, true)
 	s.userbotRoutes()
 	// Whatever no route takes: 405 when another method would do, else 404,
 	// as problems (the mux's own answers are plain text).
@@ -307,14 +309,16 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) index(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"_links": map[string]any{
-			"self":    link("/api/v1"),
-			"members": link("/api/v1/members"),
-			"member":  map[string]any{"href": "/api/v1/members/{id}", "templated": true},
-			"export":  map[string]any{"href": "/api/v1/members/{id}/export", "templated": true},
-			"bulk":    link("/api/v1/members/bulk"),
-			"chats":   link("/api/v1/chats"),
-			"events":  link("/api/v1/events"),
-			"pending": map[string]any{"href": "/api/v1/chats/{key}/pending", "templated": true},
+			"self":       link("/api/v1"),
+			"members":    link("/api/v1/members"),
+			"member":     map[string]any{"href": "/api/v1/members/{id}", "templated": true},
+			"export":     map[string]any{"href": "/api/v1/members/{id}/export", "templated": true},
+			"bulk":       link("/api/v1/members/bulk"),
+			"chats":      link("/api/v1/chats"),
+			"events":     link("/api/v1/events"),
+			"instances":  link("/api/v1/instances"),
+			"pending":    map[string]any{"href": "/api/v1/chats/{key}/pending", "templated": true},
+			"bind-codes": map[string]any{"href": "/api/v1/chats/{key}/bind-codes", "templated": true},
 		},
 	})
 	return nil

@@ -37,7 +37,8 @@ func (s *Server) chats(w http.ResponseWriter, r *http.Request) error {
 			"grace": formatDuration(c.Chat.Grace), "grace_seconds": int64(c.Chat.Grace / time.Second),
 			"on_violation": c.Chat.OnViolation, "telegram_chat_id": c.TgChatID, "counts": counts,
 			"_links": map[string]any{"events": link("/api/v1/events?chat=" + url.QueryEscape(c.Chat.Key)),
-				"pending": link("/api/v1/chats/" + url.PathEscape(c.Chat.Key) + "/pending")},
+				"pending":    link("/api/v1/chats/" + url.PathEscape(c.Chat.Key) + "/pending"),
+				"bind-codes": link("/api/v1/chats/" + url.PathEscape(c.Chat.Key) + "/bind-codes")},
 		})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"chats": out, "_links": map[string]any{"self": link("/api/v1/chats")}})
@@ -62,7 +63,7 @@ var eventKinds = []string{
 	models.EventMemberCreated, models.EventBulkImport, models.EventMemberUpdated, models.EventMemberDeleted,
 	"member.linked", models.EventKarmaChanged, models.EventStateChanged, models.EventOverrideSet,
 	models.EventActionDone, models.EventActionFailed, models.EventActionRetry, models.EventMembership,
-	models.EventRulesChanged, models.EventChatBound,
+	models.EventRulesChanged, models.EventChatBound, models.EventChatUnbound, models.EventBindCodeIssued, models.EventBindCodeUsed,
 	models.EventDryRunStarted, models.EventRemovalsConfirmed, models.EventRemovalsReleased,
 	models.EventBreakerOpened, models.EventBreakerClosed,
 	models.EventSourceRefused, models.EventSourceFailed, models.EventSourceHeld,

@@ -32,6 +32,7 @@ func TestServer_WriteErrorMapsEveryStoreError(t *testing.T) {
 		"ErrLeaseLost":     models.ErrLeaseLost,
 		"ErrBusy":          models.ErrBusy,
 		"ErrUserbotExists": models.ErrUserbotExists,
+		"ErrBindCode":      models.ErrBindCode,
 	}
 	files, err := filepath.Glob("../models/*.go")
 	if err != nil || len(files) == 0 {

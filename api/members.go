@@ -338,21 +338,9 @@ func (s *Server) link(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if r.ContentLength != 0 {
-		// The call takes no fields; a body, if any, must hold none.
-		kind, body, err := readBody(w, r, bodyJSON, bodyForm)
-		if err != nil {
-			return err
-		}
-		var fs []jsonField
-		if kind == bodyJSON {
-			if fs, err = jsonObjectFields(body); err != nil {
-				return err
-			}
-		}
-		if _, err := onlyFields(fs, r.PostForm, "this call takes no fields"); err != nil {
-			return err
-		}
+	// The call takes no fields; a body, if any, must hold none.
+	if err := noFields(w, r); err != nil {
+		return err
 	}
 	if s.linker == nil {
 		return problem(http.StatusServiceUnavailable, "bot-not-running",

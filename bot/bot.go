@@ -56,6 +56,9 @@ type Store interface {
 	ChatSummaries(ctx context.Context) ([]models.ChatSummary, error)
 	BindChatBy(ctx context.Context, key string, tgChatID, by int64, actor string) error
 	UnbindChat(ctx context.Context, key, actor string) error
+	TakeBindCode(ctx context.Context, key, code string, tgUserID int64) error
+	BindCodeSpent(ctx context.Context, code string) (key string, usedBy int64, err error)
+	PruneBindCodes(ctx context.Context, cutoff time.Time) (int64, error)
 	SetChatBot(ctx context.Context, key string, b models.BotInChat) error
 	SetJoinLink(ctx context.Context, key, link string) error
 	SetTag(ctx context.Context, memberID int64, chat, tag string) error
@@ -99,8 +102,9 @@ type Options struct {
 	// WebhookURL, when set, makes Telegram post updates there; empty means
 	// long polling.
 	WebhookURL string
-	// Admins are Telegram users allowed to bind chats and run admin
-	// commands everywhere (KARMAGATE_ADMINS).
+	// Admins are Telegram users allowed to bind chats without a bind
+	// code, run /sync, and run admin commands about every chat
+	// (KARMAGATE_ADMINS); they are told of every bind and unbind.
 	Admins []int64
 	// LogChat is a private chat the bot administers, used to resolve phone
 	// numbers with sendContact (KARMAGATE_LOG_CHAT); 0: not used.
@@ -186,6 +190,7 @@ type Bot struct {
 	adminSeen map[adminKey]adminSeen // getChatMember answers, briefly cached
 	linkLocks map[string]*sync.Mutex // one join link made at a time per chat
 	adminCmds map[int64]bool         // site admins shown their commands
+	syncing   *syncRun               // the /sync pass running, if any
 }
 
 // client is the Bot API client: go-telegram/bot for the methods it has,

@@ -66,6 +66,8 @@ type harnessOptions struct {
 	// reconcile answers /sync with a worker.Reconciler's pass, as serve
 	// does.
 	reconcile bool
+	// sync, when set, answers /sync instead.
+	sync func(ctx context.Context, by string) (string, error)
 	// executors, when set, may wrap the bot's executors before the
 	// workers get them (to lose an outcome after its effect, say).
 	executors func(map[string]worker.Executor)
@@ -117,6 +119,9 @@ func (h *harness) start() {
 			}
 			return rep.String(), nil
 		}
+	}
+	if o.sync != nil {
+		syncFn = o.sync
 	}
 	b, err := bot.New(ctx, bot.Options{Widget: widget, Sync: syncFn,
 		Token: sb.BotToken(), ServerURL: sb.BotAPIURL(), Store: store, Tokens: tokens, Secret: secret,
@@ -288,11 +293,12 @@ func (h *harness) state(id, chat string) models.ChatState {
 }
 
 // group makes owner create a supergroup by hand with the bot as admin,
-// and bind it with /bind key in the group.
+// and bind it with /bind key code in the group, with a bind code a site
+// admin issued.
 func (h *harness) group(owner world.User, title, key string) world.Chat {
 	h.t.Helper()
 	c := sandboxtest.MustChat(h.t, h.sb, owner.ID, title)
-	if _, err := h.sb.SendMessage(owner.ID, c.BotAPIID(), "/bind "+key); err != nil {
+	if _, err := h.sb.SendMessage(owner.ID, c.BotAPIID(), "/bind "+key+" "+h.bindCode(key)); err != nil {
 		h.t.Fatal(err)
 	}
 	h.eventually(key+" bound with a join link", func() bool {

@@ -549,8 +549,14 @@ func (s *Store) UnbindChat(ctx context.Context, key, actor string) error {
 		}).Error; err != nil {
 			return fmt.Errorf("unbind chat: %w", err)
 		}
-		return tx.Create(&Event{At: now, Actor: actor, Kind: EventChatUnbound, ChatKey: &key,
-			Detail: fmt.Sprintf("unbound from Telegram chat %d", *row.TgChatID)}).Error
+		if err := forgetMemberLinks(tx, key); err != nil {
+			return err
+		}
+		if err := tx.Create(&Event{At: now, Actor: actor, Kind: EventChatUnbound, ChatKey: &key,
+			Detail: fmt.Sprintf("unbound from Telegram chat %d", *row.TgChatID)}).Error; err != nil {
+			return fmt.Errorf("record the unbinding: %w", err)
+		}
+		return s.chatCallback(tx, CallbackUnbound, key, *row.TgChatID, nil, actor, now)
 	})
 }
 

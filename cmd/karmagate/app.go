@@ -41,6 +41,13 @@ type Main struct {
 	// second).
 	GraceSweep time.Duration
 
+	// Owner names this process in every lease it takes and in the
+	// instances table (host:pid:random).
+	Owner string
+	// Heart keeps the process registered as alive and its clock in step
+	// with the database's.
+	Heart *worker.Heart
+
 	DB        *models.DB
 	Store     *models.Store
 	API       *api.Server
@@ -147,11 +154,32 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.Config.Validate(); err != nil {
 		return err
 	}
-	db, store, err := openStore(ctx, m.Config, m.Logger, m.Now, true)
+	// Every clock of the process is the database's (Heart.Now), so that
+	// leases and deadlines mean the same on every host whatever their own
+	// clocks say. The store is opened first, with this host's clock until
+	// the heart has measured the difference.
+	base := m.Now
+	var heart *worker.Heart
+	now := func() time.Time {
+		if heart != nil {
+			return heart.Now()
+		}
+		return base()
+	}
+	db, store, err := openStore(ctx, m.Config, m.Logger, now, true)
 	if err != nil {
 		return err
 	}
 	m.DB, m.Store = db, store
+	m.Owner = worker.DefaultOwner()
+	h, err := worker.NewHeart(worker.HeartOptions{Store: store, Owner: m.Owner, Version: version, Base: base, Logger: m.Logger})
+	if err != nil {
+		return err
+	}
+	if err := h.Start(ctx); err != nil {
+		return fmt.Errorf("register this instance: %w", err)
+	}
+	heart, m.Heart, m.Now = h, h, h.Now
 	if changed, err := store.SyncRules(ctx, "rules"); err != nil {
 		return fmt.Errorf("apply rules: %w", err)
 	} else if changed {
@@ -186,7 +214,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Bot, err = bot.New(ctx, bot.Options{
 		Token: m.Config.BotToken, ServerURL: m.Config.BotAPIURL, Store: store, Tokens: tokens, Widget: widget, Secret: []byte(m.Config.Secret),
 		WebhookURL: m.Config.WebhookURL, Admins: m.Config.Admins, LogChat: m.Config.LogChat, Texts: store.Rules().Messages,
-		WakeWorkers: func() { pool.Wake() }, Now: m.Now, Logger: m.Logger, Registerer: reg, AfterStore: afterStore,
+		WakeWorkers: func() { pool.Wake() }, Now: m.Now, Owner: m.Owner, Logger: m.Logger, Registerer: reg, AfterStore: afterStore,
 		Sync: func(ctx context.Context, by string) (string, error) {
 			rep, err := m.Reconciler.Pass(ctx, "/sync", by)
 			if err != nil {
@@ -219,9 +247,9 @@ func (m *Main) Run(ctx context.Context) error {
 		executors[string(gate.ActionRemove)] = m.Userbots.Remove(executors[string(gate.ActionRemove)])
 		userbots = m.Userbots
 	}
-	pool = worker.New(worker.Options{Store: store, Executors: executors, Now: m.Now, Logger: m.Logger, Registerer: reg})
+	pool = worker.New(worker.Options{Store: store, Executors: executors, Now: m.Now, Owner: m.Owner, Logger: m.Logger, Registerer: reg})
 	m.Workers = pool
-	if m.Reconciler, err = newReconciler(m.Config, store, m.Userbots, pool.Wake, m.Now, m.Logger, reg); err != nil {
+	if m.Reconciler, err = newReconciler(m.Config, store, m.Userbots, pool.Wake, m.Now, m.Owner, m.Logger, reg); err != nil {
 		return err
 	}
 	if m.Config.Source != "" && store.Rules().Source != nil {
@@ -280,6 +308,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if every <= 0 {
 		every = time.Minute
 	}
+	m.goRun("heartbeat", func(ctx context.Context) { _ = m.Heart.Run(ctx) }, bg)
 	m.goRun("grace sweep", func(ctx context.Context) { m.sweepGrace(ctx, every) }, bg)
 	m.goRun("bot", func(ctx context.Context) {
 		if err := m.Bot.Run(ctx); err != nil {
@@ -348,15 +377,15 @@ func (m *Main) newUserbots(store *models.Store, wake func()) (*userbot.Pool, err
 	return userbot.New(userbot.Options{
 		Accounts: store.Userbots(), Store: store, Vault: v, Telegram: m.telegram(), BotUsername: m.Bot.Username(),
 		// The reconciler schedules the audits (one instance per pass).
-		AuditEvery: -1, Failpoint: failpoint, WakeWorkers: wake, Now: m.Now, Logger: m.Logger,
+		AuditEvery: -1, Failpoint: failpoint, WakeWorkers: wake, Now: m.Now, Owner: m.Owner, Logger: m.Logger,
 	})
 }
 
 // newReconciler builds the reconciler serve and sync run: it audits the
 // chats through the userbot pool when there is one.
-func newReconciler(cfg Config, store *models.Store, userbots *userbot.Pool, wake func(), now func() time.Time, logger *slog.Logger, reg prometheus.Registerer) (*worker.Reconciler, error) {
+func newReconciler(cfg Config, store *models.Store, userbots *userbot.Pool, wake func(), now func() time.Time, owner string, logger *slog.Logger, reg prometheus.Registerer) (*worker.Reconciler, error) {
 	opts := worker.ReconcileOptions{Store: store, Every: cfg.ReconcileEvery, OnStart: true,
-		WakeWorkers: wake, Now: now, Logger: logger, Registerer: reg}
+		WakeWorkers: wake, Now: now, Owner: owner, Logger: logger, Registerer: reg}
 	if userbots != nil {
 		opts.Auditor = userbots
 	}
@@ -466,7 +495,9 @@ func (m *Main) newDashboard(ctx context.Context, store *models.Store) (http.Hand
 		APIKeySignIn: m.Config.DashboardAPIKey, Users: m.Config.AdminUsers, TrustedProxies: m.Config.TrustedProxies,
 		Secret: []byte(m.Config.Secret), Logger: m.Logger, Now: m.Now, Version: version,
 		// Confirming the removals held under dry run.
-		Removals: store})
+		Removals: store,
+		// The chat rows' "Bind code" buttons.
+		BindCodes: store})
 	if err != nil {
 		return nil, err
 	}

@@ -41,8 +41,10 @@ type Config struct {
 	ServerKey  string // TELEGRAM_SERVER_KEY: that server's RSA public key, PEM
 	LogLevel   slog.Level
 	LogJSON    bool
-	// Admins are Telegram user ids allowed to /bind, /setup and run admin
-	// commands everywhere (KARMAGATE_ADMINS, a comma list).
+	// Admins are Telegram user ids allowed to /bind, /unbind and /setup
+	// without a bind code, /sync, and admin commands about every chat;
+	// they are told of every bind and unbind (KARMAGATE_ADMINS, a comma
+	// list).
 	Admins []int64
 	// LinkTTL is how long a deep-link token stays valid (KARMAGATE_LINK_TTL).
 	LinkTTL time.Duration
