@@ -84,7 +84,7 @@ func newBreakerE2E(t *testing.T) *breakerE2E {
 	e.sandbox("POST", "/sandbox/chats", map[string]any{"title": "The Club", "creator": b.owner}, &chat)
 	b.chat = chat.ID
 	e.sandbox("POST", fmt.Sprintf("/sandbox/chats/%d/admins", chat.ID), map[string]any{}, nil)
-	e.say(b.owner, chat.ID, "/bind club")
+	e.say(b.owner, chat.ID, e.bindCommand("club"))
 	e.eventually("the club bound", func() bool {
 		var chats struct {
 			Chats []struct {
