@@ -175,6 +175,28 @@ func TestStore_RemovalBreaker(t *testing.T) {
 			}
 		})
 	})
+	t.Run("strangers an audit finds pass the breaker", func(t *testing.T) {
+		modelstest.Each(t, func(t *testing.T, spec string) {
+			f := breakerClub(t, spec, 5, models.Options{})
+			present := make([]int64, 0, 35)
+			for i := range 5 {
+				present = append(present, int64(5000+i))
+			}
+			for i := range 30 {
+				present = append(present, int64(9000+i))
+			}
+			a, err := f.store.RecordParticipants(ctx, "customers-club", present, nil, "audit")
+			if err != nil || a.Strangers != 30 {
+				t.Fatalf("RecordParticipants = %+v, %v", a, err)
+			}
+			if got := f.byStatus(t, "customers-club", gate.ActionRemove); got[models.ActionPending] != 10 || got[models.ActionHeld] != 20 {
+				t.Fatalf("strangers' removals = %v, want 10 pending and 20 held", got)
+			}
+			if st, _ := f.store.ChatBreaker(ctx, "customers-club"); !st.Open || st.Held != 20 {
+				t.Errorf("breaker = %+v", st)
+			}
+		})
+	})
 	t.Run("none turns it off", func(t *testing.T) {
 		modelstest.Each(t, func(t *testing.T, spec string) {
 			f := breakerClub(t, spec, 40, models.Options{MaxRemovals: gate.RemovalCap{Off: true}})
