@@ -18,7 +18,12 @@ import (
 // Linker issues deep links for members to link their Telegram account. The
 // bot provides it; without one, the link endpoint answers 503.
 type Linker interface {
+	// LinkURL's link, used by another Telegram account than the member's,
+	// moves nothing until the member's account confirms.
 	LinkURL(ctx context.Context, memberID string) (url string, expires time.Time, err error)
+	// ReplaceLinkURL's link moves the member to the account that uses it
+	// without asking the one linked now ({"replace": true}).
+	ReplaceLinkURL(ctx context.Context, memberID string) (url string, expires time.Time, err error)
 }
 
 // Options configures the API; Store and APIKey are required.

@@ -122,6 +122,12 @@ func (s *Server) exportMember(w http.ResponseWriter, r *http.Request) error {
 		tokens = append(tokens, map[string]any{"created_at": t.CreatedAt.UTC(), "expires_at": t.ExpiresAt.UTC(),
 			"used_at": utcPtr(t.UsedAt), "used_by": t.UsedBy})
 	}
+	relinks := make([]map[string]any, 0, len(x.Relinks))
+	for _, r := range x.Relinks {
+		relinks = append(relinks, map[string]any{"member": r.MemberExt, "old_telegram_user_id": r.OldTgUserID, "new_telegram_user_id": r.NewTgUserID,
+			"new_username": r.NewUsername, "new_name": r.NewName, "via": r.Via, "status": r.Status,
+			"created_at": r.CreatedAt.UTC(), "expires_at": r.ExpiresAt.UTC(), "decided_at": utcPtr(r.DecidedAt)})
+	}
 	events := x.Events
 	if events == nil {
 		events = []models.Event{}
@@ -129,7 +135,7 @@ func (s *Server) exportMember(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"member": member, "chats": chats, "overrides": overrides, "personal_links": links,
 		"events": events, "events_truncated": x.EventsTruncated,
-		"notifications": notices, "pending_actions": actions, "link_tokens": tokens,
+		"notifications": notices, "pending_actions": actions, "link_tokens": tokens, "relink_requests": relinks,
 		"_links": map[string]any{"self": link(memberPath(id) + "/export"), "member": link(memberPath(id))},
 	})
 	return nil

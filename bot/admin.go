@@ -77,10 +77,22 @@ func (b *Bot) onAdminCommand(ctx context.Context, u *update, cmd, args string) e
 	if err != nil {
 		return err
 	}
-	if cmd == "confirm" && refusal == nil {
+	if refusal != nil {
+		// A refusal to someone who administers no gated chat is throttled
+		// like any answer to a stranger; a chat's admin is always answered.
+		rows, err := b.adminChats(ctx, from.ID, "")
+		if err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			return b.reply(ctx, u, from.ID, nil, text, nil)
+		}
+		return b.answer(ctx, u, from.ID, nil, text, nil)
+	}
+	if cmd == "confirm" {
 		return b.queuedReply(ctx, u, "", from.ID, "reply", text)
 	}
-	return b.reply(ctx, u, from.ID, nil, text, nil)
+	return b.answer(ctx, u, from.ID, nil, text, nil)
 }
 
 // adminRefusal is an answer that explains why a command did nothing.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/karmagate/karmagate/gate"
 	"github.com/karmagate/karmagate/models/modelstest"
@@ -58,6 +59,9 @@ func TestBot_AdminCommands(t *testing.T) {
 			{sam.ID, "/pending", []string{"(webmasters-pro): no removals held", "(customers-club): no removals held"}},
 			{nobody.ID, "/exempt ben webmasters-pro", []string{"you administer no gated chat \"webmasters-pro\""}},
 		} {
+			if tc.who == nobody.ID {
+				h.clock.Advance(time.Minute) // no member: one answer a minute
+			}
 			got := h.reply(tc.who, tc.cmd)
 			contains(t, tc.cmd, got, tc.want...)
 		}

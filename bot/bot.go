@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"crypto/hkdf"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -41,7 +42,9 @@ type Store interface {
 	MemberByTelegram(ctx context.Context, tgUserID int64) (*models.MemberView, error)
 	MemberByTgUsername(ctx context.Context, username string) (*models.MemberView, error)
 	MembersByPhone(ctx context.Context, phone string) ([]models.Member, error)
-	RelinkTelegram(ctx context.Context, id string, u models.TelegramUser, actor string) (models.LinkResult, error)
+	LinkOrAsk(ctx context.Context, id string, req models.LinkRequest, actor string) (models.LinkResult, error)
+	DecideRelink(ctx context.Context, id, by int64, confirm bool, actor string) (models.RelinkDecision, error)
+	TelegramLinked(ctx context.Context, tgUserID int64) (bool, error)
 	UnlinkTelegram(ctx context.Context, id, actor string) (*models.MemberView, error)
 	RecordMembership(ctx context.Context, tgChatID, tgUserID int64, in bool, actor string) (models.Membership, error)
 	RecordMembershipOnce(ctx context.Context, updateID, tgChatID, tgUserID int64, in bool, actor string) (models.Membership, error)
@@ -75,6 +78,7 @@ type Store interface {
 	FinishNotice(ctx context.Context, key, status, detail string) error
 	ForgetNotice(ctx context.Context, key string) error
 	QueueNotice(ctx context.Context, chat string, tgUserID int64, memberExt string, p models.NoticePayload) error
+	LastReplyTo(ctx context.Context, tgUserID int64) (time.Time, bool, error)
 
 	SaveMemberLink(ctx context.Context, l models.MemberLink) error
 	MemberLinkFor(ctx context.Context, memberID int64, chat string) (*models.MemberLink, error)
@@ -182,6 +186,7 @@ type Bot struct {
 	texts *texts
 
 	webhookSecret string
+	relinkKey     []byte // MACs the relink buttons (relink.go)
 	admins        map[int64]bool
 	wake          chan struct{}
 	metrics       *botMetrics
@@ -244,6 +249,15 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 			return nil, fmt.Errorf("bot: derive webhook secret: %w", err)
 		}
 		b.webhookSecret = hex.EncodeToString(key)
+		if b.relinkKey, err = hkdf.Key(sha256.New, opts.Secret, nil, "karmagate relink buttons v1", 32); err != nil {
+			return nil, fmt.Errorf("bot: derive relink key: %w", err)
+		}
+	} else {
+		// Without a master secret the buttons hold for this process only.
+		b.relinkKey = make([]byte, 32)
+		if _, err := rand.Read(b.relinkKey); err != nil {
+			return nil, fmt.Errorf("bot: relink key: %w", err)
+		}
 	}
 	me, err := b.getMe(ctx)
 	if err != nil {
@@ -283,8 +297,22 @@ func (b *Bot) ID() int64 { return b.me.ID }
 // delivery (derived from the master secret).
 func (b *Bot) WebhookSecret() string { return b.webhookSecret }
 
-// LinkURL issues a fresh deep link for a member (api.Linker).
+// LinkURL issues a fresh deep link for a member (api.Linker). Used by
+// another Telegram account than the one the member is linked to, it moves
+// nothing until that account confirms.
 func (b *Bot) LinkURL(ctx context.Context, memberID string) (string, time.Time, error) {
+	return b.linkURL(ctx, memberID, false)
+}
+
+// ReplaceLinkURL issues a deep link that moves the member to the account
+// that uses it even when linked to another, without asking that one
+// (which is told): POST /api/v1/members/{id}/link {"replace": true}, for
+// an old account that is lost, blocked the bot or does not answer.
+func (b *Bot) ReplaceLinkURL(ctx context.Context, memberID string) (string, time.Time, error) {
+	return b.linkURL(ctx, memberID, true)
+}
+
+func (b *Bot) linkURL(ctx context.Context, memberID string, replace bool) (string, time.Time, error) {
 	v, err := b.store.FindMember(ctx, memberID)
 	if err != nil {
 		return "", time.Time{}, err
@@ -293,7 +321,11 @@ func (b *Bot) LinkURL(ctx context.Context, memberID string) (string, time.Time, 
 	if v.Member.Username != nil {
 		expect.Username = *v.Member.Username
 	}
-	tok, exp, err := b.opts.Tokens.Issue(ctx, memberID, expect)
+	issue := b.opts.Tokens.Issue
+	if replace {
+		issue = b.opts.Tokens.IssueReplace
+	}
+	tok, exp, err := issue(ctx, memberID, expect)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("issue link token: %w", err)
 	}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/karmagate/karmagate/bot"
 	"github.com/karmagate/karmagate/linking"
 	"github.com/karmagate/karmagate/models"
@@ -71,6 +73,8 @@ type harnessOptions struct {
 	// executors, when set, may wrap the bot's executors before the
 	// workers get them (to lose an outcome after its effect, say).
 	executors func(map[string]worker.Executor)
+	// registry, when set, receives the bot's metrics.
+	registry *prometheus.Registry
 }
 
 func newHarness(t testing.TB, spec string, o harnessOptions) *harness {
@@ -123,11 +127,15 @@ func (h *harness) start() {
 	if o.sync != nil {
 		syncFn = o.sync
 	}
-	b, err := bot.New(ctx, bot.Options{Widget: widget, Sync: syncFn,
+	bopts := bot.Options{Widget: widget, Sync: syncFn,
 		Token: sb.BotToken(), ServerURL: sb.BotAPIURL(), Store: store, Tokens: tokens, Secret: secret,
 		Admins: o.admins, WebhookURL: o.webhook, Now: clock.Now, PollTimeout: time.Second, Limits: o.limits, TagEvery: o.tagEvery, LogChat: o.logChat,
 		WakeWorkers: func() { pool.Wake() }, Logger: testLogger(t),
-	})
+	}
+	if o.registry != nil {
+		bopts.Registerer = o.registry
+	}
+	b, err := bot.New(ctx, bopts)
 	if err != nil {
 		cancel()
 		t.Fatalf("bot: %v", err)
@@ -210,6 +218,16 @@ func (h *harness) putMember(in models.MemberInput) {
 func (h *harness) person(first, username string) world.User {
 	h.t.Helper()
 	return sandboxtest.MustUser(h.t, h.sb, world.UserSpec{FirstName: first, Username: username})
+}
+
+// makeMember makes person a member linked to their account, straight in the
+// store (strangers are answered once a minute; members always).
+func (h *harness) makeMember(person world.User, id string) {
+	h.t.Helper()
+	h.put(id, 1, "customers")
+	if _, err := h.store.LinkTelegram(h.ctx, id, person.ID, person.Username, "test"); err != nil {
+		h.t.Fatalf("link %s: %v", id, err)
+	}
 }
 
 // token issues a deep link for a member and returns its start parameter.

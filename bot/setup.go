@@ -331,12 +331,16 @@ func (b *Bot) onChatShared(ctx context.Context, u *update) error {
 		}
 		kb = append(kb, []tgmodels.InlineKeyboardButton{{Text: label, CallbackData: fmt.Sprintf("bind:%d:%d", shared.ChatID, i)}})
 	}
-	return b.reply(ctx, u, from.ID, nil, "Which chat of the rules is this group?", &tgmodels.InlineKeyboardMarkup{InlineKeyboard: kb})
+	return b.answer(ctx, u, from.ID, nil, "Which chat of the rules is this group?", &tgmodels.InlineKeyboardMarkup{InlineKeyboard: kb})
 }
 
-// onCallback handles inline button presses: the rule chosen after /setup.
+// onCallback handles inline button presses: the rule chosen after
+// /setup, and the answers to relink requests.
 func (b *Bot) onCallback(ctx context.Context, u *update) error {
 	q := u.CallbackQuery
+	if strings.HasPrefix(q.Data, relinkPrefix) {
+		return errUpdate(u, b.onRelinkPress(ctx, u))
+	}
 	answer := func(text string) error {
 		err := b.c.do(ctx, q.From.ID, callOther, func(ctx context.Context) error {
 			_, err := b.c.tg.AnswerCallbackQuery(ctx, &tgbot.AnswerCallbackQueryParams{CallbackQueryID: q.ID, Text: text})

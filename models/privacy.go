@@ -39,6 +39,10 @@ type MemberExport struct {
 	// Tokens are the deep-link tokens issued for the member and not yet
 	// pruned (stored as a hash: only their times).
 	Tokens []ExportToken
+	// Relinks are the requests to move the member to another Telegram
+	// account, and those in which their account asked to take over
+	// another member's link, not yet pruned.
+	Relinks []Relink
 }
 
 // ExportToken is a deep-link token as an export shows it.
@@ -84,6 +88,9 @@ func (s *Store) ExportMember(ctx context.Context, id string) (*MemberExport, err
 		if err := nq.Order("created_at, idem_key").Find(&out.Notifications).Error; err != nil {
 			return fmt.Errorf("export member: read notifications: %w", err)
 		}
+		if err := relinksOf(tx, m).Order("id").Find(&out.Relinks).Error; err != nil {
+			return fmt.Errorf("export member: read relink requests: %w", err)
+		}
 		var toks []linkToken
 		if err := tx.Where("member_id = ?", m.ID).Order("created_at").Find(&toks).Error; err != nil {
 			return fmt.Errorf("export member: read link tokens: %w", err)
@@ -97,6 +104,15 @@ func (s *Store) ExportMember(ctx context.Context, id string) (*MemberExport, err
 		return nil, err
 	}
 	return out, nil
+}
+
+// relinksOf selects the relink requests about member m or naming their
+// Telegram account.
+func relinksOf(tx *gorm.DB, m *Member) *gorm.DB {
+	if m.TgUserID == nil {
+		return tx.Where("member_id = ?", m.ID)
+	}
+	return tx.Where("member_id = ? OR old_tg_user_id = ? OR new_tg_user_id = ?", m.ID, *m.TgUserID, *m.TgUserID)
 }
 
 // Erased says what EraseMember did.
@@ -147,6 +163,9 @@ func (s *Store) EraseMember(ctx context.Context, id, actor string) (Erased, erro
 		}
 		if err := tx.Where("member_id = ?", m.ID).Delete(&linkToken{}).Error; err != nil {
 			return fmt.Errorf("erase member: delete link tokens: %w", err)
+		}
+		if err := relinksOf(tx, m).Delete(&Relink{}).Error; err != nil {
+			return fmt.Errorf("erase member: delete relink requests: %w", err)
 		}
 		if m.TgUserID != nil {
 			if out.Updates, err = sc.updates(tx, *m.TgUserID); err != nil {

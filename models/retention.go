@@ -127,8 +127,8 @@ func (r Retention) String() string {
 // Pruned counts the rows one Prune deleted, by table.
 type Pruned struct {
 	Events, Notifications, Actions, Updates int64
-	// Tokens are deep-link tokens (and Login Widget replay records) that
-	// expired longer ago than the updates' retention.
+	// Tokens are deep-link tokens (and Login Widget replay records, and
+	// relink requests) that expired longer ago than the updates' retention.
 	Tokens int64
 }
 
@@ -163,6 +163,11 @@ func (s *Store) Prune(ctx context.Context, r Retention) (Pruned, error) {
 	}
 	if out.Tokens, err = s.Tokens().PruneTokens(ctx, now.Add(-r.Updates)); err != nil {
 		return out, err
+	}
+	relinks, err := s.pruneByKey(ctx, "relinks", "id", "expires_at < ?", now.Add(-r.Updates))
+	out.Tokens += relinks
+	if err != nil {
+		return out, fmt.Errorf("prune relink requests: %w", err)
 	}
 	if out.Events, err = s.pruneEvents(ctx, now.Add(-r.Events)); err != nil {
 		return out, fmt.Errorf("prune events: %w", err)

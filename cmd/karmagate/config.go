@@ -74,7 +74,8 @@ type Config struct {
 	CallbackURL string
 	// CallbackSecret signs them (KARMAGATE_CALLBACK_SECRET).
 	CallbackSecret string
-	// Failpoint is a crash test's hook (KARMAGATE_FAILPOINT): with
+	// Failpoint is a crash test's hook (KARMAGATE_FAILPOINT, read only by
+	// the test binary: failpointsEnabled): with
 	// "kill-after-store" the process kills itself (SIGKILL) right after
 	// storing an update, before acknowledging or processing it; with
 	// "kill-after-create-channel", right after a userbot account created a
@@ -200,10 +201,14 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.AdminUsers = users
 	}
-	switch c.Failpoint = getenv("KARMAGATE_FAILPOINT"); c.Failpoint {
-	case "", "kill-after-store", "kill-after-create-channel":
-	default:
-		errs = append(errs, fmt.Errorf("KARMAGATE_FAILPOINT %q is unknown (it is for crash tests: kill-after-store, kill-after-create-channel)", c.Failpoint))
+	// Crash tests' hook: read only by the test binary (failpoints_test.go
+	// turns it on), never by the karmagate a site owner runs.
+	if failpointsEnabled {
+		switch c.Failpoint = getenv("KARMAGATE_FAILPOINT"); c.Failpoint {
+		case "", "kill-after-store", "kill-after-create-channel":
+		default:
+			errs = append(errs, fmt.Errorf("KARMAGATE_FAILPOINT %q is unknown (it is for crash tests: kill-after-store, kill-after-create-channel)", c.Failpoint))
+		}
 	}
 	c.ReconcileEvery = 6 * time.Hour
 	if v := getenv("KARMAGATE_RECONCILE_EVERY"); v != "" {
@@ -618,3 +623,7 @@ func (c *Config) Logger(w io.Writer) *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
 }
+
+// failpointsEnabled lets KARMAGATE_FAILPOINT be read: only in the test
+// binary, which the end-to-end tests run as karmagate (failpoints_test.go).
+var failpointsEnabled = false

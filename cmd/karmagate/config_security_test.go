@@ -162,6 +162,25 @@ func TestMain_PrunesAndGuardsMetrics(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 
+	// The prune's counter is added once the whole round (every table) is
+	// done, a moment after the notification is gone.
+	for {
+		req, err := http.NewRequestWithContext(ctx, "GET", "http://"+m.Addr()+"/metrics", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+cfg.MetricsToken)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if strings.Contains(string(body), "karmagate_pruned_rows_total") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	for _, tt := range []struct {
 		auth string
 		want int
