@@ -53,6 +53,7 @@ var eventKinds = []string{
 	models.EventActionDone, models.EventActionFailed, models.EventActionRetry, models.EventMembership,
 	models.EventRulesChanged, models.EventChatBound, models.EventChatUnbound, models.EventBindCodeIssued, models.EventBindCodeUsed,
 	models.EventDryRunStarted, models.EventRemovalsConfirmed, models.EventRemovalsReleased,
+	models.EventBreakerOpened, models.EventBreakerClosed,
 	models.EventSourceRefused, models.EventSourceFailed, models.EventSourceHeld,
 }
 

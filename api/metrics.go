@@ -102,12 +102,14 @@ var (
 	descStates = prometheus.NewDesc("karmagate_chat_members", "Members per gated chat and state.", []string{"chat", "state"}, nil)
 	descOutbox = prometheus.NewDesc("karmagate_outbox_actions", "Outbox actions by status.", []string{"status"}, nil)
 	descUp     = prometheus.NewDesc("karmagate_database_up", "Whether the last scrape could read the database.", nil, nil)
+	descBreak  = prometheus.NewDesc("karmagate_removal_breaker_open", "Whether a gated chat's removal breaker is open (max_removals): its removals wait for an admin.", []string{"chat"}, nil)
 )
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descStates
 	ch <- descOutbox
 	ch <- descUp
+	ch <- descBreak
 }
 
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
@@ -131,6 +133,18 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	} else {
 		up = 0
 		c.failed(ctx, "outbox", err)
+	}
+	if open, err := c.store.OpenBreakers(ctx); err == nil {
+		for _, chat := range c.store.Rules().Chats {
+			v := 0.0
+			if open[chat.Key] {
+				v = 1
+			}
+			ch <- prometheus.MustNewConstMetric(descBreak, prometheus.GaugeValue, v, chat.Key)
+		}
+	} else {
+		up = 0
+		c.failed(ctx, "removal breakers", err)
 	}
 	ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, up)
 }

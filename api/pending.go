@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/karmagate/karmagate/models"
 )
 
 // pendingShown bounds the removals GET …/pending lists; count says how
@@ -25,8 +27,9 @@ func pendingLinks(chat string) map[string]any {
 		"events": link("/api/v1/events?chat=" + url.QueryEscape(chat))}
 }
 
-// pending lists the removals planned in a chat under dry run: held until
-// an admin confirms them.
+// pending lists the removals held in a chat, under dry run or by the
+// removal breaker (hold_reason "dry_run" or "breaker"), until an admin
+// confirms them, and where the chat's breaker stands.
 func (s *Server) pending(w http.ResponseWriter, r *http.Request) error {
 	if _, err := query(r); err != nil {
 		return err
@@ -43,27 +46,53 @@ func (s *Server) pending(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	br, err := s.store.ChatBreaker(r.Context(), chat)
+	if err != nil {
+		return err
+	}
 	type removal struct {
 		Member         *string   `json:"member"`
 		TelegramUserID *int64    `json:"telegram_user_id"`
 		Reason         string    `json:"reason"`
+		HoldReason     string    `json:"hold_reason"` // dry_run or breaker
 		PlannedAt      time.Time `json:"planned_at"`
 	}
 	out := make([]removal, len(as))
 	for i, a := range as {
-		out[i] = removal{TelegramUserID: a.TgUserID, Reason: a.Reason, PlannedAt: a.CreatedAt.UTC()}
+		out[i] = removal{TelegramUserID: a.TgUserID, Reason: a.Reason, HoldReason: holdReason(a.Hold), PlannedAt: a.CreatedAt.UTC()}
 		if a.MemberExt != "" {
 			out[i].Member = &a.MemberExt
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"chat": chat, "dry_run": st.On, "count": total, "removals": out, "_links": pendingLinks(chat),
+		"chat": chat, "dry_run": st.On, "count": total, "removals": out, "breaker": breakerJSON(br), "_links": pendingLinks(chat),
 	})
 	return nil
 }
 
-// confirmPending releases the removals held in a chat: the workers carry
-// them out. It answers how many it released (0 when none were held).
+// holdReason is why a removal is held, as the API says it.
+func holdReason(hold string) string {
+	if hold == models.HoldBreaker {
+		return models.HoldBreaker
+	}
+	return models.HoldDryRun
+}
+
+// breakerJSON is a chat's removal breaker as the API shows it.
+func breakerJSON(b models.BreakerStatus) map[string]any {
+	out := map[string]any{
+		"open": b.Open, "max_removals": b.Cap.String(), "limit": b.Limit,
+		"window_seconds": int64(b.Window / time.Second), "started": b.Started, "held": b.Held, "opened_at": nil,
+	}
+	if b.Open {
+		out["opened_at"] = b.OpenedAt.UTC()
+	}
+	return out
+}
+
+// confirmPending releases the removals held in a chat (dry run and
+// breaker alike, and closes its breaker): the workers carry them out. It
+// answers how many it released (0 when none were held).
 func (s *Server) confirmPending(w http.ResponseWriter, r *http.Request) error {
 	if _, err := query(r); err != nil {
 		return err
@@ -89,6 +118,10 @@ func (s *Server) confirmPending(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"chat": chat, "confirmed": n, "dry_run": st.On, "_links": pendingLinks(chat)})
+	br, err := s.store.ChatBreaker(r.Context(), chat)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"chat": chat, "confirmed": n, "dry_run": st.On, "breaker": breakerJSON(br), "_links": pendingLinks(chat)})
 	return nil
 }

@@ -58,8 +58,12 @@ func TestAPI_Pending(t *testing.T) {
 			}
 			rs := r.Body["removals"].([]any)
 			first, _ := rs[0].(map[string]any)
-			if len(rs) != 1 || first["member"] != "dave" || first["telegram_user_id"] != 4302.0 || first["reason"] == "" || first["planned_at"] != "2026-11-25T10:00:00Z" {
+			if len(rs) != 1 || first["member"] != "dave" || first["telegram_user_id"] != 4302.0 || first["reason"] == "" || first["planned_at"] != "2026-11-25T10:00:00Z" ||
+				first["hold_reason"] != "dry_run" {
 				t.Errorf("removals = %v", rs)
+			}
+			if br, _ := r.Body["breaker"].(map[string]any); br["open"] != false || br["max_removals"] != "10%/24h" || br["limit"] != 10.0 || br["opened_at"] != nil {
+				t.Errorf("breaker = %v", r.Body["breaker"])
 			}
 			links, _ := r.Body["_links"].(map[string]any)
 			if c, _ := links["confirm"].(map[string]any); c["href"] != base+"/confirm" {

@@ -423,6 +423,10 @@ func (b *Bot) pendingText(ctx context.Context, rows []models.ChatRow, confirm bo
 			title = c.Title + " (" + r.ChatKey + ")"
 		}
 		if confirm {
+			before, err := b.store.ChatDryRun(ctx, r.ChatKey)
+			if err != nil {
+				return "", err
+			}
 			n, err := b.store.ConfirmRemovals(ctx, r.ChatKey, actor)
 			if err != nil {
 				return "", err
@@ -432,7 +436,7 @@ func (b *Bot) pendingText(ctx context.Context, rows []models.ChatRow, confirm bo
 			if err != nil {
 				return "", err
 			}
-			parts = append(parts, b.texts.render(msgConfirmed, lang, textData{Chat: title, Count: int64(n), Configured: st.Configured}))
+			parts = append(parts, b.texts.render(msgConfirmed, lang, textData{Chat: title, Count: int64(n), Configured: st.Configured, Breaker: before.BreakerOpen}))
 			continue
 		}
 		as, total, err := b.store.HeldRemovals(ctx, r.ChatKey, pendingShown)
@@ -443,13 +447,13 @@ func (b *Bot) pendingText(ctx context.Context, rows []models.ChatRow, confirm bo
 		if err != nil {
 			return "", err
 		}
-		d := textData{Chat: title, Count: total, DryRun: st.On}
+		d := textData{Chat: title, Count: total, DryRun: st.On, Breaker: st.BreakerOpen}
 		for _, a := range as {
 			who := a.MemberExt
 			if who == "" && a.TgUserID != nil {
 				who = fmt.Sprintf("Telegram user %d", *a.TgUserID)
 			}
-			d.Removals = append(d.Removals, removalLine{Who: who, Reason: a.Reason})
+			d.Removals = append(d.Removals, removalLine{Who: who, Reason: a.Reason, Breaker: a.Hold == models.HoldBreaker})
 		}
 		parts = append(parts, b.texts.render(msgPending, lang, d))
 	}

@@ -81,7 +81,9 @@ type textData struct {
 	Removals   []removalLine
 	DryRun     bool
 	Configured bool
-	Command    string // the command refused, without /
+	// Breaker: the chat's removal breaker is open (max_removals).
+	Breaker bool
+	Command string // the command refused, without /
 	// Unreachable: the account asked to confirm a relink blocked the bot
 	// or is gone, as far as the bot knows.
 	Unreachable bool
@@ -89,8 +91,9 @@ type textData struct {
 
 // removalLine is one held removal in /pending.
 type removalLine struct {
-	Who    string // the member id, or "Telegram user <id>"
-	Reason string
+	Who     string // the member id, or "Telegram user <id>"
+	Reason  string
+	Breaker bool // held by the removal breaker, not by dry run
 }
 
 // chatLine is one chat in the linked summary.
@@ -198,12 +201,12 @@ var builtinTexts = map[string]map[string]string{
 		"ru": "На сайте нет аккаунта с этим номером. Привяжите Telegram из профиля на сайте.",
 	},
 	msgPending: {
-		"en": "{{.Chat}}: {{if .Count}}{{.Count}} removal(s) held until an admin confirms them{{else}}no removals held{{end}}{{if .DryRun}} (dry run is on){{else}} (dry run is off: removals run at once){{end}}.{{range .Removals}}\n• {{.Who}}: {{.Reason}}{{end}}{{if gt .Count (len .Removals)}}\n… and more; the dashboard lists them all.{{end}}{{if .Count}}\nSend /confirm to carry them out.{{end}}",
-		"ru": "{{.Chat}}: {{if .Count}}удалений ждут подтверждения администратора: {{.Count}}{{else}}удалений в ожидании нет{{end}}{{if .DryRun}} (пробный режим включён){{else}} (пробный режим выключен: удаления выполняются сразу){{end}}.{{range .Removals}}\n• {{.Who}}: {{.Reason}}{{end}}{{if gt .Count (len .Removals)}}\n… и другие; полный список — в панели управления.{{end}}{{if .Count}}\nОтправьте /confirm, чтобы выполнить их.{{end}}",
+		"en": "{{.Chat}}: {{if .Count}}{{.Count}} removal(s) held until an admin confirms them{{else}}no removals held{{end}}{{if .DryRun}} (dry run is on){{else if .Breaker}} (dry run is off){{else}} (dry run is off: removals run at once){{end}}.{{if .Breaker}}\n⚠️ The removal breaker is open: more removals were planned than max_removals allows, so they wait for an admin.{{end}}{{range .Removals}}\n• {{.Who}}: {{.Reason}}{{if .Breaker}} (held: breaker){{end}}{{end}}{{if gt .Count (len .Removals)}}\n… and more; the dashboard lists them all.{{end}}{{if .Count}}\nSend /confirm to carry them out.{{end}}",
+		"ru": "{{.Chat}}: {{if .Count}}удалений ждут подтверждения администратора: {{.Count}}{{else}}удалений в ожидании нет{{end}}{{if .DryRun}} (пробный режим включён){{else if .Breaker}} (пробный режим выключен){{else}} (пробный режим выключен: удаления выполняются сразу){{end}}.{{if .Breaker}}\n⚠️ Сработал предохранитель удалений: запланировано больше удалений, чем позволяет max_removals, поэтому они ждут администратора.{{end}}{{range .Removals}}\n• {{.Who}}: {{.Reason}}{{if .Breaker}} (удержано: предохранитель){{end}}{{end}}{{if gt .Count (len .Removals)}}\n… и другие; полный список — в панели управления.{{end}}{{if .Count}}\nОтправьте /confirm, чтобы выполнить их.{{end}}",
 	},
 	msgConfirmed: {
-		"en": "{{.Chat}}: {{.Count}} removal(s) confirmed; I am carrying them out now.{{if .Configured}} Dry run stays on in the configuration: later removals wait for /confirm again.{{else}} Dry run is over for this chat: later removals run at once.{{end}}",
-		"ru": "{{.Chat}}: подтверждено удалений: {{.Count}}; выполняю.{{if .Configured}} Пробный режим остаётся включённым в настройках: следующие удаления снова ждут /confirm.{{else}} Пробный режим для этой группы закончен: следующие удаления выполняются сразу.{{end}}",
+		"en": "{{.Chat}}: {{.Count}} removal(s) confirmed; I am carrying them out now.{{if .Configured}} Dry run stays on in the configuration: later removals wait for /confirm again.{{else if .Breaker}} The removal breaker is closed: later removals run again, within max_removals.{{else}} Dry run is over for this chat: later removals run at once.{{end}}",
+		"ru": "{{.Chat}}: подтверждено удалений: {{.Count}}; выполняю.{{if .Configured}} Пробный режим остаётся включённым в настройках: следующие удаления снова ждут /confirm.{{else if .Breaker}} Предохранитель удалений снят: следующие удаления снова выполняются в пределах max_removals.{{else}} Пробный режим для этой группы закончен: следующие удаления выполняются сразу.{{end}}",
 	},
 	msgDryRunStarted: {
 		"en": "This group already has {{.Count}} member(s) besides its admins, so it starts in dry run: I check who is inside, and whoever does not qualify is listed by /pending, not removed, until an admin sends /confirm.",

@@ -47,6 +47,10 @@ type Chat struct {
 	// DryRun plans removals without carrying them out until an admin
 	// confirms them (dry_run: true).
 	DryRun bool
+	// MaxRemovals is the chat's removal breaker (max_removals:); zero when
+	// the file sets none (then KARMAGATE_MAX_REMOVALS, else
+	// DefaultRemovalCap).
+	MaxRemovals RemovalCap
 
 	mask  uint64              // bit set of Groups in Rules.groupBits
 	group map[string]struct{} // fallback when the rules name more than 64 groups
@@ -384,8 +388,10 @@ func (p parser) chat(key string, n *yaml.Node, r *Rules) (*Chat, error) {
 				return p.errf(v, "%s.dry_run must be true or false", where)
 			}
 			c.DryRun = v.Value == "true"
+		case "max_removals":
+			c.MaxRemovals, err = p.removalCap(v, where+".max_removals")
 		default:
-			return p.errf(k, "%s: unknown field %q (expected title, about, groups, min_karma, leave_below, grace, on_violation, tag, personal_links, dry_run)", where, field)
+			return p.errf(k, "%s: unknown field %q (expected title, about, groups, min_karma, leave_below, grace, on_violation, tag, personal_links, dry_run, max_removals)", where, field)
 		}
 		return err
 	})

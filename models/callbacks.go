@@ -27,6 +27,10 @@ const (
 	CallbackRemoved  = "member.removed"  // the bot took the member out of a gated chat
 	CallbackBound    = "chat.bound"      // a gated chat was bound to a Telegram group (or moved to another)
 	CallbackUnbound  = "chat.unbound"    // a gated chat was released from its Telegram group
+	// CallbackBreakerOpened (breaker.opened) is about a chat, not a
+	// member: more removals than max_removals allows were planned in it,
+	// and those beyond the cap are held until an admin confirms.
+	CallbackBreakerOpened = "breaker.opened"
 )
 
 // Callback is the body of a callback to the website, as JSON. It is queued
@@ -44,7 +48,7 @@ type Callback struct {
 	// arrives after a newer one (deliveries are retried independently).
 	Seq int64 `json:"seq"`
 	// Member is the website's member id; empty (left out) in a chat's
-	// events (chat.bound, chat.unbound).
+	// events (chat.bound, chat.unbound, breaker.opened).
 	Member    string            `json:"member,omitempty"`
 	Chat      string            `json:"chat,omitempty"`
 	ChatTitle string            `json:"chat_title,omitempty"`
@@ -60,6 +64,8 @@ type Callback struct {
 	// Actor is who bound or unbound the chat, as in the audit trail
 	// (bot:<Telegram user id>, userbot, …).
 	Actor string `json:"actor,omitempty"`
+	// Breaker is what tripped a chat's removal breaker (breaker.opened).
+	Breaker *CallbackBreaker `json:"breaker,omitempty"`
 }
 
 // chatCallback queues, when callbacks are on, a chat event (chat.bound,
@@ -75,6 +81,15 @@ func (s *Store) chatCallback(tx *gorm.DB, typ, chat string, tgChatID int64, prev
 		cb.ChatTitle = c.Title
 	}
 	return s.writeCallbacks(tx, []Callback{cb}, now)
+}
+
+// CallbackBreaker says why a chat's removal breaker opened.
+type CallbackBreaker struct {
+	MaxRemovals   string `json:"max_removals"`   // the cap, as the rules write it: 10%/24h
+	Limit         int    `json:"limit"`          // removals it allows in the window, now
+	WindowSeconds int64  `json:"window_seconds"` // the window
+	Started       int64  `json:"started"`        // removals started within the window
+	Held          int64  `json:"held"`           // removals held when it opened
 }
 
 // CallbackTelegram is the Telegram account a callback is about.

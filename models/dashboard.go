@@ -40,6 +40,9 @@ type ChatOverview struct {
 	ShouldBeIn int64
 	// Pending counts the chat's outbox actions waiting or running, by kind.
 	Pending map[gate.ActionKind]int64
+	// Held counts the chat's removals held (dry run or the removal
+	// breaker) until an admin confirms them.
+	Held int64
 }
 
 // PendingTotal is the number of the chat's actions waiting or running.
@@ -77,11 +80,12 @@ func (s *Store) Overview(ctx context.Context) (Overview, error) {
 		var pending []struct {
 			ChatKey string
 			Kind    string
+			Status  string
 			N       int64
 		}
-		if err := tx.Model(&Action{}).Select("chat_key, kind, COUNT(*) AS n").
-			Where("status IN ?", []string{ActionPending, ActionRunning}).
-			Group("chat_key, kind").Scan(&pending).Error; err != nil {
+		if err := tx.Model(&Action{}).Select("chat_key, kind, status, COUNT(*) AS n").
+			Where("status IN ?", []string{ActionPending, ActionRunning, ActionHeld}).
+			Group("chat_key, kind, status").Scan(&pending).Error; err != nil {
 			return fmt.Errorf("count pending actions: %w", err)
 		}
 		var rows []ChatRow
@@ -124,7 +128,11 @@ func (s *Store) Overview(ctx context.Context) (Overview, error) {
 				co.ShouldBeIn += co.States[st]
 			}
 			for _, p := range pending {
-				if p.ChatKey == c.Key {
+				switch {
+				case p.ChatKey != c.Key:
+				case p.Status == ActionHeld:
+					co.Held += p.N
+				default:
 					co.Pending[gate.ActionKind(p.Kind)] += p.N
 				}
 			}

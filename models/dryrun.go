@@ -49,9 +49,11 @@ func flaggedChats(tx *gorm.DB) (map[string]bool, error) {
 	return out, nil
 }
 
-// holdRemovals marks the removals among actions that a chat in dry run
-// must hold (in place, before they are written).
-func (s *Store) holdRemovals(tx *gorm.DB, actions []Action) error {
+// holdRemovals marks the removals among actions that must wait (in place,
+// before they are written): first those of a chat in dry run, then those
+// beyond the chat's removal breaker (capRemovals). Grace has come before:
+// the planner queues a removal only once it is over.
+func (s *Store) holdRemovals(tx *gorm.DB, actor string, now time.Time, actions []Action) error {
 	if !slices.ContainsFunc(actions, func(a Action) bool { return a.Kind == string(gate.ActionRemove) }) {
 		return nil
 	}
@@ -59,13 +61,19 @@ func (s *Store) holdRemovals(tx *gorm.DB, actions []Action) error {
 	if err != nil {
 		return err
 	}
+	removals := make([]*Action, 0, len(actions))
 	for i := range actions {
 		a := &actions[i]
-		if a.Kind == string(gate.ActionRemove) && a.Status == ActionPending && (flagged[a.ChatKey] || s.configDryRun(a.ChatKey)) {
-			a.Status = ActionHeld
+		if a.Kind != string(gate.ActionRemove) || a.Status != ActionPending {
+			continue
 		}
+		if flagged[a.ChatKey] || s.configDryRun(a.ChatKey) {
+			a.Status, a.Hold = ActionHeld, HoldDryRun
+			continue
+		}
+		removals = append(removals, a)
 	}
-	return nil
+	return s.capRemovals(tx, actor, now, removals)
 }
 
 // removalStatus is the status a new action of kind in chat starts with:
@@ -97,6 +105,10 @@ type DryRunStatus struct {
 	// Started: the chat was bound over a group with members and nobody
 	// has confirmed its removals yet.
 	Started bool
+	// BreakerOpen: more removals than max_removals allows were planned in
+	// the chat; they and later ones are held until an admin confirms.
+	// It holds removals whether dry run is on or not.
+	BreakerOpen bool
 }
 
 // ChatDryRun reports whether chat holds its removals, and why. An unknown
@@ -109,7 +121,11 @@ func (s *Store) ChatDryRun(ctx context.Context, chat string) (DryRunStatus, erro
 	if err != nil {
 		return DryRunStatus{}, err
 	}
-	st := DryRunStatus{Configured: s.configDryRun(chat), Started: flagged[chat]}
+	var open int64
+	if err := s.db.read.WithContext(ctx).Model(&ChatRow{}).Where("chat_key = ? AND breaker_at IS NOT NULL", chat).Count(&open).Error; err != nil {
+		return DryRunStatus{}, fmt.Errorf("load the breaker: %w", err)
+	}
+	st := DryRunStatus{Configured: s.configDryRun(chat), Started: flagged[chat], BreakerOpen: open > 0}
 	st.On = st.Configured || st.Started
 	return st, nil
 }
@@ -171,7 +187,7 @@ func (s *Store) StartDryRun(ctx context.Context, chat, actor, why string) error 
 		}
 		// Removals queued already and not yet taken wait too.
 		err := tx.Model(&Action{}).Where("chat_key = ? AND kind = ? AND status = ?", chat, string(gate.ActionRemove), ActionPending).
-			Updates(map[string]any{"status": ActionHeld, "updated_at": now}).Error
+			Updates(map[string]any{"status": ActionHeld, "hold": HoldDryRun, "updated_at": now}).Error
 		if err != nil {
 			return fmt.Errorf("hold queued removals: %w", err)
 		}
@@ -180,12 +196,13 @@ func (s *Store) StartDryRun(ctx context.Context, chat, actor, why string) error 
 	})
 }
 
-// ConfirmRemovals releases the removals held in chat under dry run: they
-// become pending and the workers carry them out. It ends the dry run a
-// chat started in when it was bound over a group with members; dry run by
-// the rules file or KARMAGATE_DRY_RUN goes on holding later removals. It
-// returns how many it released (0 when none were held). An unknown chat is
-// ErrNotFound.
+// ConfirmRemovals releases the removals held in chat, under dry run or by
+// the removal breaker: they become pending and the workers carry them out.
+// It ends the dry run a chat started in when it was bound over a group
+// with members, and closes the chat's breaker (removals started before now
+// no longer count against max_removals); dry run by the rules file or
+// KARMAGATE_DRY_RUN goes on holding later removals. It returns how many it
+// released (0 when none were held). An unknown chat is ErrNotFound.
 func (s *Store) ConfirmRemovals(ctx context.Context, chat, actor string) (int, error) {
 	if c, _ := s.chatIndex(chat); c == nil {
 		return 0, fmt.Errorf("chat %q: %w", chat, ErrNotFound)
@@ -194,7 +211,7 @@ func (s *Store) ConfirmRemovals(ctx context.Context, chat, actor string) (int, e
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
 		now := s.clock()
 		var err error
-		if n, err = release(tx, chat, now); err != nil {
+		if n, err = release(tx, chat, now, true); err != nil {
 			return err
 		}
 		ended := tx.Model(&ChatRow{}).Where("chat_key = ? AND dry_run = ?", chat, true).
@@ -202,7 +219,11 @@ func (s *Store) ConfirmRemovals(ctx context.Context, chat, actor string) (int, e
 		if ended.Error != nil {
 			return fmt.Errorf("end dry run: %w", ended.Error)
 		}
-		if n == 0 && ended.RowsAffected == 0 {
+		closed, err := closeBreaker(tx, chat, actor, now)
+		if err != nil {
+			return err
+		}
+		if n == 0 && ended.RowsAffected == 0 && !closed {
 			return nil // nothing held, nothing ended: no news
 		}
 		detail := fmt.Sprintf("%d held removal(s) confirmed", n)
@@ -217,10 +238,16 @@ func (s *Store) ConfirmRemovals(ctx context.Context, chat, actor string) (int, e
 	return n, err
 }
 
-// release makes chat's held removals pending, due now.
-func release(tx *gorm.DB, chat string, now time.Time) (int, error) {
-	res := tx.Model(&Action{}).Where("chat_key = ? AND status = ?", chat, ActionHeld).
-		Updates(map[string]any{"status": ActionPending, "not_before": now, "updated_at": now})
+// release makes chat's held removals pending, due now: those held by the
+// breaker too when breaker is set. Released removals keep why they were
+// held, so that they never count against max_removals.
+func release(tx *gorm.DB, chat string, now time.Time, breaker bool) (int, error) {
+	q := tx.Model(&Action{}).Where("chat_key = ? AND status = ?", chat, ActionHeld)
+	if !breaker {
+		q = q.Where("hold <> ?", HoldBreaker)
+	}
+	res := q.Updates(map[string]any{"status": ActionPending, "not_before": now, "updated_at": now,
+		"hold": gorm.Expr("CASE WHEN hold = '' THEN ? ELSE hold END", HoldDryRun)})
 	if res.Error != nil {
 		return 0, fmt.Errorf("release held removals: %w", res.Error)
 	}
@@ -230,15 +257,16 @@ func release(tx *gorm.DB, chat string, now time.Time) (int, error) {
 // ReleaseHeld releases the removals held in chats that are no longer in
 // dry run: the rules file or KARMAGATE_DRY_RUN was turned off (serve calls
 // it at start) and the chat's own flag is not set. Turning dry run off
-// means removals run again, those planned meanwhile included. It returns
-// how many it released, by chat.
+// means removals run again, those planned meanwhile included. Removals
+// held by the removal breaker stay held: only a confirmation releases
+// them. It returns how many it released, by chat.
 func (s *Store) ReleaseHeld(ctx context.Context, actor string) (map[string]int, error) {
 	out := map[string]int{}
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
 		clear(out)
 		now := s.clock()
 		var chats []string
-		if err := tx.Model(&Action{}).Distinct("chat_key").Where("status = ?", ActionHeld).Order("chat_key").Pluck("chat_key", &chats).Error; err != nil {
+		if err := tx.Model(&Action{}).Distinct("chat_key").Where("status = ? AND hold <> ?", ActionHeld, HoldBreaker).Order("chat_key").Pluck("chat_key", &chats).Error; err != nil {
 			return fmt.Errorf("find held removals: %w", err)
 		}
 		if len(chats) == 0 {
@@ -252,7 +280,7 @@ func (s *Store) ReleaseHeld(ctx context.Context, actor string) (map[string]int, 
 			if c, _ := s.chatIndex(chat); c == nil || flagged[chat] || s.configDryRun(chat) {
 				continue // still in dry run, or no longer gated: left as they are
 			}
-			n, err := release(tx, chat, now)
+			n, err := release(tx, chat, now, false)
 			if err != nil {
 				return err
 			}

@@ -218,16 +218,31 @@ func (s *Store) queueStrangers(tx *gorm.DB, c *gate.Chat, ids []int64, actor str
 	if err != nil {
 		return 0, err
 	}
-	var actions, events [][]any
+	hold := ""
+	if status == ActionHeld {
+		hold = HoldDryRun
+	}
+	var queued []*Action
+	var events [][]any
 	for _, id := range ids {
 		if waiting[id] {
 			continue
 		}
-		actions = append(actions, []any{fmt.Sprintf("t%d/%s/%s/%d", id, c.Key, kind, now.UnixNano()), string(kind), int64(0), "", c.Key, id, int64(0), reason, status, 0, now, "", now, now})
+		queued = append(queued, &Action{IdemKey: fmt.Sprintf("t%d/%s/%s/%d", id, c.Key, kind, now.UnixNano()), Kind: string(kind),
+			ChatKey: c.Key, TgUserID: &id, Reason: reason, Status: status, Hold: hold, NotBefore: now, CreatedAt: now, UpdatedAt: now})
 		events = append(events, []any{now, actor, EventStranger, nil, c.Key, nil, nil,
 			fmt.Sprintf("Telegram user %d is in the chat but linked to no member; queued %s", id, kind)})
 	}
-	err = s.insertRows(tx, "actions", []string{"idem_key", "kind", "member_id", "member_ext", "chat_key", "tg_user_id", "state_version", "reason", "status", "attempts", "not_before", "last_error", "created_at", "updated_at"},
+	// An audit may find many strangers at once: they pass the removal
+	// breaker like any removal.
+	if err := s.capRemovals(tx, actor, now, queued); err != nil {
+		return 0, err
+	}
+	actions := make([][]any, len(queued))
+	for i, a := range queued {
+		actions[i] = []any{a.IdemKey, a.Kind, int64(0), "", a.ChatKey, *a.TgUserID, int64(0), a.Reason, a.Status, 0, now, "", now, now, a.Hold}
+	}
+	err = s.insertRows(tx, "actions", []string{"idem_key", "kind", "member_id", "member_ext", "chat_key", "tg_user_id", "state_version", "reason", "status", "attempts", "not_before", "last_error", "created_at", "updated_at", "hold"},
 		actions, onConflict{})
 	if err != nil {
 		return 0, fmt.Errorf("queue %s for strangers: %w", kind, err)

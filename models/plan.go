@@ -235,16 +235,16 @@ func (p *planner) flush() error {
 			return fmt.Errorf("cancel superseded actions: %w", err)
 		}
 	}
-	if err := p.s.holdRemovals(p.tx, p.actions); err != nil {
+	if err := p.s.holdRemovals(p.tx, p.actor, p.now, p.actions); err != nil {
 		return err
 	}
 	actions := make([][]any, len(p.actions))
 	for i, a := range p.actions {
-		actions[i] = []any{a.IdemKey, a.Kind, a.MemberID, a.MemberExt, a.ChatKey, a.TgUserID, a.StateVersion, a.Reason, a.Status, a.Attempts, a.NotBefore, a.LastError, a.CreatedAt, a.UpdatedAt}
+		actions[i] = []any{a.IdemKey, a.Kind, a.MemberID, a.MemberExt, a.ChatKey, a.TgUserID, a.StateVersion, a.Reason, a.Status, a.Attempts, a.NotBefore, a.LastError, a.CreatedAt, a.UpdatedAt, a.Hold}
 	}
 	// The idempotency key makes a replayed decision a no-op.
 	err := p.s.insertRows(p.tx, "actions",
-		[]string{"idem_key", "kind", "member_id", "member_ext", "chat_key", "tg_user_id", "state_version", "reason", "status", "attempts", "not_before", "last_error", "created_at", "updated_at"}, actions,
+		[]string{"idem_key", "kind", "member_id", "member_ext", "chat_key", "tg_user_id", "state_version", "reason", "status", "attempts", "not_before", "last_error", "created_at", "updated_at", "hold"}, actions,
 		onConflict{sqlite: "ON CONFLICT (idem_key) DO NOTHING", mysql: "ON DUPLICATE KEY UPDATE idem_key = idem_key"})
 	if err != nil {
 		return fmt.Errorf("queue actions: %w", err)

@@ -70,7 +70,10 @@ type Action struct {
 	LeaseUntil   *time.Time
 	LastError    string
 	// Payload is a notify action's message (JSON NoticePayload).
-	Payload   *string
+	Payload *string
+	// Hold says why a removal is or was held: HoldDryRun, HoldBreaker, or
+	// empty for one never held (those count against max_removals).
+	Hold      string `gorm:"column:hold"`
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -138,9 +141,14 @@ type ChatRow struct {
 	BoundBy *int64
 	// DryRun is set when the chat was bound over a group that already had
 	// members: its removals are held until an admin first confirms them.
-	DryRun    bool `gorm:"column:dry_run"`
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	DryRun bool `gorm:"column:dry_run"`
+	// BreakerAt is when the chat's removal breaker opened (max_removals):
+	// nil while it is closed. BreakerResetAt is when an admin last closed
+	// it; removals started before then no longer count against the cap.
+	BreakerAt      *time.Time `gorm:"column:breaker_at"`
+	BreakerResetAt *time.Time `gorm:"column:breaker_reset_at"`
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // TableName is the chats table.

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -27,6 +28,11 @@ type Store struct {
 	callbacks bool
 	// dryRun holds every chat's removals (Options.DryRun).
 	dryRun bool
+	// maxRemovals is the removal breaker of chats whose rules set none
+	// (Options.MaxRemovals).
+	maxRemovals gate.RemovalCap
+	// admins are told when a chat's removal breaker opens (Options.Admins).
+	admins []int64
 }
 
 // Options tunes a Store; the zero value works.
@@ -43,6 +49,13 @@ type Options struct {
 	// them (KARMAGATE_DRY_RUN), as dry_run: true in the rules does for
 	// one chat.
 	DryRun bool
+	// MaxRemovals caps the removals started per chat within a window for
+	// chats whose rules set no max_removals (KARMAGATE_MAX_REMOVALS); zero
+	// means gate.DefaultRemovalCap.
+	MaxRemovals gate.RemovalCap
+	// Admins are the Telegram users (KARMAGATE_ADMINS) sent a DM when a
+	// chat's removal breaker opens.
+	Admins []int64
 }
 
 // NewStore returns a store over db that plans with rules.
@@ -53,7 +66,8 @@ func NewStore(db *DB, rules *gate.Rules, opts Options) *Store {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Store{db: db, rules: rules, now: opts.Now, log: opts.Logger, callbacks: opts.Callbacks, dryRun: opts.DryRun}
+	return &Store{db: db, rules: rules, now: opts.Now, log: opts.Logger, callbacks: opts.Callbacks, dryRun: opts.DryRun,
+		maxRemovals: opts.MaxRemovals, admins: slices.Clone(opts.Admins)}
 }
 
 // Rules returns the rules the store plans with.

@@ -127,7 +127,8 @@ func openStore(ctx context.Context, cfg Config, logger *slog.Logger, now func() 
 	if rules == nil {
 		return db, nil, nil
 	}
-	return db, models.NewStore(db, rules, models.Options{Now: now, Logger: logger, Callbacks: cfg.CallbackURL != "", DryRun: cfg.DryRun}), nil
+	return db, models.NewStore(db, rules, models.Options{Now: now, Logger: logger, Callbacks: cfg.CallbackURL != "", DryRun: cfg.DryRun,
+		MaxRemovals: cfg.MaxRemovals, Admins: cfg.Admins}), nil
 }
 
 // checkSecret compares KARMAGATE_SECRET with the verifier the database

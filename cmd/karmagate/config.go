@@ -97,6 +97,10 @@ type Config struct {
 	// Retention says how long events, notifications, settled actions and
 	// processed updates are kept (KARMAGATE_RETENTION).
 	Retention models.Retention
+	// MaxRemovals is the removal breaker of every chat whose rules set no
+	// max_removals (KARMAGATE_MAX_REMOVALS: 10%/24h, 25/1h or none); zero
+	// is gate.DefaultRemovalCap.
+	MaxRemovals gate.RemovalCap
 }
 
 // ConfigFromEnv reads the configuration; getenv is os.Getenv outside tests.
@@ -141,6 +145,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	var err error
 	if c.Retention, err = models.ParseRetention(getenv("KARMAGATE_RETENTION")); err != nil {
 		errs = append(errs, fmt.Errorf("KARMAGATE_RETENTION: %w", err))
+	}
+	if v := getenv("KARMAGATE_MAX_REMOVALS"); v != "" {
+		if c.MaxRemovals, err = gate.ParseRemovalCap(v); err != nil {
+			errs = append(errs, fmt.Errorf("KARMAGATE_MAX_REMOVALS: %w (it caps the removals started per chat within a window; the default is %s)", err, gate.DefaultRemovalCap))
+		}
 	}
 	c.LinkTTL = 15 * time.Minute
 	if v := getenv("KARMAGATE_LINK_TTL"); v != "" {
