@@ -117,6 +117,7 @@ var (
 	ErrUsernameInvalid       = sentinel(BadRequest("USERNAME_INVALID", ""))
 	ErrUsernameOccupied      = sentinel(BadRequest("USERNAME_OCCUPIED", ""))
 	ErrFirstNameInvalid      = sentinel(BadRequest("FIRSTNAME_INVALID", ""))
+	ErrDCInvalid             = sentinel(BadRequest("DC_ID_INVALID", ""))
 	ErrChatTitleEmpty        = sentinel(BadRequest("CHAT_TITLE_EMPTY", ""))
 	ErrBotBlocked            = sentinel(Forbidden("USER_IS_BLOCKED", "bot was blocked by the user"))
 	ErrCantInitiate          = sentinel(Forbidden("USER_IS_BLOCKED", "bot can't initiate conversation with a user"))

@@ -46,7 +46,21 @@ type User struct {
 	Password     string
 	LanguageCode string
 	CreatedAt    time.Time
+	// DC is the data center the account lives on (1–5; DefaultDC when
+	// the spec named none): a login that starts on another DC is sent
+	// there (PHONE_MIGRATE_X, USER_MIGRATE_X, loginTokenMigrateTo).
+	DC int
+	// Restricted: the account was reported for spam, and Telegram limits
+	// what it may do (USER_RESTRICTED). See SetRestricted.
+	Restricted bool
 }
+
+// DefaultDC is the data center accounts live on unless their spec names
+// another; clients start there too (gotd's and Telegram's apps' default).
+const DefaultDC = 2
+
+// MaxDC is the highest data center id: Telegram has five.
+const MaxDC = 5
 
 // UserSpec describes a person to create.
 type UserSpec struct {
@@ -57,6 +71,8 @@ type UserSpec struct {
 	Privacy      Privacy
 	Password     string
 	LanguageCode string
+	// DC is the account's data center, 1 to MaxDC; 0 means DefaultDC.
+	DC int
 }
 
 type user struct {
@@ -110,6 +126,12 @@ func (w *World) CreateUser(spec UserSpec) (User, error) {
 	if spec.Username != "" && !usernameRE.MatchString(spec.Username) {
 		return User{}, ErrUsernameInvalid
 	}
+	if spec.DC == 0 {
+		spec.DC = DefaultDC
+	}
+	if spec.DC < 1 || spec.DC > MaxDC {
+		return User{}, errf(ErrDCInvalid, "dc %d: Telegram's data centers are 1 to %d", spec.DC, MaxDC)
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if phone != "" {
@@ -133,6 +155,7 @@ func (w *World) CreateUser(spec UserSpec) (User, error) {
 		Password:     spec.Password,
 		LanguageCode: spec.LanguageCode,
 		CreatedAt:    w.now(),
+		DC:           spec.DC,
 	}, contacts: map[int64]bool{}}
 	w.nextUser++
 	w.users[u.ID] = u
@@ -273,6 +296,21 @@ func (w *World) SetPrivacy(userID int64, p Privacy) error {
 		return ErrUserNotFound
 	}
 	u.Privacy = p
+	return nil
+}
+
+// SetRestricted marks the account reported for spam (or lifts it): its
+// MTProto calls that reach other people (creating groups, adding,
+// promoting, importing contacts) answer 400 USER_RESTRICTED, as
+// Telegram's do for a limited account.
+func (w *World) SetRestricted(userID int64, restricted bool) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	u, ok := w.users[userID]
+	if !ok {
+		return ErrUserNotFound
+	}
+	u.Restricted = restricted
 	return nil
 }
 
