@@ -250,11 +250,17 @@ var phoneN = 100
 // when password is set.
 func (h *harness) person(name, password string, privacy world.Privacy) world.User {
 	h.t.Helper()
+	return h.personOn(0, name, password, privacy)
+}
+
+// personOn is person on a data center (0: the default, DC 2).
+func (h *harness) personOn(dc int, name, password string, privacy world.Privacy) world.User {
+	h.t.Helper()
 	phoneSeq.Lock()
 	phoneN++
 	phone := fmt.Sprintf("+3161234%04d", phoneN)
 	phoneSeq.Unlock()
-	return sandboxtest.MustUser(h.t, h.sb, world.UserSpec{FirstName: name, Username: name + "_tg", Phone: phone, Password: password, Privacy: privacy})
+	return sandboxtest.MustUser(h.t, h.sb, world.UserSpec{FirstName: name, Username: name + "_tg", Phone: phone, Password: password, Privacy: privacy, DC: dc})
 }
 
 // login logs an account into the pool through the login steps.

@@ -233,7 +233,10 @@ func (p *Pool) LoginQR(ctx context.Context, show func(ctx context.Context, url s
 	var user *tg.User
 	needPassword := false
 	err := runClient(ctx, c, func(ctx context.Context) error {
-		qr := qrlogin.NewQR(c.API(), p.opts.Telegram.AppID, p.opts.Telegram.AppHash, qrlogin.Options{})
+		// An account on another data center answers
+		// auth.loginTokenMigrateTo: the client moves there and imports
+		// the token (gotd's migrate function).
+		qr := qrlogin.NewQR(c.API(), p.opts.Telegram.AppID, p.opts.Telegram.AppHash, qrlogin.Options{Migrate: c.MigrateTo})
 		a, err := qr.Auth(ctx, loggedIn, func(ctx context.Context, t qrlogin.Token) error {
 			return show(ctx, t.URL(), t.Expires())
 		})
