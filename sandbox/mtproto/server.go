@@ -75,7 +75,7 @@ type Server struct {
 	routes map[uint32]route
 
 	mu        sync.Mutex
-	addrs     map[int]*net.TCPAddr // data center id → its address
+	addrs     map[int]*net.TCPAddr        // data center id → its address
 	accounts  map[[8]byte]*account        // auth key id → its authorization
 	sessions  map[int64]map[int64]session // user id → session id → session
 	verifiers map[int64]*cachedVerifier   // user id → SRP verifier of the password
