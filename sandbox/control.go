@@ -738,3 +738,14 @@ func (s *Sandbox) handleScan(r *http.Request, in map[string]string) (int, any, e
 	}
 	return answer(map[string]any{"accepted": true})
 }
+
+// handleBotGroups is BotFather's "Allow Groups?" for the sandbox's bot
+// ({"allowed": false} turns groups off): promoting the bot into a group
+// it is not in answers BOT_GROUPS_BLOCKED.
+func (s *Sandbox) handleBotGroups(_ *http.Request, in map[string]string) (int, any, error) {
+	allowed := in["allowed"] != "false" && in["allowed"] != "0"
+	if err := s.world.SetAllowGroups(s.bot.ID, allowed); err != nil {
+		return fail(err)
+	}
+	return answer(map[string]any{"allowed": allowed})
+}

@@ -61,6 +61,7 @@ func (s *Sandbox) controlRoutes(mux *http.ServeMux) {
 	handle("POST /sandbox/faults", s.handleFaults, "rate", "seed", "kinds")
 	handle("GET /sandbox/faults", s.handleGetFaults)
 	handle("POST /sandbox/bot/quiet", s.handleQuiet)
+	handle("POST /sandbox/bot/groups", s.handleBotGroups, "allowed")
 	handle("POST /sandbox/reset", s.handleReset)
 	handle("GET /sandbox/{$}", s.handleIndex)
 	mux.HandleFunc("/sandbox/", func(rw http.ResponseWriter, r *http.Request) {

@@ -118,6 +118,8 @@ var (
 	ErrUsernameOccupied      = sentinel(BadRequest("USERNAME_OCCUPIED", ""))
 	ErrFirstNameInvalid      = sentinel(BadRequest("FIRSTNAME_INVALID", ""))
 	ErrDCInvalid             = sentinel(BadRequest("DC_ID_INVALID", ""))
+	ErrBotGroupsBlocked      = sentinel(BadRequest("BOT_GROUPS_BLOCKED", ""))
+	ErrAdminsTooMuch         = sentinel(BadRequest("ADMINS_TOO_MUCH", ""))
 	ErrChatTitleEmpty        = sentinel(BadRequest("CHAT_TITLE_EMPTY", ""))
 	ErrBotBlocked            = sentinel(Forbidden("USER_IS_BLOCKED", "bot was blocked by the user"))
 	ErrCantInitiate          = sentinel(Forbidden("USER_IS_BLOCKED", "bot can't initiate conversation with a user"))

@@ -48,6 +48,9 @@ type Limits struct {
 	InviteLinksPerMinPerChat int
 	// ChannelsPerAccount: channels and supergroups one account may be in (500).
 	ChannelsPerAccount int
+	// MaxAdmins: administrators a supergroup may have besides its creator
+	// (50); promoting one more is ADMINS_TOO_MUCH.
+	MaxAdmins int
 	// PeerFloodAfter: people one account may add to groups in 24 hours before
 	// PEER_FLOOD (50).
 	PeerFloodAfter int
@@ -104,6 +107,7 @@ func (l Limits) withDefaults() Limits {
 	orDefault(&l.GlobalBurst, 30)
 	orDefault(&l.InviteLinksPerMinPerChat, 20)
 	orDefault(&l.ChannelsPerAccount, 500)
+	orDefault(&l.MaxAdmins, 50)
 	orDefault(&l.PeerFloodAfter, 50)
 	orDefault(&l.MaxInvitePerCall, 200)
 	orDefault(&l.MaxMembers, 200000)

@@ -53,6 +53,9 @@ type User struct {
 	// Restricted: the account was reported for spam, and Telegram limits
 	// what it may do (USER_RESTRICTED). See SetRestricted.
 	Restricted bool
+	// GroupsBlocked: a bot whose owner turned groups off in BotFather
+	// (Allow Groups? off): adding it to a group is BOT_GROUPS_BLOCKED.
+	GroupsBlocked bool
 }
 
 // DefaultDC is the data center accounts live on unless their spec names
@@ -311,6 +314,20 @@ func (w *World) SetRestricted(userID int64, restricted bool) error {
 		return ErrUserNotFound
 	}
 	u.Restricted = restricted
+	return nil
+}
+
+// SetAllowGroups is BotFather's "Allow Groups?" for a bot: with groups
+// off, adding or promoting it into a group it is not in answers
+// BOT_GROUPS_BLOCKED, and getMe says can_join_groups false.
+func (w *World) SetAllowGroups(botID int64, allowed bool) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	u, ok := w.users[botID]
+	if !ok || !u.IsBot {
+		return ErrUserNotFound
+	}
+	u.GroupsBlocked = !allowed
 	return nil
 }
 
