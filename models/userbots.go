@@ -19,6 +19,7 @@ const (
 	UserbotUnauthorized   = "unauthorized"    // the session was ended (AUTH_KEY_UNREGISTERED, SESSION_REVOKED): log in again
 	UserbotFrozen         = "frozen"          // Telegram froze the account (FROZEN_METHOD_INVALID)
 	UserbotDeactivated    = "deactivated"     // the account was deleted or banned (USER_DEACTIVATED…)
+	UserbotRestricted     = "restricted"      // quarantined: Telegram limits the account after spam reports (USER_RESTRICTED)
 )
 
 // Event kinds of the userbot pool.

@@ -49,14 +49,17 @@ func (p *Pool) StartLogin(ctx context.Context, phone string) (models.LoginStep, 
 		if err != nil {
 			return err
 		}
-		s, ok := sent.(*tg.AuthSentCode)
-		if !ok {
-			return fmt.Errorf("send code: unexpected answer %T", sent)
+		if err := sentCodeRefusal(sent); err != nil {
+			return err
 		}
-		hash = s.PhoneCodeHash
+		hash = sent.(*tg.AuthSentCode).PhoneCodeHash
 		return nil
 	})
 	if err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			return models.LoginStep{}, e
+		}
 		return models.LoginStep{}, loginError(err)
 	}
 	row, err := p.opts.Accounts.CreateUserbot(ctx, phone, p.opts.Now().Add(loginTTL), func(id int64) ([]byte, []byte, error) {
@@ -75,6 +78,30 @@ func (p *Pool) StartLogin(ctx context.Context, phone string) (models.LoginStep, 
 	}
 	p.log.InfoContext(ctx, "userbot login started: code sent", "userbot", row.ID)
 	return models.LoginStep{ID: row.ID, State: models.UserbotCodeSent}, nil
+}
+
+// sentCodeRefusal says, in words, what Telegram asks instead of sending
+// a code: a login email set up first, or a payment; nil when the code
+// was sent.
+func sentCodeRefusal(sent tg.AuthSentCodeClass) error {
+	switch s := sent.(type) {
+	case *tg.AuthSentCode:
+		if _, ok := s.Type.(*tg.AuthSentCodeTypeSetUpEmailRequired); ok {
+			return &Error{Status: http.StatusConflict, Kind: "email-setup-required", Telegram: "auth.sentCodeTypeSetUpEmailRequired",
+				Detail: "Telegram sends this account no login code until it has a login email: open a Telegram app where the account is logged in, set one up (Settings → Privacy and Security → Login Email), then try again; or log in by QR code (karmagate userbot login --qr)"}
+		}
+		return nil
+	case *tg.AuthSentCodePaymentRequired:
+		price := ""
+		if s.Amount > 0 && s.Currency != "" {
+			price = fmt.Sprintf(" (%d.%02d %s)", s.Amount/100, s.Amount%100, s.Currency)
+		}
+		return &Error{Status: http.StatusPaymentRequired, Kind: "payment-required", Telegram: "auth.sentCodePaymentRequired",
+			Detail: "Telegram sends a login code to this number only after a payment" + price + ", which karmagate does not make: log in by QR code (karmagate userbot login --qr) from a phone where the account is logged in, or ask " + s.SupportEmailAddress}
+	case *tg.AuthSentCodeSuccess:
+		return &Error{Status: http.StatusBadGateway, Kind: "telegram", Detail: "Telegram logged the account in without a code, which karmagate does not expect; try again"}
+	}
+	return fmt.Errorf("send code: unexpected answer %T", sent)
 }
 
 // pending loads a login in progress in the expected state.
