@@ -70,6 +70,12 @@ type Limits struct {
 	// query (10 seconds, by the world's clock or in real time, whichever
 	// comes first); then the request is left to the admins.
 	JoinRequestQueryTTL time.Duration
+	// ContactImportsPerDay: phones one account may import as contacts in
+	// 24 hours (50); the ones beyond come back in retry_contacts, however
+	// few a call asks for. Telegram publishes no number: its staff say
+	// importing dozens a day that are not the user's own phone book gets
+	// accounts banned.
+	ContactImportsPerDay int
 	// SupergroupsPerDay: supergroups one account may create in 24 hours
 	// (50); beyond it channels.createChannel is FLOOD_WAIT_X until the
 	// oldest creation leaves the window.
@@ -116,6 +122,7 @@ func (l Limits) withDefaults() Limits {
 	orDefault(&l.CallbackQueryTTL, 15*time.Second)
 	orDefault(&l.JoinRequestQueryTTL, 10*time.Second)
 	orDefault(&l.SupergroupsPerDay, 50)
+	orDefault(&l.ContactImportsPerDay, 50)
 	if l.FloodWait == nil {
 		l.FloodWait = DefaultFloodWait()
 	}

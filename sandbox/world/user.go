@@ -371,7 +371,9 @@ func (w *World) IsContact(ownerID, contactID int64) bool {
 // back, unless that person's privacy is "nobody" (the sandbox's stand-in for
 // "phone number: nobody can find me"), in which case they are left out
 // silently as Telegram does. Malformed phones are skipped. Phones beyond
-// 100 per call are returned in retry, as Telegram does when a limit hits.
+// 100 per call, or beyond the account's Limits.ContactImportsPerDay, are
+// returned in retry, as Telegram does when a limit hits: for a call of one
+// phone too.
 func (w *World) ImportContacts(ownerID int64, phones []string) (imported []User, retry []string, err error) {
 	const perCall = 100
 	w.mu.Lock()
@@ -380,11 +382,14 @@ func (w *World) ImportContacts(ownerID int64, phones []string) (imported []User,
 	if !ok {
 		return nil, nil, ErrUserNotFound
 	}
+	left := w.importsLeftLocked(ownerID)
 	for i, raw := range phones {
-		if i >= perCall {
+		if i >= perCall || left == 0 {
 			retry = append(retry, phones[i:]...)
 			break
 		}
+		left--
+		w.ext.imported[ownerID] = append(w.ext.imported[ownerID], w.now())
 		p, ok := NormalizePhone(raw)
 		if !ok {
 			continue
