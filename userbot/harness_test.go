@@ -75,6 +75,10 @@ type harnessOptions struct {
 	workers int
 	// failpoint is the pool's Options.Failpoint (a crash test's hook).
 	failpoint func(name string)
+	// phoneImport and importsPerDay are the pool's Options.PhoneImport
+	// and PhoneImportsPerDay.
+	phoneImport   bool
+	importsPerDay int
 }
 
 // harness is the sandbox, a store, the bot, the worker pool and the
@@ -153,6 +157,7 @@ func (h *harness) newPool(wake func()) *userbot.Pool {
 		Accounts: h.ub, Store: h.store, Vault: h.vault, Telegram: h.telegram(), BotUsername: sandbox.DefaultBotUsername,
 		LeaseTTL: 3 * time.Second, Tick: 100 * time.Millisecond, CallTimeout: 20 * time.Second, Pace: pace, AuditEvery: -1,
 		WakeWorkers: wake, Now: h.now, Logger: testLogger(h.t), Failpoint: h.o.failpoint,
+		PhoneImport: h.o.phoneImport, PhoneImportsPerDay: h.o.importsPerDay,
 	})
 	if err != nil {
 		h.t.Fatal(err)

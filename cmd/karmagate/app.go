@@ -346,6 +346,7 @@ func (m *Main) newUserbots(store *models.Store, wake func()) (*userbot.Pool, err
 		Accounts: store.Userbots(), Store: store, Vault: v, Telegram: m.telegram(), BotUsername: m.Bot.Username(),
 		// The reconciler schedules the audits (one instance per pass).
 		AuditEvery: -1, Failpoint: failpoint, WakeWorkers: wake, Now: m.Now, Logger: m.Logger,
+		PhoneImport: m.Config.PhoneImport,
 	})
 }
 
@@ -428,15 +429,19 @@ func (m *Main) Close() error {
 }
 
 // phoneLinker links members who never opened the bot by the phone the
-// website gave, asking the userbot pool (importContacts) first and the bot
-// (sendContact in KARMAGATE_LOG_CHAT) next; nil when neither can ask.
+// website gave (members who did link themselves, by deep link or the
+// bot's Share my phone button, need none of it): the bot (sendContact in
+// KARMAGATE_LOG_CHAT) asks first, and the userbot pool (importContacts)
+// only with KARMAGATE_PHONE_IMPORT, within a small daily budget per
+// account, since importing other people's numbers gets accounts banned;
+// nil when neither can ask.
 func (m *Main) phoneLinker(store *models.Store) *linking.PhoneLinker {
 	var chain linking.Chain
-	if m.Userbots != nil {
-		chain = append(chain, linking.NamedResolver{Name: "userbot", Resolver: m.Userbots})
-	}
 	if m.Config.LogChat != 0 {
 		chain = append(chain, linking.NamedResolver{Name: "bot", Resolver: m.Bot})
+	}
+	if m.Userbots != nil && m.Config.PhoneImport {
+		chain = append(chain, linking.NamedResolver{Name: "userbot", Resolver: m.Userbots})
 	}
 	if len(chain) == 0 {
 		return nil

@@ -87,6 +87,11 @@ type Config struct {
 	// DryRun holds every chat's removals until an admin confirms them
 	// (KARMAGATE_DRY_RUN); dry_run: true in the rules does it for one chat.
 	DryRun bool
+	// PhoneImport lets the userbot accounts look phones up by importing
+	// them as contacts (KARMAGATE_PHONE_IMPORT, off by default: Telegram
+	// bans accounts that import other people's numbers), at most
+	// userbot.DefaultPhoneImportsPerDay per account a day.
+	PhoneImport bool
 }
 
 // ConfigFromEnv reads the configuration; getenv is os.Getenv outside tests.
@@ -142,7 +147,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	for _, b := range []struct {
 		name string
 		dst  *bool
-	}{{"KARMAGATE_DRY_RUN", &c.DryRun}, {"KARMAGATE_DASHBOARD_API_KEY", &c.DashboardAPIKey}} {
+	}{{"KARMAGATE_DRY_RUN", &c.DryRun}, {"KARMAGATE_DASHBOARD_API_KEY", &c.DashboardAPIKey}, {"KARMAGATE_PHONE_IMPORT", &c.PhoneImport}} {
 		v, err := parseBool(b.name, getenv(b.name))
 		if err != nil {
 			errs = append(errs, err)

@@ -18,3 +18,12 @@ CREATE TABLE audits (
     other      INT NOT NULL DEFAULT 0,
     KEY audits_chat_at (chat_key, at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- Phones a userbot account imported as contacts to look them up: the
+-- pool keeps each account under its daily budget across restarts.
+CREATE TABLE userbot_imports (
+    id         BIGINT      NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    userbot_id BIGINT      NOT NULL,
+    at         DATETIME(6) NOT NULL,
+    KEY userbot_imports_at (at, userbot_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

@@ -18,3 +18,12 @@ CREATE TABLE audits (
     other      INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX audits_chat_at ON audits (chat_key, at);
+
+-- Phones a userbot account imported as contacts to look them up: the
+-- pool keeps each account under its daily budget across restarts.
+CREATE TABLE userbot_imports (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    userbot_id INTEGER NOT NULL,
+    at         DATETIME NOT NULL
+);
+CREATE INDEX userbot_imports_at ON userbot_imports (at, userbot_id);
