@@ -96,6 +96,7 @@ func (p *Pool) newClient(storage telegram.SessionStorage, connLost func(), mws .
 		}
 	}
 	o.NoUpdates = true
+	o.MigrationTimeout = migrationTimeout
 	o.Middlewares = mws
 	o.Device = telegram.DeviceConfig{DeviceModel: "karmagate", SystemVersion: runtime.GOOS, AppVersion: "karmagate"}
 	if p.opts.Debug {
@@ -158,6 +159,10 @@ func (p *Pool) sealMem(mem *session.StorageMemory, id int64) ([]byte, error) {
 	}
 	return p.opts.Vault.Seal(data, sessionAD(id)), nil
 }
+
+// migrationTimeout bounds a move to another data center (a new key
+// exchange there) within a login step; gotd's default is 15 s.
+const migrationTimeout = time.Minute
 
 // stepTimeout bounds one login step or logout, connecting included: a
 // Telegram that cannot be reached fails the step instead of hanging it.

@@ -255,6 +255,7 @@ func (p *Pool) LoginQR(ctx context.Context, show func(ctx context.Context, url s
 	o, _ := p.opts.Telegram.clientOptions()
 	o.SessionStorage = mem
 	o.UpdateHandler = d
+	o.MigrationTimeout = migrationTimeout
 	o.Middlewares = []telegram.Middleware{deadline(p.opts.CallTimeout)}
 	c := telegram.NewClient(p.opts.Telegram.AppID, p.opts.Telegram.AppHash, o)
 	var user *tg.User

@@ -57,11 +57,10 @@ func TestServer_DataCenters(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// What gotd did for us: the raw answers on DC 2.
-		calls := callsOf(e.w, "auth.sendCode")
-		if len(calls) < 2 || calls[0].Error != "PHONE_MIGRATE_4" || calls[1].Error != "" {
-			t.Fatalf("auth.sendCode calls: %+v", calls)
-		}
+		// What gotd did for us: the raw answers on DC 2, then DC 4.
+		waitCalls(t, e.w, "auth.sendCode", func(calls []world.Call) bool {
+			return len(calls) == 2 && calls[0].Error == "PHONE_MIGRATE_4" && calls[1].Error == ""
+		})
 		e.clock.Advance(time.Minute) // auth.sendCode's flood wait
 		e.RunAs(dora.Phone, "", func(ctx context.Context, api *tg.Client) error {
 			if dc, err := thisDC(ctx, api); err != nil || dc != 4 {
@@ -89,10 +88,9 @@ func TestServer_DataCenters(t *testing.T) {
 		if err == nil {
 			t.Fatal("signIn on DC 2 succeeded")
 		}
-		calls := callsOf(e.w, "auth.signIn")
-		if len(calls) == 0 || calls[len(calls)-1].Error != "USER_MIGRATE_4" {
-			t.Fatalf("auth.signIn calls: %+v", calls)
-		}
+		waitCalls(t, e.w, "auth.signIn", func(calls []world.Call) bool {
+			return len(calls) > 1 && calls[len(calls)-1].Error == "USER_MIGRATE_4"
+		})
 	})
 
 	qr := func(migrate bool) (int64, int, error) {
@@ -156,4 +154,21 @@ func callsOf(w *world.World, method string) []world.Call {
 		}
 	}
 	return out
+}
+
+// waitCalls waits for the world's calls of method to satisfy ok: a call
+// is logged just after it is answered.
+func waitCalls(t *testing.T, w *world.World, method string, ok func([]world.Call) bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		calls := callsOf(w, method)
+		if ok(calls) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s calls: %+v", method, calls)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
