@@ -268,6 +268,10 @@ func (p *Pool) LoginQR(ctx context.Context, show func(ctx context.Context, url s
 		a, err := qr.Auth(ctx, loggedIn, func(ctx context.Context, t qrlogin.Token) error {
 			return show(ctx, t.URL(), t.Expires())
 		})
+		var mig *qrlogin.MigrationNeededError
+		if errors.As(err, &mig) {
+			a, err = importLoginToken(ctx, c, mig.MigrateTo)
+		}
 		if tgerr.Is(err, "SESSION_PASSWORD_NEEDED") || errors.Is(err, auth.ErrPasswordAuthNeeded) {
 			needPassword = true
 			return nil
@@ -299,6 +303,30 @@ func (p *Pool) LoginQR(ctx context.Context, show func(ctx context.Context, url s
 		return models.LoginStep{ID: row.ID, State: models.UserbotPasswordNeeded}, nil
 	}
 	return p.loggedIn(ctx, row.ID, user, row.Session, c)
+}
+
+// importLoginToken completes a QR login that Telegram sent to another
+// data center when gotd's QR flow stopped short of it: gotd migrates only
+// after the updateLoginToken signal, and when its token refresh sees the
+// acceptance first (the signal was missed), it returns
+// MigrationNeededError instead.
+func importLoginToken(ctx context.Context, c *telegram.Client, to *tg.AuthLoginTokenMigrateTo) (*tg.AuthAuthorization, error) {
+	if err := c.MigrateTo(ctx, to.DCID); err != nil {
+		return nil, fmt.Errorf("move to DC %d: %w", to.DCID, err)
+	}
+	res, err := c.API().AuthImportLoginToken(ctx, to.Token)
+	if err != nil {
+		return nil, err
+	}
+	ok, _ := res.(*tg.AuthLoginTokenSuccess)
+	if ok == nil {
+		return nil, fmt.Errorf("import login token: unexpected answer %T", res)
+	}
+	a, _ := ok.Authorization.(*tg.AuthAuthorization)
+	if a == nil {
+		return nil, fmt.Errorf("import login token: unexpected authorization %T", ok.Authorization)
+	}
+	return a, nil
 }
 
 // Logout ends an account's session on Telegram (auth.logOut) and deletes
