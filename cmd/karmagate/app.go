@@ -454,6 +454,15 @@ func (m *Main) phoneLinker(store *models.Store) *linking.PhoneLinker {
 	return l
 }
 
+// dashboardUserbots is the userbot pool as the dashboard shows it; nil
+// without a pool.
+func (m *Main) dashboardUserbots() dashboard.Userbots {
+	if m.Userbots == nil {
+		return nil
+	}
+	return dashboardUserbots{pool: m.Userbots}
+}
+
 // newDashboard builds the dashboard, or, when no one may sign in (no
 // KARMAGATE_ADMIN_USERS and the API key not allowed to), a page saying how
 // to turn it on. Sessions left from before whose admin's password changed
@@ -468,7 +477,7 @@ func (m *Main) newDashboard(ctx context.Context, store *models.Store) (http.Hand
 		APIKeySignIn: m.Config.DashboardAPIKey, Users: m.Config.AdminUsers, TrustedProxies: m.Config.TrustedProxies,
 		Secret: []byte(m.Config.Secret), Logger: m.Logger, Now: m.Now, Version: version,
 		// Confirming the removals held under dry run.
-		Removals: store})
+		Removals: store, Userbots: m.dashboardUserbots()})
 	if err != nil {
 		return nil, err
 	}
