@@ -1,6 +1,9 @@
 package main
 
 import (
+	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"regexp"
@@ -74,5 +77,29 @@ func TestE2E_UserbotLoginOtherDC(t *testing.T) {
 	us := e.userbots()
 	if len(us) != 2 || us[0].State != "ready" || us[1].State != "ready" {
 		t.Fatalf("GET /api/v1/userbots: %+v", us)
+	}
+	// The dashboard shows them too (signed in with the API key, as the
+	// sandbox's env file allows).
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := noRedirect.PostForm("http://"+e.listen+"/admin/login", url.Values{"secret": {e.vars["KARMAGATE_API_KEY"]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	req, err := http.NewRequest("GET", "http://"+e.listen+"/admin/userbots", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range res.Cookies() {
+		req.AddCookie(c)
+	}
+	res, err = noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil || res.StatusCode != http.StatusOK || strings.Count(string(page), ">Ready<") != 2 {
+		t.Fatalf("GET /admin/userbots: %d, %d accounts ready\n%s", res.StatusCode, strings.Count(string(page), ">Ready<"), page)
 	}
 }
