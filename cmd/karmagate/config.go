@@ -279,6 +279,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, checkWebhookURL(c.WebhookURL))
 	}
 	need((c.APIID == 0) == (c.APIHash == ""), "set TELEGRAM_API_ID and TELEGRAM_API_HASH together (from my.telegram.org)")
+	need(!c.PhoneImport || c.APIID != 0, "KARMAGATE_PHONE_IMPORT=true needs the userbot pool: set TELEGRAM_API_ID and TELEGRAM_API_HASH, or leave phone imports off")
 	need((c.DCAddr == "") == (c.ServerKey == ""), "set TELEGRAM_DC_ADDR and TELEGRAM_SERVER_KEY together (karmagate sandbox writes both)")
 	if c.DCAddr != "" {
 		if _, _, err := net.SplitHostPort(c.DCAddr); err != nil {
