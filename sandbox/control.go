@@ -200,6 +200,7 @@ type userJSON struct {
 	Has2FA     bool   `json:"has_2fa"`
 	DC         int    `json:"dc,omitempty"`
 	Restricted bool   `json:"restricted,omitempty"`
+	Banned     bool   `json:"banned,omitempty"`
 }
 
 func toUserJSON(u world.User) userJSON {
@@ -208,7 +209,7 @@ func toUserJSON(u world.User) userJSON {
 		phone = "+" + u.Phone
 	}
 	return userJSON{ID: u.ID, FirstName: u.FirstName, LastName: u.LastName, Username: u.Username, Phone: phone, Privacy: string(u.Privacy), IsBot: u.IsBot, Has2FA: u.Password != "",
-		DC: u.DC, Restricted: u.Restricted}
+		DC: u.DC, Restricted: u.Restricted, Banned: u.Banned}
 }
 
 type messageJSON struct {
@@ -693,6 +694,22 @@ func (s *Sandbox) handleRestrict(r *http.Request, in map[string]string) (int, an
 	}
 	restricted := in["restricted"] != "false" && in["restricted"] != "0"
 	if err := s.world.SetRestricted(u.ID, restricted); err != nil {
+		return fail(err)
+	}
+	u, _ = s.world.User(u.ID)
+	return answer(toUserJSON(u))
+}
+
+// handleBanAccount bans the person's account from Telegram
+// ({"banned": false} lifts it): its sessions answer USER_DEACTIVATED_BAN,
+// its phone PHONE_NUMBER_BANNED.
+func (s *Sandbox) handleBanAccount(r *http.Request, in map[string]string) (int, any, error) {
+	u, err := s.pathUser(r)
+	if err != nil {
+		return fail(err)
+	}
+	banned := in["banned"] != "false" && in["banned"] != "0"
+	if err := s.world.SetBanned(u.ID, banned); err != nil {
 		return fail(err)
 	}
 	u, _ = s.world.User(u.ID)

@@ -39,6 +39,10 @@ func TestSandbox_ControlAccounts(t *testing.T) {
 			got, _ := sb.World().User(u.ID)
 			return !got.Restricted
 		}},
+		{"ban_account", "/sandbox/users/" + itoa(u.ID) + "/ban_account", map[string]any{}, 200, func() bool {
+			got, _ := sb.World().User(u.ID)
+			return got.Banned
+		}},
 		{"send_code", "/sandbox/users/" + itoa(u.ID) + "/send_code", map[string]any{"answer": string(mtproto.SendCodeFlood)}, 200, nil},
 		{"send_code unknown", "/sandbox/users/" + itoa(u.ID) + "/send_code", map[string]any{"answer": "sms"}, 400, nil},
 		{"scan a bad code", "/sandbox/users/" + itoa(u.ID) + "/scan", map[string]any{"url": "tg://login?token=AAAA"}, 400, nil},

@@ -22,6 +22,7 @@
 //	POST /sandbox/users/{id}/press           the person presses an inline button: message_id, data, chat_id
 //	POST /sandbox/users/{id}/share_chat      the person answers a request_chat button: request_id, chat_id
 //	POST /sandbox/users/{id}/restrict        the person's account is reported for spam: USER_RESTRICTED ({"restricted": false} lifts it)
+//	POST /sandbox/users/{id}/ban_account     Telegram bans the account: USER_DEACTIVATED_BAN, PHONE_NUMBER_BANNED ({"banned": false} lifts it)
 //	POST /sandbox/users/{id}/send_code       what auth.sendCode answers for the phone: PHONE_NUMBER_FLOOD, SEND_CODE_UNAVAILABLE, email_setup, payment, ""
 //	POST /sandbox/users/{id}/scan            the person scans a QR login code: url
 //	GET  /sandbox/callbacks/{query_id}       the bot's answer to a press

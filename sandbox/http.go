@@ -44,6 +44,7 @@ func (s *Sandbox) controlRoutes(mux *http.ServeMux) {
 	handle("POST /sandbox/users/{id}/block", s.handleBlock, "blocked")
 	handle("POST /sandbox/users/{id}/privacy", s.handlePrivacy, "privacy")
 	handle("POST /sandbox/users/{id}/restrict", s.handleRestrict, "restricted")
+	handle("POST /sandbox/users/{id}/ban_account", s.handleBanAccount, "banned")
 	handle("POST /sandbox/users/{id}/send_code", s.handleSendCodeAnswer, "answer")
 	handle("POST /sandbox/users/{id}/scan", s.handleScan, "url")
 	handle("GET /sandbox/chats", s.handleListChats)

@@ -179,3 +179,53 @@ func TestPool_PromoteRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestPool_BannedAccount: Telegram's ban of an account: its phone cannot
+// log in (PHONE_NUMBER_BANNED), and a logged-in account leaves the pool as
+// deactivated (USER_DEACTIVATED_BAN) while another does the job.
+func TestPool_BannedAccount(t *testing.T) {
+	h := newHarness(t, harnessOptions{noBot: true, limits: world.Limits{FloodWait: map[string]time.Duration{}}})
+	ctx := context.Background()
+	alice := h.person("alice", "", world.PrivacyEverybody)
+	bob := h.person("bob", "", world.PrivacyEverybody)
+	a := h.login(alice, "")
+	h.login(bob, "")
+	h.waitReady(2)
+	if err := h.w.SetBanned(alice.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.execute("create_group", "webmasters-pro"); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.groupsOf(bob.ID)) != 1 {
+		t.Fatalf("bob's groups: %d, want 1", len(h.groupsOf(bob.ID)))
+	}
+	row, err := h.ub.Userbot(ctx, a)
+	if err != nil || row.State != models.UserbotDeactivated {
+		t.Fatalf("alice: %+v %v", row, err)
+	}
+	carol := h.person("carol", "", world.PrivacyEverybody)
+	if err := h.w.SetBanned(carol.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	_, err = h.pool.StartLogin(ctx, carol.Phone)
+	wantRefusal(t, err, http.StatusForbidden, "phone-banned")
+}
+
+// TestPool_LoginCodeExpired: a code used after it expired ends the login.
+func TestPool_LoginCodeExpired(t *testing.T) {
+	h := newHarness(t, harnessOptions{noBot: true, limits: world.Limits{FloodWait: map[string]time.Duration{}, CodeTTL: time.Millisecond}})
+	ctx := context.Background()
+	u := h.person("late", "", world.PrivacyEverybody)
+	step, err := h.pool.StartLogin(ctx, u.Phone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ := h.w.LastCode(u.Phone)
+	time.Sleep(10 * time.Millisecond)
+	_, err = h.pool.SubmitCode(ctx, step.ID, code)
+	wantRefusal(t, err, http.StatusGone, "code-expired")
+	if _, err := h.ub.Userbot(ctx, step.ID); !errors.Is(err, models.ErrNotFound) {
+		t.Fatalf("the expired login stays: %v", err)
+	}
+}

@@ -23,6 +23,9 @@ func (s *Server) authSendCode(ctx context.Context, c *call, req *tg.AuthSendCode
 	if u, ok := s.w.UserByPhone(req.PhoneNumber); ok && u.DC != c.dc {
 		return nil, migrate("PHONE_MIGRATE", u.DC)
 	}
+	if u, ok := s.w.UserByPhone(req.PhoneNumber); ok && u.Banned {
+		return nil, rpcError(400, "PHONE_NUMBER_BANNED")
+	}
 	if res, err := s.sendCodeAnswer(req.PhoneNumber); res != nil || err != nil {
 		return res, err
 	}

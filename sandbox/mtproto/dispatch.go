@@ -154,6 +154,11 @@ func (s *Server) dispatch(dc int, srv *tgtest.Server, req *tgtest.Request, id ui
 		return s.finish(srv, req, c, nil, nil, rpcError(401, "AUTH_KEY_UNREGISTERED"), "")
 	}
 
+	if c.userID != 0 {
+		if u, ok := s.w.User(c.userID); ok && u.Banned {
+			return s.finish(srv, req, c, nil, nil, rpcError(401, "USER_DEACTIVATED_BAN"), "")
+		}
+	}
 	if c.userID != 0 && rt.access == authorized && !allowedFrozen[rt.method] && s.isFrozen(c.userID) {
 		return s.finish(srv, req, c, nil, nil, rpcError(420, "FROZEN_METHOD_INVALID"), "")
 	}

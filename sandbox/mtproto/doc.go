@@ -95,7 +95,8 @@
 //     SESSION_REVOKED until a new login), Freeze (420
 //     FROZEN_METHOD_INVALID for all but config, state and user lookups),
 //     world.SetRestricted (400 USER_RESTRICTED for creating groups and
-//     adding people), SetSendCodeAnswer (auth.sendCode answers
+//     adding people), world.SetBanned (401 USER_DEACTIVATED_BAN for every
+//     call, 400 PHONE_NUMBER_BANNED for auth.sendCode), SetSendCodeAnswer (auth.sendCode answers
 //     PHONE_NUMBER_FLOOD, SEND_CODE_UNAVAILABLE, a login email to set up,
 //     or a payment). An auth key used by two clients at once (requests
 //     from one session, another, then the first again) loses its

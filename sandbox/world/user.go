@@ -53,6 +53,10 @@ type User struct {
 	// Restricted: the account was reported for spam, and Telegram limits
 	// what it may do (USER_RESTRICTED). See SetRestricted.
 	Restricted bool
+	// Banned: Telegram banned the account: its sessions answer 401
+	// USER_DEACTIVATED_BAN and its phone PHONE_NUMBER_BANNED. See
+	// SetBanned.
+	Banned bool
 	// GroupsBlocked: a bot whose owner turned groups off in BotFather
 	// (Allow Groups? off): adding it to a group is BOT_GROUPS_BLOCKED.
 	GroupsBlocked bool
@@ -314,6 +318,20 @@ func (w *World) SetRestricted(userID int64, restricted bool) error {
 		return ErrUserNotFound
 	}
 	u.Restricted = restricted
+	return nil
+}
+
+// SetBanned bans the account from Telegram (or lifts the ban): every call
+// of its sessions answers 401 USER_DEACTIVATED_BAN, and auth.sendCode for
+// its phone 400 PHONE_NUMBER_BANNED.
+func (w *World) SetBanned(userID int64, banned bool) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	u, ok := w.users[userID]
+	if !ok {
+		return ErrUserNotFound
+	}
+	u.Banned = banned
 	return nil
 }
 
