@@ -720,8 +720,21 @@ func TestServer_ConfirmRemovals(t *testing.T) {
 
 func TestServer_UserbotLogin(t *testing.T) {
 	ub := &fakeUserbots{}
-	e := newEnv(t, sqliteSpec(t), dashboard.Options{Userbots: ub})
-	sess := e.signIn("", apiKey)
+	users, err := dashboard.ParseUsers("alice:" + string(mustHash(t, "pw-alice")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, sqliteSpec(t), dashboard.Options{Userbots: ub, Users: users})
+	// The website's key sees the accounts but logs none in: the REST
+	// routes for it take only KARMAGATE_ADMIN_TOKEN.
+	keySess := e.signIn("", apiKey)
+	if p := e.do("POST", "/admin/userbots/login", keySess, url.Values{"csrf": {e.csrf(keySess)}, "phone": {"+14155550123"}}); p.Status != http.StatusBadRequest || !strings.Contains(p.Body, "API key") {
+		t.Fatalf("a login by the API key's session: %d", p.Status)
+	}
+	if as, _ := ub.Accounts(t.Context()); len(as) != 0 {
+		t.Fatalf("the API key logged an account in: %+v", as)
+	}
+	sess := e.signIn("alice", "pw-alice")
 	csrf := e.csrf(sess)
 	body := e.do("GET", "/admin/userbots", sess, nil).Body
 	if !strings.Contains(body, `data-userbots="empty"`) || !strings.Contains(body, `action="/admin/userbots/login"`) {
@@ -779,4 +792,20 @@ func TestServer_UserbotLogin(t *testing.T) {
 			t.Errorf("%d accounts after refused forms; want 1", len(as))
 		}
 	})
+}
+
+// TestServer_UserbotStates: accounts out of the pool show why, with what
+// to do in their last error.
+func TestServer_UserbotStates(t *testing.T) {
+	ub := &fakeUserbots{accounts: []dashboard.Account{
+		{ID: "1", Phone: "+31611110001", State: "restricted", Cap: 500, LastError: "Check it with @SpamBot"},
+		{ID: "2", Phone: "+31611110002", State: "unauthorized", Cap: 500, LastError: "log the account in again"},
+	}}
+	e := newEnv(t, sqliteSpec(t), dashboard.Options{Userbots: ub})
+	body := e.do("GET", "/admin/userbots", e.signIn("", apiKey), nil).Body
+	for _, want := range []string{"Restricted (spam reports)", "Log in again", "@SpamBot", "log the account in again"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the userbots page does not say %q", want)
+		}
+	}
 }

@@ -320,6 +320,9 @@ func (s *Server) userbotLogin(w http.ResponseWriter, r *http.Request, sess *sess
 	if s.userbots == nil {
 		return errNotFound
 	}
+	if err := mayLogIn(sess); err != nil {
+		return err
+	}
 	phone := strings.NewReplacer(" ", "", "-", "", "(", "", ")", "").Replace(r.PostFormValue("phone"))
 	if !phonePattern.MatchString(phone) {
 		return &models.InputError{Field: "phone", Detail: "Enter the account's phone number in international form, such as +14155550123."}
@@ -336,6 +339,9 @@ func (s *Server) userbotCode(w http.ResponseWriter, r *http.Request, sess *sessi
 	if s.userbots == nil {
 		return errNotFound
 	}
+	if err := mayLogIn(sess); err != nil {
+		return err
+	}
 	code := strings.TrimSpace(r.PostFormValue("code"))
 	if code == "" || len(code) > 16 {
 		return &models.InputError{Field: "code", Detail: "Enter the code Telegram sent to the account."}
@@ -351,6 +357,9 @@ func (s *Server) userbotPassword(w http.ResponseWriter, r *http.Request, sess *s
 	if s.userbots == nil {
 		return errNotFound
 	}
+	if err := mayLogIn(sess); err != nil {
+		return err
+	}
 	pw := r.PostFormValue("password")
 	if pw == "" {
 		return &models.InputError{Field: "password", Detail: "Enter the account's two-step verification password."}
@@ -360,6 +369,16 @@ func (s *Server) userbotPassword(w http.ResponseWriter, r *http.Request, sess *s
 		return err
 	}
 	return s.loginStep(w, r, st)
+}
+
+// mayLogIn refuses userbot logins to the API key's session: the REST
+// API's userbot routes take only KARMAGATE_ADMIN_TOKEN, and the website's
+// key must not log accounts in here either.
+func mayLogIn(sess *session) error {
+	if sess.User == APIKeyUser {
+		return &models.InputError{Detail: "Signed in with the API key, you may not log userbot accounts in: sign in as an admin (KARMAGATE_ADMIN_USERS), or use karmagate userbot login."}
+	}
+	return nil
 }
 
 func (s *Server) loginStep(w http.ResponseWriter, r *http.Request, st LoginState) error {

@@ -154,7 +154,7 @@ func (s *Store) RecordParticipants(ctx context.Context, key string, present, adm
 		}
 		// The audit's outcome, for a reconcile pass that queued it on
 		// another instance (AuditResults).
-		return tx.Create(&Event{At: p.now, Actor: actor, Kind: EventAudited, ChatKey: &key, Detail: out.String()}).Error
+		return recordAudit(tx, p.now, actor, key, out)
 	})
 	return out, err
 }

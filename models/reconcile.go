@@ -23,21 +23,61 @@ const (
 	EventAudited = "chat.audited"
 )
 
-// auditFormat is how Audit.String writes an audit, and AuditResults reads
-// it back.
-const auditFormat = "%d participants: %d found inside, %d gone, %d strangers; queued %d invites, %d uninvites, %d warnings, %d removals, %d flags, %d other"
+// auditFormat is how Audit.String writes an audit for the audit trail.
+const auditFormat = "%d participants, %d admins: %d found inside, %d gone, %d strangers; queued %d invites, %d uninvites, %d warnings, %d removals, %d flags, %d other"
 
 // String says what an audit found and queued.
 func (a Audit) String() string {
 	q := a.Queued
-	return fmt.Sprintf(auditFormat, a.Present, a.Joined, a.Left, a.Strangers, q.Invites, q.Uninvites, q.Warnings, q.Removals, q.Flags, q.Other)
+	return fmt.Sprintf(auditFormat, a.Present, a.Admins, a.Joined, a.Left, a.Strangers, q.Invites, q.Uninvites, q.Warnings, q.Removals, q.Flags, q.Other)
 }
 
-func parseAudit(s string) (Audit, bool) {
-	var a Audit
-	q := &a.Queued
-	n, err := fmt.Sscanf(s, auditFormat, &a.Present, &a.Joined, &a.Left, &a.Strangers, &q.Invites, &q.Uninvites, &q.Warnings, &q.Removals, &q.Flags, &q.Other)
-	return a, err == nil && n == 10
+// auditRow is an audit's outcome as fields, written with its chat.audited
+// event (migration 0013).
+type auditRow struct {
+	ID        int64 `gorm:"primaryKey"`
+	EventID   int64
+	At        time.Time
+	ChatKey   string
+	Present   int
+	Admins    int
+	Joined    int
+	Gone      int
+	Strangers int
+	Invites   int
+	Uninvites int
+	Warnings  int
+	Removals  int
+	Flags     int
+	Other     int
+}
+
+func (auditRow) TableName() string { return "audits" }
+
+func newAuditRow(eventID int64, at time.Time, key string, a Audit) auditRow {
+	q := a.Queued
+	return auditRow{EventID: eventID, At: at, ChatKey: key, Present: a.Present, Admins: a.Admins, Joined: a.Joined,
+		Gone: a.Left, Strangers: a.Strangers, Invites: q.Invites, Uninvites: q.Uninvites, Warnings: q.Warnings,
+		Removals: q.Removals, Flags: q.Flags, Other: q.Other}
+}
+
+func (r auditRow) audit() Audit {
+	return Audit{Present: r.Present, Admins: r.Admins, Joined: r.Joined, Left: r.Gone, Strangers: r.Strangers,
+		Queued: Queued{Invites: r.Invites, Uninvites: r.Uninvites, Warnings: r.Warnings, Removals: r.Removals, Flags: r.Flags, Other: r.Other}}
+}
+
+// recordAudit writes an audit's chat.audited event and its outcome's
+// fields in tx.
+func recordAudit(tx *gorm.DB, at time.Time, actor, key string, a Audit) error {
+	ev := &Event{At: at, Actor: actor, Kind: EventAudited, ChatKey: &key, Detail: a.String()}
+	if err := tx.Create(ev).Error; err != nil {
+		return fmt.Errorf("record audit event: %w", err)
+	}
+	row := newAuditRow(ev.ID, at, key, a)
+	if err := tx.Create(&row).Error; err != nil {
+		return fmt.Errorf("record audit: %w", err)
+	}
+	return nil
 }
 
 // AuditResults returns, for the chats given, the outcome of the last audit
@@ -55,14 +95,12 @@ func (s *Store) AuditResults(ctx context.Context, chats []string, since time.Tim
 		Count(&open).Error; err != nil {
 		return nil, 0, fmt.Errorf("count open audits: %w", err)
 	}
-	var evs []Event
-	if err := g.Where("kind = ? AND chat_key IN ? AND at >= ?", EventAudited, chats, since.UTC().Truncate(time.Microsecond)).Order("id").Find(&evs).Error; err != nil {
+	var rows []auditRow
+	if err := g.Where("chat_key IN ? AND at >= ?", chats, since.UTC().Truncate(time.Microsecond)).Order("id").Find(&rows).Error; err != nil {
 		return nil, 0, fmt.Errorf("read audits: %w", err)
 	}
-	for _, e := range evs {
-		if a, ok := parseAudit(e.Detail); ok && e.ChatKey != nil {
-			out[*e.ChatKey] = a
-		}
+	for _, r := range rows {
+		out[r.ChatKey] = r.audit()
 	}
 	return out, int(open), nil
 }

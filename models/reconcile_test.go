@@ -104,3 +104,42 @@ func TestStore_ClaimReconcile(t *testing.T) {
 		}
 	})
 }
+
+// TestStore_AuditResults: an audit's outcome is read back from its own
+// fields, not from the audit trail's sentence: rewording the event (or a
+// count the sentence never held, the admins) changes nothing.
+func TestStore_AuditResults(t *testing.T) {
+	modelstest.Each(t, func(t *testing.T, spec string) {
+		f := newFixture(t, spec)
+		ctx := context.Background()
+		if err := f.store.BindChat(ctx, "webmasters-pro", -1001, "test"); err != nil {
+			t.Fatal(err)
+		}
+		f.put(t, "gone", 150, "webmasters")
+		f.link(t, "gone", 12, "webmasters-pro")
+		f.put(t, "low", 5, "webmasters")
+		f.link(t, "low", 13)
+		since := f.clock.Now()
+		want, err := f.store.RecordParticipants(ctx, "webmasters-pro", []int64{13, 99}, []int64{7, 8}, "audit")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want.Admins != 2 || want.Strangers != 1 || want.Left != 1 {
+			t.Fatalf("audit: %+v", want)
+		}
+		if err := f.db.Gorm().Exec("UPDATE events SET detail = 'reworded' WHERE kind = ?", models.EventAudited).Error; err != nil {
+			t.Fatal(err)
+		}
+		got, open, err := f.store.AuditResults(ctx, []string{"webmasters-pro", "customers-club"}, since)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if open != 0 || len(got) != 1 || got["webmasters-pro"] != want {
+			t.Fatalf("AuditResults = %+v, %d; want %+v", got, open, want)
+		}
+		got, _, err = f.store.AuditResults(ctx, []string{"webmasters-pro"}, since.Add(time.Second))
+		if err != nil || len(got) != 0 {
+			t.Fatalf("an audit before since: %+v, %v", got, err)
+		}
+	})
+}

@@ -273,3 +273,30 @@ func TestStore_RecordParticipants(t *testing.T) {
 		})
 	})
 }
+
+// TestUserbots_PhoneImports: each account's phone imports are counted in
+// a 24-hour window, and old ones are dropped.
+func TestUserbots_PhoneImports(t *testing.T) {
+	modelstest.Each(t, func(t *testing.T, spec string) {
+		f := newFixture(t, spec)
+		ctx := context.Background()
+		ub := f.store.Userbots()
+		for _, id := range []int64{1, 1, 2} {
+			if err := ub.RecordPhoneImport(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := ub.PhoneImportsSince(ctx, f.clock.Now().Add(-24*time.Hour))
+		if err != nil || got[1] != 2 || got[2] != 1 {
+			t.Fatalf("imports: %v %v", got, err)
+		}
+		f.clock.Advance(25 * time.Hour)
+		if err := ub.RecordPhoneImport(ctx, 2); err != nil {
+			t.Fatal(err)
+		}
+		got, err = ub.PhoneImportsSince(ctx, f.clock.Now().Add(-24*time.Hour))
+		if err != nil || got[1] != 0 || got[2] != 1 {
+			t.Fatalf("a day later: %v %v", got, err)
+		}
+	})
+}

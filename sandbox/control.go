@@ -14,6 +14,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gotd/td/tgerr"
+
+	"github.com/karmagate/karmagate/sandbox/mtproto"
 	"github.com/karmagate/karmagate/sandbox/world"
 )
 
@@ -187,14 +190,17 @@ func writeControlJSON(rw http.ResponseWriter, status int, v any) {
 
 // userJSON is a user as the control API shows it.
 type userJSON struct {
-	ID        int64  `json:"id"`
-	FirstName string `json:"first_name"`
-	LastName  string `json:"last_name,omitempty"`
-	Username  string `json:"username,omitempty"`
-	Phone     string `json:"phone,omitempty"`
-	Privacy   string `json:"privacy"`
-	IsBot     bool   `json:"is_bot"`
-	Has2FA    bool   `json:"has_2fa"`
+	ID         int64  `json:"id"`
+	FirstName  string `json:"first_name"`
+	LastName   string `json:"last_name,omitempty"`
+	Username   string `json:"username,omitempty"`
+	Phone      string `json:"phone,omitempty"`
+	Privacy    string `json:"privacy"`
+	IsBot      bool   `json:"is_bot"`
+	Has2FA     bool   `json:"has_2fa"`
+	DC         int    `json:"dc,omitempty"`
+	Restricted bool   `json:"restricted,omitempty"`
+	Banned     bool   `json:"banned,omitempty"`
 }
 
 func toUserJSON(u world.User) userJSON {
@@ -202,7 +208,8 @@ func toUserJSON(u world.User) userJSON {
 	if u.Phone != "" {
 		phone = "+" + u.Phone
 	}
-	return userJSON{ID: u.ID, FirstName: u.FirstName, LastName: u.LastName, Username: u.Username, Phone: phone, Privacy: string(u.Privacy), IsBot: u.IsBot, Has2FA: u.Password != ""}
+	return userJSON{ID: u.ID, FirstName: u.FirstName, LastName: u.LastName, Username: u.Username, Phone: phone, Privacy: string(u.Privacy), IsBot: u.IsBot, Has2FA: u.Password != "",
+		DC: u.DC, Restricted: u.Restricted, Banned: u.Banned}
 }
 
 type messageJSON struct {
@@ -345,9 +352,17 @@ func (s *Sandbox) handleCreateUser(_ *http.Request, in map[string]string) (int, 
 	if err != nil {
 		return fail(badInput("%v", err))
 	}
+	dc := 0
+	if in["dc"] != "" {
+		n, err := strconv.Atoi(in["dc"])
+		if err != nil {
+			return fail(badInput("dc %q: want a data center number, 1 to %d", in["dc"], world.MaxDC))
+		}
+		dc = n
+	}
 	u, err := s.world.CreateUser(world.UserSpec{
 		FirstName: in["first_name"], LastName: in["last_name"], Username: strings.TrimPrefix(in["username"], "@"),
-		Phone: in["phone"], Privacy: privacy, Password: in["password"], LanguageCode: in["language_code"],
+		Phone: in["phone"], Privacy: privacy, Password: in["password"], LanguageCode: in["language_code"], DC: dc,
 	})
 	if err != nil {
 		return fail(err)
@@ -667,4 +682,87 @@ func (s *Sandbox) handleQuiet(_ *http.Request, _ map[string]string) (int, any, e
 func (s *Sandbox) handleReset(_ *http.Request, _ map[string]string) (int, any, error) {
 	s.Reset()
 	return s.handleIndex(nil, nil)
+}
+
+// handleRestrict marks the person's account reported for spam
+// ({"restricted": false} lifts it): its MTProto calls that reach other
+// people answer USER_RESTRICTED.
+func (s *Sandbox) handleRestrict(r *http.Request, in map[string]string) (int, any, error) {
+	u, err := s.pathUser(r)
+	if err != nil {
+		return fail(err)
+	}
+	restricted := in["restricted"] != "false" && in["restricted"] != "0"
+	if err := s.world.SetRestricted(u.ID, restricted); err != nil {
+		return fail(err)
+	}
+	u, _ = s.world.User(u.ID)
+	return answer(toUserJSON(u))
+}
+
+// handleBanAccount bans the person's account from Telegram
+// ({"banned": false} lifts it): its sessions answer USER_DEACTIVATED_BAN,
+// its phone PHONE_NUMBER_BANNED.
+func (s *Sandbox) handleBanAccount(r *http.Request, in map[string]string) (int, any, error) {
+	u, err := s.pathUser(r)
+	if err != nil {
+		return fail(err)
+	}
+	banned := in["banned"] != "false" && in["banned"] != "0"
+	if err := s.world.SetBanned(u.ID, banned); err != nil {
+		return fail(err)
+	}
+	u, _ = s.world.User(u.ID)
+	return answer(toUserJSON(u))
+}
+
+// handleSendCodeAnswer sets what auth.sendCode answers for the person's
+// phone: PHONE_NUMBER_FLOOD, SEND_CODE_UNAVAILABLE, email_setup, payment,
+// or "" to send codes again.
+func (s *Sandbox) handleSendCodeAnswer(r *http.Request, in map[string]string) (int, any, error) {
+	u, err := s.pathUser(r)
+	if err != nil {
+		return fail(err)
+	}
+	if s.mt == nil {
+		return fail(badInput("the sandbox runs without MTProto"))
+	}
+	a, err := mtproto.ParseSendCodeAnswer(in["answer"])
+	if err != nil {
+		return fail(badInput("%v", err))
+	}
+	if err := s.mt.SetSendCodeAnswer(u.ID, a); err != nil {
+		return fail(err)
+	}
+	return answer(map[string]any{"answer": string(a)})
+}
+
+// handleScan is the person scanning a QR login code (tg://login?token=…)
+// with their phone: the waiting client is logged in as them.
+func (s *Sandbox) handleScan(r *http.Request, in map[string]string) (int, any, error) {
+	u, err := s.pathUser(r)
+	if err != nil {
+		return fail(err)
+	}
+	if s.mt == nil {
+		return fail(badInput("the sandbox runs without MTProto"))
+	}
+	if err := s.mt.AcceptLoginURL(r.Context(), u.ID, in["url"]); err != nil {
+		if rpc, ok := tgerr.As(err); ok {
+			return fail(badInput("the login code was refused: %s", rpc.Type))
+		}
+		return fail(err)
+	}
+	return answer(map[string]any{"accepted": true})
+}
+
+// handleBotGroups is BotFather's "Allow Groups?" for the sandbox's bot
+// ({"allowed": false} turns groups off): promoting the bot into a group
+// it is not in answers BOT_GROUPS_BLOCKED.
+func (s *Sandbox) handleBotGroups(_ *http.Request, in map[string]string) (int, any, error) {
+	allowed := in["allowed"] != "false" && in["allowed"] != "0"
+	if err := s.world.SetAllowGroups(s.bot.ID, allowed); err != nil {
+		return fail(err)
+	}
+	return answer(map[string]any{"allowed": allowed})
 }

@@ -11,7 +11,7 @@
 // Control API (ids are Bot API ids: users positive, supergroups -100…;
 // a field a call does not take is a 400 naming the fields it takes):
 //
-//	POST /sandbox/users                      create a person: first_name, last_name, username, phone, privacy, password, language_code
+//	POST /sandbox/users                      create a person: first_name, last_name, username, phone, privacy, password, language_code, dc
 //	DELETE /sandbox/users/{id}               delete a person: gone from every chat, request and contact list
 //	POST /sandbox/users/{id}/messages        the person sends text to chat_id (default: the bot)
 //	POST /sandbox/users/{id}/contact         the person shares their own contact with the bot
@@ -21,6 +21,10 @@
 //	POST /sandbox/users/{id}/privacy         who may add the person to groups: everybody, contacts, nobody
 //	POST /sandbox/users/{id}/press           the person presses an inline button: message_id, data, chat_id
 //	POST /sandbox/users/{id}/share_chat      the person answers a request_chat button: request_id, chat_id
+//	POST /sandbox/users/{id}/restrict        the person's account is reported for spam: USER_RESTRICTED ({"restricted": false} lifts it)
+//	POST /sandbox/users/{id}/ban_account     Telegram bans the account: USER_DEACTIVATED_BAN, PHONE_NUMBER_BANNED ({"banned": false} lifts it)
+//	POST /sandbox/users/{id}/send_code       what auth.sendCode answers for the phone: PHONE_NUMBER_FLOOD, SEND_CODE_UNAVAILABLE, email_setup, payment, ""
+//	POST /sandbox/users/{id}/scan            the person scans a QR login code: url
 //	GET  /sandbox/callbacks/{query_id}       the bot's answer to a press
 //	GET  /sandbox/users/{id}/messages        what the person received
 //	POST /sandbox/chats                      a person creates a supergroup: title, creator, about
@@ -33,6 +37,7 @@
 //	GET  /sandbox/codes/{phone}              the last login code sent to the phone
 //	GET  /sandbox/calls                      the last 10000 Bot API and MTProto calls (?api=, ?method=, ?since=seq)
 //	POST /sandbox/faults                     faults: rate (0–1), seed, kinds (5xx, timeout, drop, 429, duplicate)
+//	POST /sandbox/bot/groups                 BotFather's Allow Groups? for the bot: allowed (false: BOT_GROUPS_BLOCKED)
 //	POST /sandbox/reset                      empty the world; the bot and its token stay, ids are never reused
 //
 // The HTTP wiring (http.go) sits between Start (sandbox.go) and the two

@@ -33,7 +33,7 @@ func (s *Sandbox) controlRoutes(mux *http.ServeMux) {
 		mux.HandleFunc(pattern, serveControl(pattern, h, fields))
 	}
 	handle("GET /sandbox/users", s.handleListUsers)
-	handle("POST /sandbox/users", s.handleCreateUser, "first_name", "last_name", "username", "phone", "privacy", "password", "language_code")
+	handle("POST /sandbox/users", s.handleCreateUser, "first_name", "last_name", "username", "phone", "privacy", "password", "language_code", "dc")
 	handle("GET /sandbox/users/{id}", s.handleGetUser)
 	handle("DELETE /sandbox/users/{id}", s.handleDeleteUser)
 	handle("POST /sandbox/users/{id}/messages", s.handleSend, "chat_id", "text")
@@ -43,6 +43,10 @@ func (s *Sandbox) controlRoutes(mux *http.ServeMux) {
 	handle("POST /sandbox/users/{id}/leave", s.handleLeave, "chat_id")
 	handle("POST /sandbox/users/{id}/block", s.handleBlock, "blocked")
 	handle("POST /sandbox/users/{id}/privacy", s.handlePrivacy, "privacy")
+	handle("POST /sandbox/users/{id}/restrict", s.handleRestrict, "restricted")
+	handle("POST /sandbox/users/{id}/ban_account", s.handleBanAccount, "banned")
+	handle("POST /sandbox/users/{id}/send_code", s.handleSendCodeAnswer, "answer")
+	handle("POST /sandbox/users/{id}/scan", s.handleScan, "url")
 	handle("GET /sandbox/chats", s.handleListChats)
 	handle("POST /sandbox/chats", s.handleCreateChat, "title", "creator", "about")
 	handle("POST /sandbox/chats/{chat_id}/admins", s.handleMakeAdmin, "user_id", "rights")
@@ -58,6 +62,7 @@ func (s *Sandbox) controlRoutes(mux *http.ServeMux) {
 	handle("POST /sandbox/faults", s.handleFaults, "rate", "seed", "kinds")
 	handle("GET /sandbox/faults", s.handleGetFaults)
 	handle("POST /sandbox/bot/quiet", s.handleQuiet)
+	handle("POST /sandbox/bot/groups", s.handleBotGroups, "allowed")
 	handle("POST /sandbox/reset", s.handleReset)
 	handle("GET /sandbox/{$}", s.handleIndex)
 	mux.HandleFunc("/sandbox/", func(rw http.ResponseWriter, r *http.Request) {

@@ -286,7 +286,7 @@ func (a *account) lose(state string, cause error) {
 	a.log.Warn("userbot left the pool", "state", state, "err", cause)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := a.p.opts.Accounts.SetUserbotLost(ctx, a.id, state, cause.Error(), a.p.opts.Actor+":"+strconv.FormatInt(a.id, 10)); err != nil {
+	if err := a.p.opts.Accounts.SetUserbotLost(ctx, a.id, state, lostReason(cause), a.p.opts.Actor+":"+strconv.FormatInt(a.id, 10)); err != nil {
 		a.log.Warn("record that the userbot left the pool", "err", err)
 	}
 	go a.p.stop(a)

@@ -51,10 +51,41 @@ func (t Telegram) clientOptions() (telegram.Options, error) {
 	}, nil
 }
 
+// withStoredDCs adds to o the data centers a stored session learned from
+// its server (help.getConfig), when o names a server other than
+// Telegram's: gotd reads the address of a session's DC from the options
+// alone, and an account moved to another DC at login (PHONE_MIGRATE_X,
+// loginTokenMigrateTo) lives on one that TELEGRAM_DC_ADDR does not name.
+// Telegram's own DCs are all in gotd's defaults.
+func withStoredDCs(o telegram.Options, storage telegram.SessionStorage) telegram.Options {
+	if len(o.DCList.Options) == 0 || storage == nil {
+		return o
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	data, err := (&session.Loader{Storage: storage}).Load(ctx)
+	if err != nil {
+		return o
+	}
+	known := map[int]bool{}
+	for _, dc := range o.DCList.Options {
+		known[dc.ID] = true
+	}
+	opts := append([]tg.DCOption(nil), o.DCList.Options...)
+	for _, dc := range data.Config.DCOptions {
+		if !known[dc.ID] {
+			opts = append(opts, dc)
+		}
+	}
+	o.DCList.Options = opts
+	return o
+}
+
 // newClient builds a gotd client on storage with the given middlewares;
 // connLost, when set, is called as soon as the connection dies.
 func (p *Pool) newClient(storage telegram.SessionStorage, connLost func(), mws ...telegram.Middleware) *telegram.Client {
 	o, _ := p.opts.Telegram.clientOptions() // checked by New
+	o = withStoredDCs(o, storage)
 	o.SessionStorage = storage
 	if connLost != nil {
 		o.OnDead = func(error) { connLost() }
@@ -65,6 +96,7 @@ func (p *Pool) newClient(storage telegram.SessionStorage, connLost func(), mws .
 		}
 	}
 	o.NoUpdates = true
+	o.MigrationTimeout = migrationTimeout
 	o.Middlewares = mws
 	o.Device = telegram.DeviceConfig{DeviceModel: "karmagate", SystemVersion: runtime.GOOS, AppVersion: "karmagate"}
 	if p.opts.Debug {
@@ -127,6 +159,10 @@ func (p *Pool) sealMem(mem *session.StorageMemory, id int64) ([]byte, error) {
 	}
 	return p.opts.Vault.Seal(data, sessionAD(id)), nil
 }
+
+// migrationTimeout bounds a move to another data center (a new key
+// exchange there) within a login step; gotd's default is 15 s.
+const migrationTimeout = time.Minute
 
 // stepTimeout bounds one login step or logout, connecting included: a
 // Telegram that cannot be reached fails the step instead of hanging it.

@@ -79,8 +79,33 @@ func loginError(err error) error {
 		return refusal(http.StatusBadGateway, "api-id-invalid", "Telegram refused the app credentials: check TELEGRAM_API_ID and TELEGRAM_API_HASH", err)
 	case "AUTH_TOKEN_EXPIRED", "AUTH_TOKEN_INVALID":
 		return refusal(http.StatusGone, "qr-expired", "the QR login token expired; start again", err)
+	case "PHONE_NUMBER_FLOOD":
+		return refusal(http.StatusTooManyRequests, "phone-flood", "Telegram sends no more login codes to this number for now (too many were asked for): wait a day before trying again, or log in by QR code", err)
+	case "SEND_CODE_UNAVAILABLE":
+		return refusal(http.StatusTooManyRequests, "send-code-unavailable", "Telegram has used up every way of sending a login code to this number: wait before trying again, or log in by QR code (karmagate userbot login --qr)", err)
+	case "AUTH_KEY_DUPLICATED":
+		return refusal(http.StatusConflict, "session-duplicated", sessionDuplicated, err)
 	}
 	return refusal(http.StatusBadGateway, "telegram", "Telegram refused the login step", err)
+}
+
+// Operator words for account refusals (README "Telegram's answers and
+// what karmagate does").
+const (
+	sessionDuplicated = "Telegram ended this account's session because it was used from two places at once (AUTH_KEY_DUPLICATED: two karmagate instances or copies of one database on the same account): log the account in again with karmagate userbot login, and give each deployment accounts of its own"
+	userRestricted    = "Telegram restricted this account after spam reports (USER_RESTRICTED): karmagate gives it no more jobs. Check it with @SpamBot in a Telegram app; once the limit is lifted, log it out and in again"
+)
+
+// lostReason is what the operator reads on the dashboard and in
+// `userbot list` when an account leaves the pool.
+func lostReason(err error) string {
+	switch {
+	case tgerr.Is(err, "AUTH_KEY_DUPLICATED"):
+		return sessionDuplicated + " (" + err.Error() + ")"
+	case tgerr.Is(err, "USER_RESTRICTED"):
+		return userRestricted + " (" + err.Error() + ")"
+	}
+	return err.Error()
 }
 
 // accountState says what an error means for the account that met it:
@@ -91,8 +116,11 @@ func accountState(err error) string {
 		return ""
 	}
 	switch rpc.Type {
-	case "AUTH_KEY_UNREGISTERED", "SESSION_REVOKED", "SESSION_EXPIRED", "AUTH_KEY_PERM_EMPTY", "AUTH_KEY_INVALID":
+	case "AUTH_KEY_UNREGISTERED", "SESSION_REVOKED", "SESSION_EXPIRED", "AUTH_KEY_PERM_EMPTY", "AUTH_KEY_INVALID",
+		"AUTH_KEY_DUPLICATED": // the session is dead: a new login
 		return models.UserbotUnauthorized
+	case "USER_RESTRICTED":
+		return models.UserbotRestricted
 	case "USER_DEACTIVATED", "USER_DEACTIVATED_BAN":
 		return models.UserbotDeactivated
 	case "FROZEN_METHOD_INVALID", "FROZEN_PARTICIPANT_MISSING":

@@ -82,6 +82,9 @@ func (p *Pool) execCreateGroup(ctx context.Context, act *models.Action) error {
 			return err
 		}
 		if err := p.promoteBot(ctx, a, act.ChatKey, ch); err != nil {
+			if worker.IsPermanent(err) {
+				return err // the operator must act: say so
+			}
 			a.log.WarnContext(ctx, "make the bot admin of a bound group", "chat", act.ChatKey, "err", err)
 		}
 		return nil
@@ -269,9 +272,27 @@ func (p *Pool) promoteBot(ctx context.Context, a *account, key string, channel *
 	}
 	_, err = a.tg().ChannelsEditAdmin(ctx, &tg.ChannelsEditAdminRequest{Channel: channel, UserID: bot, AdminRights: botRights, Rank: "karmagate"})
 	if err != nil && !tgerr.Is(err, "USER_ALREADY_PARTICIPANT", "CHAT_NOT_MODIFIED") {
+		if why := promoteRefusal(err, p.opts.BotUsername); why != "" {
+			// Trying again changes nothing until someone acts.
+			return worker.Permanent(fmt.Errorf("make the bot admin of %s: %s: %w", key, why, err))
+		}
 		return fmt.Errorf("make the bot admin of %s: %w", key, err)
 	}
 	return p.opts.Store.SetChatBot(ctx, key, models.BotInChat{Status: "administrator", CanInvite: true, CanRestrict: true, CanManageTags: true})
+}
+
+// promoteRefusal says, in words, why Telegram will not make the bot an
+// admin and what the operator must do; "" for other errors.
+func promoteRefusal(err error, bot string) string {
+	switch {
+	case tgerr.Is(err, "BOT_GROUPS_BLOCKED"):
+		return fmt.Sprintf("the bot @%s may not be added to groups: turn groups on in @BotFather (Bot Settings → Allow Groups?), then make the bot an admin of the group", bot)
+	case tgerr.Is(err, "ADMINS_TOO_MUCH"):
+		return "the group has as many admins as Telegram allows (50): remove one, then make the bot an admin"
+	case tgerr.Is(err, "RIGHT_FORBIDDEN"):
+		return "the userbot account may not give the bot the rights it needs (invite, ban, delete): only the group's creator, or an admin who holds those rights and may add admins, can"
+	}
+	return ""
 }
 
 // inputUserByUsername resolves a username to an input user with the

@@ -77,6 +77,10 @@ type harnessOptions struct {
 	failpoint func(name string)
 	// accounts, when set, wraps the store of accounts the pool gets.
 	accounts func(userbot.Accounts) userbot.Accounts
+	// phoneImport and importsPerDay are the pool's Options.PhoneImport
+	// and PhoneImportsPerDay.
+	phoneImport   bool
+	importsPerDay int
 }
 
 // harness is the sandbox, a store, the bot, the worker pool and the
@@ -159,6 +163,7 @@ func (h *harness) newPool(wake func()) *userbot.Pool {
 		Accounts: accounts, Store: h.store, Vault: h.vault, Telegram: h.telegram(), BotUsername: sandbox.DefaultBotUsername,
 		LeaseTTL: 3 * time.Second, Tick: 100 * time.Millisecond, CallTimeout: 20 * time.Second, Pace: pace, AuditEvery: -1,
 		WakeWorkers: wake, Now: h.now, Logger: testLogger(h.t), Failpoint: h.o.failpoint,
+		PhoneImport: h.o.phoneImport, PhoneImportsPerDay: h.o.importsPerDay,
 	})
 	if err != nil {
 		h.t.Fatal(err)
@@ -256,11 +261,17 @@ var phoneN = 100
 // when password is set.
 func (h *harness) person(name, password string, privacy world.Privacy) world.User {
 	h.t.Helper()
+	return h.personOn(0, name, password, privacy)
+}
+
+// personOn is person on a data center (0: the default, DC 2).
+func (h *harness) personOn(dc int, name, password string, privacy world.Privacy) world.User {
+	h.t.Helper()
 	phoneSeq.Lock()
 	phoneN++
 	phone := fmt.Sprintf("+3161234%04d", phoneN)
 	phoneSeq.Unlock()
-	return sandboxtest.MustUser(h.t, h.sb, world.UserSpec{FirstName: name, Username: name + "_tg", Phone: phone, Password: password, Privacy: privacy})
+	return sandboxtest.MustUser(h.t, h.sb, world.UserSpec{FirstName: name, Username: name + "_tg", Phone: phone, Password: password, Privacy: privacy, DC: dc})
 }
 
 // login logs an account into the pool through the login steps.

@@ -49,14 +49,17 @@ func (p *Pool) StartLogin(ctx context.Context, phone string) (models.LoginStep, 
 		if err != nil {
 			return err
 		}
-		s, ok := sent.(*tg.AuthSentCode)
-		if !ok {
-			return fmt.Errorf("send code: unexpected answer %T", sent)
+		if err := sentCodeRefusal(sent); err != nil {
+			return err
 		}
-		hash = s.PhoneCodeHash
+		hash = sent.(*tg.AuthSentCode).PhoneCodeHash
 		return nil
 	})
 	if err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			return models.LoginStep{}, e
+		}
 		return models.LoginStep{}, loginError(err)
 	}
 	row, err := p.opts.Accounts.CreateUserbot(ctx, phone, p.opts.Now().Add(loginTTL), func(id int64) ([]byte, []byte, error) {
@@ -75,6 +78,30 @@ func (p *Pool) StartLogin(ctx context.Context, phone string) (models.LoginStep, 
 	}
 	p.log.InfoContext(ctx, "userbot login started: code sent", "userbot", row.ID)
 	return models.LoginStep{ID: row.ID, State: models.UserbotCodeSent}, nil
+}
+
+// sentCodeRefusal says, in words, what Telegram asks instead of sending
+// a code: a login email set up first, or a payment; nil when the code
+// was sent.
+func sentCodeRefusal(sent tg.AuthSentCodeClass) error {
+	switch s := sent.(type) {
+	case *tg.AuthSentCode:
+		if _, ok := s.Type.(*tg.AuthSentCodeTypeSetUpEmailRequired); ok {
+			return &Error{Status: http.StatusConflict, Kind: "email-setup-required", Telegram: "auth.sentCodeTypeSetUpEmailRequired",
+				Detail: "Telegram sends this account no login code until it has a login email: open a Telegram app where the account is logged in, set one up (Settings → Privacy and Security → Login Email), then try again; or log in by QR code (karmagate userbot login --qr)"}
+		}
+		return nil
+	case *tg.AuthSentCodePaymentRequired:
+		price := ""
+		if s.Amount > 0 && s.Currency != "" {
+			price = fmt.Sprintf(" (%d.%02d %s)", s.Amount/100, s.Amount%100, s.Currency)
+		}
+		return &Error{Status: http.StatusPaymentRequired, Kind: "payment-required", Telegram: "auth.sentCodePaymentRequired",
+			Detail: "Telegram sends a login code to this number only after a payment" + price + ", which karmagate does not make: log in by QR code (karmagate userbot login --qr) from a phone where the account is logged in, or ask " + s.SupportEmailAddress}
+	case *tg.AuthSentCodeSuccess:
+		return &Error{Status: http.StatusBadGateway, Kind: "telegram", Detail: "Telegram logged the account in without a code, which karmagate does not expect; try again"}
+	}
+	return fmt.Errorf("send code: unexpected answer %T", sent)
 }
 
 // pending loads a login in progress in the expected state.
@@ -228,15 +255,23 @@ func (p *Pool) LoginQR(ctx context.Context, show func(ctx context.Context, url s
 	o, _ := p.opts.Telegram.clientOptions()
 	o.SessionStorage = mem
 	o.UpdateHandler = d
+	o.MigrationTimeout = migrationTimeout
 	o.Middlewares = []telegram.Middleware{deadline(p.opts.CallTimeout)}
 	c := telegram.NewClient(p.opts.Telegram.AppID, p.opts.Telegram.AppHash, o)
 	var user *tg.User
 	needPassword := false
 	err := runClient(ctx, c, func(ctx context.Context) error {
-		qr := qrlogin.NewQR(c.API(), p.opts.Telegram.AppID, p.opts.Telegram.AppHash, qrlogin.Options{})
+		// An account on another data center answers
+		// auth.loginTokenMigrateTo: the client moves there and imports
+		// the token (gotd's migrate function).
+		qr := qrlogin.NewQR(c.API(), p.opts.Telegram.AppID, p.opts.Telegram.AppHash, qrlogin.Options{Migrate: c.MigrateTo})
 		a, err := qr.Auth(ctx, loggedIn, func(ctx context.Context, t qrlogin.Token) error {
 			return show(ctx, t.URL(), t.Expires())
 		})
+		var mig *qrlogin.MigrationNeededError
+		if errors.As(err, &mig) {
+			a, err = importLoginToken(ctx, c, mig.MigrateTo)
+		}
 		if tgerr.Is(err, "SESSION_PASSWORD_NEEDED") || errors.Is(err, auth.ErrPasswordAuthNeeded) {
 			needPassword = true
 			return nil
@@ -268,6 +303,30 @@ func (p *Pool) LoginQR(ctx context.Context, show func(ctx context.Context, url s
 		return models.LoginStep{ID: row.ID, State: models.UserbotPasswordNeeded}, nil
 	}
 	return p.loggedIn(ctx, row.ID, user, row.Session, c)
+}
+
+// importLoginToken completes a QR login that Telegram sent to another
+// data center when gotd's QR flow stopped short of it: gotd migrates only
+// after the updateLoginToken signal, and when its token refresh sees the
+// acceptance first (the signal was missed), it returns
+// MigrationNeededError instead.
+func importLoginToken(ctx context.Context, c *telegram.Client, to *tg.AuthLoginTokenMigrateTo) (*tg.AuthAuthorization, error) {
+	if err := c.MigrateTo(ctx, to.DCID); err != nil {
+		return nil, fmt.Errorf("move to DC %d: %w", to.DCID, err)
+	}
+	res, err := c.API().AuthImportLoginToken(ctx, to.Token)
+	if err != nil {
+		return nil, err
+	}
+	ok, _ := res.(*tg.AuthLoginTokenSuccess)
+	if ok == nil {
+		return nil, fmt.Errorf("import login token: unexpected answer %T", res)
+	}
+	a, _ := ok.Authorization.(*tg.AuthAuthorization)
+	if a == nil {
+		return nil, fmt.Errorf("import login token: unexpected authorization %T", ok.Authorization)
+	}
+	return a, nil
 }
 
 // Logout ends an account's session on Telegram (auth.logOut) and deletes

@@ -151,3 +151,54 @@ func TestPool_LoginQR(t *testing.T) {
 		})
 	}
 }
+
+// TestPool_LoginOtherDC: accounts that live on another data center than
+// the one clients start on log in by code (PHONE_MIGRATE_4: the session
+// moves to DC 4 and later steps and the pool's client find it there) and
+// by QR code (auth.loginTokenMigrateTo: the client migrates and imports
+// the token), with and without a 2FA password.
+func TestPool_LoginOtherDC(t *testing.T) {
+	h := newHarness(t, harnessOptions{noBot: true})
+	ctx := context.Background()
+	t.Run("by code, with 2FA", func(t *testing.T) {
+		u := h.personOn(4, "dcfour", "pw4", world.PrivacyEverybody)
+		h.login(u, "pw4")
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := h.pool.WaitReady(wctx, 1); err != nil {
+			t.Fatal(err)
+		}
+	})
+	for _, tt := range []struct {
+		name, user, password string
+	}{{"by QR code", "qrdcone", ""}, {"by QR code, with 2FA", "qrdctwo", "pw5"}} {
+		t.Run(tt.name, func(t *testing.T) {
+			u := h.personOn(5, tt.user, tt.password, world.PrivacyEverybody)
+			step, err := h.pool.LoginQR(ctx, func(ctx context.Context, url string, expires time.Time) error {
+				go func() {
+					if err := h.sb.MTProto().AcceptLoginURL(context.Background(), u.ID, url); err != nil {
+						t.Errorf("accept: %v", err)
+					}
+				}()
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.password != "" {
+				if step, err = h.pool.SubmitPassword(ctx, step.ID, tt.password); err != nil {
+					t.Fatal(err)
+				}
+			}
+			row, err := h.ub.Userbot(ctx, step.ID)
+			if err != nil || step.State != models.UserbotReady || row.TgUserID == nil || *row.TgUserID != u.ID {
+				t.Fatalf("after the QR login: %+v %+v %v", step, row, err)
+			}
+		})
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := h.pool.WaitReady(wctx, 3); err != nil {
+		t.Fatalf("the pool connects the three accounts on DC 4 and 5: %v", err)
+	}
+}

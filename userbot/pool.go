@@ -19,6 +19,8 @@ import (
 type Accounts interface {
 	CreateUserbot(ctx context.Context, phone string, expires time.Time, seal func(id int64) (session, login []byte, err error)) (*models.Userbot, error)
 	Userbot(ctx context.Context, id int64) (*models.Userbot, error)
+	RecordPhoneImport(ctx context.Context, id int64) error
+	PhoneImportsSince(ctx context.Context, since time.Time) (map[int64]int, error)
 	ListUserbots(ctx context.Context) ([]models.Userbot, error)
 	SaveLogin(ctx context.Context, id int64, state string, session, login []byte) error
 	SetReady(ctx context.Context, id int64, acc models.TelegramAccount, session []byte, actor string) error
@@ -114,6 +116,13 @@ type Options struct {
 	AuditEvery time.Duration
 	// NoDirectAdds leaves every invite to the bot's links.
 	NoDirectAdds bool
+	// PhoneImport lets ResolvePhone import phones as contacts
+	// (KARMAGATE_PHONE_IMPORT, off by default): Telegram bans accounts
+	// that import numbers other than their owner's phone book.
+	PhoneImport bool
+	// PhoneImportsPerDay is each account's budget of phone imports in 24
+	// hours when PhoneImport is on (DefaultPhoneImportsPerDay).
+	PhoneImportsPerDay int
 	// Failpoint, when set, is called at the named places (crash tests).
 	Failpoint func(name string)
 	// WakeWorkers is called when the pool queued or made due outbox actions.
@@ -154,6 +163,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.Pace == nil {
 		o.Pace = DefaultPace()
+	}
+	if o.PhoneImportsPerDay <= 0 {
+		o.PhoneImportsPerDay = DefaultPhoneImportsPerDay
 	}
 	if o.AuditEvery == 0 {
 		o.AuditEvery = 6 * time.Hour

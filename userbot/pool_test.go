@@ -246,7 +246,7 @@ func TestPool_Audit(t *testing.T) {
 }
 
 func TestPool_ResolvePhone(t *testing.T) {
-	h := newHarness(t, harnessOptions{noBot: true, limits: world.Limits{FloodWait: map[string]time.Duration{}}})
+	h := newHarness(t, harnessOptions{noBot: true, phoneImport: true, limits: world.Limits{FloodWait: map[string]time.Duration{}}})
 	alice := h.person("alice", "", world.PrivacyEverybody)
 	h.login(alice, "")
 	h.waitReady(1)

@@ -396,6 +396,7 @@ func (m *Main) newUserbots(store *models.Store, wake func()) (*userbot.Pool, err
 		Accounts: store.Userbots(), Store: store, Vault: v, Telegram: m.telegram(), BotUsername: m.Bot.Username(),
 		// The reconciler schedules the audits (one instance per pass).
 		AuditEvery: -1, Failpoint: failpoint, WakeWorkers: wake, Now: m.Now, Owner: m.Owner, Logger: m.Logger,
+		PhoneImport: m.Config.PhoneImport,
 	})
 }
 
@@ -482,15 +483,19 @@ func (m *Main) Close() error {
 }
 
 // phoneLinker links members who never opened the bot by the phone the
-// website gave, asking the userbot pool (importContacts) first and the bot
-// (sendContact in KARMAGATE_LOG_CHAT) next; nil when neither can ask.
+// website gave (members who did link themselves, by deep link or the
+// bot's Share my phone button, need none of it): the bot (sendContact in
+// KARMAGATE_LOG_CHAT) asks first, and the userbot pool (importContacts)
+// only with KARMAGATE_PHONE_IMPORT, within a small daily budget per
+// account, since importing other people's numbers gets accounts banned;
+// nil when neither can ask.
 func (m *Main) phoneLinker(store *models.Store) *linking.PhoneLinker {
 	var chain linking.Chain
-	if m.Userbots != nil {
-		chain = append(chain, linking.NamedResolver{Name: "userbot", Resolver: m.Userbots})
-	}
 	if m.Config.LogChat != 0 {
 		chain = append(chain, linking.NamedResolver{Name: "bot", Resolver: m.Bot})
+	}
+	if m.Userbots != nil && m.Config.PhoneImport {
+		chain = append(chain, linking.NamedResolver{Name: "userbot", Resolver: m.Userbots})
 	}
 	if len(chain) == 0 {
 		return nil
@@ -503,6 +508,15 @@ func (m *Main) phoneLinker(store *models.Store) *linking.PhoneLinker {
 	return l
 }
 
+// dashboardUserbots is the userbot pool as the dashboard shows it; nil
+// without a pool.
+func (m *Main) dashboardUserbots() dashboard.Userbots {
+	if m.Userbots == nil {
+		return nil
+	}
+	return dashboardUserbots{pool: m.Userbots}
+}
+
 // newDashboard builds the dashboard, or, when no one may sign in (no
 // KARMAGATE_ADMIN_USERS and the API key not allowed to), a page saying how
 // to turn it on. Sessions left from before whose admin's password changed
@@ -513,11 +527,7 @@ func (m *Main) newDashboard(ctx context.Context, store *models.Store) (http.Hand
 		return http.HandlerFunc(dashboardOff), nil
 	}
 	var err error
-	var userbots dashboard.Userbots // nil without a pool: the page says so
-	if m.Userbots != nil {
-		userbots = dashUserbots{pool: m.Userbots, now: m.Now}
-	}
-	m.Dashboard, err = dashboard.New(dashboard.Options{Store: store, Sessions: store, APIKey: m.Config.APIKey, Userbots: userbots,
+	m.Dashboard, err = dashboard.New(dashboard.Options{Store: store, Sessions: store, APIKey: m.Config.APIKey, Userbots: m.dashboardUserbots(),
 		APIKeySignIn: m.Config.DashboardAPIKey, Users: m.Config.AdminUsers, TrustedProxies: m.Config.TrustedProxies,
 		Secret: []byte(m.Config.Secret), Logger: m.Logger, Now: m.Now, Version: version,
 		// Confirming the removals held under dry run.

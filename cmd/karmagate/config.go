@@ -101,6 +101,11 @@ type Config struct {
 	// max_removals (KARMAGATE_MAX_REMOVALS: 10%/24h, 25/1h or none); zero
 	// is gate.DefaultRemovalCap.
 	MaxRemovals gate.RemovalCap
+	// PhoneImport lets the userbot accounts look phones up by importing
+	// them as contacts (KARMAGATE_PHONE_IMPORT, off by default: Telegram
+	// bans accounts that import other people's numbers), at most
+	// userbot.DefaultPhoneImportsPerDay per account a day.
+	PhoneImport bool
 }
 
 // ConfigFromEnv reads the configuration; getenv is os.Getenv outside tests.
@@ -166,7 +171,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	for _, b := range []struct {
 		name string
 		dst  *bool
-	}{{"KARMAGATE_DRY_RUN", &c.DryRun}, {"KARMAGATE_DASHBOARD_API_KEY", &c.DashboardAPIKey}} {
+	}{{"KARMAGATE_DRY_RUN", &c.DryRun}, {"KARMAGATE_DASHBOARD_API_KEY", &c.DashboardAPIKey}, {"KARMAGATE_PHONE_IMPORT", &c.PhoneImport}} {
 		v, err := parseBool(b.name, getenv(b.name))
 		if err != nil {
 			errs = append(errs, err)
@@ -313,6 +318,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, checkWebhookURL(c.WebhookURL))
 	}
 	need((c.APIID == 0) == (c.APIHash == ""), "set TELEGRAM_API_ID and TELEGRAM_API_HASH together (from my.telegram.org)")
+	need(!c.PhoneImport || c.APIID != 0, "KARMAGATE_PHONE_IMPORT=true needs the userbot pool: set TELEGRAM_API_ID and TELEGRAM_API_HASH, or leave phone imports off")
 	need((c.DCAddr == "") == (c.ServerKey == ""), "set TELEGRAM_DC_ADDR and TELEGRAM_SERVER_KEY together (karmagate sandbox writes both)")
 	if c.DCAddr != "" {
 		if _, _, err := net.SplitHostPort(c.DCAddr); err != nil {

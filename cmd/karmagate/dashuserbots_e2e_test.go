@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 var (
@@ -23,6 +25,13 @@ var (
 func TestE2E_DashboardUserbots(t *testing.T) {
 	t.Parallel()
 	e := newUserbotE2E(t, threeChatRules)
+	// A named admin: the website's API key may look at the pool, not log
+	// accounts in.
+	hash, err := bcrypt.GenerateFromPassword([]byte("ops-password"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.env = append(e.env, "KARMAGATE_ADMIN_USERS=ops:"+string(hash))
 	e.person("Ops", "+31611119101", "")
 	e.person("Form", "+31611119102", "")
 	e.serve()
@@ -56,7 +65,7 @@ func TestE2E_DashboardUserbots(t *testing.T) {
 			t.Fatalf("POST %s: %d\n%s", path, res.StatusCode, b)
 		}
 	}
-	post("/admin/login", url.Values{"secret": {e.apiKey()}}) // the sandbox's env turns API-key sign-in on
+	post("/admin/login", url.Values{"name": {"ops"}, "secret": {"ops-password"}})
 	page := get("/admin/userbots")
 	if strings.Contains(page, `data-userbots="none"`) || strings.Contains(page, `data-userbots="empty"`) {
 		t.Fatalf("the Userbots page shows no account while one is ready:\n%s", page)

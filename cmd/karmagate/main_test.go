@@ -167,6 +167,8 @@ func TestRun_CLI(t *testing.T) {
 		{"serve bad token", []string{"serve"}, env("KARMAGATE_API_KEY", "0123456789abcdef", "KARMAGATE_SECRET", "9f2c4e1a7b3d5f60a8c2e4b6d1f3a5c7", "TELEGRAM_BOT_TOKEN", "123:abc"), "does not look like a bot token", ""},
 		{"serve with a bad rules file", []string{"serve", "--db", db, "--rules", badRules}, env(goodEnv...), badRules + ":5: chats.pro.min_karma must be an integer", ""},
 		{"serve dc without key", []string{"serve"}, env("TELEGRAM_DC_ADDR", "127.0.0.1:8443"), "TELEGRAM_SERVER_KEY together", ""},
+		{"serve phone import without a pool", []string{"serve"}, env("KARMAGATE_PHONE_IMPORT", "true"), "KARMAGATE_PHONE_IMPORT=true needs the userbot pool", ""},
+		{"serve phone import not a boolean", []string{"serve"}, env("KARMAGATE_PHONE_IMPORT", "sometimes"), `KARMAGATE_PHONE_IMPORT "sometimes" is not true or false`, ""},
 		{"serve http webhook", []string{"serve"}, env("KARMAGATE_WEBHOOK_URL", "http://example.com/hook"), "https://", ""},
 	}
 	for _, tt := range tests {

@@ -45,7 +45,7 @@ func runUserbot(ctx context.Context, args []string, getenv func(string) string, 
 	phone := ""
 	switch cmd {
 	case "login":
-		fs.BoolVar(&qr, "qr", false, "log in by scanning a QR code instead of a code sent to the phone")
+		fs.BoolVar(&qr, "qr", false, "log in by scanning a QR code instead of a code sent to the phone (riskier for the account: prefer a code)")
 		fs.StringVar(&phone, "phone", "", "the account's `PHONE` number (asked when not given)")
 	case "list", "logout":
 	case "help", "-h", "--help":
@@ -168,6 +168,7 @@ func userbotLogin(ctx context.Context, pool *userbot.Pool, qr bool, phone string
 	var step models.LoginStep
 	var err error
 	if qr {
+		fmt.Fprintln(out, "Note: QR login through an unofficial client is riskier for the account than a code (see README, Userbot accounts and Telegram's rules).")
 		fmt.Fprintln(out, "Scan this code in Telegram on the account's phone: Settings → Devices → Link Desktop Device.")
 		step, err = pool.LoginQR(ctx, func(ctx context.Context, url string, expires time.Time) error {
 			if err := userbot.DrawQR(out, url); err != nil {

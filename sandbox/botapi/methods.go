@@ -13,7 +13,11 @@ import (
 func (s *Server) getMe(_ context.Context, c *call) (any, error) {
 	u := toUser(c.bot)
 	t, f := true, false
-	u.CanJoinGroups, u.CanReadAllGroupMessages, u.SupportsInlineQueries = &t, &f, &f
+	joins := true
+	if now, ok := s.w.User(c.bot.ID); ok {
+		joins = !now.GroupsBlocked // BotFather's Allow Groups?
+	}
+	u.CanJoinGroups, u.CanReadAllGroupMessages, u.SupportsInlineQueries = &joins, &f, &f
 	u.SupportsGuestQueries, u.CanConnectToBusiness, u.HasMainWebApp = &f, &f, &f
 	u.HasTopicsEnabled, u.AllowsUsersToCreateTopics, u.CanManageBots = &f, &f, &f
 	// Every sandbox bot may be a guard bot, as if enabled in @BotFather.

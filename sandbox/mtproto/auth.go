@@ -3,6 +3,7 @@ package mtproto
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/gotd/td/bin"
 	"github.com/gotd/td/tg"
@@ -17,6 +18,16 @@ func (s *Server) authSendCode(ctx context.Context, c *call, req *tg.AuthSendCode
 	}
 	if req.PhoneNumber == "" {
 		return nil, rpcError(400, "PHONE_NUMBER_INVALID")
+	}
+	// An account lives on one data center: its login is sent there.
+	if u, ok := s.w.UserByPhone(req.PhoneNumber); ok && u.DC != c.dc {
+		return nil, migrate("PHONE_MIGRATE", u.DC)
+	}
+	if u, ok := s.w.UserByPhone(req.PhoneNumber); ok && u.Banned {
+		return nil, rpcError(400, "PHONE_NUMBER_BANNED")
+	}
+	if res, err := s.sendCodeAnswer(req.PhoneNumber); res != nil || err != nil {
+		return res, err
 	}
 	// auth.sendCode is flood-limited per phone, before any login.
 	if u, ok := s.w.UserByPhone(req.PhoneNumber); ok {
@@ -40,6 +51,9 @@ func (s *Server) authSignIn(ctx context.Context, c *call, req *tg.AuthSignInRequ
 	}
 	if req.PhoneCode == "" {
 		return nil, rpcError(400, "PHONE_CODE_EMPTY")
+	}
+	if u, ok := s.w.UserByPhone(req.PhoneNumber); ok && u.DC != c.dc {
+		return nil, migrate("USER_MIGRATE", u.DC)
 	}
 	u, err := s.w.SignIn(req.PhoneNumber, req.PhoneCodeHash, req.PhoneCode)
 	if err != nil {
@@ -169,6 +183,12 @@ func (s *Server) authLogOut(ctx context.Context, c *call, req *tg.AuthLogOutRequ
 func (s *Server) authorize(c *call, userID int64) {
 	s.account(c.auth, func(a *account) { a.userID, a.pending2FA, a.srp, a.revoked = userID, 0, nil, false })
 	c.userID = userID
-	s.trackSession(userID, c.req.Session)
+	s.trackSession(c.dc, userID, c.req.Session)
 	s.log.Info("mtproto: user logged in", "user_id", userID)
+}
+
+// migrate is 303 <kind>_<dc>: the client must repeat the call on that
+// data center (gotd does, with a new auth key there).
+func migrate(kind string, dc int) error {
+	return rpcError(303, fmt.Sprintf("%s_%d", kind, dc))
 }

@@ -80,3 +80,39 @@ func TestServer_Contacts(t *testing.T) {
 		return nil
 	})
 }
+
+// TestServer_ContactImportQuota: past an account's daily import quota,
+// phones come back in retry_contacts, even one per call, until the oldest
+// import leaves the 24-hour window.
+func TestServer_ContactImportQuota(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, world.Limits{FloodWait: map[string]time.Duration{}, ContactImportsPerDay: 2})
+	owner := e.MustUser(world.UserSpec{FirstName: "Owner", Phone: "+15550000110"})
+	var people []world.User
+	for i := range 3 {
+		people = append(people, e.MustUser(world.UserSpec{FirstName: "P", Phone: fmt.Sprintf("+1555000011%d", i+1)}))
+	}
+	e.RunAs(owner.Phone, "", func(ctx context.Context, api *tg.Client) error {
+		one := func(u world.User) *tg.ContactsImportedContacts {
+			t.Helper()
+			res, err := api.ContactsImportContacts(ctx, []tg.InputPhoneContact{{ClientID: u.ID, Phone: u.Phone, FirstName: "P"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return res
+		}
+		for _, u := range people[:2] {
+			if res := one(u); len(res.Imported) != 1 || len(res.RetryContacts) != 0 {
+				t.Fatalf("within the quota: %+v", res)
+			}
+		}
+		if res := one(people[2]); len(res.Imported) != 0 || fmt.Sprint(res.RetryContacts) != fmt.Sprintf("[%d]", people[2].ID) {
+			t.Fatalf("past the quota: imported %v, retry %v; want retry [%d]", res.Imported, res.RetryContacts, people[2].ID)
+		}
+		e.clock.Advance(25 * time.Hour)
+		if res := one(people[2]); len(res.Imported) != 1 {
+			t.Fatalf("a day later: %+v", res)
+		}
+		return nil
+	})
+}

@@ -40,6 +40,7 @@ type route struct {
 
 // call is one request in flight.
 type call struct {
+	dc     int // the data center the request came to
 	req    *tgtest.Request
 	auth   [8]byte
 	userID int64 // the authorized (or 2FA-pending) user, 0 if none
@@ -72,7 +73,7 @@ func handle[T any, P interface {
 
 // onMessage is the tgtest handler: it unwraps invokeWithLayer,
 // initConnection and invokeWithoutUpdates, then dispatches by type id.
-func (s *Server) onMessage(srv *tgtest.Server, req *tgtest.Request) error {
+func (s *Server) onMessage(dc int, srv *tgtest.Server, req *tgtest.Request) error {
 	if id, err := req.Buf.PeekID(); err == nil && !serviceMessage(id) {
 		// Acknowledge at once, as Telegram does: clients resend requests
 		// that stay unacknowledged, and slow methods (2FA's KDF) would
@@ -122,23 +123,27 @@ func (s *Server) onMessage(srv *tgtest.Server, req *tgtest.Request) error {
 			}
 			return srv.SendResult(req, &mt.DestroySessionOk{SessionID: r.SessionID})
 		}
-		return s.dispatch(srv, req, id)
+		return s.dispatch(dc, srv, req, id)
 	}
 }
 
-func (s *Server) dispatch(srv *tgtest.Server, req *tgtest.Request, id uint32) error {
+func (s *Server) dispatch(dc int, srv *tgtest.Server, req *tgtest.Request, id uint32) error {
 	ctx := req.RequestCtx
 	rt, ok := s.routes[id]
 	if !ok {
 		s.log.Debug("mtproto: method not implemented", "type_id", fmt.Sprintf("%#x", id))
 		return s.reply(srv, req, nil, rpcError(400, "INPUT_METHOD_INVALID"))
 	}
-	c := &call{req: req, auth: req.Session.AuthKey.ID, method: rt.method}
+	c := &call{dc: dc, req: req, auth: req.Session.AuthKey.ID, method: rt.method}
+	if s.duplicated(c.auth, req.Session.ID) {
+		s.log.Info("mtproto: auth key used from two places at once; its authorization is over", "dc", dc)
+		return s.finish(srv, req, c, nil, nil, rpcError(406, "AUTH_KEY_DUPLICATED"), "")
+	}
 	acc := s.accountCopy(c.auth)
 	switch {
 	case acc.userID != 0:
 		c.userID = acc.userID
-		s.trackSession(acc.userID, req.Session)
+		s.trackSession(dc, acc.userID, req.Session)
 	case acc.pending2FA != 0 && rt.access <= passwordPending:
 		c.userID = acc.pending2FA
 	case rt.access == authorized && acc.pending2FA != 0:
@@ -149,8 +154,18 @@ func (s *Server) dispatch(srv *tgtest.Server, req *tgtest.Request, id uint32) er
 		return s.finish(srv, req, c, nil, nil, rpcError(401, "AUTH_KEY_UNREGISTERED"), "")
 	}
 
+	if c.userID != 0 {
+		if u, ok := s.w.User(c.userID); ok && u.Banned {
+			return s.finish(srv, req, c, nil, nil, rpcError(401, "USER_DEACTIVATED_BAN"), "")
+		}
+	}
 	if c.userID != 0 && rt.access == authorized && !allowedFrozen[rt.method] && s.isFrozen(c.userID) {
 		return s.finish(srv, req, c, nil, nil, rpcError(420, "FROZEN_METHOD_INVALID"), "")
+	}
+	if c.userID != 0 && restrictedMethods[rt.method] {
+		if u, ok := s.w.User(c.userID); ok && u.Restricted {
+			return s.finish(srv, req, c, nil, nil, rpcError(400, "USER_RESTRICTED"), "")
+		}
 	}
 	if rt.faults {
 		switch f := s.w.Fault(); f {

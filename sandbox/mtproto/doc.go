@@ -21,7 +21,14 @@
 //
 // # What is emulated
 //
-//   - One data center (DC 2) on one TCP address, any of gotd's transports
+//   - Five data centers (1 to world.MaxDC), each on its own TCP address
+//     (DC 2 on the one Serve or Start is given, the others on ports of
+//     their own on its host; help.getConfig lists them all and names the
+//     one asked as this_dc). An account lives on one (world.User.DC):
+//     auth.sendCode elsewhere answers 303 PHONE_MIGRATE_X, auth.signIn 303
+//     USER_MIGRATE_X, and a QR token it accepts makes
+//     auth.exportLoginToken answer auth.loginTokenMigrateTo, completed by
+//     auth.importLoginToken on that DC. Any of gotd's transports
 //     (detected per connection), the real key exchange and encryption.
 //     Requests are acknowledged at once; invokeWithLayer, initConnection and
 //     invokeWithoutUpdates are unwrapped.
@@ -85,8 +92,15 @@
 //     channels.getDifference returns what a client missed, so gotd's
 //     updates manager keeps its state without gaps.
 //   - Account troubles on demand: RevokeSessions (later calls answer 401
-//     SESSION_REVOKED until a new login) and Freeze (420
-//     FROZEN_METHOD_INVALID for all but config, state and user lookups).
+//     SESSION_REVOKED until a new login), Freeze (420
+//     FROZEN_METHOD_INVALID for all but config, state and user lookups),
+//     world.SetRestricted (400 USER_RESTRICTED for creating groups and
+//     adding people), world.SetBanned (401 USER_DEACTIVATED_BAN for every
+//     call, 400 PHONE_NUMBER_BANNED for auth.sendCode), SetSendCodeAnswer (auth.sendCode answers
+//     PHONE_NUMBER_FLOOD, SEND_CODE_UNAVAILABLE, a login email to set up,
+//     or a payment). An auth key used by two clients at once (requests
+//     from one session, another, then the first again) loses its
+//     authorization: 406 AUTH_KEY_DUPLICATED on every later call.
 //     A user deleted from the world (world.DeleteUser, or world.Reset) is
 //     logged out everywhere: 401 AUTH_KEY_UNREGISTERED, as for a deleted
 //     account. A reset also drops the supergroups' message boxes.
@@ -105,7 +119,7 @@
 //   - No basic groups, broadcast channels, forums, usernames for chats,
 //     restrictions short of a ban (editBanned with partial rights is
 //     BANNED_RIGHTS_INVALID), sign-up, bot login over MTProto,
-//     PFS temporary keys, CDN or file DCs, or DC migration.
+//     PFS temporary keys, or CDN and file DCs.
 //   - Access hashes are per user and per chat, not per viewer.
 //   - Phones are shown to the user themselves and their contacts only;
 //     contacts.resolvePhone hides people whose privacy is "nobody".

@@ -108,6 +108,9 @@ func (e *env) Run(opts clientOptions, fn func(ctx context.Context, c *telegram.C
 	}
 	o.SessionStorage = &session.StorageMemory{}
 	o.NoUpdates = opts.updates == nil
+	// A move to another data center is a new key exchange: slow under
+	// -race on a loaded machine, past gotd's 15 s default.
+	o.MigrationTimeout = time.Minute
 	o.UpdateHandler = opts.updates
 	if opts.appID == 0 {
 		opts.appID, opts.appHash = e.srv.AppID(), e.srv.AppHash()

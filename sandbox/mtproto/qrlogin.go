@@ -10,6 +10,8 @@ import (
 	"github.com/gotd/td/bin"
 	"github.com/gotd/td/tg"
 	"github.com/gotd/td/tgtest"
+
+	"github.com/karmagate/karmagate/sandbox/world"
 )
 
 // QR login (core.telegram.org/api/qr-login): the new client exports a
@@ -23,9 +25,11 @@ const loginTokenTTL = 30 * time.Second
 
 type loginToken struct {
 	auth     [8]byte
+	dc       int // where it was exported (or, migrated, where to import it)
 	session  tgtest.Session
 	expires  time.Time
 	accepted int64 // user who accepted, 0 if nobody yet
+	migrated bool  // handed to the accepting user's DC (loginTokenMigrateTo)
 }
 
 func (s *Server) authExportLoginToken(ctx context.Context, c *call, req *tg.AuthExportLoginTokenRequest) (bin.Encoder, error) {
@@ -36,7 +40,7 @@ func (s *Server) authExportLoginToken(ctx context.Context, c *call, req *tg.Auth
 	s.mu.Lock()
 	var accepted int64
 	for key, t := range s.loginTokens {
-		if t.auth != c.auth {
+		if t.auth != c.auth || t.migrated {
 			continue
 		}
 		if t.accepted != 0 {
@@ -55,26 +59,70 @@ func (s *Server) authExportLoginToken(ctx context.Context, c *call, req *tg.Auth
 		if !ok {
 			return nil, errUserIDInvalid
 		}
-		if s.w.Password(u.ID) != "" {
-			s.account(c.auth, func(a *account) { a.userID, a.pending2FA, a.srp = 0, u.ID, nil })
-			return nil, rpcError(401, "SESSION_PASSWORD_NEEDED")
+		if u.DC != c.dc {
+			// The account lives on another data center: the client
+			// must import this token there (auth.importLoginToken).
+			token, err := s.newToken()
+			if err != nil {
+				return nil, err
+			}
+			s.mu.Lock()
+			s.loginTokens[string(token)] = &loginToken{auth: c.auth, dc: u.DC, expires: now.Add(loginTokenTTL), accepted: u.ID, migrated: true}
+			s.mu.Unlock()
+			return &tg.AuthLoginTokenMigrateTo{DCID: u.DC, Token: token}, nil
 		}
-		s.authorize(c, u.ID)
-		return &tg.AuthLoginTokenSuccess{Authorization: &tg.AuthAuthorization{User: s.userTG(u, u.ID)}}, nil
+		return s.loginTokenSuccess(c, u)
 	}
-	token := make([]byte, 32)
-	if _, err := s.random.Read(token); err != nil {
-		return nil, fmt.Errorf("login token: %w", err)
+	token, err := s.newToken()
+	if err != nil {
+		return nil, err
 	}
 	s.mu.Lock()
-	s.loginTokens[string(token)] = &loginToken{auth: c.auth, session: c.req.Session, expires: now.Add(loginTokenTTL)}
+	s.loginTokens[string(token)] = &loginToken{auth: c.auth, dc: c.dc, session: c.req.Session, expires: now.Add(loginTokenTTL)}
 	s.mu.Unlock()
 	return &tg.AuthLoginToken{Expires: unix(now.Add(loginTokenTTL)), Token: token}, nil
 }
 
+func (s *Server) newToken() ([]byte, error) {
+	token := make([]byte, 32)
+	if _, err := s.random.Read(token); err != nil {
+		return nil, fmt.Errorf("login token: %w", err)
+	}
+	return token, nil
+}
+
+// loginTokenSuccess authorizes the call's auth key as u, or asks for the
+// 2FA password first.
+func (s *Server) loginTokenSuccess(c *call, u world.User) (bin.Encoder, error) {
+	if s.w.Password(u.ID) != "" {
+		s.account(c.auth, func(a *account) { a.userID, a.pending2FA, a.srp = 0, u.ID, nil })
+		return nil, rpcError(401, "SESSION_PASSWORD_NEEDED")
+	}
+	s.authorize(c, u.ID)
+	return &tg.AuthLoginTokenSuccess{Authorization: &tg.AuthAuthorization{User: s.userTG(u, u.ID)}}, nil
+}
+
+// authImportLoginToken completes a QR login on the data center that
+// auth.loginTokenMigrateTo named, with the token it carried.
 func (s *Server) authImportLoginToken(ctx context.Context, c *call, req *tg.AuthImportLoginTokenRequest) (bin.Encoder, error) {
-	// Only needed after a DC migration, which the one-DC sandbox never asks for.
-	return nil, rpcError(400, "AUTH_TOKEN_INVALID")
+	s.mu.Lock()
+	t, ok := s.loginTokens[string(req.Token)]
+	switch {
+	case !ok || !t.migrated || t.dc != c.dc:
+		s.mu.Unlock()
+		return nil, rpcError(400, "AUTH_TOKEN_INVALID")
+	case !s.w.Now().Before(t.expires):
+		delete(s.loginTokens, string(req.Token))
+		s.mu.Unlock()
+		return nil, rpcError(400, "AUTH_TOKEN_EXPIRED")
+	}
+	delete(s.loginTokens, string(req.Token))
+	s.mu.Unlock()
+	u, ok := s.w.User(t.accepted)
+	if !ok {
+		return nil, errUserIDInvalid
+	}
+	return s.loginTokenSuccess(c, u)
 }
 
 func (s *Server) authAcceptLoginToken(ctx context.Context, c *call, req *tg.AuthAcceptLoginTokenRequest) (bin.Encoder, error) {
@@ -123,7 +171,7 @@ func (s *Server) acceptLoginToken(ctx context.Context, userID int64, token []byt
 	s.mu.Lock()
 	t, ok := s.loginTokens[string(token)]
 	switch {
-	case !ok:
+	case !ok || t.migrated:
 		s.mu.Unlock()
 		return rpcError(400, "AUTH_TOKEN_INVALID")
 	case !s.w.Now().Before(t.expires):
@@ -135,10 +183,10 @@ func (s *Server) acceptLoginToken(ctx context.Context, userID int64, token []byt
 		return rpcError(400, "AUTH_TOKEN_ALREADY_ACCEPTED")
 	}
 	t.accepted = userID
-	ses := t.session
+	ses, dc := t.session, t.dc
 	s.mu.Unlock()
 	upd := &tg.UpdateShort{Update: &tg.UpdateLoginToken{}, Date: unix(s.w.Now())}
-	if err := s.srv.Send(ctx, ses, tgtest.MessageFromServer, upd); err != nil {
+	if err := s.send(ctx, dc, ses, upd); err != nil {
 		// The client will still get in by exporting again.
 		s.log.Debug("mtproto: push updateLoginToken", "err", err)
 	}

@@ -56,7 +56,7 @@ func (s *Server) helpGetConfig(ctx context.Context, c *call, req *tg.HelpGetConf
 	return &tg.Config{
 		Date:                    unix(now),
 		Expires:                 unix(now) + 3600,
-		ThisDC:                  DC,
+		ThisDC:                  c.dc,
 		DCOptions:               s.dcOptions(),
 		ChatSizeMax:             200,
 		MegagroupSizeMax:        s.w.Limits().MaxMembers,
@@ -82,12 +82,12 @@ func (s *Server) helpGetConfig(ctx context.Context, c *call, req *tg.HelpGetConf
 		MeURLPrefix:             "https://t.me/",
 		CaptionLengthMax:        1024,
 		MessageLengthMax:        4096,
-		WebfileDCID:             DC,
+		WebfileDCID:             c.dc,
 	}, nil
 }
 
 func (s *Server) helpGetNearestDC(ctx context.Context, c *call, req *tg.HelpGetNearestDCRequest) (bin.Encoder, error) {
-	return &tg.NearestDC{Country: "NL", ThisDC: DC, NearestDC: DC}, nil
+	return &tg.NearestDC{Country: "NL", ThisDC: c.dc, NearestDC: c.dc}, nil
 }
 
 // helpGetAppConfig publishes the limits a client reads, notably

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gotd/log/logslog"
+	"github.com/gotd/td/bin"
 	"github.com/gotd/td/constant"
 	"github.com/gotd/td/crypto"
 	"github.com/gotd/td/telegram"
@@ -34,8 +35,11 @@ const (
 	DefaultAppHash = constant.TestAppHash
 )
 
-// DC is the one data center the sandbox serves.
-const DC = 2
+// DC is the data center clients start on (TELEGRAM_DC_ADDR, Addr): DC 2,
+// as gotd's and Telegram's own apps. The server serves every data center
+// from 1 to world.MaxDC, each on its own address; an account lives on one
+// (world.User.DC), and a login begun elsewhere is sent there.
+const DC = world.DefaultDC
 
 // Options configure a Server. The zero value works.
 type Options struct {
@@ -67,11 +71,11 @@ type Server struct {
 	hash   string
 	key    *rsa.PrivateKey
 	random io.Reader
-	srv    *tgtest.Server
+	dcs    map[int]*tgtest.Server // data center id → its server
 	routes map[uint32]route
 
 	mu        sync.Mutex
-	addr      *net.TCPAddr
+	addrs     map[int]*net.TCPAddr        // data center id → its address
 	accounts  map[[8]byte]*account        // auth key id → its authorization
 	sessions  map[int64]map[int64]session // user id → session id → session
 	verifiers map[int64]*cachedVerifier   // user id → SRP verifier of the password
@@ -82,6 +86,8 @@ type Server struct {
 	frozen      map[int64]bool           // frozen accounts
 	floodWait   map[string]time.Duration // nil: the world's
 	lastCall    map[string]time.Time     // method:account → last allowed call
+	keyUse      map[[8]byte]keyUse       // auth key → the sessions that used it last
+	sendCode    map[int64]SendCodeAnswer // user id → what auth.sendCode answers
 
 	updates updateQueue
 
@@ -97,11 +103,15 @@ type account struct {
 	srp        *srpSession
 	apiID      int  // from initConnection
 	revoked    bool // logged out by RevokeSessions, not logged in since
+	// duplicated: used from two places at once; the authorization is
+	// over and the key answers AUTH_KEY_DUPLICATED.
+	duplicated bool
 }
 
 type session struct {
 	tg   tgtest.Session
 	auth [8]byte
+	dc   int
 }
 
 type cachedVerifier struct {
@@ -152,34 +162,98 @@ func New(w *world.World, opts Options) (*Server, error) {
 		frozen:      map[int64]bool{},
 		floodWait:   opts.FloodWait,
 		lastCall:    map[string]time.Time{},
+		dcs:         map[int]*tgtest.Server{},
+		addrs:       map[int]*net.TCPAddr{},
+		keyUse:      map[[8]byte]keyUse{},
+		sendCode:    map[int64]SendCodeAnswer{},
 	}
 	s.updates.init()
 	s.routes = s.buildRoutes()
-	s.srv = tgtest.NewServer(tgtest.NewPrivateKey(opts.Key), tgtest.HandlerFunc(s.onMessage), tgtest.ServerOptions{
-		DC:     DC,
-		Random: opts.Random,
-		Logger: logslog.New(opts.Logger.With("component", "tgtest")),
-		// Clients ping about once a minute; tgtest's 30 s default read
-		// timeout would drop idle connections between pings.
-		ReadTimeout:  10 * time.Minute,
-		WriteTimeout: 30 * time.Second,
-	})
+	for dc := 1; dc <= world.MaxDC; dc++ {
+		s.dcs[dc] = tgtest.NewServer(tgtest.NewPrivateKey(opts.Key), tgtest.HandlerFunc(func(srv *tgtest.Server, req *tgtest.Request) error {
+			return s.onMessage(dc, srv, req)
+		}), tgtest.ServerOptions{
+			DC:     dc,
+			Random: opts.Random,
+			Logger: logslog.New(opts.Logger.With("component", "tgtest", "dc", dc)),
+			// Clients ping about once a minute; tgtest's 30 s default read
+			// timeout would drop idle connections between pings.
+			ReadTimeout:  10 * time.Minute,
+			WriteTimeout: 30 * time.Second,
+		})
+	}
 	return s, nil
 }
 
-// Serve serves MTProto on l until ctx is done or l fails. Addr reports l's
-// address as soon as Serve is called.
+// Serve serves MTProto until ctx is done or a listener fails: DC 2 (the
+// one clients start on) on l, the other data centers on ports of their
+// own on l's host. Addr and DCAddr report the addresses as soon as Serve
+// is called.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
-	s.setAddr(l.Addr())
+	ls, err := s.listenOthers(l)
+	if err != nil {
+		return err
+	}
+	return s.serveAll(ctx, ls)
+}
+
+// listenOthers opens a listener for every data center but DC 2 (l) on l's
+// host, and records the addresses.
+func (s *Server) listenOthers(l net.Listener) (map[int]net.Listener, error) {
+	ls := map[int]net.Listener{DC: l}
+	host, _, err := net.SplitHostPort(l.Addr().String())
+	if err != nil {
+		return nil, fmt.Errorf("mtproto: listener address: %w", err)
+	}
+	for dc := range s.dcs {
+		if dc == DC {
+			continue
+		}
+		other, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+		if err != nil {
+			for _, o := range ls {
+				if o != l {
+					o.Close()
+				}
+			}
+			return nil, fmt.Errorf("mtproto: listen for dc %d: %w", dc, err)
+		}
+		ls[dc] = other
+	}
+	for dc, dl := range ls {
+		s.setAddr(dc, dl.Addr())
+	}
+	return ls, nil
+}
+
+// serveAll serves every data center on its listener until ctx is done or
+// one fails.
+func (s *Server) serveAll(ctx context.Context, ls map[int]net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	unsubscribe := s.w.Subscribe(s.onEvent)
 	defer unsubscribe()
 	go s.pushLoop(ctx)
-	if err := s.srv.Serve(ctx, transport.ListenCodec(nil, l)); err != nil && !errors.Is(err, context.Canceled) {
-		return fmt.Errorf("mtproto: serve: %w", err)
+	errs := make(chan error, len(ls))
+	for dc, dl := range ls {
+		go func() {
+			err := s.dcs[dc].Serve(ctx, transport.ListenCodec(nil, dl))
+			if err != nil && !errors.Is(err, context.Canceled) {
+				err = fmt.Errorf("mtproto: serve dc %d: %w", dc, err)
+			} else {
+				err = nil
+			}
+			cancel()
+			errs <- err
+		}()
 	}
-	return nil
+	var first error
+	for range ls {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // Start listens on addr (e.g. "127.0.0.1:0") and serves in the background
@@ -194,11 +268,15 @@ func (s *Server) Start(addr string) error {
 	if err != nil {
 		return fmt.Errorf("mtproto: listen: %w", err)
 	}
+	ls, err := s.listenOthers(l)
+	if err != nil {
+		l.Close()
+		return err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.done = make(chan error, 1)
-	s.setAddr(l.Addr())
-	go func() { s.done <- s.Serve(ctx, l) }()
+	go func() { s.done <- s.serveAll(ctx, ls) }()
 	return nil
 }
 
@@ -215,24 +293,29 @@ func (s *Server) Close() error {
 	return err
 }
 
-func (s *Server) setAddr(a net.Addr) {
+func (s *Server) setAddr(dc int, a net.Addr) {
 	tcp, ok := a.(*net.TCPAddr)
 	if !ok {
 		tcp, _ = net.ResolveTCPAddr("tcp", a.String())
 	}
 	s.mu.Lock()
-	s.addr = tcp
+	s.addrs[dc] = tcp
 	s.mu.Unlock()
 }
 
-// Addr is the host:port the server listens on, "" before Serve or Start.
-func (s *Server) Addr() string {
+// Addr is the host:port of DC 2, where clients start; "" before Serve or
+// Start.
+func (s *Server) Addr() string { return s.DCAddr(DC) }
+
+// DCAddr is the host:port of a data center (1 to world.MaxDC); "" before
+// Serve or Start. Clients learn them from help.getConfig.
+func (s *Server) DCAddr(dc int) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.addr == nil {
-		return ""
+	if a := s.addrs[dc]; a != nil {
+		return a.String()
 	}
-	return s.addr.String()
+	return ""
 }
 
 // AppID is the api_id clients must send.
@@ -258,21 +341,33 @@ func (s *Server) PublicKeyPEM() []byte {
 // World is the world the server serves.
 func (s *Server) World() *world.World { return s.w }
 
-// dcOptions lists the server's address as DC 2.
+// dcOptions lists the data centers' addresses, DC 2 first.
 func (s *Server) dcOptions() []tg.DCOption {
 	s.mu.Lock()
-	a := s.addr
-	s.mu.Unlock()
-	if a == nil {
-		return nil
+	defer s.mu.Unlock()
+	var out []tg.DCOption
+	add := func(dc int) {
+		if a := s.addrs[dc]; a != nil {
+			out = append(out, tg.DCOption{ID: dc, IPAddress: a.IP.String(), Port: a.Port, Ipv6: a.IP.To4() == nil, Static: true})
+		}
 	}
-	return []tg.DCOption{{
-		ID:        DC,
-		IPAddress: a.IP.String(),
-		Port:      a.Port,
-		Ipv6:      a.IP.To4() == nil,
-		Static:    true,
-	}}
+	add(DC)
+	for dc := 1; dc <= world.MaxDC; dc++ {
+		if dc != DC {
+			add(dc)
+		}
+	}
+	return out
+}
+
+// send pushes an update to a session on the data center it is connected
+// to.
+func (s *Server) send(ctx context.Context, dc int, ses tgtest.Session, msg bin.Encoder) error {
+	srv, ok := s.dcs[dc]
+	if !ok {
+		return fmt.Errorf("mtproto: no dc %d", dc)
+	}
+	return srv.Send(ctx, ses, tgtest.MessageFromServer, msg)
 }
 
 // ClientOptions are telegram.Options that point a gotd client at s: the DC

@@ -121,7 +121,7 @@ func serviceUsers(u *tg.UpdateNewChannelMessage) []int64 {
 }
 
 // trackSession remembers where to push the user's updates.
-func (s *Server) trackSession(userID int64, ses tgtest.Session) {
+func (s *Server) trackSession(dc int, userID int64, ses tgtest.Session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	byUser, ok := s.sessions[userID]
@@ -129,7 +129,7 @@ func (s *Server) trackSession(userID int64, ses tgtest.Session) {
 		byUser = map[int64]session{}
 		s.sessions[userID] = byUser
 	}
-	byUser[ses.ID] = session{tg: ses, auth: ses.AuthKey.ID}
+	byUser[ses.ID] = session{tg: ses, auth: ses.AuthKey.ID, dc: dc}
 }
 
 func (s *Server) sessionsOf(userID int64) []session {
@@ -261,7 +261,7 @@ func (s *Server) deliver(ctx context.Context, p push) {
 			upd.Updates = append(upd.Updates, cloneService(p.msg))
 		}
 		for _, ses := range sessions {
-			if err := s.srv.Send(ctx, ses.tg, tgtest.MessageFromServer, upd); err != nil {
+			if err := s.send(ctx, ses.dc, ses.tg, upd); err != nil {
 				s.log.Debug("mtproto: push failed, forgetting session", "user_id", userID, "err", err)
 				s.forgetSession(userID, ses.tg.ID)
 			}

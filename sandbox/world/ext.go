@@ -10,6 +10,7 @@ type extState struct {
 	guards      map[int64]int64           // channel id → guard bot id
 	joinQueries map[string]*joinQuery     // query id → query
 	created     map[int64][]time.Time     // account → when it created supergroups
+	imported    map[int64][]time.Time     // account → when it imported each contact
 }
 
 func (x *extState) init() {
@@ -20,6 +21,23 @@ func (x *extState) init() {
 	x.guards = map[int64]int64{}
 	x.joinQueries = map[string]*joinQuery{}
 	x.created = map[int64][]time.Time{}
+	x.imported = map[int64][]time.Time{}
+}
+
+// importsLeftLocked is how many more contacts the account may import in
+// the 24 hours ending now (Limits.ContactImportsPerDay). w.mu must be held.
+func (w *World) importsLeftLocked(accountID int64) int {
+	x := &w.ext
+	x.init()
+	now := w.now()
+	ts := x.imported[accountID]
+	i := 0
+	for i < len(ts) && !ts[i].Add(24*time.Hour).After(now) {
+		i++
+	}
+	ts = ts[i:]
+	x.imported[accountID] = ts
+	return max(0, w.limits.ContactImportsPerDay-len(ts))
 }
 
 // queryIDLocked draws a query id: a decimal number, as Telegram's are.

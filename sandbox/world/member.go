@@ -333,8 +333,22 @@ func (w *World) PromoteAdmin(channelID, actorID, targetID int64, rights AdminRig
 		if !rights.Any() {
 			return ErrUserNotParticipant
 		}
+		if u := w.users[targetID]; u != nil && u.GroupsBlocked {
+			return ErrBotGroupsBlocked
+		}
 		if w.channelCountLocked(targetID) >= w.limits.ChannelsPerAccount {
 			return ErrUserChannelsTooMuch
+		}
+	}
+	if rights.Any() && old.Status != StatusAdministrator {
+		admins := 0
+		for id := range c.admins {
+			if id != c.CreatorID {
+				admins++
+			}
+		}
+		if admins >= w.limits.MaxAdmins {
+			return ErrAdminsTooMuch
 		}
 	}
 	m := &member{status: StatusMember, joinedAt: old.JoinedAt, inviter: old.InviterID, link: old.InviteLink, viaRequest: old.ViaJoinRequest, tag: old.Tag}

@@ -46,7 +46,28 @@ type User struct {
 	Password     string
 	LanguageCode string
 	CreatedAt    time.Time
+	// DC is the data center the account lives on (1–5; DefaultDC when
+	// the spec named none): a login that starts on another DC is sent
+	// there (PHONE_MIGRATE_X, USER_MIGRATE_X, loginTokenMigrateTo).
+	DC int
+	// Restricted: the account was reported for spam, and Telegram limits
+	// what it may do (USER_RESTRICTED). See SetRestricted.
+	Restricted bool
+	// Banned: Telegram banned the account: its sessions answer 401
+	// USER_DEACTIVATED_BAN and its phone PHONE_NUMBER_BANNED. See
+	// SetBanned.
+	Banned bool
+	// GroupsBlocked: a bot whose owner turned groups off in BotFather
+	// (Allow Groups? off): adding it to a group is BOT_GROUPS_BLOCKED.
+	GroupsBlocked bool
 }
+
+// DefaultDC is the data center accounts live on unless their spec names
+// another; clients start there too (gotd's and Telegram's apps' default).
+const DefaultDC = 2
+
+// MaxDC is the highest data center id: Telegram has five.
+const MaxDC = 5
 
 // UserSpec describes a person to create.
 type UserSpec struct {
@@ -57,6 +78,8 @@ type UserSpec struct {
 	Privacy      Privacy
 	Password     string
 	LanguageCode string
+	// DC is the account's data center, 1 to MaxDC; 0 means DefaultDC.
+	DC int
 }
 
 type user struct {
@@ -110,6 +133,12 @@ func (w *World) CreateUser(spec UserSpec) (User, error) {
 	if spec.Username != "" && !usernameRE.MatchString(spec.Username) {
 		return User{}, ErrUsernameInvalid
 	}
+	if spec.DC == 0 {
+		spec.DC = DefaultDC
+	}
+	if spec.DC < 1 || spec.DC > MaxDC {
+		return User{}, errf(ErrDCInvalid, "dc %d: Telegram's data centers are 1 to %d", spec.DC, MaxDC)
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if phone != "" {
@@ -133,6 +162,7 @@ func (w *World) CreateUser(spec UserSpec) (User, error) {
 		Password:     spec.Password,
 		LanguageCode: spec.LanguageCode,
 		CreatedAt:    w.now(),
+		DC:           spec.DC,
 	}, contacts: map[int64]bool{}}
 	w.nextUser++
 	w.users[u.ID] = u
@@ -276,6 +306,49 @@ func (w *World) SetPrivacy(userID int64, p Privacy) error {
 	return nil
 }
 
+// SetRestricted marks the account reported for spam (or lifts it): its
+// MTProto calls that reach other people (creating groups, adding,
+// promoting, importing contacts) answer 400 USER_RESTRICTED, as
+// Telegram's do for a limited account.
+func (w *World) SetRestricted(userID int64, restricted bool) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	u, ok := w.users[userID]
+	if !ok {
+		return ErrUserNotFound
+	}
+	u.Restricted = restricted
+	return nil
+}
+
+// SetBanned bans the account from Telegram (or lifts the ban): every call
+// of its sessions answers 401 USER_DEACTIVATED_BAN, and auth.sendCode for
+// its phone 400 PHONE_NUMBER_BANNED.
+func (w *World) SetBanned(userID int64, banned bool) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	u, ok := w.users[userID]
+	if !ok {
+		return ErrUserNotFound
+	}
+	u.Banned = banned
+	return nil
+}
+
+// SetAllowGroups is BotFather's "Allow Groups?" for a bot: with groups
+// off, adding or promoting it into a group it is not in answers
+// BOT_GROUPS_BLOCKED, and getMe says can_join_groups false.
+func (w *World) SetAllowGroups(botID int64, allowed bool) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	u, ok := w.users[botID]
+	if !ok || !u.IsBot {
+		return ErrUserNotFound
+	}
+	u.GroupsBlocked = !allowed
+	return nil
+}
+
 // AddContact makes the two users mutual contacts.
 func (w *World) AddContact(ownerID, contactID int64) error {
 	w.mu.Lock()
@@ -316,7 +389,9 @@ func (w *World) IsContact(ownerID, contactID int64) bool {
 // back, unless that person's privacy is "nobody" (the sandbox's stand-in for
 // "phone number: nobody can find me"), in which case they are left out
 // silently as Telegram does. Malformed phones are skipped. Phones beyond
-// 100 per call are returned in retry, as Telegram does when a limit hits.
+// 100 per call, or beyond the account's Limits.ContactImportsPerDay, are
+// returned in retry, as Telegram does when a limit hits: for a call of one
+// phone too.
 func (w *World) ImportContacts(ownerID int64, phones []string) (imported []User, retry []string, err error) {
 	const perCall = 100
 	w.mu.Lock()
@@ -325,11 +400,14 @@ func (w *World) ImportContacts(ownerID int64, phones []string) (imported []User,
 	if !ok {
 		return nil, nil, ErrUserNotFound
 	}
+	left := w.importsLeftLocked(ownerID)
 	for i, raw := range phones {
-		if i >= perCall {
+		if i >= perCall || left == 0 {
 			retry = append(retry, phones[i:]...)
 			break
 		}
+		left--
+		w.ext.imported[ownerID] = append(w.ext.imported[ownerID], w.now())
 		p, ok := NormalizePhone(raw)
 		if !ok {
 			continue
