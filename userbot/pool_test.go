@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -385,7 +386,26 @@ func TestPool_StopsWhenItCannotRenew(t *testing.T) {
 	if d := stoppedAt.Sub(failedAt); d >= ttl {
 		t.Errorf("the client stopped %s after the renewals began to fail; want within the lease (%s)", d, ttl)
 	}
-	// Renewals work again: the account comes back.
-	fail.Store(false)
-	h.waitReady(1)
+	// Another instance takes the account once the lease ends and works
+	// with it: the two clients never ran at once on the session (the
+	// sandbox, like Telegram, would answer AUTH_KEY_DUPLICATED).
+	h.o.accounts = nil // the other instance reaches the database
+	other := h.newPool(nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = other.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer wcancel()
+	if err := other.WaitReady(wctx, 1); err != nil {
+		t.Fatalf("the other instance never took the account: %v", err)
+	}
+	if _, err := other.AuditChat(ctx, "webmasters-pro"); err != nil {
+		t.Fatalf("the other instance's audit: %v", err)
+	}
+	for _, c := range h.w.Calls() {
+		if strings.Contains(c.Error, "AUTH_KEY_DUPLICATED") {
+			t.Fatalf("two clients ran on one session: %s %s", c.Method, c.Error)
+		}
+	}
 }
