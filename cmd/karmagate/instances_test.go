@@ -24,7 +24,7 @@ func TestMain_InstancesAndClock(t *testing.T) {
 			t.Fatalf("run: %v", err)
 		}
 		t.Cleanup(func() { m.Close() })
-		if d := m.Now().Sub(time.Now()); d > 2*time.Second || d < -2*time.Second {
+		if d := time.Until(m.Now()); d > 2*time.Second || d < -2*time.Second {
 			t.Errorf("serve's clock is %s off the database's (the host's runs 30 s ahead)", d.Round(time.Millisecond))
 		}
 		if m.Workers.Owner() != m.Owner || m.Owner == "" {
