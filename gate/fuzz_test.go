@@ -16,7 +16,13 @@ func FuzzParseRules(f *testing.F) {
 	f.Fuzz(func(t *testing.T, src string) {
 		r, err := gate.ParseRules("fuzz.yaml", []byte(src))
 		if err != nil {
-			if _, ok := err.(*gate.Error); !ok {
+			switch e := err.(type) {
+			case *gate.Error:
+			case gate.Errors:
+				if len(e) < 2 {
+					t.Fatalf("Errors of %d", len(e))
+				}
+			default:
 				t.Fatalf("error of type %T: %v", err, err)
 			}
 			return

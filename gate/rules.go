@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -120,6 +121,57 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%s: %s", e.File, e.Msg)
 }
 
+// Errors are several problems in a rules file, in the file's order: every
+// one is told at once, a line each.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Unwrap gives the problems one by one (errors.As finds the first).
+func (es Errors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
+
+// collect makes one error of several: nil for none, the *Error itself for
+// one, else Errors, flattened and sorted by line. A problem that is not an
+// *Error (none is expected) stays as it is, joined.
+func collect(errs []error) error {
+	var out Errors
+	var other []error
+	for _, err := range errs {
+		switch e := err.(type) {
+		case nil:
+		case *Error:
+			out = append(out, e)
+		case Errors:
+			out = append(out, e...)
+		default:
+			other = append(other, err)
+		}
+	}
+	if len(other) > 0 {
+		return errors.Join(append(other, out.Unwrap()...)...)
+	}
+	slices.SortStableFunc(out, func(a, b *Error) int { return a.Line - b.Line })
+	switch len(out) {
+	case 0:
+		return nil
+	case 1:
+		return out[0]
+	}
+	return out
+}
+
 // LoadRules reads and validates a rules file.
 func LoadRules(path string) (*Rules, error) {
 	data, err := os.ReadFile(path)
@@ -183,21 +235,26 @@ func (p parser) mapping(n *yaml.Node, what string, fn func(key string, k, v *yam
 	if n.Kind != yaml.MappingNode {
 		return p.errf(n, "%s must be a mapping", what)
 	}
+	// Every key is looked at, whatever the ones before it said: a file
+	// with several mistakes is told of all of them at once.
 	seen := map[string]int{}
+	var errs []error
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
-			return p.errf(k, "%s: keys must be plain names", what)
+			errs = append(errs, p.errf(k, "%s: keys must be plain names", what))
+			continue
 		}
 		if line, dup := seen[k.Value]; dup {
-			return p.errf(k, "%s: %q is repeated (first on line %d)", what, k.Value, line)
+			errs = append(errs, p.errf(k, "%s: %q is repeated (first on line %d)", what, k.Value, line))
+			continue
 		}
 		seen[k.Value] = k.Line
 		if err := fn(k.Value, k, v); err != nil {
-			return err
+			errs = append(errs, err)
 		}
 	}
-	return nil
+	return collect(errs)
 }
 
 func (p parser) rules(doc *yaml.Node) (*Rules, error) {
@@ -234,8 +291,9 @@ func (p parser) rules(doc *yaml.Node) (*Rules, error) {
 		}
 		return nil
 	})
+	var errs []error
 	if err != nil {
-		return nil, err
+		errs = append(errs, err)
 	}
 	if len(r.Groups) > 0 {
 		r.allowed = make(map[string]struct{}, len(r.Groups))
@@ -244,7 +302,7 @@ func (p parser) rules(doc *yaml.Node) (*Rules, error) {
 		}
 	}
 	if chatsNode == nil {
-		return nil, p.errf(root, "no chats: section: name at least one gated chat")
+		return nil, collect(append(errs, p.errf(root, "no chats: section: name at least one gated chat")))
 	}
 	err = p.mapping(chatsNode, "chats", func(key string, k, v *yaml.Node) error {
 		if !keyPattern.MatchString(key) {
@@ -259,6 +317,9 @@ func (p parser) rules(doc *yaml.Node) (*Rules, error) {
 		return nil
 	})
 	if err != nil {
+		errs = append(errs, err)
+	}
+	if err := collect(errs); err != nil {
 		return nil, err
 	}
 	if len(r.Chats) == 0 {
