@@ -82,10 +82,13 @@ func dialogKey(a, b int64) msgKey {
 
 // SendMessage sends text from fromID to chatID, a Bot API chat id: a user id
 // for a private chat, -100… for a supergroup. A bot may only write to people
-// who wrote to it and did not block it (403 "bot was blocked by the user",
-// 403 "bot can't initiate conversation with a user"), or who asked to join a
-// chat it administers with can_invite_users in the last
-// Limits.JoinRequestDMWindow. Bots are held to the message rate limits (429).
+// who wrote to it and did not block it, or who asked to join a chat it
+// administers with can_invite_users in the last Limits.JoinRequestDMWindow.
+// Otherwise it gets Telegram's three answers: 403 "bot was blocked by the
+// user" (blocked), 403 "bot can't initiate conversation with a user" (a
+// person the bot has seen, in one of its chats or a join request, who
+// never started it, or whose join request is older than the window), 400
+// "chat not found" (a person the bot has never seen). Bots are held to the message rate limits (429).
 // A person's first message to a bot starts it. Commands get a bot_command
 // entity, as Telegram adds.
 func (w *World) SendMessage(fromID, chatID int64, text string, opts SendOptions) (Message, error) {
@@ -137,6 +140,10 @@ func (w *World) SendMessage(fromID, chatID int64, text string, opts SendOptions)
 				return Message{}, ErrBotBlocked
 			}
 			if (p == nil || !p.started) && !w.recentJoinRequestLocked(fromID, chatID, now) {
+				if !w.knowsLocked(fromID, chatID) {
+					// Never seen: the bot has no access to the person at all.
+					return Message{}, errf(ErrChatNotFound, "chat not found")
+				}
 				return Message{}, ErrCantInitiate
 			}
 			if err := w.sendLimit(fromID, chatID, false); err != nil {
@@ -282,6 +289,10 @@ func (w *World) ResolveContactUserID(phone string) int64 {
 func (w *World) Knows(botID, userID int64) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	return w.knowsLocked(botID, userID)
+}
+
+func (w *World) knowsLocked(botID, userID int64) bool {
 	if _, ok := w.privates[msgKey{botID, userID}]; ok {
 		return true
 	}
