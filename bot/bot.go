@@ -47,6 +47,7 @@ type Store interface {
 	RecordMembershipOnce(ctx context.Context, updateID, tgChatID, tgUserID int64, in bool, actor string) (models.Membership, error)
 	SetOverride(ctx context.Context, id, chat string, mode gate.Override, actor string) (*models.MemberView, error)
 	SetUnreachable(ctx context.Context, tgUserID int64, unreachable bool) error
+	ReachStore
 	ListMembers(ctx context.Context, f models.MemberFilter) ([]models.MemberListItem, error)
 	ReplanAll(ctx context.Context, actor string) (int, error)
 

@@ -36,6 +36,7 @@ func admits(st gate.State) bool {
 // window for messaging a requester.
 func (b *Bot) onJoinRequest(ctx context.Context, u *update) error {
 	r := u.ChatJoinRequest
+	b.requested(ctx, r.From.ID)
 	row, err := b.store.ChatByTelegram(ctx, r.Chat.ID)
 	if errors.Is(err, models.ErrNotFound) {
 		if u.JoinQueryID != "" {

@@ -31,6 +31,7 @@ func (b *Bot) onMessage(ctx context.Context, u *update) error {
 	if m.Chat.Type != tgmodels.ChatTypePrivate {
 		return errUpdate(u, b.onGroupMessage(ctx, u))
 	}
+	b.reachable(ctx, m.From.ID) // any private message: the bot may write to them again
 	b.adminCommandsFor(ctx, m.From.ID)
 	switch {
 	case m.Contact != nil:
