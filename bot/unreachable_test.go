@@ -97,4 +97,3 @@ func TestBot_Unreachable(t *testing.T) {
 		})
 	})
 }
-
