@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -88,6 +89,64 @@ func (b *Bot) refusedPerson(ctx context.Context, err error, key string, userID i
 	b.log.InfoContext(ctx, "approval refused for a reason of the person's own; telling them", "user", userID, "chat", chat, "err", err)
 	return true, b.notify(ctx, models.Notice{IdemKey: key, TgUserID: userID, MemberExt: memberExt, Kind: "join_refused"},
 		b.texts.render(msg, lang, textData{Chat: chat}), nil)
+}
+
+// approvalRefused handles the refusals of approveChatJoinRequest that
+// have a meaning of their own (refusals): the person cannot join more
+// groups (told, once), is an admin there (done), or was banned by the
+// chat's admins (not let in over the ban). done is false for the others.
+func (b *Bot) approvalRefused(ctx context.Context, t *target, err error) (done bool, _ error) {
+	switch classify(err) {
+	case failPersonLimited:
+		m := t.member.Member
+		key := fmt.Sprintf("refused/m%d/%s/v%d", m.ID, t.a.ChatKey, t.a.StateVersion)
+		_, nerr := b.refusedPerson(ctx, err, key, t.user, &m.ExternalID, t.lang, t.chat.Title)
+		return true, nerr
+	case failIsAdmin:
+		b.log.InfoContext(ctx, "approval: the person is an admin of the chat; nothing to do", "chat", t.a.ChatKey, "user", t.user)
+		return true, nil
+	case failBannedInChat:
+		b.log.WarnContext(ctx, "approval: the chat's admins banned the person; not letting them in over the ban", "chat", t.a.ChatKey, "user", t.user, "err", err)
+		return true, nil
+	}
+	return false, nil
+}
+
+// joinApprovalRefused is approvalRefused for a join request decided as it
+// arrives: the person is told through the outbox (keyed by the update).
+func (b *Bot) joinApprovalRefused(ctx context.Context, u *update, err error) (done bool, _ error) {
+	r := u.ChatJoinRequest
+	switch classify(err) {
+	case failPersonLimited:
+		msg := msgTooManyGroups
+		if ae := apiErrorOf(err); ae != nil && strings.HasPrefix(ae.rpc(), "USER_BANNED_IN_CHANNEL") {
+			msg = msgAccountLimited
+		}
+		row, rerr := b.store.ChatByTelegram(ctx, r.Chat.ID)
+		if rerr != nil {
+			return true, rerr
+		}
+		title := row.ChatKey
+		if c, ok := b.rules.Chat(row.ChatKey); ok {
+			title = c.Title
+		}
+		b.log.InfoContext(ctx, "approval refused for a reason of the person's own; telling them", "user", r.From.ID, "chat", row.ChatKey, "err", err)
+		if qerr := b.store.QueueNotice(ctx, row.ChatKey, r.UserChatID, "", models.NoticePayload{
+			Key: "refused/" + u.key(), Kind: "join_refused", Text: b.texts.render(msg, r.From.LanguageCode, textData{Chat: title}),
+		}); qerr != nil {
+			return true, qerr
+		}
+		if b.opts.WakeWorkers != nil {
+			b.opts.WakeWorkers()
+		}
+		return true, nil
+	case failIsAdmin:
+		return true, nil
+	case failBannedInChat:
+		b.log.WarnContext(ctx, "approval: the chat's admins banned the person; not letting them in over the ban", "chat", r.Chat.ID, "user", r.From.ID, "err", err)
+		return true, nil
+	}
+	return false, nil
 }
 
 // Texts for Telegram's refusals of a person (added to builtinTexts here

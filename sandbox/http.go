@@ -57,6 +57,7 @@ func (s *Sandbox) controlRoutes(mux *http.ServeMux) {
 	handle("POST /sandbox/chats/{chat_id}/guard_bot", s.handleGuardBot, "user_id")
 	handle("POST /sandbox/faults", s.handleFaults, "rate", "seed", "kinds")
 	handle("GET /sandbox/faults", s.handleGetFaults)
+	handle("POST /sandbox/refusals", s.handleRefuse, "method", "error", "user_id", "chat_id", "times")
 	handle("POST /sandbox/bot/quiet", s.handleQuiet)
 	handle("POST /sandbox/reset", s.handleReset)
 	handle("GET /sandbox/{$}", s.handleIndex)

@@ -215,6 +215,10 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		s.finish(rw, c, nil, err, "")
 		return
 	}
+	if e := s.w.TakeRefusal(method, p.int64("user_id"), p.int64("chat_id")); e != nil {
+		s.finish(rw, c, nil, e, "")
+		return
+	}
 	// Join-request queries past their deadline on the world's clock end
 	// before any call sees the world.
 	s.w.ExpireJoinRequestQueries()

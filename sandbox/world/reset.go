@@ -29,6 +29,7 @@ func (w *World) Reset(keep ...int64) {
 		}
 	}
 	w.users = users
+	w.refuse.reset()
 	w.byPhone = map[string]int64{}
 	w.byName = map[string]int64{}
 	w.byToken = map[string]int64{}

@@ -36,6 +36,7 @@ type World struct {
 
 	limiter limiter
 	faults  faults
+	refuse  refusals // refusals on demand (refusals.go)
 	calls   callLog
 	events  eventBus
 }
