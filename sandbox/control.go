@@ -240,10 +240,16 @@ type chatJSON struct {
 	Creator      int64     `json:"creator"`
 	MembersCount int       `json:"members_count"`
 	Date         time.Time `json:"date"`
+	// Type is "supergroup", or "group" for a basic group.
+	Type string `json:"type"`
 }
 
 func toChatJSON(c world.Chat) chatJSON {
-	return chatJSON{ID: c.BotAPIID(), ChannelID: c.ID, Title: c.Title, About: c.About, Creator: c.CreatorID, MembersCount: c.MembersCount, Date: c.Date}
+	typ := "supergroup"
+	if c.Basic {
+		typ = "group"
+	}
+	return chatJSON{ID: c.BotAPIID(), ChannelID: c.ID, Title: c.Title, About: c.About, Creator: c.CreatorID, MembersCount: c.MembersCount, Date: c.Date, Type: typ}
 }
 
 type memberJSON struct {
@@ -498,7 +504,19 @@ func (s *Sandbox) handleCreateChat(_ *http.Request, in map[string]string) (int, 
 	if err != nil {
 		return fail(badInput("creator (a user id) is required"))
 	}
-	c, err := s.CreateChat(creator, in["title"], in["about"])
+	basic, err := boolField(in, "basic")
+	if err != nil {
+		return fail(err)
+	}
+	var c world.Chat
+	if basic {
+		if in["about"] != "" {
+			return fail(badInput("a basic group has no about"))
+		}
+		c, err = s.CreateBasicGroup(creator, in["title"])
+	} else {
+		c, err = s.CreateChat(creator, in["title"], in["about"])
+	}
 	if err != nil {
 		return fail(err)
 	}

@@ -46,9 +46,9 @@ func (s *Server) group(c *call) (world.Chat, error) {
 	if id > 0 {
 		return world.Chat{}, badRequest("method is available only for supergroups")
 	}
-	ch, ok := s.w.ChatByBotAPIID(id)
-	if !ok {
-		return world.Chat{}, badRequest("chat not found")
+	ch, err := s.w.GroupByBotAPIID(id)
+	if err != nil {
+		return world.Chat{}, err // "chat not found", or the upgrade's migrate_to_chat_id
 	}
 	switch st := s.w.Member(ch.ID, c.bot.ID).Status; {
 	case st == world.StatusKicked:

@@ -273,6 +273,9 @@ func writeError(rw http.ResponseWriter, err error) {
 	if we.RetryAfter > 0 {
 		body.Parameters = &responseParameters{RetryAfter: we.RetryAfterSeconds()}
 	}
+	if we.MigrateTo != 0 {
+		body.Parameters = &responseParameters{MigrateToChatID: we.MigrateTo}
+	}
 	writeJSON(rw, we.Code, body)
 }
 
@@ -291,7 +294,8 @@ type errorResponse struct {
 }
 
 type responseParameters struct {
-	RetryAfter int `json:"retry_after,omitempty"`
+	MigrateToChatID int64 `json:"migrate_to_chat_id,omitempty"`
+	RetryAfter      int   `json:"retry_after,omitempty"`
 }
 
 func writeJSON(rw http.ResponseWriter, status int, v any) {

@@ -69,6 +69,9 @@ type apiMessage struct {
 	ChatShared  *world.ChatShared `json:"chat_shared,omitempty"`
 	EditDate    int64             `json:"edit_date,omitempty"`
 	ReplyMarkup rawJSONOrAbsent   `json:"reply_markup,omitempty"`
+	// MigrateToChatID and MigrateFromChatID: a basic group's upgrade.
+	MigrateToChatID   int64 `json:"migrate_to_chat_id,omitempty"`
+	MigrateFromChatID int64 `json:"migrate_from_chat_id,omitempty"`
 }
 
 type apiCallbackQuery struct {
@@ -178,6 +181,9 @@ func privateChat(u world.User) apiChat {
 }
 
 func groupChat(c world.Chat) apiChat {
+	if c.Basic {
+		return apiChat{ID: c.BotAPIID(), Type: "group", Title: c.Title}
+	}
 	return apiChat{ID: c.BotAPIID(), Type: "supergroup", Title: c.Title}
 }
 

@@ -44,11 +44,20 @@ type Message struct {
 	EditDate time.Time
 	// ChatShared is the service message a person's request_chat button sends.
 	ChatShared *ChatShared
+	// ChatAs is the group's Bot API id when it was a basic group (-<id>),
+	// 0 for a supergroup's -100… id (basic.go).
+	ChatAs int64
+	// MigrateToChatID and MigrateFromChatID are the service messages of a
+	// basic group's upgrade (basic.go).
+	MigrateToChatID, MigrateFromChatID int64
 }
 
 // ChatIDFor is the Bot API chat id of the message's chat as viewer sees it:
 // the other person for private chats, -100… for groups.
 func (m Message) ChatIDFor(viewerID int64) int64 {
+	if m.ChatAs != 0 {
+		return m.ChatAs
+	}
 	if m.ChannelID != 0 {
 		return BotAPIChatID(m.ChannelID)
 	}
@@ -108,10 +117,14 @@ func (w *World) SendMessage(fromID, chatID int64, text string, opts SendOptions)
 	now := w.now()
 	m := Message{FromID: fromID, Date: now, Text: text, Entities: opts.Entities, Contact: opts.Contact, ReplyMarkup: opts.ReplyMarkup, ChatShared: opts.ChatShared}
 	var key msgKey
-	if channelID, isGroup := ChannelID(chatID); isGroup {
-		c, ok := w.chats[channelID]
-		if !ok {
-			return Message{}, errf(ErrChatNotFound, "chat not found")
+	if isGroupID(chatID) {
+		c, gerr := w.groupLocked(chatID)
+		if gerr != nil {
+			return Message{}, gerr
+		}
+		channelID := c.ID
+		if c.Basic {
+			m.ChatAs = c.BotAPIID()
 		}
 		switch st := w.memberLocked(c, fromID).Status; {
 		case st == StatusKicked:
@@ -204,8 +217,12 @@ func (w *World) talkLocked(userID, otherID int64) {
 // is not (or no longer) kept.
 func (w *World) messageLocked(actorID, chatID int64, messageID int) *stored {
 	key := dialogKey(actorID, chatID)
-	if channelID, ok := ChannelID(chatID); ok {
-		key = msgKey{0, channelID}
+	if isGroupID(chatID) {
+		c, err := w.groupLocked(chatID)
+		if err != nil {
+			return nil
+		}
+		key = msgKey{0, c.ID}
 	}
 	list := w.msgs[key]
 	i := sort.Search(len(list), func(i int) bool { return list[i].ID >= messageID })

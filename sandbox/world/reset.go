@@ -48,6 +48,7 @@ func (w *World) Reset(keep ...int64) {
 	}
 	slices.Sort(kept)
 	w.chats = map[int64]*chat{}
+	w.basics = map[int64]int64{}
 	w.links = map[string]*inviteLink{}
 	w.privates = map[[2]int64]*private{}
 	w.msgs = map[msgKey][]stored{}

@@ -24,6 +24,8 @@ type World struct {
 	byName   map[string]int64 // lower-case username → id
 	byToken  map[string]int64
 	chats    map[int64]*chat
+	basics   map[int64]int64 // basic group id → the chat's channel id (basic.go)
+	nextBasic int64
 	links    map[string]*inviteLink   // hash → link
 	privates map[[2]int64]*private    // {bot, user} → dialog state
 	msgs     map[msgKey][]stored      // per dialog or chat, oldest first, at most Options.MaxMessagesPerChat
@@ -69,6 +71,8 @@ func New(opts Options) *World {
 		byName:   map[string]int64{},
 		byToken:  map[string]int64{},
 		chats:    map[int64]*chat{},
+		basics:   map[int64]int64{},
+		nextBasic: 4000000001,
 		links:    map[string]*inviteLink{},
 		privates: map[[2]int64]*private{},
 		msgs:     map[msgKey][]stored{},
