@@ -48,6 +48,7 @@ type Store interface {
 	SetOverride(ctx context.Context, id, chat string, mode gate.Override, actor string) (*models.MemberView, error)
 	SetUnreachable(ctx context.Context, tgUserID int64, unreachable bool) error
 	ReachStore
+	MigrateStore
 	ListMembers(ctx context.Context, f models.MemberFilter) ([]models.MemberListItem, error)
 	ReplanAll(ctx context.Context, actor string) (int, error)
 
@@ -197,6 +198,8 @@ type client struct {
 	base  string // server + "/bot" + token + "/"
 	token string
 	send  *Sender
+	// onMigrate follows a basic group Telegram upgraded (migrate.go).
+	onMigrate func(ctx context.Context, fromID, toID int64) error
 }
 
 // New builds the bot and asks Telegram who it is (getMe), so that a wrong
@@ -227,6 +230,7 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 		adminSeen: map[adminKey]adminSeen{},
 		metrics:   newBotMetrics(opts.Registerer),
 	}
+	b.c.onMigrate = b.followMigration
 	b.texts, err = newTexts(opts.Texts)
 	if err != nil {
 		return nil, fmt.Errorf("bot: texts: %w", err)

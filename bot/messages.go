@@ -71,6 +71,9 @@ func (b *Bot) onGroupMessage(ctx context.Context, u *update) error {
 	if m.Chat.Type != tgmodels.ChatTypeSupergroup && m.Chat.Type != tgmodels.ChatTypeGroup {
 		return nil
 	}
+	if ok, err := b.onMigration(ctx, u); ok {
+		return err
+	}
 	cmd, args, ok := b.command(m.Text)
 	if !ok {
 		return nil

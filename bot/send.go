@@ -22,7 +22,7 @@ func (c *client) do(ctx context.Context, chatID int64, kind callKind, fn func(co
 	}
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
-	return c.result(chatID, fn(cctx))
+	return c.migrated(ctx, chatID, c.result(chatID, fn(cctx)))
 }
 
 // callTimeout bounds one call to Telegram (the long poll aside): a call
