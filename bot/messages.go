@@ -25,6 +25,9 @@ func (b *Bot) command(text string) (cmd, args string, ok bool) {
 // private chats; /bind and /unbind in groups.
 func (b *Bot) onMessage(ctx context.Context, u *update) error {
 	m := u.Message
+	if anonymousAdmin(m) {
+		return errUpdate(u, b.onAnonymous(ctx, u)) // from @GroupAnonymousBot (anonymous.go)
+	}
 	if m.From == nil || m.From.IsBot {
 		return nil
 	}

@@ -392,7 +392,16 @@ func (s *Sandbox) handleSend(r *http.Request, in map[string]string) (int, any, e
 			return fail(err)
 		}
 	}
-	m, err := s.SendMessage(u.ID, chatID, in["text"])
+	anonymous, err := boolField(in, "anonymous")
+	if err != nil {
+		return fail(err)
+	}
+	var m world.Message
+	if anonymous {
+		m, err = s.SendAnonymously(u.ID, chatID, in["text"])
+	} else {
+		m, err = s.SendMessage(u.ID, chatID, in["text"])
+	}
 	if err != nil {
 		return fail(err)
 	}

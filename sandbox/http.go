@@ -36,7 +36,7 @@ func (s *Sandbox) controlRoutes(mux *http.ServeMux) {
 	handle("POST /sandbox/users", s.handleCreateUser, "first_name", "last_name", "username", "phone", "privacy", "password", "language_code")
 	handle("GET /sandbox/users/{id}", s.handleGetUser)
 	handle("DELETE /sandbox/users/{id}", s.handleDeleteUser)
-	handle("POST /sandbox/users/{id}/messages", s.handleSend, "chat_id", "text")
+	handle("POST /sandbox/users/{id}/messages", s.handleSend, "chat_id", "text", "anonymous")
 	handle("GET /sandbox/users/{id}/messages", s.handleReceived)
 	handle("POST /sandbox/users/{id}/contact", s.handleContact)
 	handle("POST /sandbox/users/{id}/join", s.handleJoin, "invite_link")

@@ -42,6 +42,13 @@ func (s *Sandbox) SendMessage(userID, chatID int64, text string) (world.Message,
 	return s.world.SendMessage(userID, chatID, text, world.SendOptions{})
 }
 
+// SendAnonymously makes an anonymous admin post text in the group chatID
+// as the group: bots see it from @GroupAnonymousBot with sender_chat the
+// group.
+func (s *Sandbox) SendAnonymously(userID, chatID int64, text string) (world.Message, error) {
+	return s.world.SendMessage(userID, chatID, text, world.SendOptions{Anonymous: true})
+}
+
 // StartBot is the person tapping https://t.me/<bot>?start=<param>: the bot
 // gets "/start <param>" (or "/start" with no param).
 func (s *Sandbox) StartBot(userID int64, param string) (world.Message, error) {

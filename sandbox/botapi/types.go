@@ -61,6 +61,7 @@ type apiChatFullInfo struct {
 type apiMessage struct {
 	MessageID   int               `json:"message_id"`
 	From        *apiUser          `json:"from,omitempty"`
+	SenderChat  *apiChat          `json:"sender_chat,omitempty"`
 	Date        int64             `json:"date"`
 	Chat        apiChat           `json:"chat"`
 	Text        string            `json:"text,omitempty"`

@@ -193,6 +193,10 @@ func (s *Server) message(m world.Message, viewerID int64) apiMessage {
 		if m.ChatAs != 0 {
 			am.Chat.ID, am.Chat.Type = m.ChatAs, "group" // sent while a basic group
 		}
+		if m.Anonymous {
+			anon, sc := toUser(world.GroupAnonymousBot), am.Chat
+			am.From, am.SenderChat = &anon, &sc
+		}
 	} else {
 		other, _ := s.w.User(m.ChatIDFor(viewerID))
 		am.Chat = privateChat(other)

@@ -50,6 +50,10 @@ type Message struct {
 	// MigrateToChatID and MigrateFromChatID are the service messages of a
 	// basic group's upgrade (basic.go).
 	MigrateToChatID, MigrateFromChatID int64
+	// Anonymous: an anonymous admin sent it as the group; bots see it from
+	// @GroupAnonymousBot with sender_chat the group (anonymous.go). FromID
+	// is still the person.
+	Anonymous bool
 }
 
 // ChatIDFor is the Bot API chat id of the message's chat as viewer sees it:
@@ -73,6 +77,8 @@ type SendOptions struct {
 	ReplyMarkup string
 	Contact     *Contact
 	ChatShared  *ChatShared
+	// Anonymous sends a group message as the group (anonymous.go).
+	Anonymous bool
 }
 
 type private struct {
@@ -126,6 +132,12 @@ func (w *World) SendMessage(fromID, chatID int64, text string, opts SendOptions)
 		if c.Basic {
 			m.ChatAs = c.BotAPIID()
 		}
+		if opts.Anonymous {
+			if err := anonymousLocked(w.memberLocked(c, fromID)); err != nil {
+				return Message{}, err
+			}
+			m.Anonymous = true
+		}
 		switch st := w.memberLocked(c, fromID).Status; {
 		case st == StatusKicked:
 			return Message{}, Forbidden("CHANNEL_PRIVATE", "bot was kicked from the supergroup chat")
@@ -140,6 +152,9 @@ func (w *World) SendMessage(fromID, chatID int64, text string, opts SendOptions)
 		m.ChannelID = channelID
 		key = msgKey{0, channelID}
 	} else {
+		if opts.Anonymous {
+			return Message{}, BadRequest("SEND_AS_PEER_INVALID", "only a group's admins can post anonymously, in the group")
+		}
 		to, ok := w.users[chatID]
 		if !ok || chatID == fromID {
 			return Message{}, errf(ErrChatNotFound, "chat not found")
