@@ -47,12 +47,13 @@ func (c *client) result(chatID int64, err error) error {
 }
 
 // sendInTurn sends a plain-text message (no parse mode: nothing to
-// escape) once the sender has given it its turn (Sender.wait).
+// escape) once the sender has given it its turn (Sender.wait), cut to
+// Telegram's 4096 UTF-16 code units (textlimit.go).
 func (b *Bot) sendInTurn(ctx context.Context, chatID int64, text string, markup tgmodels.ReplyMarkup) (*tgmodels.Message, error) {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	msg, err := b.c.tg.SendMessage(ctx, &tgbot.SendMessageParams{
-		ChatID: chatID, Text: text, ReplyMarkup: markup,
+		ChatID: chatID, Text: fitMessage(text), ReplyMarkup: markup,
 		LinkPreviewOptions: &tgmodels.LinkPreviewOptions{IsDisabled: tgbot.True()},
 	})
 	err = b.c.result(chatID, err)

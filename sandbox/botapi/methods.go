@@ -344,6 +344,9 @@ func (s *Server) promoteChatMember(_ context.Context, c *call) (any, error) {
 		CanPostStories: b("can_post_stories"), CanEditStories: b("can_edit_stories"), CanDeleteStories: b("can_delete_stories"),
 		CanPinMessages: b("can_pin_messages"), CanManageTopics: b("can_manage_topics"), CanManageTags: b("can_manage_tags"),
 	}
+	if !c.p.has("can_manage_tags") {
+		r.CanManageTags = r.CanPinMessages // "if omitted defaults to the value of can_pin_messages"
+	}
 	if r.Any() {
 		r.CanManageChat = true // implied by any other right, as Telegram does
 	}

@@ -235,7 +235,12 @@ func toChatMember(m world.ChatMember, viewerID int64) map[string]any {
 		out["can_delete_stories"] = r.CanDeleteStories
 		out["can_pin_messages"] = r.CanPinMessages
 		out["can_manage_topics"] = r.CanManageTopics
-		out["can_manage_tags"] = r.CanManageTags
+		if r.CanManageTags != r.CanPinMessages {
+			// Optional: "if omitted defaults to the value of
+			// can_pin_messages" (Bot API 9.5), and left out where that
+			// default holds, so that clients must read it so.
+			out["can_manage_tags"] = r.CanManageTags
+		}
 		if m.CustomTitle != "" {
 			out["custom_title"] = m.CustomTitle
 		}
