@@ -343,6 +343,7 @@ func (s *Server) promoteChatMember(_ context.Context, c *call) (any, error) {
 		CanPromoteMembers: b("can_promote_members"), CanChangeInfo: b("can_change_info"), CanInviteUsers: b("can_invite_users"),
 		CanPostStories: b("can_post_stories"), CanEditStories: b("can_edit_stories"), CanDeleteStories: b("can_delete_stories"),
 		CanPinMessages: b("can_pin_messages"), CanManageTopics: b("can_manage_topics"), CanManageTags: b("can_manage_tags"),
+		CanSendWelcomeMessages: b("can_send_welcome_messages"),
 	}
 	if !c.p.has("can_manage_tags") {
 		r.CanManageTags = r.CanPinMessages // "if omitted defaults to the value of can_pin_messages"

@@ -241,6 +241,7 @@ func toChatMember(m world.ChatMember, viewerID int64) map[string]any {
 			// default holds, so that clients must read it so.
 			out["can_manage_tags"] = r.CanManageTags
 		}
+		out["can_send_welcome_messages"] = r.CanSendWelcomeMessages // Bot API 10.3
 		if m.CustomTitle != "" {
 			out["custom_title"] = m.CustomTitle
 		}
