@@ -112,3 +112,13 @@ func (b *Bot) requested(ctx context.Context, userID int64) {
 	}
 	b.reachable(ctx, userID)
 }
+
+// reachNote is what /who says of a person the bot cannot message, in
+// words per reason ("" when it can).
+func (b *Bot) reachNote(ctx context.Context, userID int64) string {
+	u, err := b.store.UnreachableFor(ctx, userID)
+	if err != nil {
+		return ""
+	}
+	return "; not messaged since " + u.Since.UTC().Format("2006-01-02 15:04 UTC") + ": " + unreachableWhy(u.Reason) + " (until they write to the bot)"
+}

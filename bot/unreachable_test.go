@@ -3,6 +3,7 @@ package bot_test
 import (
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/karmagate/karmagate/models"
@@ -32,6 +33,9 @@ func (h *harness) messagesTo(chatID int64) int {
 func TestBot_Unreachable(t *testing.T) {
 	modelstest.Each(t, func(t *testing.T, spec string) {
 		h := newHarness(t, spec, harnessOptions{})
+		sam := h.person("Sam", "site_admin")
+		h.opts.admins = []int64{sam.ID}
+		h = h.restart()
 		owner := h.person("Owner", "owner_tg")
 		chat := h.group(owner, "Webmasters Pro", "webmasters-pro")
 		link := h.joinLink("webmasters-pro")
@@ -60,6 +64,9 @@ func TestBot_Unreachable(t *testing.T) {
 			t.Fatalf("blocker recorded as %+v, %v; want unreachable, blocked", u, err)
 		}
 		tried := h.messagesTo(blk.ID)
+		if who := h.reply(sam.ID, "/who blk"); !strings.Contains(who, "they blocked the bot") {
+			t.Errorf("/who blk = %q, want why the bot cannot message them", who)
+		}
 
 		// They qualify again: the bot does not try to tell them.
 		if _, err := h.store.AddKarma(h.ctx, "blk", 100, "test"); err != nil {
