@@ -451,6 +451,9 @@ func (s *Sandbox) handleJoin(r *http.Request, in map[string]string) (int, any, e
 	}
 	if res.ChannelID != 0 {
 		out["chat_id"] = world.BotAPIChatID(res.ChannelID)
+		if c, ok := s.world.Chat(res.ChannelID); ok {
+			out["chat_id"] = c.BotAPIID() // -<id> for a basic group
+		}
 	}
 	return answer(out)
 }
