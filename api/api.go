@@ -18,14 +18,23 @@ import (
 // Linker issues deep links for members to link their Telegram account. The
 // bot provides it; without one, the link endpoint answers 503.
 type Linker interface {
+	// LinkURL's link, used by another Telegram account than the member's,
+	// moves nothing until the member's account confirms.
 	LinkURL(ctx context.Context, memberID string) (url string, expires time.Time, err error)
+	// ReplaceLinkURL's link moves the member to the account that uses it
+	// without asking the one linked now ({"replace": true}).
+	ReplaceLinkURL(ctx context.Context, memberID string) (url string, expires time.Time, err error)
 }
 
 // Options configures the API; Store and APIKey are required.
 type Options struct {
 	Store  *models.Store
 	APIKey string
-	Linker Linker
+	// MetricsToken, when set, is the bearer token GET /metrics needs
+	// (KARMAGATE_METRICS_TOKEN); without one, /metrics is open and must
+	// not be reachable from outside (nginx does not pass it on).
+	MetricsToken string
+	Linker       Linker
 	// Widget links members through the Telegram Login Widget (the bot).
 	Widget WidgetLinker
 	// Userbots logs userbot accounts in and out; nil when the pool is off.
@@ -62,18 +71,20 @@ type Server struct {
 	keyHash   [sha256.Size]byte
 	adminHash [sha256.Size]byte
 	hasAdmin  bool // an admin token is set
-	linker    Linker
-	widget    WidgetLinker
-	userbots  Userbots
-	log       *slog.Logger
-	reg       *prometheus.Registry
-	metrics   *metrics
-	version   string
-	writeWait time.Duration
-	bulkTurns chan struct{} // one per bulk import running
-	mux       *http.ServeMux
-	refusals  map[string]bool // patterns registered only to answer 405
-	wake      func()
+	// metricsHash is the hash of the metrics token; nil: /metrics is open.
+	metricsHash *[sha256.Size]byte
+	linker      Linker
+	widget      WidgetLinker
+	userbots    Userbots
+	log         *slog.Logger
+	reg         *prometheus.Registry
+	metrics     *metrics
+	version     string
+	writeWait   time.Duration
+	bulkTurns   chan struct{} // one per bulk import running
+	mux         *http.ServeMux
+	refusals    map[string]bool // patterns registered only to answer 405
+	wake        func()
 }
 
 // New builds the API handler.
@@ -108,24 +119,41 @@ func New(opts Options) *Server {
 		refusals:  map[string]bool{},
 		wake:      opts.WakeWorkers,
 	}
+	if opts.MetricsToken != "" {
+		h := sha256.Sum256([]byte(opts.MetricsToken))
+		s.metricsHash = &h
+	}
 	s.metrics = newMetrics(s.reg, s.store, s.log)
 	s.routes()
 	return s
 }
 
+// noQuery refuses a query string on a route that takes none (400, as on
+// every route: an unknown or repeated parameter is a mistake to report,
+// not to ignore).
+func noQuery(h func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if _, err := query(r); err != nil {
+			return err
+		}
+		return h(w, r)
+	}
+}
+
 func (s *Server) routes() {
 	s.handle("GET /healthz", s.healthz, false)
 	s.mux.Handle("GET /metrics", s.metricsHandler())
-	s.handle("GET /api/v1", s.index, true)
+	s.handle("GET /api/v1", noQuery(s.index), true)
 	s.handle("GET /api/v1/members", s.listMembers, true)
-	s.handle("GET /api/v1/members/{id}", s.getMember, true)
-	s.handle("PUT /api/v1/members/{id}", s.putMember, true)
+	s.handle("GET /api/v1/members/{id}", noQuery(s.getMember), true)
+	s.handle("PUT /api/v1/members/{id}", noQuery(s.putMember), true)
 	s.handle("DELETE /api/v1/members/{id}", s.deleteMember, true)
-	s.handle("POST /api/v1/members/{id}/karma", s.addKarma, true)
-	s.handle("POST /api/v1/members/{id}/link", s.link, true)
-	s.handle("POST /api/v1/members/{id}/telegram-login", s.telegramLogin, true)
-	s.handle("PUT /api/v1/members/{id}/overrides/{chat}", s.setOverride, true)
-	s.handle("POST /api/v1/members/bulk", s.bulk, true)
+	s.handle("GET /api/v1/members/{id}/export", s.exportMember, true)
+	s.handle("POST /api/v1/members/{id}/karma", noQuery(s.addKarma), true)
+	s.handle("POST /api/v1/members/{id}/link", noQuery(s.link), true)
+	s.handle("POST /api/v1/members/{id}/telegram-login", noQuery(s.telegramLogin), true)
+	s.handle("PUT /api/v1/members/{id}/overrides/{chat}", noQuery(s.setOverride), true)
+	s.handle("POST /api/v1/members/bulk", noQuery(s.bulk), true)
 	// Without these, the member routes would take "bulk" for a member id.
 	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
 		pattern := m + " /api/v1/members/bulk"
@@ -136,8 +164,10 @@ func (s *Server) routes() {
 	}
 	s.handle("GET /api/v1/chats", s.chats, true)
 	s.handle("GET /api/v1/events", s.events, true)
+	s.handle("GET /api/v1/instances", s.instances, true)
 	s.handle("GET /api/v1/chats/{key}/pending", s.pending, true)
 	s.handle("POST /api/v1/chats/{key}/pending/confirm", s.confirmPending, true)
+	s.handle("POST /api/v1/chats/{key}/bind-codes", s.bindCode, true)
 	s.userbotRoutes()
 	// Whatever no route takes: 405 when another method would do, else 404,
 	// as problems (the mux's own answers are plain text).
@@ -260,7 +290,27 @@ func (s *Server) adminAuth(r *http.Request) *Problem {
 // ServeHTTP serves the API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	// net/http's mux would take a path with . or .. segments (or an empty
+	// one) for its clean form, redirecting with a 307 or answering for
+	// another route (PUT /api/v1/members/.. is PUT /api/v1): such a path is
+	// a mistake to report. (Escaped, %2E%2E is an id, refused as such.)
+	if !cleanPath(r.URL.EscapedPath()) {
+		s.writeError(w, r, problem(http.StatusBadRequest, "invalid-path", "the path has a . or .. segment or an empty one; send it in its clean form"))
+		return
+	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// cleanPath reports whether p has no . or .. segment and no empty one
+// (but a trailing slash).
+func cleanPath(p string) bool {
+	segs := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	for i, seg := range segs {
+		if seg == "." || seg == ".." || seg == "" && i != len(segs)-1 {
+			return false
+		}
+	}
+	return true
 }
 
 // healthz says whether the service can work: 200, or 503 naming the check
@@ -296,13 +346,16 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) index(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"_links": map[string]any{
-			"self":    link("/api/v1"),
-			"members": link("/api/v1/members"),
-			"member":  map[string]any{"href": "/api/v1/members/{id}", "templated": true},
-			"bulk":    link("/api/v1/members/bulk"),
-			"chats":   link("/api/v1/chats"),
-			"events":  link("/api/v1/events"),
-			"pending": map[string]any{"href": "/api/v1/chats/{key}/pending", "templated": true},
+			"self":       link("/api/v1"),
+			"members":    link("/api/v1/members"),
+			"member":     map[string]any{"href": "/api/v1/members/{id}", "templated": true},
+			"export":     map[string]any{"href": "/api/v1/members/{id}/export", "templated": true},
+			"bulk":       link("/api/v1/members/bulk"),
+			"chats":      link("/api/v1/chats"),
+			"events":     link("/api/v1/events"),
+			"instances":  link("/api/v1/instances"),
+			"pending":    map[string]any{"href": "/api/v1/chats/{key}/pending", "templated": true},
+			"bind-codes": map[string]any{"href": "/api/v1/chats/{key}/bind-codes", "templated": true},
 		},
 	})
 	return nil

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/karmagate/karmagate/gate"
 	"github.com/karmagate/karmagate/models"
 )
 
@@ -34,27 +35,15 @@ func (s *Server) chats(w http.ResponseWriter, r *http.Request) error {
 		out = append(out, map[string]any{
 			"key": c.Chat.Key, "title": c.Chat.Title, "about": c.Chat.About, "groups": groups,
 			"min_karma": c.Chat.MinKarma, "leave_below": c.Chat.LeaveBelow,
-			"grace": formatDuration(c.Chat.Grace), "grace_seconds": int64(c.Chat.Grace / time.Second),
+			"grace": gate.FormatDuration(c.Chat.Grace), "grace_seconds": int64(c.Chat.Grace / time.Second),
 			"on_violation": c.Chat.OnViolation, "telegram_chat_id": c.TgChatID, "counts": counts,
 			"_links": map[string]any{"events": link("/api/v1/events?chat=" + url.QueryEscape(c.Chat.Key)),
-				"pending": link("/api/v1/chats/" + url.PathEscape(c.Chat.Key) + "/pending")},
+				"pending":    link("/api/v1/chats/" + url.PathEscape(c.Chat.Key) + "/pending"),
+				"bind-codes": link("/api/v1/chats/" + url.PathEscape(c.Chat.Key) + "/bind-codes")},
 		})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"chats": out, "_links": map[string]any{"self": link("/api/v1/chats")}})
 	return nil
-}
-
-// formatDuration writes d as the rules file does, without zero units:
-// 24h, 1h30m, 45s.
-func formatDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }
 
 // eventKinds are the kinds of audit event the store writes.
@@ -62,7 +51,7 @@ var eventKinds = []string{
 	models.EventMemberCreated, models.EventBulkImport, models.EventMemberUpdated, models.EventMemberDeleted,
 	"member.linked", models.EventKarmaChanged, models.EventStateChanged, models.EventOverrideSet,
 	models.EventActionDone, models.EventActionFailed, models.EventActionRetry, models.EventMembership,
-	models.EventRulesChanged, models.EventChatBound,
+	models.EventRulesChanged, models.EventChatBound, models.EventChatUnbound, models.EventBindCodeIssued, models.EventBindCodeUsed,
 	models.EventDryRunStarted, models.EventRemovalsConfirmed, models.EventRemovalsReleased,
 	models.EventSourceRefused, models.EventSourceFailed, models.EventSourceHeld,
 }

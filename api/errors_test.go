@@ -32,6 +32,7 @@ func TestServer_WriteErrorMapsEveryStoreError(t *testing.T) {
 		"ErrLeaseLost":     models.ErrLeaseLost,
 		"ErrBusy":          models.ErrBusy,
 		"ErrUserbotExists": models.ErrUserbotExists,
+		"ErrBindCode":      models.ErrBindCode,
 	}
 	files, err := filepath.Glob("../models/*.go")
 	if err != nil || len(files) == 0 {
@@ -89,17 +90,6 @@ func TestServer_WriteErrorMapsEveryStoreError(t *testing.T) {
 	s.writeError(rec, httptest.NewRequest("GET", "/api/v1/chats", nil), errors.New("secret detail"))
 	if rec.Code != 500 || strings.Contains(rec.Body.String(), "secret") {
 		t.Fatalf("other error: %d %s", rec.Code, rec.Body)
-	}
-}
-
-func TestFormatDuration(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		24 * time.Hour: "24h", 90 * time.Minute: "1h30m", 45 * time.Second: "45s", 0: "0s",
-		time.Hour + 30*time.Second: "1h0m30s", 90 * time.Second: "1m30s", 2 * time.Minute: "2m",
-	} {
-		if got := formatDuration(d); got != want {
-			t.Errorf("formatDuration(%v) = %q, want %q", d, got, want)
-		}
 	}
 }
 

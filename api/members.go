@@ -124,6 +124,7 @@ func (s *Server) renderMember(v *models.MemberView, links map[string]string) mem
 		"self":   link(self),
 		"karma":  link(self + "/karma"),
 		"link":   link(self + "/link"),
+		"export": link(self + "/export"),
 		"events": link("/api/v1/events?member=" + url.QueryEscape(m.ExternalID)),
 		"chats":  link("/api/v1/chats"),
 	}
@@ -332,46 +333,25 @@ func (s *Server) addKarma(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) deleteMember(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	who, err := actor(r)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := s.writeContext(r, 1)
-	defer cancel()
-	n, err := s.store.DeleteMember(ctx, id, who)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"id": id, "deleted": true, "actions_queued": n,
-		"_links": map[string]any{"events": link("/api/v1/events?member=" + url.QueryEscape(id))},
-	})
-	return nil
-}
+// linkHint says what a link body holds.
+const linkHint = `send no body, or {"replace": true} for a link that moves the member without asking the Telegram account linked now (form: replace=true)`
 
+// link is POST /api/v1/members/{id}/link: a fresh deep link. Its use by
+// another Telegram account than the member's asks that account first;
+// with {"replace": true} it moves the member at once (the old account is
+// told).
 func (s *Server) link(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
+	replace := false
 	if r.ContentLength != 0 {
-		// The call takes no fields; a body, if any, must hold none.
 		kind, body, err := readBody(w, r, bodyJSON, bodyForm)
 		if err != nil {
 			return err
 		}
-		var fs []jsonField
-		if kind == bodyJSON {
-			if fs, err = jsonObjectFields(body); err != nil {
-				return err
-			}
-		}
-		if _, err := onlyFields(fs, r.PostForm, "this call takes no fields"); err != nil {
+		if replace, err = linkReplace(kind, body, r.PostForm); err != nil {
 			return err
 		}
 	}
@@ -382,13 +362,60 @@ func (s *Server) link(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.store.FindMember(r.Context(), id); err != nil {
 		return err
 	}
-	u, exp, err := s.linker.LinkURL(r.Context(), id)
+	issue := s.linker.LinkURL
+	if replace {
+		issue = s.linker.ReplaceLinkURL
+	}
+	u, exp, err := issue(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"url": u, "expires_at": exp.UTC(),
-		"_links": map[string]any{"member": link(memberPath(id))}})
+	out := map[string]any{"url": u, "expires_at": exp.UTC(), "_links": map[string]any{"member": link(memberPath(id))}}
+	if replace {
+		out["replace"] = true
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// linkReplace reads the link call's one optional field, replace: a JSON
+// true or false, or the form value true or false.
+func linkReplace(kind bodyKind, body []byte, form url.Values) (bool, error) {
+	var raw string
+	if kind == bodyJSON {
+		fs, err := jsonObjectFields(body)
+		if err != nil {
+			return false, err
+		}
+		got, err := onlyFields(fs, nil, linkHint, "replace")
+		if err != nil {
+			return false, err
+		}
+		v, ok := got["replace"]
+		if !ok {
+			return false, nil
+		}
+		raw = string(v)
+	} else {
+		if _, err := onlyFields(nil, form, linkHint, "replace"); err != nil {
+			return false, err
+		}
+		if _, ok := form["replace"]; !ok {
+			return false, nil
+		}
+		v, err := oneFormValue(form, "replace", linkHint)
+		if err != nil {
+			return false, err
+		}
+		raw = v
+	}
+	switch raw {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, &models.InputError{Field: "replace", Detail: "replace must be true or false: " + linkHint}
 }
 
 // overrideHint says what an override body holds.

@@ -58,8 +58,22 @@ func (m *metrics) instrument(route string, h http.Handler) http.Handler {
 	})
 }
 
+// metricsHandler serves the metrics; with a metrics token configured, only
+// to a scraper that sends it (Authorization: Bearer).
 func (s *Server) metricsHandler() http.Handler {
-	return promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{ErrorLog: nil})
+	h := promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{ErrorLog: nil})
+	if s.metricsHash == nil {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if got, ok := bearer(r); !ok || !sameHash(got, *s.metricsHash) {
+			p := problem(http.StatusUnauthorized, "unauthorized", "missing or wrong metrics token: send Authorization: Bearer <KARMAGATE_METRICS_TOKEN>")
+			p.header = http.Header{"WWW-Authenticate": {`Bearer realm="karmagate metrics"`}}
+			s.writeError(w, r, p)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // stateCollector reads gate states and outbox depth from the database at

@@ -38,6 +38,9 @@ func query(r *http.Request, allowed ...string) (url.Values, error) {
 	}
 	for _, k := range slices.Sorted(maps.Keys(q)) {
 		if !slices.Contains(allowed, k) {
+			if len(allowed) == 0 {
+				return nil, badParam(k, "unknown parameter; this route takes none")
+			}
 			return nil, badParam(k, fmt.Sprintf("unknown parameter; this listing takes %s", strings.Join(allowed, ", ")))
 		}
 		if len(q[k]) > 1 {

@@ -80,6 +80,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		p = problem(http.StatusConflict, "lease-lost", err.Error())
 	case errors.Is(err, models.ErrUserbotExists):
 		p = problem(http.StatusConflict, "userbot-exists", err.Error())
+	case errors.Is(err, models.ErrBindCode):
+		p = problem(http.StatusConflict, "bind-code", err.Error())
 	case errors.As(err, &mbe):
 		p = problem(http.StatusRequestEntityTooLarge, "body-too-large", fmt.Sprintf("the body is larger than the %d bytes allowed here", mbe.Limit))
 	case r.Context().Err() != nil:

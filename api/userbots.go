@@ -46,11 +46,11 @@ func userbotError(err error) error {
 // website's API key: the pool's accounts act as the site's admins on
 // Telegram.
 func (s *Server) userbotRoutes() {
-	s.handleAdmin("GET /api/v1/userbots", s.listUserbots)
-	s.handleAdmin("POST /api/v1/userbots", s.startUserbotLogin)
-	s.handleAdmin("POST /api/v1/userbots/{id}/code", s.userbotCode)
-	s.handleAdmin("POST /api/v1/userbots/{id}/password", s.userbotPassword)
-	s.handleAdmin("DELETE /api/v1/userbots/{id}", s.deleteUserbot)
+	s.handleAdmin("GET /api/v1/userbots", noQuery(s.listUserbots))
+	s.handleAdmin("POST /api/v1/userbots", noQuery(s.startUserbotLogin))
+	s.handleAdmin("POST /api/v1/userbots/{id}/code", noQuery(s.userbotCode))
+	s.handleAdmin("POST /api/v1/userbots/{id}/password", noQuery(s.userbotPassword))
+	s.handleAdmin("DELETE /api/v1/userbots/{id}", noQuery(s.deleteUserbot))
 }
 
 func (s *Server) needUserbots() error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/karmagate/karmagate/gate"
 	"github.com/karmagate/karmagate/models"
@@ -12,12 +13,13 @@ import (
 
 // Admin commands are answered in a private chat, in English (/pending and
 // /confirm in the admin's language), for a chat's admins (checked with
-// getChatMember) and the site admins (KARMAGATE_ADMINS):
+// getChatMember) about the chats they administer, and the site admins
+// (KARMAGATE_ADMINS) about every chat:
 //
 //	/status [chat]    who is in, who should be, what is pending
 //	/rules            the rules of the chats you administer
-//	/who <@user|id>   a member's state and why
-//	/sync             a full reconcile pass now, answered with its report
+//	/who <@user|id>   a member of your chats: their state and why
+//	/sync             site admins: a full reconcile pass now, one at a time
 //	/pending [chat]   removals held under dry run (also in a bound group)
 //	/confirm [chat]   carry the held removals out (also in a bound group)
 //	/exempt <member> <chat>, /unexempt <member> <chat>
@@ -46,10 +48,12 @@ func (b *Bot) adminChats(ctx context.Context, userID int64, key string) ([]model
 		}
 	}
 	if key != "" && len(out) == 0 {
-		if _, known := b.rules.Chat(key); !known {
-			return nil, fmt.Errorf("there is no gated chat %q; the rules name %s", key, strings.Join(b.chatKeys(), ", "))
+		if !b.isSiteAdmin(userID) {
+			// The same answer for a chat that does not exist and one of
+			// someone else's: a group admin learns no chat key.
+			return nil, fmt.Errorf("you administer no gated chat %q", key)
 		}
-		return nil, fmt.Errorf("you are not an admin of %q", key)
+		return nil, fmt.Errorf("there is no gated chat %q; the rules name %s", key, strings.Join(b.chatKeys(), ", "))
 	}
 	return out, nil
 }
@@ -73,10 +77,22 @@ func (b *Bot) onAdminCommand(ctx context.Context, u *update, cmd, args string) e
 	if err != nil {
 		return err
 	}
-	if cmd == "confirm" && refusal == nil {
+	if refusal != nil {
+		// A refusal to someone who administers no gated chat is throttled
+		// like any answer to a stranger; a chat's admin is always answered.
+		rows, err := b.adminChats(ctx, from.ID, "")
+		if err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			return b.reply(ctx, u, from.ID, nil, text, nil)
+		}
+		return b.answer(ctx, u, from.ID, nil, text, nil)
+	}
+	if cmd == "confirm" {
 		return b.queuedReply(ctx, u, "", from.ID, "reply", text)
 	}
-	return b.reply(ctx, u, from.ID, nil, text, nil)
+	return b.answer(ctx, u, from.ID, nil, text, nil)
 }
 
 // adminRefusal is an answer that explains why a command did nothing.
@@ -124,12 +140,17 @@ func (b *Bot) adminCommand(ctx context.Context, userID int64, cmd, args, lang st
 		if err != nil {
 			return "", err
 		}
-		return b.whoText(ctx, arg(0), rows)
+		return b.whoText(ctx, arg(0), rows, b.isSiteAdmin(userID))
 	case "sync":
-		if _, err := chats(arg(0)); err != nil {
-			return "", err
+		if !b.isSiteAdmin(userID) {
+			return "", refuse("Only the site's admins (KARMAGATE_ADMINS) may run /sync: a pass goes over every member and every chat. It runs on its own every few hours.")
 		}
 		by := fmt.Sprintf("bot:%d", userID)
+		done, err := b.startSync(by)
+		if err != nil {
+			return "", err
+		}
+		defer done()
 		if b.opts.Sync != nil {
 			report, err := b.opts.Sync(ctx, by)
 			if err != nil {
@@ -184,6 +205,29 @@ func (b *Bot) adminCommand(ctx context.Context, userID int64, cmd, args, lang st
 	return "", refuse("unknown command /%s", cmd)
 }
 
+// startSync takes this instance's one /sync slot for by, or refuses with
+// when the pass that holds it started. done gives the slot back.
+func (b *Bot) startSync(by string) (done func(), err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.syncing != nil {
+		return nil, refuse("A reconcile pass is already running: started at %s UTC by %s. Its report goes to whoever started it; wait for it.",
+			b.syncing.at.UTC().Format("2006-01-02 15:04:05"), b.syncing.by)
+	}
+	b.syncing = &syncRun{at: b.opts.Now(), by: by}
+	return func() {
+		b.mu.Lock()
+		b.syncing = nil
+		b.mu.Unlock()
+	}, nil
+}
+
+// syncRun is the /sync pass running.
+type syncRun struct {
+	at time.Time
+	by string
+}
+
 // findMember finds a member by website id or linked Telegram @username.
 func (b *Bot) findMember(ctx context.Context, who string) (*models.MemberView, error) {
 	var v *models.MemberView
@@ -194,9 +238,37 @@ func (b *Bot) findMember(ctx context.Context, who string) (*models.MemberView, e
 		v, err = b.store.FindMember(ctx, who)
 	}
 	if errors.Is(err, models.ErrNotFound) {
-		return nil, refuse("No member %s: give a website member id or the @username of a linked Telegram account.", who)
+		return nil, noMember(who)
 	}
 	return v, err
+}
+
+// noMember is the answer about a member who does not exist and, to a group
+// admin, about one who is not in their chats: alike, so that it tells
+// nothing.
+func noMember(who string) error {
+	return refuse("No member %s among the chats you administer: give a website member id or the @username of a linked Telegram account.", who)
+}
+
+// visibleIn reports whether a member is one of the chats': inside one, or
+// qualifying for one (let in, on the way in, in grace, being removed, or
+// exempt).
+func visibleIn(v *models.MemberView, rows []models.ChatRow) bool {
+	for _, st := range v.Chats {
+		for _, r := range rows {
+			if r.ChatKey != st.ChatKey {
+				continue
+			}
+			switch gate.State(st.State) {
+			case gate.StateEligible, gate.StateInvited, gate.StateMember, gate.StateGrace, gate.StateRemoving, gate.StateExempt:
+				return true
+			}
+			if st.InChat {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (b *Bot) statusText(ctx context.Context, rows []models.ChatRow) (string, error) {
@@ -266,20 +338,25 @@ func (b *Bot) rulesText(rows []models.ChatRow) string {
 			fmt.Fprintf(&sb, ", stay until below %d", c.LeaveBelow)
 		}
 		if c.Grace > 0 {
-			fmt.Fprintf(&sb, ", grace %s", c.Grace)
+			fmt.Fprintf(&sb, ", grace %s", gate.FormatDuration(c.Grace))
 		}
 		fmt.Fprintf(&sb, ", on violation: %s\n", c.OnViolation)
 	}
 	return strings.TrimSpace(sb.String())
 }
 
-func (b *Bot) whoText(ctx context.Context, who string, rows []models.ChatRow) (string, error) {
+// whoText answers /who: all to a site admin, and to a group admin only
+// about the members of the chats they administer (rows).
+func (b *Bot) whoText(ctx context.Context, who string, rows []models.ChatRow, siteAdmin bool) (string, error) {
 	if who == "" {
 		return "", refuse("Usage: /who <member id or @username>")
 	}
 	v, err := b.findMember(ctx, who)
 	if err != nil {
 		return "", err
+	}
+	if !siteAdmin && !visibleIn(v, rows) {
+		return "", noMember(who)
 	}
 	m := v.Member
 	var sb strings.Builder

@@ -5,13 +5,15 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/karmagate/karmagate/gate"
 	"github.com/karmagate/karmagate/models/modelstest"
 )
 
-// TestBot_AdminCommands: a bound chat's creator, and a site admin, get
-// answers about the chats they administer; anyone else is told no.
+// TestBot_AdminCommands: a bound chat's creator gets answers about the
+// chat they administer and its members, a site admin about every chat and
+// member; anyone else is told no. /sync is the site admins'.
 func TestBot_AdminCommands(t *testing.T) {
 	modelstest.Each(t, func(t *testing.T, spec string) {
 		h := newHarness(t, spec, harnessOptions{})
@@ -36,11 +38,13 @@ func TestBot_AdminCommands(t *testing.T) {
 			want []string
 		}{
 			{owner.ID, "/status", []string{"Webmasters Pro (webmasters-pro)", "in: 1", "should be in: 1", "waiting to link: 0"}},
-			{owner.ID, "/status customers-club", []string{"not an admin"}},
-			{owner.ID, "/status nosuch", []string{"no gated chat \"nosuch\""}},
+			{owner.ID, "/status customers-club", []string{"you administer no gated chat \"customers-club\""}},
+			{owner.ID, "/status nosuch", []string{"you administer no gated chat \"nosuch\""}},
+			{sam.ID, "/status nosuch", []string{"no gated chat \"nosuch\"", "webmasters-pro, customers-club"}},
 			{owner.ID, "/rules", []string{"Webmasters Pro (webmasters-pro): webmasters with karma >= 100"}},
 			{owner.ID, "/who @ann_tg", []string{"ann: karma 150", "webmasters-pro: member"}},
-			{owner.ID, "/who ben", []string{"ben: karma 50", "not linked"}},
+			{owner.ID, "/who ben", []string{"No member ben among the chats you administer"}}, // not one of theirs
+			{sam.ID, "/who ben", []string{"ben: karma 50", "not linked"}},
 			{owner.ID, "/who nosuch", []string{"No member nosuch"}},
 			{owner.ID, "/exempt ben webmasters-pro", []string{"ben in webmasters-pro: needs_link", "manual override: always in"}},
 			{owner.ID, "/unexempt ben webmasters-pro", []string{"ben in webmasters-pro: not_eligible"}},
@@ -48,12 +52,16 @@ func TestBot_AdminCommands(t *testing.T) {
 			{owner.ID, "/pending", []string{"Webmasters Pro (webmasters-pro): no removals held (dry run is off"}},
 			{owner.ID, "/confirm", []string{"Webmasters Pro (webmasters-pro): 0 removal(s) confirmed", "Dry run is over"}},
 			{nobody.ID, "/confirm", []string{"not an admin of any gated chat"}},
-			{owner.ID, "/sync", []string{"Re-planned 2 members"}},
+			{owner.ID, "/sync", []string{"Only the site's admins"}},
+			{sam.ID, "/sync", []string{"Re-planned 2 members"}},
 			{nobody.ID, "/status", []string{"not an admin of any gated chat"}},
 			{sam.ID, "/status customers-club", []string{"Customers Club (customers-club)", "not bound to a Telegram group yet"}},
 			{sam.ID, "/pending", []string{"(webmasters-pro): no removals held", "(customers-club): no removals held"}},
-			{nobody.ID, "/exempt ben webmasters-pro", []string{"not an admin of \"webmasters-pro\""}},
+			{nobody.ID, "/exempt ben webmasters-pro", []string{"you administer no gated chat \"webmasters-pro\""}},
 		} {
+			if tc.who == nobody.ID {
+				h.clock.Advance(time.Minute) // no member: one answer a minute
+			}
 			got := h.reply(tc.who, tc.cmd)
 			contains(t, tc.cmd, got, tc.want...)
 		}

@@ -27,7 +27,7 @@ func TestBot_BindWithAdminBots(t *testing.T) {
 		if err := h.sb.MakeAdmin(c.BotAPIID(), 0, nil); err != nil {
 			t.Fatal(err)
 		}
-		h.sayInGroup(c, owner, "/bind webmasters-pro")
+		h.sayInGroup(c, owner, "/bind webmasters-pro "+h.bindCode("webmasters-pro"))
 		h.eventually("bound", func() bool {
 			row, err := h.store.ChatRow(h.ctx, "webmasters-pro")
 			return err == nil && row.TgChatID != nil

@@ -24,8 +24,8 @@ func anonymousAdmin(m *tgmodels.Message) bool {
 // anonymousInstead says, per group command, what an anonymous admin can
 // do instead in a private chat with the bot.
 var anonymousInstead = map[string]string{
-	"bind":    "send /setup there to pick this group and bind it",
-	"unbind":  "send /status there, then /unbind here without \"Remain anonymous\"",
+	"bind":    "where site admins bind with /setup (a bind code works here once \"Remain anonymous\" is off)",
+	"unbind":  "where site admins see their chats with /status (a bind code works here once \"Remain anonymous\" is off)",
 	"pending": "send /pending <chat> there",
 	"confirm": "send /confirm <chat> there",
 }

@@ -244,8 +244,9 @@ func putMembers(h *harness, n int, karma func(i int) int64) {
 }
 
 // linkAll links member mi to ps[i] for every i with link(i) set, a few at a
-// time. relink goes through RelinkTelegram, as /start does (the invites it
-// announces send no second message); otherwise LinkTelegram.
+// time. relink goes through RelinkTelegram, as /start does for a member not
+// linked elsewhere (the invites it announces send no second message);
+// otherwise LinkTelegram.
 func linkAll(h *harness, ps []world.User, link func(i int) bool, relink bool) {
 	var next atomic.Int64
 	var wg sync.WaitGroup

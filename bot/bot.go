@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"crypto/hkdf"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -41,7 +42,9 @@ type Store interface {
 	MemberByTelegram(ctx context.Context, tgUserID int64) (*models.MemberView, error)
 	MemberByTgUsername(ctx context.Context, username string) (*models.MemberView, error)
 	MembersByPhone(ctx context.Context, phone string) ([]models.Member, error)
-	RelinkTelegram(ctx context.Context, id string, u models.TelegramUser, actor string) (models.LinkResult, error)
+	LinkOrAsk(ctx context.Context, id string, req models.LinkRequest, actor string) (models.LinkResult, error)
+	DecideRelink(ctx context.Context, id, by int64, confirm bool, actor string) (models.RelinkDecision, error)
+	TelegramLinked(ctx context.Context, tgUserID int64) (bool, error)
 	UnlinkTelegram(ctx context.Context, id, actor string) (*models.MemberView, error)
 	RecordMembership(ctx context.Context, tgChatID, tgUserID int64, in bool, actor string) (models.Membership, error)
 	RecordMembershipOnce(ctx context.Context, updateID, tgChatID, tgUserID int64, in bool, actor string) (models.Membership, error)
@@ -58,6 +61,9 @@ type Store interface {
 	ChatSummaries(ctx context.Context) ([]models.ChatSummary, error)
 	BindChatBy(ctx context.Context, key string, tgChatID, by int64, actor string) error
 	UnbindChat(ctx context.Context, key, actor string) error
+	TakeBindCode(ctx context.Context, key, code string, tgUserID int64) error
+	BindCodeSpent(ctx context.Context, code string) (key string, usedBy int64, err error)
+	PruneBindCodes(ctx context.Context, cutoff time.Time) (int64, error)
 	SetChatBot(ctx context.Context, key string, b models.BotInChat) error
 	SetJoinLink(ctx context.Context, key, link string) error
 	SetTag(ctx context.Context, memberID int64, chat, tag string) error
@@ -74,6 +80,7 @@ type Store interface {
 	FinishNotice(ctx context.Context, key, status, detail string) error
 	ForgetNotice(ctx context.Context, key string) error
 	QueueNotice(ctx context.Context, chat string, tgUserID int64, memberExt string, p models.NoticePayload) error
+	LastReplyTo(ctx context.Context, tgUserID int64) (time.Time, bool, error)
 
 	SaveMemberLink(ctx context.Context, l models.MemberLink) error
 	MemberLinkFor(ctx context.Context, memberID int64, chat string) (*models.MemberLink, error)
@@ -101,8 +108,9 @@ type Options struct {
 	// WebhookURL, when set, makes Telegram post updates there; empty means
 	// long polling.
 	WebhookURL string
-	// Admins are Telegram users allowed to bind chats and run admin
-	// commands everywhere (KARMAGATE_ADMINS).
+	// Admins are Telegram users allowed to bind chats without a bind
+	// code, run /sync, and run admin commands about every chat
+	// (KARMAGATE_ADMINS); they are told of every bind and unbind.
 	Admins []int64
 	// LogChat is a private chat the bot administers, used to resolve phone
 	// numbers with sendContact (KARMAGATE_LOG_CHAT); 0: not used.
@@ -180,6 +188,7 @@ type Bot struct {
 	texts *texts
 
 	webhookSecret string
+	relinkKey     []byte // MACs the relink buttons (relink.go)
 	admins        map[int64]bool
 	wake          chan struct{}
 	metrics       *botMetrics
@@ -188,6 +197,7 @@ type Bot struct {
 	adminSeen map[adminKey]adminSeen // getChatMember answers, briefly cached
 	linkLocks map[string]*sync.Mutex // one join link made at a time per chat
 	adminCmds map[int64]bool         // site admins shown their commands
+	syncing   *syncRun               // the /sync pass running, if any
 }
 
 // client is the Bot API client: go-telegram/bot for the methods it has,
@@ -244,6 +254,15 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 			return nil, fmt.Errorf("bot: derive webhook secret: %w", err)
 		}
 		b.webhookSecret = hex.EncodeToString(key)
+		if b.relinkKey, err = hkdf.Key(sha256.New, opts.Secret, nil, "karmagate relink buttons v1", 32); err != nil {
+			return nil, fmt.Errorf("bot: derive relink key: %w", err)
+		}
+	} else {
+		// Without a master secret the buttons hold for this process only.
+		b.relinkKey = make([]byte, 32)
+		if _, err := rand.Read(b.relinkKey); err != nil {
+			return nil, fmt.Errorf("bot: relink key: %w", err)
+		}
 	}
 	me, err := b.getMe(ctx)
 	if err != nil {
@@ -283,8 +302,22 @@ func (b *Bot) ID() int64 { return b.me.ID }
 // delivery (derived from the master secret).
 func (b *Bot) WebhookSecret() string { return b.webhookSecret }
 
-// LinkURL issues a fresh deep link for a member (api.Linker).
+// LinkURL issues a fresh deep link for a member (api.Linker). Used by
+// another Telegram account than the one the member is linked to, it moves
+// nothing until that account confirms.
 func (b *Bot) LinkURL(ctx context.Context, memberID string) (string, time.Time, error) {
+	return b.linkURL(ctx, memberID, false)
+}
+
+// ReplaceLinkURL issues a deep link that moves the member to the account
+// that uses it even when linked to another, without asking that one
+// (which is told): POST /api/v1/members/{id}/link {"replace": true}, for
+// an old account that is lost, blocked the bot or does not answer.
+func (b *Bot) ReplaceLinkURL(ctx context.Context, memberID string) (string, time.Time, error) {
+	return b.linkURL(ctx, memberID, true)
+}
+
+func (b *Bot) linkURL(ctx context.Context, memberID string, replace bool) (string, time.Time, error) {
 	v, err := b.store.FindMember(ctx, memberID)
 	if err != nil {
 		return "", time.Time{}, err
@@ -293,7 +326,11 @@ func (b *Bot) LinkURL(ctx context.Context, memberID string) (string, time.Time, 
 	if v.Member.Username != nil {
 		expect.Username = *v.Member.Username
 	}
-	tok, exp, err := b.opts.Tokens.Issue(ctx, memberID, expect)
+	issue := b.opts.Tokens.Issue
+	if replace {
+		issue = b.opts.Tokens.IssueReplace
+	}
+	tok, exp, err := issue(ctx, memberID, expect)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("issue link token: %w", err)
 	}

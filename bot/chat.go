@@ -2,6 +2,8 @@ package bot
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
@@ -122,6 +124,40 @@ func (b *Bot) ensureJoinLink(ctx context.Context, row *models.ChatRow) (string, 
 	if cur.JoinLink != nil && cur.TgChatID != nil && *cur.TgChatID == *row.TgChatID {
 		return *cur.JoinLink, nil
 	}
+	// One instance makes it: a lease in the database (the mutex above
+	// orders this process's callers only). Another instance making it
+	// meanwhile is waited for, and its link used.
+	name := joinLinkLease(row.ChatKey)
+	for {
+		held, err := b.store.AcquireLease(ctx, name, b.opts.Owner, joinLinkLeaseTTL)
+		if err != nil {
+			return "", fmt.Errorf("the join link lease of %s: %w", row.ChatKey, err)
+		}
+		if held {
+			break
+		}
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			return "", err
+		}
+		if cur, err = b.store.ChatRow(ctx, row.ChatKey); err != nil {
+			return "", err
+		}
+		if cur.JoinLink != nil && cur.TgChatID != nil && *cur.TgChatID == *row.TgChatID {
+			return *cur.JoinLink, nil
+		}
+	}
+	defer func() {
+		if err := b.store.ReleaseLease(context.WithoutCancel(ctx), name, b.opts.Owner); err != nil {
+			b.log.DebugContext(ctx, "release the join link lease", "chat", row.ChatKey, "err", err)
+		}
+	}()
+	// Made by another instance before this one held the lease?
+	if cur, err = b.store.ChatRow(ctx, row.ChatKey); err != nil {
+		return "", err
+	}
+	if cur.JoinLink != nil && cur.TgChatID != nil && *cur.TgChatID == *row.TgChatID {
+		return *cur.JoinLink, nil
+	}
 	if cur.BotStatus != "administrator" && cur.BotStatus != "creator" || !cur.CanInvite {
 		if err := b.refreshBot(ctx, cur); err != nil {
 			return "", err
@@ -173,6 +209,22 @@ func (b *Bot) checkJoinLink(ctx context.Context, row *models.ChatRow) error {
 	row.JoinLink = nil
 	_, err = b.ensureJoinLink(ctx, row)
 	return err
+}
+
+// joinLinkLeaseTTL bounds how long an instance that died while making a
+// chat's join link holds the others up (its heart stopping frees it
+// sooner).
+const joinLinkLeaseTTL = 30 * time.Second
+
+// joinLinkLease names the lease of a chat's join link creation (lease
+// names are at most 58 bytes: a long chat key is hashed).
+func joinLinkLease(key string) string {
+	name := "joinlink:" + key
+	if len(name) > 58 {
+		sum := sha256.Sum256([]byte(key))
+		name = "joinlink:" + hex.EncodeToString(sum[:16])
+	}
+	return name
 }
 
 func (b *Bot) linkLock(key string) *sync.Mutex {

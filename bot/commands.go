@@ -18,8 +18,8 @@ func (b *Bot) setCommands(ctx context.Context) error {
 	people := peopleCommands
 
 	groupAdmins := []tgmodels.BotCommand{
-		{Command: "bind", Description: "Bind this group to a chat of the rules"},
-		{Command: "unbind", Description: "Stop gating this group"},
+		{Command: "bind", Description: "Bind this group (site admins, or with a bind code)"},
+		{Command: "unbind", Description: "Stop gating this group (site admins, or with a bind code)"},
 		{Command: "pending", Description: "Removals held under dry run"},
 		{Command: "confirm", Description: "Carry out the held removals"},
 	}

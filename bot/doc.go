@@ -11,6 +11,11 @@
 // admins' commands. A group bound while people are in it besides its admins
 // starts in dry run: its removals wait for an admin's /confirm.
 //
+// A member linked to one Telegram account is moved to another only when
+// that account confirms with a button (relink.go) or through a link the
+// website issued with replace. A person who is no member is answered at
+// most once a minute (throttle.go).
+//
 // Updates arrive by webhook (Options.WebhookURL) or long polling, and are
 // stored before they are acknowledged and processed after, in order per
 // user or group, so a crash loses none and processes none twice. Every call

@@ -70,7 +70,7 @@ func TestBot_DryRunOnBind(t *testing.T) {
 		if err := h.sb.MakeAdmin(c.BotAPIID(), 0, nil); err != nil {
 			t.Fatal(err)
 		}
-		bound := h.sayInGroup(c, owner, "/bind webmasters-pro")
+		bound := h.sayInGroup(c, owner, "/bind webmasters-pro "+h.bindCode("webmasters-pro"))
 		if !strings.Contains(bound, "starts in dry run") || !strings.Contains(bound, "2 member(s) besides its admins") {
 			t.Errorf("/bind answered %q", bound)
 		}

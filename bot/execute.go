@@ -375,7 +375,17 @@ func (b *Bot) execNotify(ctx context.Context, a *models.Action) error {
 	if a.MemberExt != "" {
 		ext = &a.MemberExt
 	}
-	return b.notify(ctx, models.Notice{IdemKey: p.Key, TgUserID: *a.TgUserID, MemberExt: ext, Kind: p.Kind}, p.Text, nil)
+	var markup tgmodels.ReplyMarkup
+	if len(p.Buttons) > 0 {
+		kb := make([][]tgmodels.InlineKeyboardButton, len(p.Buttons))
+		for i, row := range p.Buttons {
+			for _, bt := range row {
+				kb[i] = append(kb[i], tgmodels.InlineKeyboardButton{Text: bt.Text, CallbackData: bt.Data})
+			}
+		}
+		markup = &tgmodels.InlineKeyboardMarkup{InlineKeyboard: kb}
+	}
+	return b.notify(ctx, models.Notice{IdemKey: p.Key, TgUserID: *a.TgUserID, MemberExt: ext, Kind: p.Kind}, p.Text, markup)
 }
 
 // personalLink returns the member's own link to the chat (member_limit 1,

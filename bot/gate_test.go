@@ -182,9 +182,9 @@ func TestBot_RemovalEdges(t *testing.T) {
 		if failed != 1 {
 			t.Errorf("notices to the blocker: %+v, want one failed, not retried", ns)
 		}
-		// /unbind: the chat is no longer gated.
+		// /unbind with a bind code: the chat is no longer gated.
 		h.reply(owner.ID, "/help")
-		if _, err := h.sb.SendMessage(owner.ID, chat.BotAPIID(), "/unbind"); err != nil {
+		if _, err := h.sb.SendMessage(owner.ID, chat.BotAPIID(), "/unbind "+h.bindCode("webmasters-pro")); err != nil {
 			t.Fatal(err)
 		}
 		h.eventually("unbound", func() bool {

@@ -89,6 +89,8 @@ func TestBot_Setup(t *testing.T) {
 	modelstest.Each(t, func(t *testing.T, spec string) {
 		h := newHarness(t, spec, harnessOptions{})
 		owner := h.person("Owner", "owner_tg")
+		h.opts.admins = []int64{owner.ID} // /setup is the site admins'
+		h = h.restart()
 		c, err := h.sb.CreateChat(owner.ID, "My webmasters", "")
 		if err != nil {
 			t.Fatal(err)

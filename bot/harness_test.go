@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/karmagate/karmagate/bot"
 	"github.com/karmagate/karmagate/linking"
 	"github.com/karmagate/karmagate/models"
@@ -66,9 +68,13 @@ type harnessOptions struct {
 	// reconcile answers /sync with a worker.Reconciler's pass, as serve
 	// does.
 	reconcile bool
+	// sync, when set, answers /sync instead.
+	sync func(ctx context.Context, by string) (string, error)
 	// executors, when set, may wrap the bot's executors before the
 	// workers get them (to lose an outcome after its effect, say).
 	executors func(map[string]worker.Executor)
+	// registry, when set, receives the bot's metrics.
+	registry *prometheus.Registry
 }
 
 func newHarness(t testing.TB, spec string, o harnessOptions) *harness {
@@ -118,11 +124,18 @@ func (h *harness) start() {
 			return rep.String(), nil
 		}
 	}
-	b, err := bot.New(ctx, bot.Options{Widget: widget, Sync: syncFn,
+	if o.sync != nil {
+		syncFn = o.sync
+	}
+	bopts := bot.Options{Widget: widget, Sync: syncFn,
 		Token: sb.BotToken(), ServerURL: sb.BotAPIURL(), Store: store, Tokens: tokens, Secret: secret,
 		Admins: o.admins, WebhookURL: o.webhook, Now: clock.Now, PollTimeout: time.Second, Limits: o.limits, TagEvery: o.tagEvery, LogChat: o.logChat,
 		WakeWorkers: func() { pool.Wake() }, Logger: testLogger(t),
-	})
+	}
+	if o.registry != nil {
+		bopts.Registerer = o.registry
+	}
+	b, err := bot.New(ctx, bopts)
 	if err != nil {
 		cancel()
 		t.Fatalf("bot: %v", err)
@@ -207,6 +220,16 @@ func (h *harness) person(first, username string) world.User {
 	return sandboxtest.MustUser(h.t, h.sb, world.UserSpec{FirstName: first, Username: username})
 }
 
+// makeMember makes person a member linked to their account, straight in the
+// store (strangers are answered once a minute; members always).
+func (h *harness) makeMember(person world.User, id string) {
+	h.t.Helper()
+	h.put(id, 1, "customers")
+	if _, err := h.store.LinkTelegram(h.ctx, id, person.ID, person.Username, "test"); err != nil {
+		h.t.Fatalf("link %s: %v", id, err)
+	}
+}
+
 // token issues a deep link for a member and returns its start parameter.
 func (h *harness) token(member string) string {
 	h.t.Helper()
@@ -288,11 +311,12 @@ func (h *harness) state(id, chat string) models.ChatState {
 }
 
 // group makes owner create a supergroup by hand with the bot as admin,
-// and bind it with /bind key in the group.
+// and bind it with /bind key code in the group, with a bind code a site
+// admin issued.
 func (h *harness) group(owner world.User, title, key string) world.Chat {
 	h.t.Helper()
 	c := sandboxtest.MustChat(h.t, h.sb, owner.ID, title)
-	if _, err := h.sb.SendMessage(owner.ID, c.BotAPIID(), "/bind "+key); err != nil {
+	if _, err := h.sb.SendMessage(owner.ID, c.BotAPIID(), "/bind "+key+" "+h.bindCode(key)); err != nil {
 		h.t.Fatal(err)
 	}
 	h.eventually(key+" bound with a join link", func() bool {

@@ -12,7 +12,8 @@ import (
 // calls getUpdates. Telegram answers a second concurrent getUpdates with
 // 409 Conflict, so several instances in polling mode take turns: one holds
 // the lease and polls, the others stand by and take over once its lease
-// runs out (it was killed, or lost the database).
+// runs out (it lost the database) or its process is gone (its heart
+// stopped, or it was a process of this host whose pid is gone).
 const PollerLease = "poller"
 
 // poll runs the poller on this instance while it holds the poller lease,
@@ -42,8 +43,11 @@ func (b *Bot) poll(ctx context.Context) {
 				b.log.InfoContext(ctx, "poll: another instance polls getUpdates; standing by", "leader", holder.Owner, "until", holder.Until)
 				standby = true
 			}
-			// Look again a few times per lease, not in step with others.
-			_ = sleep(ctx, time.Duration(float64(ttl/4)*(0.75+rand.Float64()/2)))
+			// Look again about every second (at most four times per lease),
+			// not in step with others: the lease is free as soon as its
+			// holder's heart stops (models.InstanceStale), and polling
+			// should resume within seconds.
+			_ = sleep(ctx, time.Duration(float64(min(ttl/4, time.Second))*(0.75+rand.Float64()/2)))
 			continue
 		}
 		b.log.InfoContext(ctx, "poll: this instance polls getUpdates", "owner", b.opts.Owner, "lease", ttl)
@@ -65,7 +69,7 @@ func (b *Bot) poll(ctx context.Context) {
 // whose pid is alive (or cannot be probed), is waited for.
 func (b *Bot) takeFromDead(ctx context.Context, ttl time.Duration) bool {
 	holder, err := b.store.LeaseHolder(ctx, PollerLease)
-	if err != nil || holder.Owner == b.opts.Owner || !deadHere(holder.Owner) {
+	if err != nil || holder.Owner == b.opts.Owner || !worker.DeadHere(holder.Owner) {
 		return false
 	}
 	actx, cancel := context.WithTimeout(ctx, max(ttl/3, time.Second))

@@ -41,6 +41,7 @@ func TestBot_PollerElection(t *testing.T) {
 		t.Cleanup(func() { cancel(); wg.Wait() })
 
 		p := h.person("Pat", "pat_tg")
+		h.makeMember(p, "pat") // every message of a member is answered
 		if got := h.reply(p.ID, "/help"); got == "" {
 			t.Fatal("no answer while the first bot polls")
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	tgmodels "github.com/go-telegram/bot/models"
 
@@ -35,7 +36,7 @@ func (b *Bot) onStart(ctx context.Context, u *update, param string) error {
 		}
 		return b.reply(ctx, u, from.ID, nil, b.texts.render(msgStartHelp, from.LanguageCode, textData{Bot: b.me.Username}), kb)
 	}
-	memberID, err := b.opts.Tokens.Consume(ctx, param, linking.TelegramUser{ID: from.ID, Username: from.Username})
+	c, err := b.opts.Tokens.ConsumeLink(ctx, param, linking.TelegramUser{ID: from.ID, Username: from.Username})
 	if err != nil {
 		key, known := tokenTexts[linking.CodeOf(err)]
 		if !known {
@@ -45,12 +46,26 @@ func (b *Bot) onStart(ctx context.Context, u *update, param string) error {
 		b.log.InfoContext(ctx, "link token refused", "user", from.ID, "why", linking.CodeOf(err))
 		return b.reply(ctx, u, from.ID, nil, b.texts.render(key, from.LanguageCode, textData{}), nil)
 	}
-	return b.link(ctx, u, memberID, from, msgLinked)
+	return b.link(ctx, u, c.MemberID, from, msgLinked, linkVia{via: "token", replace: c.Replace, expires: c.ExpiresAt})
 }
 
-// link links member to the sender and answers with where they stand.
-func (b *Bot) link(ctx context.Context, u *update, memberID string, from *tgmodels.User, textKey string) error {
-	res, err := b.store.RelinkTelegram(ctx, memberID, models.TelegramUser{ID: from.ID, Username: from.Username, LanguageCode: from.LanguageCode}, "bot")
+// linkVia says how a link was asked for: through what, whether the
+// website vouched for moving a linked member without its account
+// (replace), and until when the account linked now may confirm a move.
+type linkVia struct {
+	via     string
+	replace bool
+	expires time.Time
+}
+
+// link links member to the sender and answers with where they stand; a
+// member linked to another account is not moved but asked about
+// (askOldAccount), and the sender told to wait.
+func (b *Bot) link(ctx context.Context, u *update, memberID string, from *tgmodels.User, textKey string, via linkVia) error {
+	res, err := b.store.LinkOrAsk(ctx, memberID, models.LinkRequest{
+		User: models.TelegramUser{ID: from.ID, Username: from.Username, LanguageCode: from.LanguageCode},
+		Name: fullName(from), Via: via.via, Replace: via.replace, Expires: via.expires,
+	}, "bot")
 	if errors.Is(err, models.ErrNotFound) {
 		// The website deleted the member after issuing the link.
 		b.metrics.link("member_gone")
@@ -58,6 +73,15 @@ func (b *Bot) link(ctx context.Context, u *update, memberID string, from *tgmode
 	}
 	if err != nil {
 		return fmt.Errorf("link %s: %w", memberID, err)
+	}
+	if res.Pending != nil {
+		b.metrics.link("relink_asked")
+		if err := b.askOldAccount(ctx, res.View, res.Pending); err != nil {
+			return err
+		}
+		d := textData{Until: res.Pending.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC"), Unreachable: res.View.Member.UnreachableAt != nil}
+		// Not throttled: the answer to a link the website issued.
+		return b.answer(ctx, u, from.ID, nil, b.texts.render(msgRelinkPending, from.LanguageCode, d), &tgmodels.ReplyKeyboardRemove{RemoveKeyboard: true})
 	}
 	b.metrics.link("linked")
 	if res.PreviousAccount != 0 {
@@ -178,27 +202,48 @@ func (b *Bot) onContact(ctx context.Context, u *update) error {
 		return b.reply(ctx, u, from.ID, nil, b.texts.render(msgContactNoMatch, lang, textData{}), &tgmodels.ReplyKeyboardRemove{RemoveKeyboard: true})
 	}
 	b.metrics.link("contact_matched")
-	return b.link(ctx, u, ms[0].ExternalID, from, msgContactLinked)
+	return b.link(ctx, u, ms[0].ExternalID, from, msgContactLinked, linkVia{via: "contact", expires: b.relinkExpires()})
 }
 
 // LoginWidget links a member through the Telegram Login Widget's fields
 // (api.WidgetLinker): the signature and age are checked, a payload is good
-// once, and the newest link wins as with a deep link.
-func (b *Bot) LoginWidget(ctx context.Context, memberID string, fields map[string]string) (*models.MemberView, error) {
+// once, the account must be the one the member's username names (as with
+// a deep link), and a member linked to another account is not moved: the
+// request is returned pending and that account asked to confirm it.
+func (b *Bot) LoginWidget(ctx context.Context, memberID string, fields map[string]string) (*models.MemberView, *models.Relink, error) {
 	if b.opts.Widget == nil {
-		return nil, errors.New("login widget: not configured")
+		return nil, nil, errors.New("login widget: not configured")
 	}
 	u, err := b.opts.Widget.Verify(ctx, fields)
 	if err != nil {
 		b.metrics.link("widget_" + string(linking.CodeOf(err)))
-		return nil, err
+		return nil, nil, err
 	}
-	if _, err := b.store.FindMember(ctx, memberID); err != nil {
-		return nil, err
-	}
-	res, err := b.store.RelinkTelegram(ctx, memberID, models.TelegramUser{ID: u.ID, Username: u.Username}, "widget")
+	v, err := b.store.FindMember(ctx, memberID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	var expect linking.TelegramUser
+	if v.Member.Username != nil {
+		expect.Username = *v.Member.Username
+	}
+	if !linking.Admits(expect, linking.TelegramUser{ID: u.ID, Username: u.Username}) {
+		b.metrics.link("widget_" + string(linking.CodeWidgetForeign))
+		return nil, nil, linking.ErrWidgetForeign
+	}
+	name := strings.TrimSpace(u.FirstName + " " + u.LastName)
+	res, err := b.store.LinkOrAsk(ctx, memberID, models.LinkRequest{
+		User: models.TelegramUser{ID: u.ID, Username: u.Username}, Name: name, Via: "widget", Expires: b.relinkExpires(),
+	}, "widget")
+	if err != nil {
+		return nil, nil, err
+	}
+	if res.Pending != nil {
+		b.metrics.link("widget_relink_asked")
+		if err := b.askOldAccount(ctx, res.View, res.Pending); err != nil {
+			return nil, nil, err
+		}
+		return res.View, res.Pending, nil
 	}
 	b.metrics.link("widget_linked")
 	if res.PreviousAccount != 0 {
@@ -206,11 +251,16 @@ func (b *Bot) LoginWidget(ctx context.Context, memberID string, fields map[strin
 			Key: fmt.Sprintf("moved/w%d/%d", u.ID, u.AuthDate.Unix()), Kind: "link_moved", Text: b.texts.render(msgLinkMoved, "", textData{Name: displayName(res.View.Member, nil)}),
 		})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if b.opts.WakeWorkers != nil {
 		b.opts.WakeWorkers()
 	}
-	return res.View, nil
+	return res.View, nil, nil
+}
+
+// fullName is a Telegram account's first and last name.
+func fullName(u *tgmodels.User) string {
+	return strings.TrimSpace(u.FirstName + " " + u.LastName)
 }

@@ -60,6 +60,8 @@ func TestBot_Linking(t *testing.T) {
 					if tc.fresh != nil {
 						tc.param = tc.fresh()
 					}
+					// Mallory is no member: one answer a minute.
+					h.clock.Advance(time.Minute)
 					got := h.reply(mallory.ID, "/start "+tc.param)
 					contains(t, tc.name, got, tc.want)
 				})
@@ -79,6 +81,7 @@ func TestBot_Linking(t *testing.T) {
 				t.Fatalf("alice linked to %v, want %d", v.Member.TgUserID, alice.ID)
 			}
 			// Used: once only, even by someone else.
+			h.clock.Advance(time.Minute)
 			got = h.reply(mallory.ID, "/start "+tok)
 			contains(t, "reused token", got, "used already")
 			if v := h.member("alice"); *v.Member.TgUserID != alice.ID {
@@ -101,16 +104,20 @@ func TestBot_Linking(t *testing.T) {
 			got := h.link("bob", bob)
 			contains(t, "bob linked", got, "Linked")
 		})
-		t.Run("relinking from a second account", func(t *testing.T) {
+		t.Run("relinking from a second account, confirmed by the first", func(t *testing.T) {
 			alice2 := h.person("Alice", "alice_new")
-			before := len(h.received(alice.ID))
+			last, _ := h.buttons(alice.ID)
 			got := h.link("alice", alice2)
-			contains(t, "relink", got, "Linked")
-			if v := h.member("alice"); *v.Member.TgUserID != alice2.ID {
-				t.Fatalf("alice linked to %d, want the new account %d", *v.Member.TgUserID, alice2.ID)
-			}
+			contains(t, "relink", got, "confirm")
+			h.linkedTo("alice", alice.ID)
+			ask, bs := h.waitButtons(alice.ID, last.ID)
+			before, before2 := len(h.received(alice.ID)), len(h.received(alice2.ID))
+			h.press(alice.ID, ask.ID, bs["Confirm"])
+			h.linkedTo("alice", alice2.ID)
 			h.eventually("the old account told", func() bool { return len(h.received(alice.ID)) > before })
 			contains(t, "old account", h.received(alice.ID)[before], "another Telegram account")
+			h.eventually("the new account told", func() bool { return len(h.received(alice2.ID)) > before2 })
+			contains(t, "new account", h.received(alice2.ID)[before2], "Linked")
 			// The same Telegram account taken over by another member.
 			h.put("carol", 10, "customers")
 			got = h.link("carol", alice2)
@@ -120,6 +127,7 @@ func TestBot_Linking(t *testing.T) {
 			}
 		})
 		t.Run("unlink", func(t *testing.T) {
+			h.clock.Advance(time.Minute)
 			got := h.reply(mallory.ID, "/unlink")
 			contains(t, "unlink unlinked", got, "not linked")
 			bob := h.member("bob")

@@ -62,5 +62,12 @@ func (b *Bot) maintainOnce(ctx context.Context, round int) {
 		} else if n > 0 {
 			b.log.DebugContext(ctx, "pruned old updates", "n", n)
 		}
+		// Bind codes are dead 15 minutes after they are issued; the audit
+		// trail keeps who issued and spent them.
+		if n, err := b.store.PruneBindCodes(ctx, b.opts.Now().Add(-24*time.Hour)); err != nil {
+			b.log.WarnContext(ctx, "maintain: prune bind codes", "err", err)
+		} else if n > 0 {
+			b.log.DebugContext(ctx, "pruned old bind codes", "n", n)
+		}
 	}
 }

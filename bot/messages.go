@@ -85,7 +85,7 @@ func (b *Bot) onGroupMessage(ctx context.Context, u *update) error {
 	case "bind":
 		return b.onBind(ctx, u, args)
 	case "unbind":
-		return b.onUnbind(ctx, u)
+		return b.onUnbind(ctx, u, args)
 	case "pending", "confirm":
 		return b.onGroupAdminCommand(ctx, u, cmd)
 	}

@@ -14,6 +14,7 @@ type botMetrics struct {
 	joins    *prometheus.HistogramVec
 	links    *prometheus.CounterVec
 	retries  *prometheus.CounterVec
+	dropped  *prometheus.CounterVec
 }
 
 func newBotMetrics(reg prometheus.Registerer) *botMetrics {
@@ -36,7 +37,9 @@ func newBotMetrics(reg prometheus.Registerer) *botMetrics {
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "karmagate_retry_checks_total",
 			Help: "Retried invites and removals checked against Telegram first, by kind and finding (already_done, repeated)."}, []string{"kind", "finding"}),
 	}
-	reg.MustRegister(m.calls, m.updates, m.handle, m.webhooks, m.joins, m.links, m.retries)
+	m.dropped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "karmagate_replies_dropped_total",
+		Help: "Answers not sent, by reason (stranger: a person who is no member, answered less than a minute before)."}, []string{"reason"})
+	reg.MustRegister(m.calls, m.updates, m.handle, m.webhooks, m.joins, m.links, m.retries, m.dropped)
 	return m
 }
 
@@ -92,5 +95,11 @@ func (m *botMetrics) link(outcome string) {
 func (m *botMetrics) retryChecked(kind, finding string) {
 	if m != nil {
 		m.retries.WithLabelValues(kind, finding).Inc()
+	}
+}
+
+func (m *botMetrics) replyDropped(reason string) {
+	if m != nil {
+		m.dropped.WithLabelValues(reason).Inc()
 	}
 }

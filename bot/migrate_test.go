@@ -38,7 +38,7 @@ func testBasicGroupUpgrade(t *testing.T, missed bool) {
 		if err := h.sb.MakeAdmin(basic.BotAPIID(), 0, nil); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := h.sb.SendMessage(owner.ID, basic.BotAPIID(), "/bind webmasters-pro"); err != nil {
+		if _, err := h.sb.SendMessage(owner.ID, basic.BotAPIID(), "/bind webmasters-pro "+h.bindCode("webmasters-pro")); err != nil {
 			t.Fatal(err)
 		}
 		h.eventually("bound to the basic group with a join link", func() bool {

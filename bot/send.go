@@ -115,9 +115,30 @@ func (b *Bot) notify(ctx context.Context, n models.Notice, text string, markup t
 	return nil
 }
 
-// reply answers a person in a private chat, at most once per update.
+// reply answers a person in a private chat, at most once per update; a
+// person who is no member gets at most one answer a minute
+// (strangerThrottled), the rest are dropped.
 func (b *Bot) reply(ctx context.Context, u *update, userID int64, memberExt *string, text string, markup tgmodels.ReplyMarkup) error {
-	return b.notify(ctx, models.Notice{IdemKey: u.key(), TgUserID: userID, MemberExt: memberExt, Kind: "reply"}, text, markup)
+	drop, err := b.strangerThrottled(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if drop {
+		return nil
+	}
+	return b.notify(ctx, replyNotice(u, userID, memberExt), text, markup)
+}
+
+// answer answers a person in a private chat, at most once per update, and
+// never throttled: for an answer to someone the bot found entitled to it
+// (an admin's command, a link the website issued).
+func (b *Bot) answer(ctx context.Context, u *update, userID int64, memberExt *string, text string, markup tgmodels.ReplyMarkup) error {
+	return b.notify(ctx, replyNotice(u, userID, memberExt), text, markup)
+}
+
+// replyNotice is the notice of the answer to update u.
+func replyNotice(u *update, userID int64, memberExt *string) models.Notice {
+	return models.Notice{IdemKey: u.key(), TgUserID: userID, MemberExt: memberExt, Kind: "reply"}
 }
 
 // queuedReply answers update u in chatID (a person or a group) through

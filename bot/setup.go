@@ -21,46 +21,132 @@ var botRights = map[string]bool{
 	"can_pin_messages": false, "can_manage_topics": false, "can_manage_tags": true,
 }
 
-// mayBind reports whether user may bind the Telegram chat: its creator, or
-// a site admin.
-func (b *Bot) mayBind(ctx context.Context, chatID, userID int64) (bool, error) {
-	if b.isSiteAdmin(userID) {
-		return true, nil
-	}
-	mi, err := b.getMember(ctx, chatID, userID)
-	if err != nil {
-		if f := classify(err); f == failChat || f == failUserGone || f == failRefused {
-			return false, nil
-		}
-		return false, err
-	}
-	return mi.Status == "creator", nil
-}
+// mayBind reports whether user may bind, rebind, unbind or /setup any
+// group without a bind code: only a site admin (KARMAGATE_ADMINS). Being a
+// group's creator is not enough: anyone can create a group.
+func (b *Bot) mayBind(userID int64) bool { return b.isSiteAdmin(userID) }
 
-// onBind binds the group the command is sent in to a chat of the rules.
-func (b *Bot) onBind(ctx context.Context, u *update, key string) error {
+// bindRefusal is the answer to anyone else: how to get a bind code, and no
+// chat keys.
+const bindRefusal = "Only a site admin may bind or unbind a group, or someone holding a bind code a site admin issued. " + howToGetCode
+
+// howToGetCode says how a bind code is had.
+const howToGetCode = "Ask the site's admin for a bind code for the chat: the \"Bind code\" button on its row of the dashboard's overview, " +
+	"or karmagate bind-code KEY on the server prints one. Then send /bind KEY CODE in the group. A code works once, within 15 minutes."
+
+// badCode answers a bind code that is unknown, spent, expired or another
+// chat's: all alike.
+const badCode = "That bind code is not valid: it is unknown, used, expired or for another chat. " +
+	"Only a site admin may bind or unbind a group, or someone holding a bind code a site admin issued. " + howToGetCode
+
+// onBind binds the group the command is sent in to a chat of the rules:
+// /bind KEY from a site admin, /bind KEY CODE from anyone holding a bind
+// code for KEY.
+func (b *Bot) onBind(ctx context.Context, u *update, args string) error {
 	m := u.Message
-	if key == "" {
-		return b.groupReply(ctx, u, m.Chat.ID, "Usage: /bind <chat key>. The rules name: "+strings.Join(b.chatKeys(), ", "))
+	admin := b.mayBind(m.From.ID)
+	fields := strings.Fields(args)
+	if len(fields) == 0 {
+		if admin {
+			return b.groupReply(ctx, u, m.Chat.ID, "Usage: /bind <chat key>. The rules name: "+strings.Join(b.chatKeys(), ", "))
+		}
+		return b.groupReply(ctx, u, m.Chat.ID, "Usage: /bind <chat key> <bind code>. "+howToGetCode)
 	}
-	ok, err := b.mayBind(ctx, m.Chat.ID, m.From.ID)
-	if err != nil {
-		return err
+	key, code := fields[0], ""
+	if len(fields) > 1 {
+		code = fields[1]
 	}
-	if !ok {
-		return b.groupReply(ctx, u, m.Chat.ID, "Only the group's creator or a site admin may bind it.")
+	byCode := false
+	if !admin {
+		if code == "" {
+			b.log.InfoContext(ctx, "bind refused", "user", m.From.ID, "telegram_chat", m.Chat.ID)
+			return b.groupReply(ctx, u, m.Chat.ID, bindRefusal)
+		}
+		// A group bound to another chat keeps the code unspent.
+		if other, err := b.store.ChatByTelegram(ctx, m.Chat.ID); err == nil && other.ChatKey != key {
+			return b.groupReply(ctx, u, m.Chat.ID, boundElsewhere)
+		} else if err != nil && !errors.Is(err, models.ErrNotFound) {
+			return err
+		}
+		err := b.store.TakeBindCode(ctx, key, code, m.From.ID)
+		if errors.Is(err, models.ErrBindCode) {
+			var mine bool
+			if mine, err = b.spentHere(ctx, key, code, m.From.ID, m.Chat.ID); err == nil && !mine {
+				b.log.InfoContext(ctx, "bind code refused", "user", m.From.ID, "telegram_chat", m.Chat.ID)
+				return b.groupReply(ctx, u, m.Chat.ID, badCode)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		byCode = true
 	}
-	text, err := b.bind(ctx, key, m.Chat.ID, m.From.ID, m.From.LanguageCode)
+	text, err := b.bind(ctx, u, key, m.Chat.ID, groupName(m.Chat), m.From, byCode)
 	if err != nil {
 		return err
 	}
 	return b.groupReply(ctx, u, m.Chat.ID, text)
 }
 
-// bind binds Telegram chat chatID to the rules' chat key for user, and
-// says what happened in words for the admin. A group that has people in it
-// besides its admins starts in dry run (startDryRunIfPeopled).
-func (b *Bot) bind(ctx context.Context, key string, chatID, userID int64, lang string) (string, error) {
+// spentHere reports whether this update spent the code before: handled
+// again after it bound the chat (its answer had to wait for its turn, or
+// the process died), it must answer as it would have, not "used".
+func (b *Bot) spentHere(ctx context.Context, key, code string, userID, chatID int64) (bool, error) {
+	spentFor, by, err := b.store.BindCodeSpent(ctx, code)
+	if errors.Is(err, models.ErrBindCode) || err == nil && (spentFor != key || by != userID) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	row, err := b.store.ChatRow(ctx, key)
+	if err != nil {
+		return false, err
+	}
+	return row.TgChatID != nil && *row.TgChatID == chatID, nil
+}
+
+// groupName names a group for the site admins: its title and id.
+func groupName(c tgmodels.Chat) string {
+	if c.Title == "" {
+		return fmt.Sprintf("group %d", c.ID)
+	}
+	return fmt.Sprintf("group %q (%d)", c.Title, c.ID)
+}
+
+// personName names a Telegram user for the site admins.
+func personName(u *tgmodels.User) string {
+	s := strings.TrimSpace(u.FirstName + " " + u.LastName)
+	if u.Username != "" {
+		s += " @" + u.Username
+	}
+	return fmt.Sprintf("%s (Telegram id %d)", s, u.ID)
+}
+
+// tellSiteAdmins sends every site admin a DM about a bind or unbind,
+// through the outbox (at most once each, keyed by the update).
+func (b *Bot) tellSiteAdmins(ctx context.Context, u *update, kind, text string) error {
+	for _, id := range b.opts.Admins {
+		err := b.store.QueueNotice(ctx, "", id, "", models.NoticePayload{Key: fmt.Sprintf("%s/u%d/%d", kind, u.ID, id), Kind: kind, Text: text})
+		if err != nil {
+			return fmt.Errorf("tell site admin %d: %w", id, err)
+		}
+	}
+	if len(b.opts.Admins) > 0 && b.opts.WakeWorkers != nil {
+		b.opts.WakeWorkers()
+	}
+	return nil
+}
+
+const boundElsewhere = "This group is already bound to another chat of the rules; /unbind it there first."
+
+// bind binds Telegram chat chatID (named group, for the site admins) to
+// the rules' chat key for user, who is a site admin or spent a bind code,
+// and says what happened in words for them. The site admins are told. A
+// group that has people in it besides its admins starts in dry run
+// (startDryRunIfPeopled).
+func (b *Bot) bind(ctx context.Context, u *update, key string, chatID int64, group string, from *tgmodels.User, byCode bool) (string, error) {
+	userID, lang := from.ID, from.LanguageCode
 	c, ok := b.rules.Chat(key)
 	if !ok {
 		return fmt.Sprintf("There is no chat %q in the rules; they name %s.", key, strings.Join(b.chatKeys(), ", ")), nil
@@ -70,7 +156,6 @@ func (b *Bot) bind(ctx context.Context, key string, chatID, userID int64, lang s
 		return "", err
 	}
 	again := before != nil && before.TgChatID != nil && *before.TgChatID == chatID
-	const boundElsewhere = "This group is already bound to another chat of the rules; /unbind it there first."
 	if other, err := b.store.ChatByTelegram(ctx, chatID); err == nil && other.ChatKey != key {
 		return boundElsewhere, nil
 	} else if err != nil && !errors.Is(err, models.ErrNotFound) {
@@ -118,7 +203,20 @@ func (b *Bot) bind(ctx context.Context, key string, chatID, userID int64, lang s
 	if b.opts.WakeWorkers != nil {
 		b.opts.WakeWorkers()
 	}
-	b.log.InfoContext(ctx, "chat bound", "chat", key, "telegram_chat", chatID, "by", userID)
+	b.log.InfoContext(ctx, "chat bound", "chat", key, "telegram_chat", chatID, "by", userID, "code", byCode)
+	if !again {
+		how := "as a site admin"
+		if byCode {
+			how = "with a bind code"
+		}
+		note := fmt.Sprintf("karmagate: %s (%s) is now bound to the Telegram %s by %s, %s.", c.Title, key, group, personName(from), how)
+		if before != nil && before.TgChatID != nil {
+			note += fmt.Sprintf(" It was bound to Telegram group %d before; that group is no longer gated.", *before.TgChatID)
+		}
+		if err := b.tellSiteAdmins(ctx, u, "chat_bound", note); err != nil {
+			return "", err
+		}
+	}
 	text := fmt.Sprintf("Bound to %s (%s). From now on members who qualify get in through the join link, and requests from anyone else are declined.", c.Title, key)
 	if len(problems) > 0 {
 		text += " Before I can: " + strings.Join(problems, "; ") + "."
@@ -129,27 +227,54 @@ func (b *Bot) bind(ctx context.Context, key string, chatID, userID int64, lang s
 	return text, nil
 }
 
-// onUnbind releases the group the command is sent in.
-func (b *Bot) onUnbind(ctx context.Context, u *update) error {
+// onUnbind releases the group the command is sent in: /unbind from a site
+// admin, /unbind CODE from anyone holding a bind code for its chat.
+func (b *Bot) onUnbind(ctx context.Context, u *update, args string) error {
 	m := u.Message
-	ok, err := b.mayBind(ctx, m.Chat.ID, m.From.ID)
-	if err != nil {
-		return err
+	admin := b.mayBind(m.From.ID)
+	code, _, _ := strings.Cut(strings.TrimSpace(args), " ")
+	if !admin && code == "" {
+		return b.groupReply(ctx, u, m.Chat.ID, bindRefusal)
 	}
-	if !ok {
-		return b.groupReply(ctx, u, m.Chat.ID, "Only the group's creator or a site admin may unbind it.")
+	how := "as a site admin"
+	if !admin {
+		how = "with a bind code"
+	}
+	unbound := func(key string) error {
+		note := fmt.Sprintf("karmagate: %s was unbound from the Telegram %s by %s, %s; it is not gated until it is bound again.",
+			key, groupName(m.Chat), personName(m.From), how)
+		if err := b.tellSiteAdmins(ctx, u, "chat_unbound", note); err != nil {
+			return err
+		}
+		return b.groupReply(ctx, u, m.Chat.ID, fmt.Sprintf("Unbound from %s: I no longer gate this group.", key))
 	}
 	row, err := b.store.ChatByTelegram(ctx, m.Chat.ID)
 	if errors.Is(err, models.ErrNotFound) {
+		if !admin {
+			// Handled again after this very code unbound the group: answer
+			// as the first time.
+			if key, by, err := b.store.BindCodeSpent(ctx, code); err == nil && by == m.From.ID {
+				if row, err := b.store.ChatRow(ctx, key); err == nil && row.TgChatID == nil {
+					return unbound(key)
+				}
+			}
+		}
 		return b.groupReply(ctx, u, m.Chat.ID, "This group is not bound to any chat of the rules.")
 	}
 	if err != nil {
 		return err
 	}
+	if !admin {
+		if err := b.store.TakeBindCode(ctx, row.ChatKey, code, m.From.ID); errors.Is(err, models.ErrBindCode) {
+			return b.groupReply(ctx, u, m.Chat.ID, badCode)
+		} else if err != nil {
+			return err
+		}
+	}
 	if err := b.store.UnbindChat(ctx, row.ChatKey, fmt.Sprintf("bot:%d", m.From.ID)); err != nil && !errors.Is(err, models.ErrNotFound) {
 		return err
 	}
-	return b.groupReply(ctx, u, m.Chat.ID, fmt.Sprintf("Unbound from %s: I no longer gate this group.", row.ChatKey))
+	return unbound(row.ChatKey)
 }
 
 // setupRequestID marks the request_chat button of /setup.
@@ -160,6 +285,9 @@ const setupRequestID = 1
 // which group it was (chat_shared).
 func (b *Bot) onSetup(ctx context.Context, u *update) error {
 	from := u.Message.From
+	if !b.mayBind(from.ID) {
+		return b.reply(ctx, u, from.ID, nil, "/setup is for the site's admins. "+bindRefusal+" (Add me to the group as an admin first.)", nil)
+	}
 	markup := map[string]any{
 		"keyboard": [][]map[string]any{{{
 			"text": "Choose a group",
@@ -188,12 +316,8 @@ func (b *Bot) onChatShared(ctx context.Context, u *update) error {
 	if shared.RequestID != setupRequestID {
 		return nil
 	}
-	ok, err := b.mayBind(ctx, shared.ChatID, from.ID)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return b.reply(ctx, u, from.ID, nil, "Only the group's creator or a site admin may bind it.", &tgmodels.ReplyKeyboardRemove{RemoveKeyboard: true})
+	if !b.mayBind(from.ID) {
+		return b.reply(ctx, u, from.ID, nil, bindRefusal, &tgmodels.ReplyKeyboardRemove{RemoveKeyboard: true})
 	}
 	rows, err := b.store.ChatRows(ctx)
 	if err != nil {
@@ -207,12 +331,16 @@ func (b *Bot) onChatShared(ctx context.Context, u *update) error {
 		}
 		kb = append(kb, []tgmodels.InlineKeyboardButton{{Text: label, CallbackData: fmt.Sprintf("bind:%d:%d", shared.ChatID, i)}})
 	}
-	return b.reply(ctx, u, from.ID, nil, "Which chat of the rules is this group?", &tgmodels.InlineKeyboardMarkup{InlineKeyboard: kb})
+	return b.answer(ctx, u, from.ID, nil, "Which chat of the rules is this group?", &tgmodels.InlineKeyboardMarkup{InlineKeyboard: kb})
 }
 
-// onCallback handles inline button presses: the rule chosen after /setup.
+// onCallback handles inline button presses: the rule chosen after
+// /setup, and the answers to relink requests.
 func (b *Bot) onCallback(ctx context.Context, u *update) error {
 	q := u.CallbackQuery
+	if strings.HasPrefix(q.Data, relinkPrefix) {
+		return errUpdate(u, b.onRelinkPress(ctx, u))
+	}
 	answer := func(text string) error {
 		err := b.c.do(ctx, q.From.ID, callOther, func(ctx context.Context) error {
 			_, err := b.c.tg.AnswerCallbackQuery(ctx, &tgbot.AnswerCallbackQueryParams{CallbackQueryID: q.ID, Text: text})
@@ -232,14 +360,10 @@ func (b *Bot) onCallback(ctx context.Context, u *update) error {
 	if err1 != nil || err2 != nil || idx < 0 || idx >= len(b.rules.Chats) {
 		return errUpdate(u, answer("That button is out of date."))
 	}
-	ok, err := b.mayBind(ctx, chatID, q.From.ID)
-	if err != nil {
-		return errUpdate(u, err)
+	if !b.mayBind(q.From.ID) {
+		return errUpdate(u, answer("Only a site admin may bind a group this way; anyone else needs a bind code: /bind KEY CODE in the group."))
 	}
-	if !ok {
-		return errUpdate(u, answer("Only the group's creator or a site admin may bind it."))
-	}
-	text, err := b.bind(ctx, b.rules.Chats[idx].Key, chatID, q.From.ID, q.From.LanguageCode)
+	text, err := b.bind(ctx, u, b.rules.Chats[idx].Key, chatID, fmt.Sprintf("group %d", chatID), &q.From, false)
 	if err != nil {
 		return errUpdate(u, err)
 	}

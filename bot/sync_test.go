@@ -16,6 +16,8 @@ func TestBot_SyncReconciles(t *testing.T) {
 	modelstest.Each(t, func(t *testing.T, spec string) {
 		h := newHarness(t, spec, harnessOptions{reconcile: true})
 		owner := h.person("Owner", "owner_tg")
+		h.opts.admins = []int64{owner.ID} // /sync is the site admins'
+		h = h.restart()
 		c := h.group(owner, "Webmasters Pro", "webmasters-pro")
 		h.put("ann", 150, "webmasters")
 		h.put("ben", 150, "webmasters")

@@ -41,6 +41,18 @@ const (
 	msgConfirmed     = "confirmed"
 	msgDryRunStarted = "dry_run_started"
 	msgAdminsOnly    = "admins_only"
+	// Relinking: a link that would move a linked member to another
+	// Telegram account waits for the account linked now.
+	msgRelinkPending       = "relink_pending"
+	msgRelinkAsk           = "relink_ask"
+	msgRelinkConfirmButton = "relink_confirm_button"
+	msgRelinkRefuseButton  = "relink_refuse_button"
+	msgRelinkConfirmedOld  = "relink_confirmed"
+	msgRelinkRefusedOld    = "relink_refused"
+	msgRelinkRefusedNew    = "relink_refused_new"
+	msgRelinkExpired       = "relink_expired"
+	msgRelinkClosed        = "relink_closed"
+	msgRelinkNotYours      = "relink_not_yours"
 )
 
 // texts holds the message templates by key and language.
@@ -70,6 +82,9 @@ type textData struct {
 	DryRun     bool
 	Configured bool
 	Command    string // the command refused, without /
+	// Unreachable: the account asked to confirm a relink blocked the bot
+	// or is gone, as far as the bot knows.
+	Unreachable bool
 }
 
 // removalLine is one held removal in /pending.
@@ -193,6 +208,40 @@ var builtinTexts = map[string]map[string]string{
 	msgDryRunStarted: {
 		"en": "This group already has {{.Count}} member(s) besides its admins, so it starts in dry run: I check who is inside, and whoever does not qualify is listed by /pending, not removed, until an admin sends /confirm.",
 		"ru": "В группе уже есть участники кроме администраторов ({{.Count}}), поэтому она начинает в пробном режиме: я проверю, кто внутри, а тех, кто не проходит, покажу в /pending и не удалю, пока администратор не отправит /confirm.",
+	},
+	msgRelinkPending: {
+		"en": "That website account is linked to another Telegram account. I asked that account to confirm the move to this one; nothing changes until it does, and I will tell you here (the request lapses at {{.Until}}).{{if .Unreachable}} That account seems unreachable (it blocked me, or is gone): ask the website to move the link for you.{{else}} If that account is lost, ask the website to move the link for you.{{end}}",
+		"ru": "Этот аккаунт на сайте привязан к другому Telegram. Я попросил тот аккаунт подтвердить переход на этот; пока он не подтвердит, ничего не изменится, и я напишу вам здесь (запрос действует до {{.Until}}).{{if .Unreachable}} Тот аккаунт, похоже, недоступен (заблокировал меня или удалён): попросите сайт перенести привязку.{{else}} Если тот аккаунт утерян, попросите сайт перенести привязку.{{end}}",
+	},
+	msgRelinkAsk: {
+		"en": "Someone asks to link your website account {{.Name}} to another Telegram account: {{.User}}. If that is you, press Confirm: that account takes this one's place, and this one leaves the gated groups. If not, press Refuse and nothing changes. The request lapses at {{.Until}}.",
+		"ru": "Кто-то просит привязать ваш аккаунт {{.Name}} на сайте к другому Telegram: {{.User}}. Если это вы, нажмите «Подтвердить»: тот аккаунт займёт место этого, а этот выйдет из закрытых групп. Если нет, нажмите «Отказать», и ничего не изменится. Запрос действует до {{.Until}}.",
+	},
+	msgRelinkConfirmButton: {"en": "Confirm", "ru": "Подтвердить"},
+	msgRelinkRefuseButton:  {"en": "Refuse", "ru": "Отказать"},
+	msgRelinkConfirmedOld: {
+		"en": "Confirmed: {{.Name}} moves to the other Telegram account.",
+		"ru": "Подтверждено: {{.Name}} переходит на другой Telegram.",
+	},
+	msgRelinkRefusedOld: {
+		"en": "Refused: nothing changed, {{.Name}} stays linked to this account.",
+		"ru": "Отказано: ничего не изменилось, {{.Name}} остаётся привязан к этому аккаунту.",
+	},
+	msgRelinkRefusedNew: {
+		"en": "The Telegram account linked to that website account refused the move; nothing changed.",
+		"ru": "Telegram, привязанный к этому аккаунту на сайте, отказал в переходе; ничего не изменилось.",
+	},
+	msgRelinkExpired: {
+		"en": "This request has lapsed; nothing changed.",
+		"ru": "Срок этого запроса истёк; ничего не изменилось.",
+	},
+	msgRelinkClosed: {
+		"en": "This request was answered already; nothing changed.",
+		"ru": "На этот запрос уже ответили; ничего не изменилось.",
+	},
+	msgRelinkNotYours: {
+		"en": "This button is not for you; nothing changed.",
+		"ru": "Эта кнопка не для вас; ничего не изменилось.",
 	},
 	msgAdminsOnly: {
 		"en": "Only the group's admins and the site's admins may use /{{.Command}}.",

@@ -139,7 +139,8 @@ func TestBot_StoredBeforeProcessed(t *testing.T) {
 	modelstest.Each(t, func(t *testing.T, spec string) {
 		h := newHarness(t, spec, harnessOptions{})
 		alice := h.person("Alice", "alice_tg")
-		h.reply(alice.ID, "/help") // she has started the bot
+		h.makeMember(alice, "alice") // every message of a member is answered
+		h.reply(alice.ID, "/help")   // she has started the bot
 		h.stop()
 		// What the crashed process left: one update stored, one claimed by
 		// it (leased) and never finished.

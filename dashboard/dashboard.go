@@ -47,6 +47,13 @@ type RemovalConfirmer interface {
 	ConfirmRemovals(ctx context.Context, chat, actor string) (int, error)
 }
 
+// BindCoder issues one-time bind codes: whoever holds one may bind a
+// Telegram group to the chat with /bind KEY CODE (models.Store). Without
+// one the overview has no "Bind code" buttons.
+type BindCoder interface {
+	IssueBindCode(ctx context.Context, key, actor string) (models.BindCode, error)
+}
+
 // Userbots is the pool of userbot accounts as the dashboard shows it and
 // logs accounts in. Without one the userbots page says there are none.
 type Userbots interface {
@@ -110,6 +117,9 @@ type Options struct {
 	Secret   []byte
 	Userbots Userbots         // nil: no userbot pool
 	Removals RemovalConfirmer // nil: no dry run to confirm
+	// BindCodes issues bind codes from the overview's chat rows; nil: no
+	// button.
+	BindCodes BindCoder
 	// SessionTTL is how long a sign-in lasts; 12 hours by default.
 	SessionTTL time.Duration
 	Logger     *slog.Logger
@@ -122,6 +132,7 @@ type Server struct {
 	store    Store
 	userbots Userbots
 	removals RemovalConfirmer
+	bindCode BindCoder
 	creds    *credentials
 	sessions SessionStore
 	keys     sessionKeys
@@ -174,6 +185,7 @@ func New(opts Options) (*Server, error) {
 		store:    opts.Store,
 		userbots: opts.Userbots,
 		removals: opts.Removals,
+		bindCode: opts.BindCodes,
 		creds:    creds,
 		sessions: opts.Sessions,
 		keys:     newSessionKeys(opts.Secret, opts.SessionTTL),
@@ -202,6 +214,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST "+Prefix+"/members/{id}/override", s.handle(s.setOverride, true))
 	s.mux.HandleFunc("GET "+Prefix+"/removals", s.handle(s.removalsPage, true))
 	s.mux.HandleFunc("POST "+Prefix+"/removals/confirm", s.handle(s.confirmRemovals, true))
+	s.mux.HandleFunc("POST "+Prefix+"/chats/{key}/bind-code", s.handle(s.issueBindCode, true))
 	s.mux.HandleFunc("GET "+Prefix+"/userbots", s.handle(s.userbotsPage, true))
 	s.mux.HandleFunc("POST "+Prefix+"/userbots/login", s.handle(s.userbotLogin, true))
 	s.mux.HandleFunc("POST "+Prefix+"/userbots/{id}/code", s.handle(s.userbotCode, true))

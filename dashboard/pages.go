@@ -25,6 +25,8 @@ type overviewData struct {
 	InChats int64 // members in gated chats, counted once per chat
 	Waiting int64 // outbox actions pending or running
 	Recent  []models.Event
+	// BindCodes shows each chat's "Bind code" button.
+	BindCodes bool
 }
 
 func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request, sess *session) error {
@@ -36,7 +38,8 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request, sess *sess
 	if err != nil {
 		return err
 	}
-	d := overviewData{Overview: ov, Waiting: ov.Outbox[models.ActionPending] + ov.Outbox[models.ActionRunning], Recent: recent}
+	d := overviewData{Overview: ov, Waiting: ov.Outbox[models.ActionPending] + ov.Outbox[models.ActionRunning], Recent: recent,
+		BindCodes: s.bindCode != nil}
 	for _, c := range ov.Chats {
 		d.InChats += c.InChat
 	}
@@ -261,6 +264,35 @@ func (s *Server) confirmRemovals(w http.ResponseWriter, r *http.Request, sess *s
 	}
 	s.log.InfoContext(r.Context(), "dashboard: removals confirmed", "chat", chat, "removals", n, "user", sess.User)
 	http.Redirect(w, r, Prefix+"/removals?done=confirmed", http.StatusSeeOther)
+	return nil
+}
+
+// bindCodeData is the bind-code page: the command, shown this once.
+type bindCodeData struct {
+	Chat      *gate.Chat
+	Command   string
+	ExpiresAt time.Time
+}
+
+// issueBindCode issues a one-time bind code for a chat and shows the
+// command to send in the group, once: the store keeps only its hash, and
+// the page is not cached (no-store) nor reachable again.
+func (s *Server) issueBindCode(w http.ResponseWriter, r *http.Request, sess *session) error {
+	if s.bindCode == nil {
+		return &pageError{status: http.StatusConflict, title: "No bind codes here",
+			detail: "This karmagate cannot issue bind codes."}
+	}
+	key := r.PathValue("key")
+	i := slices.IndexFunc(s.store.Rules().Chats, func(c *gate.Chat) bool { return c.Key == key })
+	if i < 0 {
+		return &pageError{status: http.StatusNotFound, title: "No such chat", detail: "The rules have no chat " + strconv.Quote(key) + "."}
+	}
+	c, err := s.bindCode.IssueBindCode(r.Context(), key, actor(sess))
+	if err != nil {
+		return err
+	}
+	s.log.InfoContext(r.Context(), "dashboard: bind code issued", "chat", key, "user", sess.User)
+	s.render(w, r, sess, http.StatusOK, "bindcode", "Bind code", bindCodeData{Chat: s.store.Rules().Chats[i], Command: c.Command(), ExpiresAt: c.ExpiresAt})
 	return nil
 }
 

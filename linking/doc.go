@@ -9,10 +9,13 @@
 //     under a key derived from KARMAGATE_SECRET, so a forged token, or one
 //     from another deployment, is refused without a database read. The store
 //     keeps only an HMAC of each token, so a copy of the database holds no
-//     usable token. Tokens are single use and short-lived.
+//     usable token. Tokens are single use and short-lived. IssueReplace
+//     issues one whose use may move a member linked to another account
+//     without that account's confirmation (ConsumeLink says Replace).
 //   - The Telegram Login Widget (VerifyWidget, Widget): the website forwards
 //     the widget's signed fields; they are checked against the bot token,
-//     refused when stale, and refused when replayed.
+//     refused when stale, and refused when replayed. Admits is the username
+//     check both share: the account must be the one the website names.
 //   - The member's phone (NormalizePhone, CheckContact): the bot asks for the
 //     user's own contact and compares it with the phone on the member's
 //     record.

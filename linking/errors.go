@@ -17,6 +17,7 @@ const (
 	CodeWidgetForged    Code = "widget_forged"    // Login Widget signature does not match
 	CodeWidgetStale     Code = "widget_stale"     // Login Widget auth_date too old or in the future
 	CodeWidgetReplayed  Code = "widget_replayed"  // Login Widget payload seen before
+	CodeWidgetForeign   Code = "widget_foreign"   // Login Widget account is not the one the member's username names
 	CodePhoneInvalid    Code = "phone_invalid"    // not a phone number
 	CodeForeignContact  Code = "foreign_contact"  // a contact that is not the sender's own
 	CodePhoneMismatch   Code = "phone_mismatch"   // the sender's phone is not the member's
@@ -59,6 +60,7 @@ var (
 	ErrWidgetForged    = &Error{CodeWidgetForged, "login widget signature does not match"}
 	ErrWidgetStale     = &Error{CodeWidgetStale, "login widget data is stale"}
 	ErrWidgetReplayed  = &Error{CodeWidgetReplayed, "login widget data already used"}
+	ErrWidgetForeign   = &Error{CodeWidgetForeign, "login widget account is not the member's"}
 	ErrPhoneInvalid    = &Error{CodePhoneInvalid, "not a phone number"}
 	ErrForeignContact  = &Error{CodeForeignContact, "contact is not the sender's own"}
 	ErrPhoneMismatch   = &Error{CodePhoneMismatch, "phone does not match the member's"}

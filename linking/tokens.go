@@ -104,6 +104,17 @@ func NewTokens(opts TokenOptions) (*Tokens, error) {
 // username, compared without '@' and case); a zero expect lets anyone.
 // Times are whole seconds in UTC, so they survive a DATETIME column.
 func (t *Tokens) Issue(ctx context.Context, memberID string, expect TelegramUser) (token string, expires time.Time, err error) {
+	return t.issue(ctx, memberID, expect, false)
+}
+
+// IssueReplace is Issue for a token whose use moves a member linked to
+// another Telegram account without asking that account (ConsumeLink says
+// Replace): the website's answer when the old account cannot confirm.
+func (t *Tokens) IssueReplace(ctx context.Context, memberID string, expect TelegramUser) (token string, expires time.Time, err error) {
+	return t.issue(ctx, memberID, expect, true)
+}
+
+func (t *Tokens) issue(ctx context.Context, memberID string, expect TelegramUser, replace bool) (token string, expires time.Time, err error) {
 	if memberID == "" {
 		return "", time.Time{}, errors.New("issue link token: empty member id")
 	}
@@ -122,6 +133,7 @@ func (t *Tokens) Issue(ctx context.Context, memberID string, expect TelegramUser
 		ExpectUsername: normUsername(expect.Username),
 		CreatedAt:      now,
 		ExpiresAt:      now.Add(t.ttl),
+		Replace:        replace,
 	}
 	if err := t.store.SaveToken(ctx, rec); err != nil {
 		return "", time.Time{}, fmt.Errorf("issue link token: %w", err)
@@ -165,41 +177,62 @@ func (t *Tokens) Check(token string) error {
 // token may use it again until it expires and gets the same member: that is
 // a caller retrying after a crash between consuming and linking.
 func (t *Tokens) Consume(ctx context.Context, token string, who TelegramUser) (memberID string, err error) {
+	c, err := t.ConsumeLink(ctx, token, who)
+	return c.MemberID, err
+}
+
+// Consumed is what a consumed token grants.
+type Consumed struct {
+	MemberID string
+	// Replace: move the member even when linked to another account,
+	// without asking it (IssueReplace).
+	Replace bool
+	// ExpiresAt is the end of the token's lifetime: a request to the
+	// member's account linked now lasts as long.
+	ExpiresAt time.Time
+}
+
+// ConsumeLink is Consume, telling also how the token was issued.
+func (t *Tokens) ConsumeLink(ctx context.Context, token string, who TelegramUser) (Consumed, error) {
 	if err := t.Check(token); err != nil {
-		return "", err
+		return Consumed{}, err
 	}
 	if who.ID == 0 {
-		return "", errors.New("consume link token: sender has no Telegram user id")
+		return Consumed{}, errors.New("consume link token: sender has no Telegram user id")
 	}
 	hash := t.hash(token)
 	rec, found, err := t.store.FindToken(ctx, hash)
 	if err != nil {
-		return "", fmt.Errorf("consume link token: %w", err)
+		return Consumed{}, fmt.Errorf("consume link token: %w", err)
 	}
 	now := t.now()
+	ok := Consumed{MemberID: rec.MemberID, Replace: rec.Replace, ExpiresAt: rec.ExpiresAt}
 	switch {
 	case !found:
-		return "", ErrUnknown
+		return Consumed{}, ErrUnknown
 	case !rec.UsedAt.IsZero() && rec.UsedBy == who.ID && now.Before(rec.ExpiresAt):
 		// The same person again before it expires: the bot retrying an
 		// update after a crash between consuming the token and linking.
-		return rec.MemberID, nil
+		return ok, nil
 	case !rec.UsedAt.IsZero():
-		return "", ErrUsed
+		return Consumed{}, ErrUsed
 	case !now.Before(rec.ExpiresAt):
-		return "", ErrExpired
+		return Consumed{}, ErrExpired
 	case !rec.admits(who):
-		return "", ErrForeign
+		return Consumed{}, ErrForeign
 	}
 	taken, err := t.store.TakeToken(ctx, hash, who.ID, now)
 	if err != nil {
-		return "", fmt.Errorf("consume link token: %w", err)
+		return Consumed{}, fmt.Errorf("consume link token: %w", err)
 	}
 	if !taken {
-		return "", ErrUsed // another consumer won the race
+		return Consumed{}, ErrUsed // another consumer won the race
 	}
-	return rec.MemberID, nil
+	return ok, nil
 }
+
+// TTL is how long a token stays valid.
+func (t *Tokens) TTL() time.Duration { return t.ttl }
 
 func (t *Tokens) mac(random []byte) []byte {
 	m := hmac.New(sha256.New, t.macKey)

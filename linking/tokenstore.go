@@ -15,17 +15,27 @@ type TokenRecord struct {
 	ExpiresAt      time.Time // valid while now is before this
 	UsedAt         time.Time // zero while unused
 	UsedBy         int64     // the Telegram user who consumed it
+	// Replace: the website vouched for moving a member linked to another
+	// Telegram account without that account's confirmation.
+	Replace bool
 }
 
-// admits reports whether who may consume the token. A user id is
-// authoritative; a username only counts when no id was given, since
-// usernames change hands.
+// admits reports whether who may consume the token.
 func (r TokenRecord) admits(who TelegramUser) bool {
+	return Admits(TelegramUser{ID: r.ExpectUserID, Username: r.ExpectUsername}, who)
+}
+
+// Admits reports whether the Telegram account who is the one expect names
+// (the website's idea of the member's account). A user id is
+// authoritative; a username only counts when no id was given, since
+// usernames change hands (compared without '@' and case); a zero expect
+// admits anyone. Deep links and the Login Widget check the same way.
+func Admits(expect, who TelegramUser) bool {
 	switch {
-	case r.ExpectUserID != 0:
-		return who.ID == r.ExpectUserID
-	case r.ExpectUsername != "":
-		return normUsername(who.Username) == normUsername(r.ExpectUsername)
+	case expect.ID != 0:
+		return who.ID == expect.ID
+	case normUsername(expect.Username) != "":
+		return normUsername(who.Username) == normUsername(expect.Username)
 	default:
 		return true
 	}

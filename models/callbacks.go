@@ -25,6 +25,8 @@ const (
 	CallbackLeft     = "member.left"     // Telegram says the member left a gated chat
 	CallbackWarned   = "member.warned"   // the bot told the member they are in grace
 	CallbackRemoved  = "member.removed"  // the bot took the member out of a gated chat
+	CallbackBound    = "chat.bound"      // a gated chat was bound to a Telegram group (or moved to another)
+	CallbackUnbound  = "chat.unbound"    // a gated chat was released from its Telegram group
 )
 
 // Callback is the body of a callback to the website, as JSON. It is queued
@@ -40,14 +42,39 @@ type Callback struct {
 	// Seq is the outbox row's id: it grows with each event karmagate
 	// records for a member, so the website can drop an older event that
 	// arrives after a newer one (deliveries are retried independently).
-	Seq       int64             `json:"seq"`
-	Member    string            `json:"member"`
+	Seq int64 `json:"seq"`
+	// Member is the website's member id; empty (left out) in a chat's
+	// events (chat.bound, chat.unbound).
+	Member    string            `json:"member,omitempty"`
 	Chat      string            `json:"chat,omitempty"`
 	ChatTitle string            `json:"chat_title,omitempty"`
 	Telegram  *CallbackTelegram `json:"telegram,omitempty"`
 	Reason    string            `json:"reason,omitempty"`
 	// Until is when a warned member's grace period ends.
 	Until *time.Time `json:"until,omitempty"`
+	// TelegramChatID is the Telegram group a chat event is about (the one
+	// bound, or the one released); Previous, on chat.bound, the group the
+	// chat was bound to before, when it moved.
+	TelegramChatID *int64 `json:"telegram_chat_id,omitempty"`
+	Previous       *int64 `json:"previous_telegram_chat_id,omitempty"`
+	// Actor is who bound or unbound the chat, as in the audit trail
+	// (bot:<Telegram user id>, userbot, …).
+	Actor string `json:"actor,omitempty"`
+}
+
+// chatCallback queues, when callbacks are on, a chat event (chat.bound,
+// chat.unbound) in tx.
+func (s *Store) chatCallback(tx *gorm.DB, typ, chat string, tgChatID int64, previous *int64, actor string, now time.Time) error {
+	if !s.callbacks {
+		return nil
+	}
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
+	cb := Callback{ID: hex.EncodeToString(b[:]), Type: typ, At: now, Chat: chat, TelegramChatID: &tgChatID, Previous: previous, Actor: actor}
+	if c, _ := s.chatIndex(chat); c != nil {
+		cb.ChatTitle = c.Title
+	}
+	return s.writeCallbacks(tx, []Callback{cb}, now)
 }
 
 // CallbackTelegram is the Telegram account a callback is about.

@@ -43,7 +43,10 @@ func (f *fixture) callbacks(t *testing.T) []models.Callback {
 func types(cbs []models.Callback) []string {
 	var out []string
 	for _, cb := range cbs {
-		s := cb.Member + " " + cb.Type
+		s := cb.Type
+		if cb.Member != "" {
+			s = cb.Member + " " + s
+		}
 		if cb.Chat != "" {
 			s += "@" + cb.Chat
 		}
@@ -123,11 +126,12 @@ func TestStore_Callbacks(t *testing.T) {
 			f := setup(t, spec, true)
 			story(t, f)
 			got := f.callbacks(t)
-			want := []string{"alice member.linked", "alice member.joined@webmasters-pro", "alice member.warned@webmasters-pro",
+			want := []string{"chat.bound@webmasters-pro", "alice member.linked", "alice member.joined@webmasters-pro", "alice member.warned@webmasters-pro",
 				"alice member.removed@webmasters-pro", "alice member.unlinked"}
 			if !slices.Equal(types(got), want) {
 				t.Fatalf("callbacks = %q, want %q", types(got), want)
 			}
+			got = got[1:] // the chat's binding, before the story: about no member
 			ids := map[string]bool{}
 			for _, cb := range got {
 				if len(cb.ID) != 32 || ids[cb.ID] {
@@ -166,7 +170,7 @@ func TestStore_Callbacks(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			want := []string{"bob member.linked", "bob member.joined@webmasters-pro", "bob member.left@webmasters-pro", "bob member.joined@webmasters-pro"}
+			want := []string{"chat.bound@webmasters-pro", "bob member.linked", "bob member.joined@webmasters-pro", "bob member.left@webmasters-pro", "bob member.joined@webmasters-pro"}
 			if got := types(f.callbacks(t)); !slices.Equal(got, want) {
 				t.Fatalf("callbacks = %q, want %q", got, want)
 			}
@@ -187,7 +191,7 @@ func TestStore_Callbacks(t *testing.T) {
 			if _, err := f.store.RelinkTelegram(ctx, "dave", models.TelegramUser{ID: 4103}, "bot"); err != nil {
 				t.Fatal(err)
 			}
-			want := []string{"carol member.linked", "carol member.joined@webmasters-pro",
+			want := []string{"chat.bound@webmasters-pro", "carol member.linked", "carol member.joined@webmasters-pro",
 				"carol member.left@webmasters-pro", "carol member.unlinked", "dave member.linked", "dave member.joined@webmasters-pro"}
 			if got := types(f.callbacks(t)); !slices.Equal(got, want) {
 				t.Fatalf("callbacks = %q, want %q", got, want)

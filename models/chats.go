@@ -93,12 +93,36 @@ func (s *Store) BindChat(ctx context.Context, key string, tgChatID int64, actor 
 		case cur.TgChatID != nil && *cur.TgChatID == tgChatID:
 			return nil
 		default:
-			err = tx.Model(&ChatRow{}).Where("chat_key = ?", key).Updates(map[string]any{"tg_chat_id": tgChatID, "updated_at": now}).Error
+			// A rebind (or a bind after an unbind): nothing of the old
+			// group's may reach anyone, so its join link, the bot's
+			// standing there and the personal links made for it go.
+			err = tx.Model(&ChatRow{}).Where("chat_key = ?", key).Updates(map[string]any{
+				"tg_chat_id": tgChatID, "join_link": nil, "bot_status": "", "can_invite": false, "can_restrict": false,
+				"can_manage_tags": false, "guard": false, "updated_at": now,
+			}).Error
+			if err == nil {
+				err = forgetMemberLinks(tx, key)
+			}
 		}
 		if err != nil {
 			return fmt.Errorf("bind chat: %w", err)
 		}
-		return tx.Create(&Event{At: now, Actor: actor, Kind: EventChatBound, ChatKey: &key,
-			Detail: fmt.Sprintf("bound to Telegram chat %d", tgChatID)}).Error
+		detail := fmt.Sprintf("bound to Telegram chat %d", tgChatID)
+		if cur.TgChatID != nil {
+			detail += fmt.Sprintf(" (moved from %d; its join link and personal links forgotten)", *cur.TgChatID)
+		}
+		if err := tx.Create(&Event{At: now, Actor: actor, Kind: EventChatBound, ChatKey: &key, Detail: detail}).Error; err != nil {
+			return fmt.Errorf("record the binding: %w", err)
+		}
+		return s.chatCallback(tx, CallbackBound, key, tgChatID, cur.TgChatID, actor, now)
 	})
+}
+
+// forgetMemberLinks forgets the personal links made for a chat's group: it
+// is bound to another group now, or to none.
+func forgetMemberLinks(tx *gorm.DB, key string) error {
+	if err := tx.Where("chat_key = ?", key).Delete(&MemberLink{}).Error; err != nil {
+		return fmt.Errorf("forget the chat's personal links: %w", err)
+	}
+	return nil
 }

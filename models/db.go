@@ -35,6 +35,7 @@ type DB struct {
 	gorm    *gorm.DB // every write, and reads inside write transactions
 	read    *gorm.DB // reads outside transactions: a pool of its own on SQLite
 	dialect Dialect
+	file    string // the SQLite file; "" for MySQL and in-memory databases
 }
 
 // Dialect reports which database this is.
@@ -101,6 +102,10 @@ func Open(ctx context.Context, spec string, opts OpenOptions) (*DB, error) {
 		if err := checkSQLiteFolder(rest); err != nil {
 			return nil, err
 		}
+		file := sqliteFile(rest)
+		if err := prepareSQLiteFile(ctx, file, opts.Logger); err != nil {
+			return nil, err
+		}
 		g, err := gorm.Open(sqlite.Open(sqliteDSN(rest)), cfg)
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite %s: %w", rest, err)
@@ -127,7 +132,7 @@ func Open(ctx context.Context, spec string, opts OpenOptions) (*DB, error) {
 			rdb.SetMaxOpenConns(4)
 			rdb.SetMaxIdleConns(4)
 		}
-		db = &DB{gorm: g, read: r, dialect: SQLite}
+		db = &DB{gorm: g, read: r, dialect: SQLite, file: file}
 	case "mysql":
 		dsn, err := mysqlDSN(ctx, rest)
 		if err != nil {
@@ -158,6 +163,13 @@ func Open(ctx context.Context, spec string, opts OpenOptions) (*DB, error) {
 	if err := db.Ping(pctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", kind, err)
+	}
+	// The first connection made the -wal and -shm files: SQLite gives them
+	// the database file's mode, but one left by an older version may be
+	// looser.
+	if err := tightenSQLiteFiles(ctx, db.file, opts.Logger); db.file != "" && err != nil {
+		db.Close()
+		return nil, err
 	}
 	return db, nil
 }

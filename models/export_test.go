@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -72,4 +73,10 @@ func SessionLockWait(ctx context.Context, s *Store) (int, error) {
 		return tx.Raw("SELECT @@SESSION.innodb_lock_wait_timeout").Scan(&n).Error
 	})
 	return n, err
+}
+
+// AgeHeartbeat makes owner's last heartbeat age old, in the database's
+// clock, as if its process had stopped beating then.
+func AgeHeartbeat(ctx context.Context, s *Store, owner string, age time.Duration) error {
+	return s.db.gorm.WithContext(ctx).Exec("UPDATE instances SET heartbeat_ms = "+s.dbNowMs()+" - ? WHERE owner = ?", age.Milliseconds(), owner).Error
 }

@@ -16,7 +16,8 @@ import (
 // 409 Conflict). A lease is a row of the meta table, "lease:<name>" →
 // "<owner> <until>", so that it needs no table of its own. An owner that
 // stops renewing (killed, or cut off from the database) loses the lease
-// when it runs out, and any other instance may take it then.
+// when it runs out, or as soon as its heart stops (instances.go), and any
+// other instance may take it then.
 
 const leasePrefix = "lease:"
 
@@ -86,7 +87,12 @@ func (s *Store) acquireLease(ctx context.Context, name, owner, from string, ttl 
 		case from != "" && cur.Owner != from:
 			return nil
 		case from == "" && cur.Owner != owner && cur.Until.After(now):
-			return nil
+			// Held and not run out: free only if its holder's heart
+			// stopped (instances.go).
+			dead, err := s.ownerDead(tx, cur.Owner)
+			if err != nil || !dead {
+				return err
+			}
 		}
 		if err := tx.Model(&metaRow{}).Where("k = ?", leasePrefix+name).Update("v", next.value()).Error; err != nil {
 			return fmt.Errorf("take lease %s: %w", name, err)

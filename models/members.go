@@ -348,59 +348,67 @@ func (s *Store) DeleteMember(ctx context.Context, id string, actor string) (acti
 		if err != nil {
 			return err
 		}
-		p := s.newPlanner(tx, actor)
-		var rows []ChatState
-		if err := tx.Where("member_id = ?", m.ID).Order("chat_key").Find(&rows).Error; err != nil {
-			return fmt.Errorf("load chat states: %w", err)
-		}
-		var inviting []string
-		if err := tx.Model(&Action{}).Distinct("chat_key").
-			Where("member_id = ? AND kind = ? AND status IN ?", m.ID, string(gate.ActionInvite), []string{ActionPending, ActionRunning}).
-			Order("chat_key").Pluck("chat_key", &inviting).Error; err != nil {
-			return fmt.Errorf("find invites in flight: %w", err)
-		}
-		if err := tx.Model(&Action{}).Where("member_id = ? AND status IN ?", m.ID, unstarted).
-			Updates(map[string]any{"status": ActionCancelled, "updated_at": p.now}).Error; err != nil {
-			return fmt.Errorf("cancel actions: %w", err)
-		}
-		for _, chat := range inviting {
-			if !slices.ContainsFunc(rows, func(r ChatState) bool { return r.ChatKey == chat }) {
-				rows = append(rows, ChatState{ChatKey: chat}) // no state row: nothing to show, but the invite
-			}
-		}
-		why := gate.Reason{Code: gate.ReasonDeleted}.String()
-		for _, r := range rows {
-			st := gate.State(r.State)
-			var kind gate.ActionKind
-			switch {
-			case r.InChat || st == gate.StateMember || st == gate.StateGrace || st == gate.StateRemoving:
-				kind = gate.ActionRemove
-			case slices.Contains(inviting, r.ChatKey) ||
-				st == gate.StateInvited || st == gate.StateEligible || st == gate.StateExempt:
-				kind = gate.ActionUninvite
-			default:
-				continue
-			}
-			p.queue(m, r.ChatKey, r.Version+1, kind, why)
-			e := p.event(EventStateChanged, m, r.ChatKey, why+"; queued "+string(kind))
-			if r.State != "" {
-				e.FromState = ptr(r.State)
-			}
-			e.ToState = ptr(string(gate.StateRemoving))
-		}
-		for _, q := range []struct {
-			model any
-			where string
-		}{{&ChatState{}, "member_id = ?"}, {&OverrideRow{}, "member_id = ?"}, {&Member{}, "id = ?"}} {
-			if err := tx.Where(q.where, m.ID).Delete(q.model).Error; err != nil {
-				return fmt.Errorf("delete member: %w", err)
-			}
-		}
-		p.event(EventMemberDeleted, m, "", describeMember(m))
-		actions = len(p.actions)
-		return p.flush()
+		actions, err = s.deleteMemberTx(tx, m, actor)
+		return err
 	})
 	return actions, err
+}
+
+// deleteMemberTx deletes the locked member m in tx: cancels what has not
+// started, queues their removal from every chat they are in or invited to,
+// deletes their rows and records it. It returns how many actions it queued.
+func (s *Store) deleteMemberTx(tx *gorm.DB, m *Member, actor string) (int, error) {
+	p := s.newPlanner(tx, actor)
+	var rows []ChatState
+	if err := tx.Where("member_id = ?", m.ID).Order("chat_key").Find(&rows).Error; err != nil {
+		return 0, fmt.Errorf("load chat states: %w", err)
+	}
+	var inviting []string
+	if err := tx.Model(&Action{}).Distinct("chat_key").
+		Where("member_id = ? AND kind = ? AND status IN ?", m.ID, string(gate.ActionInvite), []string{ActionPending, ActionRunning}).
+		Order("chat_key").Pluck("chat_key", &inviting).Error; err != nil {
+		return 0, fmt.Errorf("find invites in flight: %w", err)
+	}
+	if err := tx.Model(&Action{}).Where("member_id = ? AND status IN ?", m.ID, unstarted).
+		Updates(map[string]any{"status": ActionCancelled, "updated_at": p.now}).Error; err != nil {
+		return 0, fmt.Errorf("cancel actions: %w", err)
+	}
+	for _, chat := range inviting {
+		if !slices.ContainsFunc(rows, func(r ChatState) bool { return r.ChatKey == chat }) {
+			rows = append(rows, ChatState{ChatKey: chat}) // no state row: nothing to show, but the invite
+		}
+	}
+	why := gate.Reason{Code: gate.ReasonDeleted}.String()
+	for _, r := range rows {
+		st := gate.State(r.State)
+		var kind gate.ActionKind
+		switch {
+		case r.InChat || st == gate.StateMember || st == gate.StateGrace || st == gate.StateRemoving:
+			kind = gate.ActionRemove
+		case slices.Contains(inviting, r.ChatKey) ||
+			st == gate.StateInvited || st == gate.StateEligible || st == gate.StateExempt:
+			kind = gate.ActionUninvite
+		default:
+			continue
+		}
+		p.queue(m, r.ChatKey, r.Version+1, kind, why)
+		e := p.event(EventStateChanged, m, r.ChatKey, why+"; queued "+string(kind))
+		if r.State != "" {
+			e.FromState = ptr(r.State)
+		}
+		e.ToState = ptr(string(gate.StateRemoving))
+	}
+	for _, q := range []struct {
+		model any
+		where string
+	}{{&ChatState{}, "member_id = ?"}, {&OverrideRow{}, "member_id = ?"}, {&Member{}, "id = ?"}} {
+		if err := tx.Where(q.where, m.ID).Delete(q.model).Error; err != nil {
+			return 0, fmt.Errorf("delete member: %w", err)
+		}
+	}
+	p.event(EventMemberDeleted, m, "", describeMember(m))
+	n := len(p.actions)
+	return n, p.flush()
 }
 
 // SetOverride sets (or with gate.OverrideNone lifts) a manual decision for a

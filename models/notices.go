@@ -92,6 +92,22 @@ func (s *Store) Notices(ctx context.Context, tgUserID int64) ([]Notice, error) {
 	return out, nil
 }
 
+// LastReplyTo returns when the bot last began answering a Telegram user
+// in their private chat (a notice of kind "reply"); ok is false when it
+// never did.
+func (s *Store) LastReplyTo(ctx context.Context, tgUserID int64) (at time.Time, ok bool, err error) {
+	var n []Notice
+	err = s.db.read.WithContext(ctx).Select("created_at").Where("tg_user_id = ? AND kind = ?", tgUserID, "reply").
+		Order("created_at DESC").Limit(1).Find(&n).Error
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("last reply to %d: %w", tgUserID, err)
+	}
+	if len(n) == 0 {
+		return time.Time{}, false, nil
+	}
+	return n[0].CreatedAt, true, nil
+}
+
 // insertFresh inserts a row of key and cols (args in that order) unless
 // one with that key exists, and reports whether it inserted. SQLite says so
 // through ON CONFLICT DO NOTHING; on MySQL, whose affected-row count cannot
@@ -120,6 +136,14 @@ type NoticePayload struct {
 	Key  string `json:"key"`  // the notice's idempotency key
 	Kind string `json:"kind"` // e.g. join_declined
 	Text string `json:"text"`
+	// Buttons are inline buttons under the message, in rows.
+	Buttons [][]NoticeButton `json:"buttons,omitempty"`
+}
+
+// NoticeButton is an inline button: its label and its callback data.
+type NoticeButton struct {
+	Text string `json:"text"`
+	Data string `json:"data"`
 }
 
 // QueueNotice queues a message to a Telegram user in the outbox, so that

@@ -29,7 +29,9 @@ func (s *Store) ClaimActions(ctx context.Context, owner string, limit int, lease
 		now := s.clock()
 		out = nil
 		err := tx.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"}).
-			Where("(status = ? AND not_before <= ?) OR (status = ? AND lease_until < ?)", ActionPending, now, ActionRunning, now).
+			// Running with a lease that ran out, or held by a process whose
+			// heart stopped (instances.go): taken over within seconds.
+			Where("(status = ? AND not_before <= ?) OR (status = ? AND (lease_until < ? OR lease_owner IN ("+s.deadOwners()+")))", ActionPending, now, ActionRunning, now).
 			// Actions of no member (a stranger's removal, a queued message)
 			// are independent of each other: member_id 0 orders nothing.
 			Where("actions.member_id = 0 OR NOT EXISTS (SELECT 1 FROM actions AS e WHERE e.member_id = actions.member_id AND e.chat_key = actions.chat_key AND e.status IN ? AND e.id < actions.id)",

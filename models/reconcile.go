@@ -360,7 +360,9 @@ func (s *Store) ClaimReconcile(ctx context.Context, owner string, every, ttl tim
 			return nil
 		}
 		if who, until := parseReconcileLease(lease); who != "" && who != owner && now.Before(until) {
-			return nil
+			if dead, err := s.ownerDead(tx, who); err != nil || !dead {
+				return err
+			}
 		}
 		v := fmt.Sprintf("%s|%d", owner, now.Add(ttl).UnixNano())
 		if err := tx.Model(&metaRow{}).Where("k = ?", metaReconcileLease).Update("v", v).Error; err != nil {

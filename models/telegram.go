@@ -44,6 +44,9 @@ type LinkResult struct {
 	PreviousAccount int64
 	// Unchanged is true when the member was linked to this account already.
 	Unchanged bool
+	// Pending, from LinkOrAsk, is the request the member's account must
+	// confirm: nothing moved.
+	Pending *Relink
 }
 
 // RelinkTelegram links a member to a Telegram account, the newest link
@@ -54,79 +57,87 @@ type LinkResult struct {
 func (s *Store) RelinkTelegram(ctx context.Context, id string, u TelegramUser, actor string) (LinkResult, error) {
 	var res LinkResult
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
-		res = LinkResult{}
 		m, err := lockMember(tx, id)
 		if err != nil {
 			return err
 		}
-		p := s.newPlanner(tx, actor)
-		p.keep = true
-		lang := blankToNil(&u.LanguageCode)
-		uname := blankToNil(&u.Username)
-		if m.TgUserID != nil && *m.TgUserID == u.ID {
-			res.Unchanged = true
-			if !eqPtr(m.TgUsername, uname) || !eqPtr(m.LanguageCode, lang) {
-				if err := tx.Model(&Member{}).Where("id = ?", m.ID).Updates(map[string]any{"tg_username": uname, "language_code": lang, "unreachable_at": nil}).Error; err != nil {
-					return fmt.Errorf("update link: %w", err)
-				}
-				m.TgUsername, m.LanguageCode = uname, lang
-			}
-			chats, err := s.memberStates(tx, m)
-			res.View = &MemberView{Member: m, Chats: chats}
-			return err
-		}
-		// The account's presence in chats moves with it.
-		var inChats []string
-		var old Member
-		err = tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("tg_user_id = ? AND id <> ?", u.ID, m.ID).Take(&old).Error
-		switch {
-		case err == nil:
-			res.Previous = old.ExternalID
-			if inChats, err = s.detach(p, &old, "linked to "+id+" instead"); err != nil {
-				return err
-			}
-		case !errors.Is(err, gorm.ErrRecordNotFound):
-			return fmt.Errorf("check link: %w", err)
-		}
-		if m.TgUserID != nil {
-			res.PreviousAccount = *m.TgUserID
-			// This member's previous account leaves with its link.
-			if _, err := s.unlinkLocked(p, m, "linked to another Telegram account"); err != nil {
-				return err
-			}
-		}
-		m.TgUserID, m.TgUsername, m.LanguageCode, m.LinkedAt, m.UnreachableAt = &u.ID, uname, lang, &p.now, nil
-		if err := tx.Model(&Member{}).Where("id = ?", m.ID).Updates(map[string]any{
-			"tg_user_id": u.ID, "tg_username": uname, "language_code": lang, "linked_at": p.now, "unreachable_at": nil, "updated_at": p.now,
-		}).Error; err != nil {
-			return fmt.Errorf("link member: %w", err)
-		}
-		detail := fmt.Sprintf("linked to Telegram user %d", u.ID)
-		if res.Previous != "" {
-			detail += " (taken over from " + res.Previous + ")"
-		}
-		p.event(EventLinked, m, "", detail)
-		p.callback(CallbackLinked, m, "", "")
-		for _, chat := range inChats {
-			if err := markInChat(p, m, chat, true); err != nil {
-				return err
-			}
-			p.callback(CallbackJoined, m, chat, "the Telegram account, already in the chat, was linked to this member")
-		}
-		members := []*Member{m}
-		if res.Previous != "" {
-			members = append(members, &old)
-		}
-		if err := p.plan(members, false); err != nil {
-			return err
-		}
-		res.View = &MemberView{Member: m, Chats: p.final[m.ID]}
-		if err := p.flush(); err != nil {
-			return err
-		}
-		return s.announceInvites(p, m, u.ID)
+		res, err = s.relinkLocked(tx, m, u, actor)
+		return err
 	})
 	return res, err
+}
+
+// relinkLocked is RelinkTelegram in tx, on a member whose row tx holds
+// locked.
+func (s *Store) relinkLocked(tx *gorm.DB, m *Member, u TelegramUser, actor string) (LinkResult, error) {
+	var res LinkResult
+	id := m.ExternalID
+	p := s.newPlanner(tx, actor)
+	p.keep = true
+	lang := blankToNil(&u.LanguageCode)
+	uname := blankToNil(&u.Username)
+	if m.TgUserID != nil && *m.TgUserID == u.ID {
+		res.Unchanged = true
+		if !eqPtr(m.TgUsername, uname) || !eqPtr(m.LanguageCode, lang) {
+			if err := tx.Model(&Member{}).Where("id = ?", m.ID).Updates(map[string]any{"tg_username": uname, "language_code": lang, "unreachable_at": nil}).Error; err != nil {
+				return res, fmt.Errorf("update link: %w", err)
+			}
+			m.TgUsername, m.LanguageCode = uname, lang
+		}
+		chats, err := s.memberStates(tx, m)
+		res.View = &MemberView{Member: m, Chats: chats}
+		return res, err
+	}
+	// The account's presence in chats moves with it.
+	var inChats []string
+	var old Member
+	err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("tg_user_id = ? AND id <> ?", u.ID, m.ID).Take(&old).Error
+	switch {
+	case err == nil:
+		res.Previous = old.ExternalID
+		if inChats, err = s.detach(p, &old, "linked to "+id+" instead"); err != nil {
+			return res, err
+		}
+	case !errors.Is(err, gorm.ErrRecordNotFound):
+		return res, fmt.Errorf("check link: %w", err)
+	}
+	if m.TgUserID != nil {
+		res.PreviousAccount = *m.TgUserID
+		// This member's previous account leaves with its link.
+		if _, err := s.unlinkLocked(p, m, "linked to another Telegram account"); err != nil {
+			return res, err
+		}
+	}
+	m.TgUserID, m.TgUsername, m.LanguageCode, m.LinkedAt, m.UnreachableAt = &u.ID, uname, lang, &p.now, nil
+	if err := tx.Model(&Member{}).Where("id = ?", m.ID).Updates(map[string]any{
+		"tg_user_id": u.ID, "tg_username": uname, "language_code": lang, "linked_at": p.now, "unreachable_at": nil, "updated_at": p.now,
+	}).Error; err != nil {
+		return res, fmt.Errorf("link member: %w", err)
+	}
+	detail := fmt.Sprintf("linked to Telegram user %d", u.ID)
+	if res.Previous != "" {
+		detail += " (taken over from " + res.Previous + ")"
+	}
+	p.event(EventLinked, m, "", detail)
+	p.callback(CallbackLinked, m, "", "")
+	for _, chat := range inChats {
+		if err := markInChat(p, m, chat, true); err != nil {
+			return res, err
+		}
+		p.callback(CallbackJoined, m, chat, "the Telegram account, already in the chat, was linked to this member")
+	}
+	members := []*Member{m}
+	if res.Previous != "" {
+		members = append(members, &old)
+	}
+	if err := p.plan(members, false); err != nil {
+		return res, err
+	}
+	res.View = &MemberView{Member: m, Chats: p.final[m.ID]}
+	if err := p.flush(); err != nil {
+		return res, err
+	}
+	return res, s.announceInvites(p, m, u.ID)
 }
 
 // InviteNoticeKey names the message that gives a member a chat's join link
@@ -549,8 +560,14 @@ func (s *Store) UnbindChat(ctx context.Context, key, actor string) error {
 		}).Error; err != nil {
 			return fmt.Errorf("unbind chat: %w", err)
 		}
-		return tx.Create(&Event{At: now, Actor: actor, Kind: EventChatUnbound, ChatKey: &key,
-			Detail: fmt.Sprintf("unbound from Telegram chat %d", *row.TgChatID)}).Error
+		if err := forgetMemberLinks(tx, key); err != nil {
+			return err
+		}
+		if err := tx.Create(&Event{At: now, Actor: actor, Kind: EventChatUnbound, ChatKey: &key,
+			Detail: fmt.Sprintf("unbound from Telegram chat %d", *row.TgChatID)}).Error; err != nil {
+			return fmt.Errorf("record the unbinding: %w", err)
+		}
+		return s.chatCallback(tx, CallbackUnbound, key, *row.TgChatID, nil, actor, now)
 	})
 }
 

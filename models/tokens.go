@@ -22,6 +22,7 @@ type linkToken struct {
 	UsedAt           *time.Time
 	UsedBy           *int64
 	CreatedAt        time.Time
+	ReplaceLink      bool `gorm:"column:replace_link"`
 }
 
 func (linkToken) TableName() string { return "link_tokens" }
@@ -46,7 +47,7 @@ func (t *Tokens) SaveToken(ctx context.Context, rec linking.TokenRecord) error {
 		if err != nil {
 			return fmt.Errorf("load member: %w", err)
 		}
-		row := linkToken{Hash: rec.Hash, MemberID: m.ID, MemberExt: rec.MemberID, ExpiresAt: rec.ExpiresAt.UTC(), CreatedAt: rec.CreatedAt.UTC()}
+		row := linkToken{Hash: rec.Hash, MemberID: m.ID, MemberExt: rec.MemberID, ExpiresAt: rec.ExpiresAt.UTC(), CreatedAt: rec.CreatedAt.UTC(), ReplaceLink: rec.Replace}
 		if rec.ExpectUserID != 0 {
 			row.ExpectTgUserID = &rec.ExpectUserID
 		}
@@ -70,7 +71,7 @@ func (t *Tokens) FindToken(ctx context.Context, hash []byte) (linking.TokenRecor
 	if err != nil {
 		return linking.TokenRecord{}, false, fmt.Errorf("load token: %w", err)
 	}
-	rec := linking.TokenRecord{Hash: row.Hash, MemberID: row.MemberExt, CreatedAt: row.CreatedAt.UTC(), ExpiresAt: row.ExpiresAt.UTC()}
+	rec := linking.TokenRecord{Hash: row.Hash, MemberID: row.MemberExt, CreatedAt: row.CreatedAt.UTC(), ExpiresAt: row.ExpiresAt.UTC(), Replace: row.ReplaceLink}
 	if row.ExpectTgUserID != nil {
 		rec.ExpectUserID = *row.ExpectTgUserID
 	}

@@ -151,7 +151,7 @@ func (s *Store) ClaimUpdates(ctx context.Context, owner string, limit int, lease
 		if err == nil && len(out) < limit {
 			var more []Update
 			err = tx.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"}).Table("updates AS u").
-				Where("u.status = ? AND u.lease_until < ?", UpdateRunning, now).
+				Where("u.status = ? AND (u.lease_until < ? OR u.lease_owner IN ("+s.deadOwners()+"))", UpdateRunning, now).
 				Where("NOT EXISTS (SELECT 1 FROM updates AS e WHERE e.lane = u.lane AND e.seq < u.seq AND e.status IN (?, ?))", UpdatePending, UpdateRunning).
 				Order("u.seq").Limit(limit - len(out)).Find(&more).Error
 			out = append(out, more...)

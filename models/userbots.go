@@ -338,7 +338,12 @@ func (u *Userbots) SetChannels(ctx context.Context, id int64, channels, limit in
 func (u *Userbots) AcquireUserbot(ctx context.Context, id int64, owner string, ttl time.Duration) (bool, error) {
 	now := u.clock()
 	res := u.db.gorm.WithContext(ctx).Model(&Userbot{}).
-		Where("id = ? AND state = ? AND (lease_owner IS NULL OR lease_owner = ? OR lease_until < ?)", id, UserbotReady, owner, now).
+		// A lease runs out, or its holder is known dead (its pid gone from
+		// its host, MarkDead). A holder whose heart merely stopped may still
+		// be running its client, cut off from the database: it stops that
+		// client before its lease ends (userbot.Pool), and two clients on
+		// one session would kill it for good, so its lease is waited out.
+		Where("id = ? AND state = ? AND (lease_owner IS NULL OR lease_owner = ? OR lease_until < ? OR lease_owner IN (SELECT owner FROM instances WHERE heartbeat_ms = 0))", id, UserbotReady, owner, now).
 		Updates(map[string]any{"lease_owner": owner, "lease_until": now.Add(ttl)})
 	if res.Error != nil {
 		return false, fmt.Errorf("lease userbot: %w", res.Error)

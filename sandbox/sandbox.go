@@ -256,7 +256,7 @@ func (s *Sandbox) EnvFile() string {
 	}
 	sort.Strings(keys)
 	var b strings.Builder
-	b.WriteString("# written by karmagate sandbox\n")
+	b.WriteString("# written by karmagate sandbox: its Telegram, which replaces any TELEGRAM_* already set\n")
 	for _, k := range keys {
 		fmt.Fprintf(&b, "%s='%s'\n", k, strings.ReplaceAll(env[k], "'", `'\''`))
 	}
@@ -266,6 +266,10 @@ func (s *Sandbox) EnvFile() string {
 // WriteEnvFile writes EnvFile to path (mode 0600: it holds the bot token).
 func (s *Sandbox) WriteEnvFile(path string) error {
 	if err := os.WriteFile(path, []byte(s.EnvFile()), 0o600); err != nil {
+		return fmt.Errorf("sandbox: write env file: %w", err)
+	}
+	// os.WriteFile keeps the mode of a file that was there.
+	if err := os.Chmod(path, 0o600); err != nil {
 		return fmt.Errorf("sandbox: write env file: %w", err)
 	}
 	return nil

@@ -53,9 +53,21 @@ func TestSandbox_Start(t *testing.T) {
 	if !strings.Contains(env["TELEGRAM_SERVER_KEY"], "BEGIN RSA PUBLIC KEY") {
 		t.Errorf("TELEGRAM_SERVER_KEY = %q, want a PEM block", env["TELEGRAM_SERVER_KEY"])
 	}
+	// An older, looser file of that name is made 0600: it holds the token.
 	path := filepath.Join(t.TempDir(), "sandbox.env")
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if err := sb.WriteEnvFile(path); err != nil {
 		t.Fatal(err)
+	}
+	if st, err := os.Stat(path); err != nil {
+		t.Fatal(err)
+	} else if mode := st.Mode().Perm(); mode != 0o600 {
+		t.Errorf("env file has mode %#o, want 0600", mode)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {

@@ -75,6 +75,8 @@ type harnessOptions struct {
 	workers int
 	// failpoint is the pool's Options.Failpoint (a crash test's hook).
 	failpoint func(name string)
+	// accounts, when set, wraps the store of accounts the pool gets.
+	accounts func(userbot.Accounts) userbot.Accounts
 }
 
 // harness is the sandbox, a store, the bot, the worker pool and the
@@ -149,8 +151,12 @@ func (h *harness) newPool(wake func()) *userbot.Pool {
 	if pace == nil {
 		pace = map[string]time.Duration{}
 	}
+	var accounts userbot.Accounts = h.ub
+	if h.o.accounts != nil {
+		accounts = h.o.accounts(accounts)
+	}
 	p, err := userbot.New(userbot.Options{
-		Accounts: h.ub, Store: h.store, Vault: h.vault, Telegram: h.telegram(), BotUsername: sandbox.DefaultBotUsername,
+		Accounts: accounts, Store: h.store, Vault: h.vault, Telegram: h.telegram(), BotUsername: sandbox.DefaultBotUsername,
 		LeaseTTL: 3 * time.Second, Tick: 100 * time.Millisecond, CallTimeout: 20 * time.Second, Pace: pace, AuditEvery: -1,
 		WakeWorkers: wake, Now: h.now, Logger: testLogger(h.t), Failpoint: h.o.failpoint,
 	})

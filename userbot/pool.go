@@ -173,6 +173,12 @@ type Pool struct {
 	log  *slog.Logger
 	kick chan struct{}
 
+	// renewedAt is when the last renewal that the database confirmed
+	// began (this host's monotonic clock): the accounts' leases hold until
+	// at least renewedAt + LeaseTTL, and the clients run until a fifth of
+	// that before (confirmedUntil). Only Run's goroutine uses it.
+	renewedAt time.Time
+
 	mu        sync.Mutex
 	running   map[int64]*account
 	lastAudit map[string]time.Time
@@ -229,6 +235,14 @@ func (p *Pool) Run(ctx context.Context) error {
 	defer t.Stop()
 	for {
 		p.housekeep(ctx)
+		// The clients stop when their lease is about to run out without a
+		// renewal the database confirmed, even if a renewal hangs.
+		var lapse <-chan time.Time
+		var timer *time.Timer
+		if !p.renewedAt.IsZero() && len(p.accounts()) > 0 {
+			timer = time.NewTimer(time.Until(p.confirmedUntil()))
+			lapse = timer.C
+		}
 		select {
 		case <-ctx.Done():
 			p.stopAll()
@@ -240,20 +254,55 @@ func (p *Pool) Run(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		case <-p.kick:
+		case <-lapse:
+			p.lapse(ctx)
+		}
+		if timer != nil {
+			timer.Stop()
 		}
 	}
+}
+
+// confirmedUntil is when the clients must have stopped unless a renewal
+// is confirmed: a fifth of the lease before it ends.
+func (p *Pool) confirmedUntil() time.Time {
+	return p.renewedAt.Add(p.opts.LeaseTTL - p.opts.LeaseTTL/5)
+}
+
+// lapse stops every client: their lease could not be confirmed in time.
+// Another instance may take the accounts once the lease ends, and two
+// clients on one session are what Telegram answers AUTH_KEY_DUPLICATED to,
+// killing the session for good.
+func (p *Pool) lapse(ctx context.Context) {
+	for _, a := range p.accounts() {
+		p.log.WarnContext(ctx, "userbot lease could not be confirmed before it runs out; stopping its client", "userbot", a.id)
+		p.stop(a)
+	}
+	p.renewedAt = time.Time{} // nothing runs: the next renewal may take its time
 }
 
 // housekeep is one round of Run's work.
 func (p *Pool) housekeep(ctx context.Context) {
 	o := &p.opts
-	held, err := o.Accounts.RenewUserbots(ctx, o.Owner, o.LeaseTTL)
+	began := time.Now()
+	// A renewal may take only until the lease must be confirmed.
+	rctx, cancel := ctx, context.CancelFunc(func() {})
+	if !p.renewedAt.IsZero() {
+		rctx, cancel = context.WithDeadline(ctx, p.confirmedUntil())
+	}
+	held, err := o.Accounts.RenewUserbots(rctx, o.Owner, o.LeaseTTL)
+	cancel()
 	if err != nil {
-		if ctx.Err() == nil {
-			p.log.WarnContext(ctx, "renew userbot leases", "err", err)
+		if ctx.Err() != nil {
+			return
+		}
+		p.log.WarnContext(ctx, "renew userbot leases", "err", err)
+		if !p.renewedAt.IsZero() && !time.Now().Before(p.confirmedUntil()) {
+			p.lapse(ctx)
 		}
 		return
 	}
+	p.renewedAt = began
 	holds := map[int64]bool{}
 	for _, id := range held {
 		holds[id] = true

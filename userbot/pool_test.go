@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/karmagate/karmagate/linking"
 	"github.com/karmagate/karmagate/models"
 	"github.com/karmagate/karmagate/sandbox/world"
+	"github.com/karmagate/karmagate/userbot"
 	"github.com/karmagate/karmagate/worker"
 )
 
@@ -335,4 +337,55 @@ func TestPool_AuditSeesAdmins(t *testing.T) {
 			t.Errorf("%s actions queued: %+v %v; want none", kind, acts, err)
 		}
 	}
+}
+
+// failingRenewals makes RenewUserbots fail while fail is set, as a
+// database that went away would.
+type failingRenewals struct {
+	userbot.Accounts
+	fail *atomic.Bool
+}
+
+func (f failingRenewals) RenewUserbots(ctx context.Context, owner string, ttl time.Duration) ([]int64, error) {
+	if f.fail.Load() {
+		return nil, errors.New("the database went away")
+	}
+	return f.Accounts.RenewUserbots(ctx, owner, ttl)
+}
+
+// TestPool_StopsWhenItCannotRenew: when the accounts' lease cannot be
+// renewed, every client stops before the lease runs out (another instance
+// may then take the account, and two clients on one session are what
+// Telegram answers AUTH_KEY_DUPLICATED to, killing the session for good).
+func TestPool_StopsWhenItCannotRenew(t *testing.T) {
+	var fail atomic.Bool
+	h := newHarness(t, harnessOptions{noBot: true, limits: world.Limits{FloodWait: map[string]time.Duration{}},
+		accounts: func(a userbot.Accounts) userbot.Accounts { return failingRenewals{Accounts: a, fail: &fail} }})
+	alice := h.person("alice", "", world.PrivacyEverybody)
+	h.login(alice, "")
+	h.waitReady(1)
+	if err := h.execute("create_group", "webmasters-pro"); err != nil {
+		t.Fatal(err)
+	}
+	fail.Store(true)
+	failedAt := time.Now()
+	const ttl = 3 * time.Second // the harness's LeaseTTL
+	var stoppedAt time.Time
+	for time.Since(failedAt) < 2*ttl {
+		var retry *worker.RetryError
+		if err := h.execute("audit", "webmasters-pro"); errors.As(err, &retry) {
+			stoppedAt = time.Now()
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if stoppedAt.IsZero() {
+		t.Fatalf("the client still worked %s after its lease could no longer be renewed (lease %s)", 2*ttl, ttl)
+	}
+	if d := stoppedAt.Sub(failedAt); d >= ttl {
+		t.Errorf("the client stopped %s after the renewals began to fail; want within the lease (%s)", d, ttl)
+	}
+	// Renewals work again: the account comes back.
+	fail.Store(false)
+	h.waitReady(1)
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -41,6 +42,13 @@ type Main struct {
 	// second).
 	GraceSweep time.Duration
 
+	// Owner names this process in every lease it takes and in the
+	// instances table (host:pid:random).
+	Owner string
+	// Heart keeps the process registered as alive and its clock in step
+	// with the database's.
+	Heart *worker.Heart
+
 	DB        *models.DB
 	Store     *models.Store
 	API       *api.Server
@@ -63,6 +71,7 @@ type Main struct {
 
 	ln     net.Listener
 	http   *http.Server
+	unlock func() // the SQLite database's serve lock
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -146,11 +155,37 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.Config.Validate(); err != nil {
 		return err
 	}
-	db, store, err := openStore(ctx, m.Config, m.Logger, m.Now, true)
+	unlock, err := lockServe(m.Config.DB)
+	if err != nil {
+		return err
+	}
+	m.unlock = unlock
+	// Every clock of the process is the database's (Heart.Now), so that
+	// leases and deadlines mean the same on every host whatever their own
+	// clocks say. The store is opened first, with this host's clock until
+	// the heart has measured the difference.
+	base := m.Now
+	var heart *worker.Heart
+	now := func() time.Time {
+		if heart != nil {
+			return heart.Now()
+		}
+		return base()
+	}
+	db, store, err := openStore(ctx, m.Config, m.Logger, now, true)
 	if err != nil {
 		return err
 	}
 	m.DB, m.Store = db, store
+	m.Owner = worker.DefaultOwner()
+	h, err := worker.NewHeart(worker.HeartOptions{Store: store, Owner: m.Owner, Version: version, Base: base, Logger: m.Logger})
+	if err != nil {
+		return err
+	}
+	if err := h.Start(ctx); err != nil {
+		return fmt.Errorf("register this instance: %w", err)
+	}
+	heart, m.Heart, m.Now = h, h, h.Now
 	if changed, err := store.SyncRules(ctx, "rules"); err != nil {
 		return fmt.Errorf("apply rules: %w", err)
 	} else if changed {
@@ -185,7 +220,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Bot, err = bot.New(ctx, bot.Options{
 		Token: m.Config.BotToken, ServerURL: m.Config.BotAPIURL, Store: store, Tokens: tokens, Widget: widget, Secret: []byte(m.Config.Secret),
 		WebhookURL: m.Config.WebhookURL, Admins: m.Config.Admins, LogChat: m.Config.LogChat, Texts: store.Rules().Messages,
-		WakeWorkers: func() { pool.Wake() }, Now: m.Now, Logger: m.Logger, Registerer: reg, AfterStore: afterStore,
+		WakeWorkers: func() { pool.Wake() }, Now: m.Now, Owner: m.Owner, Logger: m.Logger, Registerer: reg, AfterStore: afterStore,
 		Sync: func(ctx context.Context, by string) (string, error) {
 			rep, err := m.Reconciler.Pass(ctx, "/sync", by)
 			if err != nil {
@@ -218,9 +253,9 @@ func (m *Main) Run(ctx context.Context) error {
 		executors[string(gate.ActionRemove)] = m.Userbots.Remove(executors[string(gate.ActionRemove)])
 		userbots = m.Userbots
 	}
-	pool = worker.New(worker.Options{Store: store, Executors: executors, Now: m.Now, Logger: m.Logger, Registerer: reg})
+	pool = worker.New(worker.Options{Store: store, Executors: executors, Now: m.Now, Owner: m.Owner, Logger: m.Logger, Registerer: reg})
 	m.Workers = pool
-	if m.Reconciler, err = newReconciler(m.Config, store, m.Userbots, pool.Wake, m.Now, m.Logger, reg); err != nil {
+	if m.Reconciler, err = newReconciler(m.Config, store, m.Userbots, pool.Wake, m.Now, m.Owner, m.Logger, reg); err != nil {
 		return err
 	}
 	if m.Config.Source != "" && store.Rules().Source != nil {
@@ -232,8 +267,8 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	m.API = api.New(api.Options{Store: store, APIKey: m.Config.APIKey, AdminToken: m.Config.AdminToken, Linker: m.Bot, Widget: m.Bot,
-		Userbots: userbots, Logger: m.Logger, Registry: reg, Version: version, WakeWorkers: pool.Wake})
+	m.API = api.New(api.Options{Store: store, APIKey: m.Config.APIKey, AdminToken: m.Config.AdminToken, MetricsToken: m.Config.MetricsToken,
+		Linker: m.Bot, Widget: m.Bot, Userbots: userbots, Logger: m.Logger, Registry: reg, Version: version, WakeWorkers: pool.Wake})
 
 	dashboardHandler, err := m.newDashboard(ctx, store)
 	if err != nil {
@@ -259,8 +294,19 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", m.Config.Listen, err)
 	}
+	// The API's paths go to it as they came: the mux would redirect one
+	// with . or .. segments to its clean form (307), which the API refuses
+	// instead.
+	api := m.API
+	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			api.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 	m.http = &http.Server{
-		Handler:           mux,
+		Handler:           root,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -279,6 +325,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if every <= 0 {
 		every = time.Minute
 	}
+	m.goRun("heartbeat", func(ctx context.Context) { _ = m.Heart.Run(ctx) }, bg)
 	m.goRun("grace sweep", func(ctx context.Context) { m.sweepGrace(ctx, every) }, bg)
 	m.goRun("bot", func(ctx context.Context) {
 		if err := m.Bot.Run(ctx); err != nil {
@@ -300,6 +347,8 @@ func (m *Main) Run(ctx context.Context) error {
 			m.Logger.Error("workers stopped", "err", err)
 		}
 	}, bg)
+	pruner := worker.NewPruner(worker.PruneOptions{Store: store, Retention: m.Config.Retention, Logger: m.Logger, Registerer: reg})
+	m.goRun("prune", func(ctx context.Context) { _ = pruner.Run(ctx) }, bg)
 	m.goRun("reconcile", func(ctx context.Context) {
 		if err := m.Reconciler.Run(ctx); err != nil {
 			m.Logger.Error("reconcile stopped", "err", err)
@@ -345,15 +394,15 @@ func (m *Main) newUserbots(store *models.Store, wake func()) (*userbot.Pool, err
 	return userbot.New(userbot.Options{
 		Accounts: store.Userbots(), Store: store, Vault: v, Telegram: m.telegram(), BotUsername: m.Bot.Username(),
 		// The reconciler schedules the audits (one instance per pass).
-		AuditEvery: -1, Failpoint: failpoint, WakeWorkers: wake, Now: m.Now, Logger: m.Logger,
+		AuditEvery: -1, Failpoint: failpoint, WakeWorkers: wake, Now: m.Now, Owner: m.Owner, Logger: m.Logger,
 	})
 }
 
 // newReconciler builds the reconciler serve and sync run: it audits the
 // chats through the userbot pool when there is one.
-func newReconciler(cfg Config, store *models.Store, userbots *userbot.Pool, wake func(), now func() time.Time, logger *slog.Logger, reg prometheus.Registerer) (*worker.Reconciler, error) {
+func newReconciler(cfg Config, store *models.Store, userbots *userbot.Pool, wake func(), now func() time.Time, owner string, logger *slog.Logger, reg prometheus.Registerer) (*worker.Reconciler, error) {
 	opts := worker.ReconcileOptions{Store: store, Every: cfg.ReconcileEvery, OnStart: true,
-		WakeWorkers: wake, Now: now, Logger: logger, Registerer: reg}
+		WakeWorkers: wake, Now: now, Owner: owner, Logger: logger, Registerer: reg}
 	if userbots != nil {
 		opts.Auditor = userbots
 	}
@@ -424,6 +473,10 @@ func (m *Main) Close() error {
 	if m.DB != nil {
 		errs = append(errs, m.DB.Close())
 	}
+	if m.unlock != nil {
+		m.unlock()
+		m.unlock = nil
+	}
 	return errors.Join(errs...)
 }
 
@@ -463,7 +516,9 @@ func (m *Main) newDashboard(ctx context.Context, store *models.Store) (http.Hand
 		APIKeySignIn: m.Config.DashboardAPIKey, Users: m.Config.AdminUsers, TrustedProxies: m.Config.TrustedProxies,
 		Secret: []byte(m.Config.Secret), Logger: m.Logger, Now: m.Now, Version: version,
 		// Confirming the removals held under dry run.
-		Removals: store})
+		Removals: store,
+		// The chat rows' "Bind code" buttons.
+		BindCodes: store})
 	if err != nil {
 		return nil, err
 	}

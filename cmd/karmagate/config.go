@@ -21,6 +21,7 @@ import (
 	"github.com/karmagate/karmagate/callback"
 	"github.com/karmagate/karmagate/dashboard"
 	"github.com/karmagate/karmagate/gate"
+	"github.com/karmagate/karmagate/models"
 )
 
 // Config is everything karmagate reads from its environment. It is built
@@ -40,8 +41,10 @@ type Config struct {
 	ServerKey  string // TELEGRAM_SERVER_KEY: that server's RSA public key, PEM
 	LogLevel   slog.Level
 	LogJSON    bool
-	// Admins are Telegram user ids allowed to /bind, /setup and run admin
-	// commands everywhere (KARMAGATE_ADMINS, a comma list).
+	// Admins are Telegram user ids allowed to /bind, /unbind and /setup
+	// without a bind code, /sync, and admin commands about every chat;
+	// they are told of every bind and unbind (KARMAGATE_ADMINS, a comma
+	// list).
 	Admins []int64
 	// LinkTTL is how long a deep-link token stays valid (KARMAGATE_LINK_TTL).
 	LinkTTL time.Duration
@@ -71,7 +74,8 @@ type Config struct {
 	CallbackURL string
 	// CallbackSecret signs them (KARMAGATE_CALLBACK_SECRET).
 	CallbackSecret string
-	// Failpoint is a crash test's hook (KARMAGATE_FAILPOINT): with
+	// Failpoint is a crash test's hook (KARMAGATE_FAILPOINT, read only by
+	// the test binary: failpointsEnabled): with
 	// "kill-after-store" the process kills itself (SIGKILL) right after
 	// storing an update, before acknowledging or processing it; with
 	// "kill-after-create-channel", right after a userbot account created a
@@ -87,6 +91,12 @@ type Config struct {
 	// DryRun holds every chat's removals until an admin confirms them
 	// (KARMAGATE_DRY_RUN); dry_run: true in the rules does it for one chat.
 	DryRun bool
+	// MetricsToken, when set, is the bearer token /metrics needs
+	// (KARMAGATE_METRICS_TOKEN).
+	MetricsToken string
+	// Retention says how long events, notifications, settled actions and
+	// processed updates are kept (KARMAGATE_RETENTION).
+	Retention models.Retention
 }
 
 // ConfigFromEnv reads the configuration; getenv is os.Getenv outside tests.
@@ -111,6 +121,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		Source:         getenv("KARMAGATE_SOURCE"),
 		CallbackURL:    getenv("KARMAGATE_CALLBACK_URL"),
 		CallbackSecret: getenv("KARMAGATE_CALLBACK_SECRET"),
+		MetricsToken:   getenv("KARMAGATE_METRICS_TOKEN"),
 	}
 	if c.DB == "" {
 		c.DB = "sqlite:karmagate.db"
@@ -127,6 +138,10 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	var errs []error
+	var err error
+	if c.Retention, err = models.ParseRetention(getenv("KARMAGATE_RETENTION")); err != nil {
+		errs = append(errs, fmt.Errorf("KARMAGATE_RETENTION: %w", err))
+	}
 	c.LinkTTL = 15 * time.Minute
 	if v := getenv("KARMAGATE_LINK_TTL"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -177,10 +192,14 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.AdminUsers = users
 	}
-	switch c.Failpoint = getenv("KARMAGATE_FAILPOINT"); c.Failpoint {
-	case "", "kill-after-store", "kill-after-create-channel":
-	default:
-		errs = append(errs, fmt.Errorf("KARMAGATE_FAILPOINT %q is unknown (it is for crash tests: kill-after-store, kill-after-create-channel)", c.Failpoint))
+	// Crash tests' hook: read only by the test binary (failpoints_test.go
+	// turns it on), never by the karmagate a site owner runs.
+	if failpointsEnabled {
+		switch c.Failpoint = getenv("KARMAGATE_FAILPOINT"); c.Failpoint {
+		case "", "kill-after-store", "kill-after-create-channel":
+		default:
+			errs = append(errs, fmt.Errorf("KARMAGATE_FAILPOINT %q is unknown (it is for crash tests: kill-after-store, kill-after-create-channel)", c.Failpoint))
+		}
 	}
 	c.ReconcileEvery = 6 * time.Hour
 	if v := getenv("KARMAGATE_RECONCILE_EVERY"); v != "" {
@@ -262,6 +281,17 @@ func (c *Config) Validate() error {
 	need(c.AdminToken == "" || utf8.RuneCountInString(c.AdminToken) >= 16, "KARMAGATE_ADMIN_TOKEN is %s; use at least 16 (e.g. openssl rand -hex 32)", characters(c.AdminToken))
 	need(c.AdminToken == "" || c.AdminToken != c.APIKey, "KARMAGATE_ADMIN_TOKEN must differ from KARMAGATE_API_KEY: the website holds the API key, and must not administer the userbot pool")
 	need(c.AdminToken == "" || c.AdminToken != c.Secret, "KARMAGATE_ADMIN_TOKEN must differ from KARMAGATE_SECRET: whoever holds the token must not hold the master secret")
+	// Weakness is judged once the length is right: one problem a value.
+	if utf8.RuneCountInString(c.APIKey) >= 16 {
+		errs = append(errs, notWeak("KARMAGATE_API_KEY", c.APIKey))
+	}
+	if utf8.RuneCountInString(c.Secret) >= 32 {
+		errs = append(errs, notWeak("KARMAGATE_SECRET", c.Secret))
+	}
+	if utf8.RuneCountInString(c.AdminToken) >= 16 {
+		errs = append(errs, notWeak("KARMAGATE_ADMIN_TOKEN", c.AdminToken))
+	}
+	errs = append(errs, c.validateMetricsToken())
 	need(c.BotToken != "", "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and paste its token")
 	need(c.BotToken == "" || botTokenPattern.MatchString(c.BotToken), "TELEGRAM_BOT_TOKEN does not look like a bot token (digits:letters, as @BotFather gives it)")
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
@@ -349,6 +379,8 @@ func (c *Config) validateCallbacks() error {
 		errs = append(errs, fmt.Errorf("KARMAGATE_CALLBACK_SECRET is %s; use at least %d (e.g. openssl rand -hex 32)", characters(c.CallbackSecret), callback.MinSecret))
 	case c.CallbackSecret == c.Secret:
 		errs = append(errs, errors.New("KARMAGATE_CALLBACK_SECRET must differ from KARMAGATE_SECRET: the website holds it, and must not hold the master secret"))
+	default:
+		errs = append(errs, notWeak("KARMAGATE_CALLBACK_SECRET", c.CallbackSecret))
 	}
 	return configProblems(errs...)
 }
@@ -505,7 +537,48 @@ func (c *Config) ValidateSecret() error {
 	case utf8.RuneCountInString(c.Secret) < 32:
 		return fmt.Errorf("KARMAGATE_SECRET is %s; use at least 32 (e.g. openssl rand -hex 32)", characters(c.Secret))
 	}
-	return nil
+	return notWeak("KARMAGATE_SECRET", c.Secret)
+}
+
+// minDistinct is how many different characters a key or secret must use at
+// least: sixteen a's are long enough but guessable.
+const minDistinct = 8
+
+// weakSecret reports whether s is plainly weak: fewer than minDistinct
+// distinct characters (a repeated letter, "abab…", "00000…"). Length is
+// checked apart, with a message of its own.
+func weakSecret(s string) bool {
+	seen := map[rune]bool{}
+	for _, r := range s {
+		seen[r] = true
+		if len(seen) >= minDistinct {
+			return false
+		}
+	}
+	return true
+}
+
+// notWeak refuses a key or secret named name that is set and plainly weak,
+// saying how to make a good one.
+func notWeak(name, value string) error {
+	if value == "" || !weakSecret(value) {
+		return nil
+	}
+	return fmt.Errorf("%s is too weak: it uses fewer than %d different characters; make a random one with openssl rand -hex 32", name, minDistinct)
+}
+
+// validateMetricsToken checks KARMAGATE_METRICS_TOKEN when it is set: long
+// enough, not weak, not the website's API key.
+func (c *Config) validateMetricsToken() error {
+	switch {
+	case c.MetricsToken == "":
+		return nil
+	case utf8.RuneCountInString(c.MetricsToken) < 16:
+		return fmt.Errorf("KARMAGATE_METRICS_TOKEN is %s; use at least 16 (e.g. openssl rand -hex 32)", characters(c.MetricsToken))
+	case c.MetricsToken == c.APIKey:
+		return errors.New("KARMAGATE_METRICS_TOKEN must differ from KARMAGATE_API_KEY: a scraper must not hold the website's key (make one with openssl rand -hex 32)")
+	}
+	return notWeak("KARMAGATE_METRICS_TOKEN", c.MetricsToken)
 }
 
 // ValidateTelegram checks what talking to Telegram as a user takes:
@@ -541,3 +614,7 @@ func (c *Config) Logger(w io.Writer) *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
 }
+
+// failpointsEnabled lets KARMAGATE_FAILPOINT be read: only in the test
+// binary, which the end-to-end tests run as karmagate (failpoints_test.go).
+var failpointsEnabled = false

@@ -408,7 +408,7 @@ func (w *crashWorkload) setup() {
 		}
 		e.sandbox("POST", "/sandbox/chats", map[string]any{"title": c.title, "creator": w.owner}, &ch)
 		e.sandbox("POST", fmt.Sprintf("/sandbox/chats/%d/admins", ch.ID), map[string]any{}, nil)
-		e.say(w.owner, ch.ID, "/bind "+c.key)
+		e.say(w.owner, ch.ID, e.bindCommand(c.key))
 		w.chatIDs = append(w.chatIDs, ch.ID)
 	}
 	e.eventually("the chats bound", func() bool {

@@ -161,6 +161,7 @@ type nginxSite struct {
 	certsDir     string
 	acmeDir      string
 	telegramOnly bool
+	adminOnly    bool // the dashboard's allow-list switched on
 }
 
 func (site nginxSite) render(t *testing.T) string {
@@ -179,6 +180,11 @@ func (site nginxSite) render(t *testing.T) string {
 		s = mustReplace(t, s, "#allow 149.154.160.0/20;", "allow 149.154.160.0/20;")
 		s = mustReplace(t, s, "#allow 91.108.4.0/22;", "allow 91.108.4.0/22;")
 		s = mustReplace(t, s, "#deny all;", "deny all;")
+	}
+	if site.adminOnly {
+		s = mustReplace(t, s, "# allow 203.0.113.0/24;", "allow 203.0.113.0/24;")
+		s = mustReplace(t, s, "# allow 2001:db8::/32;", "allow 2001:db8::/32;")
+		s = mustReplace(t, s, "# deny  all;", "deny  all;")
 	}
 	return s
 }
@@ -277,13 +283,12 @@ func startNginx(t *testing.T, bin string, site nginxSite, ca *testCA) (dir strin
 func TestDeploy_NginxConfig(t *testing.T) {
 	bin := needTool(t, "nginx", "apt-get install -y nginx")
 	ca := newTestCA(t)
-	for _, telegramOnly := range []bool{false, true} {
-		name := "as shipped"
-		if telegramOnly {
-			name = "only Telegram's addresses on the webhook"
-		}
-		t.Run(name, func(t *testing.T) {
-			site := nginxSite{upstream: "127.0.0.1:9", http: freeAddr(t), https: freeAddr(t), certsDir: ca.certsDir, acmeDir: t.TempDir(), telegramOnly: telegramOnly}
+	for _, v := range []struct {
+		name                    string
+		telegramOnly, adminOnly bool
+	}{{"as shipped", false, false}, {"only Telegram's addresses on the webhook", true, false}, {"the dashboard's allow-list on", false, true}} {
+		t.Run(v.name, func(t *testing.T) {
+			site := nginxSite{upstream: "127.0.0.1:9", http: freeAddr(t), https: freeAddr(t), certsDir: ca.certsDir, acmeDir: t.TempDir(), telegramOnly: v.telegramOnly, adminOnly: v.adminOnly}
 			dir, conf := writeNginx(t, site)
 			out, err := nginxTest(t, bin, dir, conf)
 			if err != nil {
@@ -531,6 +536,48 @@ func TestDeploy_NginxTelegramOnly(t *testing.T) {
 	}
 }
 
+// TestDeploy_NginxAdmin: nginx answers 429 itself to a burst of sign-in
+// attempts on /admin/login, before they reach karmagate, while the rest of
+// the site still answers; with the allow-list example switched on, the
+// dashboard is closed to addresses outside it (here 127.0.0.1) and the API
+// is not.
+func TestDeploy_NginxAdmin(t *testing.T) {
+	bin := needTool(t, "nginx", "apt-get install -y nginx")
+	ca := newTestCA(t)
+	upstream := httpStub(t)
+	t.Run("sign-in attempts are limited", func(t *testing.T) {
+		site := nginxSite{upstream: upstream, http: freeAddr(t), https: freeAddr(t), certsDir: ca.certsDir, acmeDir: t.TempDir()}
+		startNginx(t, bin, site, ca)
+		client := ca.client()
+		limited := 0
+		for range 20 {
+			res := fetch(t, client, "POST", "https://"+site.https+"/admin/login", http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, strings.NewReader("name=ops&password=guess"))
+			if res.status == http.StatusTooManyRequests {
+				limited++
+			}
+		}
+		if limited < 10 {
+			t.Errorf("20 sign-in attempts at once: %d answered 429 by nginx, want most of them", limited)
+		}
+		if res := fetch(t, client, "GET", "https://"+site.https+"/api/v1", nil, nil); res.status != 200 {
+			t.Errorf("the API after the burst: %d, want 200", res.status)
+		}
+	})
+	t.Run("the allow-list example closes the dashboard", func(t *testing.T) {
+		site := nginxSite{upstream: upstream, http: freeAddr(t), https: freeAddr(t), certsDir: ca.certsDir, acmeDir: t.TempDir(), adminOnly: true}
+		startNginx(t, bin, site, ca)
+		client := ca.client()
+		for _, path := range []string{"/admin", "/admin/", "/admin/login"} {
+			if res := fetch(t, client, "GET", "https://"+site.https+path, nil, nil); res.status != http.StatusForbidden {
+				t.Errorf("GET %s from outside the allow-list: %d, want 403", path, res.status)
+			}
+		}
+		if res := fetch(t, client, "GET", "https://"+site.https+"/api/v1", nil, nil); res.status != 200 {
+			t.Errorf("the API with the dashboard closed: %d, want 200", res.status)
+		}
+	})
+}
+
 // httpStub is an upstream that answers 200 to everything: nginx's own
 // decisions are what is tested.
 func httpStub(t *testing.T) string {
@@ -608,6 +655,10 @@ func TestDeploy_Compose(t *testing.T) {
 				} `yaml:"depends_on"`
 				Ports       []any    `yaml:"ports"`
 				Volumes     []string `yaml:"volumes"`
+				ReadOnly    bool     `yaml:"read_only"`
+				CapDrop     []string `yaml:"cap_drop"`
+				CapAdd      []string `yaml:"cap_add"`
+				SecurityOpt []string `yaml:"security_opt"`
 				Healthcheck *struct {
 					Test []string `yaml:"test"`
 				} `yaml:"healthcheck"`
@@ -654,6 +705,33 @@ func TestDeploy_Compose(t *testing.T) {
 		}
 		if !strings.Contains(fmt.Sprint(ngx.Ports), "443") {
 			t.Errorf("nginx publishes %v, want 443", ngx.Ports)
+		}
+		// Hardening: read-only root file systems, no capabilities karmagate
+		// does not need (none) and only nginx's few, no privilege gained.
+		for name, svc := range map[string]struct {
+			readOnly              bool
+			capDrop, secOpt, caps []string
+		}{
+			"karmagate": {kg.ReadOnly, kg.CapDrop, kg.SecurityOpt, kg.CapAdd},
+			"nginx":     {ngx.ReadOnly, ngx.CapDrop, ngx.SecurityOpt, ngx.CapAdd},
+		} {
+			if !svc.readOnly {
+				t.Errorf("%s: read_only is not set", name)
+			}
+			if !slices.Contains(svc.capDrop, "ALL") {
+				t.Errorf("%s: cap_drop = %v, want ALL", name, svc.capDrop)
+			}
+			if !slices.Contains(svc.secOpt, "no-new-privileges:true") {
+				t.Errorf("%s: security_opt = %v, want no-new-privileges:true", name, svc.secOpt)
+			}
+			for _, c := range svc.caps {
+				if !slices.Contains([]string{"CHOWN", "SETUID", "SETGID", "NET_BIND_SERVICE"}, c) || name == "karmagate" {
+					t.Errorf("%s: cap_add %s", name, c)
+				}
+			}
+		}
+		if !slices.Contains(db.SecurityOpt, "no-new-privileges:true") {
+			t.Errorf("db: security_opt = %v, want no-new-privileges:true", db.SecurityOpt)
 		}
 	})
 }

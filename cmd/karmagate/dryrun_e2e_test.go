@@ -173,7 +173,7 @@ func TestE2E_DryRun(t *testing.T) {
 	}
 
 	// Bound with the bot: it starts in dry run.
-	e.say(owner, chat.ID, "/bind club")
+	e.say(owner, chat.ID, e.bindCommand("club"))
 	var pending pendingList
 	e.eventually("50 removals held", func() bool {
 		e.api("GET", "/api/v1/chats/club/pending", nil, &pending)

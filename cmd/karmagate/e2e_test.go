@@ -279,6 +279,19 @@ func (e *e2e) user(name string) int64 {
 	return u.ID
 }
 
+// bindCommand asks the REST API for a bind code for key, as a site admin
+// does, and returns the command the group's owner sends: /bind KEY CODE.
+func (e *e2e) bindCommand(key string) string {
+	e.t.Helper()
+	var out struct {
+		Command string `json:"command"`
+	}
+	if st := e.api("POST", "/api/v1/chats/"+key+"/bind-codes", nil, &out); st != http.StatusCreated || out.Command == "" {
+		e.t.Fatalf("bind code for %s: %d %+v", key, st, out)
+	}
+	return out.Command
+}
+
 func (e *e2e) say(user int64, chat int64, text string) {
 	e.t.Helper()
 	body := map[string]any{"text": text}
@@ -352,7 +365,7 @@ func (e *e2e) story(memberID string) (chat int64, person int64) {
 	}
 	e.sandbox("POST", "/sandbox/chats", map[string]any{"title": "Webmasters Pro", "creator": owner}, &c)
 	e.sandbox("POST", fmt.Sprintf("/sandbox/chats/%d/admins", c.ID), map[string]any{}, nil)
-	e.say(owner, c.ID, "/bind webmasters-pro")
+	e.say(owner, c.ID, e.bindCommand("webmasters-pro"))
 	if st := e.api("PUT", "/api/v1/members/"+memberID, map[string]any{"karma": 150, "groups": []string{"webmasters"}}, nil); st != 201 && st != 200 {
 		e.t.Fatalf("put member: %d", st)
 	}

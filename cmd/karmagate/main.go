@@ -6,6 +6,7 @@
 //	karmagate sync       one full reconcile pass against Telegram, then exit
 //	karmagate sandbox    serve an embedded Telegram for tests and trials
 //	karmagate userbot    log userbot accounts in (login), list them, log them out
+//	karmagate bind-code  a one-time code that lets a group's owner /bind it
 //	karmagate version    print the version
 //
 // Configuration comes from the environment; see the README.
@@ -38,6 +39,7 @@ commands:
   sync       one full reconcile pass (re-plan everyone, audit every chat) and exit
   sandbox    serve an embedded Telegram (Bot API + MTProto) for tests and trials
   userbot    login, list, logout: the Telegram accounts that create and administer the groups
+  bind-code  KEY: print /bind KEY CODE, a one-time code (15 min) for a group's owner to bind it
   version    print the version
 
 Configuration is read from the environment (KARMAGATE_DB, KARMAGATE_API_KEY, ...);
@@ -93,6 +95,8 @@ func runWithInput(ctx context.Context, args []string, getenv func(string) string
 		return runDemo(ctx, rest, stdout, stderr)
 	case "userbot":
 		return runUserbot(ctx, rest, getenv, stdin, stdout, stderr)
+	case "bind-code":
+		return runBindCode(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "karmagate", version)
 		return nil

@@ -31,7 +31,7 @@ func testConfig(t *testing.T, db string) Config {
 	}
 	sb := sandboxtest.Start(t, sandbox.Config{NoMTProto: true})
 	return Config{
-		DB: db, Listen: "127.0.0.1:0", APIKey: "e2e-api-key-0123456789", Secret: strings.Repeat("s", 32),
+		DB: db, Listen: "127.0.0.1:0", APIKey: "e2e-api-key-0123456789", Secret: "e2e-secret-0123456789abcdef-0123456789",
 		RulesPath: rules, BotToken: sb.BotToken(), BotAPIURL: sb.BotAPIURL(), LinkTTL: 15 * time.Minute,
 	}
 }
@@ -139,7 +139,7 @@ func TestRun_CLI(t *testing.T) {
 	env := mapEnv
 	db := "sqlite:" + filepath.Join(dir, "k.db")
 	badRules := badRulesFile(t, dir)
-	goodEnv := []string{"KARMAGATE_API_KEY", "0123456789abcdef", "KARMAGATE_SECRET", strings.Repeat("x", 32),
+	goodEnv := []string{"KARMAGATE_API_KEY", "0123456789abcdef", "KARMAGATE_SECRET", "9f2c4e1a7b3d5f60a8c2e4b6d1f3a5c7",
 		"TELEGRAM_BOT_TOKEN", "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghi", "KARMAGATE_LISTEN", "127.0.0.1:0"}
 	tests := []struct {
 		name    string
@@ -164,7 +164,7 @@ func TestRun_CLI(t *testing.T) {
 		{"sync lists every problem", []string{"sync", "--db", "mysql:nonsense"}, env(), "2 problems", ""},
 		{"serve without secrets", []string{"serve", "--db", db}, env(), "KARMAGATE_API_KEY is not set", ""},
 		{"serve short secret", []string{"serve"}, env("KARMAGATE_API_KEY", "0123456789abcdef", "KARMAGATE_SECRET", "short", "TELEGRAM_BOT_TOKEN", "123:abc"), "use at least 32", ""},
-		{"serve bad token", []string{"serve"}, env("KARMAGATE_API_KEY", "0123456789abcdef", "KARMAGATE_SECRET", strings.Repeat("x", 32), "TELEGRAM_BOT_TOKEN", "123:abc"), "does not look like a bot token", ""},
+		{"serve bad token", []string{"serve"}, env("KARMAGATE_API_KEY", "0123456789abcdef", "KARMAGATE_SECRET", "9f2c4e1a7b3d5f60a8c2e4b6d1f3a5c7", "TELEGRAM_BOT_TOKEN", "123:abc"), "does not look like a bot token", ""},
 		{"serve with a bad rules file", []string{"serve", "--db", db, "--rules", badRules}, env(goodEnv...), badRules + ":5: chats.pro.min_karma must be an integer", ""},
 		{"serve dc without key", []string{"serve"}, env("TELEGRAM_DC_ADDR", "127.0.0.1:8443"), "TELEGRAM_SERVER_KEY together", ""},
 		{"serve http webhook", []string{"serve"}, env("KARMAGATE_WEBHOOK_URL", "http://example.com/hook"), "https://", ""},

@@ -308,7 +308,7 @@ func TestExample_PHP(t *testing.T) {
 	}
 	e.sandbox("POST", "/sandbox/chats", map[string]any{"title": "Webmasters Pro", "creator": owner}, &chat)
 	e.sandbox("POST", fmt.Sprintf("/sandbox/chats/%d/admins", chat.ID), map[string]any{}, nil)
-	e.say(owner, chat.ID, "/bind webmasters-pro")
+	e.say(owner, chat.ID, e.bindCommand("webmasters-pro"))
 
 	t.Run("connect Telegram", func(t *testing.T) {
 		res := site.get(t, "alice", "/connect.php")

@@ -184,7 +184,7 @@ func TestConfig_SourceAndCallbacks(t *testing.T) {
 	base := testConfig(t, "sqlite:"+filepath.Join(t.TempDir(), "k.db"))
 	withSource := writeRules(t, t.TempDir(), modelstest.Rules+"source:\n  query: SELECT id, karma, groups FROM users\n")
 	const site = "mysql:ro:pw@tcp(127.0.0.1:3306)/website"
-	secret := strings.Repeat("c", 32)
+	secret := "cb-secret-0123456789abcdefghijkl"
 	tests := []struct {
 		name   string
 		modify func(*Config)

@@ -58,7 +58,8 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if dev, err = newDevDefaults(*envFile); err != nil {
 			return err
 		}
-		if err := os.WriteFile(*envFile, []byte(sb.EnvFile()+dev.envFile()), 0o600); err != nil {
+		// 0600: it holds the bot token, the API key and the master secret.
+		if err := writePrivateFile(*envFile, []byte(sb.EnvFile()+dev.envFile())); err != nil {
 			return fmt.Errorf("write env file: %w", err)
 		}
 	}
@@ -129,7 +130,7 @@ func newDevDefaults(envFile string) (devDefaults, error) {
 		return d, nil
 	}
 	d.Rules = filepath.Join(dir, "sandbox.rules.yaml")
-	f, err := os.OpenFile(d.Rules, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := os.OpenFile(d.Rules, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, os.ErrExist) {
 		return d, nil // an earlier run's, perhaps edited since: keep it
 	}
@@ -150,7 +151,7 @@ func newDevDefaults(envFile string) (devDefaults, error) {
 // already in the environment: KARMAGATE_DB=${KARMAGATE_DB:-'sqlite:…'}.
 func (d devDefaults) envFile() string {
 	var b strings.Builder
-	b.WriteString("# Development values for karmagate serve; a value already in the environment wins.\n")
+	b.WriteString("# Development values for karmagate serve: for these, a value already in the environment wins.\n")
 	for _, kv := range [][2]string{
 		{"KARMAGATE_API_KEY", d.APIKey},
 		{"KARMAGATE_SECRET", d.Secret},

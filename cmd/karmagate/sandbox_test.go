@@ -246,3 +246,32 @@ func BenchmarkRunSandbox(b *testing.B) {
 	}
 	b.ReportMetric(float64(ready)/float64(time.Millisecond)/float64(runs), "ms-to-ready")
 }
+
+// TestRunSandbox_EnvFileMode: the env file holds the bot token, the API
+// key and the master secret; it is 0600 even when an earlier, looser file
+// of that name was there.
+func TestRunSandbox_EnvFileMode(t *testing.T) {
+	dir := t.TempDir()
+	envFile := filepath.Join(dir, "sandbox.env")
+	if err := os.WriteFile(envFile, []byte("# an older one\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(envFile, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stop := startSandbox(t, "--seed", "7", "--env-file", envFile)
+	defer func() {
+		if err := stop(); err != nil {
+			t.Errorf("runSandbox: %v", err)
+		}
+	}()
+	for _, f := range []string{envFile, filepath.Join(dir, "sandbox.rules.yaml")} {
+		st, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode := st.Mode().Perm(); mode != 0o600 {
+			t.Errorf("%s has mode %#o, want 0600", filepath.Base(f), mode)
+		}
+	}
+}

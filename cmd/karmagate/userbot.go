@@ -193,11 +193,13 @@ func userbotLogin(ctx context.Context, pool *userbot.Pool, qr bool, phone string
 			if err != nil {
 				return err
 			}
-			step, err = pool.SubmitCode(ctx, step.ID, code)
+			id := step.ID
+			step, err = pool.SubmitCode(ctx, id, code)
 			var ue *userbot.Error
 			if errors.As(err, &ue) && ue.Kind == "code-invalid" {
 				fmt.Fprintln(out, ue.Error())
-				step.State = models.UserbotCodeSent
+				// The same login goes on: a failed step answers no step.
+				step = models.LoginStep{ID: id, State: models.UserbotCodeSent}
 				continue
 			}
 			if err != nil {

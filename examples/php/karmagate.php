@@ -121,6 +121,17 @@ final class Karmagate
     }
 
     /**
+     * A deep link that moves the member to the Telegram account that opens
+     * it without asking the account linked now (which is told): for a
+     * member whose old account is lost, blocked the bot or did not confirm
+     * in time. Give it only to the member signed in on your site.
+     */
+    public function replaceLink(string $id): array
+    {
+        return $this->call('POST', $this->memberPath($id) . '/link', '{"replace": true}', 'application/json');
+    }
+
+    /**
      * Links the member through the Telegram Login Widget: pass the widget's
      * fields exactly as Telegram gave them (its redirect's query, $_GET). An
      * added, dropped or changed field breaks the signature (403).

@@ -25,6 +25,7 @@ try {
 $notices = [
     'linked' => 'Your Telegram account is linked.',
     'refused' => 'Telegram did not confirm that login; please try again.',
+    'pending' => 'Your website account is linked to another Telegram account: we asked that account to confirm the move.',
     'unavailable' => 'Linking is not available right now; try again in a minute.',
 ];
 $notice = $notices[$_GET['telegram'] ?? ''] ?? null;

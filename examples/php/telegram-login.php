@@ -14,11 +14,14 @@ if ($id === null) {
     exit('Sign in first.');
 }
 try {
-    karmagate()->telegramLogin($id, $_GET);
-    $result = 'linked';
+    $answer = karmagate()->telegramLogin($id, $_GET);
+    // 202 {"status": "confirmation_pending"}: the member is linked to
+    // another Telegram account, which was asked to confirm the move.
+    $result = ($answer['status'] ?? null) === 'confirmation_pending' ? 'pending' : 'linked';
 } catch (KarmagateError $e) {
     error_log($e->getMessage());
-    // 403: forged or older than a day; 409: used before; 422: incomplete.
+    // 403: forged, older than a day, or not the account the member's
+    // username names; 409: used before; 422: incomplete.
     $result = in_array($e->status, [403, 409, 422], true) ? 'refused' : 'unavailable';
 }
 header('Cache-Control: no-store');

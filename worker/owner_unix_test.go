@@ -1,6 +1,6 @@
 //go:build unix
 
-package bot
+package worker
 
 import (
 	"fmt"
@@ -31,8 +31,8 @@ func TestDeadHere(t *testing.T) {
 		{"no pid", host + ":x:abcd", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := deadHere(tc.owner); got != tc.want {
-				t.Errorf("deadHere(%q) = %v, want %v", tc.owner, got, tc.want)
+			if got := DeadHere(tc.owner); got != tc.want {
+				t.Errorf("DeadHere(%q) = %v, want %v", tc.owner, got, tc.want)
 			}
 		})
 	}

@@ -1,6 +1,6 @@
 //go:build unix
 
-package bot
+package worker
 
 import (
 	"errors"
@@ -10,9 +10,9 @@ import (
 	"syscall"
 )
 
-// deadHere reports whether owner (host:pid:…) names a process of this
-// host that does not exist.
-func deadHere(owner string) bool {
+// DeadHere reports whether owner (host:pid:…, DefaultOwner) names a
+// process of this host that does not exist.
+func DeadHere(owner string) bool {
 	host, rest, ok := strings.Cut(owner, ":")
 	if !ok {
 		return false
