@@ -396,6 +396,7 @@ func (b *Bot) whoText(ctx context.Context, who string, rows []models.ChatRow, si
 		if m.TgUsername != nil {
 			fmt.Fprintf(&sb, " (@%s)", *m.TgUsername)
 		}
+		sb.WriteString(b.reachNote(ctx, *m.TgUserID)) // unreachable.go
 	} else {
 		sb.WriteString(", not linked")
 	}

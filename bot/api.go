@@ -174,36 +174,28 @@ const (
 	failFlood                   // 429: wait exactly retry_after
 	failAlready                 // the effect is there already: count as done
 	failMissing                 // nothing to act on (no such request): count as done
-	failBlocked                 // the person blocked the bot or never started it
+	failBlocked                 // the person blocked the bot
 	failUserGone                // the user does not exist or is deactivated
 	failChat                    // the chat is gone, or the bot lost its place or rights there
 	failRefused                 // any other refusal: retrying cannot help
+	// The refusals of issue 14 (refusals.go says what each means and does).
+	failNotStarted    // the bot saw the person but they never started it
+	failNoPrivateChat // "chat not found" for a private chat: the bot never saw the person
+	failPersonLimited // the person cannot join more groups (too many, or limited by Telegram)
+	failIsAdmin       // the person is an admin of the chat: in already, and never removed
+	failBannedInChat  // the chat's admins banned the person: not let in over their ban
+	failChatFull      // the chat is at Telegram's member limit
+	failMigrated      // the basic group became a supergroup: the call goes to the new id
 )
 
 // knownFailures maps Telegram's descriptions (the part after "Bad
 // Request: " or "Forbidden: ") to what they mean: the one place that reads
-// them.
-var knownFailures = map[string]failure{
-	"USER_ALREADY_PARTICIPANT":                      failAlready,
-	"HIDE_REQUESTER_MISSING":                        failMissing,
-	"USER_NOT_PARTICIPANT":                          failMissing,
-	"PARTICIPANT_ID_INVALID":                        failMissing,
-	"message to delete not found":                   failMissing,
-	"message is not modified":                       failAlready,
-	"bot was blocked by the user":                   failBlocked,
-	"bot can't initiate conversation with a user":   failBlocked,
-	"user is deactivated":                           failUserGone,
-	"user not found":                                failUserGone,
-	"USER_ID_INVALID":                               failUserGone,
-	"chat not found":                                failChat,
-	"bot was kicked from the supergroup chat":       failChat,
-	"bot is not a member of the supergroup chat":    failChat,
-	"CHAT_ADMIN_REQUIRED":                           failChat,
-	"not enough rights":                             failChat,
-	"need administrator rights in the channel chat": failChat,
-}
+// them, built from the refusals table (refusals.go), which the README's
+// "Telegram's answers and what karmagate does" mirrors.
+var knownFailures = refusalIndex()
 
-// classify says what err means.
+// classify says what err means, wherever it came from; classifyIn reads
+// "chat not found" for a private chat as the person, not the chat.
 func classify(err error) failure {
 	if err == nil {
 		return failUnknown

@@ -50,6 +50,8 @@ type Store interface {
 	RecordMembershipOnce(ctx context.Context, updateID, tgChatID, tgUserID int64, in bool, actor string) (models.Membership, error)
 	SetOverride(ctx context.Context, id, chat string, mode gate.Override, actor string) (*models.MemberView, error)
 	SetUnreachable(ctx context.Context, tgUserID int64, unreachable bool) error
+	ReachStore
+	MigrateStore
 	ListMembers(ctx context.Context, f models.MemberFilter) ([]models.MemberListItem, error)
 	ReplanAll(ctx context.Context, actor string) (int, error)
 
@@ -206,6 +208,8 @@ type client struct {
 	base  string // server + "/bot" + token + "/"
 	token string
 	send  *Sender
+	// onMigrate follows a basic group Telegram upgraded (migrate.go).
+	onMigrate func(ctx context.Context, fromID, toID int64) error
 }
 
 // New builds the bot and asks Telegram who it is (getMe), so that a wrong
@@ -236,6 +240,7 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 		adminSeen: map[adminKey]adminSeen{},
 		metrics:   newBotMetrics(opts.Registerer),
 	}
+	b.c.onMigrate = b.followMigration
 	b.texts, err = newTexts(opts.Texts)
 	if err != nil {
 		return nil, fmt.Errorf("bot: texts: %w", err)

@@ -22,7 +22,18 @@ type memberInfo struct {
 	IsMember           bool   `json:"is_member"`
 	CanInviteUsers     bool   `json:"can_invite_users"`
 	CanRestrictMembers bool   `json:"can_restrict_members"`
-	CanManageTags      bool   `json:"can_manage_tags"`
+	CanPinMessages     bool   `json:"can_pin_messages"`
+	// CanManageTags is optional: "if omitted defaults to the value of
+	// can_pin_messages" (Bot API 9.5); read it with manageTags.
+	CanManageTags *bool `json:"can_manage_tags"`
+}
+
+// manageTags is can_manage_tags, defaulting to can_pin_messages.
+func (m memberInfo) manageTags() bool {
+	if m.CanManageTags != nil {
+		return *m.CanManageTags
+	}
+	return m.CanPinMessages
 }
 
 func (m memberInfo) admin() bool { return m.Status == "creator" || m.Status == "administrator" }
@@ -74,7 +85,7 @@ func (b *Bot) refreshBot(ctx context.Context, row *models.ChatRow) error {
 		return fmt.Errorf("read the bot's standing in %s: %w", row.ChatKey, err)
 	}
 	st := models.BotInChat{Status: mi.Status, CanInvite: mi.CanInviteUsers || mi.Status == "creator",
-		CanRestrict: mi.CanRestrictMembers || mi.Status == "creator", CanManageTags: mi.CanManageTags}
+		CanRestrict: mi.CanRestrictMembers || mi.Status == "creator", CanManageTags: mi.manageTags()}
 	if mi.admin() {
 		var info struct {
 			GuardBot *tgmodels.User `json:"guard_bot"`

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -32,7 +33,10 @@ func (b *Bot) othersInside(ctx context.Context, chatID int64) (int, error) {
 	}
 	var admins int
 	err = b.c.do(ctx, chatID, callOther, func(ctx context.Context) error {
-		as, err := b.c.tg.GetChatAdministrators(ctx, &tgbot.GetChatAdministratorsParams{ChatID: chatID})
+		// return_bots (Bot API 10.1): bots other than this one are left
+		// out by default, and getChatMemberCount counts them.
+		var as []json.RawMessage
+		err := b.c.call(ctx, "getChatAdministrators", map[string]any{"chat_id": chatID, "return_bots": true}, &as)
 		admins = len(as)
 		return err
 	})

@@ -100,8 +100,11 @@ func (b *Bot) chatFailure(err error) error {
 	switch classify(err) {
 	case failChat:
 		return worker.RetryAt(b.opts.Now().Add(notReadyWait), err)
-	case failRefused, failUserGone:
+	case failRefused, failUserGone, failPersonLimited, failBannedInChat:
 		return worker.Permanent(err)
+	case failChatFull:
+		// Someone may leave; reconcile redoes what is due meanwhile.
+		return worker.RetryAt(b.opts.Now().Add(notReadyWait), err)
 	}
 	return err
 }
@@ -149,6 +152,9 @@ func (b *Bot) execInvite(ctx context.Context, a *models.Action) error {
 	})
 	b.metrics.sent("approveChatJoinRequest", err)
 	approved := err == nil
+	if done, err := b.approvalRefused(ctx, t, err); done {
+		return err
+	}
 	if err := ignoreDone(err); err != nil {
 		return b.chatFailure(err)
 	}
@@ -265,6 +271,11 @@ func (b *Bot) execRemove(ctx context.Context, a *models.Action) error {
 		return err
 	})
 	b.metrics.sent("banChatMember", err)
+	if classify(err) == failIsAdmin {
+		// Made an admin since the look above: admins are never removed.
+		b.log.InfoContext(ctx, "not removing a chat admin", "chat", a.ChatKey, "user", t.user, "member", a.MemberExt)
+		return nil
+	}
 	if err := ignoreDone(err); err != nil && classify(err) != failUserGone {
 		return b.chatFailure(err)
 	}

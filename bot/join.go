@@ -36,6 +36,7 @@ func admits(st gate.State) bool {
 // window for messaging a requester.
 func (b *Bot) onJoinRequest(ctx context.Context, u *update) error {
 	r := u.ChatJoinRequest
+	b.requested(ctx, r.From.ID)
 	row, err := b.store.ChatByTelegram(ctx, r.Chat.ID)
 	if errors.Is(err, models.ErrNotFound) {
 		if u.JoinQueryID != "" {
@@ -131,6 +132,9 @@ func (b *Bot) answerJoin(ctx context.Context, u *update, verdict string) error {
 			return err
 		})
 		b.metrics.sent("approveChatJoinRequest", err)
+		if done, err := b.joinApprovalRefused(ctx, u, err); done {
+			return err
+		}
 	} else {
 		err = b.c.do(ctx, r.Chat.ID, callOther, func(ctx context.Context) error {
 			_, err := b.c.tg.DeclineChatJoinRequest(ctx, &tgbot.DeclineChatJoinRequestParams{ChatID: r.Chat.ID, UserID: r.From.ID})

@@ -25,12 +25,16 @@ func (b *Bot) command(text string) (cmd, args string, ok bool) {
 // private chats; /bind and /unbind in groups.
 func (b *Bot) onMessage(ctx context.Context, u *update) error {
 	m := u.Message
+	if anonymousAdmin(m) {
+		return errUpdate(u, b.onAnonymous(ctx, u)) // from @GroupAnonymousBot (anonymous.go)
+	}
 	if m.From == nil || m.From.IsBot {
 		return nil
 	}
 	if m.Chat.Type != tgmodels.ChatTypePrivate {
 		return errUpdate(u, b.onGroupMessage(ctx, u))
 	}
+	b.reachable(ctx, m.From.ID) // any private message: the bot may write to them again
 	b.adminCommandsFor(ctx, m.From.ID)
 	switch {
 	case m.Contact != nil:
@@ -69,6 +73,9 @@ func (b *Bot) onGroupMessage(ctx context.Context, u *update) error {
 	m := u.Message
 	if m.Chat.Type != tgmodels.ChatTypeSupergroup && m.Chat.Type != tgmodels.ChatTypeGroup {
 		return nil
+	}
+	if ok, err := b.onMigration(ctx, u); ok {
+		return err
 	}
 	cmd, args, ok := b.command(m.Text)
 	if !ok {

@@ -22,7 +22,7 @@ func (c *client) do(ctx context.Context, chatID int64, kind callKind, fn func(co
 	}
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
-	return c.result(chatID, fn(cctx))
+	return c.migrated(ctx, chatID, c.result(chatID, fn(cctx)))
 }
 
 // callTimeout bounds one call to Telegram (the long poll aside): a call
@@ -47,12 +47,13 @@ func (c *client) result(chatID int64, err error) error {
 }
 
 // sendInTurn sends a plain-text message (no parse mode: nothing to
-// escape) once the sender has given it its turn (Sender.wait).
+// escape) once the sender has given it its turn (Sender.wait), cut to
+// Telegram's 4096 UTF-16 code units (textlimit.go).
 func (b *Bot) sendInTurn(ctx context.Context, chatID int64, text string, markup tgmodels.ReplyMarkup) (*tgmodels.Message, error) {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	msg, err := b.c.tg.SendMessage(ctx, &tgbot.SendMessageParams{
-		ChatID: chatID, Text: text, ReplyMarkup: markup,
+		ChatID: chatID, Text: fitMessage(text), ReplyMarkup: markup,
 		LinkPreviewOptions: &tgmodels.LinkPreviewOptions{IsDisabled: tgbot.True()},
 	})
 	err = b.c.result(chatID, err)
@@ -65,11 +66,15 @@ func (b *Bot) sendInTurn(ctx context.Context, chatID int64, text string, markup 
 // not sent rather than sent twice. It is recorded only once the message's
 // turn has come (Telegram's pace: a burst of messages queues for seconds),
 // so that a crash loses only the messages whose one call was in flight,
-// not every message waiting its turn. A person who blocked the bot is
-// recorded as unreachable and not tried again; a flood wait or a message
+// not every message waiting its turn. A person Telegram says the bot
+// cannot message (blocked it, never started it, unknown to it) is recorded
+// as unreachable and not messaged again until they write to the bot; a flood wait or a message
 // that certainly did not leave comes back as an error so that the work
 // retries.
 func (b *Bot) notify(ctx context.Context, n models.Notice, text string, markup tgmodels.ReplyMarkup) error {
+	if skip, err := b.skipUnreachable(ctx, n); skip || err != nil {
+		return err // unreachable (unreachable.go): recorded, not sent
+	}
 	if err := b.c.send.wait(ctx, n.TgUserID, callMessage); err != nil {
 		return err // nothing recorded: the work comes back and asks again
 	}
@@ -102,11 +107,8 @@ func (b *Bot) notify(ctx context.Context, n models.Notice, text string, markup t
 	if ferr := b.store.FinishNotice(ctx, n.IdemKey, status, detail); ferr != nil {
 		b.log.WarnContext(ctx, "record a failed notice", "key", n.IdemKey, "err", ferr)
 	}
-	if f == failBlocked || f == failUserGone {
-		if err := b.store.SetUnreachable(ctx, n.TgUserID, true); err != nil {
-			b.log.WarnContext(ctx, "record an unreachable user", "user", n.TgUserID, "err", err)
-		}
-		b.log.InfoContext(ctx, "person unreachable; not messaged again", "user", n.TgUserID, "err", err)
+	if reason, ok := unreachableReason(n.TgUserID, err); ok {
+		b.markUnreachable(ctx, n.TgUserID, reason, err)
 		return nil
 	}
 	b.log.WarnContext(ctx, "message not delivered", "key", n.IdemKey, "user", n.TgUserID, "err", err)

@@ -60,7 +60,7 @@ func (b *Bot) tagChat(ctx context.Context, c *gate.Chat, chatID int64) error {
 		if m.Name != nil {
 			name = *m.Name
 		}
-		want := c.RenderTag(m.Karma, chatGroup(c, m.GroupList), name)
+		want := cleanTag(c.RenderTag(m.Karma, chatGroup(c, m.GroupList), name)) // no emoji: TAG_EMOJI_NOT_ALLOWED
 		if m.Tag != nil && *m.Tag == want {
 			continue
 		}

@@ -45,7 +45,8 @@ type newerFields struct {
 	} `json:"chat_join_request"`
 	MyChatMember *struct {
 		NewChatMember struct {
-			CanManageTags bool `json:"can_manage_tags"`
+			CanManageTags  *bool `json:"can_manage_tags"`
+			CanPinMessages bool  `json:"can_pin_messages"`
 		} `json:"new_chat_member"`
 	} `json:"my_chat_member"`
 }
@@ -70,7 +71,12 @@ func decodeUpdate(raw []byte) (*update, error) {
 		u.JoinQueryID = x.ChatJoinRequest.QueryID
 	}
 	if x.MyChatMember != nil {
-		u.BotCanManageTags = x.MyChatMember.NewChatMember.CanManageTags
+		// Optional: "if omitted defaults to the value of can_pin_messages".
+		n := x.MyChatMember.NewChatMember
+		u.BotCanManageTags = n.CanPinMessages
+		if n.CanManageTags != nil {
+			u.BotCanManageTags = *n.CanManageTags
+		}
 	}
 	return &u, nil
 }

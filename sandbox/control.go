@@ -247,10 +247,16 @@ type chatJSON struct {
 	Creator      int64     `json:"creator"`
 	MembersCount int       `json:"members_count"`
 	Date         time.Time `json:"date"`
+	// Type is "supergroup", or "group" for a basic group.
+	Type string `json:"type"`
 }
 
 func toChatJSON(c world.Chat) chatJSON {
-	return chatJSON{ID: c.BotAPIID(), ChannelID: c.ID, Title: c.Title, About: c.About, Creator: c.CreatorID, MembersCount: c.MembersCount, Date: c.Date}
+	typ := "supergroup"
+	if c.Basic {
+		typ = "group"
+	}
+	return chatJSON{ID: c.BotAPIID(), ChannelID: c.ID, Title: c.Title, About: c.About, Creator: c.CreatorID, MembersCount: c.MembersCount, Date: c.Date, Type: typ}
 }
 
 type memberJSON struct {
@@ -401,7 +407,16 @@ func (s *Sandbox) handleSend(r *http.Request, in map[string]string) (int, any, e
 			return fail(err)
 		}
 	}
-	m, err := s.SendMessage(u.ID, chatID, in["text"])
+	anonymous, err := boolField(in, "anonymous")
+	if err != nil {
+		return fail(err)
+	}
+	var m world.Message
+	if anonymous {
+		m, err = s.SendAnonymously(u.ID, chatID, in["text"])
+	} else {
+		m, err = s.SendMessage(u.ID, chatID, in["text"])
+	}
 	if err != nil {
 		return fail(err)
 	}
@@ -451,6 +466,9 @@ func (s *Sandbox) handleJoin(r *http.Request, in map[string]string) (int, any, e
 	}
 	if res.ChannelID != 0 {
 		out["chat_id"] = world.BotAPIChatID(res.ChannelID)
+		if c, ok := s.world.Chat(res.ChannelID); ok {
+			out["chat_id"] = c.BotAPIID() // -<id> for a basic group
+		}
 	}
 	return answer(out)
 }
@@ -513,7 +531,19 @@ func (s *Sandbox) handleCreateChat(_ *http.Request, in map[string]string) (int, 
 	if err != nil {
 		return fail(badInput("creator (a user id) is required"))
 	}
-	c, err := s.CreateChat(creator, in["title"], in["about"])
+	basic, err := boolField(in, "basic")
+	if err != nil {
+		return fail(err)
+	}
+	var c world.Chat
+	if basic {
+		if in["about"] != "" {
+			return fail(badInput("a basic group has no about"))
+		}
+		c, err = s.CreateBasicGroup(creator, in["title"])
+	} else {
+		c, err = s.CreateChat(creator, in["title"], in["about"])
+	}
 	if err != nil {
 		return fail(err)
 	}

@@ -42,6 +42,13 @@ func (s *Sandbox) SendMessage(userID, chatID int64, text string) (world.Message,
 	return s.world.SendMessage(userID, chatID, text, world.SendOptions{})
 }
 
+// SendAnonymously makes an anonymous admin post text in the group chatID
+// as the group: bots see it from @GroupAnonymousBot with sender_chat the
+// group.
+func (s *Sandbox) SendAnonymously(userID, chatID int64, text string) (world.Message, error) {
+	return s.world.SendMessage(userID, chatID, text, world.SendOptions{Anonymous: true})
+}
+
 // StartBot is the person tapping https://t.me/<bot>?start=<param>: the bot
 // gets "/start <param>" (or "/start" with no param).
 func (s *Sandbox) StartBot(userID int64, param string) (world.Message, error) {
@@ -62,13 +69,14 @@ func (s *Sandbox) Join(userID int64, inviteLink string) (world.JoinResult, error
 	return s.world.JoinByLink(userID, inviteLink)
 }
 
-// Leave makes the person leave a supergroup (Bot API id).
+// Leave makes the person leave a group (Bot API id: a supergroup, or a
+// basic group not upgraded).
 func (s *Sandbox) Leave(userID, chatID int64) error {
-	ch, ok := world.ChannelID(chatID)
-	if !ok {
-		return fmt.Errorf("sandbox: leave: %d is not a supergroup id", chatID)
+	c, err := s.world.GroupByBotAPIID(chatID)
+	if err != nil {
+		return fmt.Errorf("sandbox: leave %d: %w", chatID, err)
 	}
-	return s.world.Leave(ch, userID)
+	return s.world.Leave(c.ID, userID)
 }
 
 // BlockBot makes the person block (or unblock) the default bot.

@@ -22,7 +22,7 @@
 // leaveChat. Other methods answer 404 "Not Found", unknown tokens 401
 // "Unauthorized".
 //
-// Requests are checked against the embedded Bot API 10.1 specification
+// Requests are checked against the embedded Bot API 10.3 specification
 // (required parameters, integer and JSON parameters) before they run.
 // Updates: message (private messages to the bot, incl. /start <param> with
 // its bot_command entity, shared contacts and chat_shared; group messages

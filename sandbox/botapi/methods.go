@@ -50,9 +50,9 @@ func (s *Server) group(c *call) (world.Chat, error) {
 	if id > 0 {
 		return world.Chat{}, badRequest("method is available only for supergroups")
 	}
-	ch, ok := s.w.ChatByBotAPIID(id)
-	if !ok {
-		return world.Chat{}, badRequest("chat not found")
+	ch, err := s.w.GroupByBotAPIID(id)
+	if err != nil {
+		return world.Chat{}, err // "chat not found", or the upgrade's migrate_to_chat_id
 	}
 	switch st := s.w.Member(ch.ID, c.bot.ID).Status; {
 	case st == world.StatusKicked:
@@ -347,6 +347,10 @@ func (s *Server) promoteChatMember(_ context.Context, c *call) (any, error) {
 		CanPromoteMembers: b("can_promote_members"), CanChangeInfo: b("can_change_info"), CanInviteUsers: b("can_invite_users"),
 		CanPostStories: b("can_post_stories"), CanEditStories: b("can_edit_stories"), CanDeleteStories: b("can_delete_stories"),
 		CanPinMessages: b("can_pin_messages"), CanManageTopics: b("can_manage_topics"), CanManageTags: b("can_manage_tags"),
+		CanSendWelcomeMessages: b("can_send_welcome_messages"),
+	}
+	if !c.p.has("can_manage_tags") {
+		r.CanManageTags = r.CanPinMessages // "if omitted defaults to the value of can_pin_messages"
 	}
 	if r.Any() {
 		r.CanManageChat = true // implied by any other right, as Telegram does

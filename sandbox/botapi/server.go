@@ -215,6 +215,10 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		s.finish(rw, c, nil, err, "")
 		return
 	}
+	if e := s.w.TakeRefusal(method, p.int64("user_id"), p.int64("chat_id")); e != nil {
+		s.finish(rw, c, nil, e, "")
+		return
+	}
 	// Join-request queries past their deadline on the world's clock end
 	// before any call sees the world.
 	s.w.ExpireJoinRequestQueries()
@@ -269,6 +273,9 @@ func writeError(rw http.ResponseWriter, err error) {
 	if we.RetryAfter > 0 {
 		body.Parameters = &responseParameters{RetryAfter: we.RetryAfterSeconds()}
 	}
+	if we.MigrateTo != 0 {
+		body.Parameters = &responseParameters{MigrateToChatID: we.MigrateTo}
+	}
 	writeJSON(rw, we.Code, body)
 }
 
@@ -287,7 +294,8 @@ type errorResponse struct {
 }
 
 type responseParameters struct {
-	RetryAfter int `json:"retry_after,omitempty"`
+	MigrateToChatID int64 `json:"migrate_to_chat_id,omitempty"`
+	RetryAfter      int   `json:"retry_after,omitempty"`
 }
 
 func writeJSON(rw http.ResponseWriter, status int, v any) {

@@ -9,11 +9,21 @@ import (
 	"sync"
 )
 
-// spec.json is a trimmed copy of the Bot API 10.1 specification
+// spec.json is a trimmed copy of the Bot API specification
 // (telegram-bot-api-spec, MIT): the methods served here and the types they
 // answer with. It was cut from /work/shared/spec/bot-api-10.1.json keeping,
 // per method, "returns" and the fields' name/types/required, and per type
-// its fields and subtypes.
+// its fields and subtypes; then brought to Bot API 10.3 (August 2026) by
+// hand, for what touches the methods and types kept here, from the
+// changelogs: ephemeral_message_parameters on sendMessage and sendContact
+// (10.2's receiver_user_id and callback_query_id, moved into
+// EphemeralMessageParameters by 10.3), Message.receiver_user,
+// ephemeral_message_id, community_chat_added and community_chat_removed,
+// ChatFullInfo.community and Update.subscription (10.2), and the
+// can_send_welcome_messages right (10.3: required in
+// ChatAdministratorRights and ChatMemberAdministrator, a parameter of
+// promoteChatMember). Types it names but does not hold (Community,
+// CommunityChatAdded, …) are not checked.
 //
 //go:embed spec.json
 var specJSON []byte

@@ -61,6 +61,7 @@ type apiChatFullInfo struct {
 type apiMessage struct {
 	MessageID   int               `json:"message_id"`
 	From        *apiUser          `json:"from,omitempty"`
+	SenderChat  *apiChat          `json:"sender_chat,omitempty"`
 	Date        int64             `json:"date"`
 	Chat        apiChat           `json:"chat"`
 	Text        string            `json:"text,omitempty"`
@@ -69,6 +70,9 @@ type apiMessage struct {
 	ChatShared  *world.ChatShared `json:"chat_shared,omitempty"`
 	EditDate    int64             `json:"edit_date,omitempty"`
 	ReplyMarkup rawJSONOrAbsent   `json:"reply_markup,omitempty"`
+	// MigrateToChatID and MigrateFromChatID: a basic group's upgrade.
+	MigrateToChatID   int64 `json:"migrate_to_chat_id,omitempty"`
+	MigrateFromChatID int64 `json:"migrate_from_chat_id,omitempty"`
 }
 
 type apiCallbackQuery struct {
@@ -178,6 +182,9 @@ func privateChat(u world.User) apiChat {
 }
 
 func groupChat(c world.Chat) apiChat {
+	if c.Basic {
+		return apiChat{ID: c.BotAPIID(), Type: "group", Title: c.Title}
+	}
 	return apiChat{ID: c.BotAPIID(), Type: "supergroup", Title: c.Title}
 }
 
@@ -228,7 +235,13 @@ func toChatMember(m world.ChatMember, viewerID int64) map[string]any {
 		out["can_delete_stories"] = r.CanDeleteStories
 		out["can_pin_messages"] = r.CanPinMessages
 		out["can_manage_topics"] = r.CanManageTopics
-		out["can_manage_tags"] = r.CanManageTags
+		if r.CanManageTags != r.CanPinMessages {
+			// Optional: "if omitted defaults to the value of
+			// can_pin_messages" (Bot API 9.5), and left out where that
+			// default holds, so that clients must read it so.
+			out["can_manage_tags"] = r.CanManageTags
+		}
+		out["can_send_welcome_messages"] = r.CanSendWelcomeMessages // Bot API 10.3
 		if m.CustomTitle != "" {
 			out["custom_title"] = m.CustomTitle
 		}

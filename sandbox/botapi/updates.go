@@ -172,7 +172,8 @@ func (s *Server) onMessage(m world.Message, now time.Time) {
 		}
 		admin := cm.Status == world.StatusCreator || cm.Status == world.StatusAdministrator
 		isCommand := len(m.Entities) > 0 && m.Entities[0].Type == "bot_command" && m.Entities[0].Offset == 0
-		if admin || isCommand {
+		service := m.MigrateToChatID != 0 || m.MigrateFromChatID != 0 // every bot gets service messages
+		if admin || isCommand || service {
 			am := s.message(m, cm.User.ID)
 			s.bot(cm.User.ID).push(apiUpdate{Message: &am}, now)
 		}
@@ -185,9 +186,17 @@ func (s *Server) message(m world.Message, viewerID int64) apiMessage {
 	fu := toUser(from)
 	am := apiMessage{MessageID: m.ID, From: &fu, Date: unix(m.Date), Text: m.Text, Entities: m.Entities, Contact: m.Contact,
 		ChatShared: m.ChatShared, EditDate: unix(m.EditDate), ReplyMarkup: inlineMarkup(m.ReplyMarkup)}
+	am.MigrateToChatID, am.MigrateFromChatID = m.MigrateToChatID, m.MigrateFromChatID
 	if m.ChannelID != 0 {
 		c, _ := s.w.Chat(m.ChannelID)
 		am.Chat = groupChat(c)
+		if m.ChatAs != 0 {
+			am.Chat.ID, am.Chat.Type = m.ChatAs, "group" // sent while a basic group
+		}
+		if m.Anonymous {
+			anon, sc := toUser(world.GroupAnonymousBot), am.Chat
+			am.From, am.SenderChat = &anon, &sc
+		}
 	} else {
 		other, _ := s.w.User(m.ChatIDFor(viewerID))
 		am.Chat = privateChat(other)

@@ -17,10 +17,20 @@ type Chat struct {
 	Date       time.Time
 	// MembersCount counts creator, administrators, members and restricted members.
 	MembersCount int
+	// Basic is set while the chat is a basic group (basic.go): its Bot API
+	// id is then -BasicID. BasicID stays once it is upgraded.
+	Basic   bool
+	BasicID int64
 }
 
-// BotAPIID is the chat's Bot API id, -100….
-func (c Chat) BotAPIID() int64 { return BotAPIChatID(c.ID) }
+// BotAPIID is the chat's Bot API id: -100… for a supergroup, -BasicID for
+// a basic group.
+func (c Chat) BotAPIID() int64 {
+	if c.Basic {
+		return -c.BasicID
+	}
+	return BotAPIChatID(c.ID)
+}
 
 type chat struct {
 	Chat
@@ -112,13 +122,11 @@ func (w *World) Chat(channelID int64) (Chat, bool) {
 	return c.snapshot(), true
 }
 
-// ChatByBotAPIID returns the supergroup with a Bot API id (-100…).
+// ChatByBotAPIID returns the chat with a Bot API id: -100… for a
+// supergroup, -<id> for a basic group that was not upgraded.
 func (w *World) ChatByBotAPIID(id int64) (Chat, bool) {
-	ch, ok := ChannelID(id)
-	if !ok {
-		return Chat{}, false
-	}
-	return w.Chat(ch)
+	c, err := w.GroupByBotAPIID(id)
+	return c, err == nil
 }
 
 // Chats lists every supergroup by id.

@@ -30,10 +30,11 @@
 //     slot frees up when one leaves, as on Telegram.
 //   - A bot may message a person who started it, or who asked to join a chat
 //     the bot administers (with can_invite_users) in the last 5 minutes.
-//   - A bot's messages are paced by token buckets on the injected clock:
-//     Telegram's published rates (1 message/s per chat, 20/min per group,
-//     30/s per bot) with short bursts on top (3 per chat, 3 per group, 30
-//     overall; Limits.*Burst), since Telegram "may allow short bursts";
+//   - A bot's messages are paced on the injected clock: Telegram's
+//     published rates (1 message/s per chat, 30/s per bot) as token
+//     buckets with short bursts on top (3 per chat, 30 overall;
+//     Limits.*Burst), since Telegram "may allow short bursts"; 20 in any
+//     60 s per group as a sliding window (twenty a second apart all go);
 //     Limits.StrictPacing makes them exact sliding windows. Other limits
 //     are exact windows (20 invite links/min per chat, FLOOD_WAIT minimum
 //     intervals per MTProto method, 50 adds and 50 new supergroups per

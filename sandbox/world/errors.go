@@ -20,6 +20,9 @@ type Error struct {
 	RPCCode int
 	// RetryAfter is how long the caller must wait, for rate limits.
 	RetryAfter time.Duration
+	// MigrateTo is the supergroup an upgraded basic group became
+	// (parameters.migrate_to_chat_id).
+	MigrateTo int64
 
 	// key tells apart sentinels that share an RPC type (set by sentinel,
 	// kept by copies).

@@ -396,12 +396,17 @@ func (w *World) resolveJoinRequestLocked(channelID, actorID, userID int64, appro
 	now := w.now()
 	old := w.memberLocked(c, userID)
 	if approve {
-		if old.Status.IsMember() {
+		switch {
+		case old.Status == StatusCreator || old.Status == StatusAdministrator:
+			delete(c.requests, userID)
+			return ErrUserIsAdmin
+		case old.Status.IsMember():
 			delete(c.requests, userID)
 			return ErrUserAlreadyMember
-		}
-		if w.channelCountLocked(userID) >= w.limits.ChannelsPerAccount {
+		case w.channelCountLocked(userID) >= w.limits.ChannelsPerAccount:
 			return ErrUserChannelsTooMuch
+		case c.count >= w.limits.MaxMembers:
+			return ErrUsersTooMuch
 		}
 	}
 	delete(c.requests, userID)

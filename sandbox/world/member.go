@@ -41,6 +41,10 @@ type AdminRights struct {
 	// CanManageTags lets an administrator set regular members' tags
 	// (Bot API 9.5; MTProto's manage_ranks).
 	CanManageTags bool `json:"can_manage_tags"`
+	// CanSendWelcomeMessages lets an administrator manage the chat's
+	// welcome messages, or a bot send them (Bot API 10.3). Bot API only:
+	// MTProto's rights in gotd's layer do not carry it.
+	CanSendWelcomeMessages bool `json:"can_send_welcome_messages"`
 }
 
 // AllAdminRights are the creator's rights.
@@ -50,7 +54,7 @@ func AllAdminRights() AdminRights {
 		CanRestrictMembers: true, CanPromoteMembers: true, CanChangeInfo: true,
 		CanInviteUsers: true, CanPostStories: true, CanEditStories: true,
 		CanDeleteStories: true, CanPinMessages: true, CanManageTopics: true,
-		CanManageTags: true,
+		CanManageTags: true, CanSendWelcomeMessages: true,
 	}
 }
 
@@ -371,8 +375,8 @@ func (w *World) PromoteAdmin(channelID, actorID, targetID int64, rights AdminRig
 }
 
 func rightsSubset(want, have AdminRights) bool {
-	w := []bool{want.CanManageChat, want.CanDeleteMessages, want.CanManageVideoChats, want.CanRestrictMembers, want.CanPromoteMembers, want.CanChangeInfo, want.CanInviteUsers, want.CanPostStories, want.CanEditStories, want.CanDeleteStories, want.CanPinMessages, want.CanManageTopics, want.CanManageTags}
-	h := []bool{have.CanManageChat, have.CanDeleteMessages, have.CanManageVideoChats, have.CanRestrictMembers, have.CanPromoteMembers, have.CanChangeInfo, have.CanInviteUsers, have.CanPostStories, have.CanEditStories, have.CanDeleteStories, have.CanPinMessages, have.CanManageTopics, have.CanManageTags}
+	w := []bool{want.CanManageChat, want.CanDeleteMessages, want.CanManageVideoChats, want.CanRestrictMembers, want.CanPromoteMembers, want.CanChangeInfo, want.CanInviteUsers, want.CanPostStories, want.CanEditStories, want.CanDeleteStories, want.CanPinMessages, want.CanManageTopics, want.CanManageTags, want.CanSendWelcomeMessages}
+	h := []bool{have.CanManageChat, have.CanDeleteMessages, have.CanManageVideoChats, have.CanRestrictMembers, have.CanPromoteMembers, have.CanChangeInfo, have.CanInviteUsers, have.CanPostStories, have.CanEditStories, have.CanDeleteStories, have.CanPinMessages, have.CanManageTopics, have.CanManageTags, have.CanSendWelcomeMessages}
 	for i := range w {
 		if w[i] && !h[i] {
 			return false

@@ -44,11 +44,24 @@ type Message struct {
 	EditDate time.Time
 	// ChatShared is the service message a person's request_chat button sends.
 	ChatShared *ChatShared
+	// ChatAs is the group's Bot API id when it was a basic group (-<id>),
+	// 0 for a supergroup's -100… id (basic.go).
+	ChatAs int64
+	// MigrateToChatID and MigrateFromChatID are the service messages of a
+	// basic group's upgrade (basic.go).
+	MigrateToChatID, MigrateFromChatID int64
+	// Anonymous: an anonymous admin sent it as the group; bots see it from
+	// @GroupAnonymousBot with sender_chat the group (anonymous.go). FromID
+	// is still the person.
+	Anonymous bool
 }
 
 // ChatIDFor is the Bot API chat id of the message's chat as viewer sees it:
 // the other person for private chats, -100… for groups.
 func (m Message) ChatIDFor(viewerID int64) int64 {
+	if m.ChatAs != 0 {
+		return m.ChatAs
+	}
 	if m.ChannelID != 0 {
 		return BotAPIChatID(m.ChannelID)
 	}
@@ -64,6 +77,8 @@ type SendOptions struct {
 	ReplyMarkup string
 	Contact     *Contact
 	ChatShared  *ChatShared
+	// Anonymous sends a group message as the group (anonymous.go).
+	Anonymous bool
 }
 
 type private struct {
@@ -82,10 +97,13 @@ func dialogKey(a, b int64) msgKey {
 
 // SendMessage sends text from fromID to chatID, a Bot API chat id: a user id
 // for a private chat, -100… for a supergroup. A bot may only write to people
-// who wrote to it and did not block it (403 "bot was blocked by the user",
-// 403 "bot can't initiate conversation with a user"), or who asked to join a
-// chat it administers with can_invite_users in the last
-// Limits.JoinRequestDMWindow. Bots are held to the message rate limits (429).
+// who wrote to it and did not block it, or who asked to join a chat it
+// administers with can_invite_users in the last Limits.JoinRequestDMWindow.
+// Otherwise it gets Telegram's three answers: 403 "bot was blocked by the
+// user" (blocked), 403 "bot can't initiate conversation with a user" (a
+// person the bot has seen, in one of its chats or a join request, who
+// never started it, or whose join request is older than the window), 400
+// "chat not found" (a person the bot has never seen). Bots are held to the message rate limits (429).
 // A person's first message to a bot starts it. Commands get a bot_command
 // entity, as Telegram adds.
 func (w *World) SendMessage(fromID, chatID int64, text string, opts SendOptions) (Message, error) {
@@ -105,10 +123,20 @@ func (w *World) SendMessage(fromID, chatID int64, text string, opts SendOptions)
 	now := w.now()
 	m := Message{FromID: fromID, Date: now, Text: text, Entities: opts.Entities, Contact: opts.Contact, ReplyMarkup: opts.ReplyMarkup, ChatShared: opts.ChatShared}
 	var key msgKey
-	if channelID, isGroup := ChannelID(chatID); isGroup {
-		c, ok := w.chats[channelID]
-		if !ok {
-			return Message{}, errf(ErrChatNotFound, "chat not found")
+	if isGroupID(chatID) {
+		c, gerr := w.groupLocked(chatID)
+		if gerr != nil {
+			return Message{}, gerr
+		}
+		channelID := c.ID
+		if c.Basic {
+			m.ChatAs = c.BotAPIID()
+		}
+		if opts.Anonymous {
+			if err := anonymousLocked(w.memberLocked(c, fromID)); err != nil {
+				return Message{}, err
+			}
+			m.Anonymous = true
 		}
 		switch st := w.memberLocked(c, fromID).Status; {
 		case st == StatusKicked:
@@ -124,6 +152,9 @@ func (w *World) SendMessage(fromID, chatID int64, text string, opts SendOptions)
 		m.ChannelID = channelID
 		key = msgKey{0, channelID}
 	} else {
+		if opts.Anonymous {
+			return Message{}, BadRequest("SEND_AS_PEER_INVALID", "only a group's admins can post anonymously, in the group")
+		}
 		to, ok := w.users[chatID]
 		if !ok || chatID == fromID {
 			return Message{}, errf(ErrChatNotFound, "chat not found")
@@ -137,6 +168,10 @@ func (w *World) SendMessage(fromID, chatID int64, text string, opts SendOptions)
 				return Message{}, ErrBotBlocked
 			}
 			if (p == nil || !p.started) && !w.recentJoinRequestLocked(fromID, chatID, now) {
+				if !w.knowsLocked(fromID, chatID) {
+					// Never seen: the bot has no access to the person at all.
+					return Message{}, errf(ErrChatNotFound, "chat not found")
+				}
 				return Message{}, ErrCantInitiate
 			}
 			if err := w.sendLimit(fromID, chatID, false); err != nil {
@@ -197,8 +232,12 @@ func (w *World) talkLocked(userID, otherID int64) {
 // is not (or no longer) kept.
 func (w *World) messageLocked(actorID, chatID int64, messageID int) *stored {
 	key := dialogKey(actorID, chatID)
-	if channelID, ok := ChannelID(chatID); ok {
-		key = msgKey{0, channelID}
+	if isGroupID(chatID) {
+		c, err := w.groupLocked(chatID)
+		if err != nil {
+			return nil
+		}
+		key = msgKey{0, c.ID}
 	}
 	list := w.msgs[key]
 	i := sort.Search(len(list), func(i int) bool { return list[i].ID >= messageID })
@@ -282,6 +321,10 @@ func (w *World) ResolveContactUserID(phone string) int64 {
 func (w *World) Knows(botID, userID int64) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	return w.knowsLocked(botID, userID)
+}
+
+func (w *World) knowsLocked(botID, userID int64) bool {
 	if _, ok := w.privates[msgKey{botID, userID}]; ok {
 		return true
 	}

@@ -33,9 +33,10 @@ type Limits struct {
 	PerGroupMsgPerMin int
 	// GlobalMsgPerSec: messages a bot may send per second overall (30).
 	GlobalMsgPerSec int
-	// PerChatBurst, PerGroupBurst and GlobalBurst are the token buckets'
-	// sizes: how many messages may go out at once before the rates above
-	// apply (3, 3 and 30). Telegram "may allow short bursts" over its
+	// PerChatBurst and GlobalBurst are the token buckets' sizes: how many
+	// messages may go out at once before the rates above apply (3 and 30).
+	// PerGroupBurst is no longer used: the group limit is a sliding window
+	// of PerGroupMsgPerMin messages in any minute (pacing.go). Telegram "may allow short bursts" over its
 	// published rates; an ack-then-answer bot sends two messages to one
 	// chat within a second and is not refused.
 	PerChatBurst, PerGroupBurst, GlobalBurst int

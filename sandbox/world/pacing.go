@@ -2,13 +2,17 @@ package world
 
 import "time"
 
-// Message pacing as token buckets. Telegram publishes rates (about one
-// message a second per chat, 20 a minute per group, 30 a second overall)
-// and says it "may allow short bursts" above them: a bot that acknowledges
-// a command and then answers it sends two messages to one chat within a
-// second, and Telegram lets that through. Each limit is therefore a bucket
-// of Limits.*Burst tokens refilled at the published rate; Limits.StrictPacing
-// restores exact sliding windows.
+// Message pacing. Telegram publishes rates (about one message a second per
+// chat, 20 a minute per group, 30 a second overall) and says it "may allow
+// short bursts" above them: a bot that acknowledges a command and then
+// answers it sends two messages to one chat within a second, and Telegram
+// lets that through. The per-chat and overall limits are therefore buckets
+// of Limits.*Burst tokens refilled at the published rate. The group limit
+// is what it says, 20 messages in any 60 seconds (a sliding window): twenty
+// sent a second apart all go, the twenty-first waits until the first is a
+// minute old. (A bucket of 3 refilled every 3 s refused the fifth of
+// messages a second apart, which Telegram does not.) Limits.StrictPacing
+// makes every limit an exact sliding window.
 //
 // The buckets are kept in the GCRA form (a theoretical arrival time per
 // bucket, in integer nanoseconds) rather than as floating-point token
@@ -52,22 +56,28 @@ func (w *World) sendBuckets(botID, chatID int64, group bool, now time.Time) *Err
 		{"pace_global:" + itoa(botID), perSecond(float64(lim.GlobalMsgPerSec)), lim.GlobalBurst},
 		{"pace_chat:" + itoa(botID) + ":" + itoa(chatID), perSecond(lim.PerChatMsgPerSec), lim.PerChatBurst},
 	}
+	groupKey := "msg_group:" + itoa(botID) + ":" + itoa(chatID)
+	perGroup := max(1, lim.PerGroupMsgPerMin)
+	var wait time.Duration
 	if group {
-		buckets = append(buckets, bucket{"pace_group:" + itoa(botID) + ":" + itoa(chatID), time.Minute / time.Duration(max(1, lim.PerGroupMsgPerMin)), lim.PerGroupBurst})
+		wait = w.limiter.peek(groupKey, perGroup, time.Minute, now)
 	}
 	l := &w.limiter
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	l.tickLocked(now)
-	var wait time.Duration
 	for _, b := range buckets {
 		wait = max(wait, l.bucketWait(b, now))
 	}
 	if wait > 0 {
+		l.mu.Unlock()
 		return TooManyRequests(wait)
 	}
 	for _, b := range buckets {
 		l.take(b, now)
+	}
+	l.mu.Unlock()
+	if group {
+		w.limiter.window(groupKey, perGroup, time.Minute, now)
 	}
 	return nil
 }

@@ -29,6 +29,7 @@ func (w *World) Reset(keep ...int64) {
 		}
 	}
 	w.users = users
+	w.refuse.reset()
 	w.byPhone = map[string]int64{}
 	w.byName = map[string]int64{}
 	w.byToken = map[string]int64{}
@@ -47,6 +48,7 @@ func (w *World) Reset(keep ...int64) {
 	}
 	slices.Sort(kept)
 	w.chats = map[int64]*chat{}
+	w.basics = map[int64]int64{}
 	w.links = map[string]*inviteLink{}
 	w.privates = map[[2]int64]*private{}
 	w.msgs = map[msgKey][]stored{}

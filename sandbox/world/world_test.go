@@ -298,6 +298,10 @@ func TestWorld_SendMessage(t *testing.T) {
 	requester := mustUser(t, w, world.UserSpec{FirstName: "Requester"})
 	stranger := mustUser(t, w, world.UserSpec{FirstName: "Stranger"})
 	blocker := mustUser(t, w, world.UserSpec{FirstName: "Blocker"})
+	member := mustUser(t, w, world.UserSpec{FirstName: "Member"})
+	if _, _, err := w.AddMembers(c.ID, owner.ID, []int64{member.ID}); err != nil {
+		t.Fatal(err)
+	}
 	w.SendMessage(starter.ID, bot.ID, "/start", world.SendOptions{})
 	w.SendMessage(blocker.ID, bot.ID, "/start", world.SendOptions{})
 	w.BlockBot(blocker.ID, bot.ID, true)
@@ -311,7 +315,8 @@ func TestWorld_SendMessage(t *testing.T) {
 	}{
 		{"started the bot", starter.ID, 0, nil},
 		{"asked to join, within 5 minutes", requester.ID, 0, nil},
-		{"never wrote", stranger.ID, 0, world.ErrCantInitiate},
+		{"never seen", stranger.ID, 0, world.ErrChatNotFound},
+		{"seen in the bot's group, never started it", member.ID, 0, world.ErrCantInitiate},
 		{"blocked the bot", blocker.ID, 0, world.ErrBotBlocked},
 		{"asked to join, 6 minutes ago", requester.ID, 6 * time.Minute, world.ErrCantInitiate},
 		{"unknown chat", 999, 0, world.ErrChatNotFound},
