@@ -1,10 +1,13 @@
 package bot
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"text/template"
+
+	"github.com/karmagate/karmagate/gate"
 )
 
 // Message keys: the texts the bot sends people. The rules file may override
@@ -282,6 +285,51 @@ func newTexts(overrides map[string]map[string]string) (*texts, error) {
 		}
 	}
 	return t, nil
+}
+
+// CheckMessages checks the rules' messages: as the bot will use them:
+// known keys, templates that parse and render with the fields the bot
+// gives. Every problem is told, each with its line in the rules file, so
+// that serve can refuse a bad file before it opens anything.
+func CheckMessages(r *gate.Rules) error {
+	var errs gate.Errors
+	at := func(key, lang string, format string, args ...any) {
+		errs = append(errs, &gate.Error{File: r.File, Line: r.MessageLines[key][lang], Msg: fmt.Sprintf(format, args...)})
+	}
+	keys := make([]string, 0, len(r.Messages))
+	for k := range r.Messages {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	t := &texts{t: map[string]map[string]*template.Template{}}
+	for _, key := range keys {
+		langs := make([]string, 0, len(r.Messages[key]))
+		for lang := range r.Messages[key] {
+			langs = append(langs, lang)
+		}
+		sort.Strings(langs)
+		if _, ok := builtinTexts[key]; !ok {
+			var lang string
+			if len(langs) > 0 {
+				lang = langs[0]
+			}
+			at(key, lang, "messages.%s: there is no such message (known: %s)", key, strings.Join(MessageKeys(), ", "))
+			continue
+		}
+		for _, lang := range langs {
+			if err := t.add(key, lang, r.Messages[key][lang]); err != nil {
+				at(key, lang, "messages.%s.%s: %v", key, lang, errors.Unwrap(err))
+			}
+		}
+	}
+	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	}
+	return errs
 }
 
 // MessageKeys lists the message keys the rules file may override.

@@ -70,6 +70,11 @@ type Rules struct {
 	// Messages overrides the bot's texts: message key → language → text
 	// (messages: in the file). The bot checks the keys.
 	Messages map[string]map[string]string
+	// MessageLines is where each message text stands in the file (key →
+	// language → line), for the bot's checks to point at.
+	MessageLines map[string]map[string]int
+	// File is the rules file's name, as errors show it.
+	File string
 	// Source, when not nil, is where karmagate pulls members from (source:
 	// in the file): a query on the website's own database, run every so
 	// often.
@@ -204,6 +209,7 @@ func ParseRules(name string, data []byte) (*Rules, error) {
 		return nil, err
 	}
 	r.Hash = hex.EncodeToString(sum[:])
+	r.File = name
 	return r, nil
 }
 
@@ -275,11 +281,11 @@ func (p parser) rules(doc *yaml.Node) (*Rules, error) {
 		case "chats":
 			chatsNode = v
 		case "messages":
-			ms, err := p.messages(v)
+			ms, lines, err := p.messages(v)
 			if err != nil {
 				return err
 			}
-			r.Messages = ms
+			r.Messages, r.MessageLines = ms, lines
 		case "source":
 			src, err := p.source(v)
 			if err != nil {
@@ -507,13 +513,15 @@ func (r *Rules) compile() {
 }
 
 // messages reads the messages: section: key → language → text.
-func (p parser) messages(n *yaml.Node) (map[string]map[string]string, error) {
+func (p parser) messages(n *yaml.Node) (map[string]map[string]string, map[string]map[string]int, error) {
 	out := map[string]map[string]string{}
+	lines := map[string]map[string]int{}
 	err := p.mapping(n, "messages", func(key string, k, v *yaml.Node) error {
 		if !keyPattern.MatchString(key) {
 			return p.errf(k, "messages: %q is not a message key", key)
 		}
 		langs := map[string]string{}
+		lines[key] = map[string]int{}
 		err := p.mapping(v, "messages."+key, func(lang string, lk, lv *yaml.Node) error {
 			if !langPattern.MatchString(lang) {
 				return p.errf(lk, "messages.%s: %q is not a language code such as en or ru", key, lang)
@@ -526,12 +534,13 @@ func (p parser) messages(n *yaml.Node) (map[string]map[string]string, error) {
 				return p.errf(lv, "messages.%s.%s is empty", key, lang)
 			}
 			langs[lang] = text
+			lines[key][lang] = lv.Line
 			return nil
 		})
 		out[key] = langs
 		return err
 	})
-	return out, err
+	return out, lines, err
 }
 
 var langPattern = regexp.MustCompile(`^[a-z]{2,3}$`)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/karmagate/karmagate/callback"
 	"github.com/karmagate/karmagate/dashboard"
+	"github.com/karmagate/karmagate/bot"
 	"github.com/karmagate/karmagate/gate"
 	"github.com/karmagate/karmagate/models"
 )
@@ -610,15 +611,19 @@ func (c *Config) ValidateTelegram() error {
 	return configProblems(errs...)
 }
 
-// ValidateRules checks that there is a rules file and that it parses.
+// ValidateRules checks that there is a rules file, that it parses, and
+// that its messages are templates the bot can render.
 func (c *Config) ValidateRules() error {
 	if c.RulesPath == "" {
 		return errors.New("no rules: create rules.yaml (start from rules.example.yaml) or set KARMAGATE_RULES")
 	}
-	if _, err := gate.LoadRules(c.RulesPath); err != nil {
+	r, err := gate.LoadRules(c.RulesPath)
+	if err != nil {
 		return err
 	}
-	return nil
+	// The messages: as the bot will render them, before anything is
+	// opened: a bad template is a mistake in the file, with its line.
+	return bot.CheckMessages(r)
 }
 
 // Logger builds the process's logger.

@@ -1,7 +1,12 @@
 package main
 
 import (
+	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -88,5 +93,44 @@ func TestMain_UncleanAPIPathRefused(t *testing.T) {
 	}
 	if st, _ := call(t, m, "GET", "/healthz", ""); st != 200 {
 		t.Errorf("healthz = %d", st)
+	}
+}
+
+// TestRun_BadMessagesBeforeAnything (issue 17 #6): a rules file whose
+// messages are broken templates (a field that does not exist, an unclosed
+// action) stops serve with every problem and its line, before the database
+// is created.
+func TestRun_BadMessagesBeforeAnything(t *testing.T) {
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "rules.yaml")
+	src := modelstest.Rules + `messages:
+  linked:
+    en: "Hello {{.Nope}}"
+  access_lost:
+    en: "You left {{.Chat"
+`
+	if err := os.WriteFile(rules, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dbPath := filepath.Join(dir, "k.db")
+	getenv := mapEnv("KARMAGATE_DB", "sqlite:"+dbPath, "KARMAGATE_RULES", rules, "KARMAGATE_API_KEY", "e2e-api-key-0123456789",
+		"KARMAGATE_SECRET", "e2e-secret-0123456789abcdef-0123456789", "TELEGRAM_BOT_TOKEN", "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghi",
+		"KARMAGATE_LISTEN", "127.0.0.1:0")
+	var errOut strings.Builder
+	err := run(testContext(t), []string{"serve"}, getenv, io.Discard, &errOut)
+	if err == nil {
+		t.Fatal("serve started with broken message templates")
+	}
+	lines := strings.Count(src[:strings.Index(src, "Hello")], "\n") + 1
+	for _, want := range []string{
+		fmt.Sprintf("%s:%d: messages.linked.en", rules, lines), "Nope",
+		fmt.Sprintf("%s:%d: messages.access_lost.en", rules, lines+2), "unclosed action",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error lacks %q:\n%v", want, err)
+		}
+	}
+	if _, err := os.Stat(dbPath); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("serve created the database despite the broken rules: %v", err)
 	}
 }
