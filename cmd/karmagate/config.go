@@ -18,9 +18,9 @@ import (
 
 	mysqldriver "github.com/go-sql-driver/mysql"
 
+	"github.com/karmagate/karmagate/bot"
 	"github.com/karmagate/karmagate/callback"
 	"github.com/karmagate/karmagate/dashboard"
-	"github.com/karmagate/karmagate/bot"
 	"github.com/karmagate/karmagate/gate"
 	"github.com/karmagate/karmagate/models"
 )
