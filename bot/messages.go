@@ -62,9 +62,26 @@ func (b *Bot) onMessage(ctx context.Context, u *update) error {
 	return errUpdate(u, err)
 }
 
+// sendHelp answers with the commands the asker may use: a member's, and
+// the admin commands for an admin of a bound chat or a site admin.
 func (b *Bot) sendHelp(ctx context.Context, u *update) error {
-	lang := u.Message.From.LanguageCode
-	return b.reply(ctx, u, u.Message.From.ID, nil, b.texts.render(msgHelp, lang, textData{Bot: b.me.Username}), nil)
+	from := u.Message.From
+	lang := from.LanguageCode
+	d := textData{Bot: b.me.Username}
+	text := b.texts.render(msgHelp, lang, d)
+	switch {
+	case b.isSiteAdmin(from.ID):
+		text += b.texts.render(msgHelpChatAdmin, lang, d) + b.texts.render(msgHelpSiteAdmin, lang, d)
+	default:
+		rows, err := b.adminChats(ctx, from.ID, "")
+		if err != nil {
+			return err
+		}
+		if len(rows) > 0 {
+			text += b.texts.render(msgHelpChatAdmin, lang, d)
+		}
+	}
+	return b.reply(ctx, u, from.ID, nil, text, nil)
 }
 
 // onGroupMessage handles /bind, /unbind, /pending and /confirm in a group;

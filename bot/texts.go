@@ -38,6 +38,8 @@ const (
 	msgContactForeign = "contact_foreign"
 	msgContactNoMatch = "contact_no_match"
 	msgHelp           = "help"
+	msgHelpChatAdmin  = "help_chat_admin"
+	msgHelpSiteAdmin  = "help_site_admin"
 	// Dry run, for a chat's admins: the removals held (/pending), their
 	// confirmation (/confirm), a group bound over members, a refusal.
 	msgPending       = "pending"
@@ -254,8 +256,16 @@ var builtinTexts = map[string]map[string]string{
 		"ru": "Команду /{{.Command}} могут использовать только администраторы группы и сайта.",
 	},
 	msgHelp: {
-		"en": "I let website members into its private groups.\n/start — how to link your Telegram\n/unlink — unlink this Telegram account\n/status — where you stand",
-		"ru": "Я впускаю участников сайта в его закрытые группы.\n/start — как привязать Telegram\n/unlink — отвязать этот Telegram\n/status — ваш статус",
+		"en": "I let website members into its private groups.\n/start — how to link your Telegram\n/unlink — unlink this Telegram account\nYour standing in each group, and its join link, are on your profile page on the website.",
+		"ru": "Я впускаю участников сайта в его закрытые группы.\n/start — как привязать Telegram\n/unlink — отвязать этот Telegram\nВаш статус в каждой группе и ссылка для входа — в вашем профиле на сайте.",
+	},
+	msgHelpChatAdmin: {
+		"en": "\n\nFor the groups you administer:\n/status [chat] — who is in, who should be, what is pending\n/rules — their rules\n/who <member or @user> — a member's standing there\n/pending [chat], /confirm [chat] — removals held\n/exempt, /unexempt <member> <chat> — always let in, or not",
+		"ru": "\n\nДля групп, где вы администратор:\n/status [чат] — кто внутри, кто должен быть, что ожидает\n/rules — их правила\n/who <участник или @user> — статус участника\n/pending [чат], /confirm [чат] — отложенные удаления\n/exempt, /unexempt <участник> <чат> — всегда впускать или нет",
+	},
+	msgHelpSiteAdmin: {
+		"en": "\n\nAs a site admin:\n/status, /rules, /who — for every gated chat\n/setup — bind a group you pick\n/bind <chat key> — in a group, bind it; /unbind to release it\n/sync — a full reconcile pass now",
+		"ru": "\n\nКак администратор сайта:\n/status, /rules, /who — для всех закрытых чатов\n/setup — привязать выбранную группу\n/bind <ключ чата> — в группе привязать её; /unbind — отвязать\n/sync — полная сверка сейчас",
 	},
 }
 
