@@ -437,7 +437,7 @@ func (b *Bot) pendingText(ctx context.Context, rows []models.ChatRow, confirm bo
 			if err != nil {
 				return "", err
 			}
-			parts = append(parts, b.texts.render(msgConfirmed, lang, textData{Chat: title, Count: int64(n), Configured: st.Configured, Breaker: before.BreakerOpen}))
+			parts = append(parts, b.texts.render(msgConfirmed, lang, textData{Chat: title, Count: int64(n), Configured: st.Configured, Breaker: before.BreakerOpen, DryRun: before.On}))
 			continue
 		}
 		as, total, err := b.store.HeldRemovals(ctx, r.ChatKey, pendingShown)

@@ -50,7 +50,7 @@ func TestBot_AdminCommands(t *testing.T) {
 			{owner.ID, "/unexempt ben webmasters-pro", []string{"ben in webmasters-pro: not_eligible"}},
 			{owner.ID, "/exempt ben", []string{"Usage: /exempt"}},
 			{owner.ID, "/pending", []string{"Webmasters Pro (webmasters-pro): no removals held (dry run is off"}},
-			{owner.ID, "/confirm", []string{"Webmasters Pro (webmasters-pro): 0 removal(s) confirmed", "Dry run is over"}},
+			{owner.ID, "/confirm", []string{"Webmasters Pro (webmasters-pro): 0 removal(s) confirmed", "was not in dry run"}}, // it never began
 			{nobody.ID, "/confirm", []string{"not an admin of any gated chat"}},
 			{owner.ID, "/sync", []string{"Only the site's admins"}},
 			{sam.ID, "/sync", []string{"Re-planned 2 members"}},
