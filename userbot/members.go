@@ -38,6 +38,20 @@ func (p *Pool) inChannel(ctx context.Context, channel int64) (a *account, in *tg
 	return nil, nil, false, nil
 }
 
+// anyReady reports whether any account, of any instance, is ready.
+func (p *Pool) anyReady(ctx context.Context) (bool, error) {
+	rows, err := p.opts.Accounts.ListUserbots(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, r := range rows {
+		if r.State == models.UserbotReady {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // maxPage is the most participants Telegram returns per call.
 const maxPage = 200
 
@@ -72,6 +86,15 @@ func (p *Pool) AuditChat(ctx context.Context, key string) (models.Audit, error) 
 	}
 	if !ok {
 		if len(p.ready()) == 0 {
+			// None connected here: one that is ready (connecting, or on
+			// another instance) may yet be in the group; with none ready
+			// anywhere, no audit will ever be made: say so now rather than
+			// queue one.
+			if ready, err := p.anyReady(ctx); err != nil {
+				return models.Audit{}, err
+			} else if !ready {
+				return models.Audit{}, fmt.Errorf("chat %s: no userbot account is logged in: %w", key, worker.ErrCannotAudit)
+			}
 			return models.Audit{}, worker.RetryAt(p.opts.Now().Add(otherInstanceWait), errors.New("no userbot account is connected yet"))
 		}
 		return models.Audit{}, fmt.Errorf("chat %s: %w", key, worker.ErrCannotAudit)

@@ -409,3 +409,23 @@ func TestPool_StopsWhenItCannotRenew(t *testing.T) {
 		}
 	}
 }
+
+// TestPool_AuditWithNoAccount (issue 17 #9): with no userbot account
+// logged in anywhere, an audit is not queued to wait for one ("1 audits
+// queued" for a chat no account is in): it says at once that it cannot be
+// made.
+func TestPool_AuditWithNoAccount(t *testing.T) {
+	h := newHarness(t, harnessOptions{noBot: true, limits: world.Limits{FloodWait: map[string]time.Duration{}}})
+	owner := h.person("owner", "", world.PrivacyEverybody)
+	ch, err := h.w.CreateSupergroup(owner.ID, "Webmasters Pro", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.store.BindChat(context.Background(), "webmasters-pro", ch.BotAPIID(), "test"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = h.pool.AuditChat(context.Background(), "webmasters-pro")
+	if !errors.Is(err, worker.ErrCannotAudit) {
+		t.Fatalf("AuditChat with no account: %v, want ErrCannotAudit", err)
+	}
+}

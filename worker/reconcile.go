@@ -160,7 +160,7 @@ func (r *Report) String() string {
 		fmt.Fprintf(&b, ": %d strangers, %d found inside, %d gone", r.Strangers, r.Joined, r.Left)
 	}
 	if r.AuditsQueued > 0 {
-		fmt.Fprintf(&b, "; %d audits queued for the instance holding their account (their findings follow in the audit trail)", r.AuditsQueued)
+		fmt.Fprintf(&b, "; %d audits queued for the instance holding their account, or until one connects (their findings follow in the audit trail)", r.AuditsQueued)
 	}
 	if len(r.NotAudited) > 0 {
 		fmt.Fprintf(&b, "; not audited: %s", strings.Join(r.NotAudited, ", "))
