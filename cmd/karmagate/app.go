@@ -156,6 +156,15 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.Config.Validate(); err != nil {
 		return err
 	}
+	// What can fail for good is checked before anything is created: the
+	// port (busy), the bot's token (refused); then the database.
+	var err error
+	if m.ln, err = net.Listen("tcp", m.Config.Listen); err != nil {
+		return fmt.Errorf("listen on %s: %w", m.Config.Listen, err)
+	}
+	if err := checkToken(ctx, m.Config); err != nil {
+		return err
+	}
 	unlock, err := lockServe(m.Config.DB)
 	if err != nil {
 		return err
@@ -291,10 +300,6 @@ func (m *Main) Run(ctx context.Context) error {
 		mux.Handle(u.Path, m.Bot.WebhookHandler())
 	}
 
-	m.ln, err = net.Listen("tcp", m.Config.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", m.Config.Listen, err)
-	}
 	// The API's paths go to it as they came: the mux would redirect one
 	// with . or .. segments to its clean form (307), which the API refuses
 	// instead.
@@ -478,6 +483,9 @@ func (m *Main) Close() error {
 	if m.unlock != nil {
 		m.unlock()
 		m.unlock = nil
+	}
+	if m.http == nil && m.ln != nil {
+		errs = append(errs, m.ln.Close()) // Run failed before serving
 	}
 	return errors.Join(errs...)
 }

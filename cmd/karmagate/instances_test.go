@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -132,5 +133,38 @@ func TestRun_BadMessagesBeforeAnything(t *testing.T) {
 	}
 	if _, err := os.Stat(dbPath); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("serve created the database despite the broken rules: %v", err)
+	}
+}
+
+// TestRun_FailsBeforeCreatingAnything (issue 17 #10): a busy port or a
+// token the Bot API refuses stops serve before the database (or anything
+// beside it) is created.
+func TestRun_FailsBeforeCreatingAnything(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	for _, tc := range []struct {
+		name, want string
+		edit       func(*Config)
+	}{
+		{"busy port", "listen on", func(c *Config) { c.Listen = busy.Addr().String() }},
+		{"refused token", "TELEGRAM_BOT_TOKEN was refused", func(c *Config) { c.BotToken = "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghi" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := testConfig(t, "sqlite:"+filepath.Join(dir, "k.db"))
+			tc.edit(&cfg)
+			m := NewMain(cfg, slog.New(slog.DiscardHandler))
+			err := m.Run(testContext(t))
+			m.Close()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Run = %v, want %q", err, tc.want)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+				t.Errorf("serve created %v before failing", entries)
+			}
+		})
 	}
 }
