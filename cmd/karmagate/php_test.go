@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -369,4 +370,23 @@ func TestExample_PHP(t *testing.T) {
 		}
 	})
 	site.checkQuiet(t)
+}
+
+// TestExample_PHPWithoutCurl (issue 17 #10): without PHP's curl extension
+// the example says what to install and exits 1, not with a stack trace.
+func TestExample_PHPWithoutCurl(t *testing.T) {
+	bin := needPHP(t)
+	// -n: no php.ini, so no shared extension such as curl is loaded.
+	cmd := exec.CommandContext(testContext(t), bin, "-n", filepath.Join(phpExampleDir, "push.php"), "show", "alice")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "KARMAGATE_API_KEY=key"}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("php -n push.php: %v, want exit 1\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "php-curl") || strings.Contains(stderr.String(), "Stack trace") {
+		t.Errorf("without curl the example said:\n%s", stderr.String())
+	}
 }

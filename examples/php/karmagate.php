@@ -47,6 +47,9 @@ final class Karmagate
         if ($apiKey === '') {
             throw new InvalidArgumentException('karmagate: no API key (KARMAGATE_API_KEY)');
         }
+        if (!function_exists('curl_init')) {
+            throw new KarmagateError('karmagate: PHP\'s curl extension is not loaded: install it (apt-get install php-curl) or enable extension=curl in php.ini');
+        }
         $this->baseUrl = rtrim($baseUrl, '/');
         $this->apiKey = $apiKey;
         $this->actor = $options['actor'] ?? null;

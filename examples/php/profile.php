@@ -75,7 +75,7 @@ header('Cache-Control: no-store');
 <?php foreach ($member['chats'] as $chat): ?>
     <tr class="chat" data-key="<?= h($chat['key']) ?>" data-state="<?= h($chat['state']) ?>">
       <td><?= h($chat['title']) ?></td>
-      <td><?= h($states[$chat['state']] ?? $chat['state']) ?></td>
+      <td><?= h($chat['state'] === 'eligible' && empty($chat['join_url']) ? 'You qualify; your join link is on its way' : ($states[$chat['state']] ?? $chat['state'])) ?></td>
       <td><?= h($chat['reason']) ?></td>
       <td><?php if (!empty($chat['join_url'])): ?><a class="button" href="<?= h($chat['join_url']) ?>">Join</a><?php endif ?></td>
     </tr>
