@@ -131,7 +131,7 @@ func doneAfterCount(h *harness, member string, kind gate.ActionKind) int {
 }
 
 // TestBot_PollerStepsDown: a poller whose lease another instance took
-// stops calling getUpdates within a renewal period (a quarter of the
+// stops calling getUpdates within the lease (it looks four times per
 // lease), so two pollers never fight.
 func TestBot_PollerStepsDown(t *testing.T) {
 	modelstest.Each(t, func(t *testing.T, spec string) {
@@ -158,14 +158,16 @@ func TestBot_PollerStepsDown(t *testing.T) {
 			t.Fatalf("take the lease: %v %v", took, err)
 		}
 		stolen := time.Now()
-		time.Sleep(2 * time.Second) // a whole lease: four renewals
+		time.Sleep(4 * time.Second) // two whole leases: eight renewals
 		last := time.Time{}
 		for _, c := range h.sb.Calls() {
 			if c.Method == "getUpdates" && c.At.After(last) {
 				last = c.At
 			}
 		}
-		if late := last.Sub(stolen); late > time.Second {
+		// Within the lease (2 s): a renewal a quarter of it later, and the
+		// long poll in flight cut short.
+		if late := last.Sub(stolen); late > 2*time.Second {
 			t.Errorf("lead still called getUpdates %v after losing its lease", late.Round(time.Millisecond))
 		}
 		for _, c := range h.sb.Calls() {
