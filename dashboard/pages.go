@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -27,6 +28,15 @@ type overviewData struct {
 	Recent  []models.Event
 	// BindCodes shows each chat's "Bind code" button.
 	BindCodes bool
+	// Instances are the karmagate processes sharing the database, when
+	// the store lists them.
+	Instances []models.InstanceView
+	Alive     int
+}
+
+// instanceLister lists the karmagate processes (models.Store does).
+type instanceLister interface {
+	Instances(ctx context.Context) ([]models.InstanceView, error)
 }
 
 func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request, sess *session) error {
@@ -42,6 +52,16 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request, sess *sess
 		BindCodes: s.bindCode != nil}
 	for _, c := range ov.Chats {
 		d.InChats += c.InChat
+	}
+	if il, ok := s.store.(instanceLister); ok {
+		if d.Instances, err = il.Instances(r.Context()); err != nil {
+			return err
+		}
+		for _, v := range d.Instances {
+			if v.Alive {
+				d.Alive++
+			}
+		}
 	}
 	s.render(w, r, sess, http.StatusOK, "overview", "Overview", d)
 	return nil

@@ -66,6 +66,10 @@ func TestE2E_DashboardUserbots(t *testing.T) {
 		}
 	}
 	post("/admin/login", url.Values{"name": {"ops"}, "secret": {"ops-password"}})
+	// The overview names the instances running (issue 15).
+	if ov := get("/admin/"); !strings.Contains(ov, `data-instances="1"`) {
+		t.Errorf("the overview does not list the one instance running")
+	}
 	page := get("/admin/userbots")
 	if strings.Contains(page, `data-userbots="none"`) || strings.Contains(page, `data-userbots="empty"`) {
 		t.Fatalf("the Userbots page shows no account while one is ready:\n%s", page)
