@@ -71,7 +71,8 @@ func newBreakerE2E(t *testing.T) *breakerE2E {
 	b.e2e = e
 	b.rules = filepath.Join(e.dir, "rules.yaml")
 	b.admin = e.user("Sam")
-	e.env = append(e.env, fmt.Sprintf("KARMAGATE_ADMINS=%d", b.admin), "KARMAGATE_CALLBACK_URL="+site.URL,
+	e.env = append(e.env, "KARMAGATE_MAX_REMOVALS=10%/24h", // the default, which the other stories turn off
+		fmt.Sprintf("KARMAGATE_ADMINS=%d", b.admin), "KARMAGATE_CALLBACK_URL="+site.URL,
 		"KARMAGATE_CALLBACK_SECRET="+cbSecret, "KARMAGATE_DASHBOARD_API_KEY=true")
 	e.serve()
 	e.say(b.admin, 0, "/start")

@@ -129,7 +129,10 @@ func newE2EFromEnvFile(t testing.TB, envFile string, extra ...string) *e2e {
 		}
 	}
 	e := &e2e{t: t, dir: dir, vars: vars, control: vars["TELEGRAM_BOT_API_URL"], listen: freeAddr(t), logs: &lockedBuffer{}}
-	e.env = []string{"PATH=" + os.Getenv("PATH"), "KARMAGATE_E2E_MAIN=1", "KARMAGATE_LISTEN=" + e.listen}
+	// The removal breaker is off in these stories (their subjects are
+	// crashes, instances, outages, removing many at once): the breaker's own
+	// stories (breaker_e2e_test.go) turn it back on.
+	e.env = []string{"PATH=" + os.Getenv("PATH"), "KARMAGATE_E2E_MAIN=1", "KARMAGATE_LISTEN=" + e.listen, "KARMAGATE_MAX_REMOVALS=none"}
 	for k, v := range vars {
 		e.env = append(e.env, k+"="+v)
 	}
