@@ -87,12 +87,19 @@ func (s *Store) SaveUpdates(ctx context.Context, ups []Update) (int, error) {
 			// An id from an earlier run of ids. Done or failed: deleted
 			// (retention would have). Still waiting (never seen outside a
 			// sandbox: Telegram restarts ids only after a quiet week): moved
-			// to the negative id Telegram never uses.
+			// to a negative id, which Telegram never uses.
 			var res *gorm.DB
 			if h.Status == UpdateDone || h.Status == UpdateFailed {
 				res = tx.Where("update_id = ?", h.UpdateID).Delete(&Update{})
 			} else {
-				res = tx.Model(&Update{}).Where("update_id = ?", h.UpdateID).Update("update_id", -h.UpdateID)
+				// Below every id there is: negative ids are Telegram's
+				// never, and the next one down is free (a racing rename
+				// meets the key and the transaction runs again).
+				var lowest int64
+				if err := tx.Raw("SELECT COALESCE(MIN(update_id), 0) FROM updates").Scan(&lowest).Error; err != nil {
+					return fmt.Errorf("find a free id: %w", err)
+				}
+				res = tx.Model(&Update{}).Where("update_id = ?", h.UpdateID).Update("update_id", min(lowest, 0)-1)
 			}
 			if res.Error != nil {
 				return fmt.Errorf("retire update %d of an earlier run of ids: %w", h.UpdateID, res.Error)

@@ -62,5 +62,16 @@ func TestStore_SaveUpdates_IDsStartAgain(t *testing.T) {
 		if order[0] != `{"update_id":11,"message":{"text":"b"}}` || order[1] != `{"update_id":10,"message":{"text":"new"}}` {
 			t.Errorf("processed in the order %q; want 11 (arrived first), then the new 10", order)
 		}
+		// The same id twice more, each time other content, while the ones
+		// before still wait: each is stored, none lost (the fuzzer found a
+		// 500 here).
+		for i, text := range []string{"again", "and again"} {
+			if n := save(up(77, 9, `{"update_id":77,"message":{"text":"`+text+`"}}`)); n != 1 {
+				t.Fatalf("update 77, #%d: stored %d, want 1", i+1, n)
+			}
+		}
+		if n := save(up(77, 9, `{"update_id":77,"message":{"text":"third"}}`)); n != 1 {
+			t.Fatalf("update 77, #3: stored %d, want 1", n)
+		}
 	})
 }
