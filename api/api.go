@@ -57,6 +57,14 @@ type Options struct {
 	// MaxBulk is how many bulk imports run at once (each holds its members
 	// in memory while it runs); 2 by default.
 	MaxBulk int
+	// Group configures the group commit of single-member writes (PUT
+	// /api/v1/members/{id}, POST /api/v1/members/{id}/karma): concurrent
+	// ones share a transaction, each answered after the shared commit.
+	// The zero value works.
+	Group models.GroupOptions
+	// AfterWrite, when set, is called after the answer to a PUT of a member
+	// or a karma change was sent: a crash test's failpoint.
+	AfterWrite func()
 }
 
 // Defaults of Options.
@@ -85,6 +93,8 @@ type Server struct {
 	mux         *http.ServeMux
 	refusals    map[string]bool // patterns registered only to answer 405
 	wake        func()
+	group       *models.GroupCommit
+	afterWrite  func()
 }
 
 // New builds the API handler.
@@ -106,18 +116,20 @@ func New(opts Options) *Server {
 		keyHash:   sha256.Sum256([]byte(opts.APIKey)),
 		adminHash: sha256.Sum256([]byte(opts.AdminToken)),
 		// The API key never doubles as the admin token.
-		hasAdmin:  opts.AdminToken != "" && opts.AdminToken != opts.APIKey,
-		linker:    opts.Linker,
-		widget:    opts.Widget,
-		userbots:  opts.Userbots,
-		log:       opts.Logger,
-		reg:       opts.Registry,
-		version:   opts.Version,
-		writeWait: opts.WriteWait,
-		bulkTurns: make(chan struct{}, opts.MaxBulk),
-		mux:       http.NewServeMux(),
-		refusals:  map[string]bool{},
-		wake:      opts.WakeWorkers,
+		hasAdmin:   opts.AdminToken != "" && opts.AdminToken != opts.APIKey,
+		linker:     opts.Linker,
+		widget:     opts.Widget,
+		userbots:   opts.Userbots,
+		log:        opts.Logger,
+		reg:        opts.Registry,
+		version:    opts.Version,
+		writeWait:  opts.WriteWait,
+		bulkTurns:  make(chan struct{}, opts.MaxBulk),
+		mux:        http.NewServeMux(),
+		refusals:   map[string]bool{},
+		wake:       opts.WakeWorkers,
+		group:      models.NewGroupCommit(opts.Store, opts.Group),
+		afterWrite: opts.AfterWrite,
 	}
 	if opts.MetricsToken != "" {
 		h := sha256.Sum256([]byte(opts.MetricsToken))

@@ -155,7 +155,7 @@ func (q *Queued) add(kind string, n int) {
 }
 
 // replanChunk is how many changed members one transaction re-plans.
-const replanChunk = 2000
+const replanChunk = readChunk
 
 // ReplanEvery re-plans every member against the rules: grace periods that
 // ended, rules that changed, anything a lost update left behind.
