@@ -1,0 +1,82 @@
+package api_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/karmagate/karmagate/models/modelstest"
+)
+
+// ndjson is an NDJSON body of members s0…s(n-1) with line i replaced by
+// what at[i] holds.
+func ndjson(n int, at map[int]string) string {
+	var b strings.Builder
+	for i := range n {
+		if line, ok := at[i]; ok {
+			b.WriteString(line + "\n")
+			continue
+		}
+		fmt.Fprintf(&b, `{"id":"s%d","karma":%d,"groups":["webmasters"]}`+"\n", i, i%200)
+	}
+	return b.String()
+}
+
+// TestAPI_BulkStreamed: an NDJSON import larger than a segment is written
+// as it arrives, yet stays one transaction: an invalid member or a
+// repeated id in its last segment, or a body cut short, writes nothing of
+// the segments already written; a valid one writes every member.
+func TestAPI_BulkStreamed(t *testing.T) {
+	const n = 12_000 // three segments
+	modelstest.Each(t, func(t *testing.T, spec string) {
+		e := newEnv(t, spec)
+		bad := []struct {
+			name   string
+			body   string
+			status int
+			detail string
+		}{
+			{"invalid member last", ndjson(n, map[int]string{11_000: `{"id":"late","karma":"x"}`}), http.StatusUnprocessableEntity, "1 of 12000 members are invalid"},
+			{"repeated id across segments", ndjson(n, map[int]string{10_500: `{"id":"s5","karma":1}`}), http.StatusUnprocessableEntity, "1 of 12000"},
+			{"malformed last line", ndjson(n, map[int]string{n - 1: `{"id":`}), http.StatusBadRequest, "line 12000"},
+		}
+		for _, tt := range bad {
+			t.Run(tt.name, func(t *testing.T) {
+				r := e.do("POST", "/api/v1/members/bulk", "application/x-ndjson", tt.body)
+				if r.Status != tt.status || !strings.Contains(fmt.Sprint(r.Body["detail"]), tt.detail) {
+					t.Fatalf("= %d %s", r.Status, truncated(r.Raw))
+				}
+				for _, id := range []string{"s0", "s4999", "s9999"} {
+					if g := e.json("GET", "/api/v1/members/"+id, ""); g.Status != http.StatusNotFound {
+						t.Errorf("a rejected import wrote %s: %d", id, g.Status)
+					}
+				}
+			})
+		}
+		r := e.do("POST", "/api/v1/members/bulk", "application/x-ndjson", ndjson(n, nil))
+		if r.Status != http.StatusOK || r.Body["received"] != float64(n) || r.Body["created"] != float64(n) {
+			t.Fatalf("valid import = %d %s", r.Status, truncated(r.Raw))
+		}
+		if errs, _ := r.Body["errors"].([]any); len(errs) != 0 {
+			t.Errorf("valid import listed errors: %v", errs)
+		}
+		for _, i := range []int{0, 4999, 5000, n - 1} {
+			g := e.json("GET", fmt.Sprintf("/api/v1/members/s%d", i), "")
+			if g.Status != http.StatusOK || g.Body["karma"] != float64(i%200) {
+				t.Errorf("s%d = %d %s", i, g.Status, truncated(g.Raw))
+			}
+		}
+		events := e.json("GET", "/api/v1/events?kind=members.bulk", "")
+		if !strings.Contains(events.Raw, fmt.Sprintf("bulk upsert of %d members: %d created", n, n)) {
+			t.Errorf("no import event for the whole import: %s", truncated(events.Raw))
+		}
+	})
+}
+
+func truncated(s string) string {
+	if len(s) > 600 {
+		return s[:600] + "…"
+	}
+	return s
+}
