@@ -3,6 +3,7 @@ package models
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -60,14 +61,14 @@ func (s *Store) source(sample []any, alias string) rowSource {
 	return rowSource{from: fmt.Sprintf("JSON_TABLE(?, '$[*]' COLUMNS (%s)) AS %s", strings.Join(defs, ", "), alias), cols: cols}
 }
 
-// sampleRow returns, for each column of rows, a value that is not nil
-// where any row has one: what source needs to type the columns.
-func sampleRow(rows [][]any) []any {
-	out := make([]any, len(rows[0]))
+// sampleRow returns, for each column of rows that sel names, a value that
+// is not nil where any row has one: what source needs to type the columns.
+func sampleRow(rows [][]any, sel []int) []any {
+	out := make([]any, len(sel))
 	missing := len(out)
 	for _, r := range rows {
-		for i, v := range r {
-			if out[i] == nil && !isNil(v) {
+		for i, c := range sel {
+			if v := r[c]; out[i] == nil && !isNil(v) {
 				out[i] = v
 				missing--
 			}
@@ -79,9 +80,10 @@ func sampleRow(rows [][]any) []any {
 	return out
 }
 
-// eachBatch encodes rows as JSON in batches of at most maxBatchBytes (a
-// row larger than that alone) and calls fn with each.
-func (s *Store) eachBatch(rows [][]any, fn func(data string) error) error {
+// eachBatch encodes rows (the columns sel names, all when nil) as JSON in
+// batches of at most maxBatchBytes (a row larger than that alone) and
+// calls fn with each.
+func (s *Store) eachBatch(rows [][]any, sel []int, fn func(data string) error) error {
 	buf := make([]byte, 0, min(maxBatchBytes+64<<10, 256*len(rows)+2))
 	buf = append(buf, '[')
 	n := 0
@@ -91,7 +93,7 @@ func (s *Store) eachBatch(rows [][]any, fn func(data string) error) error {
 			buf = append(buf, ',')
 		}
 		var err error
-		if buf, err = s.appendRow(buf, r); err != nil {
+		if buf, err = s.appendRow(buf, r, sel); err != nil {
 			return err
 		}
 		if n > 0 && len(buf) > maxBatchBytes {
@@ -112,12 +114,27 @@ func (s *Store) eachBatch(rows [][]any, fn func(data string) error) error {
 	return fn(string(append(buf, ']')))
 }
 
-// insertRows inserts rows (values in the order of cols) into table.
+// insertRows inserts rows (values in the order of cols) into table. A
+// column with one value in every row (the batch's time, its actor) is a
+// parameter of the statement rather than a field of every row's JSON.
 func (s *Store) insertRows(tx *gorm.DB, table string, cols []string, rows [][]any, conflict onConflict) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	src := s.source(sampleRow(rows), "v")
+	same := constCols(rows, 0)
+	vary := varying(same)
+	src := s.source(sampleRow(rows, vary), "v")
+	sel := make([]string, len(cols))
+	var params []any
+	for i, k := 0, 0; i < len(cols); i++ {
+		if same[i] {
+			sel[i] = "?"
+			params = append(params, s.param(rows[0][i]))
+			continue
+		}
+		sel[i] = src.cols[k]
+		k++
+	}
 	clause := conflict.mysql
 	where := ""
 	if s.db.dialect == SQLite {
@@ -125,48 +142,141 @@ func (s *Store) insertRows(tx *gorm.DB, table string, cols []string, rows [][]an
 		clause, where = conflict.sqlite, " WHERE true"
 	}
 	q := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s%s %s",
-		table, strings.Join(cols, ", "), strings.Join(src.cols, ", "), src.from, where, clause)
-	return s.eachBatch(rows, func(data string) error {
-		return tx.Exec(q, data).Error
+		table, strings.Join(cols, ", "), strings.Join(sel, ", "), src.from, where, clause)
+	return s.eachBatch(rows, vary, func(data string) error {
+		return tx.Exec(q, append(params[:len(params):len(params)], data)...).Error
 	})
 }
 
 // updateRows overwrites the set columns of existing rows of table, found by
 // their key columns; each row holds the key values, then the set values.
 // Rows that do not exist are left out: an UPDATE joined to the batch
-// (UPDATE … FROM on SQLite).
+// (UPDATE … FROM on SQLite). A set column with one value in every row is a
+// parameter of the statement.
 func (s *Store) updateRows(tx *gorm.DB, table string, keys, set []string, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	src := s.source(sampleRow(rows), "v")
+	same := constCols(rows, len(keys))
+	vary := varying(same)
+	src := s.source(sampleRow(rows, vary), "v")
+	col := make([]string, len(keys)+len(set)) // each column's expression
+	var params []any
+	for i, k := 0, 0; i < len(col); i++ {
+		if same[i] {
+			col[i] = "?"
+			params = append(params, s.param(rows[0][i]))
+			continue
+		}
+		col[i] = src.cols[k]
+		k++
+	}
 	on := make([]string, len(keys))
 	assign := make([]string, len(set))
 	var q string
-	if s.db.dialect == SQLite {
-		for i, k := range keys {
-			on[i] = fmt.Sprintf("%s.%s = %s", table, k, src.cols[i])
+	sqlite := s.db.dialect == SQLite
+	for i, k := range keys {
+		if sqlite {
+			on[i] = fmt.Sprintf("%s.%s = %s", table, k, col[i])
+		} else {
+			on[i] = fmt.Sprintf("t.%s = %s", k, col[i])
 		}
-		for i, c := range set {
-			assign[i] = fmt.Sprintf("%s = %s", c, src.cols[len(keys)+i])
+	}
+	for i, c := range set {
+		if sqlite {
+			assign[i] = fmt.Sprintf("%s = %s", c, col[len(keys)+i])
+		} else {
+			assign[i] = fmt.Sprintf("t.%s = %s", c, col[len(keys)+i])
 		}
+	}
+	if sqlite {
 		q = fmt.Sprintf("UPDATE %s SET %s FROM %s WHERE %s", table, strings.Join(assign, ", "), src.from, strings.Join(on, " AND "))
 	} else {
-		for i, k := range keys {
-			on[i] = fmt.Sprintf("t.%s = %s", k, src.cols[i])
-		}
-		for i, c := range set {
-			assign[i] = fmt.Sprintf("t.%s = %s", c, src.cols[len(keys)+i])
-		}
 		// STRAIGHT_JOIN: the batch first, each row found by its key. The
 		// statement is the same for every size of batch, so the optimizer,
 		// estimating a JSON_TABLE at 40 rows, may otherwise scan a table it
 		// believes small (its statistics not yet caught up) once per row.
 		q = fmt.Sprintf("UPDATE %s STRAIGHT_JOIN %s AS t ON %s SET %s", src.from, table, strings.Join(on, " AND "), strings.Join(assign, ", "))
 	}
-	return s.eachBatch(rows, func(data string) error {
-		return tx.Exec(q, data).Error
+	return s.eachBatch(rows, vary, func(data string) error {
+		// SET's parameters come before the batch on SQLite, after it on
+		// MySQL (whose batch is in the table list).
+		args := append([]any{data}, params...)
+		if sqlite {
+			args = append(params[:len(params):len(params)], data)
+		}
+		return tx.Exec(q, args...).Error
 	})
+}
+
+// constCols reports the columns, from the first-th on, whose value is the
+// same in every row; never all of them (a batch needs one column).
+func constCols(rows [][]any, first int) []bool {
+	same := make([]bool, len(rows[0]))
+	if len(rows) < 2 {
+		return same
+	}
+	n := 0
+	for i := first; i < len(same); i++ {
+		same[i] = true
+		for _, r := range rows[1:] {
+			if !sameValue(rows[0][i], r[i]) {
+				same[i] = false
+				break
+			}
+		}
+		if same[i] {
+			n++
+		}
+	}
+	if n == len(same) {
+		same[0] = false
+	}
+	return same
+}
+
+// varying lists the columns same does not mark.
+func varying(same []bool) []int {
+	var out []int
+	for i, c := range same {
+		if !c {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// param is a value bound as a statement's parameter, as the batch's JSON
+// would carry it.
+func (s *Store) param(v any) any {
+	switch x := v.(type) {
+	case *string:
+		if x == nil {
+			return nil
+		}
+		return *x
+	case *int64:
+		if x == nil {
+			return nil
+		}
+		return *x
+	case *time.Time:
+		if x == nil {
+			return nil
+		}
+		return s.param(*x)
+	case time.Time:
+		if s.db.dialect == SQLite {
+			return x.UTC().Format(sqliteTime)
+		}
+		return x.UTC()
+	case bool:
+		if x {
+			return 1
+		}
+		return 0
+	}
+	return v
 }
 
 // in returns a condition "col IN (values)" and its argument: a JSON list

@@ -12,13 +12,22 @@ import (
 // []any reflects on every value, which was a tenth of a large batch's
 // time.
 
-// appendRow appends one row as a JSON array: times in the dialect's text,
-// booleans as 1 and 0, nil pointers as null.
-func (s *Store) appendRow(buf []byte, row []any) ([]byte, error) {
+// appendRow appends the columns sel names of one row (all when sel is
+// nil) as a JSON array: times in the dialect's text, booleans as 1 and 0,
+// nil pointers as null.
+func (s *Store) appendRow(buf []byte, row []any, sel []int) ([]byte, error) {
 	buf = append(buf, '[')
-	for i, v := range row {
+	n := len(row)
+	if sel != nil {
+		n = len(sel)
+	}
+	for i := range n {
 		if i > 0 {
 			buf = append(buf, ',')
+		}
+		v := row[i]
+		if sel != nil {
+			v = row[sel[i]]
 		}
 		var err error
 		if buf, err = s.appendValue(buf, v); err != nil {
@@ -26,6 +35,40 @@ func (s *Store) appendRow(buf []byte, row []any) ([]byte, error) {
 		}
 	}
 	return append(buf, ']'), nil
+}
+
+// sameValue reports whether a and b are the same value of a type
+// appendValue knows (false for any other).
+func sameValue(a, b any) bool {
+	switch x := a.(type) {
+	case nil:
+		return b == nil
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case *string:
+		y, ok := b.(*string)
+		return ok && (x == nil) == (y == nil) && (x == nil || *x == *y)
+	case int:
+		y, ok := b.(int)
+		return ok && x == y
+	case int64:
+		y, ok := b.(int64)
+		return ok && x == y
+	case *int64:
+		y, ok := b.(*int64)
+		return ok && (x == nil) == (y == nil) && (x == nil || *x == *y)
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case time.Time:
+		y, ok := b.(time.Time)
+		return ok && x.Equal(y)
+	case *time.Time:
+		y, ok := b.(*time.Time)
+		return ok && (x == nil) == (y == nil) && (x == nil || x.Equal(*y))
+	}
+	return false
 }
 
 func (s *Store) appendValue(buf []byte, v any) ([]byte, error) {
