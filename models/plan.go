@@ -3,6 +3,7 @@ package models
 import (
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -34,6 +35,14 @@ type planner struct {
 	byExt      map[string]*Member
 	createdExt map[string]bool
 	buf        []gate.Change
+}
+
+// reserve makes room for the actions and events of about n more
+// decisions, so that a large re-plan does not copy them as they grow.
+func (p *planner) reserve(n int) {
+	p.actions = slices.Grow(p.actions, n)
+	p.events = slices.Grow(p.events, n)
+	p.changed = slices.Grow(p.changed, n)
 }
 
 func (s *Store) newPlanner(tx *gorm.DB, actor string) *planner {
@@ -336,6 +345,11 @@ func (p *planner) dropMootUninvites() error {
 // states queued and no worker has taken yet, in one statement per batch:
 // the pairs (member, chat) joined to their actions and current states.
 func (p *planner) cancelSuperseded() error {
+	if len(p.cancel) > cancelCheck {
+		if err := p.keepCancellable(); err != nil {
+			return err
+		}
+	}
 	if len(p.cancel) == 0 {
 		return nil
 	}
@@ -363,5 +377,48 @@ SET a.status = ?, a.updated_at = ? WHERE a.status IN (?, ?) AND a.state_version 
 	if err != nil {
 		return fmt.Errorf("cancel superseded actions: %w", err)
 	}
+	return nil
+}
+
+// cancelCheck is how many pairs to cancel make it worth finding first
+// which of their members have unstarted actions at all.
+const cancelCheck = 1000
+
+// keepCancellable keeps of p.cancel only the pairs whose member has an
+// unstarted action: one index range per member (actions_member), where
+// joining every pair to its actions and states costs two lookups a pair.
+// A re-plan that moves members with nothing queued (the first pass after
+// an import, a rules change) cancels nothing and now finds that out
+// cheaply.
+func (p *planner) keepCancellable() error {
+	ids := make([]int64, 0, len(p.cancel))
+	for _, c := range p.cancel {
+		if id := c[0].(int64); len(ids) == 0 || ids[len(ids)-1] != id {
+			ids = append(ids, id)
+		}
+	}
+	has := map[int64]bool{}
+	err := chunks(ids, readChunk, func(part []int64) error {
+		cond, arg := p.s.in("member_id", part)
+		var found []int64
+		if err := p.tx.Model(&Action{}).Distinct("member_id").Where(cond, arg).
+			Where("status IN ?", unstarted).Pluck("member_id", &found).Error; err != nil {
+			return err
+		}
+		for _, id := range found {
+			has[id] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("find unstarted actions: %w", err)
+	}
+	kept := p.cancel[:0]
+	for _, c := range p.cancel {
+		if has[c[0].(int64)] {
+			kept = append(kept, c)
+		}
+	}
+	p.cancel = kept
 	return nil
 }
