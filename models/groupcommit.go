@@ -126,10 +126,15 @@ func (g *GroupCommit) submit(op *groupOp) error {
 	return op.err
 }
 
-// loop runs batches while writes are queued.
+// loop runs batches while writes are queued. A batch waits the window
+// for company only when the queue was empty as the last batch ended: what
+// queued while a batch ran has waited already.
 func (g *GroupCommit) loop() {
+	wait := true
 	for {
-		time.Sleep(g.window)
+		if wait {
+			time.Sleep(g.window)
+		}
 		g.mu.Lock()
 		batch := g.take()
 		if len(batch) == 0 {
@@ -139,6 +144,9 @@ func (g *GroupCommit) loop() {
 		}
 		g.mu.Unlock()
 		g.run(batch)
+		g.mu.Lock()
+		wait = len(g.queue) == 0
+		g.mu.Unlock()
 	}
 }
 
