@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -173,7 +174,24 @@ func (g *GroupCommit) take() []*groupOp {
 }
 
 // run commits batch, taking out the writes that fail, and answers each.
+// A panic fails the writes not yet answered (a handler's panic would have
+// failed its own request) instead of ending the process.
 func (g *GroupCommit) run(batch []*groupOp) {
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		g.s.log.Error("group commit: a batch panicked", "panic", r, "stack", string(debug.Stack()))
+		for _, op := range batch {
+			select {
+			case <-op.done:
+			default:
+				op.err = fmt.Errorf("group commit: the batch failed: %v", r)
+				close(op.done)
+			}
+		}
+	}()
 	slices.SortFunc(batch, func(a, b *groupOp) int { return strings.Compare(a.member, b.member) })
 	for len(batch) > 0 {
 		failed, err := g.commit(batch)

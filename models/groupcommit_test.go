@@ -152,6 +152,33 @@ func TestGroupCommit_OneFailsAlone(t *testing.T) {
 	})
 }
 
+// TestGroupCommit_Panic: a batch that panics fails its writes with an
+// error (nothing written) and the group commit goes on with the next.
+func TestGroupCommit_Panic(t *testing.T) {
+	ctx := context.Background()
+	modelstest.Each(t, func(t *testing.T, spec string) {
+		f := newGroupFixture(t, spec, func(member string) error {
+			if member == "boom" {
+				panic("boom")
+			}
+			return nil
+		})
+		var errA, errB error
+		together(
+			func() { _, errA = f.group.PutMember(ctx, put(t, "boom", 1), "test") },
+			func() { _, errB = f.group.PutMember(ctx, put(t, "ok", 1), "test") })
+		if errA == nil || errB == nil {
+			t.Fatalf("a panicking batch answered %v, %v; want errors", errA, errB)
+		}
+		if _, err := f.store.FindMember(ctx, "ok"); !errors.Is(err, models.ErrNotFound) {
+			t.Errorf("the panicking batch wrote: %v", err)
+		}
+		if _, err := f.group.PutMember(ctx, put(t, "after", 1), "test"); err != nil {
+			t.Errorf("after the panic: %v", err)
+		}
+	})
+}
+
 // TestGroupCommit_Concurrent: many writers on few members; no update is
 // lost, a member is never twice in one batch, every caller is answered.
 func TestGroupCommit_Concurrent(t *testing.T) {
