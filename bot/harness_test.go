@@ -75,6 +75,9 @@ type harnessOptions struct {
 	executors func(map[string]worker.Executor)
 	// registry, when set, receives the bot's metrics.
 	registry *prometheus.Registry
+	// doorURL and doorWait are bot.Options.DoorURL and DoorWait.
+	doorURL  string
+	doorWait time.Duration
 }
 
 func newHarness(t testing.TB, spec string, o harnessOptions) *harness {
@@ -130,7 +133,7 @@ func (h *harness) start() {
 	bopts := bot.Options{Widget: widget, Sync: syncFn,
 		Token: sb.BotToken(), ServerURL: sb.BotAPIURL(), Store: store, Tokens: tokens, Secret: secret,
 		Admins: o.admins, WebhookURL: o.webhook, Now: clock.Now, PollTimeout: time.Second, Limits: o.limits, TagEvery: o.tagEvery, LogChat: o.logChat,
-		WakeWorkers: func() { pool.Wake() }, Logger: testLogger(t),
+		WakeWorkers: func() { pool.Wake() }, Logger: testLogger(t), DoorURL: o.doorURL, DoorWait: o.doorWait,
 	}
 	if o.registry != nil {
 		bopts.Registerer = o.registry

@@ -1,0 +1,249 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	tgmodels "github.com/go-telegram/bot/models"
+
+	"github.com/karmagate/karmagate/door"
+	"github.com/karmagate/karmagate/gate"
+	"github.com/karmagate/karmagate/models"
+	"github.com/karmagate/karmagate/worker"
+)
+
+// The door (rule door: app). Where the bot is the chat's guard bot, a join
+// request from someone who does not qualify yet is answered, within the
+// query's 10 seconds, with the Mini App (sendChatJoinRequestWebApp) rather
+// than declined. The request is held open (models.OpenDoor, an outbox
+// action due after Options.DoorWait); each visit to the Mini App (Visit)
+// shows the person where they stand and, once they qualify, approves the
+// request through its query. Borderline people (borderline) are queued
+// for the chat's admins. A request still open when its time comes is
+// decided by the worker (execDoor) exactly as it would have been at once.
+
+// doorStore is what the door needs of the store.
+type doorStore interface {
+	OpenDoor(ctx context.Context, chatKey string, tgUserID int64, p models.DoorPayload, decideAt time.Time) (int64, bool, error)
+	DoorFor(ctx context.Context, chatKey string, tgUserID int64) (*models.Door, error)
+	CloseDoor(ctx context.Context, actionID int64, outcome string) (bool, error)
+	ReopenDoor(ctx context.Context, actionID int64, cause error) error
+	SetDoorOutcome(ctx context.Context, actionID int64, outcome string) error
+}
+
+var _ door.Doors = (*Bot)(nil)
+
+// doorSkew is how much earlier than its join request an initData may be
+// signed and still act on it: clocks and whole seconds.
+const doorSkew = 5 * time.Second
+
+// openDoor shows the requester the chat's Mini App and holds the request
+// open; false when the chat's door is silent or the Mini App could not be
+// shown (the caller then decides as always).
+func (b *Bot) openDoor(ctx context.Context, u *update, row *models.ChatRow, c *gate.Chat) bool {
+	if c.Door != gate.DoorApp || b.opts.DoorURL == "" {
+		return false
+	}
+	r := u.ChatJoinRequest
+	p := models.DoorPayload{QueryID: u.JoinQueryID, ChatID: r.Chat.ID, UserChatID: r.UserChatID, Date: int64(r.Date),
+		Lang: r.From.LanguageCode, FirstName: r.From.FirstName, Username: r.From.Username}
+	id, fresh, err := b.store.OpenDoor(ctx, row.ChatKey, r.From.ID, p, b.opts.Now().Add(b.opts.DoorWait))
+	if err != nil {
+		b.log.WarnContext(ctx, "door: hold the join request open; deciding it now", "chat", row.ChatKey, "user", r.From.ID, "err", err)
+		return false
+	}
+	if !fresh {
+		return true // shown (or decided) when this update was processed before
+	}
+	err = b.c.do(ctx, r.Chat.ID, callOther, func(ctx context.Context) error {
+		return b.c.call(ctx, "sendChatJoinRequestWebApp", map[string]any{"chat_join_request_query_id": u.JoinQueryID, "web_app_url": doorURL(b.opts.DoorURL, row.ChatKey)}, nil)
+	})
+	b.metrics.sent("sendChatJoinRequestWebApp", err)
+	if err != nil {
+		b.log.WarnContext(ctx, "door: the Mini App was not shown; deciding the request now", "chat", row.ChatKey, "user", r.From.ID, "err", err)
+		if _, cerr := b.store.CloseDoor(ctx, id, "fallback: "+err.Error()); cerr != nil {
+			b.log.WarnContext(ctx, "door: close", "err", cerr)
+		}
+		return false
+	}
+	b.metrics.join("app", true, time.Since(time.Unix(int64(r.Date), 0)))
+	b.log.InfoContext(ctx, "join request at the door: Mini App shown", "chat", row.ChatKey, "user", r.From.ID)
+	return true
+}
+
+// doorURL is the Mini App's URL for a chat.
+func doorURL(base, chatKey string) string {
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	return base + sep + "chat=" + url.QueryEscape(chatKey)
+}
+
+// borderline says whether a request that the chat's door or review: rule
+// leaves to its admins, and why in one line: someone in grace, someone
+// exempt by an override whom the rules alone would not admit, and, with
+// review: true, a linked member in the right group short of karma only.
+func (b *Bot) borderline(c *gate.Chat, m *models.Member, st *models.ChatState) (string, bool) {
+	if m == nil || (c.Door != gate.DoorApp && !c.Review) {
+		return "", false
+	}
+	ev := b.rules.Evaluate(c, gate.Member{Karma: m.Karma, Groups: m.Groups(), Linked: true}, gate.OverrideNone, gate.Status{}, b.opts.Now())
+	state := gate.StateNone
+	if st != nil {
+		state = gate.State(st.State)
+	}
+	switch {
+	case state == gate.StateGrace:
+		return "in grace: " + st.Reason, true
+	case state == gate.StateExempt && ev.Reason.Code != gate.ReasonQualifies:
+		return "exempt by an admin's override; by the rules: " + ev.Reason.String(), true
+	case c.Review && !admits(state) && ev.Reason.Code == gate.ReasonKarmaLow:
+		return "review: " + ev.Reason.String(), true
+	}
+	return "", false
+}
+
+// doorUpdate rebuilds the join request a door holds, as decideJoin and
+// answerJoin take it; its key (negative) never meets a real update's.
+func doorUpdate(d *models.Door) *update {
+	u := &update{JoinQueryID: d.Payload.QueryID, Seq: -d.ActionID}
+	u.ChatJoinRequest = &tgmodels.ChatJoinRequest{
+		Chat:       tgmodels.Chat{ID: d.Payload.ChatID, Type: "supergroup"},
+		From:       tgmodels.User{ID: d.TgUserID, FirstName: d.Payload.FirstName, Username: d.Payload.Username, LanguageCode: d.Payload.Lang},
+		UserChatID: d.Payload.UserChatID,
+		Date:       int(d.Payload.Date),
+	}
+	return u
+}
+
+// execDoor decides a request still open when its time came, as it would
+// have been decided at once.
+func (b *Bot) execDoor(ctx context.Context, a *models.Action) error {
+	d, err := models.DoorOf(a)
+	if err != nil {
+		return worker.Permanent(err)
+	}
+	c, ok := b.rules.Chat(a.ChatKey)
+	if !ok {
+		return worker.Permanent(fmt.Errorf("chat %q is no longer in the rules", a.ChatKey))
+	}
+	row, err := b.store.ChatRow(ctx, a.ChatKey)
+	if err != nil {
+		return err
+	}
+	verdict, err := b.decideJoin(ctx, doorUpdate(d), row, c, false)
+	if err != nil {
+		return err
+	}
+	b.log.InfoContext(ctx, "door: time ran out; decided as it stood", "chat", a.ChatKey, "user", d.TgUserID, "verdict", verdict)
+	return b.store.SetDoorOutcome(ctx, a.ID, verdict+": the time at the door ran out")
+}
+
+// Visit is a visit to the Mini App (door.Doors): the visitor's standing in
+// the chat and, while their request is open, its decision once they
+// qualify (approve) or are borderline (queue).
+func (b *Bot) Visit(ctx context.Context, v door.Visitor) (door.Visit, error) {
+	c, ok := b.rules.Chat(v.ChatKey)
+	if !ok {
+		return door.Visit{}, door.ErrUnknownChat
+	}
+	out := door.Visit{ChatKey: c.Key, ChatTitle: c.Title, Bar: c.MinKarma, Groups: c.Groups, AnyGroup: c.AnyGroup}
+	d, err := b.store.DoorFor(ctx, c.Key, v.User.ID)
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		d, out.Decision = nil, door.DecisionNoneOpen
+	case err != nil:
+		return door.Visit{}, err
+	case v.AuthDate.Before(d.OpenedAt.Add(-doorSkew)):
+		return door.Visit{}, door.ErrBeforeRequest
+	}
+	var member *models.Member
+	var st *models.ChatState
+	mv, err := b.store.MemberByTelegram(ctx, v.User.ID)
+	switch {
+	case err == nil:
+		member = mv.Member
+		for i := range mv.Chats {
+			if mv.Chats[i].ChatKey == c.Key {
+				st = &mv.Chats[i]
+			}
+		}
+		out.Linked, out.Karma, out.MemberGroups = true, member.Karma, member.Groups()
+		out.Member = member.ExternalID
+		if member.Name != nil && *member.Name != "" {
+			out.Member = *member.Name
+		}
+		out.KarmaShort = c.MinKarma - member.Karma
+		out.GroupMissing = !c.AnyGroup && !slices.ContainsFunc(c.Groups, func(g string) bool { return slices.Contains(out.MemberGroups, g) })
+	case errors.Is(err, models.ErrNotFound):
+		out.KarmaShort = c.MinKarma
+	default:
+		return door.Visit{}, err
+	}
+	if st != nil {
+		out.Reason = st.Reason
+	}
+	if d == nil {
+		return out, nil
+	}
+	if !d.Open() {
+		out.Decision, out.Reason = doorDecision(d, out.Reason)
+		return out, nil
+	}
+	verdict, why := "", ""
+	if w, ok := b.borderline(c, member, st); ok {
+		verdict, why = joinQueue, w
+	} else if st != nil && admits(gate.State(st.State)) {
+		verdict, why = joinApprove, st.Reason
+	}
+	if verdict == "" {
+		out.DecideAt = d.DecideAt
+		return out, nil
+	}
+	won, err := b.store.CloseDoor(ctx, d.ActionID, verdict+": "+why)
+	if err != nil {
+		return door.Visit{}, err
+	}
+	if !won {
+		// The worker (or another visit) got there first: show its outcome.
+		if d, err = b.store.DoorFor(ctx, c.Key, v.User.ID); err != nil {
+			return door.Visit{}, err
+		}
+		out.Decision, out.Reason = doorDecision(d, out.Reason)
+		return out, nil
+	}
+	if err := b.answerJoin(ctx, doorUpdate(d), verdict); err != nil {
+		if rerr := b.store.ReopenDoor(ctx, d.ActionID, err); rerr != nil {
+			b.log.ErrorContext(ctx, "door: reopen after a failed answer", "err", rerr)
+		}
+		return door.Visit{}, fmt.Errorf("answer the join request: %w", err)
+	}
+	b.metrics.join(verdict, true, time.Since(time.Unix(d.Payload.Date, 0)))
+	b.log.InfoContext(ctx, "join request decided at the door", "chat", c.Key, "user", v.User.ID, "verdict", verdict, "why", why)
+	out.Decision, out.Reason = doorDecision(&models.Door{Status: models.ActionDone, Outcome: verdict + ": " + why}, why)
+	return out, nil
+}
+
+// doorDecision reads how a door was decided; a door being decided shows
+// as open, with what the caller knew.
+func doorDecision(d *models.Door, standing string) (string, string) {
+	if d.Status != models.ActionDone {
+		return door.DecisionNone, standing
+	}
+	verdict, why, _ := strings.Cut(d.Outcome, ": ")
+	switch verdict {
+	case joinApprove:
+		return door.DecisionApproved, why
+	case joinQueue:
+		return door.DecisionQueued, why
+	case joinDecline:
+		return door.DecisionDeclined, why
+	}
+	return door.DecisionNone, standing
+}
