@@ -124,7 +124,7 @@ func (v *Validator) Validate(raw string) (InitData, error) {
 	if err := dec.Decode(&u); err != nil || u.ID <= 0 || u.IsBot {
 		return InitData{}, refuse(ErrMalformed, "user missing or not a person")
 	}
-	return InitData{User: u, AuthDate: at, QueryID: fields["query_id"]}, nil
+	return InitData{User: u, AuthDate: at.UTC(), QueryID: fields["query_id"]}, nil
 }
 
 // sum is the HMAC initData's hash must equal.
