@@ -76,7 +76,7 @@ func TestHandler_Session(t *testing.T) {
 		{"unknown chat", url.Values{"init_data": {good}, "chat": {"nope"}}, door.Visit{}, door.ErrUnknownChat, 404, []string{`data-problem="unknown_chat"`}, true},
 		{"store down", url.Values{"init_data": {good}, "chat": {"club"}}, door.Visit{}, errors.New("database is locked at /var/db"), 500, []string{`data-problem="internal"`}, true},
 		{"forged", url.Values{"init_data": {strings.Replace(good, "Ann", "Eve", 1)}, "chat": {"club"}}, door.Visit{}, nil, 403, []string{`data-problem="forged"`}, false},
-		{"stale", url.Values{"init_data": {sign(token, fields(now.Add(-2 * time.Hour)))}, "chat": {"club"}}, door.Visit{}, nil, 403, []string{`data-problem="stale"`}, false},
+		{"stale", url.Values{"init_data": {sign(token, fields(now.Add(-2*time.Hour)))}, "chat": {"club"}}, door.Visit{}, nil, 403, []string{`data-problem="stale"`}, false},
 		{"no initData", url.Values{"chat": {"club"}}, door.Visit{}, nil, 400, []string{`data-problem="malformed"`}, false},
 		{"bad chat key", url.Values{"init_data": {good}, "chat": {"../x"}}, door.Visit{}, nil, 400, []string{`data-problem="malformed"`}, false},
 		{"oversized", url.Values{"init_data": {strings.Repeat("a", 9000)}, "chat": {"club"}}, door.Visit{}, nil, 400, []string{`data-problem="malformed"`}, false},
