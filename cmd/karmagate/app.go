@@ -231,6 +231,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Token: m.Config.BotToken, ServerURL: m.Config.BotAPIURL, Store: store, Tokens: tokens, Widget: widget, Secret: []byte(m.Config.Secret),
 		WebhookURL: m.Config.WebhookURL, Admins: m.Config.Admins, LogChat: m.Config.LogChat, Texts: store.Rules().Messages,
 		WakeWorkers: func() { pool.Wake() }, Now: m.Now, Owner: m.Owner, Logger: m.Logger, Registerer: reg, AfterStore: afterStore,
+		DoorURL: m.Config.doorURL(),
 		Sync: func(ctx context.Context, by string) (string, error) {
 			rep, err := m.Reconciler.Pass(ctx, "/sync", by)
 			if err != nil {
@@ -292,6 +293,9 @@ func (m *Main) Run(ctx context.Context) error {
 	mux.Handle("/", m.API)
 	mux.Handle(dashboard.Prefix, dashboardHandler)
 	mux.Handle(dashboard.Prefix+"/", dashboardHandler)
+	if err := m.mountDoor(mux, store.Rules()); err != nil {
+		return err
+	}
 	if m.Config.WebhookURL != "" {
 		u, err := url.Parse(m.Config.WebhookURL)
 		if err != nil {
