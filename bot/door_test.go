@@ -74,7 +74,7 @@ func answers(t *testing.T, h *harness) map[string]int {
 // request nobody settles in time is decided as it would have been at once.
 func TestBot_Door(t *testing.T) {
 	modelstest.Each(t, func(t *testing.T, spec string) {
-		h := newHarness(t, spec, harnessOptions{rules: doorRules, doorURL: doorApp, doorWait: 10 * time.Minute})
+		h := newHarness(t, spec, harnessOptions{rules: doorRules, doorURL: doorApp, doorWait: 10 * time.Minute, sharedClock: true})
 		owner := h.person("Owner", "owner_tg")
 		pro := h.group(owner, "Webmasters Pro", "webmasters-pro")
 		club := h.group(owner, "Customers Club", "customers-club")
@@ -91,18 +91,21 @@ func TestBot_Door(t *testing.T) {
 		t.Cleanup(srv.Close)
 		ask := func(u world.User, key string) string {
 			t.Helper()
+			app := doorApp + "?chat=" + key
+			buttons := func() int {
+				n := 0
+				for _, m := range h.sb.Received(u.ID) {
+					if strings.Contains(m.ReplyMarkup, `"web_app":{"url":"`+app+`"}`) {
+						n++
+					}
+				}
+				return n
+			}
+			before := buttons()
 			if res, err := h.sb.Join(u.ID, h.joinLink(key)); err != nil || res.Result != "requested" {
 				t.Fatalf("join %s: %+v, %v", key, res, err)
 			}
-			app := doorApp + "?chat=" + key
-			h.eventually("the web_app button", func() bool {
-				for _, m := range h.sb.Received(u.ID) {
-					if strings.Contains(m.ReplyMarkup, `"web_app":{"url":"`+app+`"}`) {
-						return true
-					}
-				}
-				return false
-			})
+			h.eventually("the web_app button", func() bool { return buttons() > before })
 			l, err := h.sb.World().OpenWebApp(u.ID, app)
 			if err != nil {
 				t.Fatal(err)
@@ -140,6 +143,28 @@ func TestBot_Door(t *testing.T) {
 			d, err := h.store.DoorFor(h.ctx, "webmasters-pro", ann.ID)
 			if err != nil || d.Status != models.ActionDone || !strings.HasPrefix(d.Outcome, "approve") {
 				t.Errorf("the door in the store: %+v, %v", d, err)
+			}
+
+			// Out and asking again a minute later: the old visit's initData
+			// cannot act on the new request; a new opening can. (The invite
+			// the gate queued when she qualified settles first.)
+			h.idle()
+			h.put("ann", 40, "webmasters")
+			if err := h.sb.Leave(ann.ID, pro.BotAPIID()); err != nil {
+				t.Fatal(err)
+			}
+			h.eventually("ann out, as the store knows", func() bool { return !h.state("ann", "webmasters-pro").InChat })
+			h.clock.Advance(time.Minute)
+			fresh := ask(ann, "webmasters-pro")
+			if code, page := doorVisit(t, srv, initData, "webmasters-pro"); code != 403 || !strings.Contains(page, `data-problem="replayed"`) {
+				t.Errorf("the old initData on the new request: %d\n%s", code, page)
+			}
+			if code, page := doorVisit(t, srv, fresh, "webmasters-pro"); code != 200 || !strings.Contains(page, "60 more karma.") {
+				t.Errorf("a new opening: %d\n%s", code, page)
+			}
+			h.put("ann", 150, "webmasters")
+			if code, page := doorVisit(t, srv, fresh, "webmasters-pro"); code != 200 || !strings.Contains(page, `data-decision="approved"`) {
+				t.Errorf("qualifying again: %d\n%s", code, page)
 			}
 		})
 

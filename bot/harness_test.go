@@ -78,6 +78,8 @@ type harnessOptions struct {
 	// doorURL and doorWait are bot.Options.DoorURL and DoorWait.
 	doorURL  string
 	doorWait time.Duration
+	// sharedClock runs the sandbox's world on the harness's clock too.
+	sharedClock bool
 }
 
 func newHarness(t testing.TB, spec string, o harnessOptions) *harness {
@@ -90,9 +92,12 @@ func newHarness(t testing.TB, spec string, o harnessOptions) *harness {
 		o.limits.PerPrivate = 0.95
 	}
 	o.sandbox.NoMTProto = true
+	clock := &clock{}
+	if o.sharedClock {
+		o.sandbox.Now = clock.Now
+	}
 	sb := sandboxtest.Start(t, o.sandbox)
 	db := modelstest.MustOpen(t, spec)
-	clock := &clock{}
 	store := models.NewStore(db, modelstest.MustRules(t, o.rules), models.Options{Now: clock.Now})
 	tokens, err := linking.NewTokens(linking.TokenOptions{Secret: secret, Store: store.Tokens(), Now: clock.Now})
 	if err != nil {
