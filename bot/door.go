@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -226,6 +227,14 @@ func (b *Bot) Visit(ctx context.Context, v door.Visitor) (door.Visit, error) {
 	}
 	b.metrics.join(verdict, true, time.Since(time.Unix(d.Payload.Date, 0)))
 	b.log.InfoContext(ctx, "join request decided at the door", "chat", c.Key, "user", v.User.ID, "verdict", verdict, "why", why)
+	if verdict == joinQueue {
+		u := doorUpdate(d)
+		if row, err := b.store.ChatRow(ctx, c.Key); err != nil {
+			b.log.WarnContext(ctx, "door: tell the admins", "err", err)
+		} else if err := b.tellQueued(ctx, row, c, &u.ChatJoinRequest.From, why, u.key()); err != nil {
+			b.log.WarnContext(ctx, "door: tell the admins", "err", err)
+		}
+	}
 	out.Decision, out.Reason = doorDecision(&models.Door{Status: models.ActionDone, Outcome: verdict + ": " + why}, why)
 	return out, nil
 }
@@ -246,4 +255,33 @@ func doorDecision(d *models.Door, standing string) (string, string) {
 		return door.DecisionDeclined, why
 	}
 	return door.DecisionNone, standing
+}
+
+// tellQueued tells whoever decides the chat's queued requests (the one who
+// bound it, and the site admins) that from's request waits for them, and
+// why, in one line; key makes it once per request.
+func (b *Bot) tellQueued(ctx context.Context, row *models.ChatRow, c *gate.Chat, from *tgmodels.User, reason, key string) error {
+	d := textData{Chat: c.Title, Reason: reason, Name: fullName(from), User: "id " + strconv.FormatInt(from.ID, 10)}
+	if from.Username != "" {
+		d.User = "@" + from.Username
+	}
+	admins := map[int64]bool{}
+	if row.BoundBy != nil {
+		admins[*row.BoundBy] = true
+	}
+	for id := range b.admins {
+		admins[id] = true
+	}
+	for id := range admins {
+		err := b.store.QueueNotice(ctx, row.ChatKey, id, "", models.NoticePayload{
+			Key: fmt.Sprintf("queued/%s/%d", key, id), Kind: "door_queued", Text: b.texts.render(msgDoorQueued, "", d),
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if len(admins) > 0 && b.opts.WakeWorkers != nil {
+		b.opts.WakeWorkers()
+	}
+	return nil
 }

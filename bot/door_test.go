@@ -76,6 +76,7 @@ func TestBot_Door(t *testing.T) {
 	modelstest.Each(t, func(t *testing.T, spec string) {
 		h := newHarness(t, spec, harnessOptions{rules: doorRules, doorURL: doorApp, doorWait: 10 * time.Minute, sharedClock: true})
 		owner := h.person("Owner", "owner_tg")
+		h.reply(owner.ID, "/start") // so that the bot may write to them
 		pro := h.group(owner, "Webmasters Pro", "webmasters-pro")
 		club := h.group(owner, "Customers Club", "customers-club")
 		for _, c := range []world.Chat{pro, club} {
@@ -229,6 +230,14 @@ func TestBot_Door(t *testing.T) {
 			if len(reqs) != 1 || reqs[0].UserID != dee.ID {
 				t.Errorf("pending requests %+v, want dee's, for the admins", reqs)
 			}
+			h.eventually("the one who bound the chat told why", func() bool {
+				for _, m := range h.sb.Received(owner.ID) {
+					if strings.Contains(m.Text, "Dee (id ") && strings.Contains(m.Text, "asks to join Customers Club, and the request waits for you: review: karma 40 < 50") {
+						return true
+					}
+				}
+				return false
+			})
 		})
 
 		t.Run("nobody settles it in time: decided as today", func(t *testing.T) {

@@ -87,6 +87,9 @@ func (b *Bot) decideJoin(ctx context.Context, u *update, row *models.ChatRow, c 
 		if why, ok := b.borderline(c, member, st); ok {
 			verdict = joinQueue
 			b.log.InfoContext(ctx, "join request queued for the admins", "chat", row.ChatKey, "user", r.From.ID, "why", why)
+			if err := b.tellQueued(ctx, row, c, &r.From, why, u.key()); err != nil {
+				return "", errUpdate(u, err)
+			}
 		} else if verdict != joinApprove && mayOpen && b.openDoor(ctx, u, row, c) {
 			return "", nil
 		}
