@@ -156,9 +156,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		m.Close()
 		return err
 	}
-	<-ctx.Done()
-	logger.Info("shutting down")
-	return m.Close()
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down")
+		return m.Close()
+	case err := <-m.Fatal():
+		logger.Error("stopping", "err", err)
+		return errors.Join(err, m.Close())
+	}
 }
 
 func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
