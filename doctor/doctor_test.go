@@ -77,7 +77,9 @@ func TestRun(t *testing.T) {
 			s.chats[0].Tags = false
 		}},
 		{name: "chat gone", change: func(b *fakeBot, _ *fakeStore, _ *doctor.Options) { delete(b.rights, -1001) }, red: "chat not found"},
-		{name: "database", change: func(_ *fakeBot, s *fakeStore, _ *doctor.Options) { s.schemaErr = errors.New("dial tcp 127.0.0.1:3306: refused") }, red: "database"},
+		{name: "database", change: func(_ *fakeBot, s *fakeStore, _ *doctor.Options) {
+			s.schemaErr = errors.New("dial tcp 127.0.0.1:3306: refused")
+		}, red: "database"},
 		{name: "userbot unauthorized", change: func(_ *fakeBot, s *fakeStore, _ *doctor.Options) { s.userbots[0].State = "unauthorized" }, red: "ended its session"},
 		{name: "userbot restricted", change: func(_ *fakeBot, s *fakeStore, _ *doctor.Options) { s.userbots[0].State = "restricted" }, red: "@SpamBot"},
 		{name: "userbot login unfinished", change: func(_ *fakeBot, s *fakeStore, _ *doctor.Options) { s.userbots[0].State = "code_sent" }, warn: "login not finished"},
