@@ -572,7 +572,9 @@ func (m *Main) newDashboard(ctx context.Context, store *models.Store) (http.Hand
 		// Confirming the removals held under dry run.
 		Removals: store,
 		// The chat rows' "Bind code" buttons.
-		BindCodes: store})
+		BindCodes: store,
+		// The first-run steps' "bot token checked".
+		Telegram: m.Bot})
 	if err != nil {
 		return nil, err
 	}
