@@ -122,6 +122,9 @@ func TestE2E_ServeTelegramUnreachable(t *testing.T) {
 		t.Fatalf("serve exited: %v\n%s", err, e.logs.String())
 	default:
 	}
+	if strings.Contains(e.logs.String(), "DATA RACE") { // under -race, serve is race-checked too
+		t.Fatalf("serve reported a data race:\n%s", e.logs.String())
+	}
 }
 
 // TestE2E_ServeTokenRefused: a wrong token is the one thing that stops
