@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // TestDeploy_GoingToProduction runs the README's "Going to production"
@@ -39,6 +41,53 @@ func TestDeploy_GoingToProduction(t *testing.T) {
 		cmd.Stderr = &stderr
 		if err := cmd.Run(); err != nil {
 			t.Fatalf("docker-compose config: %v\n%s", err, stderr.String())
+		}
+	})
+
+	// The README runs one-off commands in the compose service (docker
+	// compose run --rm karmagate userbot login, … doctor): that works only
+	// while the image's entrypoint is the binary and the service sets no
+	// command or entrypoint of its own, with the service's env file.
+	t.Run("docker compose run karmagate COMMAND", func(t *testing.T) {
+		dockerfile, err := os.ReadFile(filepath.Join("..", "..", "Dockerfile"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{`ENTRYPOINT ["/usr/local/bin/karmagate"]`, `CMD ["serve"]`} {
+			if !strings.Contains(string(dockerfile), want) {
+				t.Errorf("the Dockerfile has no %s", want)
+			}
+		}
+		raw, err := os.ReadFile(composePath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var compose struct {
+			Services map[string]map[string]any `yaml:"services"`
+		}
+		if err := yaml.Unmarshal(raw, &compose); err != nil {
+			t.Fatal(err)
+		}
+		kg, ok := compose.Services["karmagate"]
+		if !ok {
+			t.Fatal("docker-compose.yml has no karmagate service")
+		}
+		for _, key := range []string{"command", "entrypoint"} {
+			if _, ok := kg[key]; ok {
+				t.Errorf("the karmagate service sets %s: docker compose run karmagate doctor would not run the binary's doctor", key)
+			}
+		}
+		if kg["env_file"] == nil {
+			t.Error("the karmagate service reads no env file: a one-off command would run without the configuration")
+		}
+		readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, cmd := range []string{"docker compose run --rm -it karmagate userbot login", "docker compose run --rm karmagate doctor"} {
+			if !strings.Contains(string(readme), cmd) {
+				t.Errorf("README does not say %q", cmd)
+			}
 		}
 	})
 
