@@ -195,6 +195,9 @@ func (b *Bot) Visit(ctx context.Context, v door.Visitor) (door.Visit, error) {
 	}
 	if !d.Open() {
 		out.Decision, out.Reason = doorDecision(d, out.Reason)
+		if out.Decision == door.DecisionNone {
+			out.DecideAt = d.DecideAt // the worker is deciding it now
+		}
 		return out, nil
 	}
 	verdict, why := "", ""

@@ -258,6 +258,10 @@ func TestBot_Door(t *testing.T) {
 					t.Error("the request is still pending")
 				}
 			}
+			h.eventually("the door closed", func() bool {
+				d, err := h.store.DoorFor(h.ctx, "webmasters-pro", cid.ID)
+				return err == nil && d.Status == models.ActionDone
+			})
 			d, err := h.store.DoorFor(h.ctx, "webmasters-pro", cid.ID)
 			if err != nil || !strings.HasPrefix(d.Outcome, "decline") {
 				t.Errorf("the door: %+v, %v", d, err)
