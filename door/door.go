@@ -43,9 +43,6 @@ type Visit struct {
 	DecideAt     time.Time // when the request is decided anyway, while open
 }
 
-// Qualifies reports whether nothing is missing.
-func (v *Visit) Qualifies() bool { return v.Linked && v.KarmaShort <= 0 && !v.GroupMissing }
-
 // Doors decides join requests at the door; the bot implements it.
 type Doors interface {
 	// Visit shows the visitor's standing at the chat's door and decides
