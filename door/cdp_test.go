@@ -307,19 +307,6 @@ func (b *browser) text(selector string) string {
 	return *out
 }
 
-// submit clicks a form's submit button and waits for the page it leads
-// to.
-func (b *browser) submit(formSelector string) {
-	b.t.Helper()
-	b.drain()
-	var ok bool
-	b.eval(fmt.Sprintf(`(() => { const f = document.querySelector(%q); if (!f) return false; f.requestSubmit(); return true })()`, formSelector), &ok)
-	if !ok {
-		b.t.Fatalf("no form %s", formSelector)
-	}
-	b.waitLoad()
-}
-
 // screenshot saves the whole page as a PNG.
 func (b *browser) screenshot(path string) {
 	b.t.Helper()
