@@ -103,10 +103,12 @@ func TestBot_Door(t *testing.T) {
 				return n
 			}
 			before := buttons()
+			start := time.Now()
 			if res, err := h.sb.Join(u.ID, h.joinLink(key)); err != nil || res.Result != "requested" {
 				t.Fatalf("join %s: %+v, %v", key, res, err)
 			}
 			h.eventually("the web_app button", func() bool { return buttons() > before })
+			t.Logf("join request → web_app button: %s (Telegram allows 10 s)", time.Since(start).Round(time.Millisecond))
 			l, err := h.sb.World().OpenWebApp(u.ID, app)
 			if err != nil {
 				t.Fatal(err)
