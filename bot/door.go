@@ -164,31 +164,9 @@ func (b *Bot) Visit(ctx context.Context, v door.Visitor) (door.Visit, error) {
 	case v.AuthDate.Before(d.OpenedAt.Add(-doorSkew)):
 		return door.Visit{}, door.ErrBeforeRequest
 	}
-	var member *models.Member
-	var st *models.ChatState
-	mv, err := b.store.MemberByTelegram(ctx, v.User.ID)
-	switch {
-	case err == nil:
-		member = mv.Member
-		for i := range mv.Chats {
-			if mv.Chats[i].ChatKey == c.Key {
-				st = &mv.Chats[i]
-			}
-		}
-		out.Linked, out.Karma, out.MemberGroups = true, member.Karma, member.Groups()
-		out.Member = member.ExternalID
-		if member.Name != nil && *member.Name != "" {
-			out.Member = *member.Name
-		}
-		out.KarmaShort = c.MinKarma - member.Karma
-		out.GroupMissing = !c.AnyGroup && !slices.ContainsFunc(c.Groups, func(g string) bool { return slices.Contains(out.MemberGroups, g) })
-	case errors.Is(err, models.ErrNotFound):
-		out.KarmaShort = c.MinKarma
-	default:
+	member, st, err := b.standing(ctx, c, v.User.ID, &out)
+	if err != nil {
 		return door.Visit{}, err
-	}
-	if st != nil {
-		out.Reason = st.Reason
 	}
 	if d == nil {
 		return out, nil
@@ -240,6 +218,35 @@ func (b *Bot) Visit(ctx context.Context, v door.Visitor) (door.Visit, error) {
 	}
 	out.Decision, out.Reason = doorDecision(&models.Door{Status: models.ActionDone, Outcome: verdict + ": " + why}, why)
 	return out, nil
+}
+
+// standing fills in who userID is to karmagate and where they stand in
+// chat c, and returns their member and state there (nil when not linked).
+func (b *Bot) standing(ctx context.Context, c *gate.Chat, userID int64, out *door.Visit) (*models.Member, *models.ChatState, error) {
+	mv, err := b.store.MemberByTelegram(ctx, userID)
+	if errors.Is(err, models.ErrNotFound) {
+		out.KarmaShort = c.MinKarma
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	m := mv.Member
+	var st *models.ChatState
+	for i := range mv.Chats {
+		if mv.Chats[i].ChatKey == c.Key {
+			st = &mv.Chats[i]
+			out.Reason = st.Reason
+		}
+	}
+	out.Linked, out.Karma, out.MemberGroups = true, m.Karma, m.Groups()
+	out.Member = m.ExternalID
+	if m.Name != nil && *m.Name != "" {
+		out.Member = *m.Name
+	}
+	out.KarmaShort = c.MinKarma - m.Karma
+	out.GroupMissing = !c.AnyGroup && !slices.ContainsFunc(c.Groups, func(g string) bool { return slices.Contains(out.MemberGroups, g) })
+	return m, st, nil
 }
 
 // doorDecision reads how a door was decided; a door being decided shows
