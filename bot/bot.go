@@ -53,6 +53,7 @@ type Store interface {
 	SetUnreachable(ctx context.Context, tgUserID int64, unreachable bool) error
 	ReachStore
 	MigrateStore
+	NoticeBegun(ctx context.Context, key string) (bool, error)
 	ListMembers(ctx context.Context, f models.MemberFilter) ([]models.MemberListItem, error)
 	ReplanAll(ctx context.Context, actor string) (int, error)
 
@@ -206,6 +207,9 @@ type Bot struct {
 	linkLocks map[string]*sync.Mutex // one join link made at a time per chat
 	adminCmds map[int64]bool         // site admins shown their commands
 	syncing   *syncRun               // the /sync pass running, if any
+	// noEphemeral: chats that refused an ephemeral message, until when
+	// the bot answers there by DM (ephemeral.go).
+	noEphemeral map[int64]time.Time
 }
 
 // client is the Bot API client: go-telegram/bot for the methods it has,
