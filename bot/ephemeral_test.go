@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/karmagate/karmagate/models"
 	"github.com/karmagate/karmagate/models/modelstest"
@@ -104,7 +105,10 @@ func (h *harness) notSeenBy(c world.Chat, text string, others ...world.User) {
 // against the bar, groups, grace and what is missing.
 func TestBot_KarmaOnlyTheAskerSees(t *testing.T) {
 	modelstest.Each(t, func(t *testing.T, spec string) {
-		h := newHarness(t, spec, harnessOptions{rules: graceRules})
+		// The sandbox's clock: /karma is answered once a minute per
+		// person, by the minute its message was sent.
+		tg := &clock{}
+		h := newHarness(t, spec, harnessOptions{rules: graceRules, sandbox: sandbox.Config{Now: tg.Now}})
 		owner := h.person("Owner", "owner_tg")
 		chat := h.group(owner, "Webmasters Pro", "webmasters-pro")
 		h.put("ann", 150, "webmasters", "customers")
@@ -169,6 +173,22 @@ func TestBot_KarmaOnlyTheAskerSees(t *testing.T) {
 			if !found {
 				t.Error("no sendMessage call carried the answer")
 			}
+		})
+
+		t.Run("once a minute", func(t *testing.T) {
+			// At 5 s into a minute, so that two questions fall in it.
+			now := tg.Now()
+			tg.Advance(now.Truncate(time.Minute).Add(time.Minute + 5*time.Second).Sub(now))
+			first := h.askInGroup(chat, ann, "/karma")
+			if _, err := h.sb.SendMessage(ann.ID, chat.BotAPIID(), "/karma"); err != nil {
+				t.Fatal(err)
+			}
+			h.idle()
+			seen := h.botSeenInGroup(chat, ann.ID)
+			if n := strings.Count(strings.Join(seen, "\x00"), first); n != 2 { // the first /karma's answer, and this minute's
+				t.Errorf("ann sees %d answers like %q, want 2: the second question of the minute is not answered", n, first)
+			}
+			tg.Advance(time.Minute)
 		})
 
 		t.Run("grace and what is missing", func(t *testing.T) {

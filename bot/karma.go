@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	tgmodels "github.com/go-telegram/bot/models"
 
@@ -74,35 +75,51 @@ func askerOf(u *update) groupAsker {
 	return groupAsker{u: u, chat: m.Chat.ID, title: m.Chat.Title, user: m.From.ID, lang: m.From.LanguageCode}
 }
 
-// answer sends the asker text that only they see, once per update.
+// answerAsker sends the asker text that only they see, once per update.
 func (b *Bot) answerAsker(ctx context.Context, a groupAsker, memberExt *string, text string) error {
-	return b.answerPrivately(ctx, privateAnswer{key: a.u.key(), chatID: a.chat, title: a.title, userID: a.user,
+	return b.answerKeyed(ctx, a, a.u.key(), memberExt, text)
+}
+
+// answerKeyed is answerAsker at most once per key.
+func (b *Bot) answerKeyed(ctx context.Context, a groupAsker, key string, memberExt *string, text string) error {
+	return b.answerPrivately(ctx, privateAnswer{key: key, chatID: a.chat, title: a.title, userID: a.user,
 		memberExt: memberExt, lang: a.lang, text: text})
 }
 
-// onKarma answers /karma in a group: the asker's standing in that chat.
+// onKarma answers /karma in a group: the asker's standing in that chat,
+// at most once a minute per person and group (the minute the message was
+// sent, so that handling it again keeps its key): the answers share the
+// group's 19 messages a minute with everything else the bot says there.
 func (b *Bot) onKarma(ctx context.Context, u *update) error {
 	a := askerOf(u)
+	key := fmt.Sprintf("karma/%d/%d/%d", a.chat, a.user, u.Message.Date/60)
+	if told, err := b.store.NoticeBegun(ctx, key); err != nil || told {
+		if told {
+			b.metrics.replyDropped("karma")
+		}
+		return err
+	}
+	answer := func(memberExt *string, text string) error { return b.answerKeyed(ctx, a, key, memberExt, text) }
 	row, err := b.store.ChatByTelegram(ctx, a.chat)
 	if errors.Is(err, models.ErrNotFound) {
-		return b.answerAsker(ctx, a, nil, b.texts.render(msgNotGated, a.lang, textData{}))
+		return answer(nil, b.texts.render(msgNotGated, a.lang, textData{}))
 	}
 	if err != nil {
 		return err
 	}
 	c, ok := b.rules.Chat(row.ChatKey)
 	if !ok {
-		return b.answerAsker(ctx, a, nil, b.texts.render(msgNotGated, a.lang, textData{}))
+		return answer(nil, b.texts.render(msgNotGated, a.lang, textData{}))
 	}
 	v, err := b.store.MemberByTelegram(ctx, a.user)
 	if errors.Is(err, models.ErrNotFound) {
-		return b.answerAsker(ctx, a, nil, b.texts.render(msgKarmaUnlinked, a.lang, textData{Chat: c.Title, Bot: b.me.Username}))
+		return answer(nil, b.texts.render(msgKarmaUnlinked, a.lang, textData{Chat: c.Title, Bot: b.me.Username}))
 	}
 	if err != nil {
 		return err
 	}
 	ext := v.Member.ExternalID
-	return b.answerAsker(ctx, a, &ext, b.texts.render(msgKarma, a.lang, standing(c, v)))
+	return answer(&ext, b.texts.render(msgKarma, a.lang, standing(c, v)))
 }
 
 // onKarmaPrivate answers /karma in a private chat: the standing in every
@@ -252,7 +269,8 @@ func (b *Bot) onGroupSpeech(ctx context.Context, u *update) error {
 		e := v.Member.ExternalID
 		ext = &e
 	}
-	key := fmt.Sprintf("not_qualified/%d/%d/%s", a.chat, a.user, b.opts.Now().UTC().Format(notQualifiedKeyLayout))
+	day := time.Unix(int64(u.Message.Date), 0).UTC().Format(notQualifiedKeyLayout) // the message's: stable when handled again
+	key := fmt.Sprintf("not_qualified/%d/%d/%s", a.chat, a.user, day)
 	if told, err := b.store.NoticeBegun(ctx, key); err != nil || told {
 		return err
 	}
