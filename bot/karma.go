@@ -52,8 +52,8 @@ func init() {
 		"ru": "{{.Chat}} — для участников сайта, которые проходят по правилам{{if .Linked}}, а вы не проходите{{if .Reason}}: {{.Reason}}{{end}}. Отправьте здесь /karma, чтобы узнать, чего не хватает.{{else}}, а этот Telegram ни к кому не привязан. Привяжите его в профиле на сайте («Подключить Telegram»), затем отправьте здесь /karma.{{end}}",
 	}
 	builtinTexts[msgAnswerAbout] = map[string]string{
-		"en": "About {{.Chat}} (you asked there; this group does not take answers only you can see, so here it is):\n\n",
-		"ru": "О группе {{.Chat}} (вы спросили там; эта группа не принимает ответы, видимые только вам, поэтому отвечаю здесь):\n\n",
+		"en": "About {{.Chat}} (you asked there; I could not answer you there for your eyes only, so here it is):\n\n",
+		"ru": "О группе {{.Chat}} (вы спросили там; ответить там так, чтобы видели только вы, не вышло, поэтому отвечаю здесь):\n\n",
 	}
 	builtinTexts[msgNotGated] = map[string]string{
 		"en": "This group is not one of the gated chats, so it has no karma bar.",
