@@ -359,3 +359,23 @@ func TestBot_NotQualifiedNotice(t *testing.T) {
 	contains(t, "a stranger's /karma", got, "not linked to a website account", "in Customers Club", "Connect Telegram")
 	h.notSeenBy(chat, got, owner)
 }
+
+// TestBot_KarmaInPrivate: /karma in a private chat tells a linked member
+// their standing in every gated chat, and someone not linked how to link.
+func TestBot_KarmaInPrivate(t *testing.T) {
+	h := newHarness(t, "sqlite:"+t.TempDir()+"/k.db", harnessOptions{rules: graceRules})
+	h.put("ann", 95, "webmasters")
+	ann := h.person("Ann", "ann_tg")
+	h.link("ann", ann)
+	nobody := h.person("Nobody", "")
+	for _, tc := range []struct {
+		who  world.User
+		want []string
+	}{
+		{ann, []string{"Webmasters Pro: your karma is 95, the bar is 100 (members stay until below 90)", "You do not qualify", "Missing: 5 karma.",
+			"Customers Club: your karma is 95, the bar is 50", "Missing: one of the groups customers on the website."}},
+		{nobody, []string{"not linked to a website account", "Connect Telegram"}},
+	} {
+		contains(t, tc.who.FirstName+"'s /karma", h.reply(tc.who.ID, "/karma"), tc.want...)
+	}
+}
