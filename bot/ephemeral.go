@@ -59,6 +59,14 @@ func (b *Bot) answerPrivately(ctx context.Context, a privateAnswer) error {
 		return nil // answered before (here or by DM), or cut short by a crash
 	}
 	err = b.sendEphemeral(ctx, a.chatID, a.userID, a.text)
+	if errors.Is(err, errEphemeralIgnored) {
+		// Taken back from the group; the server cannot do it: by DM.
+		b.refuseEphemeral(0)
+		if ferr := b.store.ForgetNotice(ctx, a.key); ferr != nil {
+			return ferr
+		}
+		return b.answerByDM(ctx, a)
+	}
 	var retry *worker.RetryError
 	f := classifyIn(a.chatID, err)
 	switch {
@@ -105,8 +113,19 @@ type ephemeralParams struct {
 	ReceiverUserID int64 `json:"receiver_user_id"`
 }
 
+// errEphemeralIgnored: the Bot API server sent an ephemeral message to
+// the whole group (it was taken back at once).
+var errEphemeralIgnored = errors.New("the Bot API server ignored ephemeral_message_parameters (older than 10.3): message taken back")
+
 // sendEphemeral sends text in chatID that only userID sees, in its turn
 // (the caller waited), cut to Telegram's 4096 UTF-16 code units.
+//
+// A Bot API server older than 10.3 (a self-hosted telegram-bot-api not
+// yet updated) ignores a parameter it does not know, as every server
+// does, and posts the message to the whole group. Telegram's answer
+// says which happened: an ephemeral message comes back with its
+// receiver_user. Without it the message is deleted at once and
+// errEphemeralIgnored returned, so that the answer goes by DM.
 func (b *Bot) sendEphemeral(ctx context.Context, chatID, userID int64, text string) error {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
@@ -116,27 +135,53 @@ func (b *Bot) sendEphemeral(ctx context.Context, chatID, userID int64, text stri
 		"ephemeral_message_parameters": ephemeralParams{ReceiverUserID: userID},
 		"link_preview_options":         tgmodels.LinkPreviewOptions{IsDisabled: tgbot.True()},
 	}
-	var sent tgmodels.Message
+	var sent struct {
+		MessageID    int `json:"message_id"`
+		ReceiverUser *struct {
+			ID int64 `json:"id"`
+		} `json:"receiver_user"`
+	}
 	err := b.c.result(chatID, b.c.call(ctx, "sendMessage", params, &sent))
 	b.metrics.sent("sendMessage", err)
-	return err
+	if err != nil || (sent.ReceiverUser != nil && sent.ReceiverUser.ID == userID) {
+		return err
+	}
+	b.log.ErrorContext(ctx, "the Bot API server posted an answer meant for one person to the whole group (it does not know Bot API 10.3's ephemeral_message_parameters); deleting it, answering by DM from now on",
+		"chat", chatID, "message", sent.MessageID)
+	derr := b.c.call(context.WithoutCancel(ctx), "deleteMessage", map[string]any{"chat_id": chatID, "message_id": sent.MessageID}, nil)
+	if derr != nil {
+		b.log.ErrorContext(ctx, "could not delete the answer posted to the whole group", "chat", chatID, "message", sent.MessageID, "err", derr)
+	}
+	return errEphemeralIgnored
 }
 
 // ephemeralRefused reports whether chatID refused an ephemeral message
-// less than noEphemeralFor ago.
+// less than noEphemeralFor ago, or the server ignored one (chat 0).
 func (b *Bot) ephemeralRefused(chatID int64) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	until, ok := b.noEphemeral[chatID]
-	return ok && time.Now().Before(until)
+	now := time.Now()
+	for _, id := range []int64{chatID, 0} {
+		if until, ok := b.noEphemeral[id]; ok && now.Before(until) {
+			return true
+		}
+	}
+	return false
 }
 
-// refuseEphemeral remembers that chatID does not allow ephemeral messages.
+// refuseEphemeral remembers that chatID does not allow ephemeral messages
+// (0: the server does not know them).
 func (b *Bot) refuseEphemeral(chatID int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.noEphemeral == nil || len(b.noEphemeral) > 10000 {
 		b.noEphemeral = map[int64]time.Time{}
 	}
-	b.noEphemeral[chatID] = time.Now().Add(noEphemeralFor)
+	until := time.Now().Add(noEphemeralFor)
+	if chatID == 0 {
+		// A server that posts them to everyone is not tried again until
+		// the process restarts (after the server's upgrade, say).
+		until = time.Now().AddDate(100, 0, 0)
+	}
+	b.noEphemeral[chatID] = until
 }
