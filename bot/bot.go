@@ -185,10 +185,10 @@ type Bot struct {
 	store  Store
 	leases *lease.Leases
 	rules  *gate.Rules
-	c     *client
-	me    tgmodels.User
-	log   *slog.Logger
-	texts *texts
+	c      *client
+	me     tgmodels.User
+	log    *slog.Logger
+	texts  *texts
 
 	webhookSecret string
 	relinkKey     []byte // MACs the relink buttons (relink.go)

@@ -35,7 +35,6 @@ type ReconcileStore interface {
 // holder runs the pass, and the pass's writes carry its fencing token.
 const ReconcileLease = "reconcile"
 
-
 // Auditor lists a gated chat's participants in Telegram and records them
 // (models.Store.RecordParticipants): the userbot pool. AuditChat returns a
 // RetryError when the account that is in the chat's group is not connected
