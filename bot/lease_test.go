@@ -157,3 +157,89 @@ func TestBot_PollerStopsWhenRenewalFails(t *testing.T) {
 		}
 	})
 }
+
+// TestBot_PollerStoresUnderItsToken: the poller's lease is taken over
+// while it polls and cannot yet know (its renewals fail: it counts on its
+// lease a few seconds more). The update it fetches then is refused by the
+// lease's fencing token, not stored, and not acknowledged: it stops
+// polling, and the next poller gets the update from Telegram again and
+// answers it once.
+func TestBot_PollerStoresUnderItsToken(t *testing.T) {
+	modelstest.Each(t, func(t *testing.T, spec string) {
+		h := newHarness(t, spec, harnessOptions{})
+		p := h.person("Pat", "pat_tg")
+		h.makeMember(p, "pat")
+		h.stop()
+		var down atomic.Bool
+		db := h.store.DB().Gorm()
+		flaky := lease.New(lease.Options{DB: db, Stale: models.InstanceStale, Tx: func(ctx context.Context, fn func(tx *gorm.DB) error) error {
+			if down.Load() {
+				return errors.New("the database is away for this instance's leases")
+			}
+			return db.WithContext(ctx).Transaction(fn)
+		}})
+		spans := &pollSpans{next: http.DefaultTransport}
+		run := func(owner string, ls *lease.Leases, client *http.Client) {
+			ctx, cancel := context.WithCancel(context.Background())
+			b, err := bot.New(ctx, bot.Options{Token: h.sb.BotToken(), ServerURL: h.sb.BotAPIURL(), Store: h.store, Leases: ls, Tokens: h.tokens,
+				Secret: secret, Now: h.clock.Now, PollTimeout: time.Second, PollLease: 10 * time.Second, Owner: owner, Logger: testLogger(t),
+				HTTPClient: client})
+			if err != nil {
+				cancel()
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			wg.Go(func() { _ = b.Run(ctx) })
+			t.Cleanup(func() { cancel(); wg.Wait() })
+		}
+		run("A", flaky, &http.Client{Timeout: 10 * time.Second, Transport: spans})
+		var a lease.Lease
+		h.eventually("A polls", func() bool {
+			l, err := h.store.Leases().Holder(context.Background(), bot.PollerLease)
+			a = l
+			return err == nil && l.Owner == "A" && len(spans.all()) > 0
+		})
+		stored := len(storedUpdateIDs(t, h))
+		down.Store(true)
+		thief, err := h.store.Leases().TakeFrom(context.Background(), bot.PollerLease, "A", "thief", time.Minute)
+		if err != nil || thief.Token != a.Token+1 {
+			t.Fatalf("take the lease: %+v %v", thief, err)
+		}
+		taken := time.Now()
+		before := len(h.sb.Received(p.ID))
+		if _, err := h.sb.SendMessage(p.ID, 0, "/help"); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(3 * time.Second) // A fetches it, is refused, stops
+		if ids := storedUpdateIDs(t, h); len(ids) != stored {
+			t.Fatalf("A stored updates %v under a lease it lost (%d before)", ids, stored)
+		}
+		if got := h.sb.Received(p.ID); len(got) != before {
+			t.Fatalf("answered through A after it lost the lease: %+v", got[before:])
+		}
+		s := spans.all()
+		if last := s[len(s)-1].to; last.Sub(taken) > 2*time.Second {
+			t.Errorf("A still polled %v after its lease was taken", last.Sub(taken).Round(time.Millisecond))
+		}
+		// The thief hands over to a poller that works: it gets the update
+		// again from Telegram and answers once.
+		if err := h.store.Leases().Release(context.Background(), thief); err != nil {
+			t.Fatal(err)
+		}
+		run("B", nil, nil)
+		h.eventually("the answer through B", func() bool { return len(h.sb.Received(p.ID)) > before })
+		time.Sleep(time.Second)
+		if got := h.sb.Received(p.ID); len(got) != before+1 {
+			t.Errorf("answers: %+v; want one", got[before:])
+		}
+	})
+}
+
+func storedUpdateIDs(t *testing.T, h *harness) []int64 {
+	t.Helper()
+	var ids []int64
+	if err := h.store.DB().Gorm().Raw("SELECT update_id FROM updates ORDER BY update_id").Scan(&ids).Error; err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
