@@ -381,6 +381,8 @@ func TestLeases_Hold(t *testing.T) {
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
+		t.Logf("renewals failing: the holder stopped after %v, %v before its successor took over (lease %v)",
+			stopped.Sub(failed).Round(time.Millisecond), took.Sub(stopped).Round(time.Millisecond), ttl)
 		if stopped.Sub(failed) > ttl || !stopped.Before(took) {
 			t.Errorf("the holder stopped %v after its renewals failed, %v before its successor took over; want within the lease, and first",
 				stopped.Sub(failed), took.Sub(stopped))
