@@ -269,12 +269,9 @@ func (ls *Leases) beat(tx *gorm.DB, owner string) error {
 	return nil
 }
 
-// lockRow reads the database's now and the named lease's row, locked
-// until the transaction ends.
+// lockRow reads the named lease's row, locked until the transaction
+// ends, and then the database's now (after any wait for the lock).
 func lockRow(tx *gorm.DB, name string) (now int64, cur row, found bool, err error) {
-	if now, err = dbNow(tx); err != nil {
-		return 0, row{}, false, err
-	}
 	var rows []row
 	q := "SELECT name, owner, token, since_ms, until_ms FROM leases WHERE name = ?"
 	if isMySQL(tx) {
@@ -282,6 +279,9 @@ func lockRow(tx *gorm.DB, name string) (now int64, cur row, found bool, err erro
 	}
 	if err := tx.Raw(q, name).Scan(&rows).Error; err != nil {
 		return 0, row{}, false, fmt.Errorf("read lease %s: %w", name, err)
+	}
+	if now, err = dbNow(tx); err != nil {
+		return 0, row{}, false, err
 	}
 	if len(rows) == 0 {
 		return now, row{}, false, nil
