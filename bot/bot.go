@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	tgbot "github.com/go-telegram/bot"
@@ -142,10 +143,14 @@ type Options struct {
 	// are acknowledged or processed: a failpoint for crash tests.
 	AfterStore func()
 	// Texts overrides the built-in message texts (from the rules file).
-	Texts      map[string]map[string]string
-	Now        func() time.Time
-	Logger     *slog.Logger
-	Registerer prometheus.Registerer
+	Texts map[string]map[string]string
+	// ConnectLater lets New return when the Bot API cannot be reached
+	// (after one getMe): Connect, which Run calls first, keeps trying.
+	// A refused token fails New either way.
+	ConnectLater bool
+	Now          func() time.Time
+	Logger       *slog.Logger
+	Registerer   prometheus.Registerer
 }
 
 func (o *Options) setDefaults() {
@@ -181,14 +186,19 @@ func (o *Options) setDefaults() {
 
 // Bot is karmagate's Telegram bot.
 type Bot struct {
-	opts   Options
-	store  Store
+	opts  Options
+	store Store
+	rules *gate.Rules
+	c     *client
+	me    tgmodels.User // set once, before ready
+	log   *slog.Logger
+	// ready is set once getMe answered; offline says why it has not.
+	ready   atomic.Bool
+	offline atomic.Pointer[string]
+	texts   *texts
+
+	// leases are the named leases: Options.Leases, or the store's.
 	leases *lease.Leases
-	rules  *gate.Rules
-	c      *client
-	me     tgmodels.User
-	log    *slog.Logger
-	texts  *texts
 
 	webhookSecret string
 	relinkKey     []byte // MACs the relink buttons (relink.go)
@@ -270,11 +280,20 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 			return nil, fmt.Errorf("bot: relink key: %w", err)
 		}
 	}
+	if opts.ConnectLater {
+		if err := b.connectOnce(ctx); errors.Is(err, ErrTokenRefused) {
+			return nil, err
+		} else if err != nil {
+			b.log.WarnContext(ctx, "Telegram's Bot API unreachable; retrying in the background", "err", err)
+		}
+		return b, nil
+	}
 	me, err := b.getMe(ctx)
 	if err != nil {
 		return nil, err
 	}
 	b.me = me
+	b.ready.Store(true)
 	return b, nil
 }
 
@@ -299,10 +318,22 @@ func (b *Bot) getMe(ctx context.Context) (tgmodels.User, error) {
 }
 
 // Username is the bot's @username, without the @.
-func (b *Bot) Username() string { return b.me.Username }
+// "" until Telegram answered getMe (Connected).
+func (b *Bot) Username() string {
+	if !b.ready.Load() {
+		return ""
+	}
+	return b.me.Username
+}
 
 // ID is the bot's Telegram user id.
-func (b *Bot) ID() int64 { return b.me.ID }
+// 0 until Telegram answered getMe (Connected).
+func (b *Bot) ID() int64 {
+	if !b.ready.Load() {
+		return 0
+	}
+	return b.me.ID
+}
 
 // WebhookSecret is the secret token Telegram sends with every webhook
 // delivery (derived from the master secret).
@@ -336,6 +367,9 @@ func (b *Bot) linkURL(ctx context.Context, memberID string, replace bool) (strin
 	if replace {
 		issue = b.opts.Tokens.IssueReplace
 	}
+	if !b.ready.Load() {
+		return "", time.Time{}, ErrNotConnected
+	}
 	tok, exp, err := issue(ctx, memberID, expect)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("issue link token: %w", err)
@@ -354,11 +388,24 @@ var allowedUpdates = []string{
 // ctx ends. It sets the webhook (or deletes it and polls), registers the
 // commands, and returns after its loops have stopped.
 func (b *Bot) Run(ctx context.Context) error {
+	if err := b.Connect(ctx); err != nil {
+		return err
+	}
 	if err := b.setCommands(ctx); err != nil {
 		b.log.WarnContext(ctx, "could not register the bot's commands; it works without them", "err", err)
 	}
-	if err := b.setTransport(ctx); err != nil {
-		return err
+	for wait := time.Second; ; wait = min(2*wait, connectBackoff) {
+		err := b.setTransport(ctx)
+		if err == nil {
+			break
+		}
+		if ae := apiErrorOf(err); ae != nil && ae.Code != http.StatusTooManyRequests && ae.Code < 500 || ctx.Err() != nil {
+			return err // a refusal (a webhook URL Telegram will not take) is for the owner to mend
+		}
+		b.log.WarnContext(ctx, "could not set the update transport; retrying", "retry_in", wait, "err", err)
+		if err := sleep(ctx, wait); err != nil {
+			return err
+		}
 	}
 	var wg sync.WaitGroup
 	run := func(name string, fn func(context.Context)) {
