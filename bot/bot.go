@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/karmagate/karmagate/gate"
+	"github.com/karmagate/karmagate/lease"
 	"github.com/karmagate/karmagate/linking"
 	"github.com/karmagate/karmagate/models"
 	"github.com/karmagate/karmagate/worker"
@@ -35,10 +36,8 @@ type Store interface {
 	FinishUpdate(ctx context.Context, id int64, owner string, cause error, retryAt *time.Time) error
 	PruneUpdates(ctx context.Context, cutoff time.Time) (int64, error)
 
-	AcquireLease(ctx context.Context, name, owner string, ttl time.Duration) (bool, error)
-	TakeLeaseFrom(ctx context.Context, name, holder, owner string, ttl time.Duration) (bool, error)
-	ReleaseLease(ctx context.Context, name, owner string) error
-	LeaseHolder(ctx context.Context, name string) (models.Lease, error)
+	// Leases are the named leases: the poller's, /sync's, a join link's.
+	Leases() *lease.Leases
 
 	FindMember(ctx context.Context, id string) (*models.MemberView, error)
 	MemberByTelegram(ctx context.Context, tgUserID int64) (*models.MemberView, error)
@@ -54,6 +53,7 @@ type Store interface {
 	SetUnreachable(ctx context.Context, tgUserID int64, unreachable bool) error
 	ReachStore
 	MigrateStore
+	NoticeBegun(ctx context.Context, key string) (bool, error)
 	ListMembers(ctx context.Context, f models.MemberFilter) ([]models.MemberListItem, error)
 	ReplanAll(ctx context.Context, actor string) (int, error)
 
@@ -135,6 +135,9 @@ type Options struct {
 	// lease): after a crash, another instance polls within about this
 	// long. 15 s by default.
 	PollLease time.Duration
+	// Leases, when set, replaces Store.Leases() (tests: a lease client
+	// whose database fails).
+	Leases *lease.Leases
 	// WakeWorkers, when set, is called when the bot queued outbox actions,
 	// so that the worker pool looks at once.
 	WakeWorkers func()
@@ -206,6 +209,9 @@ type Bot struct {
 	offline atomic.Pointer[string]
 	texts   *texts
 
+	// leases are the named leases: Options.Leases, or the store's.
+	leases *lease.Leases
+
 	webhookSecret string
 	relinkKey     []byte // MACs the relink buttons (relink.go)
 	admins        map[int64]bool
@@ -217,6 +223,9 @@ type Bot struct {
 	linkLocks map[string]*sync.Mutex // one join link made at a time per chat
 	adminCmds map[int64]bool         // site admins shown their commands
 	syncing   *syncRun               // the /sync pass running, if any
+	// noEphemeral: chats that refused an ephemeral message, until when
+	// the bot answers there by DM (ephemeral.go).
+	noEphemeral map[int64]time.Time
 }
 
 // client is the Bot API client: go-telegram/bot for the methods it has,
@@ -260,6 +269,9 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 		metrics:   newBotMetrics(opts.Registerer),
 	}
 	b.c.onMigrate = b.followMigration
+	if b.leases = opts.Leases; b.leases == nil {
+		b.leases = opts.Store.Leases()
+	}
 	b.texts, err = newTexts(opts.Texts)
 	if err != nil {
 		return nil, fmt.Errorf("bot: texts: %w", err)
