@@ -1,10 +1,13 @@
 package api_test
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/karmagate/karmagate/models/modelstest"
 )
@@ -70,6 +73,57 @@ func TestAPI_BulkStreamed(t *testing.T) {
 		events := e.json("GET", "/api/v1/events?kind=members.bulk", "")
 		if !strings.Contains(events.Raw, fmt.Sprintf("bulk upsert of %d members: %d created", n, n)) {
 			t.Errorf("no import event for the whole import: %s", truncated(events.Raw))
+		}
+	})
+}
+
+// TestAPI_BulkStreamedCutOff: a client that hangs up in the middle of an
+// NDJSON import, after a first segment was written, leaves nothing behind.
+func TestAPI_BulkStreamedCutOff(t *testing.T) {
+	modelstest.Each(t, func(t *testing.T, spec string) {
+		e := newEnv(t, spec)
+		pr, pw := io.Pipe()
+		req, err := http.NewRequest("POST", e.srv.URL+"/api/v1/members/bulk", pr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-ndjson")
+		req.Header.Set("Authorization", "Bearer "+key)
+		done := make(chan error, 1)
+		go func() {
+			res, err := e.client.Do(req)
+			if err == nil {
+				res.Body.Close()
+			}
+			done <- err
+		}()
+		if _, err := io.WriteString(pw, ndjson(7000, nil)); err != nil {
+			t.Fatal(err)
+		}
+		// The first segment is written inside the import's transaction
+		// once the reader has passed it; then the client goes away.
+		time.Sleep(300 * time.Millisecond)
+		pw.CloseWithError(errors.New("client gone"))
+		<-done
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			// The import's transaction ends (rolled back) once the
+			// server has seen the body break off.
+			g := e.json("GET", "/api/v1/members/s0", "")
+			if g.Status == http.StatusNotFound {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("a cut-off import left s0: %d %s", g.Status, truncated(g.Raw))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if r := e.json("PUT", "/api/v1/members/s1", `{"karma": 1, "groups": ["webmasters"]}`); r.Status != http.StatusCreated {
+			t.Errorf("a write after the cut-off import = %d %s", r.Status, truncated(r.Raw))
+		}
+		events := e.json("GET", "/api/v1/events?kind=members.bulk", "")
+		if strings.Contains(events.Raw, "bulk upsert") {
+			t.Errorf("the cut-off import recorded an event: %s", truncated(events.Raw))
 		}
 	})
 }
