@@ -19,9 +19,8 @@ import (
 // MaxBulkMembers bounds a bulk call's JSON array.
 const MaxBulkMembers = 200_000
 
-// MaxStreamMembers bounds a bulk call's NDJSON body: members are written
-// as they arrive, so an NDJSON import holds one segment in memory, not the
-// whole body (MaxStreamBody bounds its size).
+// MaxStreamMembers bounds a bulk call's NDJSON body (MaxStreamBody its
+// size): an import holds one segment in memory, whatever the body's size.
 const MaxStreamMembers = 2_000_000
 
 // bulkSegment is how many members a bulk import validates and writes at a
@@ -31,9 +30,9 @@ const bulkSegment = 5000
 // maxListedErrors bounds the errors a bulk problem lists.
 const maxListedErrors = 100
 
-// bulk is POST /api/v1/members/bulk: members written in one transaction,
-// which commits only if every member was valid. An NDJSON body is read
-// and written as it arrives, bulkSegment members at a time.
+// bulk is POST /api/v1/members/bulk: the body read and every member
+// checked as it arrives, bulkSegment members at a time, then, if all are
+// valid, written in one transaction.
 func (s *Server) bulk(w http.ResponseWriter, r *http.Request) error {
 	who, err := actor(r)
 	if err != nil {
@@ -52,40 +51,41 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v := &bulkValidator{rules: s.store.Rules(), seen: newIDSet()}
+	// The body is read and checked whole before the write starts, so that
+	// a slow upload or an invalid member never holds the database; the
+	// members checked wait in a spool file, so that memory holds one
+	// segment whatever the body's size.
+	sp, err := newSpool()
+	if err != nil {
+		return err
+	}
+	defer sp.close()
+	v := &bulkValidator{rules: s.store.Rules(), seen: newIDSet(), put: sp.put}
 	br := &bulkReader{r: body, buf: make([]byte, bulkWindow), limit: limit, most: most, segment: v.segment}
-	read := br.readLines
 	if kind == bodyJSON {
-		// A JSON array is read whole before the write starts, so that a
-		// slow upload holds no lock; NDJSON is written as it arrives, in
-		// segments, so that memory stays flat whatever its size.
-		if err := br.readArray(); err != nil {
-			return err
-		}
-		read = func() error { return nil }
+		err = br.readArray()
 	} else {
-		br.stream = true
+		err = br.readLines()
+	}
+	if err == nil {
+		err = br.flush()
+	}
+	if err != nil {
+		return err
+	}
+	if br.base == 0 {
+		return problem(http.StatusBadRequest, "empty-bulk", "the body holds no members")
+	}
+	if v.nbad > 0 {
+		p := problem(http.StatusUnprocessableEntity, "invalid-members",
+			fmt.Sprintf("%d of %d members are invalid; nothing was written", v.nbad, br.base))
+		p.Errors = v.bad
+		return p
 	}
 	ctx, cancel := s.writeContext(r, 1)
 	defer cancel()
 	res, err := s.store.ImportMembers(ctx, who, func(im *models.Import) error {
-		v.put = im.Put
-		if err := read(); err != nil {
-			return err
-		}
-		if err := br.flush(); err != nil {
-			return err
-		}
-		if br.base == 0 {
-			return problem(http.StatusBadRequest, "empty-bulk", "the body holds no members")
-		}
-		if v.nbad > 0 {
-			p := problem(http.StatusUnprocessableEntity, "invalid-members",
-				fmt.Sprintf("%d of %d members are invalid; nothing was written", v.nbad, br.base))
-			p.Errors = v.bad
-			return p
-		}
-		return nil
+		return sp.each(im.Put)
 	})
 	if err != nil {
 		return err
@@ -113,7 +113,7 @@ func streamed(r *http.Request) bool {
 }
 
 // bulkValidator checks the members of a bulk body segment by segment and
-// writes the valid segments, until it meets an invalid member: from then
+// hands on the valid segments, until it meets an invalid member: from then
 // on it only counts and lists them (the import writes nothing).
 type bulkValidator struct {
 	rules *gate.Rules
@@ -206,7 +206,6 @@ type bulkReader struct {
 	lines   []int   // NDJSON: each member's line
 	base    int
 	segment func(base int, ins []models.MemberInput, errs []error, lines []int) error
-	stream  bool // hand segments over as they fill (else all at the end)
 }
 
 // entries is how many members the body held so far.
@@ -231,7 +230,7 @@ func (b *bulkReader) flush() error {
 
 // next flushes the segment when it is full.
 func (b *bulkReader) next() error {
-	if !b.stream || len(b.ins) < bulkSegment {
+	if len(b.ins) < bulkSegment {
 		return nil
 	}
 	return b.flush()

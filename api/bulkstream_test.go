@@ -26,10 +26,11 @@ func ndjson(n int, at map[int]string) string {
 	return b.String()
 }
 
-// TestAPI_BulkStreamed: an NDJSON import larger than a segment is written
-// as it arrives, yet stays one transaction: an invalid member or a
-// repeated id in its last segment, or a body cut short, writes nothing of
-// the segments already written; a valid one writes every member.
+// TestAPI_BulkStreamed: an NDJSON import larger than a segment is checked
+// a segment at a time as it arrives, and written in one transaction only
+// when all of it was valid: an invalid member or a repeated id in its last
+// segment, or a body cut short, writes nothing of the segments before; a
+// valid one writes every member.
 func TestAPI_BulkStreamed(t *testing.T) {
 	const n = 12_000 // three segments
 	modelstest.Each(t, func(t *testing.T, spec string) {
@@ -78,7 +79,8 @@ func TestAPI_BulkStreamed(t *testing.T) {
 }
 
 // TestAPI_BulkStreamedCutOff: a client that hangs up in the middle of an
-// NDJSON import, after a first segment was written, leaves nothing behind.
+// NDJSON import, after a first segment was checked, leaves nothing behind
+// and holds nothing up.
 func TestAPI_BulkStreamedCutOff(t *testing.T) {
 	modelstest.Each(t, func(t *testing.T, spec string) {
 		e := newEnv(t, spec)
@@ -100,15 +102,15 @@ func TestAPI_BulkStreamedCutOff(t *testing.T) {
 		if _, err := io.WriteString(pw, ndjson(7000, nil)); err != nil {
 			t.Fatal(err)
 		}
-		// The first segment is written inside the import's transaction
-		// once the reader has passed it; then the client goes away.
+		// The first segment is checked and spooled once the reader has
+		// passed it; then the client goes away.
 		time.Sleep(300 * time.Millisecond)
 		pw.CloseWithError(errors.New("client gone"))
 		<-done
 		deadline := time.Now().Add(10 * time.Second)
 		for {
-			// The import's transaction ends (rolled back) once the
-			// server has seen the body break off.
+			// The import ends once the server has seen the body break
+			// off.
 			g := e.json("GET", "/api/v1/members/s0", "")
 			if g.Status == http.StatusNotFound {
 				break

@@ -8,10 +8,9 @@ import (
 	"gorm.io/gorm"
 )
 
-// Import is a bulk upsert fed in parts within one transaction: a streamed
-// bulk call writes its members as they arrive, so that what it holds in
-// memory is one part, not the whole import, and still writes nothing if
-// any member turns out invalid.
+// Import is a bulk upsert fed in parts within one transaction: a bulk call
+// writes its members a segment at a time, so that what it holds in memory
+// is one part, not the whole import.
 type Import struct {
 	s     *Store
 	tx    *gorm.DB
@@ -44,13 +43,12 @@ func (im *Import) Put(part []MemberInput) error {
 
 // ImportMembers runs feed in one transaction and commits what it Put,
 // with one members.bulk event for the import; when feed returns an error
-// nothing is written. The transaction is not retried (feed reads its
-// members as it goes and cannot read them again): a conflict with other
-// writes fails the import. ctx bounds the wait to start, as for every
+// nothing is written. feed runs again from the start when the transaction
+// is retried (a deadlock). ctx bounds the wait to start, as for every
 // write.
 func (s *Store) ImportMembers(ctx context.Context, actor string, feed func(*Import) error) (PutResult, error) {
 	var res PutResult
-	err := s.inTxAttempts(ctx, 1, func(tx *gorm.DB) error {
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
 		im := &Import{s: s, tx: tx, actor: actor, now: s.clock()}
 		if err := feed(im); err != nil {
 			return err

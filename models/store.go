@@ -103,12 +103,7 @@ const chunkSize = 500
 // to what is left of it, and a lock wait that times out once ctx is done is
 // ErrBusy rather than retried.
 func (s *Store) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return s.inTxAttempts(ctx, 10, fn)
-}
-
-// inTxAttempts is inTx making at most attempts attempts: 1 for a
-// transaction that cannot run twice (its input is read as it runs).
-func (s *Store) inTxAttempts(ctx context.Context, attempts int, fn func(tx *gorm.DB) error) error {
+	const attempts = 10
 	started := false
 	var err error
 	caller := ctx
