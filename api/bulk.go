@@ -23,8 +23,8 @@ const MaxBulkMembers = 200_000
 // size): an import holds one segment in memory, whatever the body's size.
 const MaxStreamMembers = 2_000_000
 
-// bulkSegment is how many members a bulk import validates and writes at a
-// time.
+// bulkSegment is how many members a bulk import checks, spools and writes
+// at a time.
 const bulkSegment = 5000
 
 // maxListedErrors bounds the errors a bulk problem lists.
@@ -44,7 +44,7 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request) error {
 	}
 	defer release()
 	limit, most := int64(MaxBulkBody), MaxBulkMembers
-	if streamed(r) {
+	if ndjsonBody(r) {
 		limit, most = MaxStreamBody, MaxStreamMembers
 	}
 	kind, body, err := openBody(w, r, limit, bodyJSON, bodyNDJSON)
@@ -99,8 +99,8 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// streamed reports whether a bulk body is NDJSON, by its Content-Type.
-func streamed(r *http.Request) bool {
+// ndjsonBody reports whether a bulk body is NDJSON, by its Content-Type.
+func ndjsonBody(r *http.Request) bool {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil {
 		return false
@@ -124,7 +124,7 @@ type bulkValidator struct {
 }
 
 // segment validates ins (entries base…, their decoding errors in errs,
-// their NDJSON lines in lines) and writes them if all so far are valid.
+// their NDJSON lines in lines) and hands them on if all so far are valid.
 func (v *bulkValidator) segment(base int, ins []models.MemberInput, errs []error, lines []int) error {
 	// Validating against the rules is most of the work before the
 	// database's, so it runs on every core.
