@@ -70,3 +70,46 @@ func TestAPI_GroupCommitOneBadFails(t *testing.T) {
 		}
 	})
 }
+
+// TestAPI_GroupCommitJoinLinks: a PUT answered from a group commit shows
+// the join links a GET shows: the chat's join-request link, or the
+// member's personal link where the chat gave one.
+func TestAPI_GroupCommitJoinLinks(t *testing.T) {
+	modelstest.Each(t, func(t *testing.T, spec string) {
+		e := newEnv(t, spec)
+		ctx := t.Context()
+		for i, key := range []string{"webmasters-pro", "customers-club"} {
+			if err := e.store.BindChat(ctx, key, -1001000+int64(i), "test"); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.store.SetJoinLink(ctx, key, "https://t.me/+chat-"+key); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if r := e.json("PUT", "/api/v1/members/j1", `{"karma": 150, "groups": ["webmasters", "customers"]}`); r.Status != http.StatusCreated {
+			t.Fatalf("put = %d %s", r.Status, r.Raw)
+		}
+		v, err := e.store.LinkTelegram(ctx, "j1", 4242, "", "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.store.SaveMemberLink(ctx, models.MemberLink{MemberID: v.Member.ID, ChatKey: "customers-club", Link: "https://t.me/+own-j1", ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		put := e.json("PUT", "/api/v1/members/j1", `{"karma": 151, "groups": ["webmasters", "customers"]}`)
+		get := e.json("GET", "/api/v1/members/j1", "")
+		want := map[string]string{"webmasters-pro": "https://t.me/+chat-webmasters-pro", "customers-club": "https://t.me/+own-j1"}
+		for _, r := range []resp{put, get} {
+			chats, _ := r.Body["chats"].([]any)
+			if r.Status != http.StatusOK || len(chats) != 2 {
+				t.Fatalf("= %d %s", r.Status, r.Raw)
+			}
+			for _, c := range chats {
+				c := c.(map[string]any)
+				if c["join_url"] != want[c["key"].(string)] {
+					t.Errorf("%s: join_url %v, want %s (%s)", c["key"], c["join_url"], want[c["key"].(string)], r.Raw)
+				}
+			}
+		}
+	})
+}
