@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/karmagate/karmagate/sandbox/botapi"
 	"github.com/karmagate/karmagate/sandbox/mtproto"
+	"github.com/karmagate/karmagate/sandbox/oidc"
 	"github.com/karmagate/karmagate/sandbox/world"
 )
 
@@ -56,6 +58,10 @@ type Config struct {
 	// zero means mtproto.DefaultAppID / DefaultAppHash.
 	AppID   int
 	AppHash string
+	// OIDCRedirects are the redirect URLs the OpenID Connect issuer
+	// allows from the start (more: Sandbox.OIDC().AllowRedirect, or
+	// POST /sandbox/oidc/redirects).
+	OIDCRedirects []string
 }
 
 // Sandbox is a running embedded Telegram: one world served over the Bot API
@@ -68,6 +74,7 @@ type Sandbox struct {
 	token  string
 	botapi *botapi.Server
 	mt     *mtproto.Server
+	oidc   *oidc.Issuer
 
 	httpLn net.Listener
 	http   *http.Server
@@ -136,6 +143,13 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 	}
 
 	s.botapi = botapi.New(s.world, cfg.BotAPI)
+	if err := s.startOIDC(); err != nil {
+		s.httpLn.Close()
+		if s.mtLn != nil {
+			s.mtLn.Close()
+		}
+		return nil, err
+	}
 	s.http = &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)}
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -229,7 +243,9 @@ func (s *Sandbox) MTProtoAddr() string {
 }
 
 // Env is the environment that points `karmagate serve` at the sandbox:
-// TELEGRAM_BOT_API_URL, TELEGRAM_BOT_TOKEN and, with MTProto,
+// TELEGRAM_BOT_API_URL, TELEGRAM_BOT_TOKEN, the OpenID Connect client
+// (TELEGRAM_OIDC_ISSUER, TELEGRAM_OIDC_CLIENT_ID,
+// TELEGRAM_OIDC_CLIENT_SECRET) and, with MTProto,
 // TELEGRAM_API_ID, TELEGRAM_API_HASH, TELEGRAM_DC_ADDR and
 // TELEGRAM_SERVER_KEY (the server's public key, PEM).
 func (s *Sandbox) Env() map[string]string {
@@ -237,6 +253,7 @@ func (s *Sandbox) Env() map[string]string {
 		"TELEGRAM_BOT_API_URL": s.BotAPIURL(),
 		"TELEGRAM_BOT_TOKEN":   s.token,
 	}
+	maps.Copy(env, s.oidcEnv())
 	if s.mt != nil {
 		env["TELEGRAM_API_ID"] = strconv.Itoa(s.mt.AppID())
 		env["TELEGRAM_API_HASH"] = s.mt.AppHash()
