@@ -186,3 +186,6 @@ func (s *Server) oauth2Config(p *oidc.Provider) *oauth2.Config {
 	ep.AuthStyle = oauth2.AuthStyleInHeader // client_secret_basic
 	return &oauth2.Config{ClientID: s.opts.ClientID, ClientSecret: s.opts.ClientSecret, Endpoint: ep, RedirectURL: s.redirect, Scopes: Scopes}
 }
+
+// Issuer is the issuer URL.
+func (s *Server) Issuer() string { return s.opts.Issuer }

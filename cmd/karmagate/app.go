@@ -24,6 +24,7 @@ import (
 	"github.com/karmagate/karmagate/dashboard"
 	"github.com/karmagate/karmagate/gate"
 	"github.com/karmagate/karmagate/linking"
+	"github.com/karmagate/karmagate/login"
 	"github.com/karmagate/karmagate/models"
 	"github.com/karmagate/karmagate/source"
 	"github.com/karmagate/karmagate/userbot"
@@ -61,6 +62,8 @@ type Main struct {
 	// Callbacks sends the website signed callbacks (KARMAGATE_CALLBACK_URL);
 	// nil without one.
 	Callbacks *callback.Sender
+	// Login is Log in with Telegram (TELEGRAM_OIDC_CLIENT_ID); nil when off.
+	Login *login.Server
 
 	sourceDB *source.MySQL
 	// Userbots is the userbot pool, nil when TELEGRAM_API_ID is not set.
@@ -242,6 +245,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if m.Login, err = m.newLogin(store); err != nil {
+		return err
+	}
 	executors := m.Bot.Executors()
 	if m.Config.CallbackURL != "" {
 		m.Callbacks, err = callback.New(callback.Options{URL: m.Config.CallbackURL, Secret: []byte(m.Config.CallbackSecret),
@@ -278,7 +284,7 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}
 	m.API = api.New(api.Options{Store: store, APIKey: m.Config.APIKey, AdminToken: m.Config.AdminToken, MetricsToken: m.Config.MetricsToken,
-		Linker: m.Bot, Widget: m.Bot, Userbots: userbots, Logger: m.Logger, Registry: reg, Version: version, WakeWorkers: pool.Wake})
+		Linker: m.Bot, Widget: m.Bot, LoginURLs: m.loginURLs(), Userbots: userbots, Logger: m.Logger, Registry: reg, Version: version, WakeWorkers: pool.Wake})
 
 	dashboardHandler, err := m.newDashboard(ctx, store)
 	if err != nil {
@@ -292,6 +298,7 @@ func (m *Main) Run(ctx context.Context) error {
 	mux.Handle("/", m.API)
 	mux.Handle(dashboard.Prefix, dashboardHandler)
 	mux.Handle(dashboard.Prefix+"/", dashboardHandler)
+	m.mountLogin(mux)
 	if m.Config.WebhookURL != "" {
 		u, err := url.Parse(m.Config.WebhookURL)
 		if err != nil {

@@ -107,6 +107,8 @@ type Config struct {
 	// bans accounts that import other people's numbers), at most
 	// userbot.DefaultPhoneImportsPerDay per account a day.
 	PhoneImport bool
+	// OIDC is Log in with Telegram (config_oidc.go).
+	OIDC OIDCConfig
 }
 
 // ConfigFromEnv reads the configuration; getenv is os.Getenv outside tests.
@@ -132,6 +134,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		CallbackURL:    getenv("KARMAGATE_CALLBACK_URL"),
 		CallbackSecret: getenv("KARMAGATE_CALLBACK_SECRET"),
 		MetricsToken:   getenv("KARMAGATE_METRICS_TOKEN"),
+		OIDC:           readOIDC(getenv),
 	}
 	if c.DB == "" {
 		c.DB = "sqlite:karmagate.db"
@@ -327,7 +330,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	need(c.ServerKey == "" || strings.Contains(c.ServerKey, "-----BEGIN"), "TELEGRAM_SERVER_KEY must be a PEM public key (-----BEGIN RSA PUBLIC KEY-----…)")
-	errs = append(errs, c.ValidateDB(), c.ValidateRules(), c.ValidateSource(), c.validateCallbacks())
+	errs = append(errs, c.ValidateDB(), c.ValidateRules(), c.ValidateSource(), c.validateCallbacks(), c.validateOIDC())
 	return configProblems(errs...)
 }
 

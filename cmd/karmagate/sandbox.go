@@ -30,8 +30,9 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	seed := fs.Int64("seed", 1, "`N` seeds ids, tokens, codes and faults")
 	envFile := fs.String("env-file", "", "write to `FILE` the variables that run karmagate serve against the sandbox")
 	verbose := fs.Bool("v", false, "log every call")
+	publicURL := fs.String("public-url", "http://127.0.0.1:8080", "`URL` karmagate serve is reached at: its /auth/telegram/callback is allowed as a redirect URL of Log in with Telegram, and the env file's KARMAGATE_PUBLIC_URL")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: karmagate sandbox [--listen ADDR] [--mtproto ADDR] [--seed N] [--env-file FILE] [-v]")
+		fmt.Fprintln(stderr, "usage: karmagate sandbox [--listen ADDR] [--mtproto ADDR] [--seed N] [--env-file FILE] [--public-url URL] [-v]")
 		fmt.Fprintln(stderr)
 		fs.PrintDefaults()
 	}
@@ -39,7 +40,7 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("sandbox: unexpected argument %q (flags are --listen, --mtproto, --seed, --env-file, -v)", fs.Arg(0))
+		return fmt.Errorf("sandbox: unexpected argument %q (flags are --listen, --mtproto, --seed, --env-file, --public-url, -v)", fs.Arg(0))
 	}
 	level := slog.LevelInfo
 	if *verbose {
@@ -48,7 +49,11 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
 	started := time.Now()
-	sb, err := sandbox.Start(ctx, sandbox.Config{Seed: *seed, BotAPIAddr: *listen, MTProtoAddr: *mt, Logger: logger})
+	if err := checkPublicURL("--public-url", *publicURL, false); err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	sb, err := sandbox.Start(ctx, sandbox.Config{Seed: *seed, BotAPIAddr: *listen, MTProtoAddr: *mt, Logger: logger,
+		OIDCRedirects: []string{OIDCConfig{PublicURL: *publicURL}.loginRedirect()}})
 	if err != nil {
 		return err
 	}
@@ -58,6 +63,7 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if dev, err = newDevDefaults(*envFile); err != nil {
 			return err
 		}
+		dev.PublicURL = *publicURL
 		// 0600: it holds the bot token, the API key and the master secret.
 		if err := writePrivateFile(*envFile, []byte(sb.EnvFile()+dev.envFile())); err != nil {
 			return fmt.Errorf("write env file: %w", err)
@@ -97,6 +103,10 @@ type devDefaults struct {
 	AdminToken string
 	Rules      string // KARMAGATE_RULES: absolute path
 	DB         string // KARMAGATE_DB: sqlite: beside the env file
+	// LinkSecret is KARMAGATE_LINK_SECRET (random, 64 hex digits) and
+	// PublicURL KARMAGATE_PUBLIC_URL (--public-url): with the sandbox's
+	// TELEGRAM_OIDC_* they turn Log in with Telegram on.
+	LinkSecret, PublicURL string
 }
 
 // exampleRules is the rules file the sandbox writes beside its env file
@@ -122,7 +132,7 @@ func newDevDefaults(envFile string) (devDefaults, error) {
 	if err != nil {
 		return devDefaults{}, fmt.Errorf("env file folder: %w", err)
 	}
-	d := devDefaults{APIKey: randomHex(16), Secret: randomHex(32), AdminToken: randomHex(16), DB: "sqlite:" + filepath.Join(dir, "sandbox.db")}
+	d := devDefaults{APIKey: randomHex(16), Secret: randomHex(32), AdminToken: randomHex(16), LinkSecret: randomHex(32), DB: "sqlite:" + filepath.Join(dir, "sandbox.db")}
 	if st, err := os.Stat("rules.example.yaml"); err == nil && st.Mode().IsRegular() {
 		if d.Rules, err = filepath.Abs("rules.example.yaml"); err != nil {
 			return devDefaults{}, fmt.Errorf("rules.example.yaml: %w", err)
@@ -159,6 +169,8 @@ func (d devDefaults) envFile() string {
 		{"KARMAGATE_DASHBOARD_API_KEY", "true"},
 		{"KARMAGATE_RULES", d.Rules},
 		{"KARMAGATE_DB", d.DB},
+		{"KARMAGATE_LINK_SECRET", d.LinkSecret},
+		{"KARMAGATE_PUBLIC_URL", d.PublicURL},
 	} {
 		if kv[1] == "" {
 			continue
