@@ -56,7 +56,7 @@ input[type=text]{width:100%;box-sizing:border-box;padding:9px;font-size:15px;mar
 <div class="badge">{{slice .Bot.FirstName 0 1}}</div>
 <h1>{{.Title}}</h1>
 <p class="sub"><b>{{.Bot.FirstName}}</b> (@{{.Bot.Username}}) wants to log you in with your Telegram account.</p>
-<div class="who" id="person">Logged in as <b>{{.Person.FirstName}} {{.Person.LastName}}</b>{{if .Person.Username}} @{{.Person.Username}}{{end}}</div>
+<div class="who" id="person">Logged in as <b>{{.Person.FirstName}}{{if .Person.LastName}} {{.Person.LastName}}{{end}}</b>{{if .Person.Username}} @{{.Person.Username}}{{end}}</div>
 <form method="post" action="auth">
 {{range $k, $v := .Hidden}}<input type="hidden" name="{{$k}}" value="{{index $v 0}}">{{end}}
 <input type="hidden" name="csrf" value="{{.CSRF}}">
