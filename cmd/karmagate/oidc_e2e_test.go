@@ -34,13 +34,19 @@ type oidcE2E struct {
 	landed  []url.Values // the profile page's queries, in order
 }
 
-func newOIDCE2E(t *testing.T) *oidcE2E {
+// newOIDCE2E serves the website's profile page with site (a plain text
+// page when nil) at /profile.php.
+func newOIDCE2E(t *testing.T, site func(o *oidcE2E, w http.ResponseWriter, r *http.Request)) *oidcE2E {
 	t.Helper()
 	o := &oidcE2E{}
 	o.profile = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		o.mu.Lock()
 		o.landed = append(o.landed, r.URL.Query())
 		o.mu.Unlock()
+		if site != nil {
+			site(o, w, r)
+			return
+		}
 		io.WriteString(w, "the website's profile page")
 	}))
 	t.Cleanup(o.profile.Close)
@@ -208,7 +214,7 @@ func TestE2E_OIDCLogin(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end to end")
 	}
-	o := newOIDCE2E(t)
+	o := newOIDCE2E(t, nil)
 
 	t.Run("a member links by OIDC and the phone claim lands", func(t *testing.T) {
 		o.t = t
