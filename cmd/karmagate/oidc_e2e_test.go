@@ -244,6 +244,16 @@ func TestE2E_OIDCLogin(t *testing.T) {
 		if m.Telegram.Phone == nil || *m.Telegram.Phone != "+15550001111" || m.Telegram.PhoneVerifiedAt == nil {
 			t.Errorf("the phone claim did not land: %+v", m.Telegram)
 		}
+		var export struct {
+			Member struct {
+				Telegram struct {
+					Phone string `json:"phone"`
+				} `json:"telegram"`
+			} `json:"member"`
+		}
+		if st := o.api("GET", "/api/v1/members/alice/export", nil, &export); st != 200 || export.Member.Telegram.Phone != "+15550001111" {
+			t.Errorf("the export lacks the verified phone: %d %+v", st, export)
+		}
 		t.Run("the return replayed is refused", func(t *testing.T) {
 			o.t = t
 			cb := b.hop("/auth/telegram/callback")
@@ -300,6 +310,87 @@ func TestE2E_OIDCLogin(t *testing.T) {
 		}
 		if m.Telegram.Phone != nil {
 			t.Errorf("a phone landed that Dora did not share: %s", *m.Telegram.Phone)
+		}
+	})
+
+	t.Run("declined at Telegram links nothing", func(t *testing.T) {
+		o.t = t
+		o.member("gus")
+		var u sbUser
+		o.sandbox("POST", "/sandbox/users", map[string]any{"first_name": "Gus"}, &u)
+		b := o.browser(u.ID)
+		page, body := b.get(o.loginURL("gus"))
+		form := hiddenFields(body)
+		form.Set("action", "decline")
+		o.outcome(b.post(page.String(), form), "error", "denied")
+		if m := o.linkOf("gus"); m.Telegram != nil {
+			t.Errorf("gus linked after declining: %+v", m.Telegram)
+		}
+	})
+
+	t.Run("concurrent returns with one state link once", func(t *testing.T) {
+		o.t = t
+		o.member("fay")
+		fay := o.person("Fay", "+15550006666")
+		b := o.browser(fay)
+		// The browser stops at the return: it holds the code, the state
+		// and the login's cookie.
+		b.c.CheckRedirect = func(req *http.Request, _ []*http.Request) error {
+			if req.URL.Path == "/auth/telegram/callback" {
+				return http.ErrUseLastResponse
+			}
+			return nil
+		}
+		res, err := b.c.Get(o.loginURL("fay"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		cb := res.Header.Get("Location")
+		cbURL, _ := url.Parse(cb)
+		var cookie *http.Cookie
+		for _, c := range b.c.Jar.Cookies(cbURL) {
+			if c.Name == "karmagate_tg_login" {
+				cookie = c
+			}
+		}
+		if cbURL.Path != "/auth/telegram/callback" || cookie == nil {
+			t.Fatalf("no return to replay: %s, cookie %v", cb, cookie)
+		}
+		const n = 8
+		outcomes := make([]url.Values, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				req, _ := http.NewRequest("GET", cb, nil)
+				req.AddCookie(&http.Cookie{Name: cookie.Name, Value: cookie.Value})
+				res, err := http.DefaultTransport.RoundTrip(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				res.Body.Close()
+				loc, _ := url.Parse(res.Header.Get("Location"))
+				outcomes[i] = loc.Query()
+			})
+		}
+		wg.Wait()
+		linked, used := 0, 0
+		for _, q := range outcomes {
+			switch {
+			case q.Get("telegram") == "linked":
+				linked++
+			case q.Get("reason") == "login_used":
+				used++
+			default:
+				t.Errorf("outcome %v", q)
+			}
+		}
+		if linked != 1 || used != n-1 {
+			t.Errorf("%d returns at once: %d linked, %d refused as used; want 1 and %d", n, linked, used, n-1)
+		}
+		if m := o.linkOf("fay"); m.Telegram == nil || m.Telegram.UserID != fay {
+			t.Errorf("fay's link %+v", m.Telegram)
 		}
 	})
 
