@@ -6,8 +6,8 @@
 // Start it in-process with Start(ctx, Config{}) (":0" addresses by default)
 // or as `karmagate sandbox`. Env and WriteEnvFile give the variables that
 // point `karmagate serve` at it: TELEGRAM_BOT_API_URL, TELEGRAM_BOT_TOKEN,
-// TELEGRAM_API_ID, TELEGRAM_API_HASH, TELEGRAM_DC_ADDR, TELEGRAM_SERVER_KEY,
-// and the OpenID Connect client of the issuer it serves (package oidc):
+// TELEGRAM_API_ID, TELEGRAM_API_HASH, TELEGRAM_DC_ADDR, TELEGRAM_SERVER_KEY;
+// OIDCEnv the OpenID Connect client of the issuer it serves (package oidc):
 // TELEGRAM_OIDC_ISSUER, TELEGRAM_OIDC_CLIENT_ID, TELEGRAM_OIDC_CLIENT_SECRET.
 //
 // Control API (ids are Bot API ids: users positive, supergroups -100…;

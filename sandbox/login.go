@@ -30,13 +30,22 @@ func (s *Sandbox) startOIDC() error {
 // OIDC is the OpenID Connect issuer.
 func (s *Sandbox) OIDC() *oidc.Issuer { return s.oidc }
 
-// oidcEnv is the client's part of Env.
-func (s *Sandbox) oidcEnv() map[string]string {
+// OIDCEnv is the client of the issuer, for karmagate serve:
+// TELEGRAM_OIDC_ISSUER (the sandbox's address), TELEGRAM_OIDC_CLIENT_ID
+// (the bot's id) and TELEGRAM_OIDC_CLIENT_SECRET. Not part of Env: Log in
+// with Telegram needs more (KARMAGATE_PUBLIC_URL, KARMAGATE_LINK_SECRET),
+// which `karmagate sandbox --env-file` writes beside it.
+func (s *Sandbox) OIDCEnv() map[string]string {
 	return map[string]string{
 		"TELEGRAM_OIDC_ISSUER":        s.oidc.URL(),
 		"TELEGRAM_OIDC_CLIENT_ID":     s.oidc.ClientID(),
 		"TELEGRAM_OIDC_CLIENT_SECRET": s.oidc.ClientSecret(),
 	}
+}
+
+// OIDCEnvFile renders OIDCEnv as EnvFile renders Env.
+func (s *Sandbox) OIDCEnvFile() string {
+	return "# Log in with Telegram: the sandbox's OpenID Connect issuer and its client\n" + shellEnv(s.OIDCEnv())
 }
 
 // oidcRoutes serves the issuer and its control calls.

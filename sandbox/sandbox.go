@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -243,9 +242,7 @@ func (s *Sandbox) MTProtoAddr() string {
 }
 
 // Env is the environment that points `karmagate serve` at the sandbox:
-// TELEGRAM_BOT_API_URL, TELEGRAM_BOT_TOKEN, the OpenID Connect client
-// (TELEGRAM_OIDC_ISSUER, TELEGRAM_OIDC_CLIENT_ID,
-// TELEGRAM_OIDC_CLIENT_SECRET) and, with MTProto,
+// TELEGRAM_BOT_API_URL, TELEGRAM_BOT_TOKEN and, with MTProto,
 // TELEGRAM_API_ID, TELEGRAM_API_HASH, TELEGRAM_DC_ADDR and
 // TELEGRAM_SERVER_KEY (the server's public key, PEM).
 func (s *Sandbox) Env() map[string]string {
@@ -253,7 +250,6 @@ func (s *Sandbox) Env() map[string]string {
 		"TELEGRAM_BOT_API_URL": s.BotAPIURL(),
 		"TELEGRAM_BOT_TOKEN":   s.token,
 	}
-	maps.Copy(env, s.oidcEnv())
 	if s.mt != nil {
 		env["TELEGRAM_API_ID"] = strconv.Itoa(s.mt.AppID())
 		env["TELEGRAM_API_HASH"] = s.mt.AppHash()
@@ -266,14 +262,18 @@ func (s *Sandbox) Env() map[string]string {
 // EnvFile renders Env as a POSIX shell file (`set -a; . ./sandbox.env`),
 // values single-quoted, keys sorted.
 func (s *Sandbox) EnvFile() string {
-	env := s.Env()
+	return "# written by karmagate sandbox: its Telegram, which replaces any TELEGRAM_* already set\n" + shellEnv(s.Env())
+}
+
+// shellEnv renders env as POSIX shell assignments, values single-quoted,
+// keys sorted.
+func shellEnv(env map[string]string) string {
 	keys := make([]string, 0, len(env))
 	for k := range env {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	var b strings.Builder
-	b.WriteString("# written by karmagate sandbox: its Telegram, which replaces any TELEGRAM_* already set\n")
 	for _, k := range keys {
 		fmt.Fprintf(&b, "%s='%s'\n", k, strings.ReplaceAll(env[k], "'", `'\''`))
 	}

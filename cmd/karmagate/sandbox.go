@@ -63,9 +63,9 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if dev, err = newDevDefaults(*envFile); err != nil {
 			return err
 		}
-		dev.PublicURL = *publicURL
+
 		// 0600: it holds the bot token, the API key and the master secret.
-		if err := writePrivateFile(*envFile, []byte(sb.EnvFile()+dev.envFile())); err != nil {
+		if err := writePrivateFile(*envFile, []byte(sb.EnvFile()+dev.envFile()+oidcEnvFile(sb, *publicURL))); err != nil {
 			return fmt.Errorf("write env file: %w", err)
 		}
 	}
@@ -103,10 +103,6 @@ type devDefaults struct {
 	AdminToken string
 	Rules      string // KARMAGATE_RULES: absolute path
 	DB         string // KARMAGATE_DB: sqlite: beside the env file
-	// LinkSecret is KARMAGATE_LINK_SECRET (random, 64 hex digits) and
-	// PublicURL KARMAGATE_PUBLIC_URL (--public-url): with the sandbox's
-	// TELEGRAM_OIDC_* they turn Log in with Telegram on.
-	LinkSecret, PublicURL string
 }
 
 // exampleRules is the rules file the sandbox writes beside its env file
@@ -132,7 +128,7 @@ func newDevDefaults(envFile string) (devDefaults, error) {
 	if err != nil {
 		return devDefaults{}, fmt.Errorf("env file folder: %w", err)
 	}
-	d := devDefaults{APIKey: randomHex(16), Secret: randomHex(32), AdminToken: randomHex(16), LinkSecret: randomHex(32), DB: "sqlite:" + filepath.Join(dir, "sandbox.db")}
+	d := devDefaults{APIKey: randomHex(16), Secret: randomHex(32), AdminToken: randomHex(16), DB: "sqlite:" + filepath.Join(dir, "sandbox.db")}
 	if st, err := os.Stat("rules.example.yaml"); err == nil && st.Mode().IsRegular() {
 		if d.Rules, err = filepath.Abs("rules.example.yaml"); err != nil {
 			return devDefaults{}, fmt.Errorf("rules.example.yaml: %w", err)
@@ -169,8 +165,6 @@ func (d devDefaults) envFile() string {
 		{"KARMAGATE_DASHBOARD_API_KEY", "true"},
 		{"KARMAGATE_RULES", d.Rules},
 		{"KARMAGATE_DB", d.DB},
-		{"KARMAGATE_LINK_SECRET", d.LinkSecret},
-		{"KARMAGATE_PUBLIC_URL", d.PublicURL},
 	} {
 		if kv[1] == "" {
 			continue
