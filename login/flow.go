@@ -128,7 +128,9 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	c, err := r.Cookie(CookieName)
 	if err != nil || subtle.ConstantTimeCompare([]byte(c.Value), []byte(state)) != 1 {
 		s.log.InfoContext(ctx, "login return refused: not the browser that started it")
-		s.outcome(w, r, "", OutcomeError, ReasonWrongBrowser)
+		// The cookie stays: a login this browser has under way is not
+		// ended by a return someone else sent it to.
+		s.sendBack(w, r, "", OutcomeError, ReasonWrongBrowser)
 		return
 	}
 	member, err := s.opts.Store.TakeOIDCLogin(ctx, stateHash(state))
@@ -256,6 +258,12 @@ func (s *Server) outcome(w http.ResponseWriter, r *http.Request, member, outcome
 	if _, err := r.Cookie(CookieName); err == nil {
 		http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: StartPath, MaxAge: -1, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
 	}
+	s.sendBack(w, r, member, outcome, reason)
+}
+
+// sendBack sends the browser to the profile page (or DonePath) with the
+// outcome.
+func (s *Server) sendBack(w http.ResponseWriter, r *http.Request, member, outcome, reason string) {
 	to := s.opts.ProfileURL
 	if to == "" {
 		to = strings.TrimSuffix(s.opts.PublicURL, "/") + DonePath
