@@ -11,6 +11,9 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -282,6 +285,38 @@ func TestE2E_OIDCLogin(t *testing.T) {
 		o.outcome(final, "linked", "")
 		if m := o.linkOf("bob"); m.Telegram == nil || m.Telegram.UserID != bob {
 			t.Errorf("bob not linked: %+v", m.Telegram)
+		}
+	})
+
+	t.Run("the README's PHP makes links that work", func(t *testing.T) {
+		o.t = t
+		php := needTool(t, "php", "apt-get install -y php-cli")
+		readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := regexp.MustCompile("(?s)```php\n<\\?php\n(function karmagate_login_url.*?\n}\n)").FindSubmatch(readme)
+		if m == nil {
+			t.Fatal("no karmagate_login_url snippet in the README")
+		}
+		script := "<?php\n" + strings.ReplaceAll(string(m[1]), "https://karmagate.example.org", "http://"+o.listen) +
+			"\necho karmagate_login_url($argv[1]);\n"
+		path := filepath.Join(t.TempDir(), "link.php")
+		if err := os.WriteFile(path, []byte(script), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(php, path, "hank")
+		cmd.Env = append(os.Environ(), "KARMAGATE_LINK_SECRET="+o.vars["KARMAGATE_LINK_SECRET"])
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("php: %v\n%s", err, out)
+		}
+		o.member("hank")
+		hank := o.person("Hank", "+15550007777")
+		final, _ := o.browser(hank).open(string(out))
+		o.outcome(final, "linked", "")
+		if m := o.linkOf("hank"); m.Telegram == nil || m.Telegram.UserID != hank {
+			t.Errorf("hank not linked by the PHP link %s: %+v", out, m.Telegram)
 		}
 	})
 
