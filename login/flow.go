@@ -264,6 +264,9 @@ func (s *Server) outcome(w http.ResponseWriter, r *http.Request, member, outcome
 // sendBack sends the browser to the profile page (or DonePath) with the
 // outcome.
 func (s *Server) sendBack(w http.ResponseWriter, r *http.Request, member, outcome, reason string) {
+	if s.outcomes != nil {
+		s.outcomes.WithLabelValues(outcome, reason).Inc()
+	}
 	to := s.opts.ProfileURL
 	if to == "" {
 		to = strings.TrimSuffix(s.opts.PublicURL, "/") + DonePath

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/oauth2"
 
 	"github.com/karmagate/karmagate/linking"
@@ -80,6 +81,9 @@ type Options struct {
 	HTTPClient *http.Client
 	Now        func() time.Time
 	Logger     *slog.Logger
+	// Registerer, when set, receives karmagate_telegram_logins_total
+	// {outcome, reason}.
+	Registerer prometheus.Registerer
 }
 
 // Server serves Log in with Telegram: the website's link, the return from
@@ -91,6 +95,8 @@ type Server struct {
 	secure   bool // PublicURL is https: the cookie is Secure
 	log      *slog.Logger
 	mux      *http.ServeMux
+
+	outcomes *prometheus.CounterVec // nil without a Registerer
 
 	mu       sync.Mutex
 	provider *oidc.Provider
@@ -131,6 +137,15 @@ func New(opts Options) (*Server, error) {
 	k.Write([]byte("karmagate oidc login"))
 	s := &Server{opts: opts, key: k.Sum(nil), redirect: strings.TrimSuffix(opts.PublicURL, "/") + CallbackPath,
 		secure: pub.Scheme == "https", log: opts.Logger.With("component", "login"), mux: http.NewServeMux()}
+	if opts.Registerer != nil {
+		s.outcomes = prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "karmagate_telegram_logins_total",
+			Help: "Logins with Telegram (OpenID Connect) ended, by outcome (linked, pending, error) and reason.",
+		}, []string{"outcome", "reason"})
+		if err := opts.Registerer.Register(s.outcomes); err != nil {
+			return nil, fmt.Errorf("login: register metrics: %w", err)
+		}
+	}
 	s.mux.HandleFunc("GET "+StartPath, s.start)
 	s.mux.HandleFunc("GET "+CallbackPath, s.callback)
 	s.mux.HandleFunc("GET "+DonePath, s.done)

@@ -245,7 +245,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if m.Login, err = m.newLogin(store); err != nil {
+	if m.Login, err = m.newLogin(store, reg); err != nil {
 		return err
 	}
 	executors := m.Bot.Executors()

@@ -3,6 +3,8 @@ package main
 import (
 	"net/http"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/karmagate/karmagate/api"
 	"github.com/karmagate/karmagate/login"
 	"github.com/karmagate/karmagate/models"
@@ -10,7 +12,7 @@ import (
 
 // newLogin builds Log in with Telegram when it is configured (nil
 // otherwise): the bot links, the store keeps the logins.
-func (m *Main) newLogin(store *models.Store) (*login.Server, error) {
+func (m *Main) newLogin(store *models.Store, reg prometheus.Registerer) (*login.Server, error) {
 	o := m.Config.OIDC
 	if !o.On() {
 		return nil, nil
@@ -18,7 +20,7 @@ func (m *Main) newLogin(store *models.Store) (*login.Server, error) {
 	return login.New(login.Options{
 		Store: store, Linker: m.Bot, ClientID: o.ClientID, ClientSecret: o.ClientSecret, Issuer: o.Issuer,
 		PublicURL: o.PublicURL, ProfileURL: o.ProfileURL, LinkSecret: []byte(o.LinkSecret), Secret: []byte(m.Config.Secret),
-		LinkTTL: m.Config.LinkTTL, Now: m.Now, Logger: m.Logger,
+		LinkTTL: m.Config.LinkTTL, Now: m.Now, Logger: m.Logger, Registerer: reg,
 	})
 }
 

@@ -499,4 +499,22 @@ func TestE2E_OIDCLogin(t *testing.T) {
 		}
 	})
 	o.t = t
+
+	// Every ending is counted, by outcome and reason.
+	res, err := http.Get("http://" + o.listen + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{
+		`karmagate_telegram_logins_total{outcome="linked",reason=""}`,
+		`karmagate_telegram_logins_total{outcome="error",reason="token_invalid"} 3`,
+		`karmagate_telegram_logins_total{outcome="error",reason="login_used"}`,
+		`karmagate_telegram_logins_total{outcome="pending",reason=""} 1`,
+	} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }
