@@ -32,9 +32,11 @@ const (
 // DefaultIssuer is Telegram's OpenID Connect issuer.
 const DefaultIssuer = "https://oauth.telegram.org"
 
-// Scopes asked for: the account (openid profile) and its phone number,
-// which the person may decline to share.
-var Scopes = []string{oidc.ScopeOpenID, "profile", "phone"}
+// Scopes asked for: the account (openid profile), its phone number, and
+// leave for the bot to message the person (telegram:bot_access: the
+// invitations go out by DM even to someone who never started the bot);
+// the person may decline the last two.
+var Scopes = []string{oidc.ScopeOpenID, "profile", "phone", "telegram:bot_access"}
 
 // Store is what the login keeps in the database.
 type Store interface {

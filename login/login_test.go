@@ -113,7 +113,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	iss.Register(issMux)
-	if err := iss.Authorize(person.ID, iss.ClientID(), "openid profile phone"); err != nil {
+	if err := iss.Authorize(person.ID, iss.ClientID(), "openid profile phone telegram:bot_access"); err != nil {
 		t.Fatal(err)
 	}
 	e := &env{t: t, iss: iss, person: person, store: &memStore{members: map[string]bool{"alice": true}, logins: map[string]*memLogin{}, phones: map[int64]string{}},

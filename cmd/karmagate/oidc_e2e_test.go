@@ -68,7 +68,7 @@ func (o *oidcE2E) person(name, phone string) int64 {
 	var u sbUser
 	o.sandbox("POST", "/sandbox/users", map[string]any{"first_name": name, "username": strings.ToLower(name) + "_tg", "phone": phone}, &u)
 	o.sandbox("POST", fmt.Sprintf("/sandbox/users/%d/authorize", u.ID), map[string]any{
-		"client_id": o.vars["TELEGRAM_OIDC_CLIENT_ID"], "scope": "openid profile phone"}, nil)
+		"client_id": o.vars["TELEGRAM_OIDC_CLIENT_ID"], "scope": "openid profile phone telegram:bot_access"}, nil)
 	return u.ID
 }
 
@@ -221,6 +221,14 @@ func TestE2E_OIDCLogin(t *testing.T) {
 
 	t.Run("a member links by OIDC and the phone claim lands", func(t *testing.T) {
 		o.t = t
+		// A gated group, bound: alice qualifies for it once linked.
+		owner := o.user("Owner")
+		var chat struct {
+			ID int64 `json:"id"`
+		}
+		o.sandbox("POST", "/sandbox/chats", map[string]any{"title": "Webmasters Pro", "creator": owner}, &chat)
+		o.sandbox("POST", fmt.Sprintf("/sandbox/chats/%d/admins", chat.ID), map[string]any{}, nil)
+		o.say(owner, chat.ID, o.bindCommand("webmasters-pro"))
 		o.member("alice")
 		alice := o.person("Alice", "+15550001111")
 		b := o.browser(alice)
@@ -237,7 +245,7 @@ func TestE2E_OIDCLogin(t *testing.T) {
 		// S256, a nonce, the phone scope.
 		aq := auth.Query()
 		if aq.Get("response_type") != "code" || aq.Get("code_challenge_method") != "S256" || len(aq.Get("code_challenge")) != 43 ||
-			aq.Get("nonce") == "" || aq.Get("state") == "" || aq.Get("scope") != "openid profile phone" || aq.Get("client_id") != o.vars["TELEGRAM_OIDC_CLIENT_ID"] {
+			aq.Get("nonce") == "" || aq.Get("state") == "" || aq.Get("scope") != "openid profile phone telegram:bot_access" || aq.Get("client_id") != o.vars["TELEGRAM_OIDC_CLIENT_ID"] {
 			t.Errorf("authorize request %s", auth.RawQuery)
 		}
 		m := o.linkOf("alice")
@@ -247,6 +255,16 @@ func TestE2E_OIDCLogin(t *testing.T) {
 		if m.Telegram.Phone == nil || *m.Telegram.Phone != "+15550001111" || m.Telegram.PhoneVerifiedAt == nil {
 			t.Errorf("the phone claim did not land: %+v", m.Telegram)
 		}
+		// She never started the bot, but let it message her at Telegram
+		// (telegram:bot_access): her invitation comes by DM.
+		o.eventually("alice's invitation by DM", func() bool {
+			for _, m := range o.received(alice) {
+				if strings.Contains(m, "t.me/+") {
+					return true
+				}
+			}
+			return false
+		})
 		var export struct {
 			Member struct {
 				Telegram struct {

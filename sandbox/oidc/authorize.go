@@ -239,7 +239,7 @@ func (s *Issuer) consentForm(w http.ResponseWriter, r *http.Request) {
 	}
 	granted := make([]string, 0, len(req.scope))
 	for _, sc := range req.scope {
-		if sc == "phone" && r.PostForm.Get("share_phone") != "on" {
+		if sc == "phone" && r.PostForm.Get("share_phone") != "on" || sc == "telegram:bot_access" && r.PostForm.Get("allow_messages") != "on" {
 			continue
 		}
 		granted = append(granted, sc)
@@ -254,8 +254,21 @@ func (s *Issuer) consentForm(w http.ResponseWriter, r *http.Request) {
 	s.issueCode(w, r, req, who, granted)
 }
 
-// issueCode makes a one-use code for who and sends it to the client.
+// WriteGranter is the part of the world that lets a person allow the
+// bot to message them; People that implement it get telegram:bot_access
+// granted for real.
+type WriteGranter interface {
+	AllowWrites(userID, botID int64) error
+}
+
+// issueCode makes a one-use code for who and sends it to the client. With
+// telegram:bot_access granted, the bot may message the person from now on.
 func (s *Issuer) issueCode(w http.ResponseWriter, r *http.Request, req *authRequest, who int64, scope []string) {
+	if g, ok := s.people.(WriteGranter); ok && slices.Contains(scope, "telegram:bot_access") {
+		if err := g.AllowWrites(who, s.client.ID); err != nil {
+			s.log.Warn("allow the bot to write", "user", who, "err", err)
+		}
+	}
 	code := randomToken(32)
 	now := s.people.Now()
 	s.mu.Lock()

@@ -12,7 +12,9 @@
 // UserCookie (a sign-in page sets it); one who consented before through
 // Authorize (the control API's POST /sandbox/users/{id}/authorize) to the
 // scopes asked for gets a code at once, anyone else a consent page with
-// Accept, Decline and a "share my phone" box. Token takes
+// Accept, Decline, a "share my phone" box and an "allow messages" box
+// (telegram:bot_access: granted, the bot may write to the person first,
+// through People's AllowWrites when it has one). Token takes
 // client_secret_basic or client_secret_post (one of them), spends the
 // code on first sight, and checks redirect_uri and the verifier; the ID
 // token carries iss, aud, sub, exp, iat, nonce, id, name,

@@ -27,6 +27,8 @@ type fixture struct {
 	iss      *oidc.Issuer
 	srv      *httptest.Server
 	person   world.User
+	bot      world.User
+	world    *world.World
 	redirect string
 
 	mu  sync.Mutex
@@ -40,6 +42,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.world, f.bot = w, bot
 	if f.person, err = w.CreateUser(world.UserSpec{FirstName: "Ann", LastName: "Lee", Username: "ann_tg", Phone: "+15550001234"}); err != nil {
 		t.Fatal(err)
 	}
@@ -246,6 +249,27 @@ func TestIssuer_ConsentForm(t *testing.T) {
 	}
 	if claims := f.claims(out); claims["phone_number"] != nil {
 		t.Errorf("phone_number given though not shared: %v", claims)
+	}
+	// Without telegram:bot_access the bot still may not write first; with
+	// it, it may.
+	if _, err := f.world.SendMessage(f.bot.ID, f.person.ID, "hello", world.SendOptions{}); err == nil {
+		t.Fatal("the bot wrote first without leave")
+	}
+	form.Set("scope", "openid profile telegram:bot_access")
+	res = f.get(url.Values(form), f.person.ID) // the consent page for the new scope
+	body, _ = io.ReadAll(res.Body)
+	csrf = strings.SplitN(strings.SplitN(string(body), `name="csrf" value="`, 2)[1], `"`, 2)[0]
+	if !strings.Contains(string(body), "Allow Site to message me") {
+		t.Fatalf("the consent page does not ask to allow messages: %s", body)
+	}
+	form.Set("csrf", csrf)
+	form.Set("action", "accept")
+	form.Set("allow_messages", "on")
+	if res := post(form, f.person.ID); !strings.Contains(res.Header.Get("Location"), "code=") {
+		t.Fatalf("accept went to %s", res.Header.Get("Location"))
+	}
+	if _, err := f.world.SendMessage(f.bot.ID, f.person.ID, "hello", world.SendOptions{}); err != nil {
+		t.Errorf("the bot may not write after telegram:bot_access: %v", err)
 	}
 }
 

@@ -62,8 +62,9 @@ input[type=text]{width:100%;box-sizing:border-box;padding:9px;font-size:15px;mar
 <input type="hidden" name="csrf" value="{{.CSRF}}">
 <p class="sub">The site will receive:</p>
 <ul><li>your name, username and profile photo</li><li>your Telegram id</li>
-{{if .AsksMessages}}<li>permission for the bot to message you</li>{{end}}</ul>
+</ul>
 {{if .AsksPhone}}<p><label><input type="checkbox" name="share_phone" id="share_phone" checked> Share my phone number {{.Phone}}</label></p>{{end}}
+{{if .AsksMessages}}<p><label><input type="checkbox" name="allow_messages" id="allow_messages" checked> Allow {{.Bot.FirstName}} to message me</label></p>{{end}}
 <button class="accept" id="accept" name="action" value="accept" type="submit">Accept</button>
 <button class="decline" id="decline" name="action" value="decline" type="submit">Decline</button>
 </form>
