@@ -1,7 +1,7 @@
 // Package oidc is the sandbox's OpenID Connect issuer, shaped like
 // Telegram's (oauth.telegram.org): the issuer URL is the sandbox's Bot
 // API address, with discovery at /.well-known/openid-configuration, the
-// JWKS (one RS256 key made at start) at /.well-known/jwks.json, the
+// JWKS (one RS256 key, made when first needed) at /.well-known/jwks.json, the
 // authorization endpoint at /auth and the token endpoint at /token.
 //
 // One client, the sandbox's bot: client id = the bot's id, a client secret

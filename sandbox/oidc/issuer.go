@@ -58,11 +58,16 @@ type Issuer struct {
 	client   world.User
 	clientID string
 	secret   string
-	key      *rsa.PrivateKey
-	kid      string
-	signer   jose.Signer
 	mac      []byte // signs the consent form's hidden field
 	log      *slog.Logger
+
+	// The signing key is made when first needed (an RSA key takes tens
+	// of milliseconds, and most sandboxes never serve a login).
+	keyOnce sync.Once
+	key     *rsa.PrivateKey
+	kid     string
+	signer  jose.Signer
+	keyErr  error
 
 	mu        sync.Mutex
 	redirects map[string]bool   // allowed redirect URLs (BotFather's Web Login setting)
@@ -96,29 +101,33 @@ func New(opts Options) (*Issuer, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	key := opts.Key
-	if key == nil {
-		var err error
-		if key, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-			return nil, fmt.Errorf("sandbox oidc: generate key: %w", err)
-		}
-	}
 	secret := opts.Secret
 	if secret == "" {
 		secret = randomToken(24)
 	}
-	sum := sha256.Sum256(key.PublicKey.N.Bytes())
-	kid := hex.EncodeToString(sum[:8])
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: kid}},
-		(&jose.SignerOptions{}).WithType("JWT"))
-	if err != nil {
-		return nil, fmt.Errorf("sandbox oidc: signer: %w", err)
-	}
 	return &Issuer{
 		issuer: opts.Issuer, people: opts.People, client: opts.Client, clientID: strconv.FormatInt(opts.Client.ID, 10),
-		secret: secret, key: key, kid: kid, signer: signer, mac: []byte(randomToken(32)), log: opts.Logger,
+		secret: secret, key: opts.Key, mac: []byte(randomToken(32)), log: opts.Logger,
 		redirects: map[string]bool{}, consents: map[int64]consent{}, codes: map[string]*grant{},
 	}, nil
+}
+
+// keys makes the signing key (Options.Key, or a new 2048-bit one) and its
+// signer, once.
+func (s *Issuer) keys() error {
+	s.keyOnce.Do(func() {
+		if s.key == nil {
+			if s.key, s.keyErr = rsa.GenerateKey(rand.Reader, 2048); s.keyErr != nil {
+				s.keyErr = fmt.Errorf("sandbox oidc: generate key: %w", s.keyErr)
+				return
+			}
+		}
+		sum := sha256.Sum256(s.key.PublicKey.N.Bytes())
+		s.kid = hex.EncodeToString(sum[:8])
+		s.signer, s.keyErr = jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: s.key, KeyID: s.kid}},
+			(&jose.SignerOptions{}).WithType("JWT"))
+	})
+	return s.keyErr
 }
 
 // URL is the issuer URL.
@@ -246,6 +255,10 @@ func (s *Issuer) discovery(w http.ResponseWriter, _ *http.Request) {
 
 // jwks is /.well-known/jwks.json: the public key.
 func (s *Issuer) jwks(w http.ResponseWriter, _ *http.Request) {
+	if err := s.keys(); err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+		return
+	}
 	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &s.key.PublicKey, KeyID: s.kid, Algorithm: string(jose.RS256), Use: "sig"}}}
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	writeJSON(w, http.StatusOK, set)

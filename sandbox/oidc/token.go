@@ -157,6 +157,9 @@ func (s *Issuer) authenticate(r *http.Request, form url.Values) *tokenError {
 
 // idToken signs claims, made faulty as forge says.
 func (s *Issuer) idToken(claims map[string]any, forge string) (string, error) {
+	if err := s.keys(); err != nil {
+		return "", err
+	}
 	signer := s.signer
 	switch forge {
 	case "audience":
