@@ -35,6 +35,7 @@ type oidcE2E struct {
 	profile *httptest.Server
 	mu      sync.Mutex
 	landed  []url.Values // the profile page's queries, in order
+	aliceID int64        // the first story's person
 }
 
 // newOIDCE2E serves the website's profile page with site (a plain text
@@ -231,6 +232,7 @@ func TestE2E_OIDCLogin(t *testing.T) {
 		o.say(owner, chat.ID, o.bindCommand("webmasters-pro"))
 		o.member("alice")
 		alice := o.person("Alice", "+15550001111")
+		o.aliceID = alice
 		b := o.browser(alice)
 		final, _ := b.open(o.loginURL("alice"))
 		o.outcome(final, "linked", "")
@@ -517,6 +519,16 @@ func TestE2E_OIDCLogin(t *testing.T) {
 		}
 	})
 	o.t = t
+
+	// Alice's join link came once: with the bot's "linked" message, the
+	// invite itself sent no second one.
+	links := 0
+	for _, m := range o.received(o.aliceID) {
+		links += strings.Count(m, "t.me/+")
+	}
+	if links != 1 {
+		t.Errorf("alice got the join link %d times: %q", links, o.received(o.aliceID))
+	}
 
 	// Every ending is counted, by outcome and reason.
 	res, err := http.Get("http://" + o.listen + "/metrics")
