@@ -54,6 +54,8 @@ func (s *Sandbox) controlRoutes(mux *http.ServeMux) {
 	handle("GET /sandbox/chats/{chat_id}/members", s.handleMembers, "banned")
 	handle("GET /sandbox/chats/{chat_id}/links", s.handleLinks)
 	handle("GET /sandbox/chats/{chat_id}/requests", s.handleRequests)
+	handle("GET /sandbox/chats/{chat_id}/messages", s.handleChatMessages, "as")
+	handle("POST /sandbox/chats/{chat_id}/ephemeral", s.handleEphemeral, "allowed")
 	handle("GET /sandbox/codes/{phone}", s.handleCode)
 	handle("GET /sandbox/calls", s.handleCalls, "api", "method", "since")
 	handle("POST /sandbox/users/{id}/press", s.handlePress, "message_id", "data", "chat_id")

@@ -12,7 +12,8 @@
 // method call in the webhook's answer is run like telegram-bot-api does),
 // sendMessage and sendContact (reply_markup checked as Telegram does:
 // inline keyboards, reply keyboards with request_contact and request_chat
-// in private chats only), deleteMessage, editMessageText,
+// in private chats only; ephemeral_message_parameters, Bot API 10.2/10.3:
+// a group message only its receiver sees, ephemeral.go), deleteMessage, editMessageText,
 // editMessageReplyMarkup, answerCallbackQuery, set/get/deleteMyCommands
 // (per scope and language_code), getChat (guard_bot for admins),
 // getChatMember (tag), getChatMemberCount, getChatAdministrators,
