@@ -65,10 +65,11 @@ func (c *Config) validateOIDC() error {
 		return nil
 	}
 	var errs []error
+	// Not compared with TELEGRAM_BOT_TOKEN's id: a token being replaced
+	// is refused by Telegram on its own, with its own message, and the
+	// issuer refuses a client id that is not its bot's.
 	if !digits.MatchString(o.ClientID) {
 		errs = append(errs, fmt.Errorf("TELEGRAM_OIDC_CLIENT_ID %q is not a bot id (the digits before the colon of the bot's token)", o.ClientID))
-	} else if bot, _, _ := strings.Cut(c.BotToken, ":"); c.BotToken != "" && bot != o.ClientID {
-		errs = append(errs, fmt.Errorf("TELEGRAM_OIDC_CLIENT_ID is %s but the bot's id (TELEGRAM_BOT_TOKEN) is %s: the client id is the bot's id", o.ClientID, bot))
 	}
 	if o.ClientSecret == "" {
 		errs = append(errs, errors.New("TELEGRAM_OIDC_CLIENT_ID is set but TELEGRAM_OIDC_CLIENT_SECRET is not: copy it from BotFather (Bot Settings → Web Login)"))
