@@ -16,6 +16,11 @@ import (
 // who consents.
 const UserCookie = "sandbox_oidc_user"
 
+// AutoConsentCookie, set to "1" beside UserCookie, makes the signed-in
+// person accept whatever is asked without the consent page (a browser
+// test that is not about the page).
+const AutoConsentCookie = "sandbox_oidc_autoconsent"
+
 // knownScopes are the scopes Telegram's issuer serves.
 var knownScopes = []string{"openid", "profile", "phone", "telegram:bot_access"}
 
@@ -153,7 +158,8 @@ func (s *Issuer) authorize(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	c, ok := s.consents[who]
 	s.mu.Unlock()
-	if ok && covers(c.scopes, req.scope) {
+	auto, _ := r.Cookie(AutoConsentCookie)
+	if ok && covers(c.scopes, req.scope) || auto != nil && auto.Value == "1" {
 		s.issueCode(w, r, req, who, req.scope)
 		return
 	}

@@ -11,7 +11,8 @@
 // phone and telegram:bot_access. The person is the one signed in by the
 // UserCookie (a sign-in page sets it); one who consented before through
 // Authorize (the control API's POST /sandbox/users/{id}/authorize) to the
-// scopes asked for gets a code at once, anyone else a consent page with
+// scopes asked for, or whose browser carries AutoConsentCookie, gets a
+// code at once, anyone else a consent page with
 // Accept, Decline, a "share my phone" box and an "allow messages" box
 // (telegram:bot_access: granted, the bot may write to the person first,
 // through People's AllowWrites when it has one). Token takes

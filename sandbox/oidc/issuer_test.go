@@ -89,9 +89,18 @@ func (f *fixture) authParams() url.Values {
 // not 0), without following the redirect.
 func (f *fixture) get(q url.Values, person int64) *http.Response {
 	f.t.Helper()
+	return f.getWith(q, person, false)
+}
+
+// getWith is get, with the auto-consent cookie when auto is set.
+func (f *fixture) getWith(q url.Values, person int64, auto bool) *http.Response {
+	f.t.Helper()
 	req, _ := http.NewRequest("GET", f.srv.URL+"/auth?"+q.Encode(), nil)
 	if person != 0 {
 		req.AddCookie(&http.Cookie{Name: oidc.UserCookie, Value: strconv.FormatInt(person, 10)})
+	}
+	if auto {
+		req.AddCookie(&http.Cookie{Name: oidc.AutoConsentCookie, Value: "1"})
 	}
 	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	res, err := c.Do(req)
@@ -147,6 +156,7 @@ func TestIssuer_Authorize(t *testing.T) {
 		name      string
 		edit      func(url.Values)
 		signedIn  bool
+		auto      bool
 		consent   string
 		status    int
 		wantError string // in the redirect, or "page" for an error page
@@ -164,6 +174,7 @@ func TestIssuer_Authorize(t *testing.T) {
 		{name: "signed in, no consent", signedIn: true, status: 200, wantPage: "Share my phone number"},
 		{name: "consent to less", signedIn: true, consent: "openid profile", status: 200, wantPage: "Accept"},
 		{name: "consent given", signedIn: true, consent: "openid profile phone", status: 303},
+		{name: "auto-consent cookie", signedIn: true, auto: true, status: 303},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -182,7 +193,7 @@ func TestIssuer_Authorize(t *testing.T) {
 			if tt.signedIn {
 				who = f.person.ID
 			}
-			res := f.get(q, who)
+			res := f.getWith(q, who, tt.auto)
 			body, _ := io.ReadAll(res.Body)
 			if res.StatusCode != tt.status {
 				t.Fatalf("status %d, want %d: %s", res.StatusCode, tt.status, body)
