@@ -29,6 +29,7 @@ import (
 // Store is what the bot needs of karmagate's storage.
 type Store interface {
 	Rules() *gate.Rules
+	doorStore // door.go
 
 	SaveUpdates(ctx context.Context, ups []models.Update) (int, error)
 	ClaimUpdates(ctx context.Context, owner string, limit int, lease time.Duration) ([]models.Update, error)
@@ -143,6 +144,13 @@ type Options struct {
 	// AfterStore, when set, runs after updates are stored and before they
 	// are acknowledged or processed: a failpoint for crash tests.
 	AfterStore func()
+	// DoorURL is the Mini App a door: app chat shows at a join request
+	// (KARMAGATE_PUBLIC_URL + /app/join); empty keeps every door silent.
+	DoorURL string
+	// DoorWait is how long a join request waits at the door for the person
+	// to qualify before it is decided as it would have been at once; 10
+	// minutes by default.
+	DoorWait time.Duration
 	// Texts overrides the built-in message texts (from the rules file).
 	Texts map[string]map[string]string
 	// ConnectLater lets New return when the Bot API cannot be reached
@@ -176,6 +184,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.PollLease <= 0 {
 		o.PollLease = 15 * time.Second
+	}
+	if o.DoorWait <= 0 {
+		o.DoorWait = 10 * time.Minute
 	}
 	if o.Now == nil {
 		o.Now = time.Now

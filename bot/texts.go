@@ -29,6 +29,7 @@ const (
 	msgAccessGained   = "access_gained"
 	msgApproved       = "approved"
 	msgFlagged        = "flagged"
+	msgDoorQueued     = "door_queued" // a borderline join request left to the admins (door.go)
 	msgStrangerOut    = "stranger_removed"
 	msgGraceStarted   = "grace_started"
 	msgAccessLost     = "access_lost"
@@ -185,6 +186,10 @@ var builtinTexts = map[string]map[string]string{
 	msgFlagged: {
 		"en": "{{.Name}} ({{.User}}) is in {{.Chat}} but does not qualify: {{.Reason}}. The chat flags rather than removes (on_violation: flag); decide yourself.",
 		"ru": "{{.Name}} ({{.User}}) состоит в {{.Chat}}, но не проходит: {{.Reason}}. Группа только отмечает таких (on_violation: flag); решите сами.",
+	},
+	msgDoorQueued: {
+		"en": "{{.Name}} ({{.User}}) asks to join {{.Chat}}, and the request waits for you: {{.Reason}}.",
+		"ru": "{{.Name}} ({{.User}}) просится в группу {{.Chat}}, заявка ждёт вашего решения: {{.Reason}}.",
 	},
 	msgStrangerOut: {
 		"en": "You were removed from {{.Chat}}: it is for members of the website who qualify, and this Telegram account is not linked to one. Link it from your profile on the website.",

@@ -27,6 +27,7 @@
 //	POST /sandbox/users/{id}/ban_account     Telegram bans the account: USER_DEACTIVATED_BAN, PHONE_NUMBER_BANNED ({"banned": false} lifts it)
 //	POST /sandbox/users/{id}/send_code       what auth.sendCode answers for the phone: PHONE_NUMBER_FLOOD, SEND_CODE_UNAVAILABLE, email_setup, payment, ""
 //	POST /sandbox/users/{id}/scan            the person scans a QR login code: url
+//	POST /sandbox/users/{id}/webapp          the person opens a web_app button they received (a guard bot's Mini App): url → {"url" with #tgWebAppData, "init_data", "bot_id", "auth_date"}
 //	POST /sandbox/users/{id}/authorize       the person consents to Log in with Telegram: client_id, scope
 //	GET  /sandbox/oidc                       the OpenID Connect client: issuer, client_id, client_secret, redirect_urls
 //	POST /sandbox/oidc/redirects             allow one more redirect URL: url

@@ -47,6 +47,7 @@ func (s *Sandbox) controlRoutes(mux *http.ServeMux) {
 	handle("POST /sandbox/users/{id}/ban_account", s.handleBanAccount, "banned")
 	handle("POST /sandbox/users/{id}/send_code", s.handleSendCodeAnswer, "answer")
 	handle("POST /sandbox/users/{id}/scan", s.handleScan, "url")
+	handle("POST /sandbox/users/{id}/webapp", s.handleWebApp, "url")
 	handle("GET /sandbox/chats", s.handleListChats)
 	handle("POST /sandbox/chats", s.handleCreateChat, "title", "creator", "about", "basic")
 	handle("POST /sandbox/chats/{chat_id}/upgrade", s.handleUpgrade)

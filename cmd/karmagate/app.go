@@ -242,6 +242,7 @@ func (m *Main) Run(ctx context.Context) error {
 		// Telegram unreachable at start (an outage, a DNS blip) leaves the
 		// REST API and the webhook serving; the bot keeps trying.
 		ConnectLater: true,
+		DoorURL:      m.Config.doorURL(),
 		Sync: func(ctx context.Context, by string) (string, error) {
 			rep, err := m.Reconciler.Pass(ctx, "/sync", by)
 			if err != nil {
@@ -307,6 +308,9 @@ func (m *Main) Run(ctx context.Context) error {
 	mux.Handle("/", m.API)
 	mux.Handle(dashboard.Prefix, dashboardHandler)
 	mux.Handle(dashboard.Prefix+"/", dashboardHandler)
+	if err := m.mountDoor(mux, store.Rules()); err != nil {
+		return err
+	}
 	m.mountLogin(mux)
 	if m.Config.WebhookURL != "" {
 		u, err := url.Parse(m.Config.WebhookURL)

@@ -95,6 +95,13 @@ type Config struct {
 	// MetricsToken, when set, is the bearer token /metrics needs
 	// (KARMAGATE_METRICS_TOKEN).
 	MetricsToken string
+	// PublicURL is karmagate's public base URL (KARMAGATE_PUBLIC_URL),
+	// where Telegram opens the door's Mini App (/app/join); by default the
+	// scheme and host of KARMAGATE_WEBHOOK_URL (door.go).
+	PublicURL string
+	// ProfileURL is the website's profile page (KARMAGATE_PROFILE_URL),
+	// where the Mini App sends a person to link or earn karma.
+	ProfileURL string
 	// Retention says how long events, notifications, settled actions and
 	// processed updates are kept (KARMAGATE_RETENTION).
 	Retention models.Retention
@@ -134,6 +141,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		CallbackURL:    getenv("KARMAGATE_CALLBACK_URL"),
 		CallbackSecret: getenv("KARMAGATE_CALLBACK_SECRET"),
 		MetricsToken:   getenv("KARMAGATE_METRICS_TOKEN"),
+		PublicURL:      getenv("KARMAGATE_PUBLIC_URL"),
+		ProfileURL:     getenv("KARMAGATE_PROFILE_URL"),
 		OIDC:           readOIDC(getenv),
 	}
 	if c.DB == "" {
@@ -330,7 +339,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	need(c.ServerKey == "" || strings.Contains(c.ServerKey, "-----BEGIN"), "TELEGRAM_SERVER_KEY must be a PEM public key (-----BEGIN RSA PUBLIC KEY-----…)")
-	errs = append(errs, c.ValidateDB(), c.ValidateRules(), c.ValidateSource(), c.validateCallbacks(), c.validateOIDC())
+	errs = append(errs, c.ValidateDB(), c.ValidateRules(), c.ValidateSource(), c.validateCallbacks(), c.validateDoor(), c.validateOIDC())
 	return configProblems(errs...)
 }
 

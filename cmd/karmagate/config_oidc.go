@@ -8,11 +8,14 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/karmagate/karmagate/door"
 	"github.com/karmagate/karmagate/login"
 )
 
 // OIDCConfig is Log in with Telegram (OpenID Connect): on when
-// TELEGRAM_OIDC_CLIENT_ID is set.
+// TELEGRAM_OIDC_CLIENT_ID is set. It uses the door's Config.PublicURL (the
+// redirect URL to allow in BotFather is its base + /auth/telegram/callback)
+// and Config.ProfileURL (where people return; empty: karmagate's own page).
 type OIDCConfig struct {
 	// ClientID and ClientSecret are the bot's Web Login credentials from
 	// BotFather (TELEGRAM_OIDC_CLIENT_ID: the bot's id;
@@ -22,14 +25,6 @@ type OIDCConfig struct {
 	// login.DefaultIssuer, Telegram's, when empty; the sandbox's env file
 	// sets its own).
 	Issuer string
-	// PublicURL is where browsers reach karmagate (KARMAGATE_PUBLIC_URL):
-	// the redirect URL to allow in BotFather is PublicURL +
-	// /auth/telegram/callback.
-	PublicURL string
-	// ProfileURL is the website's page the person returns to with
-	// ?telegram=linked|pending|error (KARMAGATE_PROFILE_URL); empty:
-	// karmagate's own page.
-	ProfileURL string
 	// LinkSecret signs the website's links to /auth/telegram
 	// (KARMAGATE_LINK_SECRET).
 	LinkSecret string
@@ -42,8 +37,7 @@ func (o OIDCConfig) On() bool { return o.ClientID != "" }
 func readOIDC(getenv func(string) string) OIDCConfig {
 	return OIDCConfig{
 		ClientID: getenv("TELEGRAM_OIDC_CLIENT_ID"), ClientSecret: getenv("TELEGRAM_OIDC_CLIENT_SECRET"),
-		Issuer: getenv("TELEGRAM_OIDC_ISSUER"), PublicURL: getenv("KARMAGATE_PUBLIC_URL"),
-		ProfileURL: getenv("KARMAGATE_PROFILE_URL"), LinkSecret: getenv("KARMAGATE_LINK_SECRET"),
+		Issuer: getenv("TELEGRAM_OIDC_ISSUER"), LinkSecret: getenv("KARMAGATE_LINK_SECRET"),
 	}
 }
 
@@ -77,13 +71,13 @@ func (c *Config) validateOIDC() error {
 	if o.Issuer != "" {
 		errs = append(errs, checkPublicURL("TELEGRAM_OIDC_ISSUER", o.Issuer, false))
 	}
-	if o.PublicURL == "" {
+	// KARMAGATE_PUBLIC_URL's and KARMAGATE_PROFILE_URL's form is
+	// validateDoor's to check.
+	if c.publicBase() == "" {
 		errs = append(errs, errors.New("KARMAGATE_PUBLIC_URL is not set: Log in with Telegram needs the URL browsers reach karmagate at (e.g. https://karmagate.example.org); allow its /auth/telegram/callback in BotFather"))
-	} else {
-		errs = append(errs, checkPublicURL("KARMAGATE_PUBLIC_URL", o.PublicURL, false))
 	}
-	if o.ProfileURL != "" {
-		errs = append(errs, checkPublicURL("KARMAGATE_PROFILE_URL", o.ProfileURL, true))
+	if u, err := url.Parse(c.ProfileURL); c.ProfileURL != "" && err == nil && u.Fragment != "" {
+		errs = append(errs, errors.New("KARMAGATE_PROFILE_URL must carry no #fragment: Log in with Telegram adds its outcome to the query"))
 	}
 	switch n := utf8.RuneCountInString(o.LinkSecret); {
 	case n == 0:
@@ -118,7 +112,14 @@ func checkPublicURL(name, raw string, query bool) error {
 	return nil
 }
 
-// loginRedirect is the redirect URL to allow in BotFather.
-func (o OIDCConfig) loginRedirect() string {
-	return strings.TrimSuffix(o.PublicURL, "/") + login.CallbackPath
+// publicBase is where browsers reach karmagate: KARMAGATE_PUBLIC_URL, or
+// else the scheme and host of KARMAGATE_WEBHOOK_URL (as the door's
+// doorURL); "" when neither is set.
+func (c *Config) publicBase() string {
+	return strings.TrimSuffix(c.doorURL(), door.Prefix)
+}
+
+// loginRedirect is the redirect URL to allow in BotFather for base.
+func loginRedirect(base string) string {
+	return strings.TrimRight(base, "/") + login.CallbackPath
 }

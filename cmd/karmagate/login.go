@@ -19,7 +19,7 @@ func (m *Main) newLogin(store *models.Store, reg prometheus.Registerer) (*login.
 	}
 	return login.New(login.Options{
 		Store: store, Linker: m.Bot, ClientID: o.ClientID, ClientSecret: o.ClientSecret, Issuer: o.Issuer,
-		PublicURL: o.PublicURL, ProfileURL: o.ProfileURL, LinkSecret: []byte(o.LinkSecret), Secret: []byte(m.Config.Secret),
+		PublicURL: m.Config.publicBase(), ProfileURL: m.Config.ProfileURL, LinkSecret: []byte(o.LinkSecret), Secret: []byte(m.Config.Secret),
 		LinkTTL: m.Config.LinkTTL, Now: m.Now, Logger: m.Logger, Registerer: reg,
 	})
 }

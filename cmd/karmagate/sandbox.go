@@ -53,7 +53,7 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("sandbox: %w", err)
 	}
 	sb, err := sandbox.Start(ctx, sandbox.Config{Seed: *seed, BotAPIAddr: *listen, MTProtoAddr: *mt, Logger: logger,
-		OIDCRedirects: []string{OIDCConfig{PublicURL: *publicURL}.loginRedirect()}})
+		OIDCRedirects: []string{loginRedirect(*publicURL)}})
 	if err != nil {
 		return err
 	}
