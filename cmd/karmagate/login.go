@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/karmagate/karmagate/api"
+	"github.com/karmagate/karmagate/doctor"
 	"github.com/karmagate/karmagate/login"
 	"github.com/karmagate/karmagate/models"
 )
@@ -40,4 +41,17 @@ func (m *Main) mountLogin(mux *http.ServeMux) {
 	mux.Handle(login.StartPath, m.Login)
 	mux.Handle(login.StartPath+"/", m.Login)
 	m.Logger.Info("Log in with Telegram is on", "issuer", m.Login.Issuer(), "redirect_url", m.Login.RedirectURL())
+}
+
+// doctorLogin is Log in with Telegram as karmagate doctor checks it; nil
+// when it is off.
+func doctorLogin(c Config) *doctor.Login {
+	if !c.OIDC.On() {
+		return nil
+	}
+	issuer := c.OIDC.Issuer
+	if issuer == "" {
+		issuer = login.DefaultIssuer
+	}
+	return &doctor.Login{Issuer: issuer, RedirectURL: loginRedirect(c.publicBase())}
 }

@@ -530,6 +530,15 @@ func TestE2E_OIDCLogin(t *testing.T) {
 		t.Errorf("alice got the join link %d times: %q", links, o.received(o.aliceID))
 	}
 
+	// karmagate doctor discovers the issuer and names the redirect URL.
+	doc := exec.Command(os.Args[0], "doctor")
+	doc.Dir = o.dir
+	doc.Env = append(append([]string{}, o.env...), "KARMAGATE_PUBLIC_URL=http://"+o.listen)
+	out, _ := doc.CombinedOutput()
+	if want := "✓ telegram login: the issuer " + o.vars["TELEGRAM_OIDC_ISSUER"] + " answers; allow http://" + o.listen + "/auth/telegram/callback"; !strings.Contains(string(out), want) {
+		t.Errorf("doctor does not say %q:\n%s", want, out)
+	}
+
 	// Every ending is counted, by outcome and reason.
 	res, err := http.Get("http://" + o.listen + "/metrics")
 	if err != nil {
