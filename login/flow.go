@@ -86,23 +86,25 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request) {
 			reason = ReasonLinkExpired
 		}
 		s.log.InfoContext(r.Context(), "login link refused", "why", err)
-		s.outcome(w, r, "", OutcomeError, reason)
+		// Nothing here ends a login this browser has under way: its
+		// cookie stays (so do the other refusals before a new one).
+		s.sendBack(w, r, "", OutcomeError, reason)
 		return
 	}
 	p, _, err := s.client(r.Context())
 	if err != nil {
 		s.log.WarnContext(r.Context(), "login: issuer unreachable", "err", err)
-		s.outcome(w, r, member, OutcomeError, ReasonUnavailable)
+		s.sendBack(w, r, member, OutcomeError, ReasonUnavailable)
 		return
 	}
 	state := newState()
 	if _, err := s.opts.Store.StartOIDCLogin(r.Context(), stateHash(state), member, s.opts.LoginTTL); err != nil {
 		if errors.Is(err, models.ErrNotFound) {
-			s.outcome(w, r, "", OutcomeError, ReasonUnknownMember)
+			s.sendBack(w, r, "", OutcomeError, ReasonUnknownMember)
 			return
 		}
 		s.log.ErrorContext(r.Context(), "login: record the login", "member", member, "err", err)
-		s.outcome(w, r, member, OutcomeError, ReasonInternal)
+		s.sendBack(w, r, member, OutcomeError, ReasonInternal)
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: state, Path: StartPath, MaxAge: int(s.opts.LoginTTL.Seconds()),
@@ -122,7 +124,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	state := q.Get("state")
 	if len(q["state"]) != 1 || len(state) > 100 {
-		s.outcome(w, r, "", OutcomeError, ReasonLoginUnknown)
+		s.sendBack(w, r, "", OutcomeError, ReasonLoginUnknown)
 		return
 	}
 	c, err := r.Cookie(CookieName)
