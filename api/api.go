@@ -39,6 +39,8 @@ type Options struct {
 	Widget WidgetLinker
 	// Userbots logs userbot accounts in and out; nil when the pool is off.
 	Userbots Userbots
+	// LoginURLs signs links to Log in with Telegram; nil when it is off.
+	LoginURLs LoginURLs
 	// AdminToken (KARMAGATE_ADMIN_TOKEN) is the bearer token of the
 	// userbot pool's routes, which the website's APIKey never opens;
 	// empty, those routes are off.
@@ -88,6 +90,7 @@ type Server struct {
 	linker      Linker
 	widget      WidgetLinker
 	userbots    Userbots
+	loginURLs   LoginURLs
 	log         *slog.Logger
 	reg         *prometheus.Registry
 	metrics     *metrics
@@ -125,6 +128,7 @@ func New(opts Options) *Server {
 		linker:     opts.Linker,
 		widget:     opts.Widget,
 		userbots:   opts.Userbots,
+		loginURLs:  opts.LoginURLs,
 		log:        opts.Logger,
 		reg:        opts.Registry,
 		version:    opts.Version,
@@ -169,6 +173,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/members/{id}/export", s.exportMember, true)
 	s.handle("POST /api/v1/members/{id}/karma", noQuery(s.addKarma), true)
 	s.handle("POST /api/v1/members/{id}/link", noQuery(s.link), true)
+	s.handle("POST /api/v1/members/{id}/login-url", noQuery(s.loginURL), true)
 	s.handle("POST /api/v1/members/{id}/telegram-login", noQuery(s.telegramLogin), true)
 	s.handle("PUT /api/v1/members/{id}/overrides/{chat}", noQuery(s.setOverride), true)
 	s.handle("POST /api/v1/members/bulk", noQuery(s.bulk), true)
