@@ -24,12 +24,14 @@ import (
 // of them and at most one per member (a second write of a member waits for
 // the next batch: within one transaction it would plan from states its
 // first write has not written yet). One batch runs at a time, its members
-// locked in id order, so batches never deadlock each other. A write that
-// fails (a member not found, a karma overflow, a conflict the store's
-// retries did not resolve) is taken out and the others re-run without it
-// in a fresh transaction; it fails alone, with its own error. When the
-// failure cannot be pinned on one write (the flush or the commit failed),
-// each write runs alone, as without group commit.
+// locked in the order of their ids, so batches never deadlock each other.
+// A write whose own input fails (a member not found, a karma overflow)
+// gets its error and the others commit in the same transaction. A write
+// that breaks the transaction is taken out and the others re-run without
+// it in a fresh one. When the failure cannot be pinned on one write (a
+// batched statement, the flush or the commit failed, or a conflict the
+// store's retries did not resolve), each write runs alone, as without
+// group commit: the one at fault fails with its own error.
 
 // GroupOptions configures a GroupCommit; the zero value works.
 type GroupOptions struct {
