@@ -198,6 +198,7 @@ type Bot struct {
 	linkLocks map[string]*sync.Mutex // one join link made at a time per chat
 	adminCmds map[int64]bool         // site admins shown their commands
 	syncing   *syncRun               // the /sync pass running, if any
+	seen      *seenCache             // who was recorded seen in a group lately (seen.go)
 }
 
 // client is the Bot API client: go-telegram/bot for the methods it has,
@@ -238,6 +239,7 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 		admins:    map[int64]bool{},
 		wake:      make(chan struct{}, 1),
 		adminSeen: map[adminKey]adminSeen{},
+		seen:      newSeenCache(),
 		metrics:   newBotMetrics(opts.Registerer),
 	}
 	b.c.onMigrate = b.followMigration

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -95,7 +96,7 @@ func (b *Bot) link(ctx context.Context, u *update, memberID string, from *tgmode
 	if b.opts.WakeWorkers != nil {
 		b.opts.WakeWorkers()
 	}
-	d, err := b.summary(ctx, res.View, from)
+	d, err := b.summary(ctx, res.View, from, res.Probing...)
 	if err != nil {
 		return err
 	}
@@ -113,7 +114,10 @@ func (b *Bot) link(ctx context.Context, u *update, memberID string, from *tgmode
 
 // summary describes where a member stands in each chat that concerns
 // them, with the join link where they may join now.
-func (b *Bot) summary(ctx context.Context, v *models.MemberView, from *tgmodels.User) (textData, error) {
+//
+// probing names the chats where a probe asks whether they are inside
+// already: the invite there sends the link only if they are not.
+func (b *Bot) summary(ctx context.Context, v *models.MemberView, from *tgmodels.User, probing ...string) (textData, error) {
 	m := v.Member
 	d := textData{Bot: b.me.Username, Member: m.ExternalID, Name: displayName(m, from)}
 	rows, err := b.store.ChatRows(ctx)
@@ -132,6 +136,8 @@ func (b *Bot) summary(ctx context.Context, v *models.MemberView, from *tgmodels.
 		case gate.StateEligible, gate.StateInvited, gate.StateExempt:
 			if st.InChat {
 				line.In = true
+			} else if slices.Contains(probing, st.ChatKey) {
+				line.Checking = true
 			} else if c, ok := b.rules.Chat(st.ChatKey); ok && c.PersonalLinks {
 				line.Personal = true // the invite brings a link of their own
 			} else if row.TgChatID != nil && row.JoinLink != nil {

@@ -94,6 +94,7 @@ func (b *Bot) onGroupMessage(ctx context.Context, u *update) error {
 	if ok, err := b.onMigration(ctx, u); ok {
 		return err
 	}
+	b.seeInGroup(ctx, m)
 	cmd, args, ok := b.command(m.Text)
 	if !ok {
 		return nil

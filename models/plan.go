@@ -226,7 +226,7 @@ func (p *planner) flush() error {
 	for _, chat := range keys {
 		err := chunks(p.cancel[chat], chunkSize, func(ids []int64) error {
 			cond, arg := p.s.in("member_id", ids)
-			return p.tx.Model(&Action{}).
+			return notProbe(p.tx.Model(&Action{})).
 				Where("status IN ? AND chat_key = ?", unstarted, chat).Where(cond, arg).
 				Where("state_version < (SELECT cs.version FROM chat_states AS cs WHERE cs.member_id = actions.member_id AND cs.chat_key = actions.chat_key)").
 				Updates(map[string]any{"status": ActionCancelled, "updated_at": p.now}).Error
