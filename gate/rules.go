@@ -52,6 +52,9 @@ type Chat struct {
 	// the file sets none (then KARMAGATE_MAX_REMOVALS, else
 	// DefaultRemovalCap).
 	MaxRemovals RemovalCap
+	// Strangers is what happens to people inside whom no member is linked
+	// to (strangers:, strangers.go).
+	Strangers Strangers
 
 	mask  uint64              // bit set of Groups in Rules.groupBits
 	group map[string]struct{} // fallback when the rules name more than 64 groups
@@ -457,8 +460,10 @@ func (p parser) chat(key string, n *yaml.Node, r *Rules) (*Chat, error) {
 			c.DryRun = v.Value == "true"
 		case "max_removals":
 			c.MaxRemovals, err = p.removalCap(v, where+".max_removals")
+		case "strangers":
+			c.Strangers, err = p.strangers(v, where+".strangers")
 		default:
-			return p.errf(k, "%s: unknown field %q (expected title, about, groups, min_karma, leave_below, grace, on_violation, tag, personal_links, dry_run, max_removals)", where, field)
+			return p.errf(k, "%s: unknown field %q (expected title, about, groups, min_karma, leave_below, grace, on_violation, tag, personal_links, dry_run, max_removals, strangers)", where, field)
 		}
 		return err
 	})
