@@ -28,6 +28,10 @@ const ActionProbe = "probe"
 // rules' order. Called before p.flush, so that the probes come before what
 // the re-plan queues.
 func (s *Store) queueProbes(p *planner, m *Member, tgUserID int64) ([]string, error) {
+	// A stranger no more: the account belongs to a member now.
+	if err := forgetStranger(p.tx, tgUserID, ""); err != nil {
+		return nil, err
+	}
 	var bound []string
 	if err := p.tx.Model(&ChatRow{}).Where("tg_chat_id IS NOT NULL").Pluck("chat_key", &bound).Error; err != nil {
 		return nil, fmt.Errorf("load bound chats: %w", err)

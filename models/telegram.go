@@ -390,7 +390,7 @@ func (s *Store) RecordMembershipOnce(ctx context.Context, updateID, tgChatID, tg
 		switch {
 		case errors.Is(err, gorm.ErrRecordNotFound):
 			if !in {
-				return nil
+				return forgetStranger(tx, tgUserID, row.ChatKey)
 			}
 			return s.stranger(tx, c, tgUserID, actor, &out)
 		case err != nil:
