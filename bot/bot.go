@@ -75,6 +75,10 @@ type Store interface {
 	ChatDryRun(ctx context.Context, chat string) (models.DryRunStatus, error)
 	StartDryRun(ctx context.Context, chat, actor, why string) error
 	QueueSurvey(ctx context.Context, chat string, parent int64, after, reason string) (bool, error)
+	// Existing groups (issue 16): strangers seen, who is inside.
+	StrangerSeen(ctx context.Context, tgChatID, tgUserID int64, actor string) (bool, error)
+	ChatPeople(ctx context.Context, key string) (models.People, error)
+	SetPeopleInside(ctx context.Context, key string, n int) error
 
 	BeginNotice(ctx context.Context, n models.Notice) (bool, error)
 	FinishNotice(ctx context.Context, key, status, detail string) error
@@ -139,6 +143,9 @@ type Options struct {
 	// AfterStore, when set, runs after updates are stored and before they
 	// are acknowledged or processed: a failpoint for crash tests.
 	AfterStore func()
+	// ProfileURL is the member's profile page on the website, where they
+	// link their Telegram (KARMAGATE_PROFILE_URL); empty: not named.
+	ProfileURL string
 	// Texts overrides the built-in message texts (from the rules file).
 	Texts      map[string]map[string]string
 	Now        func() time.Time

@@ -22,6 +22,8 @@ func (b *Bot) setCommands(ctx context.Context) error {
 		{Command: "unbind", Description: "Stop gating this group (site admins, or with a bind code)"},
 		{Command: "pending", Description: "Removals held under dry run"},
 		{Command: "confirm", Description: "Carry out the held removals"},
+		{Command: "status", Description: "Who is inside: known, strangers, unknown"},
+		{Command: "welcome", Description: "Post and pin how to link, with a button"},
 	}
 	set := []struct {
 		scope    tgmodels.BotCommandScope

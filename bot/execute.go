@@ -27,6 +27,7 @@ func (b *Bot) Executors() map[string]worker.Executor {
 		models.ActionNotify:         worker.ExecutorFunc(b.execNotify),
 		models.ActionSurvey:         worker.ExecutorFunc(b.execSurvey),
 		models.ActionProbe:          worker.ExecutorFunc(b.execProbe),
+		models.ActionTellStranger:   worker.ExecutorFunc(b.execTellStranger),
 	}
 }
 

@@ -75,6 +75,8 @@ type harnessOptions struct {
 	executors func(map[string]worker.Executor)
 	// registry, when set, receives the bot's metrics.
 	registry *prometheus.Registry
+	// profileURL is KARMAGATE_PROFILE_URL.
+	profileURL string
 }
 
 func newHarness(t testing.TB, spec string, o harnessOptions) *harness {
@@ -130,7 +132,7 @@ func (h *harness) start() {
 	bopts := bot.Options{Widget: widget, Sync: syncFn,
 		Token: sb.BotToken(), ServerURL: sb.BotAPIURL(), Store: store, Tokens: tokens, Secret: secret,
 		Admins: o.admins, WebhookURL: o.webhook, Now: clock.Now, PollTimeout: time.Second, Limits: o.limits, TagEvery: o.tagEvery, LogChat: o.logChat,
-		WakeWorkers: func() { pool.Wake() }, Logger: testLogger(t),
+		WakeWorkers: func() { pool.Wake() }, Logger: testLogger(t), ProfileURL: o.profileURL,
 	}
 	if o.registry != nil {
 		bopts.Registerer = o.registry

@@ -37,6 +37,9 @@ func (b *Bot) onStart(ctx context.Context, u *update, param string) error {
 		}
 		return b.reply(ctx, u, from.ID, nil, b.texts.render(msgStartHelp, from.LanguageCode, textData{Bot: b.me.Username}), kb)
 	}
+	if groupStart.MatchString(param) {
+		return b.onGroupStart(ctx, u, param) // the welcome post's button (welcome.go)
+	}
 	c, err := b.opts.Tokens.ConsumeLink(ctx, param, linking.TelegramUser{ID: from.ID, Username: from.Username})
 	if err != nil {
 		key, known := tokenTexts[linking.CodeOf(err)]

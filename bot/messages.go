@@ -106,6 +106,10 @@ func (b *Bot) onGroupMessage(ctx context.Context, u *update) error {
 		return b.onUnbind(ctx, u, args)
 	case "pending", "confirm":
 		return b.onGroupAdminCommand(ctx, u, cmd)
+	case "welcome":
+		return b.onWelcome(ctx, u)
+	case "status":
+		return b.onGroupStatus(ctx, u)
 	}
 	return nil
 }

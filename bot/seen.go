@@ -84,19 +84,19 @@ func (b *Bot) see(ctx context.Context, chatID, userID int64, in bool) {
 }
 
 func (b *Bot) recordSeen(ctx context.Context, chatID, userID int64, in bool) error {
+	row, err := b.store.ChatByTelegram(ctx, chatID)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil // not a gated chat
+	}
+	if err != nil {
+		return err
+	}
 	v, err := b.store.MemberByTelegram(ctx, userID)
 	if errors.Is(err, models.ErrNotFound) {
 		if !in {
 			return nil
 		}
 		return b.strangerSeen(ctx, chatID, userID)
-	}
-	if err != nil {
-		return err
-	}
-	row, err := b.store.ChatByTelegram(ctx, chatID)
-	if errors.Is(err, models.ErrNotFound) {
-		return nil // not a gated chat
 	}
 	if err != nil {
 		return err

@@ -263,8 +263,8 @@ var builtinTexts = map[string]map[string]string{
 		"ru": "Я впускаю участников сайта в его закрытые группы.\n/start — как привязать Telegram\n/unlink — отвязать этот Telegram\nВаш статус в каждой группе и ссылка для входа — в вашем профиле на сайте.",
 	},
 	msgHelpChatAdmin: {
-		"en": "\n\nFor the groups you administer:\n/status [chat] — who is in, who should be, what is pending\n/rules — their rules\n/who <member or @user> — a member's standing there\n/pending [chat], /confirm [chat] — removals held\n/exempt, /unexempt <member> <chat> — always let in, or not",
-		"ru": "\n\nДля групп, где вы администратор:\n/status [чат] — кто внутри, кто должен быть, что ожидает\n/rules — их правила\n/who <участник или @user> — статус участника\n/pending [чат], /confirm [чат] — отложенные удаления\n/exempt, /unexempt <участник> <чат> — всегда впускать или нет",
+		"en": "\n\nFor the groups you administer:\n/status [chat] — who is in, who should be, what is pending\n/rules — their rules\n/who <member or @user> — a member's standing there\n/pending [chat], /confirm [chat] — removals held\n/exempt, /unexempt <member> <chat> — always let in, or not\nIn the group: /status — who is inside; /welcome — post and pin how to link",
+		"ru": "\n\nДля групп, где вы администратор:\n/status [чат] — кто внутри, кто должен быть, что ожидает\n/rules — их правила\n/who <участник или @user> — статус участника\n/pending [чат], /confirm [чат] — отложенные удаления\n/exempt, /unexempt <участник> <чат> — всегда впускать или нет\nВ группе: /status — кто внутри; /welcome — закрепить, как привязаться",
 	},
 	msgHelpSiteAdmin: {
 		"en": "\n\nAs a site admin:\n/status, /rules, /who — for every gated chat\n/setup — bind a group you pick\n/bind <chat key> — in a group, bind it; /unbind to release it\n/sync — a full reconcile pass now",
