@@ -13,33 +13,14 @@ import (
 	"github.com/karmagate/karmagate/models/modelstest"
 )
 
-// claim leases due actions to owner, failing the test on an error. The
-// probes a link queues (is the account inside already?) are completed as
-// a worker finding nobody would, and not returned; what they held up is
-// claimed with the rest.
+// claim leases due actions to owner, failing the test on an error.
 func (f *fixture) claim(t *testing.T, owner string) []models.Action {
 	t.Helper()
-	var out []models.Action
-	for {
-		got, err := f.store.ClaimActions(context.Background(), owner, 10, time.Minute)
-		if err != nil {
-			t.Fatalf("claim for %s: %v", owner, err)
-		}
-		probes := 0
-		for _, a := range got {
-			if a.Kind != models.ActionProbe {
-				out = append(out, a)
-				continue
-			}
-			probes++
-			if err := f.store.CompleteAction(context.Background(), a.ID, owner, "worker"); err != nil {
-				t.Fatalf("complete probe: %v", err)
-			}
-		}
-		if probes == 0 {
-			return out
-		}
+	got, err := f.store.ClaimActions(context.Background(), owner, 10, time.Minute)
+	if err != nil {
+		t.Fatalf("claim for %s: %v", owner, err)
 	}
+	return got
 }
 
 // kinds lists the actions' kinds, for messages and comparisons.

@@ -13,7 +13,7 @@ import (
 // group's members, so a group bound over people already inside learns who
 // they are as each of them links.
 //
-// The linking transaction queues one probe per bound chat the member is
+// The linking transaction queues one probe per chat bound by hand the member is
 // not known to be in, before the actions its re-plan queues: ClaimActions
 // runs one member's actions in one chat in id order, so the invite of a
 // member who qualifies waits for the probe, and is superseded (no join
@@ -23,8 +23,8 @@ import (
 const ActionProbe = "probe"
 
 // queueProbes queues the probes of member m, linked to Telegram user
-// tgUserID in p's transaction, in every bound chat of the rules whose
-// state does not record them inside. It returns the chats probed, in the
+// tgUserID in p's transaction, in every chat of the rules bound by hand
+// whose state does not record them inside. It returns the chats probed, in the
 // rules' order. Called before p.flush, so that the probes come before what
 // the re-plan queues.
 func (s *Store) queueProbes(p *planner, m *Member, tgUserID int64) ([]string, error) {
@@ -33,7 +33,9 @@ func (s *Store) queueProbes(p *planner, m *Member, tgUserID int64) ([]string, er
 		return nil, err
 	}
 	var bound []string
-	if err := p.tx.Model(&ChatRow{}).Where("tg_chat_id IS NOT NULL").Pluck("chat_key", &bound).Error; err != nil {
+	// Groups bound by hand (/bind, /setup): a group karmagate created had
+	// nobody inside but through karmagate, which Telegram reported.
+	if err := p.tx.Model(&ChatRow{}).Where("tg_chat_id IS NOT NULL AND bound_by IS NOT NULL").Pluck("chat_key", &bound).Error; err != nil {
 		return nil, fmt.Errorf("load bound chats: %w", err)
 	}
 	if len(bound) == 0 {
