@@ -107,6 +107,9 @@ type Config struct {
 	// bans accounts that import other people's numbers), at most
 	// userbot.DefaultPhoneImportsPerDay per account a day.
 	PhoneImport bool
+	// ProfileURL is the members' profile page on the website, where they
+	// link their Telegram (KARMAGATE_PROFILE_URL, config_profile.go).
+	ProfileURL string
 }
 
 // ConfigFromEnv reads the configuration; getenv is os.Getenv outside tests.
@@ -151,6 +154,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	var err error
 	if c.Retention, err = models.ParseRetention(getenv("KARMAGATE_RETENTION")); err != nil {
 		errs = append(errs, fmt.Errorf("KARMAGATE_RETENTION: %w", err))
+	}
+	if c.ProfileURL, err = profileURL(getenv); err != nil {
+		errs = append(errs, err)
 	}
 	if v := getenv("KARMAGATE_MAX_REMOVALS"); v != "" {
 		if c.MaxRemovals, err = gate.ParseRemovalCap(v); err != nil {

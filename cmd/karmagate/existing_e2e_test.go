@@ -130,6 +130,21 @@ func TestE2E_ExistingGroup(t *testing.T) {
 		t.Fatalf("%d banChatMember calls under dry run", n)
 	}
 
+	// Who is inside: Telegram counts 12 besides the admins, all 12 known.
+	e.checkPeople("club", 12, 12, 0, 0)
+	e.say(owner, chat.ID, "/status")
+	e.eventually("/status in the group", func() bool {
+		for _, text := range e.botSaidIn(chat.ID) {
+			if strings.Contains(text, "people inside besides the admins: 12 · known to karmagate: 12 · strangers: 0 · unknown: 0") {
+				return true
+			}
+		}
+		return false
+	})
+	// The welcome post, pinned.
+	e.say(owner, chat.ID, "/welcome")
+	e.eventually("the welcome post pinned", func() bool { return e.botCalls("pinChatMessage") == 1 })
+
 	// The site owner confirms over REST: exactly the 4 go.
 	var confirmed struct {
 		Confirmed int `json:"confirmed"`
@@ -162,4 +177,41 @@ func TestE2E_ExistingGroup(t *testing.T) {
 	if n := e.botCalls("banChatMember"); n != unqualified {
 		t.Errorf("%d banChatMember calls, want exactly %d", n, unqualified)
 	}
+	e.checkPeople("club", people-unqualified, people-unqualified, 0, 0)
+}
+
+// checkPeople checks GET /api/v1/chats/{key}'s people: Telegram's count
+// besides the admins, the members known inside, strangers, unknown.
+func (e *e2e) checkPeople(key string, inside, known, strangers, unknown int) {
+	e.t.Helper()
+	var got struct {
+		Key    string `json:"key"`
+		People struct {
+			Inside    *int `json:"inside"`
+			Known     int  `json:"known"`
+			Strangers int  `json:"strangers"`
+			Unknown   *int `json:"unknown"`
+		} `json:"people"`
+		Links map[string]struct {
+			Href string `json:"href"`
+		} `json:"_links"`
+	}
+	if st := e.api("GET", "/api/v1/chats/"+key, nil, &got); st != 200 {
+		e.t.Fatalf("GET /api/v1/chats/%s: %d", key, st)
+	}
+	p := got.People
+	if got.Key != key || p.Inside == nil || *p.Inside != inside || p.Known != known || p.Strangers != strangers || p.Unknown == nil || *p.Unknown != unknown {
+		e.t.Errorf("GET /api/v1/chats/%s people = %+v (inside %v, unknown %v), want %d inside, %d known, %d strangers, %d unknown",
+			key, p, deref(p.Inside), deref(p.Unknown), inside, known, strangers, unknown)
+	}
+	if got.Links["pending"].Href != "/api/v1/chats/"+key+"/pending" || got.Links["self"].Href == "" {
+		e.t.Errorf("_links = %+v", got.Links)
+	}
+}
+
+func deref(p *int) any {
+	if p == nil {
+		return nil
+	}
+	return *p
 }
