@@ -152,7 +152,7 @@ type ChatRow struct {
 	PeopleInside    *int       `gorm:"column:people_inside"`
 	PeopleCountedAt *time.Time `gorm:"column:people_counted_at"`
 	CreatedAt       time.Time
-	UpdatedAt      time.Time
+	UpdatedAt       time.Time
 }
 
 // TableName is the chats table.
