@@ -79,6 +79,8 @@ type Store interface {
 	StrangerSeen(ctx context.Context, tgChatID, tgUserID int64, actor string) (bool, error)
 	ChatPeople(ctx context.Context, key string) (models.People, error)
 	SetPeopleInside(ctx context.Context, key string, n int) error
+	QueueAuditJoin(ctx context.Context, chat, link, actor string) (bool, error)
+	SetAuditOn(ctx context.Context, chat string, tgUserID int64, actor string) error
 
 	BeginNotice(ctx context.Context, n models.Notice) (bool, error)
 	FinishNotice(ctx context.Context, key, status, detail string) error

@@ -24,6 +24,7 @@ func (b *Bot) setCommands(ctx context.Context) error {
 		{Command: "confirm", Description: "Carry out the held removals"},
 		{Command: "status", Description: "Who is inside: known, strangers, unknown"},
 		{Command: "welcome", Description: "Post and pin how to link, with a button"},
+		{Command: "audit", Description: "on: let a userbot account in to list who is inside"},
 	}
 	set := []struct {
 		scope    tgmodels.BotCommandScope

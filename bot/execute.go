@@ -28,6 +28,7 @@ func (b *Bot) Executors() map[string]worker.Executor {
 		models.ActionSurvey:         worker.ExecutorFunc(b.execSurvey),
 		models.ActionProbe:          worker.ExecutorFunc(b.execProbe),
 		models.ActionTellStranger:   worker.ExecutorFunc(b.execTellStranger),
+		models.ActionAuditPromote:   worker.ExecutorFunc(b.execAuditPromote),
 	}
 }
 

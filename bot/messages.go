@@ -108,6 +108,8 @@ func (b *Bot) onGroupMessage(ctx context.Context, u *update) error {
 		return b.onGroupAdminCommand(ctx, u, cmd)
 	case "welcome":
 		return b.onWelcome(ctx, u)
+	case "audit":
+		return b.onAudit(ctx, u, args)
 	case "status":
 		return b.onGroupStatus(ctx, u)
 	}

@@ -429,6 +429,9 @@ func (s *Store) RecordMembershipOnce(ctx context.Context, updateID, tgChatID, tg
 // stranger queues what happens to an account no member is linked to that
 // is inside a gated chat.
 func (s *Store) stranger(tx *gorm.DB, c *gate.Chat, tgUserID int64, actor string, out *Membership) error {
+	if pool, err := isPoolAccount(tx, tgUserID); err != nil || pool {
+		return err // the userbot pool's account, joining to audit (auditjoin.go)
+	}
 	now := s.clock()
 	kind := gate.ActionRemove
 	if c.OnViolation == gate.ViolationFlag {
