@@ -26,5 +26,8 @@ func (s *Server) messagesImportChatInvite(ctx context.Context, c *call, req *tg.
 	case "requested":
 		return nil, rpcError(400, "INVITE_REQUEST_SENT")
 	}
+	if res.Reason == "INVITE_HASH_EXPIRED" {
+		return nil, rpcError(406, res.Reason) // as Telegram answers it
+	}
 	return nil, rpcError(400, res.Reason)
 }
