@@ -150,7 +150,11 @@ func (s *Store) RecordParticipants(ctx context.Context, key string, present, adm
 		if err := forgetStrangersGone(tx, key, inside); err != nil {
 			return err
 		}
-		if legacy, _ := strangerPolicy(c, &row); !legacy {
+		legacy, _, err := strangerPolicy(tx, c, &row)
+		if err != nil {
+			return err
+		}
+		if !legacy {
 			if _, err := s.noteStrangers(tx, c, strangers, "audit", actor, p.now); err != nil {
 				return err
 			}

@@ -32,11 +32,21 @@ func (s *Store) queueProbes(p *planner, m *Member, tgUserID int64) ([]string, er
 	if err := forgetStranger(p.tx, tgUserID, ""); err != nil {
 		return nil, err
 	}
-	var bound []string
 	// Groups bound by hand (/bind, /setup): a group karmagate created had
 	// nobody inside but through karmagate, which Telegram reported.
-	if err := p.tx.Model(&ChatRow{}).Where("tg_chat_id IS NOT NULL AND bound_by IS NOT NULL").Pluck("chat_key", &bound).Error; err != nil {
+	var rows []ChatRow
+	if err := p.tx.Where("tg_chat_id IS NOT NULL").Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("load bound chats: %w", err)
+	}
+	var bound []string
+	for i := range rows {
+		hand, err := boundByHand(p.tx, &rows[i])
+		if err != nil {
+			return nil, err
+		}
+		if hand {
+			bound = append(bound, rows[i].ChatKey)
+		}
 	}
 	if len(bound) == 0 {
 		return nil, nil

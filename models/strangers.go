@@ -45,13 +45,31 @@ const ActionTellStranger = "tell_stranger"
 // remove_after).
 const EventStrangerClock = "stranger.clock_started"
 
-// strangerPolicy says what chat c does with the strangers found inside:
-// legacy (removed or flagged at once), or kept until clock (0: for good).
-func strangerPolicy(c *gate.Chat, row *ChatRow) (legacy bool, clock time.Duration) {
+// strangerPolicy says what chat c, bound to row, does with the strangers
+// found inside: legacy (removed or flagged at once), or kept until clock
+// (0: for good).
+func strangerPolicy(tx *gorm.DB, c *gate.Chat, row *ChatRow) (legacy bool, clock time.Duration, err error) {
 	if c.Strangers.Set {
-		return false, c.Strangers.RemoveAfter
+		return false, c.Strangers.RemoveAfter, nil
 	}
-	return row == nil || row.BoundBy == nil, 0
+	hand, err := boundByHand(tx, row)
+	return !hand, 0, err
+}
+
+// boundByHand reports whether a chat's group was made by hand and bound
+// (/bind, /setup), not created by the userbot pool: people may have been
+// inside before karmagate.
+func boundByHand(tx *gorm.DB, row *ChatRow) (bool, error) {
+	if row == nil || row.TgChatID == nil || row.BoundBy == nil {
+		return false, nil // not bound, or bound with no one's command
+	}
+	channel := -*row.TgChatID - 1_000_000_000_000
+	var n int64
+	err := tx.Model(&UserbotGroup{}).Where("chat_key = ? AND channel_id = ? AND done_at IS NOT NULL", row.ChatKey, channel).Count(&n).Error
+	if err != nil {
+		return false, fmt.Errorf("load created groups: %w", err)
+	}
+	return n == 0, nil
 }
 
 // noteStrangers records accounts found inside chat c whom no member is
@@ -66,9 +84,12 @@ func (s *Store) noteStrangers(tx *gorm.DB, c *gate.Chat, ids []int64, seenBy, ac
 	if err := tx.Where("chat_key = ?", c.Key).Limit(1).Find(&row).Error; err != nil {
 		return 0, fmt.Errorf("load chat: %w", err)
 	}
-	_, clock := strangerPolicy(c, &row)
+	_, clock, err := strangerPolicy(tx, c, &row)
+	if err != nil {
+		return 0, err
+	}
 	known := map[int64]bool{}
-	err := chunks(ids, chunkSize, func(part []int64) error {
+	err = chunks(ids, chunkSize, func(part []int64) error {
 		cond, arg := s.in("tg_user_id", part)
 		var have []int64
 		if err := tx.Model(&Stranger{}).Where("chat_key = ?", c.Key).Where(cond, arg).Pluck("tg_user_id", &have).Error; err != nil {
