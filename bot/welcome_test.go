@@ -72,11 +72,14 @@ func TestBot_Welcome(t *testing.T) {
 			t.Fatalf("/welcome = %q", got)
 		}
 		var post world.Message
-		for _, m := range h.sb.World().AllMessages() {
-			if m.ChannelID == c.ID && m.FromID == h.bot.ID() && strings.Contains(m.Text, "Welcome to") {
-				post = m
+		h.eventually("the welcome post pinned", func() bool {
+			for _, m := range h.sb.World().AllMessages() {
+				if m.ChannelID == c.ID && m.FromID == h.bot.ID() && strings.Contains(m.Text, "Welcome to") {
+					post = m
+				}
 			}
-		}
+			return post.Pinned
+		})
 		url := fmt.Sprintf("https://t.me/%s?start=g%d", h.bot.Username(), c.BotAPIID())
 		if !post.Pinned || !strings.Contains(post.ReplyMarkup, url) {
 			t.Fatalf("the welcome post: pinned %v, markup %s; want pinned with %s", post.Pinned, post.ReplyMarkup, url)
