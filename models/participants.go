@@ -161,6 +161,11 @@ func (s *Store) RecordParticipants(ctx context.Context, key string, present, adm
 			out.Strangers = len(strangers)
 			return recordAudit(tx, p.now, actor, key, out)
 		}
+		// Counted as strangers until they are gone (the removal's leave
+		// forgets them).
+		if _, err := s.noteStrangers(tx, c, strangers, "audit", actor, p.now); err != nil {
+			return err
+		}
 		n, err := s.queueStrangers(tx, c, strangers, actor)
 		if err != nil {
 			return err
