@@ -60,6 +60,10 @@ type Options struct {
 	// MaxBulk is how many bulk imports run at once (each holds its members
 	// in memory while it runs); 2 by default.
 	MaxBulk int
+	// Degraded, when set, says why the service works only in part ("" when
+	// it works fully): Telegram's Bot API unreachable, say. /healthz then
+	// answers 200 with status "degraded" and the reason.
+	Degraded func() string
 }
 
 // Defaults of Options.
@@ -89,6 +93,7 @@ type Server struct {
 	mux         *http.ServeMux
 	refusals    map[string]bool // patterns registered only to answer 405
 	wake        func()
+	degraded    func() string
 }
 
 // New builds the API handler.
@@ -123,6 +128,7 @@ func New(opts Options) *Server {
 		mux:       http.NewServeMux(),
 		refusals:  map[string]bool{},
 		wake:      opts.WakeWorkers,
+		degraded:  opts.Degraded,
 	}
 	if opts.MetricsToken != "" {
 		h := sha256.Sum256([]byte(opts.MetricsToken))
@@ -344,6 +350,12 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 		return failed("schema behind: run karmagate migrate", fmt.Errorf("schema at version %d, this build needs %d", v, want))
 	case v > want:
 		return failed("schema ahead: this karmagate is older than the database", fmt.Errorf("schema at version %d, this build knows %d", v, want))
+	}
+	if s.degraded != nil {
+		// The REST API works; what does not is said, without detail.
+		if why := s.degraded(); why != "" {
+			out["status"], out["degraded"] = "degraded", why
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -65,6 +65,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var p *Problem
 	var ie *models.InputError
 	var mbe *http.MaxBytesError
+	var passing interface{ ServiceUnavailable() bool }
 	switch {
 	case errors.As(err, &p):
 	case errors.As(err, &ie):
@@ -84,6 +85,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		p = problem(http.StatusConflict, "bind-code", err.Error())
 	case errors.As(err, &mbe):
 		p = problem(http.StatusRequestEntityTooLarge, "body-too-large", fmt.Sprintf("the body is larger than the %d bytes allowed here", mbe.Limit))
+	case errors.As(err, &passing) && passing.ServiceUnavailable():
+		// Telegram not reached yet (the bot keeps trying): try again soon.
+		p = s.busy("telegram-unavailable", err.Error())
 	case r.Context().Err() != nil:
 		p = problem(http.StatusServiceUnavailable, "cancelled", "the request was cancelled or timed out")
 	case errors.Is(err, models.ErrBusy), errors.Is(err, context.DeadlineExceeded):

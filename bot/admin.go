@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/karmagate/karmagate/gate"
+	"github.com/karmagate/karmagate/lease"
 	"github.com/karmagate/karmagate/models"
 )
 
@@ -146,7 +147,7 @@ func (b *Bot) adminCommand(ctx context.Context, userID int64, cmd, args, lang st
 			return "", refuse("Only the site's admins (KARMAGATE_ADMINS) may run /sync: a pass goes over every member and every chat. It runs on its own every few hours.")
 		}
 		by := fmt.Sprintf("bot:%d", userID)
-		done, err := b.startSync(ctx, by)
+		ctx, done, err := b.startSync(ctx, by)
 		if err != nil {
 			return "", err
 		}
@@ -207,13 +208,15 @@ func (b *Bot) adminCommand(ctx context.Context, userID int64, cmd, args, lang st
 
 // startSync takes the one /sync slot for by, or refuses with when the pass
 // that holds it started: this instance's slot, and a lease in the database
-// (SyncLease) for every instance's. done gives both back.
-func (b *Bot) startSync(ctx context.Context, by string) (done func(), err error) {
+// (SyncLease) for every instance's. The pass runs on the context it
+// returns: it carries the lease's fencing token and ends if the lease is
+// lost. done gives both back.
+func (b *Bot) startSync(ctx context.Context, by string) (_ context.Context, done func(), err error) {
 	b.mu.Lock()
 	if b.syncing != nil {
 		run := *b.syncing
 		b.mu.Unlock()
-		return nil, refuse("A reconcile pass is already running: started at %s UTC by %s. Its report goes to whoever started it; wait for it.",
+		return nil, nil, refuse("A reconcile pass is already running: started at %s UTC by %s. Its report goes to whoever started it; wait for it.",
 			run.at.UTC().Format("2006-01-02 15:04:05"), run.by)
 	}
 	b.syncing = &syncRun{at: b.opts.Now(), by: by}
@@ -223,21 +226,20 @@ func (b *Bot) startSync(ctx context.Context, by string) (done func(), err error)
 		b.syncing = nil
 		b.mu.Unlock()
 	}
-	held, err := b.store.AcquireLease(ctx, SyncLease, b.opts.Owner, syncLeaseTTL)
+	l, err := b.leases.Acquire(ctx, SyncLease, b.opts.Owner, syncLeaseTTL)
+	if errors.Is(err, lease.ErrHeld) {
+		local()
+		return nil, nil, refuse("A reconcile pass is already running on another instance: started at %s UTC. Its report goes to whoever started it; wait for it.",
+			l.Since.UTC().Format("2006-01-02 15:04:05"))
+	}
 	if err != nil {
 		local()
-		return nil, err
+		return nil, nil, err
 	}
-	if !held {
-		local()
-		started := "a moment ago"
-		if l, err := b.store.LeaseHolder(ctx, SyncLease); err == nil {
-			started = "at " + l.Until.Add(-syncLeaseTTL).UTC().Format("2006-01-02 15:04:05") + " UTC"
-		}
-		return nil, refuse("A reconcile pass is already running on another instance: started %s. Its report goes to whoever started it; wait for it.", started)
-	}
-	return func() {
-		if err := b.store.ReleaseLease(context.WithoutCancel(ctx), SyncLease, b.opts.Owner); err != nil {
+	hctx, stop := b.leases.Hold(ctx, l, syncLeaseTTL)
+	return hctx, func() {
+		stop()
+		if err := b.leases.Release(context.WithoutCancel(ctx), l); err != nil {
 			b.log.WarnContext(ctx, "release the /sync lease", "err", err)
 		}
 		local()

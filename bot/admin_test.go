@@ -72,8 +72,8 @@ func TestBot_AdminCommands(t *testing.T) {
 }
 
 // TestBot_Commands: the bot registers its commands per scope: people's in
-// private chats, /bind and /unbind for group admins, everything for the
-// site admins.
+// private chats, /karma in groups (is_ephemeral), /status, /who, /bind and
+// /unbind for group admins, everything for the site admins.
 func TestBot_Commands(t *testing.T) {
 	h := newHarness(t, "sqlite:"+t.TempDir()+"/k.db", harnessOptions{})
 	sam := h.person("Sam", "site_admin")
@@ -91,21 +91,27 @@ func TestBot_Commands(t *testing.T) {
 				t.Fatal(err)
 			}
 			var p struct {
-				Scope any `json:"scope"`
+				Scope    any `json:"scope"`
+				Commands any `json:"commands"`
 			}
 			if err := json.Unmarshal(raw, &p); err != nil {
 				t.Fatal(err)
 			}
-			scope := fmt.Sprint(p.Scope)
+			scope, cmds := fmt.Sprint(p.Scope), fmt.Sprint(p.Commands)
+			// /karma (and an admin's /status, /who) answered to the
+			// asker alone: is_ephemeral (Bot API 10.2).
+			karma := strings.Contains(cmds, `{"command":"karma","description":"Your standing in this group (only you see it)","is_ephemeral":true}`)
 			switch {
 			case strings.Contains(scope, "all_private_chats"):
 				scopes["private"] = true
+			case strings.Contains(scope, "all_group_chats"):
+				scopes["groups"] = karma
 			case strings.Contains(scope, "all_chat_administrators"):
-				scopes["admins"] = true
+				scopes["admins"] = karma && strings.Contains(cmds, `"command":"status"`) && strings.Contains(cmds, `"command":"bind"`)
 			case strings.Contains(scope, fmt.Sprint(sam.ID)):
 				scopes["sam"] = true
 			}
 		}
-		return scopes["private"] && scopes["admins"] && scopes["sam"]
+		return scopes["private"] && scopes["groups"] && scopes["admins"] && scopes["sam"]
 	})
 }

@@ -28,6 +28,8 @@ var anonymousInstead = map[string]string{
 	"unbind":  "where site admins see their chats with /status (a bind code works here once \"Remain anonymous\" is off)",
 	"pending": "send /pending <chat> there",
 	"confirm": "send /confirm <chat> there",
+	"status":  "send /status <chat> there",
+	"who":     "send /who <member> there",
 }
 
 // onAnonymous answers a group command from an anonymous admin.

@@ -186,6 +186,7 @@ const (
 	failBannedInChat  // the chat's admins banned the person: not let in over their ban
 	failChatFull      // the chat is at Telegram's member limit
 	failMigrated      // the basic group became a supergroup: the call goes to the new id
+	failNoEphemeral   // the chat takes no ephemeral message: the answer goes by DM (ephemeral.go)
 )
 
 // knownFailures maps Telegram's descriptions (the part after "Bad

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	tgbot "github.com/go-telegram/bot"
@@ -19,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/karmagate/karmagate/gate"
+	"github.com/karmagate/karmagate/lease"
 	"github.com/karmagate/karmagate/linking"
 	"github.com/karmagate/karmagate/models"
 	"github.com/karmagate/karmagate/worker"
@@ -27,16 +29,15 @@ import (
 // Store is what the bot needs of karmagate's storage.
 type Store interface {
 	Rules() *gate.Rules
+	doorStore // door.go
 
 	SaveUpdates(ctx context.Context, ups []models.Update) (int, error)
 	ClaimUpdates(ctx context.Context, owner string, limit int, lease time.Duration) ([]models.Update, error)
 	FinishUpdate(ctx context.Context, id int64, owner string, cause error, retryAt *time.Time) error
 	PruneUpdates(ctx context.Context, cutoff time.Time) (int64, error)
 
-	AcquireLease(ctx context.Context, name, owner string, ttl time.Duration) (bool, error)
-	TakeLeaseFrom(ctx context.Context, name, holder, owner string, ttl time.Duration) (bool, error)
-	ReleaseLease(ctx context.Context, name, owner string) error
-	LeaseHolder(ctx context.Context, name string) (models.Lease, error)
+	// Leases are the named leases: the poller's, /sync's, a join link's.
+	Leases() *lease.Leases
 
 	FindMember(ctx context.Context, id string) (*models.MemberView, error)
 	MemberByTelegram(ctx context.Context, tgUserID int64) (*models.MemberView, error)
@@ -52,6 +53,7 @@ type Store interface {
 	SetUnreachable(ctx context.Context, tgUserID int64, unreachable bool) error
 	ReachStore
 	MigrateStore
+	NoticeBegun(ctx context.Context, key string) (bool, error)
 	ListMembers(ctx context.Context, f models.MemberFilter) ([]models.MemberListItem, error)
 	ReplanAll(ctx context.Context, actor string) (int, error)
 
@@ -139,6 +141,9 @@ type Options struct {
 	// lease): after a crash, another instance polls within about this
 	// long. 15 s by default.
 	PollLease time.Duration
+	// Leases, when set, replaces Store.Leases() (tests: a lease client
+	// whose database fails).
+	Leases *lease.Leases
 	// WakeWorkers, when set, is called when the bot queued outbox actions,
 	// so that the worker pool looks at once.
 	WakeWorkers func()
@@ -148,11 +153,22 @@ type Options struct {
 	// ProfileURL is the member's profile page on the website, where they
 	// link their Telegram (KARMAGATE_PROFILE_URL); empty: not named.
 	ProfileURL string
+	// DoorURL is the Mini App a door: app chat shows at a join request
+	// (KARMAGATE_PUBLIC_URL + /app/join); empty keeps every door silent.
+	DoorURL string
+	// DoorWait is how long a join request waits at the door for the person
+	// to qualify before it is decided as it would have been at once; 10
+	// minutes by default.
+	DoorWait time.Duration
 	// Texts overrides the built-in message texts (from the rules file).
-	Texts      map[string]map[string]string
-	Now        func() time.Time
-	Logger     *slog.Logger
-	Registerer prometheus.Registerer
+	Texts map[string]map[string]string
+	// ConnectLater lets New return when the Bot API cannot be reached
+	// (after one getMe): Connect, which Run calls first, keeps trying.
+	// A refused token fails New either way.
+	ConnectLater bool
+	Now          func() time.Time
+	Logger       *slog.Logger
+	Registerer   prometheus.Registerer
 }
 
 func (o *Options) setDefaults() {
@@ -178,6 +194,9 @@ func (o *Options) setDefaults() {
 	if o.PollLease <= 0 {
 		o.PollLease = 15 * time.Second
 	}
+	if o.DoorWait <= 0 {
+		o.DoorWait = 10 * time.Minute
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -192,9 +211,15 @@ type Bot struct {
 	store Store
 	rules *gate.Rules
 	c     *client
-	me    tgmodels.User
+	me    tgmodels.User // set once, before ready
 	log   *slog.Logger
-	texts *texts
+	// ready is set once getMe answered; offline says why it has not.
+	ready   atomic.Bool
+	offline atomic.Pointer[string]
+	texts   *texts
+
+	// leases are the named leases: Options.Leases, or the store's.
+	leases *lease.Leases
 
 	webhookSecret string
 	relinkKey     []byte // MACs the relink buttons (relink.go)
@@ -208,6 +233,9 @@ type Bot struct {
 	adminCmds map[int64]bool         // site admins shown their commands
 	syncing   *syncRun               // the /sync pass running, if any
 	seen      *seenCache             // who was recorded seen in a group lately (seen.go)
+	// noEphemeral: chats that refused an ephemeral message, until when
+	// the bot answers there by DM (ephemeral.go).
+	noEphemeral map[int64]time.Time
 }
 
 // client is the Bot API client: go-telegram/bot for the methods it has,
@@ -252,6 +280,9 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 		metrics:   newBotMetrics(opts.Registerer),
 	}
 	b.c.onMigrate = b.followMigration
+	if b.leases = opts.Leases; b.leases == nil {
+		b.leases = opts.Store.Leases()
+	}
 	b.texts, err = newTexts(opts.Texts)
 	if err != nil {
 		return nil, fmt.Errorf("bot: texts: %w", err)
@@ -275,11 +306,20 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 			return nil, fmt.Errorf("bot: relink key: %w", err)
 		}
 	}
+	if opts.ConnectLater {
+		if err := b.connectOnce(ctx); errors.Is(err, ErrTokenRefused) {
+			return nil, err
+		} else if err != nil {
+			b.log.WarnContext(ctx, "Telegram's Bot API unreachable; retrying in the background", "err", err)
+		}
+		return b, nil
+	}
 	me, err := b.getMe(ctx)
 	if err != nil {
 		return nil, err
 	}
 	b.me = me
+	b.ready.Store(true)
 	return b, nil
 }
 
@@ -304,10 +344,22 @@ func (b *Bot) getMe(ctx context.Context) (tgmodels.User, error) {
 }
 
 // Username is the bot's @username, without the @.
-func (b *Bot) Username() string { return b.me.Username }
+// "" until Telegram answered getMe (Connected).
+func (b *Bot) Username() string {
+	if !b.ready.Load() {
+		return ""
+	}
+	return b.me.Username
+}
 
 // ID is the bot's Telegram user id.
-func (b *Bot) ID() int64 { return b.me.ID }
+// 0 until Telegram answered getMe (Connected).
+func (b *Bot) ID() int64 {
+	if !b.ready.Load() {
+		return 0
+	}
+	return b.me.ID
+}
 
 // WebhookSecret is the secret token Telegram sends with every webhook
 // delivery (derived from the master secret).
@@ -341,6 +393,9 @@ func (b *Bot) linkURL(ctx context.Context, memberID string, replace bool) (strin
 	if replace {
 		issue = b.opts.Tokens.IssueReplace
 	}
+	if !b.ready.Load() {
+		return "", time.Time{}, ErrNotConnected
+	}
 	tok, exp, err := issue(ctx, memberID, expect)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("issue link token: %w", err)
@@ -359,11 +414,24 @@ var allowedUpdates = []string{
 // ctx ends. It sets the webhook (or deletes it and polls), registers the
 // commands, and returns after its loops have stopped.
 func (b *Bot) Run(ctx context.Context) error {
+	if err := b.Connect(ctx); err != nil {
+		return err
+	}
 	if err := b.setCommands(ctx); err != nil {
 		b.log.WarnContext(ctx, "could not register the bot's commands; it works without them", "err", err)
 	}
-	if err := b.setTransport(ctx); err != nil {
-		return err
+	for wait := time.Second; ; wait = min(2*wait, connectBackoff) {
+		err := b.setTransport(ctx)
+		if err == nil {
+			break
+		}
+		if ae := apiErrorOf(err); ae != nil && ae.Code != http.StatusTooManyRequests && ae.Code < 500 || ctx.Err() != nil {
+			return err // a refusal (a webhook URL Telegram will not take) is for the owner to mend
+		}
+		b.log.WarnContext(ctx, "could not set the update transport; retrying", "retry_in", wait, "err", err)
+		if err := sleep(ctx, wait); err != nil {
+			return err
+		}
 	}
 	var wg sync.WaitGroup
 	run := func(name string, fn func(context.Context)) {

@@ -12,6 +12,7 @@ import (
 	tgbot "github.com/go-telegram/bot"
 	tgmodels "github.com/go-telegram/bot/models"
 
+	"github.com/karmagate/karmagate/lease"
 	"github.com/karmagate/karmagate/models"
 )
 
@@ -128,13 +129,14 @@ func (b *Bot) ensureJoinLink(ctx context.Context, row *models.ChatRow) (string, 
 	// orders this process's callers only). Another instance making it
 	// meanwhile is waited for, and its link used.
 	name := joinLinkLease(row.ChatKey)
+	var l lease.Lease
 	for {
-		held, err := b.store.AcquireLease(ctx, name, b.opts.Owner, joinLinkLeaseTTL)
-		if err != nil {
-			return "", fmt.Errorf("the join link lease of %s: %w", row.ChatKey, err)
-		}
-		if held {
+		l, err = b.leases.Acquire(ctx, name, b.opts.Owner, joinLinkLeaseTTL)
+		if err == nil {
 			break
+		}
+		if !errors.Is(err, lease.ErrHeld) {
+			return "", fmt.Errorf("the join link lease of %s: %w", row.ChatKey, err)
 		}
 		if err := sleep(ctx, 100*time.Millisecond); err != nil {
 			return "", err
@@ -146,9 +148,14 @@ func (b *Bot) ensureJoinLink(ctx context.Context, row *models.ChatRow) (string, 
 			return *cur.JoinLink, nil
 		}
 	}
+	// Held (and renewed) until the link is stored; the link is stored
+	// under the lease's fencing token, refused once another took it.
+	outer := ctx
+	ctx, stop := b.leases.Hold(outer, l, joinLinkLeaseTTL)
 	defer func() {
-		if err := b.store.ReleaseLease(context.WithoutCancel(ctx), name, b.opts.Owner); err != nil {
-			b.log.DebugContext(ctx, "release the join link lease", "chat", row.ChatKey, "err", err)
+		stop()
+		if err := b.leases.Release(context.WithoutCancel(outer), l); err != nil {
+			b.log.DebugContext(outer, "release the join link lease", "chat", row.ChatKey, "err", err)
 		}
 	}()
 	// Made by another instance before this one held the lease?

@@ -16,30 +16,18 @@ import (
 // to the bot (adminCommands): Telegram knows no chat with them before.
 func (b *Bot) setCommands(ctx context.Context) error {
 	people := peopleCommands
-
-	groupAdmins := []tgmodels.BotCommand{
-		{Command: "bind", Description: "Bind this group (site admins, or with a bind code)"},
-		{Command: "unbind", Description: "Stop gating this group (site admins, or with a bind code)"},
-		{Command: "pending", Description: "Removals held under dry run"},
-		{Command: "confirm", Description: "Carry out the held removals"},
-		{Command: "status", Description: "Who is inside: known, strangers, unknown"},
-		{Command: "welcome", Description: "Post and pin how to link, with a button"},
-		{Command: "audit", Description: "on: let a userbot account in to list who is inside"},
-	}
-	set := []struct {
-		scope    tgmodels.BotCommandScope
-		commands []tgmodels.BotCommand
-	}{
-		{&tgmodels.BotCommandScopeAllPrivateChats{}, people},
-		{&tgmodels.BotCommandScopeAllChatAdministrators{}, groupAdmins},
-	}
 	var errs []error
-	for _, s := range set {
-		if err := b.setCommandScope(ctx, s.scope, s.commands); err != nil {
+	if err := b.setCommandScope(ctx, &tgmodels.BotCommandScopeAllPrivateChats{}, people); err != nil {
+		errs = append(errs, err)
+		if ae := apiErrorOf(err); ae != nil && ae.Code == 404 {
+			return err // the server does not have the method at all
+		}
+	}
+	// In groups (commands_groups.go): /karma for everyone, answered to
+	// the asker alone; the admins' commands for admins.
+	for _, s := range groupCommandScopes {
+		if err := b.setGroupCommands(ctx, s.scope, s.commands); err != nil {
 			errs = append(errs, err)
-			if ae := apiErrorOf(err); ae != nil && ae.Code == 404 {
-				break // the server does not have the method at all
-			}
 		}
 	}
 	return errors.Join(errs...)

@@ -16,6 +16,12 @@
 // website issued with replace. A person who is no member is answered at
 // most once a minute (throttle.go).
 //
+// At a chat whose rules say door: app, the bot as guard bot shows someone
+// who does not qualify yet its Mini App (package door) instead of declining,
+// holds the request open in the outbox, approves it during a visit once
+// they qualify, and otherwise decides it as it would have at once
+// (door.go).
+//
 // Updates arrive by webhook (Options.WebhookURL) or long polling, and are
 // stored before they are acknowledged and processed after, in order per
 // user or group, so a crash loses none and processes none twice. Every call

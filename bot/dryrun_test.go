@@ -13,7 +13,7 @@ import (
 func (h *harness) groupSaid(c world.Chat) []string {
 	var out []string
 	for _, m := range h.sb.World().AllMessages() {
-		if m.ChannelID == c.ID && m.FromID == h.bot.ID() {
+		if m.ChannelID == c.ID && m.FromID == h.bot.ID() && m.ReceiverID == 0 { // not the ephemeral ones
 			out = append(out, m.Text)
 		}
 	}

@@ -29,6 +29,7 @@ func (b *Bot) Executors() map[string]worker.Executor {
 		models.ActionProbe:          worker.ExecutorFunc(b.execProbe),
 		models.ActionTellStranger:   worker.ExecutorFunc(b.execTellStranger),
 		models.ActionAuditPromote:   worker.ExecutorFunc(b.execAuditPromote),
+		models.ActionDoor:           worker.ExecutorFunc(b.execDoor),
 	}
 }
 
@@ -126,15 +127,24 @@ func (b *Bot) execInvite(ctx context.Context, a *models.Action) error {
 	if err != nil {
 		return err
 	}
-	if a.Attempts > 1 {
-		// An earlier attempt may have let them in before its outcome was
-		// lost (a crash, an answer that never came): look before acting.
-		mi, err := b.getMember(ctx, chatID, t.user)
-		if err == nil && mi.present() {
+	// Look before acting: an earlier attempt may have let them in before
+	// its outcome was lost (a crash, an answer that never came), or they
+	// were in the group before it was bound (/bind over a peopled group):
+	// no join link to a group they are in.
+	if mi, err := b.getMember(ctx, chatID, t.user); err == nil && mi.present() {
+		if a.Attempts > 1 {
 			b.metrics.retryChecked("invite", "already_done")
 			b.log.InfoContext(ctx, "invite retried: already in the chat; not repeated", "chat", a.ChatKey, "member", a.MemberExt, "attempt", a.Attempts)
 			return nil
 		}
+		if !mi.admin() {
+			if _, err := b.store.RecordMembership(ctx, chatID, t.user, true, "bot:invite"); err != nil {
+				return err
+			}
+		}
+		return worker.NothingToDo("already in the chat; no join link sent")
+	}
+	if a.Attempts > 1 {
 		b.metrics.retryChecked("invite", "repeated")
 	}
 	link, err := b.ensureJoinLink(ctx, t.row)
@@ -253,6 +263,7 @@ func (b *Bot) execRemove(ctx context.Context, a *models.Action) error {
 		} else {
 			b.log.DebugContext(ctx, "remove: not in the chat; nothing to do", "chat", a.ChatKey, "member", a.MemberExt, "status", mi.Status)
 		}
+		first := a.Attempts <= 1
 		if mi.Status == "kicked" {
 			if err := b.unban(ctx, chatID, t.user); err != nil {
 				return b.chatFailure(err)
@@ -261,10 +272,12 @@ func (b *Bot) execRemove(ctx context.Context, a *models.Action) error {
 		if t.member != nil {
 			b.revokeMemberLink(ctx, t.member.Member.ID, a.ChatKey, chatID, "")
 		}
-		if a.Attempts > 1 {
+		if !first {
 			return b.removalNotice(ctx, a, t)
 		}
-		return nil
+		// A first attempt that finds them out: they left, or were never in
+		// this group (a chat moved to another group since they joined).
+		return worker.NothingToDo("not in the chat (" + mi.Status + ")")
 	}
 	if a.Attempts > 1 {
 		b.metrics.retryChecked("remove", "repeated")

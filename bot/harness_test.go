@@ -77,6 +77,11 @@ type harnessOptions struct {
 	registry *prometheus.Registry
 	// profileURL is KARMAGATE_PROFILE_URL.
 	profileURL string
+	// doorURL and doorWait are bot.Options.DoorURL and DoorWait.
+	doorURL  string
+	doorWait time.Duration
+	// sharedClock runs the sandbox's world on the harness's clock too.
+	sharedClock bool
 }
 
 func newHarness(t testing.TB, spec string, o harnessOptions) *harness {
@@ -89,9 +94,12 @@ func newHarness(t testing.TB, spec string, o harnessOptions) *harness {
 		o.limits.PerPrivate = 0.95
 	}
 	o.sandbox.NoMTProto = true
+	clock := &clock{}
+	if o.sharedClock {
+		o.sandbox.Now = clock.Now
+	}
 	sb := sandboxtest.Start(t, o.sandbox)
 	db := modelstest.MustOpen(t, spec)
-	clock := &clock{}
 	store := models.NewStore(db, modelstest.MustRules(t, o.rules), models.Options{Now: clock.Now})
 	tokens, err := linking.NewTokens(linking.TokenOptions{Secret: secret, Store: store.Tokens(), Now: clock.Now})
 	if err != nil {
@@ -132,7 +140,7 @@ func (h *harness) start() {
 	bopts := bot.Options{Widget: widget, Sync: syncFn,
 		Token: sb.BotToken(), ServerURL: sb.BotAPIURL(), Store: store, Tokens: tokens, Secret: secret,
 		Admins: o.admins, WebhookURL: o.webhook, Now: clock.Now, PollTimeout: time.Second, Limits: o.limits, TagEvery: o.tagEvery, LogChat: o.logChat,
-		WakeWorkers: func() { pool.Wake() }, Logger: testLogger(t), ProfileURL: o.profileURL,
+		WakeWorkers: func() { pool.Wake() }, Logger: testLogger(t), DoorURL: o.doorURL, DoorWait: o.doorWait, ProfileURL: o.profileURL,
 	}
 	if o.registry != nil {
 		bopts.Registerer = o.registry

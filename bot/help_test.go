@@ -8,8 +8,9 @@ import (
 )
 
 // TestBot_HelpByWhoAsks (issue 17 #4): /help offers each person the
-// commands they may use — a member no /status that would refuse them, an
-// admin of a bound group its admin commands, a site admin theirs too.
+// commands they may use — a member /karma and no /status that would
+// refuse them, an admin of a bound group its admin commands, a site admin
+// theirs too.
 func TestBot_HelpByWhoAsks(t *testing.T) {
 	modelstest.Each(t, func(t *testing.T, spec string) {
 		h := newHarness(t, spec, harnessOptions{})
@@ -28,7 +29,7 @@ func TestBot_HelpByWhoAsks(t *testing.T) {
 			want     []string
 			wantNone []string
 		}{
-			{"a member", ann.ID, []string{"/start", "/unlink"}, []string{"/status", "/pending", "/sync"}},
+			{"a member", ann.ID, []string{"/start", "/unlink", "/karma"}, []string{"/status", "/pending", "/sync"}},
 			{"a group admin", owner.ID, []string{"/start", "/status", "/pending", "/confirm", "/who"}, []string{"/sync", "/setup"}},
 			{"a site admin", sam.ID, []string{"/status", "/pending", "/sync", "/setup", "/bind"}, nil},
 		} {

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/karmagate/karmagate/lease"
 	"github.com/karmagate/karmagate/models"
 	"github.com/karmagate/karmagate/worker"
 )
@@ -154,6 +155,11 @@ func (b *Bot) storeUntilDone(ctx context.Context, ups []models.Update) error {
 		if err == nil {
 			down.OK(ctx)
 			return nil
+		}
+		if errors.Is(err, lease.ErrLost) {
+			// Another instance polls now: it gets these updates again.
+			b.log.WarnContext(ctx, "poll: updates refused: the poller lease changed hands", "err", err)
+			return err
 		}
 		if err := sleep(ctx, down.Fail(ctx, err)); err != nil {
 			return err

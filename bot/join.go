@@ -51,6 +51,15 @@ func (b *Bot) onJoinRequest(ctx context.Context, u *update) error {
 	if !ok {
 		return nil
 	}
+	_, err = b.decideJoin(ctx, u, row, c, true)
+	return err
+}
+
+// decideJoin is onJoinRequest's decision for a gated chat, which it
+// returns ("" when the Mini App was shown instead); mayOpen lets a door:
+// app chat show its Mini App rather than decide now (door.go).
+func (b *Bot) decideJoin(ctx context.Context, u *update, row *models.ChatRow, c *gate.Chat, mayOpen bool) (string, error) {
+	r := u.ChatJoinRequest
 	var st *models.ChatState
 	var member *models.Member
 	v, err := b.store.MemberByTelegram(ctx, r.From.ID)
@@ -63,7 +72,7 @@ func (b *Bot) onJoinRequest(ctx context.Context, u *update) error {
 			}
 		}
 	case !errors.Is(err, models.ErrNotFound):
-		return errUpdate(u, err)
+		return "", errUpdate(u, err)
 	}
 	verdict := joinDecline
 	switch {
@@ -72,13 +81,26 @@ func (b *Bot) onJoinRequest(ctx context.Context, u *update) error {
 	case u.JoinQueryID != "" && c.OnViolation == gate.ViolationFlag:
 		verdict = joinQueue
 	}
+	if u.JoinQueryID != "" {
+		// The door (door.go): borderline people go to the admins; others
+		// who do not qualify yet may see the Mini App first.
+		if why, ok := b.borderline(c, member, st); ok {
+			verdict = joinQueue
+			b.log.InfoContext(ctx, "join request queued for the admins", "chat", row.ChatKey, "user", r.From.ID, "why", why)
+			if err := b.tellQueued(ctx, row, c, &r.From, why, u.key()); err != nil {
+				return "", errUpdate(u, err)
+			}
+		} else if verdict != joinApprove && mayOpen && b.openDoor(ctx, u, row, c) {
+			return "", nil
+		}
+	}
 	if err := b.answerJoin(ctx, u, verdict); err != nil {
-		return errUpdate(u, err)
+		return "", errUpdate(u, err)
 	}
 	b.metrics.join(verdict, u.JoinQueryID != "", time.Since(time.Unix(int64(r.Date), 0)))
 	b.log.InfoContext(ctx, "join request", "chat", row.ChatKey, "user", r.From.ID, "verdict", verdict, "guard", u.JoinQueryID != "")
 	if verdict != joinDecline {
-		return nil
+		return verdict, nil
 	}
 	d := textData{Chat: c.Title, Need: c.MinKarma}
 	var ext *string
@@ -101,12 +123,12 @@ func (b *Bot) onJoinRequest(ctx context.Context, u *update) error {
 		Key: "decline/" + u.key(), Kind: "join_declined", Text: b.texts.render(msgJoinDeclined, r.From.LanguageCode, d),
 	})
 	if err != nil {
-		return errUpdate(u, err)
+		return "", errUpdate(u, err)
 	}
 	if b.opts.WakeWorkers != nil {
 		b.opts.WakeWorkers()
 	}
-	return nil
+	return verdict, nil
 }
 
 // answerJoin carries out a verdict: through the request's query where

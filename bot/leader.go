@@ -2,9 +2,11 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"time"
 
+	"github.com/karmagate/karmagate/lease"
 	"github.com/karmagate/karmagate/worker"
 )
 
@@ -24,23 +26,17 @@ func (b *Bot) poll(ctx context.Context) {
 	down := worker.Outage{What: "poll: the poller lease", Logger: b.log, Now: b.opts.Now}
 	standby := false
 	for ctx.Err() == nil {
-		held, err := b.acquire(ctx, ttl)
-		if err != nil {
-			if ctx.Err() == nil {
-				_ = sleep(ctx, down.Fail(ctx, err))
-			}
-			continue
-		}
-		down.OK(ctx)
-		if !held {
-			if took := b.takeFromDead(ctx, ttl); took {
-				held = true
+		l, err := b.acquire(ctx, ttl)
+		if errors.Is(err, lease.ErrHeld) {
+			if took, ok := b.takeFromDead(ctx, l, ttl); ok {
+				l, err = took, nil
 			}
 		}
-		if !held {
+		switch {
+		case errors.Is(err, lease.ErrHeld):
+			down.OK(ctx)
 			if !standby {
-				holder, _ := b.store.LeaseHolder(ctx, PollerLease)
-				b.log.InfoContext(ctx, "poll: another instance polls getUpdates; standing by", "leader", holder.Owner, "until", holder.Until)
+				b.log.InfoContext(ctx, "poll: another instance polls getUpdates; standing by", "leader", l.Owner, "until", l.Until)
 				standby = true
 			}
 			// Look again about every second (at most four times per lease),
@@ -49,16 +45,23 @@ func (b *Bot) poll(ctx context.Context) {
 			// should resume within seconds.
 			_ = sleep(ctx, time.Duration(float64(min(ttl/4, time.Second))*(0.75+rand.Float64()/2)))
 			continue
+		case err != nil:
+			if ctx.Err() == nil {
+				_ = sleep(ctx, down.Fail(ctx, err))
+			}
+			continue
 		}
-		b.log.InfoContext(ctx, "poll: this instance polls getUpdates", "owner", b.opts.Owner, "lease", ttl)
+		down.OK(ctx)
+		b.log.InfoContext(ctx, "poll: this instance polls getUpdates", "owner", b.opts.Owner, "lease", ttl, "token", l.Token)
 		standby = false
-		b.lead(ctx, ttl)
-	}
-	// Hand the lease over at once on a clean shutdown.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if err := b.store.ReleaseLease(rctx, PollerLease, b.opts.Owner); err != nil {
-		b.log.DebugContext(rctx, "poll: release the poller lease", "err", err)
+		b.lead(ctx, l, ttl)
+		// Hand the lease over at once (a clean shutdown); a lease lost
+		// meanwhile is left to its new holder.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		if err := b.leases.Release(rctx, l); err != nil {
+			b.log.DebugContext(rctx, "poll: release the poller lease", "err", err)
+		}
+		cancel()
 	}
 }
 
@@ -67,68 +70,41 @@ func (b *Bot) poll(ctx context.Context) {
 // say), instead of waiting for its lease to run out. The holder is named
 // host:pid:random (worker.DefaultOwner); a holder of another host, or one
 // whose pid is alive (or cannot be probed), is waited for.
-func (b *Bot) takeFromDead(ctx context.Context, ttl time.Duration) bool {
-	holder, err := b.store.LeaseHolder(ctx, PollerLease)
-	if err != nil || holder.Owner == b.opts.Owner || !worker.DeadHere(holder.Owner) {
-		return false
+func (b *Bot) takeFromDead(ctx context.Context, holder lease.Lease, ttl time.Duration) (lease.Lease, bool) {
+	if holder.Owner == "" || holder.Owner == b.opts.Owner || !worker.DeadHere(holder.Owner) {
+		return lease.Lease{}, false
 	}
 	actx, cancel := context.WithTimeout(ctx, max(ttl/3, time.Second))
 	defer cancel()
-	took, err := b.store.TakeLeaseFrom(actx, PollerLease, holder.Owner, b.opts.Owner, ttl)
-	if err != nil || !took {
-		return false
+	l, err := b.leases.TakeFrom(actx, PollerLease, holder.Owner, b.opts.Owner, ttl)
+	if err != nil {
+		return lease.Lease{}, false
 	}
 	b.log.InfoContext(ctx, "poll: the last poller was a process of this host that is gone; taking over at once", "was", holder.Owner)
-	return true
+	return l, true
 }
 
-// acquire takes or renews the poller lease, waiting for the database at
-// most a third of the lease.
-func (b *Bot) acquire(ctx context.Context, ttl time.Duration) (bool, error) {
+// acquire takes the poller lease, waiting for the database at most a
+// third of the lease.
+func (b *Bot) acquire(ctx context.Context, ttl time.Duration) (lease.Lease, error) {
 	actx, cancel := context.WithTimeout(ctx, max(ttl/3, time.Second))
 	defer cancel()
-	return b.store.AcquireLease(actx, PollerLease, b.opts.Owner, ttl)
+	return b.leases.Acquire(actx, PollerLease, b.opts.Owner, ttl)
 }
 
-// lead polls while the lease is renewed, a few times per lease. It stops
-// polling when another instance took the lease, or when renewing has
-// failed for so long that the lease may have run out: from then on
-// another instance may poll, and two pollers would only fight with 409s.
-func (b *Bot) lead(ctx context.Context, ttl time.Duration) {
-	lctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		b.pollLoop(lctx)
-	}()
-	until := b.opts.Now().Add(ttl)
-	tick := time.NewTicker(max(ttl/4, 10*time.Millisecond))
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			<-done
-			return
-		case <-done:
-			return
-		case <-tick.C:
-		}
-		held, err := b.acquire(ctx, ttl)
-		switch {
-		case err == nil && held:
-			until = b.opts.Now().Add(ttl)
-			continue
-		case err == nil:
-			b.log.WarnContext(ctx, "poll: another instance holds the poller lease now; this one stops polling")
-		case b.opts.Now().Add(ttl / 4).Before(until):
-			b.log.DebugContext(ctx, "poll: renew the poller lease", "err", err)
-			continue
-		default:
-			b.log.WarnContext(ctx, "poll: could not renew the poller lease before it runs out; this instance stops polling", "err", err)
-		}
-		cancel()
-		<-done
-		return
+// lead polls while l is held (lease.Hold renews it). It stops polling
+// when another instance took the lease, or when no renewal was confirmed
+// in time: a fifth of the lease before it may run out, or before this
+// instance's heart may be judged stopped, whichever comes first. From then
+// on another instance may poll, and two pollers would only fight with
+// 409s. The updates it stores carry the lease's fencing token: once the
+// lease changed hands they are refused, and the offset does not move past
+// them.
+func (b *Bot) lead(ctx context.Context, l lease.Lease, ttl time.Duration) {
+	hctx, stop := b.leases.Hold(ctx, l, ttl)
+	defer stop()
+	b.pollLoop(hctx)
+	if lease.Lost(hctx) {
+		b.log.WarnContext(ctx, "poll: the poller lease is lost or could not be renewed in time; this instance stops polling", "err", context.Cause(hctx))
 	}
 }

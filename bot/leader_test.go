@@ -21,10 +21,10 @@ func TestBot_PollerElection(t *testing.T) {
 		// The harness's bot polls; a second instance stands by.
 		var b2 *bot.Bot
 		h.eventually("the first bot elected", func() bool {
-			l, err := h.store.LeaseHolder(h.ctx, bot.PollerLease)
-			return err == nil && l.Until.After(time.Now())
+			l, err := h.store.Leases().Holder(h.ctx, bot.PollerLease)
+			return err == nil && l.Owner != "" && l.Until.After(l.At)
 		})
-		first, err := h.store.LeaseHolder(h.ctx, bot.PollerLease)
+		first, err := h.store.Leases().Holder(h.ctx, bot.PollerLease)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -46,14 +46,14 @@ func TestBot_PollerElection(t *testing.T) {
 			t.Fatal("no answer while the first bot polls")
 		}
 		time.Sleep(2 * time.Second) // the standby looks at the lease several times
-		if l, err := h.store.LeaseHolder(h.ctx, bot.PollerLease); err != nil || l.Owner != first.Owner {
+		if l, err := h.store.Leases().Holder(h.ctx, bot.PollerLease); err != nil || l.Owner != first.Owner {
 			t.Fatalf("the lease moved while its holder ran: %+v %v", l, err)
 		}
 
 		// The poller stops (and hands the lease back): the standby polls.
 		h.stop()
 		h.eventually("the standby elected", func() bool {
-			l, err := h.store.LeaseHolder(context.Background(), bot.PollerLease)
+			l, err := h.store.Leases().Holder(context.Background(), bot.PollerLease)
 			return err == nil && l.Owner == "standby"
 		})
 		before := len(h.sb.Received(p.ID))

@@ -56,6 +56,8 @@ func (b *Bot) onMessage(ctx context.Context, u *update) error {
 		err = b.onSetup(ctx, u)
 	case "status", "rules", "who", "sync", "pending", "confirm", "exempt", "unexempt":
 		err = b.onAdminCommand(ctx, u, cmd, args)
+	case "karma":
+		err = b.onKarmaPrivate(ctx, u)
 	default:
 		err = b.sendHelp(ctx, u)
 	}
@@ -84,8 +86,10 @@ func (b *Bot) sendHelp(ctx context.Context, u *update) error {
 	return b.reply(ctx, u, from.ID, nil, text, nil)
 }
 
-// onGroupMessage handles /bind, /unbind, /pending and /confirm in a group;
-// the bot ignores everything else said in groups.
+// onGroupMessage handles /bind, /unbind, /pending and /confirm in a group,
+// and answers /karma, /status and /who, and someone who does not qualify
+// and speaks, to that person alone (karma.go); the bot ignores everything
+// else said in groups.
 func (b *Bot) onGroupMessage(ctx context.Context, u *update) error {
 	m := u.Message
 	if m.Chat.Type != tgmodels.ChatTypeSupergroup && m.Chat.Type != tgmodels.ChatTypeGroup {
@@ -97,9 +101,13 @@ func (b *Bot) onGroupMessage(ctx context.Context, u *update) error {
 	b.seeInGroup(ctx, m)
 	cmd, args, ok := b.command(m.Text)
 	if !ok {
-		return nil
+		return b.onGroupSpeech(ctx, u)
 	}
 	switch cmd {
+	case "karma":
+		return b.onKarma(ctx, u)
+	case "status", "who":
+		return b.onGroupAdminQuery(ctx, u, cmd, args)
 	case "bind":
 		return b.onBind(ctx, u, args)
 	case "unbind":
@@ -110,8 +118,6 @@ func (b *Bot) onGroupMessage(ctx context.Context, u *update) error {
 		return b.onWelcome(ctx, u)
 	case "audit":
 		return b.onAudit(ctx, u, args)
-	case "status":
-		return b.onGroupStatus(ctx, u)
 	}
 	return nil
 }

@@ -44,21 +44,3 @@ func peopleText(p models.People) string {
 	return fmt.Sprintf("  people inside besides the admins: %d · known to karmagate: %d · strangers: %d · unknown: %d",
 		*p.Inside, p.Known, p.Strangers, *p.Unknown())
 }
-
-// onGroupStatus answers /status in a bound group, for its admins and the
-// site's: the chat's status, and who is inside.
-func (b *Bot) onGroupStatus(ctx context.Context, u *update) error {
-	m := u.Message
-	row, ok, err := b.groupAdminRow(ctx, u, "status")
-	if !ok || err != nil {
-		return err
-	}
-	if _, err := b.PeopleInside(ctx, row.ChatKey); err != nil {
-		b.log.WarnContext(ctx, "count the people inside", "chat", row.ChatKey, "err", err)
-	}
-	text, err := b.statusText(ctx, []models.ChatRow{*row}) // with the people inside (peopleText)
-	if err != nil {
-		return err
-	}
-	return b.groupReply(ctx, u, m.Chat.ID, text)
-}

@@ -47,6 +47,8 @@ var refusals = []refusal{
 	{"USER_KICKED", failBannedInChat, "the chat's admins banned the person", "not let in over the admins' ban: logged, not retried"},
 	{"USERS_TOO_MUCH", failChatFull, "the group is at Telegram's member limit", "the invite waits 15 minutes (someone may leave) and is tried again"},
 	{"group chat was upgraded to a supergroup chat", failMigrated, "the basic group became a supergroup (parameters.migrate_to_chat_id)", "the chat is rebound to the supergroup's id, its state kept, an audit event written; the call is made again there"},
+	{"ephemeral messages are not allowed in the chat", failNoEphemeral, "the chat does not allow bots' ephemeral messages (Bot API 10.2; the sandbox's wording, Telegram publishes none)", "the answer goes by DM instead, and the chat gets none for 10 minutes"},
+	{"ephemeral messages can't be sent to private chats", failNoEphemeral, "an ephemeral message is for groups only", "the answer goes by DM instead"},
 	{"message is too long", failRefused, "a text above 4096 UTF-16 code units", "never met: texts are cut to 4096 before sending"},
 	{"TAG_EMOJI_NOT_ALLOWED", failRefused, "a member tag with emoji", "never met: emoji are stripped from tags before sending"},
 	{"TAG_INVALID", failRefused, "a member tag over 16 characters", "never met: tags are cut to 16 before sending"},

@@ -29,6 +29,7 @@ const (
 	msgAccessGained   = "access_gained"
 	msgApproved       = "approved"
 	msgFlagged        = "flagged"
+	msgDoorQueued     = "door_queued" // a borderline join request left to the admins (door.go)
 	msgStrangerOut    = "stranger_removed"
 	msgGraceStarted   = "grace_started"
 	msgAccessLost     = "access_lost"
@@ -92,6 +93,19 @@ type textData struct {
 	// Unreachable: the account asked to confirm a relink blocked the bot
 	// or is gone, as far as the bot knows.
 	Unreachable bool
+	// Standing (/karma, karma.go): linked or not, the member's website
+	// groups, the groups the chat asks for, the bar to stay (when it
+	// differs), the karma missing, no group that fits, and the state.
+	Linked     bool
+	Groups     string
+	Wants      string
+	LeaveBelow int64
+	Short      int64
+	NoGroup    bool
+	Qualifies  bool
+	InChat     bool
+	Exempt     bool
+	Grace      bool
 }
 
 // removalLine is one held removal in /pending.
@@ -176,6 +190,10 @@ var builtinTexts = map[string]map[string]string{
 		"en": "{{.Name}} ({{.User}}) is in {{.Chat}} but does not qualify: {{.Reason}}. The chat flags rather than removes (on_violation: flag); decide yourself.",
 		"ru": "{{.Name}} ({{.User}}) состоит в {{.Chat}}, но не проходит: {{.Reason}}. Группа только отмечает таких (on_violation: flag); решите сами.",
 	},
+	msgDoorQueued: {
+		"en": "{{.Name}} ({{.User}}) asks to join {{.Chat}}, and the request waits for you: {{.Reason}}.",
+		"ru": "{{.Name}} ({{.User}}) просится в группу {{.Chat}}, заявка ждёт вашего решения: {{.Reason}}.",
+	},
 	msgStrangerOut: {
 		"en": "You were removed from {{.Chat}}: it is for members of the website who qualify, and this Telegram account is not linked to one. Link it from your profile on the website.",
 		"ru": "Вас удалили из группы {{.Chat}}: она для участников сайта, которые проходят по правилам, а этот Telegram ни к кому не привязан. Привяжите его в профиле на сайте.",
@@ -259,12 +277,12 @@ var builtinTexts = map[string]map[string]string{
 		"ru": "Команду /{{.Command}} могут использовать только администраторы группы и сайта.",
 	},
 	msgHelp: {
-		"en": "I let website members into its private groups.\n/start — how to link your Telegram\n/unlink — unlink this Telegram account\nYour standing in each group, and its join link, are on your profile page on the website.",
-		"ru": "Я впускаю участников сайта в его закрытые группы.\n/start — как привязать Telegram\n/unlink — отвязать этот Telegram\nВаш статус в каждой группе и ссылка для входа — в вашем профиле на сайте.",
+		"en": "I let website members into its private groups.\n/start — how to link your Telegram\n/unlink — unlink this Telegram account\n/karma — in a gated group: your standing there (only you see the answer); here: in every group\nYour standing in each group, and its join link, are on your profile page on the website.",
+		"ru": "Я впускаю участников сайта в его закрытые группы.\n/start — как привязать Telegram\n/unlink — отвязать этот Telegram\n/karma — в закрытой группе: ваш статус в ней (ответ видите только вы); здесь: во всех группах\nВаш статус в каждой группе и ссылка для входа — в вашем профиле на сайте.",
 	},
 	msgHelpChatAdmin: {
-		"en": "\n\nFor the groups you administer:\n/status [chat] — who is in, who should be, what is pending\n/rules — their rules\n/who <member or @user> — a member's standing there\n/pending [chat], /confirm [chat] — removals held\n/exempt, /unexempt <member> <chat> — always let in, or not\nIn the group: /status — who is inside; /welcome — post and pin how to link",
-		"ru": "\n\nДля групп, где вы администратор:\n/status [чат] — кто внутри, кто должен быть, что ожидает\n/rules — их правила\n/who <участник или @user> — статус участника\n/pending [чат], /confirm [чат] — отложенные удаления\n/exempt, /unexempt <участник> <чат> — всегда впускать или нет\nВ группе: /status — кто внутри; /welcome — закрепить, как привязаться",
+		"en": "\n\nFor the groups you administer (/status and /who also in the group, answered to you alone):\n/status [chat] — who is in, who should be, what is pending\n/rules — their rules\n/who <member or @user> — a member's standing there\n/pending [chat], /confirm [chat] — removals held\n/exempt, /unexempt <member> <chat> — always let in, or not\nIn the group: /welcome — post and pin how to link; /audit on — let a userbot account in to list who is inside",
+		"ru": "\n\nДля групп, где вы администратор (/status и /who — и в самой группе, ответ видите только вы):\n/status [чат] — кто внутри, кто должен быть, что ожидает\n/rules — их правила\n/who <участник или @user> — статус участника\n/pending [чат], /confirm [чат] — отложенные удаления\n/exempt, /unexempt <участник> <чат> — всегда впускать или нет\nВ группе: /welcome — закрепить, как привязаться; /audit on — впустить аккаунт для аудита",
 	},
 	msgHelpSiteAdmin: {
 		"en": "\n\nAs a site admin:\n/status, /rules, /who — for every gated chat\n/setup — bind a group you pick\n/bind <chat key> — in a group, bind it; /unbind to release it\n/sync — a full reconcile pass now",

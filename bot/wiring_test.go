@@ -149,13 +149,12 @@ func TestBot_PollerStepsDown(t *testing.T) {
 		go func() { defer wg.Done(); _ = b.Run(ctx) }()
 		t.Cleanup(func() { cancel(); wg.Wait() })
 		h.eventually("lead polls", func() bool {
-			l, err := h.store.LeaseHolder(context.Background(), bot.PollerLease)
+			l, err := h.store.Leases().Holder(context.Background(), bot.PollerLease)
 			return err == nil && l.Owner == "lead"
 		})
 		// Another instance takes the lease (its holder looked dead to it).
-		took, err := h.store.TakeLeaseFrom(context.Background(), bot.PollerLease, "lead", "thief", time.Hour)
-		if err != nil || !took {
-			t.Fatalf("take the lease: %v %v", took, err)
+		if _, err := h.store.Leases().TakeFrom(context.Background(), bot.PollerLease, "lead", "thief", time.Hour); err != nil {
+			t.Fatalf("take the lease: %v", err)
 		}
 		stolen := time.Now()
 		time.Sleep(4 * time.Second) // two whole leases: eight renewals
@@ -190,14 +189,15 @@ func TestBot_SyncOneAtATimeAcrossInstances(t *testing.T) {
 	sam := h.person("Sam", "site_admin")
 	h.opts.admins = []int64{sam.ID}
 	h = h.restart()
-	if ok, err := h.store.AcquireLease(h.ctx, bot.SyncLease, "another-instance", time.Hour); err != nil || !ok {
-		t.Fatalf("the other instance's pass: %v %v", ok, err)
+	other, err := h.store.Leases().Acquire(h.ctx, bot.SyncLease, "another-instance", time.Hour)
+	if err != nil {
+		t.Fatalf("the other instance's pass: %v", err)
 	}
 	got := h.reply(sam.ID, "/sync")
 	if !strings.Contains(got, "already running on another instance") || !strings.Contains(got, "started at") {
 		t.Errorf("/sync while another instance runs a pass = %q", got)
 	}
-	if err := h.store.ReleaseLease(h.ctx, bot.SyncLease, "another-instance"); err != nil {
+	if err := h.store.Leases().Release(h.ctx, other); err != nil {
 		t.Fatal(err)
 	}
 	if got := h.reply(sam.ID, "/sync"); !strings.Contains(got, "Reconciled: pass done") {

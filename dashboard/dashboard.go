@@ -120,6 +120,9 @@ type Options struct {
 	// BindCodes issues bind codes from the overview's chat rows; nil: no
 	// button.
 	BindCodes BindCoder
+	// Telegram says whether the bot reached Telegram, for the overview's
+	// first-run steps; nil: that step is never ticked.
+	Telegram Telegram
 	// SessionTTL is how long a sign-in lasts; 12 hours by default.
 	SessionTTL time.Duration
 	Logger     *slog.Logger
@@ -133,6 +136,7 @@ type Server struct {
 	userbots Userbots
 	removals RemovalConfirmer
 	bindCode BindCoder
+	telegram Telegram
 	creds    *credentials
 	sessions SessionStore
 	keys     sessionKeys
@@ -186,6 +190,7 @@ func New(opts Options) (*Server, error) {
 		userbots: opts.Userbots,
 		removals: opts.Removals,
 		bindCode: opts.BindCodes,
+		telegram: opts.Telegram,
 		creds:    creds,
 		sessions: opts.Sessions,
 		keys:     newSessionKeys(opts.Secret, opts.SessionTTL),

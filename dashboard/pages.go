@@ -32,6 +32,9 @@ type overviewData struct {
 	// the store lists them.
 	Instances []models.InstanceView
 	Alive     int
+	// FirstRun walks the owner through the first steps until all are
+	// done; nil then.
+	FirstRun *firstRun
 }
 
 // instanceLister lists the karmagate processes (models.Store does).
@@ -49,7 +52,7 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request, sess *sess
 		return err
 	}
 	d := overviewData{Overview: ov, Waiting: ov.Outbox[models.ActionPending] + ov.Outbox[models.ActionRunning], Recent: recent,
-		BindCodes: s.bindCode != nil}
+		BindCodes: s.bindCode != nil, FirstRun: newFirstRun(ov, s.telegram)}
 	for _, c := range ov.Chats {
 		d.InChats += c.InChat
 	}

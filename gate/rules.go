@@ -55,6 +55,12 @@ type Chat struct {
 	// Strangers is what happens to people inside whom no member is linked
 	// to (strangers:, strangers.go).
 	Strangers Strangers
+	// Door is what a join request meets (door:): DoorSilent, the bot's
+	// answer alone, or DoorApp, the guard bot's Mini App first.
+	Door Door
+	// Review queues borderline requests for the chat's admins (review:
+	// true) instead of deciding them.
+	Review bool
 
 	mask  uint64              // bit set of Groups in Rules.groupBits
 	group map[string]struct{} // fallback when the rules name more than 64 groups
@@ -395,7 +401,7 @@ func (p parser) str(v *yaml.Node, what string, max int) (string, error) {
 }
 
 func (p parser) chat(key string, n *yaml.Node, r *Rules) (*Chat, error) {
-	c := &Chat{Key: key, OnViolation: ViolationRemove}
+	c := &Chat{Key: key, OnViolation: ViolationRemove, Door: DoorSilent}
 	where := "chats." + key
 	var haveMin, haveLeave, haveGroups bool
 	err := p.mapping(n, where, func(field string, k, v *yaml.Node) error {
@@ -462,8 +468,15 @@ func (p parser) chat(key string, n *yaml.Node, r *Rules) (*Chat, error) {
 			c.MaxRemovals, err = p.removalCap(v, where+".max_removals")
 		case "strangers":
 			c.Strangers, err = p.strangers(v, where+".strangers")
+		case "door":
+			c.Door, err = p.door(v, where+".door")
+		case "review":
+			if v.Kind != yaml.ScalarNode || (v.Value != "true" && v.Value != "false") {
+				return p.errf(v, "%s.review must be true or false", where)
+			}
+			c.Review = v.Value == "true"
 		default:
-			return p.errf(k, "%s: unknown field %q (expected title, about, groups, min_karma, leave_below, grace, on_violation, tag, personal_links, dry_run, max_removals, strangers)", where, field)
+			return p.errf(k, "%s: unknown field %q (expected title, about, groups, min_karma, leave_below, grace, on_violation, tag, personal_links, dry_run, max_removals, strangers, door, review)", where, field)
 		}
 		return err
 	})

@@ -2,9 +2,11 @@ package models_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
+	"github.com/karmagate/karmagate/lease"
 	"github.com/karmagate/karmagate/models"
 	"github.com/karmagate/karmagate/models/modelstest"
 )
@@ -41,11 +43,11 @@ func TestStore_InstancesFreeTheWorkOfTheDead(t *testing.T) {
 		if got, _ := f.store.ClaimActions(ctx, "alive", 10, time.Minute); len(got) != 0 {
 			t.Fatalf("claimed %d actions held by living or unregistered owners", len(got))
 		}
-		if ok, err := f.store.AcquireLease(ctx, "poller", "silent", time.Minute); err != nil || !ok {
-			t.Fatalf("poller lease: %v %v", ok, err)
+		if _, err := f.store.Leases().Acquire(ctx, "poller", "silent", time.Minute); err != nil {
+			t.Fatalf("poller lease: %v", err)
 		}
-		if ok, _ := f.store.AcquireLease(ctx, "poller", "alive", time.Minute); ok {
-			t.Fatal("took the poller lease from a living holder")
+		if _, err := f.store.Leases().Acquire(ctx, "poller", "alive", time.Minute); !errors.Is(err, lease.ErrHeld) {
+			t.Fatalf("took the poller lease from a living holder: %v", err)
 		}
 		// silent's heart stops.
 		if err := models.AgeHeartbeat(ctx, f.store, "silent", models.InstanceStale+time.Second); err != nil {
@@ -55,8 +57,8 @@ func TestStore_InstancesFreeTheWorkOfTheDead(t *testing.T) {
 		if err != nil || len(got) != 1 || got[0].ID != held[0].ID {
 			t.Fatalf("after silent's heart stopped, claimed %v %v; want its action", got, err)
 		}
-		if ok, err := f.store.AcquireLease(ctx, "poller", "alive", time.Minute); err != nil || !ok {
-			t.Fatalf("the poller lease of a silent holder: %v %v; want taken", ok, err)
+		if _, err := f.store.Leases().Acquire(ctx, "poller", "alive", time.Minute); err != nil {
+			t.Fatalf("the poller lease of a silent holder: %v; want taken", err)
 		}
 		// The silent process cannot settle what was taken from it.
 		if err := f.store.CompleteAction(ctx, held[0].ID, "silent", "test"); err == nil {

@@ -4,109 +4,70 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/karmagate/karmagate/lease"
 	"github.com/karmagate/karmagate/models"
 	"github.com/karmagate/karmagate/models/modelstest"
 )
 
-// TestStore_Leases: a named lease has one holder at a time; the holder
-// renews it; another takes it only once it ran out or was released.
-func TestStore_Leases(t *testing.T) {
+// TestStore_LeasesOfSilentHearts: the store's leases free a holder whose
+// heart has been silent for models.InstanceStale, before its lease runs
+// out; the silent holder's writes under its token are refused from then
+// on, and its successor's go through. Taking or renewing a lease beats the
+// holder's heart.
+func TestStore_LeasesOfSilentHearts(t *testing.T) {
 	modelstest.Each(t, func(t *testing.T, spec string) {
 		f := newFixture(t, spec)
 		ctx := context.Background()
-		const ttl = 15 * time.Second
-		steps := []struct {
-			name    string
-			advance time.Duration
-			owner   string
-			release bool
-			want    bool
-		}{
-			{"the first takes it", 0, "a", false, true},
-			{"another is refused", 0, "b", false, false},
-			{"the holder renews", 10 * time.Second, "a", false, true},
-			{"still refused before the renewed end", 10 * time.Second, "b", false, false},
-			{"taken once it ran out", 6 * time.Second, "b", false, true},
-			{"the old holder is refused", 0, "a", false, false},
-			{"released by its holder", 0, "b", true, false},
-			{"free at once after a release", 0, "a", false, true},
-		}
-		for _, s := range steps {
-			f.clock.Advance(s.advance)
-			if s.release {
-				if err := f.store.ReleaseLease(ctx, "poller", "x"); err != nil {
-					t.Fatalf("%s: release by a non-holder: %v", s.name, err)
-				}
-				if l, err := f.store.LeaseHolder(ctx, "poller"); err != nil || l.Owner != "b" {
-					t.Fatalf("%s: a non-holder released the lease: %+v %v", s.name, l, err)
-				}
-				if err := f.store.ReleaseLease(ctx, "poller", s.owner); err != nil {
-					t.Fatalf("%s: %v", s.name, err)
-				}
-				if _, err := f.store.LeaseHolder(ctx, "poller"); !errors.Is(err, models.ErrNotFound) {
-					t.Fatalf("%s: after release: %v", s.name, err)
-				}
-				continue
-			}
-			got, err := f.store.AcquireLease(ctx, "poller", s.owner, ttl)
-			if err != nil || got != s.want {
-				t.Fatalf("%s: AcquireLease(%s) = %v, %v; want %v", s.name, s.owner, got, err, s.want)
-			}
-			if got {
-				l, err := f.store.LeaseHolder(ctx, "poller")
-				if err != nil || l.Owner != s.owner || !l.Until.Equal(f.clock.Now().UTC().Add(ttl).Truncate(time.Microsecond)) {
-					t.Fatalf("%s: holder %+v %v", s.name, l, err)
-				}
+		for _, o := range []string{"A", "B"} {
+			if err := f.store.Heartbeat(ctx, models.Instance{Owner: o, Host: "h", PID: 1, Version: "test"}); err != nil {
+				t.Fatal(err)
 			}
 		}
-		// Taken from a holder known to be dead, before its lease ran out;
-		// never from another holder, nor when nobody holds it.
-		for _, tc := range []struct {
-			name, from, owner string
-			want              bool
-		}{
-			{"not from someone else", "b", "c", false},
-			{"from the holder, before it ran out", "a", "c", true},
-			{"not from the old holder again", "a", "d", false},
-		} {
-			got, err := f.store.TakeLeaseFrom(ctx, "poller", tc.from, tc.owner, ttl)
-			if err != nil || got != tc.want {
-				t.Fatalf("%s: TakeLeaseFrom(%s → %s) = %v, %v", tc.name, tc.from, tc.owner, got, err)
-			}
+		ls := f.store.Leases()
+		a, err := ls.Acquire(ctx, "poller", "A", time.Hour)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if got, err := f.store.TakeLeaseFrom(ctx, "nobody", "a", "c", ttl); err != nil || got {
-			t.Fatalf("took a lease nobody held: %v %v", got, err)
+		save := func(l lease.Lease, id int64) error {
+			_, err := f.store.SaveUpdates(lease.WithFence(ctx, l), []models.Update{{UpdateID: id, Lane: 1, Kind: "message", Payload: fmt.Sprintf(`{"update_id":%d}`, id)}})
+			return err
 		}
-		if _, err := f.store.AcquireLease(ctx, "poller", "has space", ttl); err == nil {
-			t.Error("an owner with a space was accepted")
+		// A renewal beats A's heart: aged, then renewed, A is alive.
+		if err := models.AgeHeartbeat(ctx, f.store, "A", models.InstanceStale+time.Second); err != nil {
+			t.Fatal(err)
 		}
-
-		// Many instances at once on a lease nobody holds: one wins.
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		winners := 0
-		for i := range 8 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				ok, err := f.store.AcquireLease(ctx, "race", fmt.Sprintf("i%d", i), ttl)
-				if err != nil {
-					t.Errorf("instance %d: %v", i, err)
-				}
-				if ok {
-					mu.Lock()
-					winners++
-					mu.Unlock()
-				}
-			}()
+		if a, err = ls.Renew(ctx, a, time.Hour); err != nil {
+			t.Fatal(err)
 		}
-		wg.Wait()
-		if winners != 1 {
-			t.Errorf("%d instances hold the lease, want 1", winners)
+		if _, err := ls.Acquire(ctx, "poller", "B", time.Hour); !errors.Is(err, lease.ErrHeld) {
+			t.Fatalf("taken from a holder that just renewed: %v", err)
+		}
+		if err := save(a, 1); err != nil {
+			t.Fatal(err)
+		}
+		// A's heart stops.
+		if err := models.AgeHeartbeat(ctx, f.store, "A", models.InstanceStale+time.Second); err != nil {
+			t.Fatal(err)
+		}
+		b, err := ls.Acquire(ctx, "poller", "B", time.Hour)
+		if err != nil || b.Token != a.Token+1 {
+			t.Fatalf("the lease of a silent heart: %+v %v; want taken with the next token", b, err)
+		}
+		if err := save(a, 2); !errors.Is(err, lease.ErrLost) {
+			t.Fatalf("the silent holder's late write: %v; want lease.ErrLost", err)
+		}
+		if err := save(b, 3); err != nil {
+			t.Fatalf("the successor's write: %v", err)
+		}
+		var ids []int64
+		if err := f.store.DB().Gorm().Raw("SELECT update_id FROM updates ORDER BY update_id").Scan(&ids).Error; err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(ids) != "[1 3]" {
+			t.Errorf("stored %v; want [1 3]", ids)
 		}
 	})
 }

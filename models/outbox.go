@@ -65,6 +65,17 @@ var ErrLeaseLost = errors.New("action lease lost")
 // member's chat state on (invite → invited, remove → removed), unless a
 // later decision has superseded the one that queued it.
 func (s *Store) CompleteAction(ctx context.Context, id int64, owner, actor string) error {
+	return s.completeAction(ctx, id, owner, actor, "")
+}
+
+// CompleteActionNoop is CompleteAction for an action that needed nothing
+// done (the person was not in the chat to remove): the audit trail says
+// "remove: nothing to do: WHY" instead of "remove done".
+func (s *Store) CompleteActionNoop(ctx context.Context, id int64, owner, actor, why string) error {
+	return s.completeAction(ctx, id, owner, actor, why)
+}
+
+func (s *Store) completeAction(ctx context.Context, id int64, owner, actor, noop string) error {
 	return s.settle(ctx, id, owner, func(tx *gorm.DB, a *Action, now time.Time) error {
 		a.Status = ActionDone
 		var next gate.State
@@ -99,8 +110,11 @@ func (s *Store) CompleteAction(ctx context.Context, id int64, owner, actor strin
 				return err
 			}
 		}
-		return tx.Create(&Event{At: now, Actor: actor, Kind: EventActionDone, MemberExt: &a.MemberExt, ChatKey: &a.ChatKey,
-			Detail: fmt.Sprintf("%s done after %d attempt(s)", a.Kind, a.Attempts)}).Error
+		detail := fmt.Sprintf("%s done after %d attempt(s)", a.Kind, a.Attempts)
+		if noop != "" {
+			detail = Truncate(fmt.Sprintf("%s: nothing to do: %s", a.Kind, noop), 1000)
+		}
+		return tx.Create(&Event{At: now, Actor: actor, Kind: EventActionDone, MemberExt: &a.MemberExt, ChatKey: &a.ChatKey, Detail: detail}).Error
 	})
 }
 

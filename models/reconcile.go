@@ -370,64 +370,20 @@ func (s *Store) RecordReconcile(ctx context.Context, actor, detail string) error
 	})
 }
 
-// The scheduled pass's lease and last run, in the meta table.
-const (
-	metaReconcileLease = "reconcile_lease" // "owner|until (unix ns)", or "" when free
-	metaReconcileLast  = "reconcile_last"  // start of the last scheduled pass (unix ns)
-)
+// metaReconcileLast is the meta key of when the last scheduled pass
+// started (unix ns); the pass's lease is lease.Leases' (worker.ReconcileLease).
+const metaReconcileLast = "reconcile_last"
 
-// ClaimReconcile takes the lease of the scheduled reconcile pass for
-// owner, for ttl, when a pass is due: none started within every before now
-// (every 0: due whenever the lease is free) and no other owner holds an
-// unexpired lease. It reports whether owner holds the lease now: then it
-// runs the pass and calls FinishReconcile. With several instances on one
-// database, one runs each scheduled pass.
-func (s *Store) ClaimReconcile(ctx context.Context, owner string, every, ttl time.Duration) (bool, error) {
-	if strings.Contains(owner, "|") {
-		return false, fmt.Errorf("reconcile lease owner %q: must not contain |", owner)
-	}
-	var ok bool
-	err := s.inTx(ctx, func(tx *gorm.DB) error {
-		ok = false
-		now := s.clock()
-		lease, last, err := s.lockReconcileMeta(tx)
-		if err != nil {
-			return err
-		}
-		if every > 0 && !last.IsZero() && now.Sub(last) < every {
-			return nil
-		}
-		if who, until := parseReconcileLease(lease); who != "" && who != owner && now.Before(until) {
-			if dead, err := s.ownerDead(tx, who); err != nil || !dead {
-				return err
-			}
-		}
-		v := fmt.Sprintf("%s|%d", owner, now.Add(ttl).UnixNano())
-		if err := tx.Model(&metaRow{}).Where("k = ?", metaReconcileLease).Update("v", v).Error; err != nil {
-			return fmt.Errorf("take reconcile lease: %w", err)
-		}
-		ok = true
-		return nil
-	})
-	return ok, err
-}
-
-// FinishReconcile records that owner's scheduled pass, started at started,
-// is over, and frees the lease if owner still holds it.
-func (s *Store) FinishReconcile(ctx context.Context, owner string, started time.Time) error {
+// MarkReconciled records that a scheduled pass, started at started (the
+// database's clock), is over: the next is due Every after it. Under the
+// pass's lease (lease.WithFence on ctx) it is refused once another
+// instance took the lease, whose pass then counts.
+func (s *Store) MarkReconciled(ctx context.Context, started time.Time) error {
 	return s.inTx(ctx, func(tx *gorm.DB) error {
-		lease, _, err := s.lockReconcileMeta(tx)
+		row := metaRow{K: metaReconcileLast, V: fmt.Sprint(started.UTC().UnixNano())}
+		err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "k"}}, DoUpdates: clause.AssignmentColumns([]string{"v"})}).Create(&row).Error
 		if err != nil {
-			return err
-		}
-		if who, _ := parseReconcileLease(lease); who != owner {
-			return nil // lost to another instance: its pass counts
-		}
-		if err := tx.Model(&metaRow{}).Where("k = ?", metaReconcileLast).Update("v", fmt.Sprint(started.UTC().UnixNano())).Error; err != nil {
 			return fmt.Errorf("record reconcile pass: %w", err)
-		}
-		if err := tx.Model(&metaRow{}).Where("k = ?", metaReconcileLease).Update("v", "").Error; err != nil {
-			return fmt.Errorf("free reconcile lease: %w", err)
 		}
 		return nil
 	})
@@ -445,35 +401,6 @@ func (s *Store) LastReconcile(ctx context.Context) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("read last reconcile: %w", err)
 	}
 	return parseNanos(row.V), nil
-}
-
-// lockReconcileMeta creates the lease rows if need be and locks them.
-func (s *Store) lockReconcileMeta(tx *gorm.DB) (lease string, last time.Time, err error) {
-	rows := []metaRow{{K: metaReconcileLease, V: ""}, {K: metaReconcileLast, V: ""}}
-	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error; err != nil {
-		return "", time.Time{}, fmt.Errorf("create reconcile lease: %w", err)
-	}
-	var got []metaRow
-	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("k IN ?", []string{metaReconcileLease, metaReconcileLast}).Find(&got).Error; err != nil {
-		return "", time.Time{}, fmt.Errorf("lock reconcile lease: %w", err)
-	}
-	for _, r := range got {
-		switch r.K {
-		case metaReconcileLease:
-			lease = r.V
-		case metaReconcileLast:
-			last = parseNanos(r.V)
-		}
-	}
-	return lease, last, nil
-}
-
-func parseReconcileLease(v string) (owner string, until time.Time) {
-	who, ns, ok := strings.Cut(v, "|")
-	if !ok {
-		return "", time.Time{}
-	}
-	return who, parseNanos(ns)
 }
 
 func parseNanos(v string) time.Time {

@@ -2,9 +2,11 @@ package models_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
+	"github.com/karmagate/karmagate/lease"
 	"github.com/karmagate/karmagate/models"
 	"github.com/karmagate/karmagate/models/modelstest"
 )
@@ -61,46 +63,42 @@ func TestStore_ReplanEvery(t *testing.T) {
 	})
 }
 
-// TestStore_ClaimReconcile: the scheduled pass's lease goes to one owner
-// at a time, is due again only after every, and passes to another owner
-// once it expires.
-func TestStore_ClaimReconcile(t *testing.T) {
+// TestStore_MarkReconciled: the end of a scheduled pass is recorded under
+// the reconcile lease's fencing token: by its holder, and not by a holder
+// that lost the lease to another instance (its late record is refused).
+func TestStore_MarkReconciled(t *testing.T) {
 	modelstest.Each(t, func(t *testing.T, spec string) {
 		f := newFixture(t, spec)
 		ctx := context.Background()
-		claim := func(owner string, want bool) {
-			t.Helper()
-			got, err := f.store.ClaimReconcile(ctx, owner, time.Hour, 10*time.Minute)
-			if err != nil || got != want {
-				t.Fatalf("claim by %s at %s: %v, %v; want %v", owner, f.clock.Now().Format(time.TimeOnly), got, err, want)
-			}
-		}
-		claim("a", true)
-		claim("b", false) // a holds it
-		f.clock.Advance(9 * time.Minute)
-		claim("a", true) // a renews it
-		f.clock.Advance(9 * time.Minute)
-		claim("b", false) // renewed: not expired
-		started := f.clock.Now()
-		if err := f.store.FinishReconcile(ctx, "a", started); err != nil {
+		ls := f.store.Leases()
+		a, err := ls.Acquire(ctx, "reconcile", "a", time.Minute)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if last, err := f.store.LastReconcile(ctx); err != nil || !last.Equal(started) {
-			t.Fatalf("last pass: %v, %v", last, err)
-		}
-		claim("b", false) // not due for an hour
-		f.clock.Advance(61 * time.Minute)
-		claim("b", true)
-		claim("a", false)
-		// b dies holding the lease; after it expires a takes over, and b's
-		// late finish records nothing.
-		f.clock.Advance(11 * time.Minute)
-		claim("a", true)
-		if err := f.store.FinishReconcile(ctx, "b", f.clock.Now()); err != nil {
+		if err := f.store.MarkReconciled(lease.WithFence(ctx, a), a.At); err != nil {
 			t.Fatal(err)
 		}
-		if last, _ := f.store.LastReconcile(ctx); !last.Equal(started) {
-			t.Fatalf("b's late finish counted: %v", last)
+		if last, err := f.store.LastReconcile(ctx); err != nil || !last.Equal(a.At) {
+			t.Fatalf("last pass: %v, %v; want %v", last, err, a.At)
+		}
+		// a is taken over (it was a process of this host that is gone); its
+		// late record counts for nothing, the new holder's does.
+		b, err := ls.TakeFrom(ctx, "reconcile", "a", "b", time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		late := a.At.Add(time.Hour)
+		if err := f.store.MarkReconciled(lease.WithFence(ctx, a), late); !errors.Is(err, lease.ErrLost) {
+			t.Fatalf("the stale holder's record: %v; want ErrLost", err)
+		}
+		if last, _ := f.store.LastReconcile(ctx); !last.Equal(a.At) {
+			t.Fatalf("the stale holder's record counted: %v", last)
+		}
+		if err := f.store.MarkReconciled(lease.WithFence(ctx, b), b.At); err != nil {
+			t.Fatal(err)
+		}
+		if last, _ := f.store.LastReconcile(ctx); !last.Equal(b.At) {
+			t.Fatalf("last pass: %v; want the new holder's %v", last, b.At)
 		}
 	})
 }

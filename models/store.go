@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/karmagate/karmagate/gate"
+	"github.com/karmagate/karmagate/lease"
 )
 
 // Store reads and changes karmagate's state. Every method that changes a
@@ -33,6 +34,8 @@ type Store struct {
 	maxRemovals gate.RemovalCap
 	// admins are told when a chat's removal breaker opens (Options.Admins).
 	admins []int64
+	// leases are the named leases (leases.go).
+	leases *lease.Leases
 }
 
 // Options tunes a Store; the zero value works.
@@ -66,8 +69,10 @@ func NewStore(db *DB, rules *gate.Rules, opts Options) *Store {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Store{db: db, rules: rules, now: opts.Now, log: opts.Logger, callbacks: opts.Callbacks, dryRun: opts.DryRun,
+	s := &Store{db: db, rules: rules, now: opts.Now, log: opts.Logger, callbacks: opts.Callbacks, dryRun: opts.DryRun,
 		maxRemovals: opts.MaxRemovals, admins: slices.Clone(opts.Admins)}
+	s.leases = s.newLeases()
+	return s
 }
 
 // Rules returns the rules the store plans with.
@@ -106,11 +111,14 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 		started = true
 		ctx := context.WithoutCancel(ctx)
 		conn = conn.WithContext(ctx)
-		body := fn
+		// A write made under a lease (lease.WithFence) is refused once the
+		// lease changed hands: the check comes first, before other locks.
+		body := fenced(caller, fn)
 		if s.began != nil {
+			inner := body
 			body = func(tx *gorm.DB) error {
 				s.began()
-				return fn(tx)
+				return inner(tx)
 			}
 		}
 		deadline, bounded := caller.Deadline()

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // Userbot states. An account in any state but ready is not used.
@@ -62,51 +61,6 @@ type Userbot struct {
 
 // TableName is the userbots table.
 func (Userbot) TableName() string { return "userbots" }
-
-// UserbotWait is a FLOOD_WAIT: the account may not call Method before Until.
-type UserbotWait struct {
-	UserbotID int64  `gorm:"primaryKey;autoIncrement:false"`
-	Method    string `gorm:"primaryKey"`
-	Until     time.Time
-}
-
-// TableName is the userbot_waits table.
-func (UserbotWait) TableName() string { return "userbot_waits" }
-
-// Peer kinds.
-const (
-	PeerUser    = "user"
-	PeerChannel = "channel"
-)
-
-// UserbotPeer is a user or supergroup an account has seen, with the access
-// hash its calls need.
-type UserbotPeer struct {
-	UserbotID  int64  `gorm:"primaryKey;autoIncrement:false"`
-	Kind       string `gorm:"primaryKey"`
-	PeerID     int64  `gorm:"primaryKey;autoIncrement:false"`
-	AccessHash int64
-	Username   *string
-	SeenAt     time.Time
-}
-
-// TableName is the userbot_peers table.
-func (UserbotPeer) TableName() string { return "userbot_peers" }
-
-// UserbotGroup is one attempt of an account to create a gated chat's group.
-type UserbotGroup struct {
-	ID         int64 `gorm:"primaryKey"`
-	UserbotID  int64
-	ChatKey    string
-	Title      string
-	StartedAt  time.Time
-	ChannelID  *int64
-	AccessHash *int64
-	DoneAt     *time.Time
-}
-
-// TableName is the userbot_groups table.
-func (UserbotGroup) TableName() string { return "userbot_groups" }
 
 // ErrUserbotExists means the Telegram account is in the pool already.
 var ErrUserbotExists = errors.New("this Telegram account is already in the pool")
@@ -333,54 +287,6 @@ func (u *Userbots) SetChannels(ctx context.Context, id int64, channels, limit in
 	return nil
 }
 
-// AcquireUserbot leases a ready account to owner until now+ttl, unless
-// another owner holds an unexpired lease. It reports whether owner holds
-// it now.
-func (u *Userbots) AcquireUserbot(ctx context.Context, id int64, owner string, ttl time.Duration) (bool, error) {
-	now := u.clock()
-	res := u.db.gorm.WithContext(ctx).Model(&Userbot{}).
-		// A lease runs out, or its holder is known dead (its pid gone from
-		// its host, MarkDead). A holder whose heart merely stopped may still
-		// be running its client, cut off from the database: it stops that
-		// client before its lease ends (userbot.Pool), and two clients on
-		// one session would kill it for good, so its lease is waited out.
-		Where("id = ? AND state = ? AND (lease_owner IS NULL OR lease_owner = ? OR lease_until < ? OR lease_owner IN (SELECT owner FROM instances WHERE heartbeat_ms = 0))", id, UserbotReady, owner, now).
-		Updates(map[string]any{"lease_owner": owner, "lease_until": now.Add(ttl)})
-	if res.Error != nil {
-		return false, fmt.Errorf("lease userbot: %w", res.Error)
-	}
-	return res.RowsAffected == 1, nil
-}
-
-// RenewUserbots extends owner's leases by ttl and returns the ids of the
-// ready accounts it still holds.
-func (u *Userbots) RenewUserbots(ctx context.Context, owner string, ttl time.Duration) ([]int64, error) {
-	now := u.clock()
-	err := u.db.gorm.WithContext(ctx).Model(&Userbot{}).Where("lease_owner = ? AND state = ?", owner, UserbotReady).
-		Update("lease_until", now.Add(ttl)).Error
-	if err != nil {
-		return nil, fmt.Errorf("renew userbot leases: %w", err)
-	}
-	var ids []int64
-	if err := u.db.gorm.WithContext(ctx).Model(&Userbot{}).Where("lease_owner = ? AND state = ?", owner, UserbotReady).Order("id").Pluck("id", &ids).Error; err != nil {
-		return nil, fmt.Errorf("list leased userbots: %w", err)
-	}
-	return ids, nil
-}
-
-// ReleaseUserbot gives up owner's lease on an account (all of owner's
-// leases when id is 0), so that another instance may take it at once.
-func (u *Userbots) ReleaseUserbot(ctx context.Context, owner string, id int64) error {
-	q := u.db.gorm.WithContext(ctx).Model(&Userbot{}).Where("lease_owner = ?", owner)
-	if id != 0 {
-		q = q.Where("id = ?", id)
-	}
-	if err := q.Updates(map[string]any{"lease_owner": nil, "lease_until": nil}).Error; err != nil {
-		return fmt.Errorf("release userbot lease: %w", err)
-	}
-	return nil
-}
-
 // PruneLogins removes logins begun before their expiry and never
 // finished, and reports how many.
 func (u *Userbots) PruneLogins(ctx context.Context) (int64, error) {
@@ -390,132 +296,6 @@ func (u *Userbots) PruneLogins(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("prune logins: %w", res.Error)
 	}
 	return res.RowsAffected, nil
-}
-
-// SetWait records a FLOOD_WAIT: the account may not call method before
-// until.
-func (u *Userbots) SetWait(ctx context.Context, id int64, method string, until time.Time) error {
-	w := UserbotWait{UserbotID: id, Method: method, Until: until.UTC().Truncate(time.Microsecond)}
-	err := u.db.gorm.WithContext(ctx).Clauses(clause.OnConflict{
-		Columns: []clause.Column{{Name: "userbot_id"}, {Name: "method"}}, DoUpdates: clause.Assignments(map[string]any{"until": w.Until}),
-	}).Create(&w).Error
-	if err != nil {
-		return fmt.Errorf("record flood wait: %w", err)
-	}
-	return nil
-}
-
-// Waits returns the flood waits not yet over, of one account (every
-// account when id is 0).
-func (u *Userbots) Waits(ctx context.Context, id int64) ([]UserbotWait, error) {
-	q := u.db.read.WithContext(ctx).Where("until > ?", u.clock()).Order("userbot_id, method")
-	if id != 0 {
-		q = q.Where("userbot_id = ?", id)
-	}
-	var out []UserbotWait
-	if err := q.Find(&out).Error; err != nil {
-		return nil, fmt.Errorf("load flood waits: %w", err)
-	}
-	return out, nil
-}
-
-// SavePeers records access hashes an account has seen (newest wins).
-func (u *Userbots) SavePeers(ctx context.Context, peers []UserbotPeer) error {
-	if len(peers) == 0 {
-		return nil
-	}
-	now := u.clock()
-	for i := range peers {
-		peers[i].SeenAt = now
-	}
-	return chunks(peers, 200, func(part []UserbotPeer) error {
-		err := u.db.gorm.WithContext(ctx).Clauses(clause.OnConflict{
-			Columns:   []clause.Column{{Name: "userbot_id"}, {Name: "kind"}, {Name: "peer_id"}},
-			DoUpdates: clause.AssignmentColumns([]string{"access_hash", "username", "seen_at"}),
-		}).Create(&part).Error
-		if err != nil {
-			return fmt.Errorf("record peers: %w", err)
-		}
-		return nil
-	})
-}
-
-// Peer returns what an account knows of a user or supergroup.
-func (u *Userbots) Peer(ctx context.Context, id int64, kind string, peerID int64) (*UserbotPeer, error) {
-	return takeOne[UserbotPeer](u.db.read.WithContext(ctx).Where("userbot_id = ? AND kind = ? AND peer_id = ?", id, kind, peerID),
-		fmt.Sprintf("%s %d of userbot %d", kind, peerID, id))
-}
-
-// PeerHolders returns the accounts that know a user or supergroup.
-func (u *Userbots) PeerHolders(ctx context.Context, kind string, peerID int64) ([]UserbotPeer, error) {
-	var out []UserbotPeer
-	if err := u.db.read.WithContext(ctx).Where("kind = ? AND peer_id = ?", kind, peerID).Order("userbot_id").Find(&out).Error; err != nil {
-		return nil, fmt.Errorf("load peers: %w", err)
-	}
-	return out, nil
-}
-
-// ForgetPeer drops what an account knew of a peer (it left the group).
-func (u *Userbots) ForgetPeer(ctx context.Context, id int64, kind string, peerID int64) error {
-	if err := u.db.gorm.WithContext(ctx).Where("userbot_id = ? AND kind = ? AND peer_id = ?", id, kind, peerID).Delete(&UserbotPeer{}).Error; err != nil {
-		return fmt.Errorf("forget peer: %w", err)
-	}
-	return nil
-}
-
-// BeginGroup records that an account is about to create a chat's group.
-func (u *Userbots) BeginGroup(ctx context.Context, id int64, chat, title string) (*UserbotGroup, error) {
-	g := UserbotGroup{UserbotID: id, ChatKey: chat, Title: title, StartedAt: u.clock()}
-	if err := u.db.gorm.WithContext(ctx).Create(&g).Error; err != nil {
-		return nil, fmt.Errorf("record group creation: %w", err)
-	}
-	return &g, nil
-}
-
-// FinishGroup records the channel an attempt created.
-func (u *Userbots) FinishGroup(ctx context.Context, groupID, channelID, accessHash int64) error {
-	err := u.db.gorm.WithContext(ctx).Model(&UserbotGroup{}).Where("id = ?", groupID).Updates(map[string]any{
-		"channel_id": channelID, "access_hash": accessHash, "done_at": u.clock(),
-	}).Error
-	if err != nil {
-		return fmt.Errorf("record created group: %w", err)
-	}
-	return nil
-}
-
-// AbandonGroup forgets an attempt that certainly created nothing.
-func (u *Userbots) AbandonGroup(ctx context.Context, groupID int64) error {
-	if err := u.db.gorm.WithContext(ctx).Where("id = ? AND channel_id IS NULL", groupID).Delete(&UserbotGroup{}).Error; err != nil {
-		return fmt.Errorf("forget group attempt: %w", err)
-	}
-	return nil
-}
-
-// Groups returns a chat's creation attempts, oldest first.
-func (u *Userbots) Groups(ctx context.Context, chat string) ([]UserbotGroup, error) {
-	var out []UserbotGroup
-	if err := u.db.read.WithContext(ctx).Where("chat_key = ?", chat).Order("id").Find(&out).Error; err != nil {
-		return nil, fmt.Errorf("load group attempts: %w", err)
-	}
-	return out, nil
-}
-
-// CreatedSince counts the groups each account began to create since t.
-func (u *Userbots) CreatedSince(ctx context.Context, since time.Time) (map[int64]int, error) {
-	var rows []struct {
-		UserbotID int64
-		N         int
-	}
-	err := u.db.read.WithContext(ctx).Model(&UserbotGroup{}).Select("userbot_id, COUNT(*) AS n").
-		Where("started_at >= ?", since.UTC()).Group("userbot_id").Scan(&rows).Error
-	if err != nil {
-		return nil, fmt.Errorf("count created groups: %w", err)
-	}
-	out := map[int64]int{}
-	for _, r := range rows {
-		out[r.UserbotID] = r.N
-	}
-	return out, nil
 }
 
 // LoginStep is where a login stands after a step.
@@ -540,45 +320,4 @@ type UserbotStatus struct {
 	LastError    string               `json:"last_error"`
 	HeldBy       string               `json:"held_by,omitempty"`
 	ReadyAt      *time.Time           `json:"ready_at"`
-}
-
-// userbotImport is one phone an account imported as a contact (lookups).
-type userbotImport struct {
-	ID        int64 `gorm:"primaryKey"`
-	UserbotID int64
-	At        time.Time
-}
-
-func (userbotImport) TableName() string { return "userbot_imports" }
-
-// RecordPhoneImport records that an account imported one phone to look it
-// up; imports older than two days are dropped on the way.
-func (u *Userbots) RecordPhoneImport(ctx context.Context, id int64) error {
-	now := u.clock().UTC().Truncate(time.Microsecond)
-	g := u.db.gorm.WithContext(ctx)
-	if err := g.Create(&userbotImport{UserbotID: id, At: now}).Error; err != nil {
-		return fmt.Errorf("record phone import: %w", err)
-	}
-	if err := g.Where("at < ?", now.Add(-48*time.Hour)).Delete(&userbotImport{}).Error; err != nil {
-		return fmt.Errorf("drop old phone imports: %w", err)
-	}
-	return nil
-}
-
-// PhoneImportsSince counts, per account, the phones imported since.
-func (u *Userbots) PhoneImportsSince(ctx context.Context, since time.Time) (map[int64]int, error) {
-	var rows []struct {
-		UserbotID int64
-		N         int
-	}
-	err := u.db.read.WithContext(ctx).Model(&userbotImport{}).Select("userbot_id, COUNT(*) AS n").
-		Where("at >= ?", since.UTC().Truncate(time.Microsecond)).Group("userbot_id").Scan(&rows).Error
-	if err != nil {
-		return nil, fmt.Errorf("count phone imports: %w", err)
-	}
-	out := map[int64]int{}
-	for _, r := range rows {
-		out[r.UserbotID] = r.N
-	}
-	return out, nil
 }

@@ -223,6 +223,10 @@ type messageJSON struct {
 	ReplyMarkup json.RawMessage   `json:"reply_markup,omitempty"`
 	ChatShared  *world.ChatShared `json:"chat_shared,omitempty"`
 	EditDate    *time.Time        `json:"edit_date,omitempty"`
+	// An ephemeral message (Bot API 10.2): seen by this person alone;
+	// message_id is its ephemeral_message_id.
+	Ephemeral  bool  `json:"ephemeral,omitempty"`
+	ReceiverID int64 `json:"receiver_user_id,omitempty"`
 }
 
 // toMessageJSON shows m as viewer sees it (chat_id is the other side).
@@ -232,6 +236,7 @@ func toMessageJSON(m world.Message, viewer int64) messageJSON {
 		out.ReplyMarkup = json.RawMessage(m.ReplyMarkup)
 	}
 	out.ChatShared = m.ChatShared
+	out.Ephemeral, out.ReceiverID = m.ReceiverID != 0, m.ReceiverID
 	if !m.EditDate.IsZero() {
 		t := m.EditDate
 		out.EditDate = &t

@@ -25,6 +25,7 @@
 //	POST /sandbox/users/{id}/ban_account     Telegram bans the account: USER_DEACTIVATED_BAN, PHONE_NUMBER_BANNED ({"banned": false} lifts it)
 //	POST /sandbox/users/{id}/send_code       what auth.sendCode answers for the phone: PHONE_NUMBER_FLOOD, SEND_CODE_UNAVAILABLE, email_setup, payment, ""
 //	POST /sandbox/users/{id}/scan            the person scans a QR login code: url
+//	POST /sandbox/users/{id}/webapp          the person opens a web_app button they received (a guard bot's Mini App): url → {"url" with #tgWebAppData, "init_data", "bot_id", "auth_date"}
 //	GET  /sandbox/callbacks/{query_id}       the bot's answer to a press
 //	GET  /sandbox/users/{id}/messages        what the person received
 //	POST /sandbox/chats                      a person creates a supergroup: title, creator, about

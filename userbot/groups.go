@@ -263,16 +263,20 @@ func (p *Pool) setAbout(ctx context.Context, a *account, key string, ch *tg.Chan
 // promoteBot makes the bot an admin of a group the account created
 // (promoting a bot adds it).
 func (p *Pool) promoteBot(ctx context.Context, a *account, key string, channel *tg.InputChannel) error {
-	if p.opts.BotUsername == "" {
+	name := p.opts.BotUsername
+	if p.opts.BotUsernameOf != nil {
+		name = p.opts.BotUsernameOf()
+	}
+	if name == "" {
 		return nil
 	}
-	bot, err := p.inputUserByUsername(ctx, a, p.opts.BotUsername)
+	bot, err := p.inputUserByUsername(ctx, a, name)
 	if err != nil {
-		return fmt.Errorf("find the bot @%s: %w", p.opts.BotUsername, err)
+		return fmt.Errorf("find the bot @%s: %w", name, err)
 	}
 	_, err = a.tg().ChannelsEditAdmin(ctx, &tg.ChannelsEditAdminRequest{Channel: channel, UserID: bot, AdminRights: botRights, Rank: "karmagate"})
 	if err != nil && !tgerr.Is(err, "USER_ALREADY_PARTICIPANT", "CHAT_NOT_MODIFIED") {
-		if why := promoteRefusal(err, p.opts.BotUsername); why != "" {
+		if why := promoteRefusal(err, name); why != "" {
 			// Trying again changes nothing until someone acts.
 			return worker.Permanent(fmt.Errorf("make the bot admin of %s: %s: %w", key, why, err))
 		}

@@ -98,6 +98,9 @@ type Options struct {
 	Telegram Telegram
 	// BotUsername is the bot the pool makes admin of the groups it creates.
 	BotUsername string
+	// BotUsernameOf, when set, is asked for the bot's username instead
+	// (serve learns it only once Telegram answers the bot's getMe).
+	BotUsernameOf func() string
 	// Owner names this instance in account leases; unique per process by
 	// default.
 	Owner string

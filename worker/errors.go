@@ -47,3 +47,15 @@ func IsPermanent(err error) bool {
 
 // ErrNoExecutor means no executor is registered for an action's kind.
 var ErrNoExecutor = errors.New("no executor for this kind of action")
+
+// NothingToDoError is an executor's answer that the action needed nothing
+// done (the person was not in the chat to remove, already in it to
+// invite): the action is complete, and the audit trail says why nothing
+// was done instead of "done".
+type NothingToDoError struct{ Reason string }
+
+func (e *NothingToDoError) Error() string { return "nothing to do: " + e.Reason }
+
+// NothingToDo returns the answer that the action needed nothing done,
+// and why.
+func NothingToDo(reason string) error { return &NothingToDoError{Reason: reason} }

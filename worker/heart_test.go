@@ -78,8 +78,8 @@ func TestHeart_BuriesTheDeadAndDeregisters(t *testing.T) {
 		if err := store.Heartbeat(ctx, models.Instance{Owner: dead, Host: host, PID: gone.Process.Pid, Version: "old"}); err != nil {
 			t.Fatal(err)
 		}
-		if ok, err := store.AcquireLease(ctx, "poller", dead, time.Hour); err != nil || !ok {
-			t.Fatalf("lease: %v %v", ok, err)
+		if _, err := store.Leases().Acquire(ctx, "poller", dead, time.Hour); err != nil {
+			t.Fatalf("lease: %v", err)
 		}
 		me := worker.DefaultOwner()
 		heart, err := worker.NewHeart(worker.HeartOptions{Store: store, Owner: me, Every: 50 * time.Millisecond})
@@ -89,8 +89,8 @@ func TestHeart_BuriesTheDeadAndDeregisters(t *testing.T) {
 		if err := heart.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if ok, err := store.AcquireLease(ctx, "poller", me, time.Hour); err != nil || !ok {
-			t.Fatalf("the lease of a process that is gone: %v %v; want taken at once", ok, err)
+		if _, err := store.Leases().Acquire(ctx, "poller", me, time.Hour); err != nil {
+			t.Fatalf("the lease of a process that is gone: %v; want taken at once", err)
 		}
 		rctx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)

@@ -21,6 +21,9 @@ import (
 type Store interface {
 	ClaimActions(ctx context.Context, owner string, limit int, lease time.Duration) ([]models.Action, error)
 	CompleteAction(ctx context.Context, id int64, owner, actor string) error
+	// CompleteActionNoop completes an action that needed nothing done,
+	// saying why in the audit trail.
+	CompleteActionNoop(ctx context.Context, id int64, owner, actor, why string) error
 	FailAction(ctx context.Context, id int64, owner, actor string, cause error, retryAt *time.Time) error
 	DeferAction(ctx context.Context, id int64, owner, actor string, until time.Time, cause error) error
 }
@@ -279,7 +282,14 @@ func (p *Pool) execute(ctx context.Context, a *models.Action) {
 
 	var settle func(context.Context) error
 	var retry *RetryError
+	var noop *NothingToDoError
 	switch {
+	case errors.As(err, &noop):
+		p.metrics.count(a.Kind, "done")
+		log.DebugContext(ctx, "action needed nothing done", "why", noop.Reason)
+		settle = func(ctx context.Context) error {
+			return o.Store.CompleteActionNoop(ctx, a.ID, o.Owner, o.Actor, noop.Reason)
+		}
 	case err == nil:
 		p.metrics.count(a.Kind, "done")
 		log.DebugContext(ctx, "action done")

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/karmagate/karmagate/gate"
+	"github.com/karmagate/karmagate/lease"
 	"github.com/karmagate/karmagate/models"
 )
 
@@ -23,9 +24,16 @@ type ReconcileStore interface {
 	QueueChatAction(ctx context.Context, kind, chat, reason string) (bool, error)
 	RecordReconcile(ctx context.Context, actor, detail string) error
 	AuditResults(ctx context.Context, chats []string, since time.Time) (map[string]models.Audit, int, error)
-	ClaimReconcile(ctx context.Context, owner string, every, ttl time.Duration) (bool, error)
-	FinishReconcile(ctx context.Context, owner string, started time.Time) error
+	LastReconcile(ctx context.Context) (time.Time, error)
+	MarkReconciled(ctx context.Context, started time.Time) error
+	// Leases elect the instance that runs a scheduled pass
+	// (ReconcileLease).
+	Leases() *lease.Leases
 }
+
+// ReconcileLease names the lease of the scheduled reconcile pass: its
+// holder runs the pass, and the pass's writes carry its fencing token.
+const ReconcileLease = "reconcile"
 
 // Auditor lists a gated chat's participants in Telegram and records them
 // (models.Store.RecordParticipants): the userbot pool. AuditChat returns a
@@ -338,47 +346,52 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	}
 }
 
-// scheduled runs a pass if the lease says it is this instance's to run.
+// scheduled runs a pass if it is due (none started within every before
+// now, on any instance; every 0: whenever the lease is free) and this
+// instance takes the pass's lease. The lease is renewed while the pass
+// runs and the pass's writes carry its token: should another instance take
+// it over (this one's heart stopped), the pass stops, and any write it
+// still makes is refused.
 func (r *Reconciler) scheduled(ctx context.Context, trigger string, every time.Duration) {
 	o := &r.opts
-	ok, err := o.Store.ClaimReconcile(ctx, o.Owner, every, o.LeaseTTL)
+	leases := o.Store.Leases()
+	l, err := leases.Acquire(ctx, ReconcileLease, o.Owner, o.LeaseTTL)
+	if errors.Is(err, lease.ErrHeld) {
+		return
+	}
 	if err != nil {
 		if ctx.Err() == nil {
 			r.log.WarnContext(ctx, "reconcile lease", "err", err)
 		}
 		return
 	}
-	if !ok {
-		return
-	}
-	started := o.Now()
-	// Renew the lease while the pass runs (audits of many chats take a
-	// while): the holder may take it again.
-	rctx, stopRenew := context.WithCancel(ctx)
-	renewed := make(chan struct{})
-	go func() {
-		defer close(renewed)
-		t := time.NewTicker(o.LeaseTTL / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-rctx.Done():
-				return
-			case <-t.C:
-				if ok, err := o.Store.ClaimReconcile(rctx, o.Owner, every, o.LeaseTTL); err != nil || !ok {
-					r.log.WarnContext(rctx, "reconcile lease not renewed", "held", ok, "err", err)
-				}
-			}
+	defer func() {
+		if err := leases.Release(context.WithoutCancel(ctx), l); err != nil {
+			r.log.WarnContext(ctx, "release the reconcile lease", "err", err)
 		}
 	}()
-	_, err = r.Pass(ctx, trigger, "")
-	stopRenew()
-	<-renewed
-	if err != nil && ctx.Err() != nil {
-		return // stopping: the lease expires, and the next start runs a pass
+	last, err := o.Store.LastReconcile(ctx)
+	if err != nil {
+		r.log.WarnContext(ctx, "reconcile: last pass", "err", err)
+		return
 	}
-	if err := o.Store.FinishReconcile(context.WithoutCancel(ctx), o.Owner, started); err != nil {
-		r.log.WarnContext(ctx, "reconcile lease", "err", err)
+	if every > 0 && !last.IsZero() && l.At.Sub(last) < every {
+		return
+	}
+	hctx, stop := leases.Hold(ctx, l, o.LeaseTTL)
+	_, err = r.Pass(hctx, trigger, "")
+	lost := lease.Lost(hctx)
+	stop()
+	switch {
+	case lost:
+		r.log.WarnContext(ctx, "reconcile: the pass's lease went to another instance; this pass stopped", "err", context.Cause(hctx))
+		return
+	case err != nil && ctx.Err() != nil:
+		return // stopping: the next start runs a pass
+	}
+	// Fenced: refused if the lease changed hands since.
+	if err := o.Store.MarkReconciled(lease.WithFence(context.WithoutCancel(ctx), l), l.At); err != nil {
+		r.log.WarnContext(ctx, "reconcile: record the pass", "err", err)
 	}
 }
 

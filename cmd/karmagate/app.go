@@ -72,14 +72,19 @@ type Main struct {
 	ln     net.Listener
 	http   *http.Server
 	unlock func() // the SQLite database's serve lock
+	fatal  chan error
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
 
 // NewMain returns a daemon for cfg.
 func NewMain(cfg Config, logger *slog.Logger) *Main {
-	return &Main{Config: cfg, Logger: logger, Now: time.Now}
+	return &Main{Config: cfg, Logger: logger, Now: time.Now, fatal: make(chan error, 1)}
 }
+
+// Fatal delivers the error that ends serve after Run returned: the bot's
+// token refused by Telegram once it could be reached.
+func (m *Main) Fatal() <-chan error { return m.fatal }
 
 // openStore opens and migrates the database and loads the rules: what serve,
 // migrate and sync share.
@@ -231,6 +236,10 @@ func (m *Main) Run(ctx context.Context) error {
 		Token: m.Config.BotToken, ServerURL: m.Config.BotAPIURL, Store: store, Tokens: tokens, Widget: widget, Secret: []byte(m.Config.Secret),
 		WebhookURL: m.Config.WebhookURL, Admins: m.Config.Admins, LogChat: m.Config.LogChat, Texts: store.Rules().Messages, ProfileURL: m.Config.ProfileURL,
 		WakeWorkers: func() { pool.Wake() }, Now: m.Now, Owner: m.Owner, Logger: m.Logger, Registerer: reg, AfterStore: afterStore,
+		// Telegram unreachable at start (an outage, a DNS blip) leaves the
+		// REST API and the webhook serving; the bot keeps trying.
+		ConnectLater: true,
+		DoorURL:      m.Config.doorURL(),
 		Sync: func(ctx context.Context, by string) (string, error) {
 			rep, err := m.Reconciler.Pass(ctx, "/sync", by)
 			if err != nil {
@@ -278,7 +287,8 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}
 	m.API = api.New(api.Options{Store: store, APIKey: m.Config.APIKey, AdminToken: m.Config.AdminToken, MetricsToken: m.Config.MetricsToken,
-		Linker: m.Bot, Widget: m.Bot, People: m.Bot, Userbots: userbots, Logger: m.Logger, Registry: reg, Version: version, WakeWorkers: pool.Wake})
+		Linker: m.Bot, Widget: m.Bot, People: m.Bot, Userbots: userbots, Logger: m.Logger, Registry: reg, Version: version, WakeWorkers: pool.Wake,
+		Degraded: m.Bot.Degraded})
 
 	dashboardHandler, err := m.newDashboard(ctx, store)
 	if err != nil {
@@ -292,6 +302,9 @@ func (m *Main) Run(ctx context.Context) error {
 	mux.Handle("/", m.API)
 	mux.Handle(dashboard.Prefix, dashboardHandler)
 	mux.Handle(dashboard.Prefix+"/", dashboardHandler)
+	if err := m.mountDoor(mux, store.Rules()); err != nil {
+		return err
+	}
 	if m.Config.WebhookURL != "" {
 		u, err := url.Parse(m.Config.WebhookURL)
 		if err != nil {
@@ -333,33 +346,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.goRun("heartbeat", func(ctx context.Context) { _ = m.Heart.Run(ctx) }, bg)
 	m.goRun("grace sweep", func(ctx context.Context) { m.sweepGrace(ctx, every) }, bg)
-	m.goRun("bot", func(ctx context.Context) {
-		if err := m.Bot.Run(ctx); err != nil {
-			m.Logger.Error("bot stopped", "err", err)
-		}
-	}, bg)
-	if m.Userbots != nil {
-		m.goRun("userbots", func(ctx context.Context) {
-			if err := m.Userbots.Run(ctx); err != nil {
-				m.Logger.Error("userbot pool stopped", "err", err)
-			}
-		}, bg)
-	}
-	if phones := m.phoneLinker(store); phones != nil {
-		m.goRun("phone lookups", phones.Run, bg)
-	}
-	m.goRun("workers", func(ctx context.Context) {
-		if err := pool.Run(ctx); err != nil {
-			m.Logger.Error("workers stopped", "err", err)
-		}
-	}, bg)
+	m.goRun("telegram", func(ctx context.Context) { m.runTelegram(ctx, store) }, bg)
 	pruner := worker.NewPruner(worker.PruneOptions{Store: store, Retention: m.Config.Retention, Logger: m.Logger, Registerer: reg})
 	m.goRun("prune", func(ctx context.Context) { _ = pruner.Run(ctx) }, bg)
-	m.goRun("reconcile", func(ctx context.Context) {
-		if err := m.Reconciler.Run(ctx); err != nil {
-			m.Logger.Error("reconcile stopped", "err", err)
-		}
-	}, bg)
 	if m.Source != nil {
 		m.goRun("source", func(ctx context.Context) {
 			if err := m.Source.Run(ctx); err != nil {
@@ -377,9 +366,55 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.Callbacks != nil {
 		m.Logger.InfoContext(ctx, "sending callbacks to the website", "url", m.Config.CallbackURL)
 	}
+	botName := "(Telegram not reached yet: retrying)"
+	if m.Bot.Connected() {
+		botName = "@" + m.Bot.Username()
+	}
 	m.Logger.InfoContext(ctx, "karmagate serving", "addr", m.Addr(), "db", m.DB.Dialect(), "rules", m.Config.RulesPath,
-		"chats", len(store.Rules().Chats), "bot", "@"+m.Bot.Username(), "updates", mode, "userbots", m.Userbots != nil)
+		"chats", len(store.Rules().Chats), "bot", botName, "updates", mode, "userbots", m.Userbots != nil)
 	return nil
+}
+
+// runTelegram waits until the Bot API answers (at once, usually), then
+// runs what calls Telegram: the bot, the userbot pool, phone lookups, the
+// workers and the reconciler. Meanwhile the REST API and the webhook serve
+// (the webhook stores updates; they are processed once connected). A token
+// Telegram refuses ends serve through Fatal.
+func (m *Main) runTelegram(ctx context.Context, store *models.Store) {
+	if !m.Bot.Connected() {
+		if err := m.Bot.Connect(ctx); err != nil {
+			if errors.Is(err, bot.ErrTokenRefused) {
+				m.fatal <- err
+			}
+			return
+		}
+		m.Logger.InfoContext(ctx, "Telegram's Bot API reached", "bot", "@"+m.Bot.Username())
+	}
+	m.goRun("bot", func(ctx context.Context) {
+		if err := m.Bot.Run(ctx); err != nil {
+			m.Logger.Error("bot stopped", "err", err)
+		}
+	}, ctx)
+	if m.Userbots != nil {
+		m.goRun("userbots", func(ctx context.Context) {
+			if err := m.Userbots.Run(ctx); err != nil {
+				m.Logger.Error("userbot pool stopped", "err", err)
+			}
+		}, ctx)
+	}
+	if phones := m.phoneLinker(store); phones != nil {
+		m.goRun("phone lookups", phones.Run, ctx)
+	}
+	m.goRun("workers", func(ctx context.Context) {
+		if err := m.Workers.Run(ctx); err != nil {
+			m.Logger.Error("workers stopped", "err", err)
+		}
+	}, ctx)
+	m.goRun("reconcile", func(ctx context.Context) {
+		if err := m.Reconciler.Run(ctx); err != nil {
+			m.Logger.Error("reconcile stopped", "err", err)
+		}
+	}, ctx)
 }
 
 // newUserbots builds the userbot pool serve runs.
@@ -398,7 +433,7 @@ func (m *Main) newUserbots(store *models.Store, wake func()) (*userbot.Pool, err
 		}
 	}
 	return userbot.New(userbot.Options{
-		Accounts: store.Userbots(), Store: store, Vault: v, Telegram: m.telegram(), BotUsername: m.Bot.Username(),
+		Accounts: store.Userbots(), Store: store, Vault: v, Telegram: m.telegram(), BotUsernameOf: m.Bot.Username,
 		// The reconciler schedules the audits (one instance per pass).
 		AuditEvery: -1, Failpoint: failpoint, WakeWorkers: wake, Now: m.Now, Owner: m.Owner, Logger: m.Logger,
 		PhoneImport: m.Config.PhoneImport,
@@ -547,7 +582,9 @@ func (m *Main) newDashboard(ctx context.Context, store *models.Store) (http.Hand
 		// Confirming the removals held under dry run.
 		Removals: store,
 		// The chat rows' "Bind code" buttons.
-		BindCodes: store})
+		BindCodes: store,
+		// The first-run steps' "bot token checked".
+		Telegram: m.Bot})
 	if err != nil {
 		return nil, err
 	}

@@ -95,6 +95,15 @@ type Config struct {
 	// MetricsToken, when set, is the bearer token /metrics needs
 	// (KARMAGATE_METRICS_TOKEN).
 	MetricsToken string
+	// PublicURL is karmagate's public base URL (KARMAGATE_PUBLIC_URL),
+	// where Telegram opens the door's Mini App (/app/join); by default the
+	// scheme and host of KARMAGATE_WEBHOOK_URL (door.go).
+	PublicURL string
+	// ProfileURL is the website's profile page (KARMAGATE_PROFILE_URL),
+	// where the Mini App sends a person to link or earn karma, and the bot
+	// the people who tap the welcome post's button or are strangers on a
+	// clock (bot/welcome.go).
+	ProfileURL string
 	// Retention says how long events, notifications, settled actions and
 	// processed updates are kept (KARMAGATE_RETENTION).
 	Retention models.Retention
@@ -107,9 +116,6 @@ type Config struct {
 	// bans accounts that import other people's numbers), at most
 	// userbot.DefaultPhoneImportsPerDay per account a day.
 	PhoneImport bool
-	// ProfileURL is the members' profile page on the website, where they
-	// link their Telegram (KARMAGATE_PROFILE_URL, config_profile.go).
-	ProfileURL string
 }
 
 // ConfigFromEnv reads the configuration; getenv is os.Getenv outside tests.
@@ -135,6 +141,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		CallbackURL:    getenv("KARMAGATE_CALLBACK_URL"),
 		CallbackSecret: getenv("KARMAGATE_CALLBACK_SECRET"),
 		MetricsToken:   getenv("KARMAGATE_METRICS_TOKEN"),
+		PublicURL:      getenv("KARMAGATE_PUBLIC_URL"),
+		ProfileURL:     getenv("KARMAGATE_PROFILE_URL"),
 	}
 	if c.DB == "" {
 		c.DB = "sqlite:karmagate.db"
@@ -154,9 +162,6 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	var err error
 	if c.Retention, err = models.ParseRetention(getenv("KARMAGATE_RETENTION")); err != nil {
 		errs = append(errs, fmt.Errorf("KARMAGATE_RETENTION: %w", err))
-	}
-	if c.ProfileURL, err = profileURL(getenv); err != nil {
-		errs = append(errs, err)
 	}
 	if v := getenv("KARMAGATE_MAX_REMOVALS"); v != "" {
 		if c.MaxRemovals, err = gate.ParseRemovalCap(v); err != nil {
@@ -333,7 +338,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	need(c.ServerKey == "" || strings.Contains(c.ServerKey, "-----BEGIN"), "TELEGRAM_SERVER_KEY must be a PEM public key (-----BEGIN RSA PUBLIC KEY-----…)")
-	errs = append(errs, c.ValidateDB(), c.ValidateRules(), c.ValidateSource(), c.validateCallbacks())
+	errs = append(errs, c.ValidateDB(), c.ValidateRules(), c.ValidateSource(), c.validateCallbacks(), c.validateDoor())
 	return configProblems(errs...)
 }
 

@@ -476,6 +476,17 @@ func TestDeploy_NginxWebhook(t *testing.T) {
 		}
 	})
 
+	t.Run("the door's Mini App through nginx", func(t *testing.T) {
+		res := fetch(t, client, "GET", public+"/app/join?chat=webmasters-pro", nil, nil)
+		if res.status != 200 || !strings.Contains(res.body, "telegram-web-app.js") {
+			t.Errorf("the Mini App's page through nginx: %d\n%s", res.status, res.body)
+		}
+		res = fetch(t, client, "POST", public+"/app/join/session", http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, strings.NewReader("chat=webmasters-pro&init_data=hash%3D00"))
+		if res.status != http.StatusBadRequest || !strings.Contains(res.body, `data-problem="malformed"`) {
+			t.Errorf("a bad session through nginx: %d\n%s", res.status, res.body)
+		}
+	})
+
 	t.Run("oversized webhook body refused by nginx", func(t *testing.T) {
 		header := http.Header{"Content-Type": {"application/json"}, "X-Telegram-Bot-Api-Secret-Token": {"whatever"}}
 		res := fetch(t, client, "POST", hook, header, bytes.NewReader(bytes.Repeat([]byte(" "), 2<<20)))

@@ -7,6 +7,7 @@
 //	karmagate sandbox    serve an embedded Telegram for tests and trials
 //	karmagate userbot    log userbot accounts in (login), list them, log them out
 //	karmagate bind-code  a one-time code that lets a group's owner /bind it
+//	karmagate doctor     check a configuration against the real world
 //	karmagate version    print the version
 //
 // Configuration comes from the environment; see the README.
@@ -40,6 +41,7 @@ commands:
   sandbox    serve an embedded Telegram (Bot API + MTProto) for tests and trials
   userbot    login, list, logout: the Telegram accounts that create and administer the groups
   bind-code  KEY: print /bind KEY CODE, a one-time code (15 min) for a group's owner to bind it
+  doctor     check the configuration against Telegram, the database and the network; exit 1 unless ready for production
   version    print the version
 
 Configuration is read from the environment (KARMAGATE_DB, KARMAGATE_API_KEY, ...);
@@ -97,6 +99,8 @@ func runWithInput(ctx context.Context, args []string, getenv func(string) string
 		return runUserbot(ctx, rest, getenv, stdin, stdout, stderr)
 	case "bind-code":
 		return runBindCode(ctx, rest, getenv, stdout, stderr)
+	case "doctor":
+		return runDoctor(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "karmagate", version)
 		return nil
@@ -156,9 +160,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		m.Close()
 		return err
 	}
-	<-ctx.Done()
-	logger.Info("shutting down")
-	return m.Close()
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down")
+		return m.Close()
+	case err := <-m.Fatal():
+		logger.Error("stopping", "err", err)
+		return errors.Join(err, m.Close())
+	}
 }
 
 func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

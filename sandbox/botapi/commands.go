@@ -143,6 +143,13 @@ func parseCommands(raw string) ([]apiBotCommand, error) {
 			}
 			*f.to = strings.TrimSpace(str)
 		}
+		if v, present := obj["is_ephemeral"]; present {
+			b, ok := v.(bool)
+			if !ok {
+				return nil, badRequest(`can't parse BotCommand: Field "is_ephemeral" must be of type Boolean`)
+			}
+			cmd.IsEphemeral = b
+		}
 		cmd.Command = strings.TrimPrefix(cmd.Command, "/")
 		switch n := utf8.RuneCountInString(cmd.Description); {
 		case cmd.Command == "":

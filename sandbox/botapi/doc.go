@@ -12,7 +12,8 @@
 // method call in the webhook's answer is run like telegram-bot-api does),
 // sendMessage and sendContact (reply_markup checked as Telegram does:
 // inline keyboards, reply keyboards with request_contact and request_chat
-// in private chats only), deleteMessage, editMessageText,
+// in private chats only; ephemeral_message_parameters, Bot API 10.2/10.3:
+// a group message only its receiver sees, ephemeral.go), deleteMessage, editMessageText,
 // editMessageReplyMarkup, answerCallbackQuery, set/get/deleteMyCommands
 // (per scope and language_code), getChat (guard_bot for admins),
 // getChatMember (tag), getChatMemberCount, getChatAdministrators,
@@ -41,8 +42,10 @@
 // tags and marks, not every corner (no tg-emoji ids, no expandable quotes);
 // no files; keyboards act only through the world's PressButton and
 // ShareChat (callback_data, request_chat, request_contact); inline
-// messages (inline_message_id) do not exist; sendChatJoinRequestWebApp is
-// accepted but no Mini App is shown; no service messages
+// messages (inline_message_id) do not exist; sendChatJoinRequestWebApp
+// shows the Mini App as a private message with a web_app button, which the
+// control API opens (world.OpenWebApp), and keeps the query open for
+// world.Limits.JoinRequestWebAppTTL; no service messages
 // (new_chat_members, left_chat_member) in groups;
 // update ids start at 1 per bot; updates are kept 24 hours by the world's
 // clock, and at most Options.MaxPendingUpdates per bot (oldest dropped), so

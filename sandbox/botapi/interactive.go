@@ -126,15 +126,22 @@ func (s *Server) answerChatJoinRequestQuery(_ context.Context, c *call) (any, er
 	return true, nil
 }
 
-// sendChatJoinRequestWebApp (Bot API 10.1) is accepted for a live query
-// with an HTTPS URL; the sandbox shows no Mini App, so the query still
-// needs its answer before the deadline.
+// sendChatJoinRequestWebApp (Bot API 10.1): the guard bot shows the
+// requester its Mini App (world.SendJoinRequestWebApp) and answers the
+// query later. The URL must be HTTPS, as Telegram's web_app buttons; local
+// hosts may use plain HTTP unless Options.StrictWebhookURL, as webhooks.
 func (s *Server) sendChatJoinRequestWebApp(_ context.Context, c *call) (any, error) {
-	u, err := url.Parse(c.p.str("web_app_url"))
-	if err != nil || u.Scheme != "https" || u.Host == "" {
+	raw := c.p.str("web_app_url")
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || u.Host == "" || u.User != nil || len(raw) > 2048:
+		return nil, badRequest("WEBAPP_URL_INVALID")
+	case u.Scheme == "https":
+	case u.Scheme == "http" && isLocalHost(u.Hostname()) && !s.opts.StrictWebhookURL:
+	default:
 		return nil, badRequest("WEBAPP_URL_INVALID")
 	}
-	if err := s.w.CheckJoinRequestQuery(c.bot.ID, c.p.str("chat_join_request_query_id")); err != nil {
+	if err := s.w.SendJoinRequestWebApp(c.bot.ID, c.p.str("chat_join_request_query_id"), raw); err != nil {
 		return nil, err
 	}
 	return true, nil

@@ -666,7 +666,11 @@ func TestServer_JoinRequestQuery(t *testing.T) {
 			{"a made-up id", g.token, "answerChatJoinRequestQuery", map[string]any{"chat_join_request_query_id": "1", "result": "approve"}, tooOld},
 			{"a web app over plain http", g.token, "sendChatJoinRequestWebApp", map[string]any{"chat_join_request_query_id": id, "web_app_url": "http://example.org"}, "Bad Request: WEBAPP_URL_INVALID"},
 			{"a web app for a made-up id", g.token, "sendChatJoinRequestWebApp", map[string]any{"chat_join_request_query_id": "1", "web_app_url": "https://example.org"}, tooOld},
+			{"no web app url", g.token, "sendChatJoinRequestWebApp", map[string]any{"chat_join_request_query_id": id}, "Bad Request: web_app_url is empty"},
+			{"a web app url with credentials", g.token, "sendChatJoinRequestWebApp", map[string]any{"chat_join_request_query_id": id, "web_app_url": "https://u:p@example.org/"}, "Bad Request: WEBAPP_URL_INVALID"},
+			{"a web app url of another scheme", g.token, "sendChatJoinRequestWebApp", map[string]any{"chat_join_request_query_id": id, "web_app_url": "javascript:alert(1)"}, "Bad Request: WEBAPP_URL_INVALID"},
 			{"a web app", g.token, "sendChatJoinRequestWebApp", map[string]any{"chat_join_request_query_id": id, "web_app_url": "https://example.org/check"}, ""},
+			{"a second web app for the query", g.token, "sendChatJoinRequestWebApp", map[string]any{"chat_join_request_query_id": id, "web_app_url": "https://example.org/check"}, tooOld},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {

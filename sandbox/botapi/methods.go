@@ -98,6 +98,9 @@ func (s *Server) sendMessage(_ context.Context, c *call) (any, error) {
 	if strings.TrimSpace(text) == "" {
 		return nil, badRequest("message text is empty")
 	}
+	if opts.ReceiverID, err = ephemeralReceiver(c.p.str("ephemeral_message_parameters")); err != nil {
+		return nil, err
+	}
 	m, err := s.w.SendMessage(c.bot.ID, chatID, text, opts)
 	if err != nil {
 		return nil, err
@@ -120,7 +123,11 @@ func (s *Server) sendContact(_ context.Context, c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := s.w.SendMessage(c.bot.ID, chatID, "", world.SendOptions{Contact: contact, ReplyMarkup: markup})
+	receiver, err := ephemeralReceiver(c.p.str("ephemeral_message_parameters"))
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.w.SendMessage(c.bot.ID, chatID, "", world.SendOptions{Contact: contact, ReplyMarkup: markup, ReceiverID: receiver})
 	if err != nil {
 		return nil, err
 	}

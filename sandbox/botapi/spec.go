@@ -19,7 +19,8 @@ import (
 // (10.2's receiver_user_id and callback_query_id, moved into
 // EphemeralMessageParameters by 10.3), Message.receiver_user,
 // ephemeral_message_id, community_chat_added and community_chat_removed,
-// ChatFullInfo.community and Update.subscription (10.2), and the
+// ChatFullInfo.community and Update.subscription (10.2),
+// BotCommand.is_ephemeral (10.2, left out at first), and the
 // can_send_welcome_messages right (10.3: required in
 // ChatAdministratorRights and ChatMemberAdministrator, a parameter of
 // promoteChatMember). Types it names but does not hold (Community,
@@ -149,6 +150,8 @@ func checkType(f SpecField, v string) error {
 var jsonParamNames = map[string]string{
 	"reply_markup": "reply keyboard markup",
 	"scope":        "BotCommandScope",
+
+	"ephemeral_message_parameters": "EphemeralMessageParameters",
 }
 
 func parseBool(v string) (bool, bool) {

@@ -73,6 +73,10 @@ type apiMessage struct {
 	// MigrateToChatID and MigrateFromChatID: a basic group's upgrade.
 	MigrateToChatID   int64 `json:"migrate_to_chat_id,omitempty"`
 	MigrateFromChatID int64 `json:"migrate_from_chat_id,omitempty"`
+	// An ephemeral message (10.2): message_id 0, its own id and the one
+	// person who sees it.
+	EphemeralMessageID int      `json:"ephemeral_message_id,omitempty"`
+	ReceiverUser       *apiUser `json:"receiver_user,omitempty"`
 }
 
 type apiCallbackQuery struct {
@@ -164,6 +168,10 @@ type apiWebhookInfo struct {
 type apiBotCommand struct {
 	Command     string `json:"command"`
 	Description string `json:"description"`
+	// IsEphemeral (10.2): the command is sent, and answered, as an
+	// ephemeral message. Stored and read back; the sandbox's people send
+	// commands as ordinary messages.
+	IsEphemeral bool `json:"is_ephemeral,omitempty"`
 }
 
 func unix(t time.Time) int64 {

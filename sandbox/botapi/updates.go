@@ -201,6 +201,11 @@ func (s *Server) message(m world.Message, viewerID int64) apiMessage {
 		other, _ := s.w.User(m.ChatIDFor(viewerID))
 		am.Chat = privateChat(other)
 	}
+	if m.ReceiverID != 0 {
+		r, _ := s.w.User(m.ReceiverID)
+		ru := toUser(r)
+		am.MessageID, am.EphemeralMessageID, am.ReceiverUser = 0, m.ID, &ru
+	}
 	return am
 }
 

@@ -21,6 +21,9 @@ type Chat struct {
 	// id is then -BasicID. BasicID stays once it is upgraded.
 	Basic   bool
 	BasicID int64
+	// NoEphemeral: the chat does not allow bots' ephemeral messages
+	// (ephemeral.go).
+	NoEphemeral bool
 }
 
 // BotAPIID is the chat's Bot API id: -100… for a supergroup, -BasicID for

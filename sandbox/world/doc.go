@@ -57,7 +57,9 @@
 //     end after Limits.JoinRequestQueryTTL (10 s) of the world's clock or of
 //     real time, whichever comes first; a fake clock moved past it takes
 //     effect at the next ExpireJoinRequestQueries (every Bot API call runs
-//     one).
+//     one). A query whose bot showed a Mini App (SendJoinRequestWebApp)
+//     stays open for Limits.JoinRequestWebAppTTL (1 h, unconfirmed) from
+//     then; OpenWebApp is the person opening it, with signed initData.
 //   - Memory stays bounded over long runs: the call log is a ring of the
 //     last Options.MaxCalls calls (numbered by Call.Seq, read with
 //     CallsSince), rate-limit counters are swept once their window has

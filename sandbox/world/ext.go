@@ -11,6 +11,7 @@ type extState struct {
 	joinQueries map[string]*joinQuery     // query id → query
 	created     map[int64][]time.Time     // account → when it created supergroups
 	imported    map[int64][]time.Time     // account → when it imported each contact
+	webApps     map[int64][]shownWebApp   // person → the Mini App buttons they were shown (webapp.go)
 }
 
 func (x *extState) init() {
@@ -22,6 +23,7 @@ func (x *extState) init() {
 	x.joinQueries = map[string]*joinQuery{}
 	x.created = map[int64][]time.Time{}
 	x.imported = map[int64][]time.Time{}
+	x.webApps = map[int64][]shownWebApp{}
 }
 
 // importsLeftLocked is how many more contacts the account may import in

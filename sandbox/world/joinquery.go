@@ -37,6 +37,7 @@ type joinQuery struct {
 	deadline  time.Time
 	timer     *time.Timer // the real-time deadline
 	done      bool        // answered or expired
+	webApp    string      // the Mini App's URL once sendChatJoinRequestWebApp showed it
 }
 
 // SetGuardBot is the creator naming botID (0: nobody) the chat's guard bot,
@@ -188,19 +189,4 @@ func (w *World) AnswerJoinRequestQuery(botID int64, queryID, result string) erro
 		w.endJoinQueryLocked(q, false)
 		return nil
 	}
-}
-
-// CheckJoinRequestQuery is sendChatJoinRequestWebApp's check: the query is
-// live and botID's. The sandbox shows no Mini Apps, so nothing else
-// happens: the query still ends at its deadline unless answered.
-func (w *World) CheckJoinRequestQuery(botID int64, queryID string) error {
-	defer w.flush()
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.expireJoinQueriesLocked()
-	q, ok := w.ext.joinQueries[queryID]
-	if !ok || q.botID != botID {
-		return ErrQueryIDInvalid
-	}
-	return nil
 }

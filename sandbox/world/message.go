@@ -56,6 +56,11 @@ type Message struct {
 	// @GroupAnonymousBot with sender_chat the group (anonymous.go). FromID
 	// is still the person.
 	Anonymous bool
+	// ReceiverID makes a group message ephemeral (ephemeral.go): only
+	// that person (and the sender) see it, and ID numbers the chat's
+	// ephemeral messages (the Bot API's ephemeral_message_id), apart from
+	// its other messages.
+	ReceiverID int64
 }
 
 // ChatIDFor is the Bot API chat id of the message's chat as viewer sees it:
@@ -81,6 +86,9 @@ type SendOptions struct {
 	ChatShared  *ChatShared
 	// Anonymous sends a group message as the group (anonymous.go).
 	Anonymous bool
+	// ReceiverID sends a group message that only this person sees
+	// (ephemeral.go).
+	ReceiverID int64
 }
 
 type private struct {
@@ -146,14 +154,24 @@ func (w *World) SendMessage(fromID, chatID int64, text string, opts SendOptions)
 		case !st.IsMember():
 			return Message{}, ErrBotIsNotMember
 		}
+		m.ChannelID = channelID
+		key = msgKey{0, channelID}
+		if opts.ReceiverID != 0 {
+			if err := w.checkEphemeralLocked(c, opts.ReceiverID); err != nil {
+				return Message{}, err
+			}
+			m.ReceiverID = opts.ReceiverID
+			key = ephemeralKey(channelID)
+		}
 		if from.IsBot {
 			if err := w.sendLimit(fromID, chatID, true); err != nil {
 				return Message{}, err
 			}
 		}
-		m.ChannelID = channelID
-		key = msgKey{0, channelID}
 	} else {
+		if opts.ReceiverID != 0 {
+			return Message{}, ErrEphemeralPrivate
+		}
 		if opts.Anonymous {
 			return Message{}, BadRequest("SEND_AS_PEER_INVALID", "only a group's admins can post anonymously, in the group")
 		}
@@ -384,7 +402,8 @@ func (w *World) DeleteMessage(actorID, chatID int64, messageID int) error {
 }
 
 // Messages lists what userID received in private chats (from bots and
-// people), oldest first, deleted ones left out. Each chat keeps its last
+// people), and the ephemeral messages sent to them in groups, oldest
+// first, deleted ones left out. Each chat keeps its last
 // Options.MaxMessagesPerChat messages.
 func (w *World) Messages(userID int64) []Message {
 	w.mu.Lock()
@@ -397,6 +416,7 @@ func (w *World) Messages(userID int64) []Message {
 			}
 		}
 	}
+	kept = append(kept, w.ephemeralToLocked(userID)...)
 	return inOrder(kept)
 }
 

@@ -54,6 +54,7 @@ var refusalForms = func() map[string]*Error {
 		BadRequest("USER_ID_INVALID", ""),
 		BadRequest("CHAT_ADMIN_REQUIRED", "need administrator rights in the channel chat"),
 		BadRequest("TAG_EMOJI_NOT_ALLOWED", ""), BadRequest("TAG_INVALID", ""),
+		ErrEphemeralNotAllowed, ErrEphemeralPrivate, ErrEphemeralToBot,
 		ErrMigrated, // without migrate_to_chat_id: UpgradeGroup makes the real one
 	} {
 		_, text, _ := strings.Cut(e.Description, ": ")
