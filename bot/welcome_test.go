@@ -53,7 +53,8 @@ func (h *harness) existingGroup(owner world.User, people ...world.User) world.Ch
 // message whose button opens the bot with ?start=g<chat>, where the
 // person is sent to their profile on the website; someone linked to no
 // member who speaks in the group is a stranger, kept by default; /status
-// in the group says who is inside: counted, known, strangers, unknown.
+// in the group (to the admin alone) says who is inside: counted, known,
+// strangers, unknown.
 func TestBot_Welcome(t *testing.T) {
 	modelstest.Each(t, func(t *testing.T, spec string) {
 		const profile = "https://example.org/profile"
@@ -98,7 +99,7 @@ func TestBot_Welcome(t *testing.T) {
 			p, err := h.store.ChatPeople(h.ctx, "webmasters-pro")
 			return err == nil && p.Strangers == 1
 		})
-		status := h.sayInGroup(c, owner, "/status")
+		status := h.askInGroup(c, owner, "/status") // answered to the owner alone
 		if want := "people inside besides the admins: 3 · known to karmagate: 1 · strangers: 1 · unknown: 1"; !strings.Contains(status, want) {
 			t.Errorf("/status = %q, want %q", status, want)
 		}
