@@ -42,6 +42,8 @@ type Options struct {
 	// People counts who is inside a chat (the bot); nil: GET
 	// /api/v1/chats/{key} shows the last count recorded.
 	People PeopleCounter
+	// LoginURLs signs links to Log in with Telegram; nil when it is off.
+	LoginURLs LoginURLs
 	// AdminToken (KARMAGATE_ADMIN_TOKEN) is the bearer token of the
 	// userbot pool's routes, which the website's APIKey never opens;
 	// empty, those routes are off.
@@ -84,6 +86,7 @@ type Server struct {
 	people      PeopleCounter
 	widget      WidgetLinker
 	userbots    Userbots
+	loginURLs   LoginURLs
 	log         *slog.Logger
 	reg         *prometheus.Registry
 	metrics     *metrics
@@ -120,6 +123,7 @@ func New(opts Options) *Server {
 		widget:    opts.Widget,
 		userbots:  opts.Userbots,
 		people:    opts.People,
+		loginURLs: opts.LoginURLs,
 		log:       opts.Logger,
 		reg:       opts.Registry,
 		version:   opts.Version,
@@ -162,6 +166,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/members/{id}/export", s.exportMember, true)
 	s.handle("POST /api/v1/members/{id}/karma", noQuery(s.addKarma), true)
 	s.handle("POST /api/v1/members/{id}/link", noQuery(s.link), true)
+	s.handle("POST /api/v1/members/{id}/login-url", noQuery(s.loginURL), true)
 	s.handle("POST /api/v1/members/{id}/telegram-login", noQuery(s.telegramLogin), true)
 	s.handle("PUT /api/v1/members/{id}/overrides/{chat}", noQuery(s.setOverride), true)
 	s.handle("POST /api/v1/members/bulk", noQuery(s.bulk), true)

@@ -33,6 +33,9 @@ func TestServer_WriteErrorMapsEveryStoreError(t *testing.T) {
 		"ErrBusy":          models.ErrBusy,
 		"ErrUserbotExists": models.ErrUserbotExists,
 		"ErrBindCode":      models.ErrBindCode,
+		"ErrLoginUnknown":  models.ErrLoginUnknown,
+		"ErrLoginUsed":     models.ErrLoginUsed,
+		"ErrLoginExpired":  models.ErrLoginExpired,
 	}
 	files, err := filepath.Glob("../models/*.go")
 	if err != nil || len(files) == 0 {

@@ -35,6 +35,10 @@ type telegramJSON struct {
 	UserID   int64     `json:"user_id"`
 	Username *string   `json:"username"`
 	LinkedAt time.Time `json:"linked_at"`
+	// Phone is the account's phone as Telegram vouched for it (Log in
+	// with Telegram, phone scope); absent when unknown.
+	Phone           *string    `json:"phone,omitempty"`
+	PhoneVerifiedAt *time.Time `json:"phone_verified_at,omitempty"`
 }
 
 type memberChatJSON struct {
@@ -81,7 +85,20 @@ func (s *Server) render(ctx context.Context, v *models.MemberView) (memberJSON, 
 			links[chat] = l.Link
 		}
 	}
-	return s.renderMember(v, links), nil
+	out := s.renderMember(v, links)
+	if out.Telegram != nil {
+		// The phone Telegram vouched for (Log in with Telegram's phone
+		// scope).
+		phone, at, err := s.store.VerifiedPhone(ctx, out.Telegram.UserID)
+		if err != nil {
+			return memberJSON{}, err
+		}
+		if phone != "" {
+			at = at.UTC()
+			out.Telegram.Phone, out.Telegram.PhoneVerifiedAt = &phone, &at
+		}
+	}
+	return out, nil
 }
 
 // renderMember renders a member; join_url is set for each chat the member

@@ -92,7 +92,16 @@ func (s *Server) exportMember(w http.ResponseWriter, r *http.Request) error {
 		"created_at": m.CreatedAt.UTC(), "updated_at": m.UpdatedAt.UTC(),
 	}
 	if m.TgUserID != nil {
-		member["telegram"] = map[string]any{"user_id": *m.TgUserID, "username": m.TgUsername, "linked_at": utcPtr(m.LinkedAt)}
+		tg := map[string]any{"user_id": *m.TgUserID, "username": m.TgUsername, "linked_at": utcPtr(m.LinkedAt)}
+		// The phone Telegram vouched for (Log in with Telegram).
+		phone, at, err := s.store.VerifiedPhone(r.Context(), *m.TgUserID)
+		if err != nil {
+			return err
+		}
+		if phone != "" {
+			tg["phone"], tg["phone_verified_at"] = phone, at.UTC()
+		}
+		member["telegram"] = tg
 	}
 	chats := make([]map[string]any, 0, len(x.Chats))
 	for _, c := range x.Chats {

@@ -83,6 +83,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		p = problem(http.StatusConflict, "userbot-exists", err.Error())
 	case errors.Is(err, models.ErrBindCode):
 		p = problem(http.StatusConflict, "bind-code", err.Error())
+	case errors.Is(err, models.ErrLoginUnknown), errors.Is(err, models.ErrLoginUsed), errors.Is(err, models.ErrLoginExpired):
+		// Log in with Telegram's returns (package login); no API route
+		// spends one today.
+		p = problem(http.StatusConflict, "login-refused", err.Error())
 	case errors.As(err, &mbe):
 		p = problem(http.StatusRequestEntityTooLarge, "body-too-large", fmt.Sprintf("the body is larger than the %d bytes allowed here", mbe.Limit))
 	case errors.As(err, &passing) && passing.ServiceUnavailable():

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/karmagate/karmagate/dashboard"
+	"github.com/karmagate/karmagate/internal/cdptest"
 	"github.com/karmagate/karmagate/models"
 )
 
@@ -28,7 +29,7 @@ func screenshotDir() string {
 // through the form, and saves a screenshot of each page. Without Chromium
 // it is skipped, except under CI, where it fails.
 func TestDashboard_Chromium(t *testing.T) {
-	bin := findChromium()
+	bin := cdptest.Find()
 	if bin == "" {
 		if os.Getenv("CI") != "" {
 			t.Fatal("CI is set but Chromium is not installed: apt-get install -y chromium (or set KARMAGATE_CHROMIUM)")
@@ -42,48 +43,48 @@ func TestDashboard_Chromium(t *testing.T) {
 	}}
 	e := newEnv(t, "sqlite:"+filepath.Join(t.TempDir(), "karmagate.db"), dashboard.Options{Userbots: ub})
 	e.seed()
-	b := startBrowser(t, bin, 1360, 900)
+	b := cdptest.Start(t, bin, 1360, 900)
 	dir := screenshotDir()
 	shot := func(name string) {
 		t.Helper()
-		b.screenshot(filepath.Join(dir, name+".png"))
+		b.Screenshot(filepath.Join(dir, name+".png"))
 	}
 	base := e.srv.URL
 
 	t.Run("sign in", func(t *testing.T) {
-		b.t = t
-		b.navigate(base + "/admin/members")
+		b.T = t
+		b.Navigate(base + "/admin/members")
 		var path string
-		b.eval("location.pathname", &path)
+		b.Eval("location.pathname", &path)
 		if path != "/admin/login" {
 			t.Fatalf("signed out, /admin/members led to %s; want the sign-in page", path)
 		}
 		shot("01-sign-in")
-		b.eval(`document.querySelector('#secret').value = 'wrong-key-0000000000'`, nil)
-		b.submit("form")
-		if got := b.text("[data-error]"); !strings.Contains(got, "did not match") {
+		b.Eval(`document.querySelector('#secret').value = 'wrong-key-0000000000'`, nil)
+		b.Submit("form")
+		if got := b.Text("[data-error]"); !strings.Contains(got, "did not match") {
 			t.Fatalf("wrong key: %q", got)
 		}
-		b.eval(fmt.Sprintf(`document.querySelector('#secret').value = %q`, apiKey), nil)
-		b.submit("form")
-		b.eval("location.pathname", &path)
+		b.Eval(fmt.Sprintf(`document.querySelector('#secret').value = %q`, apiKey), nil)
+		b.Submit("form")
+		b.Eval("location.pathname", &path)
 		if path != "/admin/members" {
 			t.Fatalf("after sign-in at %s; want /admin/members (where we were going)", path)
 		}
 		var cookie string
-		b.eval("document.cookie", &cookie)
+		b.Eval("document.cookie", &cookie)
 		if strings.Contains(cookie, "karmagate") {
 			t.Errorf("the session cookie is readable from JavaScript: %q", cookie)
 		}
 	})
 
 	t.Run("overview", func(t *testing.T) {
-		b.t = t
-		b.navigate(base + "/admin/")
-		if got, want := b.text(`[data-stat="members"]`), formatCount(e.sqlCount("SELECT COUNT(*) FROM members")); got != want {
+		b.T = t
+		b.Navigate(base + "/admin/")
+		if got, want := b.Text(`[data-stat="members"]`), formatCount(e.sqlCount("SELECT COUNT(*) FROM members")); got != want {
 			t.Errorf("members %s; the database has %s", got, want)
 		}
-		if got, want := b.text(`[data-stat="linked"]`), formatCount(e.sqlCount("SELECT COUNT(*) FROM members WHERE tg_user_id IS NOT NULL")); got != want {
+		if got, want := b.Text(`[data-stat="linked"]`), formatCount(e.sqlCount("SELECT COUNT(*) FROM members WHERE tg_user_id IS NOT NULL")); got != want {
 			t.Errorf("linked %s; the database has %s", got, want)
 		}
 		for _, chat := range []string{"webmasters-pro", "customers-club", "staff-room"} {
@@ -100,7 +101,7 @@ func TestDashboard_Chromium(t *testing.T) {
 				if strings.Count(c.query, "?") == 3 {
 					args = append(args, true)
 				}
-				got := b.text(fmt.Sprintf(`tr[data-chat=%q] [data-count=%q]`, chat, c.count))
+				got := b.Text(fmt.Sprintf(`tr[data-chat=%q] [data-count=%q]`, chat, c.count))
 				if want := formatCount(e.sqlCount(c.query, args...)); got != want {
 					t.Errorf("%s %s: page %s, database %s", chat, c.count, got, want)
 				}
@@ -113,28 +114,28 @@ func TestDashboard_Chromium(t *testing.T) {
 	})
 
 	t.Run("members", func(t *testing.T) {
-		b.t = t
-		b.navigate(base + "/admin/members")
+		b.T = t
+		b.Navigate(base + "/admin/members")
 		var total string
-		b.eval(`document.querySelector('[data-total]').dataset.total`, &total)
+		b.Eval(`document.querySelector('[data-total]').dataset.total`, &total)
 		if want := strconv.FormatInt(e.sqlCount("SELECT COUNT(*) FROM members"), 10); total != want {
 			t.Errorf("total %s; the database has %s", total, want)
 		}
 		var rows int
-		b.eval(`document.querySelectorAll('tr[data-member]').length`, &rows)
+		b.Eval(`document.querySelectorAll('tr[data-member]').length`, &rows)
 		if want := min(50, int(e.sqlCount("SELECT COUNT(*) FROM members"))); rows != want {
 			t.Errorf("%d rows; want %d", rows, want)
 		}
 		shot("03-members")
-		b.navigate(base + "/admin/members?chat=customers-club&show=in")
-		b.eval(`document.querySelector('[data-total]').dataset.total`, &total)
+		b.Navigate(base + "/admin/members?chat=customers-club&show=in")
+		b.Eval(`document.querySelector('[data-total]').dataset.total`, &total)
 		if want := strconv.FormatInt(e.sqlCount("SELECT COUNT(*) FROM chat_states WHERE chat_key = 'customers-club' AND in_chat = ?", true), 10); total != want {
 			t.Errorf("in customers-club: %s; the database has %s", total, want)
 		}
 	})
 
 	t.Run("exempt a member", func(t *testing.T) {
-		b.t = t
+		b.T = t
 		// Someone queued for removal from Customers Club: exempting them
 		// cancels it.
 		rs, _, err := e.store.PlannedRemovals(t.Context(), "customers-club", 10)
@@ -142,15 +143,15 @@ func TestDashboard_Chromium(t *testing.T) {
 			t.Fatalf("the seed planned no removal from customers-club (%v)", err)
 		}
 		id := rs[0].MemberExt
-		b.navigate(base + "/admin/members/" + id)
-		if got := b.text(`tr[data-chat="customers-club"]`); !strings.Contains(got, "Removing") {
+		b.Navigate(base + "/admin/members/" + id)
+		if got := b.Text(`tr[data-chat="customers-club"]`); !strings.Contains(got, "Removing") {
 			t.Errorf("%s in customers-club shows %q; want Removing", id, got)
 		}
-		b.submit(`form[data-action="exempt"][data-chat="customers-club"]`)
-		if got := b.text("[data-notice]"); !strings.Contains(got, "Exemption saved") {
+		b.Submit(`form[data-action="exempt"][data-chat="customers-club"]`)
+		if got := b.Text("[data-notice]"); !strings.Contains(got, "Exemption saved") {
 			t.Errorf("notice %q", got)
 		}
-		if got := b.text(`tr[data-chat="customers-club"]`); !strings.Contains(got, "Exempt") {
+		if got := b.Text(`tr[data-chat="customers-club"]`); !strings.Contains(got, "Exempt") {
 			t.Errorf("after exempting: %q", got)
 		}
 		if n := e.sqlCount("SELECT COUNT(*) FROM overrides AS o JOIN members AS m ON m.id = o.member_id WHERE m.external_id = ? AND o.chat_key = 'customers-club' AND o.mode = 'always'", id); n != 1 {
@@ -163,39 +164,39 @@ func TestDashboard_Chromium(t *testing.T) {
 	})
 
 	t.Run("removals", func(t *testing.T) {
-		b.t = t
-		b.navigate(base + "/admin/removals")
+		b.T = t
+		b.Navigate(base + "/admin/removals")
 		var rows int
-		b.eval(`document.querySelectorAll('tr[data-removal]').length`, &rows)
+		b.Eval(`document.querySelectorAll('tr[data-removal]').length`, &rows)
 		if want := e.sqlCount("SELECT COUNT(*) FROM actions WHERE kind = 'remove' AND status IN ('pending','running')"); int64(rows) != want || want == 0 {
 			t.Errorf("%d removals listed; the database has %d (and should have some)", rows, want)
 		}
-		b.text(`[data-dryrun="off"]`)
+		b.Text(`[data-dryrun="off"]`)
 		shot("05-removals")
 	})
 
 	t.Run("audit", func(t *testing.T) {
-		b.t = t
-		b.navigate(base + "/admin/audit")
+		b.T = t
+		b.Navigate(base + "/admin/audit")
 		var first string
-		b.eval(`document.querySelector('tr[data-event]').dataset.event`, &first)
+		b.Eval(`document.querySelector('tr[data-event]').dataset.event`, &first)
 		if want := strconv.FormatInt(e.sqlCount("SELECT MAX(id) FROM events"), 10); first != want {
 			t.Errorf("first event #%s; the newest in the database is #%s", first, want)
 		}
 		shot("06-audit")
-		b.navigate(base + "/admin/audit?kind=" + models.EventOverrideSet)
+		b.Navigate(base + "/admin/audit?kind=" + models.EventOverrideSet)
 		var rows int
-		b.eval(`document.querySelectorAll('tr[data-event]').length`, &rows)
+		b.Eval(`document.querySelectorAll('tr[data-event]').length`, &rows)
 		if want := e.sqlCount("SELECT COUNT(*) FROM events WHERE kind = ?", models.EventOverrideSet); int64(rows) != want {
 			t.Errorf("%d override events listed; the database has %d", rows, want)
 		}
 	})
 
 	t.Run("charts", func(t *testing.T) {
-		b.t = t
-		b.navigate(base + "/admin/charts")
+		b.T = t
+		b.Navigate(base + "/admin/charts")
 		var legend []string
-		b.eval(`[...document.querySelectorAll('.chart')[0].querySelectorAll('.legend-item')].map(e => e.textContent.trim())`, &legend)
+		b.Eval(`[...document.querySelectorAll('.chart')[0].querySelectorAll('.legend-item')].map(e => e.textContent.trim())`, &legend)
 		for i, chat := range []string{"Webmasters Pro", "Customers Club", "Staff Room"} {
 			key := []string{"webmasters-pro", "customers-club", "staff-room"}[i]
 			want := fmt.Sprintf("%s now %s", chat, formatCount(e.sqlCount("SELECT COUNT(*) FROM chat_states WHERE chat_key = ? AND in_chat = ?", key, true)))
@@ -204,7 +205,7 @@ func TestDashboard_Chromium(t *testing.T) {
 			}
 		}
 		var bars int
-		b.eval(`document.querySelectorAll('.chart rect.bar').length`, &bars)
+		b.Eval(`document.querySelectorAll('.chart rect.bar').length`, &bars)
 		if bars == 0 {
 			t.Error("no bars in the actions chart")
 		}
@@ -212,10 +213,10 @@ func TestDashboard_Chromium(t *testing.T) {
 	})
 
 	t.Run("userbots", func(t *testing.T) {
-		b.t = t
-		b.navigate(base + "/admin/userbots")
+		b.T = t
+		b.Navigate(base + "/admin/userbots")
 		var rows int
-		b.eval(`document.querySelectorAll('tr[data-account]').length`, &rows)
+		b.Eval(`document.querySelectorAll('tr[data-account]').length`, &rows)
 		if rows != 2 {
 			t.Errorf("%d accounts listed; want 2", rows)
 		}
@@ -223,16 +224,16 @@ func TestDashboard_Chromium(t *testing.T) {
 	})
 
 	t.Run("sign out", func(t *testing.T) {
-		b.t = t
-		b.navigate(base + "/admin/")
-		b.submit(`form[action="/admin/logout"]`)
+		b.T = t
+		b.Navigate(base + "/admin/")
+		b.Submit(`form[action="/admin/logout"]`)
 		var path string
-		b.eval("location.pathname", &path)
+		b.Eval("location.pathname", &path)
 		if path != "/admin/login" {
 			t.Errorf("after signing out at %s", path)
 		}
-		b.navigate(base + "/admin/")
-		b.eval("location.pathname", &path)
+		b.Navigate(base + "/admin/")
+		b.Eval("location.pathname", &path)
 		if path != "/admin/login" {
 			t.Errorf("signed out, /admin/ showed %s", path)
 		}

@@ -93,6 +93,8 @@ type Options struct {
 	TrustedProxies int
 	// Userbots is true when TELEGRAM_API_ID is set (the pool runs).
 	Userbots bool
+	// Login is Log in with Telegram; nil when it is off.
+	Login *Login
 	// HTTPClient fetches the webhook URL to check its TLS; a client with
 	// a 10 s timeout by default.
 	HTTPClient *http.Client
@@ -155,6 +157,9 @@ func Run(ctx context.Context, opts Options) Report {
 		r = append(r, res)
 	}
 	r = append(r, proxies(opts))
+	if opts.Login != nil {
+		r = append(r, login(ctx, opts))
+	}
 
 	// The database, then what it records.
 	if err := opts.Store.CheckSchema(ctx); err != nil {

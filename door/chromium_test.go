@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/karmagate/karmagate/door"
+	"github.com/karmagate/karmagate/internal/cdptest"
 )
 
 // screenshotDir is where the Chromium test saves its PNGs:
@@ -27,7 +28,7 @@ func screenshotDir() string {
 // what it shows at each step of a visit, clicks "check again", and saves a
 // screenshot of each. Without Chromium it is skipped, except under CI.
 func TestHandler_Chromium(t *testing.T) {
-	bin := findChromium()
+	bin := cdptest.Find()
 	if bin == "" {
 		if os.Getenv("CI") != "" {
 			t.Fatal("CI is set but Chromium is not installed: apt-get install -y chromium (or set KARMAGATE_CHROMIUM)")
@@ -45,49 +46,49 @@ func TestHandler_Chromium(t *testing.T) {
 	initData := sign(token, fields(time.Now()))
 	frag := url.Values{"tgWebAppData": {initData}, "tgWebAppVersion": {"9.1"}, "tgWebAppPlatform": {"sandbox"}}.Encode()
 
-	b := startBrowser(t, bin, 420, 760)
+	b := cdptest.Start(t, bin, 420, 760)
 	dir := screenshotDir()
-	b.navigate(srv.URL + door.Prefix + "?chat=webmasters-pro#" + frag)
+	b.Navigate(srv.URL + door.Prefix + "?chat=webmasters-pro#" + frag)
 	waitFor := func(expr string) {
 		t.Helper()
 		deadline := time.Now().Add(15 * time.Second)
 		for {
 			var ok bool
-			b.eval(expr, &ok)
+			b.Eval(expr, &ok)
 			if ok {
 				return
 			}
 			if time.Now().After(deadline) {
 				var html string
-				b.eval("document.body.innerHTML", &html)
+				b.Eval("document.body.innerHTML", &html)
 				t.Fatalf("waited for %s; the page:\n%s", expr, html)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
 	waitFor(`!!document.querySelector("#who")`)
-	if got := b.text("#who"); got != "Who you are to us\nAnn (@ann_tg), not linked to a website account yet" {
+	if got := b.Text("#who"); got != "Who you are to us\nAnn (@ann_tg), not linked to a website account yet" {
 		t.Errorf("who: %q", got)
 	}
-	b.screenshot(filepath.Join(dir, "door-not-linked.png"))
+	b.Screenshot(filepath.Join(dir, "door-not-linked.png"))
 
 	fd.mu.Lock()
 	fd.visit = door.Visit{ChatKey: "webmasters-pro", ChatTitle: "Webmasters Pro", Linked: true, Member: "Ann Example", Karma: 40, Bar: 100,
 		Groups: []string{"webmasters"}, MemberGroups: []string{"webmasters"}, KarmaShort: 60, DecideAt: time.Now().Add(9 * time.Minute)}
 	fd.mu.Unlock()
-	b.eval(`document.querySelector("[data-recheck]").click(), true`, nil)
+	b.Eval(`document.querySelector("[data-recheck]").click(), true`, nil)
 	waitFor(`!!document.querySelector("#karma") && document.querySelector("#karma").textContent.includes("40")`)
-	if got := b.text("#missing"); got != "60 more karma." {
+	if got := b.Text("#missing"); got != "60 more karma." {
 		t.Errorf("missing: %q", got)
 	}
-	b.screenshot(filepath.Join(dir, "door-short.png"))
+	b.Screenshot(filepath.Join(dir, "door-short.png"))
 
 	fd.mu.Lock()
 	fd.visit.Karma, fd.visit.KarmaShort, fd.visit.Decision, fd.visit.Reason = 150, -50, door.DecisionApproved, "karma 150 >= 100 in webmasters"
 	fd.mu.Unlock()
-	b.eval(`document.querySelector("[data-recheck]").click(), true`, nil)
+	b.Eval(`document.querySelector("[data-recheck]").click(), true`, nil)
 	waitFor(`!!document.querySelector('[data-decision="approved"]')`)
-	b.screenshot(filepath.Join(dir, "door-approved.png"))
+	b.Screenshot(filepath.Join(dir, "door-approved.png"))
 
 	fd.mu.Lock()
 	n := len(fd.visits)

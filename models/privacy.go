@@ -171,6 +171,12 @@ func (s *Store) EraseMember(ctx context.Context, id, actor string) (Erased, erro
 			if out.Updates, err = sc.updates(tx, *m.TgUserID); err != nil {
 				return err
 			}
+			if err := tx.Where("tg_user_id = ?", *m.TgUserID).Delete(&telegramPhone{}).Error; err != nil {
+				return fmt.Errorf("erase member: delete the verified phone: %w", err)
+			}
+		}
+		if err := tx.Where("member_ext = ?", id).Delete(&oidcLogin{}).Error; err != nil {
+			return fmt.Errorf("erase member: delete Telegram logins: %w", err)
 		}
 		return tx.Create(&Event{At: s.clock(), Actor: actor, Kind: EventMemberErased, MemberExt: &out.Pseudonym,
 			Detail: fmt.Sprintf("personal data erased: %d events, %d notifications rewritten; %d Telegram updates deleted",

@@ -6,7 +6,9 @@
 // Start it in-process with Start(ctx, Config{}) (":0" addresses by default)
 // or as `karmagate sandbox`. Env and WriteEnvFile give the variables that
 // point `karmagate serve` at it: TELEGRAM_BOT_API_URL, TELEGRAM_BOT_TOKEN,
-// TELEGRAM_API_ID, TELEGRAM_API_HASH, TELEGRAM_DC_ADDR, TELEGRAM_SERVER_KEY.
+// TELEGRAM_API_ID, TELEGRAM_API_HASH, TELEGRAM_DC_ADDR, TELEGRAM_SERVER_KEY;
+// OIDCEnv the OpenID Connect client of the issuer it serves (package oidc):
+// TELEGRAM_OIDC_ISSUER, TELEGRAM_OIDC_CLIENT_ID, TELEGRAM_OIDC_CLIENT_SECRET.
 //
 // Control API (ids are Bot API ids: users positive, supergroups -100…;
 // a field a call does not take is a 400 naming the fields it takes):
@@ -26,6 +28,10 @@
 //	POST /sandbox/users/{id}/send_code       what auth.sendCode answers for the phone: PHONE_NUMBER_FLOOD, SEND_CODE_UNAVAILABLE, email_setup, payment, ""
 //	POST /sandbox/users/{id}/scan            the person scans a QR login code: url
 //	POST /sandbox/users/{id}/webapp          the person opens a web_app button they received (a guard bot's Mini App): url → {"url" with #tgWebAppData, "init_data", "bot_id", "auth_date"}
+//	POST /sandbox/users/{id}/authorize       the person consents to Log in with Telegram: client_id, scope
+//	GET  /sandbox/oidc                       the OpenID Connect client: issuer, client_id, client_secret, redirect_urls
+//	POST /sandbox/oidc/redirects             allow one more redirect URL: url
+//	POST /sandbox/oidc/forge                 make the next ID token faulty: kind (audience, expired, signature, nonce, issuer)
 //	GET  /sandbox/callbacks/{query_id}       the bot's answer to a press
 //	GET  /sandbox/users/{id}/messages        what the person received
 //	POST /sandbox/chats                      a person creates a supergroup: title, creator, about

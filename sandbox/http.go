@@ -69,6 +69,7 @@ func (s *Sandbox) controlRoutes(mux *http.ServeMux) {
 	handle("POST /sandbox/bot/quiet", s.handleQuiet)
 	handle("POST /sandbox/bot/groups", s.handleBotGroups, "allowed")
 	handle("POST /sandbox/reset", s.handleReset)
+	s.oidcRoutes(mux, handle)
 	handle("GET /sandbox/{$}", s.handleIndex)
 	mux.HandleFunc("/sandbox/", func(rw http.ResponseWriter, r *http.Request) {
 		writeControlError(rw, notFound("no such control call: %s %s", r.Method, r.URL.Path))

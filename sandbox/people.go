@@ -31,7 +31,10 @@ func (s *Sandbox) DeleteUser(userID int64) error {
 // pending updates dropped; MTProto clients are logged out. The clock, the
 // call log, the fault setting and the id counters carry on, so ids are
 // never reused. See world.Reset.
-func (s *Sandbox) Reset() { s.world.Reset(s.bot.ID) }
+func (s *Sandbox) Reset() {
+	s.world.Reset(s.bot.ID)
+	s.oidc.Reset()
+}
 
 // SendMessage makes a person send text to chatID: the default bot's private
 // chat when chatID is 0, another user, or a supergroup (-100…).

@@ -17,6 +17,7 @@ import (
 
 	"github.com/karmagate/karmagate/sandbox/botapi"
 	"github.com/karmagate/karmagate/sandbox/mtproto"
+	"github.com/karmagate/karmagate/sandbox/oidc"
 	"github.com/karmagate/karmagate/sandbox/world"
 )
 
@@ -56,6 +57,10 @@ type Config struct {
 	// zero means mtproto.DefaultAppID / DefaultAppHash.
 	AppID   int
 	AppHash string
+	// OIDCRedirects are the redirect URLs the OpenID Connect issuer
+	// allows from the start (more: Sandbox.OIDC().AllowRedirect, or
+	// POST /sandbox/oidc/redirects).
+	OIDCRedirects []string
 }
 
 // Sandbox is a running embedded Telegram: one world served over the Bot API
@@ -68,6 +73,7 @@ type Sandbox struct {
 	token  string
 	botapi *botapi.Server
 	mt     *mtproto.Server
+	oidc   *oidc.Issuer
 
 	httpLn net.Listener
 	http   *http.Server
@@ -136,6 +142,13 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 	}
 
 	s.botapi = botapi.New(s.world, cfg.BotAPI)
+	if err := s.startOIDC(); err != nil {
+		s.httpLn.Close()
+		if s.mtLn != nil {
+			s.mtLn.Close()
+		}
+		return nil, err
+	}
 	s.http = &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)}
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -249,14 +262,18 @@ func (s *Sandbox) Env() map[string]string {
 // EnvFile renders Env as a POSIX shell file (`set -a; . ./sandbox.env`),
 // values single-quoted, keys sorted.
 func (s *Sandbox) EnvFile() string {
-	env := s.Env()
+	return "# written by karmagate sandbox: its Telegram, which replaces any TELEGRAM_* already set\n" + shellEnv(s.Env())
+}
+
+// shellEnv renders env as POSIX shell assignments, values single-quoted,
+// keys sorted.
+func shellEnv(env map[string]string) string {
 	keys := make([]string, 0, len(env))
 	for k := range env {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	var b strings.Builder
-	b.WriteString("# written by karmagate sandbox: its Telegram, which replaces any TELEGRAM_* already set\n")
 	for _, k := range keys {
 		fmt.Fprintf(&b, "%s='%s'\n", k, strings.ReplaceAll(env[k], "'", `'\''`))
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/karmagate/karmagate/dashboard"
 	"github.com/karmagate/karmagate/gate"
 	"github.com/karmagate/karmagate/linking"
+	"github.com/karmagate/karmagate/login"
 	"github.com/karmagate/karmagate/models"
 	"github.com/karmagate/karmagate/source"
 	"github.com/karmagate/karmagate/userbot"
@@ -61,6 +62,8 @@ type Main struct {
 	// Callbacks sends the website signed callbacks (KARMAGATE_CALLBACK_URL);
 	// nil without one.
 	Callbacks *callback.Sender
+	// Login is Log in with Telegram (TELEGRAM_OIDC_CLIENT_ID); nil when off.
+	Login *login.Server
 
 	sourceDB *source.MySQL
 	// Userbots is the userbot pool, nil when TELEGRAM_API_ID is not set.
@@ -251,6 +254,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if m.Login, err = m.newLogin(store, reg); err != nil {
+		return err
+	}
 	executors := m.Bot.Executors()
 	if m.Config.CallbackURL != "" {
 		m.Callbacks, err = callback.New(callback.Options{URL: m.Config.CallbackURL, Secret: []byte(m.Config.CallbackSecret),
@@ -287,7 +293,7 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}
 	m.API = api.New(api.Options{Store: store, APIKey: m.Config.APIKey, AdminToken: m.Config.AdminToken, MetricsToken: m.Config.MetricsToken,
-		Linker: m.Bot, Widget: m.Bot, People: m.Bot, Userbots: userbots, Logger: m.Logger, Registry: reg, Version: version, WakeWorkers: pool.Wake,
+		Linker: m.Bot, Widget: m.Bot, LoginURLs: m.loginURLs(), People: m.Bot, Userbots: userbots, Logger: m.Logger, Registry: reg, Version: version, WakeWorkers: pool.Wake,
 		Degraded: m.Bot.Degraded})
 
 	dashboardHandler, err := m.newDashboard(ctx, store)
@@ -305,6 +311,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.mountDoor(mux, store.Rules()); err != nil {
 		return err
 	}
+	m.mountLogin(mux)
 	if m.Config.WebhookURL != "" {
 		u, err := url.Parse(m.Config.WebhookURL)
 		if err != nil {

@@ -116,6 +116,8 @@ type Config struct {
 	// bans accounts that import other people's numbers), at most
 	// userbot.DefaultPhoneImportsPerDay per account a day.
 	PhoneImport bool
+	// OIDC is Log in with Telegram (config_oidc.go).
+	OIDC OIDCConfig
 }
 
 // ConfigFromEnv reads the configuration; getenv is os.Getenv outside tests.
@@ -143,6 +145,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		MetricsToken:   getenv("KARMAGATE_METRICS_TOKEN"),
 		PublicURL:      getenv("KARMAGATE_PUBLIC_URL"),
 		ProfileURL:     getenv("KARMAGATE_PROFILE_URL"),
+		OIDC:           readOIDC(getenv),
 	}
 	if c.DB == "" {
 		c.DB = "sqlite:karmagate.db"
@@ -338,7 +341,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	need(c.ServerKey == "" || strings.Contains(c.ServerKey, "-----BEGIN"), "TELEGRAM_SERVER_KEY must be a PEM public key (-----BEGIN RSA PUBLIC KEY-----…)")
-	errs = append(errs, c.ValidateDB(), c.ValidateRules(), c.ValidateSource(), c.validateCallbacks(), c.validateDoor())
+	errs = append(errs, c.ValidateDB(), c.ValidateRules(), c.ValidateSource(), c.validateCallbacks(), c.validateDoor(), c.validateOIDC())
 	return configProblems(errs...)
 }
 

@@ -39,6 +39,7 @@ func runDoctor(ctx context.Context, args []string, getenv func(string) string, s
 		WebhookURL:     cfg.WebhookURL,
 		TrustedProxies: len(cfg.TrustedProxies),
 		Userbots:       cfg.APIID != 0,
+		Login:          doctorLogin(cfg),
 	})
 	if err := rep.Write(stdout); err != nil {
 		return err

@@ -30,8 +30,9 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	seed := fs.Int64("seed", 1, "`N` seeds ids, tokens, codes and faults")
 	envFile := fs.String("env-file", "", "write to `FILE` the variables that run karmagate serve against the sandbox")
 	verbose := fs.Bool("v", false, "log every call")
+	publicURL := fs.String("public-url", "http://127.0.0.1:8080", "`URL` karmagate serve is reached at: its /auth/telegram/callback is allowed as a redirect URL of Log in with Telegram, and the env file's KARMAGATE_PUBLIC_URL")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: karmagate sandbox [--listen ADDR] [--mtproto ADDR] [--seed N] [--env-file FILE] [-v]")
+		fmt.Fprintln(stderr, "usage: karmagate sandbox [--listen ADDR] [--mtproto ADDR] [--seed N] [--env-file FILE] [--public-url URL] [-v]")
 		fmt.Fprintln(stderr)
 		fs.PrintDefaults()
 	}
@@ -39,7 +40,7 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("sandbox: unexpected argument %q (flags are --listen, --mtproto, --seed, --env-file, -v)", fs.Arg(0))
+		return fmt.Errorf("sandbox: unexpected argument %q (flags are --listen, --mtproto, --seed, --env-file, --public-url, -v)", fs.Arg(0))
 	}
 	level := slog.LevelInfo
 	if *verbose {
@@ -48,7 +49,11 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
 	started := time.Now()
-	sb, err := sandbox.Start(ctx, sandbox.Config{Seed: *seed, BotAPIAddr: *listen, MTProtoAddr: *mt, Logger: logger})
+	if err := checkPublicURL("--public-url", *publicURL, false); err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	sb, err := sandbox.Start(ctx, sandbox.Config{Seed: *seed, BotAPIAddr: *listen, MTProtoAddr: *mt, Logger: logger,
+		OIDCRedirects: []string{loginRedirect(*publicURL)}})
 	if err != nil {
 		return err
 	}
@@ -58,8 +63,9 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if dev, err = newDevDefaults(*envFile); err != nil {
 			return err
 		}
+
 		// 0600: it holds the bot token, the API key and the master secret.
-		if err := writePrivateFile(*envFile, []byte(sb.EnvFile()+dev.envFile())); err != nil {
+		if err := writePrivateFile(*envFile, []byte(sb.EnvFile()+dev.envFile()+oidcEnvFile(sb, *publicURL))); err != nil {
 			return fmt.Errorf("write env file: %w", err)
 		}
 	}

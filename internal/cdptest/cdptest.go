@@ -1,4 +1,9 @@
-package door_test
+// Package cdptest drives headless Chromium over the Chrome DevTools
+// Protocol for browser tests: open a tab, navigate, wait for loads,
+// evaluate JavaScript, click, set cookies, take screenshots. (The same
+// small client as the dashboard's test, shared for the end-to-end tests
+// of cmd/karmagate.)
+package cdptest
 
 import (
 	"bytes"
@@ -17,10 +22,6 @@ import (
 	"github.com/coder/websocket"
 )
 
-// A small Chrome DevTools Protocol client, enough to drive Debian's
-// headless Chromium through the Mini App (a copy of dashboard's): open a tab, navigate, wait for
-// the page to load, evaluate JavaScript, take a screenshot.
-
 // chromiumFlags are what headless Chromium needs on a machine without a
 // network, a GPU or a sandbox.
 var chromiumFlags = []string{
@@ -30,9 +31,9 @@ var chromiumFlags = []string{
 	"--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
 }
 
-// findChromium returns the browser to run: $KARMAGATE_CHROMIUM, or
+// Find returns the browser to run: $KARMAGATE_CHROMIUM, or
 // chromium or chromium-browser on the PATH.
-func findChromium() string {
+func Find() string {
 	if p := os.Getenv("KARMAGATE_CHROMIUM"); p != "" {
 		return p
 	}
@@ -56,9 +57,9 @@ type cdpMessage struct {
 	} `json:"error,omitempty"`
 }
 
-// browser is a running Chromium with one tab attached.
-type browser struct {
-	t       *testing.T
+// Browser is a running Chromium with one tab attached.
+type Browser struct {
+	T       testing.TB
 	cmd     *exec.Cmd
 	conn    *websocket.Conn
 	session string
@@ -71,13 +72,13 @@ type browser struct {
 	closed  chan struct{}
 }
 
-// startBrowser runs Chromium with a fresh profile and opens a tab of
+// Start runs Chromium with a fresh profile and opens a tab of
 // width by height CSS pixels.
-func startBrowser(t *testing.T, bin string, width, height int) *browser {
+func Start(t testing.TB, bin string, width, height int) *Browser {
 	t.Helper()
 	dir := t.TempDir()
 	args := append(append([]string{}, chromiumFlags...), "--user-data-dir="+dir, fmt.Sprintf("--window-size=%d,%d", width, height), "about:blank")
-	b := &browser{t: t, stderr: &bytes.Buffer{}, waiting: map[int64]chan cdpMessage{}, events: make(chan cdpMessage, 256), closed: make(chan struct{})}
+	b := &Browser{T: t, stderr: &bytes.Buffer{}, waiting: map[int64]chan cdpMessage{}, events: make(chan cdpMessage, 256), closed: make(chan struct{})}
 	b.cmd = exec.Command(bin, args...)
 	b.cmd.Stderr = &lockedWriter{w: b.stderr}
 	if err := b.cmd.Start(); err != nil {
@@ -127,9 +128,9 @@ func startBrowser(t *testing.T, bin string, width, height int) *browser {
 	}
 	b.callTo("", "Target.attachToTarget", map[string]any{"targetId": target.TargetID, "flatten": true}, &attached)
 	b.session = attached.SessionID
-	b.call("Page.enable", nil, nil)
-	b.call("Runtime.enable", nil, nil)
-	b.call("Emulation.setDeviceMetricsOverride", map[string]any{"width": width, "height": height, "deviceScaleFactor": 1, "mobile": false}, nil)
+	b.Call("Page.enable", nil, nil)
+	b.Call("Runtime.enable", nil, nil)
+	b.Call("Emulation.setDeviceMetricsOverride", map[string]any{"width": width, "height": height, "deviceScaleFactor": 1, "mobile": false}, nil)
 	return b
 }
 
@@ -144,7 +145,7 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-func (b *browser) read() {
+func (b *Browser) read() {
 	defer close(b.closed)
 	for {
 		_, data, err := b.conn.Read(context.Background())
@@ -172,20 +173,20 @@ func (b *browser) read() {
 	}
 }
 
-// call sends a command to the tab and decodes its result into out.
-func (b *browser) call(method string, params, out any) {
-	b.t.Helper()
+// Call sends a command to the tab and decodes its result into out.
+func (b *Browser) Call(method string, params, out any) {
+	b.T.Helper()
 	b.callTo(b.session, method, params, out)
 }
 
-func (b *browser) callTo(session, method string, params, out any) {
-	b.t.Helper()
+func (b *Browser) callTo(session, method string, params, out any) {
+	b.T.Helper()
 	if err := b.try(session, method, params, out); err != nil {
-		b.t.Fatal(err)
+		b.T.Fatal(err)
 	}
 }
 
-func (b *browser) try(session, method string, params, out any) error {
+func (b *Browser) try(session, method string, params, out any) error {
 	b.mu.Lock()
 	b.nextID++
 	id := b.nextID
@@ -226,8 +227,8 @@ func (b *browser) try(session, method string, params, out any) error {
 	}
 }
 
-// drain forgets the events received so far.
-func (b *browser) drain() {
+// Drain forgets the events received so far.
+func (b *Browser) Drain() {
 	for {
 		select {
 		case <-b.events:
@@ -237,9 +238,9 @@ func (b *browser) drain() {
 	}
 }
 
-// waitLoad waits for the tab's next load event.
-func (b *browser) waitLoad() {
-	b.t.Helper()
+// WaitLoad waits for the tab's next load event.
+func (b *Browser) WaitLoad() {
+	b.T.Helper()
 	timeout := time.After(30 * time.Second)
 	for {
 		select {
@@ -248,29 +249,29 @@ func (b *browser) waitLoad() {
 				return
 			}
 		case <-timeout:
-			b.t.Fatal("the page did not finish loading within 30s")
+			b.T.Fatal("the page did not finish loading within 30s")
 		}
 	}
 }
 
-// navigate opens url in the tab and waits until it has loaded.
-func (b *browser) navigate(url string) {
-	b.t.Helper()
-	b.drain()
+// Navigate opens url in the tab and waits until it has loaded.
+func (b *Browser) Navigate(url string) {
+	b.T.Helper()
+	b.Drain()
 	var res struct {
 		ErrorText string `json:"errorText"`
 	}
-	b.call("Page.navigate", map[string]any{"url": url}, &res)
+	b.Call("Page.navigate", map[string]any{"url": url}, &res)
 	if res.ErrorText != "" {
-		b.t.Fatalf("navigate to %s: %s", url, res.ErrorText)
+		b.T.Fatalf("navigate to %s: %s", url, res.ErrorText)
 	}
-	b.waitLoad()
+	b.WaitLoad()
 }
 
-// eval evaluates a JavaScript expression in the page and decodes its value
+// Eval evaluates a JavaScript expression in the page and decodes its value
 // into out.
-func (b *browser) eval(expr string, out any) {
-	b.t.Helper()
+func (b *Browser) Eval(expr string, out any) {
+	b.T.Helper()
 	var res struct {
 		Result struct {
 			Value json.RawMessage `json:"value"`
@@ -282,59 +283,99 @@ func (b *browser) eval(expr string, out any) {
 			} `json:"exception"`
 		} `json:"exceptionDetails"`
 	}
-	b.call("Runtime.evaluate", map[string]any{"expression": expr, "returnByValue": true, "awaitPromise": true}, &res)
+	b.Call("Runtime.evaluate", map[string]any{"expression": expr, "returnByValue": true, "awaitPromise": true}, &res)
 	if res.ExceptionDetails != nil {
-		b.t.Fatalf("evaluate %s: %s %s", expr, res.ExceptionDetails.Text, res.ExceptionDetails.Exception.Description)
+		b.T.Fatalf("evaluate %s: %s %s", expr, res.ExceptionDetails.Text, res.ExceptionDetails.Exception.Description)
 	}
 	if out != nil {
 		if err := json.Unmarshal(res.Result.Value, out); err != nil {
-			b.t.Fatalf("evaluate %s: decode %s: %v", expr, res.Result.Value, err)
+			b.T.Fatalf("evaluate %s: decode %s: %v", expr, res.Result.Value, err)
 		}
 	}
 }
 
-// text returns the trimmed text of the first element matching a CSS
+// Text returns the trimmed text of the first element matching a CSS
 // selector, failing the test when there is none.
-func (b *browser) text(selector string) string {
-	b.t.Helper()
+func (b *Browser) Text(selector string) string {
+	b.T.Helper()
 	var out *string
-	b.eval(fmt.Sprintf(`(() => { const e = document.querySelector(%q); return e ? e.textContent.trim() : null })()`, selector), &out)
+	b.Eval(fmt.Sprintf(`(() => { const e = document.querySelector(%q); return e ? e.textContent.trim() : null })()`, selector), &out)
 	if out == nil {
 		var path string
-		b.eval("location.pathname + location.search", &path)
-		b.t.Fatalf("no element %s on %s", selector, path)
+		b.Eval("location.pathname + location.search", &path)
+		b.T.Fatalf("no element %s on %s", selector, path)
 	}
 	return *out
 }
 
-// screenshot saves the whole page as a PNG.
-func (b *browser) screenshot(path string) {
-	b.t.Helper()
+// Submit clicks a form's submit button and waits for the page it leads
+// to.
+func (b *Browser) Submit(formSelector string) {
+	b.T.Helper()
+	b.Drain()
+	var ok bool
+	b.Eval(fmt.Sprintf(`(() => { const f = document.querySelector(%q); if (!f) return false; f.requestSubmit(); return true })()`, formSelector), &ok)
+	if !ok {
+		b.T.Fatalf("no form %s", formSelector)
+	}
+	b.WaitLoad()
+}
+
+// Screenshot saves the whole page as a PNG.
+func (b *Browser) Screenshot(path string) {
+	b.T.Helper()
 	var metrics struct {
 		CSSContentSize struct {
 			Width  float64 `json:"width"`
 			Height float64 `json:"height"`
 		} `json:"cssContentSize"`
 	}
-	b.call("Page.getLayoutMetrics", nil, &metrics)
+	b.Call("Page.getLayoutMetrics", nil, &metrics)
 	var shot struct {
 		Data string `json:"data"`
 	}
-	b.call("Page.captureScreenshot", map[string]any{
+	b.Call("Page.captureScreenshot", map[string]any{
 		"format": "png", "captureBeyondViewport": true,
 		"clip": map[string]any{"x": 0, "y": 0, "width": metrics.CSSContentSize.Width, "height": metrics.CSSContentSize.Height, "scale": 1},
 	}, &shot)
 	png, err := base64.StdEncoding.DecodeString(shot.Data)
 	if err != nil {
-		b.t.Fatalf("decode screenshot: %v", err)
+		b.T.Fatalf("decode screenshot: %v", err)
 	}
 	if len(png) < 1000 {
-		b.t.Fatalf("screenshot of %d bytes", len(png))
+		b.T.Fatalf("screenshot of %d bytes", len(png))
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		b.t.Fatal(err)
+		b.T.Fatal(err)
 	}
 	if err := os.WriteFile(path, png, 0o644); err != nil {
-		b.t.Fatal(err)
+		b.T.Fatal(err)
 	}
+}
+
+// Click clicks the first element matching a CSS selector and waits for
+// the page it leads to.
+func (b *Browser) Click(selector string) {
+	b.T.Helper()
+	b.Drain()
+	var ok bool
+	b.Eval(fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e) return false; e.click(); return true })()`, selector), &ok)
+	if !ok {
+		b.T.Fatalf("nothing to click at %s", selector)
+	}
+	b.WaitLoad()
+}
+
+// SetCookie sets a cookie in the browser for url.
+func (b *Browser) SetCookie(url, name, value string) {
+	b.T.Helper()
+	b.Call("Network.setCookie", map[string]any{"url": url, "name": name, "value": value, "path": "/"}, nil)
+}
+
+// Location is the page's URL.
+func (b *Browser) Location() string {
+	b.T.Helper()
+	var href string
+	b.Eval("location.href", &href)
+	return href
 }
