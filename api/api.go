@@ -66,6 +66,14 @@ type Options struct {
 	// it works fully): Telegram's Bot API unreachable, say. /healthz then
 	// answers 200 with status "degraded" and the reason.
 	Degraded func() string
+	// Group configures the group commit of single-member writes (PUT
+	// /api/v1/members/{id}, POST /api/v1/members/{id}/karma): concurrent
+	// ones share a transaction, each answered after the shared commit.
+	// The zero value works.
+	Group models.GroupOptions
+	// AfterWrite, when set, is called after the answer to a PUT of a member
+	// or a karma change was sent: a crash test's failpoint.
+	AfterWrite func()
 }
 
 // Defaults of Options.
@@ -97,6 +105,8 @@ type Server struct {
 	refusals    map[string]bool // patterns registered only to answer 405
 	wake        func()
 	degraded    func() string
+	group       *models.GroupCommit
+	afterWrite  func()
 }
 
 // New builds the API handler.
@@ -118,21 +128,23 @@ func New(opts Options) *Server {
 		keyHash:   sha256.Sum256([]byte(opts.APIKey)),
 		adminHash: sha256.Sum256([]byte(opts.AdminToken)),
 		// The API key never doubles as the admin token.
-		hasAdmin:  opts.AdminToken != "" && opts.AdminToken != opts.APIKey,
-		linker:    opts.Linker,
-		widget:    opts.Widget,
-		userbots:  opts.Userbots,
-		people:    opts.People,
-		loginURLs: opts.LoginURLs,
-		log:       opts.Logger,
-		reg:       opts.Registry,
-		version:   opts.Version,
-		writeWait: opts.WriteWait,
-		bulkTurns: make(chan struct{}, opts.MaxBulk),
-		mux:       http.NewServeMux(),
-		refusals:  map[string]bool{},
-		wake:      opts.WakeWorkers,
-		degraded:  opts.Degraded,
+		hasAdmin:   opts.AdminToken != "" && opts.AdminToken != opts.APIKey,
+		linker:     opts.Linker,
+		widget:     opts.Widget,
+		userbots:   opts.Userbots,
+		people:     opts.People,
+		loginURLs:  opts.LoginURLs,
+		log:        opts.Logger,
+		reg:        opts.Registry,
+		version:    opts.Version,
+		writeWait:  opts.WriteWait,
+		bulkTurns:  make(chan struct{}, opts.MaxBulk),
+		mux:        http.NewServeMux(),
+		refusals:   map[string]bool{},
+		wake:       opts.WakeWorkers,
+		degraded:   opts.Degraded,
+		group:      models.NewGroupCommit(opts.Store, opts.Group),
+		afterWrite: opts.AfterWrite,
 	}
 	if opts.MetricsToken != "" {
 		h := sha256.Sum256([]byte(opts.MetricsToken))

@@ -16,6 +16,9 @@ import (
 const (
 	MaxBody     = 1 << 20  // 1 MiB for a single call, and for one member in bulk
 	MaxBulkBody = 64 << 20 // 64 MiB for bulk
+	// MaxStreamBody bounds an NDJSON bulk import, written as it arrives
+	// (1 GiB: 2,000,000 members of 500 bytes).
+	MaxStreamBody = 1 << 30
 )
 
 // bodyKind is how a request body is encoded.

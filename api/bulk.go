@@ -5,21 +5,34 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/karmagate/karmagate/gate"
 	"github.com/karmagate/karmagate/models"
 )
 
-// MaxBulkMembers bounds one bulk call.
+// MaxBulkMembers bounds a bulk call's JSON array.
 const MaxBulkMembers = 200_000
+
+// MaxStreamMembers bounds a bulk call's NDJSON body (MaxStreamBody its
+// size): an import holds one segment in memory, whatever the body's size.
+const MaxStreamMembers = 2_000_000
+
+// bulkSegment is how many members a bulk import checks, spools and writes
+// at a time.
+const bulkSegment = 5000
 
 // maxListedErrors bounds the errors a bulk problem lists.
 const maxListedErrors = 100
 
+// bulk is POST /api/v1/members/bulk: the body read and every member
+// checked as it arrives, bulkSegment members at a time, then, if all are
+// valid, written in one transaction.
 func (s *Server) bulk(w http.ResponseWriter, r *http.Request) error {
 	who, err := actor(r)
 	if err != nil {
@@ -30,74 +43,119 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer release()
-	kind, body, err := openBody(w, r, MaxBulkBody, bodyJSON, bodyNDJSON)
+	limit, most := int64(MaxBulkBody), MaxBulkMembers
+	if ndjsonBody(r) {
+		limit, most = MaxStreamBody, MaxStreamMembers
+	}
+	kind, body, err := openBody(w, r, limit, bodyJSON, bodyNDJSON)
 	if err != nil {
 		return err
 	}
-	br := &bulkReader{r: body, buf: make([]byte, bulkWindow)}
+	// The body is read and checked whole before the write starts, so that
+	// a slow upload or an invalid member never holds the database; the
+	// members checked wait in a spool file, so that memory holds one
+	// segment whatever the body's size.
+	sp, err := newSpool()
+	if err != nil {
+		return err
+	}
+	defer sp.close()
+	v := &bulkValidator{rules: s.store.Rules(), seen: newIDSet(), put: sp.put}
+	br := &bulkReader{r: body, buf: make([]byte, bulkWindow), limit: limit, most: most, segment: v.segment}
 	if kind == bodyJSON {
 		err = br.readArray()
 	} else {
 		err = br.readLines()
 	}
+	if err == nil {
+		err = br.flush()
+	}
 	if err != nil {
 		return err
 	}
-	ins, errs := br.ins, br.errs
-	if len(ins) == 0 {
+	if br.base == 0 {
 		return problem(http.StatusBadRequest, "empty-bulk", "the body holds no members")
 	}
-	// The members arrived decoded; validating them against the rules is
-	// most of the rest of the work before the database's, so it runs on
-	// every core.
-	rules := s.store.Rules()
+	if v.nbad > 0 {
+		p := problem(http.StatusUnprocessableEntity, "invalid-members",
+			fmt.Sprintf("%d of %d members are invalid; nothing was written", v.nbad, br.base))
+		p.Errors = v.bad
+		return p
+	}
+	ctx, cancel := s.writeContext(r, 1)
+	defer cancel()
+	res, err := s.store.ImportMembers(ctx, who, func(im *models.Import) error {
+		return sp.each(im.Put)
+	})
+	if err != nil {
+		return err
+	}
+	received := br.base
+	writeJSON(w, http.StatusOK, map[string]any{
+		"received": received, "created": res.Created, "updated": res.Updated, "unchanged": res.Unchanged,
+		"actions_queued": res.Actions,
+		"_links":         map[string]any{"events": link("/api/v1/events")},
+	})
+	return nil
+}
+
+// ndjsonBody reports whether a bulk body is NDJSON, by its Content-Type.
+func ndjsonBody(r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil {
+		return false
+	}
+	switch mt {
+	case "application/x-ndjson", "application/jsonl", "application/ndjson":
+		return true
+	}
+	return false
+}
+
+// bulkValidator checks the members of a bulk body segment by segment and
+// hands on the valid segments, until it meets an invalid member: from then
+// on it only counts and lists them (the import writes nothing).
+type bulkValidator struct {
+	rules *gate.Rules
+	seen  *idSet // ids met, with their entry
+	put   func([]models.MemberInput) error
+	bad   []ItemError
+	nbad  int
+}
+
+// segment validates ins (entries base…, their decoding errors in errs,
+// their NDJSON lines in lines) and hands them on if all so far are valid.
+func (v *bulkValidator) segment(base int, ins []models.MemberInput, errs []error, lines []int) error {
+	// Validating against the rules is most of the work before the
+	// database's, so it runs on every core.
 	parallel(len(ins), func(i int) {
 		if errs[i] == nil {
-			errs[i] = ins[i].Normalize(rules)
+			errs[i] = ins[i].Normalize(v.rules)
 		}
 	})
-	var bad []ItemError
-	nbad := 0
-	seen := make(map[string]int, len(ins))
 	for i := range ins {
 		err := errs[i]
 		id := ins[i].ID
 		if err == nil {
-			if j, dup := seen[id]; dup {
+			if j, fresh := v.seen.add(id, base+i); !fresh {
 				err = &models.InputError{Field: "id", Detail: fmt.Sprintf("id %q repeats entry %d", id, j)}
-			} else {
-				seen[id] = i
 			}
 		}
 		if err == nil {
 			continue
 		}
-		if nbad++; len(bad) < maxListedErrors {
-			e := itemError(i, id, err)
-			if br.lines != nil {
-				e.Line = br.lines[i]
+		if v.nbad++; len(v.bad) < maxListedErrors {
+			e := itemError(base+i, id, err)
+			if lines != nil {
+				e.Line = lines[i]
 			}
-			bad = append(bad, e)
+			v.bad = append(v.bad, e)
 		}
 	}
-	if nbad > 0 {
-		p := problem(http.StatusUnprocessableEntity, "invalid-members",
-			fmt.Sprintf("%d of %d members are invalid; nothing was written", nbad, len(ins)))
-		p.Errors = bad
-		return p
+	if v.nbad > 0 {
+		return nil
 	}
-	ctx, cancel := s.writeContext(r, len(ins))
-	defer cancel()
-	res, err := s.store.PutMembers(ctx, ins, who)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"received": len(ins), "created": res.Created, "updated": res.Updated, "unchanged": res.Unchanged,
-		"actions_queued": res.Actions,
-		"_links":         map[string]any{"events": link("/api/v1/events")},
-	})
-	return nil
+	return v.put(ins)
 }
 
 // bulkTurn waits, at most WriteWait, for one of the MaxBulk turns that bulk
@@ -137,10 +195,46 @@ type bulkReader struct {
 	off      int64 // where buf[0] is in the body
 	eof      bool
 	fields   []jsonField // reused for every member
+	limit    int64       // the body's size limit
+	most     int         // the most members the body may hold
 
-	ins   []models.MemberInput
-	errs  []error // one per member: nil while it looks valid
-	lines []int   // NDJSON: each member's line
+	// The members of the segment being read: entries base… of the body.
+	// Every bulkSegment members, segment is called with them and they are
+	// dropped.
+	ins     []models.MemberInput
+	errs    []error // one per member: nil while it looks valid
+	lines   []int   // NDJSON: each member's line
+	base    int
+	segment func(base int, ins []models.MemberInput, errs []error, lines []int) error
+}
+
+// entries is how many members the body held so far.
+func (b *bulkReader) entries() int { return b.base + len(b.ins) }
+
+// flush hands the segment read to segment and starts the next. Without a
+// segment function the reader keeps every member (the decoder's tests).
+func (b *bulkReader) flush() error {
+	if len(b.ins) == 0 || b.segment == nil {
+		return nil
+	}
+	if err := b.segment(b.base, b.ins, b.errs, b.lines); err != nil {
+		return err
+	}
+	b.base += len(b.ins)
+	clear(b.ins)
+	b.ins, b.errs = b.ins[:0], b.errs[:0]
+	if b.lines != nil {
+		b.lines = b.lines[:0]
+	}
+	return nil
+}
+
+// next flushes the segment when it is full.
+func (b *bulkReader) next() error {
+	if len(b.ins) < bulkSegment || b.segment == nil {
+		return nil
+	}
+	return b.flush()
 }
 
 // fill reads more of the body, keeping buf[pos:end] (moved to the front).
@@ -167,7 +261,7 @@ func (b *bulkReader) fill() (bool, error) {
 			return n > 0, nil
 		}
 		if err != nil {
-			return false, readError(err, MaxBulkBody)
+			return false, readError(err, b.limit)
 		}
 		if n > 0 {
 			return true, nil
@@ -235,9 +329,12 @@ func (b *bulkReader) readArray() error {
 	if c != ']' {
 		for {
 			if c < 0 {
-				return malformed("the JSON body ends too early (after entry %d)", len(b.ins)-1)
+				return malformed("the JSON body ends too early (after entry %d)", b.entries()-1)
 			}
 			if err := b.member(-1); err != nil {
+				return err
+			}
+			if err := b.next(); err != nil {
 				return err
 			}
 			if c, err = b.peek(); err != nil {
@@ -254,10 +351,10 @@ func (b *bulkReader) readArray() error {
 				break
 			}
 			if c < 0 {
-				return malformed("the JSON body ends too early (after entry %d)", len(b.ins)-1)
+				return malformed("the JSON body ends too early (after entry %d)", b.entries()-1)
 			}
 			return malformed("malformed JSON at byte %d: expected ',' or ']' after entry %d, found %s",
-				b.off+int64(b.pos), len(b.ins)-1, b.describe())
+				b.off+int64(b.pos), b.entries()-1, b.describe())
 		}
 	}
 	b.pos++ // ']'
@@ -296,6 +393,9 @@ func (b *bulkReader) readLines() error {
 			if err := b.lineMember(text, line); err != nil {
 				return err
 			}
+			if err := b.next(); err != nil {
+				return err
+			}
 		}
 		if nl < 0 {
 			return nil
@@ -311,8 +411,8 @@ func lineTooLong(line int) error {
 
 // lineMember decodes the member on one NDJSON line.
 func (b *bulkReader) lineMember(text []byte, line int) error {
-	if len(b.ins) >= MaxBulkMembers {
-		return tooManyMembers()
+	if b.entries() >= b.most {
+		return tooManyMembers(b.most)
 	}
 	s := jsonScanner{b: text, base: b.off + int64(b.pos), final: true}
 	s.ws()
@@ -337,10 +437,10 @@ func (b *bulkReader) lineMember(text []byte, line int) error {
 // member decodes the array entry at b.pos, reading more of the body as
 // needed.
 func (b *bulkReader) member(line int) error {
-	if len(b.ins) >= MaxBulkMembers {
-		return tooManyMembers()
+	if b.entries() >= b.most {
+		return tooManyMembers(b.most)
 	}
-	entry := len(b.ins)
+	entry := b.entries()
 	tooLarge := func(base int64) error {
 		return problem(http.StatusRequestEntityTooLarge, "body-too-large",
 			fmt.Sprintf("entry %d (at byte %d) is larger than %d bytes, the most one member may take", entry, base, MaxBody))
@@ -423,8 +523,8 @@ func fieldValue(fs []jsonField, name string) ([]byte, bool) {
 	return nil, false
 }
 
-func tooManyMembers() error {
-	return problem(http.StatusRequestEntityTooLarge, "too-many-members", fmt.Sprintf("more than %d members; at most %d per call", MaxBulkMembers, MaxBulkMembers))
+func tooManyMembers(most int) error {
+	return problem(http.StatusRequestEntityTooLarge, "too-many-members", fmt.Sprintf("more than %d members; at most %d per call", most, most))
 }
 
 // parallel runs fn(0..n-1) on every core.

@@ -164,7 +164,7 @@ func FuzzBulkBody(f *testing.F) {
 		for _, ndjson := range []bool{false, true} {
 			read := func(oneByte bool) string {
 				var r = iotestReader(body, oneByte)
-				b := &bulkReader{r: r, buf: make([]byte, 16)}
+				b := &bulkReader{r: r, buf: make([]byte, 16), limit: MaxBulkBody, most: MaxBulkMembers}
 				var err error
 				if ndjson {
 					err = b.readLines()

@@ -72,6 +72,9 @@ func (s *Server) joinLinks(ctx context.Context) (map[string]string, error) {
 // their personal link where the chat gives them one, else the chat's
 // join-request link.
 func (s *Server) render(ctx context.Context, v *models.MemberView) (memberJSON, error) {
+	if v.JoinLinks != nil {
+		return s.renderMember(v, v.JoinLinks), nil
+	}
 	links, err := s.joinLinks(ctx)
 	if err != nil {
 		return memberJSON{}, err
@@ -245,7 +248,7 @@ func (s *Server) putMember(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx, cancel := s.writeContext(r, 1)
 	defer cancel()
-	res, err := s.store.PutMember(ctx, in, who)
+	res, err := s.group.PutMember(ctx, in, who)
 	if err != nil {
 		return err
 	}
@@ -259,7 +262,20 @@ func (s *Server) putMember(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, status, out)
+	s.written(w)
 	return nil
+}
+
+// written is called after a write's answer: it sends the answer at once
+// and calls the AfterWrite hook, if any.
+func (s *Server) written(w http.ResponseWriter) {
+	if s.afterWrite == nil {
+		return
+	}
+	if err := http.NewResponseController(w).Flush(); err != nil {
+		s.log.Warn("flush an answer", "err", err)
+	}
+	s.afterWrite()
 }
 
 // onlyFields refuses the fields of a JSON object or form that are not in
@@ -338,7 +354,7 @@ func (s *Server) addKarma(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx, cancel := s.writeContext(r, 1)
 	defer cancel()
-	v, err := s.store.AddKarma(ctx, id, delta, who)
+	v, err := s.group.AddKarma(ctx, id, delta, who)
 	if err != nil {
 		return err
 	}
@@ -347,6 +363,7 @@ func (s *Server) addKarma(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, out)
+	s.written(w)
 	return nil
 }
 

@@ -1,7 +1,6 @@
 package models
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -9,137 +8,268 @@ import (
 	"gorm.io/gorm"
 )
 
-// Batched writes in plain SQL, where the two databases want different SQL.
+// Batched writes in plain SQL.
 //
-// MySQL gets multi-row INSERT … VALUES statements. SQLite gets one JSON
-// parameter that the statement unpacks with json_each: the pure-Go SQLite
-// compiles every statement anew on each execution, binds parameters in time
-// quadratic in their number and maps and unmaps memory for large programs,
-// so a statement whose size does not grow with the rows is several times
-// faster there.
+// A batch of rows travels as one JSON parameter, an array of arrays, that
+// the statement unpacks: jsonb_each on SQLite, JSON_TABLE on MariaDB/MySQL.
+// So a statement's text does not grow with its rows, and a batch of any
+// size is a handful of statements: one per maxBatchBytes of JSON. The
+// pure-Go SQLite compiles every statement anew on each execution and binds
+// parameters in time quadratic in their number; MariaDB parses a statement
+// of thousands of placeholders (or UNION ALL branches) slower than it reads
+// the same rows from JSON.
 
 // sqliteTime is how the SQLite driver writes times, so that reads parse them
 // back and text comparisons order them.
 const sqliteTime = "2006-01-02 15:04:05.999999999-07:00"
 
+// mysqlTime is how a time is written in a batch for MySQL (UTC, as the
+// connection reads and writes them).
+const mysqlTime = "2006-01-02 15:04:05.999999"
+
+// maxBatchBytes bounds the JSON of one batched statement: well inside
+// MariaDB's default max_allowed_packet (16 MiB), large enough that a batch
+// of a hundred thousand rows is a few statements.
+const maxBatchBytes = 4 << 20
+
 // onConflict is an INSERT's conflict clause in each dialect.
 type onConflict struct{ sqlite, mysql string }
 
-// insertRows inserts rows (values in the order of cols) into table.
+// rowSource is a batch of rows as a table of the statement: what follows
+// FROM, and the expression of each column. It takes one parameter, the
+// rows' JSON.
+type rowSource struct {
+	from string
+	cols []string
+}
+
+// source returns how a statement reads rows whose values have the Go types
+// of sample (one value per column, nil where unknown) as table alias.
+func (s *Store) source(sample []any, alias string) rowSource {
+	cols := make([]string, len(sample))
+	if s.db.dialect == SQLite {
+		for i := range sample {
+			cols[i] = fmt.Sprintf("%s.value->>%d", alias, i)
+		}
+		return rowSource{from: "jsonb_each(?) AS " + alias, cols: cols}
+	}
+	defs := make([]string, len(sample))
+	for i, v := range sample {
+		cols[i] = fmt.Sprintf("%s.c%d", alias, i)
+		defs[i] = fmt.Sprintf("c%d %s PATH '$[%d]'", i, mysqlType(v), i)
+	}
+	return rowSource{from: fmt.Sprintf("JSON_TABLE(?, '$[*]' COLUMNS (%s)) AS %s", strings.Join(defs, ", "), alias), cols: cols}
+}
+
+// sampleRow returns, for each column of rows that sel names, a value that
+// is not nil where any row has one: what source needs to type the columns.
+func sampleRow(rows [][]any, sel []int) []any {
+	out := make([]any, len(sel))
+	missing := len(out)
+	for _, r := range rows {
+		for i, c := range sel {
+			if v := r[c]; out[i] == nil && !isNil(v) {
+				out[i] = v
+				missing--
+			}
+		}
+		if missing == 0 {
+			break
+		}
+	}
+	return out
+}
+
+// eachBatch encodes rows (the columns sel names, all when nil) as JSON in
+// batches of at most maxBatchBytes (a row larger than that alone) and
+// calls fn with each.
+func (s *Store) eachBatch(rows [][]any, sel []int, fn func(data string) error) error {
+	buf := make([]byte, 0, min(maxBatchBytes+64<<10, 256*len(rows)+2))
+	buf = append(buf, '[')
+	n := 0
+	for _, r := range rows {
+		mark := len(buf)
+		if n > 0 {
+			buf = append(buf, ',')
+		}
+		var err error
+		if buf, err = s.appendRow(buf, r, sel); err != nil {
+			return err
+		}
+		if n > 0 && len(buf) > maxBatchBytes {
+			// This row does not fit: send the batch without it.
+			row := append([]byte(nil), buf[mark+1:]...)
+			if err := fn(string(append(buf[:mark], ']'))); err != nil {
+				return err
+			}
+			buf = append(append(buf[:0], '['), row...)
+			n = 1
+			continue
+		}
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	return fn(string(append(buf, ']')))
+}
+
+// insertRows inserts rows (values in the order of cols) into table. A
+// column with one value in every row (the batch's time, its actor) is a
+// parameter of the statement rather than a field of every row's JSON.
 func (s *Store) insertRows(tx *gorm.DB, table string, cols []string, rows [][]any, conflict onConflict) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	if s.db.dialect == SQLite {
-		return chunks(rows, 5000, func(part [][]any) error {
-			for _, r := range part {
-				for i, v := range r {
-					r[i] = sqliteValue(v)
-				}
-			}
-			data, err := json.Marshal(part)
-			if err != nil {
-				return fmt.Errorf("encode %s rows: %w", table, err)
-			}
-			sel := make([]string, len(cols))
-			for i := range cols {
-				sel[i] = fmt.Sprintf("value->>%d", i)
-			}
-			q := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM json_each(jsonb(?)) WHERE true %s",
-				table, strings.Join(cols, ", "), strings.Join(sel, ", "), conflict.sqlite)
-			return tx.Exec(q, string(data)).Error
-		})
-	}
-	return chunks(rows, chunkSize, func(part [][]any) error {
-		var b strings.Builder
-		fmt.Fprintf(&b, "INSERT INTO %s (%s) VALUES ", table, strings.Join(cols, ", "))
-		one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
-		args := make([]any, 0, len(part)*len(cols))
-		for i, r := range part {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(one)
-			args = append(args, r...)
+	same := constCols(rows, 0)
+	vary := varying(same)
+	src := s.source(sampleRow(rows, vary), "v")
+	sel := make([]string, len(cols))
+	var params []any
+	for i, k := 0, 0; i < len(cols); i++ {
+		if same[i] {
+			sel[i] = "?"
+			params = append(params, s.param(rows[0][i]))
+			continue
 		}
-		b.WriteString(" ")
-		b.WriteString(conflict.mysql)
-		return tx.Exec(b.String(), args...).Error
+		sel[i] = src.cols[k]
+		k++
+	}
+	clause := conflict.mysql
+	where := ""
+	if s.db.dialect == SQLite {
+		// "WHERE true" lets SQLite tell the upsert's ON from a join's.
+		clause, where = conflict.sqlite, " WHERE true"
+	}
+	q := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s%s %s",
+		table, strings.Join(cols, ", "), strings.Join(sel, ", "), src.from, where, clause)
+	return s.eachBatch(rows, vary, func(data string) error {
+		return tx.Exec(q, append(params[:len(params):len(params)], data)...).Error
 	})
 }
 
 // updateRows overwrites the set columns of existing rows of table, found by
 // their key columns; each row holds the key values, then the set values.
-// Rows that do not exist are left out. On MySQL an UPDATE joins a derived
-// table of the new values (the portable form: MariaDB has no row alias for
-// INSERT … ON DUPLICATE KEY UPDATE, and MySQL deprecates VALUES() there); on
-// SQLite an UPDATE … FROM unpacks one JSON parameter.
+// Rows that do not exist are left out: an UPDATE joined to the batch
+// (UPDATE … FROM on SQLite). A set column with one value in every row is a
+// parameter of the statement.
 func (s *Store) updateRows(tx *gorm.DB, table string, keys, set []string, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
 	}
+	same := constCols(rows, len(keys))
+	vary := varying(same)
+	src := s.source(sampleRow(rows, vary), "v")
+	col := make([]string, len(keys)+len(set)) // each column's expression
+	var params []any
+	for i, k := 0, 0; i < len(col); i++ {
+		if same[i] {
+			col[i] = "?"
+			params = append(params, s.param(rows[0][i]))
+			continue
+		}
+		col[i] = src.cols[k]
+		k++
+	}
 	on := make([]string, len(keys))
 	assign := make([]string, len(set))
-	if s.db.dialect == SQLite {
-		for i, k := range keys {
-			on[i] = fmt.Sprintf("%s.%s = v.value->>%d", table, k, i)
-		}
-		for i, c := range set {
-			assign[i] = fmt.Sprintf("%s = v.value->>%d", c, len(keys)+i)
-		}
-		q := fmt.Sprintf("UPDATE %s SET %s FROM json_each(jsonb(?)) AS v WHERE %s",
-			table, strings.Join(assign, ", "), strings.Join(on, " AND "))
-		return chunks(rows, 5000, func(part [][]any) error {
-			for _, r := range part {
-				for i, v := range r {
-					r[i] = sqliteValue(v)
-				}
-			}
-			data, err := json.Marshal(part)
-			if err != nil {
-				return fmt.Errorf("encode %s rows: %w", table, err)
-			}
-			return tx.Exec(q, string(data)).Error
-		})
-	}
+	var q string
+	sqlite := s.db.dialect == SQLite
 	for i, k := range keys {
-		on[i] = fmt.Sprintf("t.%s = v.%s", k, k)
+		if sqlite {
+			on[i] = fmt.Sprintf("%s.%s = %s", table, k, col[i])
+		} else {
+			on[i] = fmt.Sprintf("t.%s = %s", k, col[i])
+		}
 	}
 	for i, c := range set {
-		assign[i] = fmt.Sprintf("t.%s = v.%s", c, c)
-	}
-	cols := append(append([]string{}, keys...), set...)
-	first := make([]string, len(cols))
-	for i, c := range cols {
-		first[i] = "? AS " + c
-	}
-	head := "SELECT " + strings.Join(first, ", ")
-	next := " UNION ALL SELECT " + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ")
-	return chunks(rows, chunkSize, func(part [][]any) error {
-		var b strings.Builder
-		fmt.Fprintf(&b, "UPDATE %s AS t JOIN (%s", table, head)
-		args := make([]any, 0, len(part)*len(cols))
-		for i, r := range part {
-			if i > 0 {
-				b.WriteString(next)
-			}
-			args = append(args, r...)
+		if sqlite {
+			assign[i] = fmt.Sprintf("%s = %s", c, col[len(keys)+i])
+		} else {
+			assign[i] = fmt.Sprintf("t.%s = %s", c, col[len(keys)+i])
 		}
-		fmt.Fprintf(&b, ") AS v ON %s SET %s", strings.Join(on, " AND "), strings.Join(assign, ", "))
-		return tx.Exec(b.String(), args...).Error
+	}
+	if sqlite {
+		q = fmt.Sprintf("UPDATE %s SET %s FROM %s WHERE %s", table, strings.Join(assign, ", "), src.from, strings.Join(on, " AND "))
+	} else {
+		// STRAIGHT_JOIN: the batch first, each row found by its key. The
+		// statement is the same for every size of batch, so the optimizer,
+		// estimating a JSON_TABLE at 40 rows, may otherwise scan a table it
+		// believes small (its statistics not yet caught up) once per row.
+		q = fmt.Sprintf("UPDATE %s STRAIGHT_JOIN %s AS t ON %s SET %s", src.from, table, strings.Join(on, " AND "), strings.Join(assign, ", "))
+	}
+	return s.eachBatch(rows, vary, func(data string) error {
+		// SET's parameters come before the batch on SQLite, after it on
+		// MySQL (whose batch is in the table list).
+		args := append([]any{data}, params...)
+		if sqlite {
+			args = append(params[:len(params):len(params)], data)
+		}
+		return tx.Exec(q, args...).Error
 	})
 }
 
-// sqliteValue turns a Go value into what JSON should carry for SQLite.
-func sqliteValue(v any) any {
+// constCols reports the columns, from the first-th on, whose value is the
+// same in every row; never all of them (a batch needs one column).
+func constCols(rows [][]any, first int) []bool {
+	same := make([]bool, len(rows[0]))
+	if len(rows) < 2 {
+		return same
+	}
+	n := 0
+	for i := first; i < len(same); i++ {
+		same[i] = true
+		for _, r := range rows[1:] {
+			if !sameValue(rows[0][i], r[i]) {
+				same[i] = false
+				break
+			}
+		}
+		if same[i] {
+			n++
+		}
+	}
+	if n == len(same) {
+		same[0] = false
+	}
+	return same
+}
+
+// varying lists the columns same does not mark.
+func varying(same []bool) []int {
+	var out []int
+	for i, c := range same {
+		if !c {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// param is a value bound as a statement's parameter, as the batch's JSON
+// would carry it.
+func (s *Store) param(v any) any {
 	switch x := v.(type) {
-	case time.Time:
-		return x.UTC().Format(sqliteTime)
+	case *string:
+		if x == nil {
+			return nil
+		}
+		return *x
+	case *int64:
+		if x == nil {
+			return nil
+		}
+		return *x
 	case *time.Time:
 		if x == nil {
 			return nil
 		}
-		return x.UTC().Format(sqliteTime)
+		return s.param(*x)
+	case time.Time:
+		if s.db.dialect == SQLite {
+			return x.UTC().Format(sqliteTime)
+		}
+		return x.UTC()
 	case bool:
 		if x {
 			return 1
@@ -153,7 +283,7 @@ func sqliteValue(v any) any {
 // unpacked by json_each on SQLite, a plain list on MySQL.
 func (s *Store) in(col string, values any) (string, any) {
 	if s.db.dialect == SQLite {
-		data, _ := json.Marshal(values)
+		data, _ := appendJSONList(nil, values)
 		return col + " IN (SELECT value FROM json_each(?))", string(data)
 	}
 	return col + " IN ?", values

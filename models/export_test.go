@@ -80,3 +80,10 @@ func SessionLockWait(ctx context.Context, s *Store) (int, error) {
 func AgeHeartbeat(ctx context.Context, s *Store, owner string, age time.Duration) error {
 	return s.db.gorm.WithContext(ctx).Exec("UPDATE instances SET heartbeat_ms = "+s.dbNowMs()+" - ? WHERE owner = ?", age.Milliseconds(), owner).Error
 }
+
+// SetGroupHooks makes g call batched with the size of each batch it
+// commits, and fail on each write of a batch before the flush: an error
+// fails the batch's transaction on that write.
+func SetGroupHooks(g *GroupCommit, batched func(n int), fail func(member string) error) {
+	g.batched, g.fail = batched, fail
+}

@@ -19,6 +19,11 @@ import (
 type MemberView struct {
 	Member *Member
 	Chats  []ChatState // one per chat of the rules, in the rules' order
+	// JoinLinks, when set, are the join links of the bound chats for this
+	// member, read with the view (a group commit reads them once for its
+	// batch): the member's personal link where the chat gave one, else
+	// the chat's join-request link.
+	JoinLinks map[string]string
 }
 
 // PutResult says what an upsert did.
@@ -99,17 +104,22 @@ func (s *Store) putChunk(p *planner, ins []MemberInput, res *PutResult) error {
 	for i := range ins {
 		in := &ins[i]
 		m, ok := byExt[in.ID]
-		if ok {
-			p.last = m
-		}
 		if !ok {
 			m = &Member{ExternalID: in.ID, CreatedAt: p.now}
 			in.applyTo(m, p.now)
-			p.last = m
 			created = append(created, m)
+			if p.createdExt != nil {
+				p.createdExt[in.ID] = true
+			}
 			if !p.bulk {
 				p.event(EventMemberCreated, m, "", describeMember(m))
 			}
+		}
+		p.last = m
+		if p.byExt != nil {
+			p.byExt[in.ID] = m
+		}
+		if !ok {
 			continue
 		}
 		if !in.differs(m) {
@@ -227,21 +237,9 @@ func (s *Store) AddKarma(ctx context.Context, id string, delta int64, actor stri
 		if err != nil {
 			return err
 		}
-		next := m.Karma + delta
-		if (delta > 0 && next < m.Karma) || (delta < 0 && next > m.Karma) {
-			return inputErrorf("delta", "karma %d %+d is outside the range %d to %d", m.Karma, delta, int64(math.MinInt64), int64(math.MaxInt64))
-		}
 		p := s.newPlanner(tx, actor)
 		p.keep = true
-		if delta != 0 {
-			if err := tx.Model(&Member{}).Where("id = ?", m.ID).
-				Updates(map[string]any{"karma": next, "updated_at": p.now}).Error; err != nil {
-				return fmt.Errorf("update karma: %w", err)
-			}
-			p.event(EventKarmaChanged, m, "", fmt.Sprintf("karma %d → %d (delta %+d)", m.Karma, next, delta))
-			m.Karma, m.UpdatedAt = next, p.now
-		}
-		if err := p.plan([]*Member{m}, false); err != nil {
+		if err := s.addKarma(p, m, delta); err != nil {
 			return err
 		}
 		if err := p.flush(); err != nil {
@@ -251,6 +249,24 @@ func (s *Store) AddKarma(ctx context.Context, id string, delta int64, actor stri
 		return nil
 	})
 	return view, err
+}
+
+// addKarma changes the locked member m's karma by delta and re-plans it
+// with p (p.keep set), leaving the flush to the caller.
+func (s *Store) addKarma(p *planner, m *Member, delta int64) error {
+	next := m.Karma + delta
+	if (delta > 0 && next < m.Karma) || (delta < 0 && next > m.Karma) {
+		return inputErrorf("delta", "karma %d %+d is outside the range %d to %d", m.Karma, delta, int64(math.MinInt64), int64(math.MaxInt64))
+	}
+	if delta != 0 {
+		if err := p.tx.Model(&Member{}).Where("id = ?", m.ID).
+			Updates(map[string]any{"karma": next, "updated_at": p.now}).Error; err != nil {
+			return fmt.Errorf("update karma: %w", err)
+		}
+		p.event(EventKarmaChanged, m, "", fmt.Sprintf("karma %d → %d (delta %+d)", m.Karma, next, delta))
+		m.Karma, m.UpdatedAt = next, p.now
+	}
+	return p.plan([]*Member{m}, false)
 }
 
 func lockMember(tx *gorm.DB, id string) (*Member, error) {

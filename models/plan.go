@@ -1,6 +1,7 @@
 package models
 
 import (
+	"database/sql"
 	"fmt"
 	"slices"
 	"time"
@@ -24,16 +25,28 @@ type planner struct {
 	events  []Event
 	// callbacks to the website, queued with the rest (Options.Callbacks)
 	callbacks []Callback
-	cancel    map[string][]int64 // chat key -> member ids whose pending actions a new decision supersedes
+	cancel    [][]any // (member id, chat key) whose pending actions a new decision supersedes
 	final     map[int64][]ChatState
 	keep      bool    // keep final states per member (for responses)
 	last      *Member // the last member put (for a single PutMember's response)
 	bulk      bool    // a bulk upsert: one event for all creations
-	buf       []gate.Change
+	// byExt and createdExt, when set, record every member put and those
+	// created, by external id (group commit's answers).
+	byExt      map[string]*Member
+	createdExt map[string]bool
+	buf        []gate.Change
+}
+
+// reserve makes room for the actions and events of about n more
+// decisions, so that a large re-plan does not copy them as they grow.
+func (p *planner) reserve(n int) {
+	p.actions = slices.Grow(p.actions, n)
+	p.events = slices.Grow(p.events, n)
+	p.changed = slices.Grow(p.changed, n)
 }
 
 func (s *Store) newPlanner(tx *gorm.DB, actor string) *planner {
-	return &planner{s: s, tx: tx, now: s.clock(), actor: actor, cancel: map[string][]int64{}}
+	return &planner{s: s, tx: tx, now: s.clock(), actor: actor}
 }
 
 func (p *planner) event(kind string, m *Member, chat string, detail string) *Event {
@@ -48,18 +61,41 @@ func (p *planner) event(kind string, m *Member, chat string, detail string) *Eve
 	return &p.events[len(p.events)-1]
 }
 
+// readChunk is how many members one read of their rows names: a list of
+// ids in the statement's text (MySQL) or its one JSON parameter (SQLite).
+const readChunk = 10_000
+
 // loadStates returns the chat states and overrides of members, by member id.
 func (p *planner) loadStates(ids []int64) (map[int64][]ChatState, map[int64][]OverrideRow, error) {
 	states := make(map[int64][]ChatState, len(ids))
 	ovs := map[int64][]OverrideRow{}
-	err := chunks(ids, chunkSize, func(part []int64) error {
+	err := chunks(ids, readChunk, func(part []int64) error {
 		cond, arg := p.s.in("member_id", part)
-		var rows []ChatState
-		if err := p.tx.Where(cond, arg).Find(&rows).Error; err != nil {
+		// Scanned by hand: gorm's reflection was most of the read's time.
+		rows, err := p.tx.Raw("SELECT member_id, chat_key, state, reason, in_chat, grace_until, version, changed_at, tag FROM chat_states WHERE "+cond, arg).Rows()
+		if err != nil {
 			return fmt.Errorf("load chat states: %w", err)
 		}
-		for _, r := range rows {
+		defer rows.Close()
+		for rows.Next() {
+			var r ChatState
+			var grace sql.NullTime
+			var tag sql.NullString
+			if err := rows.Scan(&r.MemberID, &r.ChatKey, &r.State, &r.Reason, &r.InChat, &grace, &r.Version, &r.ChangedAt, &tag); err != nil {
+				return fmt.Errorf("load chat states: %w", err)
+			}
+			if grace.Valid {
+				g := grace.Time
+				r.GraceUntil = &g
+			}
+			if tag.Valid {
+				t := tag.String
+				r.Tag = &t
+			}
 			states[r.MemberID] = append(states[r.MemberID], r)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("load chat states: %w", err)
 		}
 		var ors []OverrideRow
 		if err := p.tx.Where(cond, arg).Find(&ors).Error; err != nil {
@@ -140,7 +176,7 @@ func (p *planner) apply(m *Member, chat string, row *ChatState, d *gate.Decision
 	if exists {
 		// A new decision supersedes whatever the old one queued and no
 		// worker has taken yet.
-		p.cancel[chat] = append(p.cancel[chat], m.ID)
+		p.cancel = append(p.cancel, []any{m.ID, chat})
 	}
 	reason := d.Reason.String()
 	next := ChatState{
@@ -218,22 +254,8 @@ func (p *planner) flush() error {
 	// A new decision supersedes what older versions of the member's state
 	// queued and no worker has taken yet. The decision itself made again
 	// (a replay: same version, same idempotency key) keeps its action.
-	keys := make([]string, 0, len(p.cancel))
-	for k := range p.cancel {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, chat := range keys {
-		err := chunks(p.cancel[chat], chunkSize, func(ids []int64) error {
-			cond, arg := p.s.in("member_id", ids)
-			return notProbe(p.tx.Model(&Action{})).
-				Where("status IN ? AND chat_key = ?", unstarted, chat).Where(cond, arg).
-				Where("state_version < (SELECT cs.version FROM chat_states AS cs WHERE cs.member_id = actions.member_id AND cs.chat_key = actions.chat_key)").
-				Updates(map[string]any{"status": ActionCancelled, "updated_at": p.now}).Error
-		})
-		if err != nil {
-			return fmt.Errorf("cancel superseded actions: %w", err)
-		}
+	if err := p.cancelSuperseded(); err != nil {
+		return err
 	}
 	if err := p.s.holdRemovals(p.tx, p.actor, p.now, p.actions); err != nil {
 		return err
@@ -316,5 +338,89 @@ func (p *planner) dropMootUninvites() error {
 		kept = append(kept, a)
 	}
 	p.actions = kept
+	return nil
+}
+
+// cancelSuperseded cancels what older versions of the re-decided members'
+// states queued and no worker has taken yet, in one statement per batch:
+// the pairs (member, chat) joined to their actions and current states.
+func (p *planner) cancelSuperseded() error {
+	if len(p.cancel) > cancelCheck {
+		if err := p.keepCancellable(); err != nil {
+			return err
+		}
+	}
+	if len(p.cancel) == 0 {
+		return nil
+	}
+	src := p.s.source([]any{int64(0), ""}, "v")
+	var q string
+	if p.s.db.dialect == SQLite {
+		q = fmt.Sprintf(`UPDATE actions SET status = ?, updated_at = ? WHERE id IN (
+SELECT a.id FROM %s JOIN actions AS a ON a.member_id = %s AND a.chat_key = %s
+JOIN chat_states AS cs ON cs.member_id = a.member_id AND cs.chat_key = a.chat_key
+WHERE a.status IN (?, ?) AND a.state_version < cs.version AND a.kind <> ?)`, src.from, src.cols[0], src.cols[1])
+	} else {
+		q = fmt.Sprintf(`UPDATE %s STRAIGHT_JOIN actions AS a ON a.member_id = %s AND a.chat_key = %s
+STRAIGHT_JOIN chat_states AS cs ON cs.member_id = a.member_id AND cs.chat_key = a.chat_key
+SET a.status = ?, a.updated_at = ? WHERE a.status IN (?, ?) AND a.state_version < cs.version AND a.kind <> ?`, src.from, src.cols[0], src.cols[1])
+	}
+	err := p.s.eachBatch(p.cancel, nil, func(data string) error {
+		// The batch comes first on MySQL (UPDATE's table list), after SET's
+		// values on SQLite (in the subquery).
+		// A probe (probe.go) asks what is, whatever the member's state: no
+		// decision supersedes it.
+		args := []any{data, ActionCancelled, p.now, ActionPending, ActionHeld, ActionProbe}
+		if p.s.db.dialect == SQLite {
+			args = []any{ActionCancelled, p.now, data, ActionPending, ActionHeld, ActionProbe}
+		}
+		return p.tx.Exec(q, args...).Error
+	})
+	if err != nil {
+		return fmt.Errorf("cancel superseded actions: %w", err)
+	}
+	return nil
+}
+
+// cancelCheck is how many pairs to cancel make it worth finding first
+// which of their members have unstarted actions at all.
+const cancelCheck = 1000
+
+// keepCancellable keeps of p.cancel only the pairs whose member has an
+// unstarted action: one index range per member (actions_member), where
+// joining every pair to its actions and states costs two lookups a pair.
+// A re-plan that moves members with nothing queued (the first pass after
+// an import, a rules change) cancels nothing and now finds that out
+// cheaply.
+func (p *planner) keepCancellable() error {
+	ids := make([]int64, 0, len(p.cancel))
+	for _, c := range p.cancel {
+		if id := c[0].(int64); len(ids) == 0 || ids[len(ids)-1] != id {
+			ids = append(ids, id)
+		}
+	}
+	has := map[int64]bool{}
+	err := chunks(ids, readChunk, func(part []int64) error {
+		cond, arg := p.s.in("member_id", part)
+		var found []int64
+		if err := p.tx.Model(&Action{}).Distinct("member_id").Where(cond, arg).
+			Where("status IN ?", unstarted).Pluck("member_id", &found).Error; err != nil {
+			return err
+		}
+		for _, id := range found {
+			has[id] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("find unstarted actions: %w", err)
+	}
+	kept := p.cancel[:0]
+	for _, c := range p.cancel {
+		if has[c[0].(int64)] {
+			kept = append(kept, c)
+		}
+	}
+	p.cancel = kept
 	return nil
 }

@@ -3,8 +3,6 @@ package models
 import (
 	"fmt"
 	"slices"
-
-	"gorm.io/gorm"
 )
 
 // ActionProbe is the outbox kind of a probe: the bot asks Telegram
@@ -71,10 +69,4 @@ func (s *Store) queueProbes(p *planner, m *Member, tgUserID int64) ([]string, er
 		probed = append(probed, c.Key)
 	}
 	return probed, nil
-}
-
-// notProbe leaves probes out of the actions a new decision supersedes: a
-// probe asks what is, whatever the member's state.
-func notProbe(q *gorm.DB) *gorm.DB {
-	return q.Where("kind <> ?", ActionProbe)
 }

@@ -155,7 +155,7 @@ func (q *Queued) add(kind string, n int) {
 }
 
 // replanChunk is how many changed members one transaction re-plans.
-const replanChunk = 2000
+const replanChunk = readChunk
 
 // ReplanEvery re-plans every member against the rules: grace periods that
 // ended, rules that changed, anything a lost update left behind.
@@ -176,11 +176,13 @@ func (s *Store) ReplanEvery(ctx context.Context, actor string) (Replan, error) {
 	if err != nil {
 		return out, err
 	}
+	perMember := 1.0 // decisions a changed member made, in the last chunk
 	err = chunks(changed, replanChunk, func(part []int64) error {
-		q, err := s.replanIDsCounted(ctx, part, actor)
+		q, decisions, err := s.replanIDsCounted(ctx, part, actor, int(perMember*float64(len(part))*1.1))
 		if err != nil {
 			return err
 		}
+		perMember = float64(decisions) / float64(len(part))
 		out.Queued.Add(q)
 		out.Changed += len(part)
 		return nil
@@ -325,9 +327,11 @@ func (c *cursor) each(id int64, fn func(*streamRow)) error {
 }
 
 // replanIDsCounted re-plans members by row id in one transaction and
-// returns the actions it queued.
-func (s *Store) replanIDsCounted(ctx context.Context, ids []int64, actor string) (Queued, error) {
+// returns the actions it queued and the decisions it wrote (states
+// changed); room is made for about expect of them.
+func (s *Store) replanIDsCounted(ctx context.Context, ids []int64, actor string, expect int) (Queued, int, error) {
 	var queued Queued
+	var decisions int
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
 		var ms []Member
 		cond, arg := s.in("id", ids)
@@ -339,6 +343,7 @@ func (s *Store) replanIDsCounted(ctx context.Context, ids []int64, actor string)
 			ptrs[i] = &ms[i]
 		}
 		p := s.newPlanner(tx, actor)
+		p.reserve(expect)
 		if err := p.plan(ptrs, false); err != nil {
 			return err
 		}
@@ -346,9 +351,10 @@ func (s *Store) replanIDsCounted(ctx context.Context, ids []int64, actor string)
 			return err
 		}
 		queued = p.queued()
+		decisions = len(p.states) + len(p.changed)
 		return nil
 	})
-	return queued, err
+	return queued, decisions, err
 }
 
 // queued counts the actions the planner wrote (after flush).

@@ -292,9 +292,16 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	var afterWrite func()
+	if m.Config.Failpoint == "kill-after-write" {
+		afterWrite = func() {
+			m.Logger.Warn("failpoint kill-after-write: killing this process")
+			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		}
+	}
 	m.API = api.New(api.Options{Store: store, APIKey: m.Config.APIKey, AdminToken: m.Config.AdminToken, MetricsToken: m.Config.MetricsToken,
 		Linker: m.Bot, Widget: m.Bot, LoginURLs: m.loginURLs(), People: m.Bot, Userbots: userbots, Logger: m.Logger, Registry: reg, Version: version, WakeWorkers: pool.Wake,
-		Degraded: m.Bot.Degraded})
+		Degraded: m.Bot.Degraded, AfterWrite: afterWrite})
 
 	dashboardHandler, err := m.newDashboard(ctx, store)
 	if err != nil {

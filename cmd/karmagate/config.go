@@ -80,7 +80,8 @@ type Config struct {
 	// "kill-after-store" the process kills itself (SIGKILL) right after
 	// storing an update, before acknowledging or processing it; with
 	// "kill-after-create-channel", right after a userbot account created a
-	// group, before anything of it is recorded.
+	// group, before anything of it is recorded; with "kill-after-write",
+	// right after answering a PUT of a member or a karma change.
 	Failpoint string
 	// ReconcileEvery is how often a full reconcile pass runs: every
 	// member re-planned, every gated chat audited against Telegram by the
@@ -225,9 +226,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	// turns it on), never by the karmagate a site owner runs.
 	if failpointsEnabled {
 		switch c.Failpoint = getenv("KARMAGATE_FAILPOINT"); c.Failpoint {
-		case "", "kill-after-store", "kill-after-create-channel":
+		case "", "kill-after-store", "kill-after-create-channel", "kill-after-write":
 		default:
-			errs = append(errs, fmt.Errorf("KARMAGATE_FAILPOINT %q is unknown (it is for crash tests: kill-after-store, kill-after-create-channel)", c.Failpoint))
+			errs = append(errs, fmt.Errorf("KARMAGATE_FAILPOINT %q is unknown (it is for crash tests: kill-after-store, kill-after-create-channel, kill-after-write)", c.Failpoint))
 		}
 	}
 	c.ReconcileEvery = 6 * time.Hour
