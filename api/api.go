@@ -39,6 +39,9 @@ type Options struct {
 	Widget WidgetLinker
 	// Userbots logs userbot accounts in and out; nil when the pool is off.
 	Userbots Userbots
+	// People counts who is inside a chat (the bot); nil: GET
+	// /api/v1/chats/{key} shows the last count recorded.
+	People PeopleCounter
 	// LoginURLs signs links to Log in with Telegram; nil when it is off.
 	LoginURLs LoginURLs
 	// AdminToken (KARMAGATE_ADMIN_TOKEN) is the bearer token of the
@@ -88,6 +91,7 @@ type Server struct {
 	// metricsHash is the hash of the metrics token; nil: /metrics is open.
 	metricsHash *[sha256.Size]byte
 	linker      Linker
+	people      PeopleCounter
 	widget      WidgetLinker
 	userbots    Userbots
 	loginURLs   LoginURLs
@@ -128,6 +132,7 @@ func New(opts Options) *Server {
 		linker:     opts.Linker,
 		widget:     opts.Widget,
 		userbots:   opts.Userbots,
+		people:     opts.People,
 		loginURLs:  opts.LoginURLs,
 		log:        opts.Logger,
 		reg:        opts.Registry,
@@ -188,6 +193,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/chats", s.chats, true)
 	s.handle("GET /api/v1/events", s.events, true)
 	s.handle("GET /api/v1/instances", s.instances, true)
+	s.handle("GET /api/v1/chats/{key}", s.chat, true)
 	s.handle("GET /api/v1/chats/{key}/pending", s.pending, true)
 	s.handle("POST /api/v1/chats/{key}/pending/confirm", s.confirmPending, true)
 	s.handle("POST /api/v1/chats/{key}/bind-codes", s.bindCode, true)
@@ -381,6 +387,7 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) error {
 			"export":     map[string]any{"href": "/api/v1/members/{id}/export", "templated": true},
 			"bulk":       link("/api/v1/members/bulk"),
 			"chats":      link("/api/v1/chats"),
+			"chat":       map[string]any{"href": "/api/v1/chats/{key}", "templated": true},
 			"events":     link("/api/v1/events"),
 			"instances":  link("/api/v1/instances"),
 			"pending":    map[string]any{"href": "/api/v1/chats/{key}/pending", "templated": true},

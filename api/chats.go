@@ -24,26 +24,32 @@ func (s *Server) chats(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := make([]map[string]any, 0, len(sums))
 	for _, c := range sums {
-		groups := c.Chat.Groups
-		if c.Chat.AnyGroup {
-			groups = []string{"*"}
-		}
-		counts := map[string]int64{}
-		for st, n := range c.Counts {
-			counts[string(st)] = n
-		}
-		out = append(out, map[string]any{
-			"key": c.Chat.Key, "title": c.Chat.Title, "about": c.Chat.About, "groups": groups,
-			"min_karma": c.Chat.MinKarma, "leave_below": c.Chat.LeaveBelow,
-			"grace": gate.FormatDuration(c.Chat.Grace), "grace_seconds": int64(c.Chat.Grace / time.Second),
-			"on_violation": c.Chat.OnViolation, "telegram_chat_id": c.TgChatID, "counts": counts,
-			"_links": map[string]any{"events": link("/api/v1/events?chat=" + url.QueryEscape(c.Chat.Key)),
-				"pending":    link("/api/v1/chats/" + url.PathEscape(c.Chat.Key) + "/pending"),
-				"bind-codes": link("/api/v1/chats/" + url.PathEscape(c.Chat.Key) + "/bind-codes")},
-		})
+		out = append(out, chatJSON(c))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"chats": out, "_links": map[string]any{"self": link("/api/v1/chats")}})
 	return nil
+}
+
+// chatJSON is a gated chat as GET /api/v1/chats lists it.
+func chatJSON(c models.ChatSummary) map[string]any {
+	groups := c.Chat.Groups
+	if c.Chat.AnyGroup {
+		groups = []string{"*"}
+	}
+	counts := map[string]int64{}
+	for st, n := range c.Counts {
+		counts[string(st)] = n
+	}
+	return map[string]any{
+		"key": c.Chat.Key, "title": c.Chat.Title, "about": c.Chat.About, "groups": groups,
+		"min_karma": c.Chat.MinKarma, "leave_below": c.Chat.LeaveBelow,
+		"grace": gate.FormatDuration(c.Chat.Grace), "grace_seconds": int64(c.Chat.Grace / time.Second),
+		"on_violation": c.Chat.OnViolation, "telegram_chat_id": c.TgChatID, "counts": counts,
+		"_links": map[string]any{"self": link("/api/v1/chats/" + url.PathEscape(c.Chat.Key)),
+			"events":     link("/api/v1/events?chat=" + url.QueryEscape(c.Chat.Key)),
+			"pending":    link("/api/v1/chats/" + url.PathEscape(c.Chat.Key) + "/pending"),
+			"bind-codes": link("/api/v1/chats/" + url.PathEscape(c.Chat.Key) + "/bind-codes")},
+	}
 }
 
 // eventKinds are the kinds of audit event the store writes.
@@ -53,7 +59,7 @@ var eventKinds = []string{
 	models.EventActionDone, models.EventActionFailed, models.EventActionRetry, models.EventMembership,
 	models.EventRulesChanged, models.EventChatBound, models.EventChatUnbound, models.EventBindCodeIssued, models.EventBindCodeUsed,
 	models.EventDryRunStarted, models.EventRemovalsConfirmed, models.EventRemovalsReleased,
-	models.EventBreakerOpened, models.EventBreakerClosed,
+	models.EventBreakerOpened, models.EventBreakerClosed, models.EventStranger, models.EventStrangerClock,
 	models.EventSourceRefused, models.EventSourceFailed, models.EventSourceHeld,
 }
 

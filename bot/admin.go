@@ -343,6 +343,13 @@ func (b *Bot) statusText(ctx context.Context, rows []models.ChatRow) (string, er
 		should := n[gate.StateEligible] + n[gate.StateInvited] + n[gate.StateMember] + n[gate.StateGrace] + n[gate.StateExempt]
 		fmt.Fprintf(&sb, "  in: %d · should be in: %d · invited: %d · waiting to link: %d · in grace: %d · being removed: %d · exempt: %d\n",
 			in, should, n[gate.StateEligible]+n[gate.StateInvited], n[gate.StateNeedsLink], n[gate.StateGrace], n[gate.StateRemoving], n[gate.StateExempt])
+		if r.TgChatID != nil {
+			p, err := b.store.ChatPeople(ctx, r.ChatKey)
+			if err != nil {
+				return "", err
+			}
+			sb.WriteString(peopleText(p) + "\n") // people.go
+		}
 	}
 	return strings.TrimSpace(sb.String()), nil
 }

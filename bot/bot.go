@@ -77,6 +77,12 @@ type Store interface {
 	ChatDryRun(ctx context.Context, chat string) (models.DryRunStatus, error)
 	StartDryRun(ctx context.Context, chat, actor, why string) error
 	QueueSurvey(ctx context.Context, chat string, parent int64, after, reason string) (bool, error)
+	// Existing groups (issue 16): strangers seen, who is inside.
+	StrangerSeen(ctx context.Context, tgChatID, tgUserID int64, actor string) (bool, error)
+	ChatPeople(ctx context.Context, key string) (models.People, error)
+	SetPeopleInside(ctx context.Context, key string, n int) error
+	QueueAuditJoin(ctx context.Context, chat, link, actor string) (bool, error)
+	SetAuditOn(ctx context.Context, chat string, tgUserID int64, actor string) error
 
 	BeginNotice(ctx context.Context, n models.Notice) (bool, error)
 	FinishNotice(ctx context.Context, key, status, detail string) error
@@ -144,6 +150,9 @@ type Options struct {
 	// AfterStore, when set, runs after updates are stored and before they
 	// are acknowledged or processed: a failpoint for crash tests.
 	AfterStore func()
+	// ProfileURL is the member's profile page on the website, where they
+	// link their Telegram (KARMAGATE_PROFILE_URL); empty: not named.
+	ProfileURL string
 	// DoorURL is the Mini App a door: app chat shows at a join request
 	// (KARMAGATE_PUBLIC_URL + /app/join); empty keeps every door silent.
 	DoorURL string
@@ -223,6 +232,7 @@ type Bot struct {
 	linkLocks map[string]*sync.Mutex // one join link made at a time per chat
 	adminCmds map[int64]bool         // site admins shown their commands
 	syncing   *syncRun               // the /sync pass running, if any
+	seen      *seenCache             // who was recorded seen in a group lately (seen.go)
 	// noEphemeral: chats that refused an ephemeral message, until when
 	// the bot answers there by DM (ephemeral.go).
 	noEphemeral map[int64]time.Time
@@ -266,6 +276,7 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 		admins:    map[int64]bool{},
 		wake:      make(chan struct{}, 1),
 		adminSeen: map[adminKey]adminSeen{},
+		seen:      newSeenCache(),
 		metrics:   newBotMetrics(opts.Registerer),
 	}
 	b.c.onMigrate = b.followMigration

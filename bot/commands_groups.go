@@ -33,6 +33,8 @@ var groupCommandScopes = []struct {
 		{Command: "unbind", Description: "Stop gating this group (site admins, or with a bind code)"},
 		{Command: "pending", Description: "Removals held under dry run"},
 		{Command: "confirm", Description: "Carry out the held removals"},
+		{Command: "welcome", Description: "Post and pin how to link, with a button"},
+		{Command: "audit", Description: "on: let a userbot account in to list who is inside"},
 	}},
 }
 

@@ -62,6 +62,13 @@ func (b *Bot) startDryRunIfPeopled(ctx context.Context, key string, chatID int64
 	} else if n == 0 {
 		return "", nil
 	}
+	defer func() {
+		if err == nil {
+			if err := b.store.SetPeopleInside(ctx, key, n); err != nil {
+				b.log.WarnContext(ctx, "record the people inside", "chat", key, "err", err)
+			}
+		}
+	}()
 	if err := b.store.StartDryRun(ctx, key, actor, why); err != nil {
 		return "", err
 	}

@@ -26,6 +26,9 @@ func (b *Bot) Executors() map[string]worker.Executor {
 		string(gate.ActionFlag):     worker.ExecutorFunc(b.execFlag),
 		models.ActionNotify:         worker.ExecutorFunc(b.execNotify),
 		models.ActionSurvey:         worker.ExecutorFunc(b.execSurvey),
+		models.ActionProbe:          worker.ExecutorFunc(b.execProbe),
+		models.ActionTellStranger:   worker.ExecutorFunc(b.execTellStranger),
+		models.ActionAuditPromote:   worker.ExecutorFunc(b.execAuditPromote),
 		models.ActionDoor:           worker.ExecutorFunc(b.execDoor),
 	}
 }

@@ -75,6 +75,8 @@ type harnessOptions struct {
 	executors func(map[string]worker.Executor)
 	// registry, when set, receives the bot's metrics.
 	registry *prometheus.Registry
+	// profileURL is KARMAGATE_PROFILE_URL.
+	profileURL string
 	// doorURL and doorWait are bot.Options.DoorURL and DoorWait.
 	doorURL  string
 	doorWait time.Duration
@@ -138,7 +140,7 @@ func (h *harness) start() {
 	bopts := bot.Options{Widget: widget, Sync: syncFn,
 		Token: sb.BotToken(), ServerURL: sb.BotAPIURL(), Store: store, Tokens: tokens, Secret: secret,
 		Admins: o.admins, WebhookURL: o.webhook, Now: clock.Now, PollTimeout: time.Second, Limits: o.limits, TagEvery: o.tagEvery, LogChat: o.logChat,
-		WakeWorkers: func() { pool.Wake() }, Logger: testLogger(t), DoorURL: o.doorURL, DoorWait: o.doorWait,
+		WakeWorkers: func() { pool.Wake() }, Logger: testLogger(t), DoorURL: o.doorURL, DoorWait: o.doorWait, ProfileURL: o.profileURL,
 	}
 	if o.registry != nil {
 		bopts.Registerer = o.registry

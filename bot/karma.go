@@ -205,6 +205,11 @@ func (b *Bot) onGroupAdminQuery(ctx context.Context, u *update, cmd, args string
 	var text string
 	switch cmd {
 	case "status":
+		// Who is inside, counted now (people.go); a failed count shows
+		// the last one.
+		if _, cerr := b.PeopleInside(ctx, row.ChatKey); cerr != nil {
+			b.log.WarnContext(ctx, "count the people inside", "chat", row.ChatKey, "err", cerr)
+		}
 		text, err = b.statusText(ctx, rows)
 	case "who":
 		text, err = b.whoText(ctx, strings.TrimSpace(args), rows, site)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,6 +36,9 @@ func (b *Bot) onStart(ctx context.Context, u *update, param string) error {
 			OneTimeKeyboard: true,
 		}
 		return b.reply(ctx, u, from.ID, nil, b.texts.render(msgStartHelp, from.LanguageCode, textData{Bot: b.me.Username}), kb)
+	}
+	if groupStart.MatchString(param) {
+		return b.onGroupStart(ctx, u, param) // the welcome post's button (welcome.go)
 	}
 	c, err := b.opts.Tokens.ConsumeLink(ctx, param, linking.TelegramUser{ID: from.ID, Username: from.Username})
 	if err != nil {
@@ -95,7 +99,7 @@ func (b *Bot) link(ctx context.Context, u *update, memberID string, from *tgmode
 	if b.opts.WakeWorkers != nil {
 		b.opts.WakeWorkers()
 	}
-	d, err := b.summary(ctx, res.View, from)
+	d, err := b.summary(ctx, res.View, from, res.Probing...)
 	if err != nil {
 		return err
 	}
@@ -113,7 +117,10 @@ func (b *Bot) link(ctx context.Context, u *update, memberID string, from *tgmode
 
 // summary describes where a member stands in each chat that concerns
 // them, with the join link where they may join now.
-func (b *Bot) summary(ctx context.Context, v *models.MemberView, from *tgmodels.User) (textData, error) {
+//
+// probing names the chats where a probe asks whether they are inside
+// already: the invite there sends the link only if they are not.
+func (b *Bot) summary(ctx context.Context, v *models.MemberView, from *tgmodels.User, probing ...string) (textData, error) {
 	m := v.Member
 	d := textData{Bot: b.me.Username, Member: m.ExternalID, Name: displayName(m, from)}
 	rows, err := b.store.ChatRows(ctx)
@@ -132,6 +139,8 @@ func (b *Bot) summary(ctx context.Context, v *models.MemberView, from *tgmodels.
 		case gate.StateEligible, gate.StateInvited, gate.StateExempt:
 			if st.InChat {
 				line.In = true
+			} else if slices.Contains(probing, st.ChatKey) {
+				line.Checking = true
 			} else if c, ok := b.rules.Chat(st.ChatKey); ok && c.PersonalLinks {
 				line.Personal = true // the invite brings a link of their own
 			} else if row.TgChatID != nil && row.JoinLink != nil {

@@ -98,6 +98,7 @@ func (b *Bot) onGroupMessage(ctx context.Context, u *update) error {
 	if ok, err := b.onMigration(ctx, u); ok {
 		return err
 	}
+	b.seeInGroup(ctx, m)
 	cmd, args, ok := b.command(m.Text)
 	if !ok {
 		return b.onGroupSpeech(ctx, u)
@@ -113,6 +114,10 @@ func (b *Bot) onGroupMessage(ctx context.Context, u *update) error {
 		return b.onUnbind(ctx, u, args)
 	case "pending", "confirm":
 		return b.onGroupAdminCommand(ctx, u, cmd)
+	case "welcome":
+		return b.onWelcome(ctx, u)
+	case "audit":
+		return b.onAudit(ctx, u, args)
 	}
 	return nil
 }

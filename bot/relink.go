@@ -176,7 +176,7 @@ func (b *Bot) onRelinkPress(ctx context.Context, u *update) error {
 func (b *Bot) tellConfirmed(ctx context.Context, r *models.Relink, res models.LinkResult) error {
 	m := res.View.Member
 	newUser := &tgmodels.User{ID: r.NewTgUserID, FirstName: r.NewName}
-	d, err := b.summary(ctx, res.View, newUser)
+	d, err := b.summary(ctx, res.View, newUser, res.Probing...)
 	if err != nil {
 		return err
 	}

@@ -124,6 +124,9 @@ type chatLine struct {
 	// Personal: the member qualifies and gets a link of their own next.
 	Personal bool
 	Ready    bool // the group exists and the bot admits members
+	// Checking: the member qualifies and the bot is asking Telegram
+	// whether they are inside already; the link follows if not.
+	Checking bool
 }
 
 var builtinTexts = map[string]map[string]string{
@@ -132,8 +135,8 @@ var builtinTexts = map[string]map[string]string{
 		"ru": "Привет! Я впускаю участников сайта в его закрытые группы в Telegram.\n\nЧтобы привязать Telegram, откройте свой профиль на сайте и нажмите «Подключить Telegram»: ссылка вернёт вас сюда.{{if .Bot}}\n\nЕсли сайт знает ваш номер телефона, можно поделиться им кнопкой ниже.{{end}}",
 	},
 	msgLinked: {
-		"en": "Linked: this Telegram account now belongs to {{.Name}} on the website.{{range .Chats}}\n\n• {{.Title}}: {{if .In}}you are in.{{else if .Personal}}you qualify; a link of your own follows.{{else if .Link}}you qualify. Join here: {{.Link}}{{else if .Ready}}not yet ({{.Reason}}).{{else}}{{if .Reason}}{{.Reason}}; {{end}}the group is not ready yet, I will message you when it is.{{end}}{{else}}\n\nNo gated group fits you yet; I will message you when one does.{{end}}",
-		"ru": "Готово: этот Telegram привязан к участнику {{.Name}} на сайте.{{range .Chats}}\n\n• {{.Title}}: {{if .In}}вы уже в группе.{{else if .Personal}}вы проходите; личная ссылка придёт следом.{{else if .Link}}вы проходите. Вступить: {{.Link}}{{else if .Ready}}пока нет ({{.Reason}}).{{else}}{{if .Reason}}{{.Reason}}; {{end}}группа ещё не готова, я напишу, когда будет.{{end}}{{else}}\n\nПока ни одна закрытая группа вам не подходит; я напишу, когда подойдёт.{{end}}",
+		"en": "Linked: this Telegram account now belongs to {{.Name}} on the website.{{range .Chats}}\n\n• {{.Title}}: {{if .In}}you are in.{{else if .Checking}}you qualify; I am checking whether you are in the group already, and send you its link next if not.{{else if .Personal}}you qualify; a link of your own follows.{{else if .Link}}you qualify. Join here: {{.Link}}{{else if .Ready}}not yet ({{.Reason}}).{{else}}{{if .Reason}}{{.Reason}}; {{end}}the group is not ready yet, I will message you when it is.{{end}}{{else}}\n\nNo gated group fits you yet; I will message you when one does.{{end}}",
+		"ru": "Готово: этот Telegram привязан к участнику {{.Name}} на сайте.{{range .Chats}}\n\n• {{.Title}}: {{if .In}}вы уже в группе.{{else if .Checking}}вы проходите; проверяю, не в группе ли вы уже, и если нет, пришлю ссылку следом.{{else if .Personal}}вы проходите; личная ссылка придёт следом.{{else if .Link}}вы проходите. Вступить: {{.Link}}{{else if .Ready}}пока нет ({{.Reason}}).{{else}}{{if .Reason}}{{.Reason}}; {{end}}группа ещё не готова, я напишу, когда будет.{{end}}{{else}}\n\nПока ни одна закрытая группа вам не подходит; я напишу, когда подойдёт.{{end}}",
 	},
 	msgTakenOver: {
 		"en": "This Telegram account was linked to the website account {{.Previous}} before; it now belongs to {{.Name}} instead.",
@@ -278,8 +281,8 @@ var builtinTexts = map[string]map[string]string{
 		"ru": "Я впускаю участников сайта в его закрытые группы.\n/start — как привязать Telegram\n/unlink — отвязать этот Telegram\n/karma — в закрытой группе: ваш статус в ней (ответ видите только вы); здесь: во всех группах\nВаш статус в каждой группе и ссылка для входа — в вашем профиле на сайте.",
 	},
 	msgHelpChatAdmin: {
-		"en": "\n\nFor the groups you administer (/status and /who also in the group, answered to you alone):\n/status [chat] — who is in, who should be, what is pending\n/rules — their rules\n/who <member or @user> — a member's standing there\n/pending [chat], /confirm [chat] — removals held\n/exempt, /unexempt <member> <chat> — always let in, or not",
-		"ru": "\n\nДля групп, где вы администратор (/status и /who — и в самой группе, ответ видите только вы):\n/status [чат] — кто внутри, кто должен быть, что ожидает\n/rules — их правила\n/who <участник или @user> — статус участника\n/pending [чат], /confirm [чат] — отложенные удаления\n/exempt, /unexempt <участник> <чат> — всегда впускать или нет",
+		"en": "\n\nFor the groups you administer (/status and /who also in the group, answered to you alone):\n/status [chat] — who is in, who should be, what is pending\n/rules — their rules\n/who <member or @user> — a member's standing there\n/pending [chat], /confirm [chat] — removals held\n/exempt, /unexempt <member> <chat> — always let in, or not\nIn the group: /welcome — post and pin how to link; /audit on — let a userbot account in to list who is inside",
+		"ru": "\n\nДля групп, где вы администратор (/status и /who — и в самой группе, ответ видите только вы):\n/status [чат] — кто внутри, кто должен быть, что ожидает\n/rules — их правила\n/who <участник или @user> — статус участника\n/pending [чат], /confirm [чат] — отложенные удаления\n/exempt, /unexempt <участник> <чат> — всегда впускать или нет\nВ группе: /welcome — закрепить, как привязаться; /audit on — впустить аккаунт для аудита",
 	},
 	msgHelpSiteAdmin: {
 		"en": "\n\nAs a site admin:\n/status, /rules, /who — for every gated chat\n/setup — bind a group you pick\n/bind <chat key> — in a group, bind it; /unbind to release it\n/sync — a full reconcile pass now",

@@ -52,6 +52,9 @@ type Chat struct {
 	// the file sets none (then KARMAGATE_MAX_REMOVALS, else
 	// DefaultRemovalCap).
 	MaxRemovals RemovalCap
+	// Strangers is what happens to people inside whom no member is linked
+	// to (strangers:, strangers.go).
+	Strangers Strangers
 	// Door is what a join request meets (door:): DoorSilent, the bot's
 	// answer alone, or DoorApp, the guard bot's Mini App first.
 	Door Door
@@ -463,6 +466,8 @@ func (p parser) chat(key string, n *yaml.Node, r *Rules) (*Chat, error) {
 			c.DryRun = v.Value == "true"
 		case "max_removals":
 			c.MaxRemovals, err = p.removalCap(v, where+".max_removals")
+		case "strangers":
+			c.Strangers, err = p.strangers(v, where+".strangers")
 		case "door":
 			c.Door, err = p.door(v, where+".door")
 		case "review":
@@ -471,7 +476,7 @@ func (p parser) chat(key string, n *yaml.Node, r *Rules) (*Chat, error) {
 			}
 			c.Review = v.Value == "true"
 		default:
-			return p.errf(k, "%s: unknown field %q (expected title, about, groups, min_karma, leave_below, grace, on_violation, tag, personal_links, dry_run, max_removals, door, review)", where, field)
+			return p.errf(k, "%s: unknown field %q (expected title, about, groups, min_karma, leave_below, grace, on_violation, tag, personal_links, dry_run, max_removals, strangers, door, review)", where, field)
 		}
 		return err
 	})

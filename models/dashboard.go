@@ -43,6 +43,30 @@ type ChatOverview struct {
 	// Held counts the chat's removals held (dry run or the removal
 	// breaker) until an admin confirms them.
 	Held int64
+	// Strangers counts the accounts inside linked to no member (known by
+	// an audit or seen in the group); with Row.PeopleInside and InChat
+	// they say who is inside (Unknown).
+	Strangers int64
+}
+
+// Inside is Telegram's last count of the people inside besides the
+// admins; nil when never counted.
+func (c ChatOverview) Inside() *int64 {
+	if c.Row.PeopleInside == nil {
+		return nil
+	}
+	n := int64(*c.Row.PeopleInside)
+	return &n
+}
+
+// Unknown is how many of the people inside (Telegram's last count besides
+// the admins) karmagate knows nothing about; nil when never counted.
+func (c ChatOverview) Unknown() *int64 {
+	if c.Row.PeopleInside == nil {
+		return nil
+	}
+	n := max(int64(*c.Row.PeopleInside)-c.InChat-c.Strangers, 0)
+	return &n
 }
 
 // PendingTotal is the number of the chat's actions waiting or running.
@@ -103,6 +127,13 @@ func (s *Store) Overview(ctx context.Context) (Overview, error) {
 		for _, r := range byStatus {
 			out.Outbox[r.Status] = r.N
 		}
+		var strangers []struct {
+			ChatKey string
+			N       int64
+		}
+		if err := tx.Model(&Stranger{}).Select("chat_key, COUNT(*) AS n").Group("chat_key").Scan(&strangers).Error; err != nil {
+			return fmt.Errorf("count strangers: %w", err)
+		}
 		out.Chats = make([]ChatOverview, len(s.rules.Chats))
 		for i, c := range s.rules.Chats {
 			co := ChatOverview{Chat: c, Row: ChatRow{ChatKey: c.Key, Title: c.Title},
@@ -139,6 +170,11 @@ func (s *Store) Overview(ctx context.Context) (Overview, error) {
 			for _, r := range rows {
 				if r.ChatKey == c.Key {
 					co.Row = r
+				}
+			}
+			for _, r := range strangers {
+				if r.ChatKey == c.Key {
+					co.Strangers = r.N
 				}
 			}
 			out.Chats[i] = co

@@ -530,6 +530,9 @@ func (s *Store) LinkTelegram(ctx context.Context, id string, tgUserID int64, tgU
 		}).Error; err != nil {
 			return fmt.Errorf("link member: %w", err)
 		}
+		if _, err := s.queueProbes(p, m, tgUserID); err != nil {
+			return err
+		}
 		p.event("member.linked", m, "", fmt.Sprintf("linked to Telegram user %d", tgUserID))
 		p.callback(CallbackLinked, m, "", "")
 		return nil

@@ -75,7 +75,7 @@ func (s *Store) RecordMembershipOnce(ctx context.Context, updateID, tgChatID, tg
 		switch {
 		case errors.Is(err, gorm.ErrRecordNotFound):
 			if !in {
-				return nil
+				return forgetStranger(tx, tgUserID, row.ChatKey)
 			}
 			return s.stranger(tx, c, tgUserID, actor, &out)
 		case err != nil:
@@ -114,6 +114,9 @@ func (s *Store) RecordMembershipOnce(ctx context.Context, updateID, tgChatID, tg
 // stranger queues what happens to an account no member is linked to that
 // is inside a gated chat.
 func (s *Store) stranger(tx *gorm.DB, c *gate.Chat, tgUserID int64, actor string, out *Membership) error {
+	if pool, err := isPoolAccount(tx, tgUserID); err != nil || pool {
+		return err // the userbot pool's account, joining to audit (auditjoin.go)
+	}
 	now := s.clock()
 	kind := gate.ActionRemove
 	if c.OnViolation == gate.ViolationFlag {

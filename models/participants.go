@@ -140,6 +140,32 @@ func (s *Store) RecordParticipants(ctx context.Context, key string, present, adm
 			return err
 		}
 		out.Queued = p.queued()
+		// Strangers: removed or flagged at once, or noted and kept (for
+		// good, or until their clock runs out), as the chat's strangers:
+		// rule says (strangers.go).
+		var row ChatRow
+		if err := tx.Where("chat_key = ?", key).Limit(1).Find(&row).Error; err != nil {
+			return fmt.Errorf("load chat: %w", err)
+		}
+		if err := forgetStrangersGone(tx, key, inside); err != nil {
+			return err
+		}
+		legacy, _, err := strangerPolicy(tx, c, &row)
+		if err != nil {
+			return err
+		}
+		if !legacy {
+			if _, err := s.noteStrangers(tx, c, strangers, "audit", actor, p.now); err != nil {
+				return err
+			}
+			out.Strangers = len(strangers)
+			return recordAudit(tx, p.now, actor, key, out)
+		}
+		// Counted as strangers until they are gone (the removal's leave
+		// forgets them).
+		if _, err := s.noteStrangers(tx, c, strangers, "audit", actor, p.now); err != nil {
+			return err
+		}
 		n, err := s.queueStrangers(tx, c, strangers, actor)
 		if err != nil {
 			return err

@@ -73,6 +73,9 @@ func (s *Store) LinkByPhone(ctx context.Context, memberID string, tgUserID int64
 		}).Error; err != nil {
 			return fmt.Errorf("link member: %w", err)
 		}
+		if _, err := s.queueProbes(p, m, tgUserID); err != nil {
+			return err
+		}
 		p.event(EventLinked, m, "", fmt.Sprintf("linked to Telegram user %d found by the phone on the website (%s)", tgUserID, via))
 		p.event(EventPhoneLookup, m, "", "resolved by "+via)
 		p.callback(CallbackLinked, m, "", "")

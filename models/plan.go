@@ -359,18 +359,20 @@ func (p *planner) cancelSuperseded() error {
 		q = fmt.Sprintf(`UPDATE actions SET status = ?, updated_at = ? WHERE id IN (
 SELECT a.id FROM %s JOIN actions AS a ON a.member_id = %s AND a.chat_key = %s
 JOIN chat_states AS cs ON cs.member_id = a.member_id AND cs.chat_key = a.chat_key
-WHERE a.status IN (?, ?) AND a.state_version < cs.version)`, src.from, src.cols[0], src.cols[1])
+WHERE a.status IN (?, ?) AND a.state_version < cs.version AND a.kind <> ?)`, src.from, src.cols[0], src.cols[1])
 	} else {
 		q = fmt.Sprintf(`UPDATE %s STRAIGHT_JOIN actions AS a ON a.member_id = %s AND a.chat_key = %s
 STRAIGHT_JOIN chat_states AS cs ON cs.member_id = a.member_id AND cs.chat_key = a.chat_key
-SET a.status = ?, a.updated_at = ? WHERE a.status IN (?, ?) AND a.state_version < cs.version`, src.from, src.cols[0], src.cols[1])
+SET a.status = ?, a.updated_at = ? WHERE a.status IN (?, ?) AND a.state_version < cs.version AND a.kind <> ?`, src.from, src.cols[0], src.cols[1])
 	}
 	err := p.s.eachBatch(p.cancel, nil, func(data string) error {
 		// The batch comes first on MySQL (UPDATE's table list), after SET's
 		// values on SQLite (in the subquery).
-		args := []any{data, ActionCancelled, p.now, ActionPending, ActionHeld}
+		// A probe (probe.go) asks what is, whatever the member's state: no
+		// decision supersedes it.
+		args := []any{data, ActionCancelled, p.now, ActionPending, ActionHeld, ActionProbe}
 		if p.s.db.dialect == SQLite {
-			args = []any{ActionCancelled, p.now, data, ActionPending, ActionHeld}
+			args = []any{ActionCancelled, p.now, data, ActionPending, ActionHeld, ActionProbe}
 		}
 		return p.tx.Exec(q, args...).Error
 	})

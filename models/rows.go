@@ -147,8 +147,12 @@ type ChatRow struct {
 	// it; removals started before then no longer count against the cap.
 	BreakerAt      *time.Time `gorm:"column:breaker_at"`
 	BreakerResetAt *time.Time `gorm:"column:breaker_reset_at"`
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// PeopleInside is how many people Telegram last said were inside
+	// besides the admins, at PeopleCountedAt (nil: never counted).
+	PeopleInside    *int       `gorm:"column:people_inside"`
+	PeopleCountedAt *time.Time `gorm:"column:people_counted_at"`
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 // TableName is the chats table.

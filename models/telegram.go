@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -46,6 +47,10 @@ type LinkResult struct {
 	// Pending, from LinkOrAsk, is the request the member's account must
 	// confirm: nothing moved.
 	Pending *Relink
+	// Probing names the bound chats where the bot asks Telegram whether
+	// the account is inside already (ActionProbe): an invite there sends
+	// its link only once the answer is "no".
+	Probing []string
 }
 
 // RelinkTelegram links a member to a Telegram account, the newest link
@@ -113,6 +118,11 @@ func (s *Store) relinkLocked(tx *gorm.DB, m *Member, u TelegramUser, actor strin
 	}).Error; err != nil {
 		return res, fmt.Errorf("link member: %w", err)
 	}
+	probed, err := s.queueProbes(p, m, u.ID)
+	if err != nil {
+		return res, err
+	}
+	res.Probing = probed
 	detail := fmt.Sprintf("linked to Telegram user %d", u.ID)
 	if res.Previous != "" {
 		detail += " (taken over from " + res.Previous + ")"
@@ -136,7 +146,7 @@ func (s *Store) relinkLocked(tx *gorm.DB, m *Member, u TelegramUser, actor strin
 	if err := p.flush(); err != nil {
 		return res, err
 	}
-	return res, s.announceInvites(p, m, u.ID)
+	return res, s.announceInvites(p, m, u.ID, probed)
 }
 
 // InviteNoticeKey names the message that gives a member a chat's join link
@@ -149,12 +159,15 @@ func InviteNoticeKey(memberID int64, chat string, version int64) string {
 // it queued in chats ready to admit (bound, with a join link) are
 // announced by the bot's answer to the link, which carries the links: the
 // invite actions then send no second message with the same link.
-func (s *Store) announceInvites(p *planner, m *Member, tgUserID int64) error {
+func (s *Store) announceInvites(p *planner, m *Member, tgUserID int64, probed []string) error {
 	var chats []string
 	versions := map[string]int64{}
 	for _, a := range p.actions {
 		if c, _ := s.chatIndex(a.ChatKey); c != nil && c.PersonalLinks {
 			continue // the invite sends the member a link of their own
+		}
+		if slices.Contains(probed, a.ChatKey) {
+			continue // the invite sends the link if the probe finds them outside
 		}
 		if a.MemberID == m.ID && a.Kind == string(gate.ActionInvite) {
 			chats = append(chats, a.ChatKey)

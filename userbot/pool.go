@@ -57,6 +57,9 @@ type Store interface {
 	RecordParticipants(ctx context.Context, key string, present, admins []int64, actor string) (models.Audit, error)
 	QueueChatAction(ctx context.Context, kind, chat, reason string) (bool, error)
 	WakeActions(ctx context.Context, kinds []string) error
+	// QueueAuditPromote asks the bot to make the account that joined a
+	// group for /audit on an admin that sees the members (auditjoin.go).
+	QueueAuditPromote(ctx context.Context, chat string, tgUserID int64) error
 }
 
 // Action kinds the pool carries out.
@@ -232,8 +235,9 @@ func (p *Pool) Kick() {
 // Executors returns the pool's executors by action kind.
 func (p *Pool) Executors() map[string]worker.Executor {
 	return map[string]worker.Executor{
-		ActionCreateGroup: worker.ExecutorFunc(p.execCreateGroup),
-		ActionAudit:       worker.ExecutorFunc(p.execAudit),
+		ActionCreateGroup:      worker.ExecutorFunc(p.execCreateGroup),
+		ActionAudit:            worker.ExecutorFunc(p.execAudit),
+		models.ActionAuditJoin: worker.ExecutorFunc(p.execAuditJoin),
 	}
 }
 

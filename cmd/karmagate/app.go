@@ -237,7 +237,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.Bot, err = bot.New(ctx, bot.Options{
 		Token: m.Config.BotToken, ServerURL: m.Config.BotAPIURL, Store: store, Tokens: tokens, Widget: widget, Secret: []byte(m.Config.Secret),
-		WebhookURL: m.Config.WebhookURL, Admins: m.Config.Admins, LogChat: m.Config.LogChat, Texts: store.Rules().Messages,
+		WebhookURL: m.Config.WebhookURL, Admins: m.Config.Admins, LogChat: m.Config.LogChat, Texts: store.Rules().Messages, ProfileURL: m.Config.ProfileURL,
 		WakeWorkers: func() { pool.Wake() }, Now: m.Now, Owner: m.Owner, Logger: m.Logger, Registerer: reg, AfterStore: afterStore,
 		// Telegram unreachable at start (an outage, a DNS blip) leaves the
 		// REST API and the webhook serving; the bot keeps trying.
@@ -300,7 +300,7 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}
 	m.API = api.New(api.Options{Store: store, APIKey: m.Config.APIKey, AdminToken: m.Config.AdminToken, MetricsToken: m.Config.MetricsToken,
-		Linker: m.Bot, Widget: m.Bot, LoginURLs: m.loginURLs(), Userbots: userbots, Logger: m.Logger, Registry: reg, Version: version, WakeWorkers: pool.Wake,
+		Linker: m.Bot, Widget: m.Bot, LoginURLs: m.loginURLs(), People: m.Bot, Userbots: userbots, Logger: m.Logger, Registry: reg, Version: version, WakeWorkers: pool.Wake,
 		Degraded: m.Bot.Degraded, AfterWrite: afterWrite})
 
 	dashboardHandler, err := m.newDashboard(ctx, store)
@@ -497,6 +497,12 @@ func (m *Main) sweepGrace(ctx context.Context, every time.Duration) {
 				m.Logger.WarnContext(ctx, "grace sweep failed", "err", err)
 			} else if n > 0 {
 				m.Logger.InfoContext(ctx, "grace periods ended", "members", n)
+			}
+			// strangers: remove_after (issue 16).
+			if n, err := m.Store.ExpireStrangers(ctx, "strangers"); err != nil {
+				m.Logger.WarnContext(ctx, "strangers sweep failed", "err", err)
+			} else if n > 0 {
+				m.Logger.InfoContext(ctx, "strangers' clocks ran out", "removals", n)
 			}
 		}
 	}

@@ -101,7 +101,9 @@ type Config struct {
 	// scheme and host of KARMAGATE_WEBHOOK_URL (door.go).
 	PublicURL string
 	// ProfileURL is the website's profile page (KARMAGATE_PROFILE_URL),
-	// where the Mini App sends a person to link or earn karma.
+	// where the Mini App sends a person to link or earn karma, and the bot
+	// the people who tap the welcome post's button or are strangers on a
+	// clock (bot/welcome.go).
 	ProfileURL string
 	// Retention says how long events, notifications, settled actions and
 	// processed updates are kept (KARMAGATE_RETENTION).

@@ -147,6 +147,7 @@ func (s *Server) methods() map[string]handlerFunc {
 		"setchatmembertag":           s.setChatMemberTag,
 		"answerchatjoinrequestquery": s.answerChatJoinRequestQuery,
 		"sendchatjoinrequestwebapp":  s.sendChatJoinRequestWebApp,
+		"pinchatmessage":             s.pinChatMessage,
 	}
 }
 

@@ -47,6 +47,7 @@ func (s *Server) buildRoutes() map[uint32]route {
 	handle(r, authorized, true, s.channelsEditTitle)
 	handle(r, authorized, true, s.messagesEditChatAbout)
 	handle(r, authorized, true, s.messagesExportChatInvite)
+	handle(r, authorized, true, s.messagesImportChatInvite)
 	handle(r, authorized, true, s.messagesGetDialogs)
 	return r
 }

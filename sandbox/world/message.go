@@ -40,6 +40,8 @@ type Message struct {
 	// ReplyMarkup is the raw JSON reply_markup a bot attached, if any.
 	ReplyMarkup string
 	Deleted     bool
+	// Pinned: an admin pinned it (pin.go).
+	Pinned bool
 	// EditDate is when the message was last edited; zero if never.
 	EditDate time.Time
 	// ChatShared is the service message a person's request_chat button sends.
