@@ -228,45 +228,74 @@ func (b *Bot) LoginWidget(ctx context.Context, memberID string, fields map[strin
 		b.metrics.link("widget_" + string(linking.CodeOf(err)))
 		return nil, nil, err
 	}
-	v, err := b.store.FindMember(ctx, memberID)
-	if err != nil {
-		return nil, nil, err
-	}
-	var expect linking.TelegramUser
-	if v.Member.Username != nil {
-		expect.Username = *v.Member.Username
-	}
-	if !linking.Admits(expect, linking.TelegramUser{ID: u.ID, Username: u.Username}) {
-		b.metrics.link("widget_" + string(linking.CodeWidgetForeign))
-		return nil, nil, linking.ErrWidgetForeign
-	}
 	name := strings.TrimSpace(u.FirstName + " " + u.LastName)
-	res, err := b.store.LinkOrAsk(ctx, memberID, models.LinkRequest{
-		User: models.TelegramUser{ID: u.ID, Username: u.Username}, Name: name, Via: "widget", Expires: b.relinkExpires(),
-	}, "widget")
+	res, err := b.linkFromWeb(ctx, memberID, webLink{
+		via: "widget", user: models.TelegramUser{ID: u.ID, Username: u.Username}, name: name,
+		foreign: linking.ErrWidgetForeign, movedKey: fmt.Sprintf("moved/w%d/%d", u.ID, u.AuthDate.Unix()),
+	})
 	if err != nil {
 		return nil, nil, err
 	}
 	if res.Pending != nil {
-		b.metrics.link("widget_relink_asked")
-		if err := b.askOldAccount(ctx, res.View, res.Pending); err != nil {
-			return nil, nil, err
-		}
 		return res.View, res.Pending, nil
-	}
-	b.metrics.link("widget_linked")
-	if res.PreviousAccount != 0 {
-		err := b.store.QueueNotice(ctx, "", res.PreviousAccount, memberID, models.NoticePayload{
-			Key: fmt.Sprintf("moved/w%d/%d", u.ID, u.AuthDate.Unix()), Kind: "link_moved", Text: b.texts.render(msgLinkMoved, "", textData{Name: displayName(res.View.Member, nil)}),
-		})
-		if err != nil {
-			return nil, nil, err
-		}
 	}
 	if b.opts.WakeWorkers != nil {
 		b.opts.WakeWorkers()
 	}
 	return res.View, nil, nil
+}
+
+// webLink is a link a person made on the web (the Login Widget, Log in
+// with Telegram), checked already: who they are and how to say so.
+type webLink struct {
+	via      string // "widget" or "oidc": the metrics' and the audit trail's name
+	user     models.TelegramUser
+	name     string
+	foreign  error  // the error when the account is not the one the member's username names
+	movedKey string // the idempotency key of the notice to an account the member moves from
+}
+
+// linkFromWeb links a member to the account of a web login as a deep link
+// does: the account must be the one the member's username names, and a
+// member linked to another account is not moved (the result is Pending
+// and that account is asked to confirm). The account the member moved
+// from, if any, is told.
+func (b *Bot) linkFromWeb(ctx context.Context, memberID string, l webLink) (models.LinkResult, error) {
+	v, err := b.store.FindMember(ctx, memberID)
+	if err != nil {
+		return models.LinkResult{}, err
+	}
+	var expect linking.TelegramUser
+	if v.Member.Username != nil {
+		expect.Username = *v.Member.Username
+	}
+	if !linking.Admits(expect, linking.TelegramUser{ID: l.user.ID, Username: l.user.Username}) {
+		b.metrics.link(l.via + "_" + string(linking.CodeOf(l.foreign)))
+		return models.LinkResult{}, l.foreign
+	}
+	res, err := b.store.LinkOrAsk(ctx, memberID, models.LinkRequest{
+		User: l.user, Name: l.name, Via: l.via, Expires: b.relinkExpires(),
+	}, l.via)
+	if err != nil {
+		return models.LinkResult{}, err
+	}
+	if res.Pending != nil {
+		b.metrics.link(l.via + "_relink_asked")
+		if err := b.askOldAccount(ctx, res.View, res.Pending); err != nil {
+			return models.LinkResult{}, err
+		}
+		return res, nil
+	}
+	b.metrics.link(l.via + "_linked")
+	if res.PreviousAccount != 0 {
+		err := b.store.QueueNotice(ctx, "", res.PreviousAccount, memberID, models.NoticePayload{
+			Key: l.movedKey, Kind: "link_moved", Text: b.texts.render(msgLinkMoved, "", textData{Name: displayName(res.View.Member, nil)}),
+		})
+		if err != nil {
+			return models.LinkResult{}, err
+		}
+	}
+	return res, nil
 }
 
 // fullName is a Telegram account's first and last name.

@@ -15,39 +15,15 @@ import (
 // that account asked to confirm it), and the member is sent what a deep
 // link is answered with.
 func (b *Bot) LinkOIDC(ctx context.Context, memberID string, u linking.OIDCUser) (*models.MemberView, *models.Relink, error) {
-	v, err := b.store.FindMember(ctx, memberID)
-	if err != nil {
-		return nil, nil, err
-	}
-	var expect linking.TelegramUser
-	if v.Member.Username != nil {
-		expect.Username = *v.Member.Username
-	}
-	if !linking.Admits(expect, linking.TelegramUser{ID: u.ID, Username: u.Username}) {
-		b.metrics.link("oidc_" + string(linking.CodeForeign))
-		return nil, nil, linking.ErrForeign
-	}
-	res, err := b.store.LinkOrAsk(ctx, memberID, models.LinkRequest{
-		User: models.TelegramUser{ID: u.ID, Username: u.Username}, Name: u.Name, Via: "oidc", Expires: b.relinkExpires(),
-	}, "oidc")
+	res, err := b.linkFromWeb(ctx, memberID, webLink{
+		via: "oidc", user: models.TelegramUser{ID: u.ID, Username: u.Username}, name: u.Name,
+		foreign: linking.ErrForeign, movedKey: fmt.Sprintf("moved/o%d/%d", u.ID, u.IssuedAt.Unix()),
+	})
 	if err != nil {
 		return nil, nil, err
 	}
 	if res.Pending != nil {
-		b.metrics.link("oidc_relink_asked")
-		if err := b.askOldAccount(ctx, res.View, res.Pending); err != nil {
-			return nil, nil, err
-		}
 		return res.View, res.Pending, nil
-	}
-	b.metrics.link("oidc_linked")
-	if res.PreviousAccount != 0 {
-		err := b.store.QueueNotice(ctx, "", res.PreviousAccount, memberID, models.NoticePayload{
-			Key: fmt.Sprintf("moved/o%d/%d", u.ID, u.IssuedAt.Unix()), Kind: "link_moved", Text: b.texts.render(msgLinkMoved, "", textData{Name: displayName(res.View.Member, nil)}),
-		})
-		if err != nil {
-			return nil, nil, err
-		}
 	}
 	// What the bot answers a deep link with, sent as the outbox's notice:
 	// where the member stands, with the join links; the invites the link
