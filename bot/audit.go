@@ -56,9 +56,48 @@ func (b *Bot) onAudit(ctx context.Context, u *update, args string) error {
 	if strings.TrimSpace(strings.ToLower(args)) != "on" {
 		return b.groupReply(ctx, u, m.Chat.ID, b.texts.render(msgAuditUsage, lang, textData{}))
 	}
+	if err := b.startAudit(ctx, row.ChatKey, m.Chat.ID, fmt.Sprintf("bot:%d", m.From.ID)); err != nil {
+		return err
+	}
+	return b.queuedReply(ctx, u, row.ChatKey, m.Chat.ID, "group_reply", b.texts.render(msgAuditStarted, lang, textData{}))
+}
+
+// StartAudit does what /audit on does in the group, for the dashboard
+// (dashboard.Auditor): a one-use link for an account of the userbot pool,
+// queued for it; actor is who asked, for the audit trail. A flood wait
+// is waited out within ctx.
+func (b *Bot) StartAudit(ctx context.Context, chatKey, actor string) error {
+	row, err := b.store.ChatRow(ctx, chatKey)
+	if err != nil {
+		return err
+	}
+	if row.TgChatID == nil {
+		return ErrNotBound
+	}
+	// The group's invite links are paced (about 20 a minute): wait for
+	// its turn, as long as the asker does, rather than refuse.
+	for {
+		err := b.startAudit(ctx, chatKey, *row.TgChatID, actor)
+		var re *worker.RetryError
+		if !errors.As(err, &re) {
+			return err
+		}
+		t := time.NewTimer(max(time.Until(re.At), 10*time.Millisecond))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("audit of %s: %w (Telegram's pace: try again after %s)", chatKey, ctx.Err(), re.At.UTC().Format(time.TimeOnly))
+		case <-t.C:
+		}
+	}
+}
+
+// startAudit makes the group's one-use link for the pool's account and
+// queues the account's join (models.ActionAuditJoin).
+func (b *Bot) startAudit(ctx context.Context, chatKey string, chatID int64, actor string) error {
 	var link string
-	err = b.c.do(ctx, m.Chat.ID, callLink, func(ctx context.Context) error {
-		l, err := b.c.tg.CreateChatInviteLink(ctx, &tgbot.CreateChatInviteLinkParams{ChatID: m.Chat.ID, Name: "karmagate audit",
+	err := b.c.do(ctx, chatID, callLink, func(ctx context.Context) error {
+		l, err := b.c.tg.CreateChatInviteLink(ctx, &tgbot.CreateChatInviteLinkParams{ChatID: chatID, Name: "karmagate audit",
 			ExpireDate: int(b.opts.Now().Add(auditLinkTTL).Unix()), MemberLimit: 1})
 		if err == nil {
 			link = l.InviteLink
@@ -69,13 +108,13 @@ func (b *Bot) onAudit(ctx context.Context, u *update, args string) error {
 	if err != nil {
 		return fmt.Errorf("make the audit account's link: %w", b.chatFailure(err))
 	}
-	if _, err := b.store.QueueAuditJoin(ctx, row.ChatKey, link, fmt.Sprintf("bot:%d", m.From.ID)); err != nil {
+	if _, err := b.store.QueueAuditJoin(ctx, chatKey, link, actor); err != nil {
 		return err
 	}
 	if b.opts.WakeWorkers != nil {
 		b.opts.WakeWorkers()
 	}
-	return b.queuedReply(ctx, u, row.ChatKey, m.Chat.ID, "group_reply", b.texts.render(msgAuditStarted, lang, textData{}))
+	return nil
 }
 
 // execAuditPromote makes the userbot pool's account that joined a group

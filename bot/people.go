@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/karmagate/karmagate/models"
@@ -14,7 +13,7 @@ import (
 // an audit or seen in the group), and how many nobody knows.
 
 // ErrNotBound means a chat has no Telegram group yet.
-var ErrNotBound = errors.New("the chat is not bound to a Telegram group")
+var ErrNotBound = models.ErrNotBound
 
 // PeopleInside asks Telegram how many people are inside chat key's group
 // besides its admins, and records the count (paced as every call).

@@ -54,6 +54,13 @@ type BindCoder interface {
 	IssueBindCode(ctx context.Context, key, actor string) (models.BindCode, error)
 }
 
+// Auditor lets an account of the userbot pool into a chat's group to list
+// who is inside, as /audit on does (bot.Bot). Without one the overview
+// has no "Audit" buttons.
+type Auditor interface {
+	StartAudit(ctx context.Context, key, actor string) error
+}
+
 // Userbots is the pool of userbot accounts as the dashboard shows it and
 // logs accounts in. Without one the userbots page says there are none.
 type Userbots interface {
@@ -120,6 +127,9 @@ type Options struct {
 	// BindCodes issues bind codes from the overview's chat rows; nil: no
 	// button.
 	BindCodes BindCoder
+	// Audits starts audits of hand-made groups from the overview's chat
+	// rows (/audit on); nil: no button.
+	Audits Auditor
 	// Telegram says whether the bot reached Telegram, for the overview's
 	// first-run steps; nil: that step is never ticked.
 	Telegram Telegram
@@ -136,6 +146,7 @@ type Server struct {
 	userbots Userbots
 	removals RemovalConfirmer
 	bindCode BindCoder
+	audits   Auditor
 	telegram Telegram
 	creds    *credentials
 	sessions SessionStore
@@ -190,6 +201,7 @@ func New(opts Options) (*Server, error) {
 		userbots: opts.Userbots,
 		removals: opts.Removals,
 		bindCode: opts.BindCodes,
+		audits:   opts.Audits,
 		telegram: opts.Telegram,
 		creds:    creds,
 		sessions: opts.Sessions,
@@ -220,6 +232,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET "+Prefix+"/removals", s.handle(s.removalsPage, true))
 	s.mux.HandleFunc("POST "+Prefix+"/removals/confirm", s.handle(s.confirmRemovals, true))
 	s.mux.HandleFunc("POST "+Prefix+"/chats/{key}/bind-code", s.handle(s.issueBindCode, true))
+	s.mux.HandleFunc("POST "+Prefix+"/chats/{key}/audit", s.handle(s.startAudit, true))
 	s.mux.HandleFunc("GET "+Prefix+"/userbots", s.handle(s.userbotsPage, true))
 	s.mux.HandleFunc("POST "+Prefix+"/userbots/login", s.handle(s.userbotLogin, true))
 	s.mux.HandleFunc("POST "+Prefix+"/userbots/{id}/code", s.handle(s.userbotCode, true))
@@ -380,6 +393,7 @@ var notices = map[string]string{
 	"code":      "Telegram sent a login code to that phone: enter it below.",
 	"password":  "This account has two-step verification: enter its password below.",
 	"ready":     "The account is logged in and ready.",
+	"audit":     "Audit asked for: an account of the userbot pool joins the group with a one-use link, the bot makes it an admin that only sees the members, and the counts follow.",
 }
 
 func (s *Server) staticHandler() http.Handler {

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -28,6 +29,8 @@ type overviewData struct {
 	Recent  []models.Event
 	// BindCodes shows each chat's "Bind code" button.
 	BindCodes bool
+	// Audits shows a bound chat's "Audit" button while its audits are off.
+	Audits bool
 	// Instances are the karmagate processes sharing the database, when
 	// the store lists them.
 	Instances []models.InstanceView
@@ -52,7 +55,7 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request, sess *sess
 		return err
 	}
 	d := overviewData{Overview: ov, Waiting: ov.Outbox[models.ActionPending] + ov.Outbox[models.ActionRunning], Recent: recent,
-		BindCodes: s.bindCode != nil, FirstRun: newFirstRun(ov, s.telegram)}
+		BindCodes: s.bindCode != nil, Audits: s.audits != nil, FirstRun: newFirstRun(ov, s.telegram)}
 	for _, c := range ov.Chats {
 		d.InChats += c.InChat
 	}
@@ -316,6 +319,34 @@ func (s *Server) issueBindCode(w http.ResponseWriter, r *http.Request, sess *ses
 	}
 	s.log.InfoContext(r.Context(), "dashboard: bind code issued", "chat", key, "user", sess.User)
 	s.render(w, r, sess, http.StatusOK, "bindcode", "Bind code", bindCodeData{Chat: s.store.Rules().Chats[i], Command: c.Command(), ExpiresAt: c.ExpiresAt})
+	return nil
+}
+
+// startAudit asks for an audit of a chat's hand-made group, as /audit on
+// does in the group, and goes back to the overview.
+func (s *Server) startAudit(w http.ResponseWriter, r *http.Request, sess *session) error {
+	if s.audits == nil {
+		return &pageError{status: http.StatusConflict, title: "No audits here",
+			detail: "This karmagate has no bot to start audits with."}
+	}
+	key := r.PathValue("key")
+	if !slices.ContainsFunc(s.store.Rules().Chats, func(c *gate.Chat) bool { return c.Key == key }) {
+		return &pageError{status: http.StatusNotFound, title: "No such chat", detail: "The rules have no chat " + strconv.Quote(key) + "."}
+	}
+	// The group's invite links are paced by Telegram: wait a little for
+	// the turn, not as long as a flood wait can last.
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	err := s.audits.StartAudit(ctx, key, actor(sess))
+	if errors.Is(err, models.ErrNotFound) || errors.Is(err, models.ErrNotBound) {
+		return &pageError{status: http.StatusConflict, title: "Not bound yet",
+			detail: "No Telegram group is bound to " + strconv.Quote(key) + ": bind one first (the Bind code button), then audit it."}
+	}
+	if err != nil {
+		return err
+	}
+	s.log.InfoContext(r.Context(), "dashboard: audit asked for", "chat", key, "user", sess.User)
+	http.Redirect(w, r, Prefix+"/?done=audit", http.StatusSeeOther)
 	return nil
 }
 

@@ -14,6 +14,10 @@ import (
 // ErrNotFound is returned when the member (or chat) does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrNotBound means a chat of the rules has no Telegram group bound to it
+// yet, for work that needs one.
+var ErrNotBound = errors.New("the chat is not bound to a Telegram group")
+
 // ErrBusy means a change could not start before its context was done: the
 // database's write slot (SQLite's one write connection, MySQL's pool) stayed
 // taken, by a bulk import say. Nothing was written; the caller may try again

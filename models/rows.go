@@ -151,7 +151,10 @@ type ChatRow struct {
 	// besides the admins, at PeopleCountedAt (nil: never counted).
 	PeopleInside    *int       `gorm:"column:people_inside"`
 	PeopleCountedAt *time.Time `gorm:"column:people_counted_at"`
-	CreatedAt       time.Time
+	// AuditOn is set once an account of the userbot pool is in the group
+	// as an admin that sees the members (/audit on).
+	AuditOn   bool `gorm:"column:audit_on"`
+	CreatedAt time.Time
 	UpdatedAt       time.Time
 }
 

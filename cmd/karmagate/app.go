@@ -580,6 +580,15 @@ func (m *Main) dashboardUserbots() dashboard.Userbots {
 	return dashboardUserbots{pool: m.Userbots}
 }
 
+// dashboardAudits starts audits of hand-made groups from the dashboard;
+// nil without a userbot pool, whose account would do them.
+func (m *Main) dashboardAudits() dashboard.Auditor {
+	if m.Userbots == nil || m.Bot == nil {
+		return nil
+	}
+	return m.Bot
+}
+
 // newDashboard builds the dashboard, or, when no one may sign in (no
 // KARMAGATE_ADMIN_USERS and the API key not allowed to), a page saying how
 // to turn it on. Sessions left from before whose admin's password changed
@@ -597,6 +606,8 @@ func (m *Main) newDashboard(ctx context.Context, store *models.Store) (http.Hand
 		Removals: store,
 		// The chat rows' "Bind code" buttons.
 		BindCodes: store,
+		// The chat rows' "Audit" buttons (/audit on), with a pool to audit.
+		Audits: m.dashboardAudits(),
 		// The first-run steps' "bot token checked".
 		Telegram: m.Bot})
 	if err != nil {
