@@ -1003,8 +1003,56 @@ func TestE2E_Crash(t *testing.T) {
 	t.Logf("%d kills over %v (serve down or starting %v in all)", kills, time.Since(began).Round(time.Second), downtime.Round(time.Millisecond))
 	lastKill := time.Now()
 	w.converge(3*time.Minute + 3*work)
-	t.Logf("converged %v after the first kill, %v after the last", time.Since(began).Round(time.Second), time.Since(lastKill).Round(time.Second))
+	after := time.Since(lastKill)
+	t.Logf("converged %v after the first kill, %v after the last", time.Since(began).Round(time.Second), after.Round(time.Second))
+	// Recovery, apart from Telegram's pace: the messages the serve
+	// started at the last kill sent to converge take at least sent/29 s
+	// (the bot's pace, under Telegram's 30 a second); converging is due
+	// within 15 s of that.
+	sent := w.e.messagesSent()
+	floor := time.Duration(float64(sent) / botMessagesPerSecond * float64(time.Second))
+	t.Logf("since the last kill: %d messages sent, which the bot's pace of %v a second makes at least %v: converged %v past that", sent, botMessagesPerSecond, floor.Round(time.Second), (after - floor).Round(time.Second))
+	if after > floor+15*time.Second {
+		t.Errorf("converged %v after the last kill, %v past the %v the %d messages since need at Telegram's pace: want within 15 s", after.Round(time.Second), (after - floor).Round(time.Second), floor.Round(time.Second), sent)
+	}
 	report(t, w)
+}
+
+// botMessagesPerSecond is the bot's pace of messages (bot.Limits.Global).
+const botMessagesPerSecond = 29
+
+// messagesSent is how many messages the running serve has sent since it
+// started (karmagate_telegram_calls_total of sendMessage, ok).
+func (e *e2e) messagesSent() int {
+	e.t.Helper()
+	req, err := http.NewRequest("GET", "http://"+e.listen+"/metrics", nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if tok := e.vars["KARMAGATE_METRICS_TOKEN"]; tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil || res.StatusCode != http.StatusOK {
+		e.t.Fatalf("GET /metrics: %d, %v", res.StatusCode, err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(line, "karmagate_telegram_calls_total{") && strings.Contains(line, `method="sendMessage"`) && strings.Contains(line, `outcome="ok"`) {
+			f := strings.Fields(line)
+			v, err := strconv.ParseFloat(f[len(f)-1], 64)
+			if err != nil {
+				e.t.Fatalf("metrics line %q: %v", line, err)
+			}
+			n += int(v)
+		}
+	}
+	return n
 }
 
 // report runs the end-of-run checks and logs their figures.
