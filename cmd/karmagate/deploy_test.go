@@ -372,6 +372,37 @@ func fetch(t *testing.T, client *http.Client, method, rawURL string, header http
 	return response{status: res.StatusCode, header: res.Header, body: string(raw)}
 }
 
+// nginxFront is Debian's nginx with deploy/nginx.conf and TLS (a test
+// CA's certificate) in front of a webhook-mode karmagate.
+type nginxFront struct {
+	e      *e2e   // karmagate, not yet serving
+	dir    string // nginx's directory
+	site   nginxSite
+	ca     *testCA
+	hook   string // the webhook URL through nginx
+	public string // https://localhost:port
+}
+
+// behindNginx starts nginx in front of a karmagate on a sandbox that
+// trusts the test CA, env added to karmagate's environment.
+func behindNginx(t *testing.T, env ...string) nginxFront {
+	t.Helper()
+	bin := needTool(t, "nginx", "apt-get install -y nginx")
+	f := nginxFront{ca: newTestCA(t)}
+	envFile := startSandboxTrusting(t, f.ca.pool)
+	f.site = nginxSite{http: freeAddr(t), https: freeAddr(t), certsDir: f.ca.certsDir, acmeDir: t.TempDir()}
+	_, port, err := net.SplitHostPort(f.site.https)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.public = "https://localhost:" + port
+	f.hook = f.public + "/telegram/webhook"
+	f.e = newE2EFromEnvFile(t, envFile, append([]string{"KARMAGATE_WEBHOOK_URL=" + f.hook}, env...)...)
+	f.site.upstream = f.e.listen
+	f.dir = startNginx(t, bin, f.site, f.ca)
+	return f
+}
+
 // TestDeploy_NginxWebhook runs Debian's nginx with deploy/nginx.conf and
 // TLS in front of karmagate in webhook mode: the sandbox delivers every
 // update through nginx while the README's story plays (a group bound with
@@ -380,20 +411,9 @@ func fetch(t *testing.T, client *http.Client, method, rawURL string, header http
 // nginx, an oversized webhook body is refused there, and /metrics is not
 // served there whatever the path's disguise.
 func TestDeploy_NginxWebhook(t *testing.T) {
-	bin := needTool(t, "nginx", "apt-get install -y nginx")
-	ca := newTestCA(t)
-	envFile := startSandboxTrusting(t, ca.pool)
-	site := nginxSite{http: freeAddr(t), https: freeAddr(t), certsDir: ca.certsDir, acmeDir: t.TempDir()}
-	_, port, err := net.SplitHostPort(site.https)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hook := "https://localhost:" + port + "/telegram/webhook"
-	e := newE2EFromEnvFile(t, envFile, "KARMAGATE_WEBHOOK_URL="+hook)
-	site.upstream = e.listen
-	ngxDir := startNginx(t, bin, site, ca)
+	f := behindNginx(t)
+	e, ngxDir, site, hook, public, ca := f.e, f.dir, f.site, f.hook, f.public, f.ca
 	e.serve()
-	public := "https://localhost:" + port
 	client := ca.client()
 
 	chat, person := e.story("alice")

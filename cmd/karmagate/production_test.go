@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -118,18 +117,9 @@ func TestDeploy_GoingToProduction(t *testing.T) {
 	})
 
 	t.Run("karmagate doctor behind nginx", func(t *testing.T) {
-		bin := needTool(t, "nginx", "apt-get install -y nginx")
-		ca := newTestCA(t)
-		envFile := startSandboxTrusting(t, ca.pool)
-		site := nginxSite{http: freeAddr(t), https: freeAddr(t), certsDir: ca.certsDir, acmeDir: t.TempDir()}
-		_, port, err := net.SplitHostPort(site.https)
-		if err != nil {
-			t.Fatal(err)
-		}
-		hook := "https://localhost:" + port + "/telegram/webhook"
-		e := newE2EFromEnvFile(t, envFile, "KARMAGATE_WEBHOOK_URL="+hook, "KARMAGATE_TRUSTED_PROXIES=127.0.0.1/32")
-		site.upstream = e.listen
-		startNginx(t, bin, site, ca)
+		f := behindNginx(t, "KARMAGATE_TRUSTED_PROXIES=127.0.0.1/32")
+		e, hook, ca := f.e, f.hook, f.ca
+		port := strings.TrimPrefix(f.public, "https://localhost:")
 		e.serve()
 		e.eventually("serve to set the webhook", func() bool {
 			var info struct {
