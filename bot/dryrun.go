@@ -50,30 +50,24 @@ func (b *Bot) othersInside(ctx context.Context, chatID int64) (int, error) {
 // startDryRunIfPeopled starts dry run for a chat about to be bound to a
 // Telegram group that has people in it besides its admins (the caller then
 // queues the survey of who they are). It returns what to tell the admin ("" when the group was
-// empty). When the people cannot be counted it starts dry run anyway:
-// holding removals by mistake costs a /confirm, removing by mistake costs
-// members.
-func (b *Bot) startDryRunIfPeopled(ctx context.Context, key string, chatID int64, actor, lang string) (string, error) {
+// empty), and how many people are inside besides the admins (-1 when they
+// could not be counted), for the caller to record once the group is bound.
+// When the people cannot be counted it starts dry run anyway: holding
+// removals by mistake costs a /confirm, removing by mistake costs members.
+func (b *Bot) startDryRunIfPeopled(ctx context.Context, key string, chatID int64, actor, lang string) (string, int, error) {
 	n, err := b.othersInside(ctx, chatID)
 	why := fmt.Sprintf("bound over a group with %d member(s) besides its admins", n)
 	if err != nil {
 		b.log.WarnContext(ctx, "count the members of a group being bound: starting in dry run to be safe", "chat", key, "err", err)
-		why = "bound over a group whose members could not be counted"
+		why, n = "bound over a group whose members could not be counted", -1
 	} else if n == 0 {
-		return "", nil
+		return "", 0, nil
 	}
-	defer func() {
-		if err == nil {
-			if err := b.store.SetPeopleInside(ctx, key, n); err != nil {
-				b.log.WarnContext(ctx, "record the people inside", "chat", key, "err", err)
-			}
-		}
-	}()
 	if err := b.store.StartDryRun(ctx, key, actor, why); err != nil {
-		return "", err
+		return "", n, err
 	}
 	b.log.InfoContext(ctx, "chat starts in dry run", "chat", key, "others_inside", n)
-	return b.texts.render(msgDryRunStarted, lang, textData{Count: int64(n)}), nil
+	return b.texts.render(msgDryRunStarted, lang, textData{Count: int64(n)}), n, nil
 }
 
 // surveyPage is how many members one survey action looks at.

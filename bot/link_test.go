@@ -75,9 +75,9 @@ func TestBot_Linking(t *testing.T) {
 		t.Run("a good token links and says where to go", func(t *testing.T) {
 			tok := h.token("alice")
 			got := h.reply(alice.ID, "/start "+tok)
-			// The bot asks Telegram whether alice is inside already
-			// (a probe) before it gives her the link, in a message of its own.
-			contains(t, "linked", got, "Linked", "alice", "Webmasters Pro", "checking whether you are in the group already")
+			// The group was bound with nobody inside but its admins:
+			// no probe, the link comes with the answer.
+			contains(t, "linked", got, "Linked", "alice", "Webmasters Pro", h.joinLink("webmasters-pro"))
 			v := h.member("alice")
 			if v.Member.TgUserID == nil || *v.Member.TgUserID != alice.ID {
 				t.Fatalf("alice linked to %v, want %d", v.Member.TgUserID, alice.ID)

@@ -163,9 +163,9 @@ func (b *Bot) bind(ctx context.Context, u *update, key string, chatID int64, gro
 	}
 	actor := fmt.Sprintf("bot:%d", userID)
 	// Dry run starts before the binding: no removal can run in between.
-	dryRun := ""
+	dryRun, inside := "", -1
 	if !again {
-		if dryRun, err = b.startDryRunIfPeopled(ctx, key, chatID, actor, lang); err != nil {
+		if dryRun, inside, err = b.startDryRunIfPeopled(ctx, key, chatID, actor, lang); err != nil {
 			return "", err
 		}
 	}
@@ -175,6 +175,14 @@ func (b *Bot) bind(ctx context.Context, u *update, key string, chatID int64, gro
 	}
 	if err != nil {
 		return "", fmt.Errorf("bind %s: %w", key, err)
+	}
+	if inside >= 0 {
+		// Recorded for this group (a rebind forgot the last one's): a
+		// group bound with nobody but its admins inside needs no probe
+		// when members link later (models' unknownInside).
+		if err := b.store.SetPeopleInside(ctx, key, inside); err != nil {
+			b.log.WarnContext(ctx, "record the people inside", "chat", key, "err", err)
+		}
 	}
 	if dryRun != "" {
 		if _, err := b.store.QueueSurvey(ctx, key, 0, "", "bound over a group with members: which linked members are inside"); err != nil {

@@ -95,10 +95,11 @@ func (s *Store) BindChat(ctx context.Context, key string, tgChatID int64, actor 
 		default:
 			// A rebind (or a bind after an unbind): nothing of the old
 			// group's may reach anyone, so its join link, the bot's
-			// standing there and the personal links made for it go.
+			// standing there and the personal links made for it go, and
+			// what was counted or audited there is forgotten.
 			err = tx.Model(&ChatRow{}).Where("chat_key = ?", key).Updates(map[string]any{
 				"tg_chat_id": tgChatID, "join_link": nil, "bot_status": "", "can_invite": false, "can_restrict": false,
-				"can_manage_tags": false, "guard": false, "updated_at": now,
+				"can_manage_tags": false, "guard": false, "people_inside": nil, "people_counted_at": nil, "audit_on": false, "updated_at": now,
 			}).Error
 			if err == nil {
 				err = forgetMemberLinks(tx, key)

@@ -3,6 +3,8 @@ package models
 import (
 	"fmt"
 	"slices"
+
+	"gorm.io/gorm"
 )
 
 // ActionProbe is the outbox kind of a probe: the bot asks Telegram
@@ -26,7 +28,13 @@ const ActionProbe = "probe"
 // rules' order. Called before p.flush, so that the probes come before what
 // the re-plan queues.
 func (s *Store) queueProbes(p *planner, m *Member, tgUserID int64) ([]string, error) {
-	// A stranger no more: the account belongs to a member now.
+	// Where the account was seen inside as a stranger, it is probed
+	// whatever the counts say; then it is a stranger no more: the account
+	// belongs to a member now.
+	var seen []string
+	if err := p.tx.Model(&Stranger{}).Where("tg_user_id = ?", tgUserID).Pluck("chat_key", &seen).Error; err != nil {
+		return nil, fmt.Errorf("load strangers: %w", err)
+	}
 	if err := forgetStranger(p.tx, tgUserID, ""); err != nil {
 		return nil, err
 	}
@@ -42,9 +50,19 @@ func (s *Store) queueProbes(p *planner, m *Member, tgUserID int64) ([]string, er
 		if err != nil {
 			return nil, err
 		}
-		if hand {
-			bound = append(bound, rows[i].ChatKey)
+		if !hand {
+			continue
 		}
+		if !slices.Contains(seen, rows[i].ChatKey) {
+			unknown, err := unknownInside(p.tx, &rows[i])
+			if err != nil {
+				return nil, err
+			}
+			if !unknown {
+				continue
+			}
+		}
+		bound = append(bound, rows[i].ChatKey)
 	}
 	if len(bound) == 0 {
 		return nil, nil
@@ -69,4 +87,27 @@ func (s *Store) queueProbes(p *planner, m *Member, tgUserID int64) ([]string, er
 		probed = append(probed, c.Key)
 	}
 	return probed, nil
+}
+
+// unknownInside reports whether chat row's group may hold people karmagate
+// does not know: true when they were never counted, or when the last count
+// (at the bind, or /status since) is more than the members recorded inside
+// and the strangers. Everyone who joins after the bind comes through an
+// update karmagate records, so a group bound with nobody inside but its
+// admins needs no probe, and linking there costs no call to Telegram.
+func unknownInside(tx *gorm.DB, row *ChatRow) (bool, error) {
+	if row.PeopleInside == nil {
+		return true, nil
+	}
+	if *row.PeopleInside <= 0 {
+		return false, nil
+	}
+	var known, strangers int64
+	if err := tx.Model(&ChatState{}).Where("chat_key = ? AND in_chat = ?", row.ChatKey, true).Count(&known).Error; err != nil {
+		return false, fmt.Errorf("count members inside: %w", err)
+	}
+	if err := tx.Model(&Stranger{}).Where("chat_key = ?", row.ChatKey).Count(&strangers).Error; err != nil {
+		return false, fmt.Errorf("count strangers: %w", err)
+	}
+	return int64(*row.PeopleInside) > known+strangers, nil
 }
