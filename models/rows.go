@@ -155,7 +155,7 @@ type ChatRow struct {
 	// as an admin that sees the members (/audit on).
 	AuditOn   bool `gorm:"column:audit_on"`
 	CreatedAt time.Time
-	UpdatedAt       time.Time
+	UpdatedAt time.Time
 }
 
 // TableName is the chats table.
