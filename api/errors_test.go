@@ -29,6 +29,7 @@ func TestServer_WriteErrorMapsEveryStoreError(t *testing.T) {
 		"ErrNotFound":      models.ErrNotFound,
 		"ErrAlreadyLinked": models.ErrAlreadyLinked,
 		"ErrChatBound":     models.ErrChatBound,
+		"ErrNotBound":      models.ErrNotBound,
 		"ErrLeaseLost":     models.ErrLeaseLost,
 		"ErrBusy":          models.ErrBusy,
 		"ErrUserbotExists": models.ErrUserbotExists,

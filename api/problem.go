@@ -77,6 +77,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		p = problem(http.StatusConflict, "already-linked", err.Error())
 	case errors.Is(err, models.ErrChatBound):
 		p = problem(http.StatusConflict, "chat-bound", err.Error())
+	case errors.Is(err, models.ErrNotBound):
+		p = problem(http.StatusConflict, "chat-not-bound", err.Error())
 	case errors.Is(err, models.ErrLeaseLost):
 		p = problem(http.StatusConflict, "lease-lost", err.Error())
 	case errors.Is(err, models.ErrUserbotExists):
