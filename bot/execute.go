@@ -137,11 +137,11 @@ func (b *Bot) execInvite(ctx context.Context, a *models.Action) error {
 			b.log.InfoContext(ctx, "invite retried: already in the chat; not repeated", "chat", a.ChatKey, "member", a.MemberExt, "attempt", a.Attempts)
 			return nil
 		}
-		if !mi.admin() {
-			if _, err := b.store.RecordMembership(ctx, chatID, t.user, true, "bot:invite"); err != nil {
-				return err
-			}
-		}
+		// Not recorded here: the join itself comes as a chat_member
+		// update (applied once, in its order), and someone inside since
+		// before the bind is recorded by the bind's survey or the link's
+		// probe. Recording it here too wrote the join twice when that
+		// update came after a removal (the crash story).
 		return worker.NothingToDo("already in the chat; no join link sent")
 	}
 	if a.Attempts > 1 {
