@@ -25,6 +25,14 @@ import (
 //	/confirm [chat]   carry the held removals out (also in a bound group)
 //	/exempt <member> <chat>, /unexempt <member> <chat>
 
+// adminStore is what the admin commands need beyond the other concepts:
+// the chats' summaries, overrides, and re-planning every member.
+type adminStore interface {
+	ChatSummaries(ctx context.Context) ([]models.ChatSummary, error)
+	SetOverride(ctx context.Context, id, chat string, mode gate.Override, actor string) (*models.MemberView, error)
+	ReplanAll(ctx context.Context, actor string) (int, error)
+}
+
 // adminChats returns the gated chats the user may administer: every chat
 // for a site admin, else the bound chats where Telegram says they are an
 // admin. With key set, only that chat (an error when they may not).

@@ -20,6 +20,12 @@ import (
 // (can_manage_chat), so that audits list everyone inside, strangers
 // included.
 
+// auditStore queues and records the audits of groups bound by hand.
+type auditStore interface {
+	QueueAuditJoin(ctx context.Context, chat, link, actor string) (bool, error)
+	SetAuditOn(ctx context.Context, chat string, tgUserID int64, actor string) error
+}
+
 const (
 	msgAuditStarted  = "audit_started"
 	msgAuditUsage    = "audit_usage"

@@ -26,75 +26,36 @@ import (
 	"github.com/karmagate/karmagate/worker"
 )
 
-// Store is what the bot needs of karmagate's storage.
+// Store is what the bot needs of karmagate's storage (*models.Store): the
+// small interfaces each part of the bot declares where it uses them,
+// composed, and the rules and leases it is wired with.
 type Store interface {
 	Rules() *gate.Rules
-	doorStore // door.go
-
-	SaveUpdates(ctx context.Context, ups []models.Update) (int, error)
-	ClaimUpdates(ctx context.Context, owner string, limit int, lease time.Duration) ([]models.Update, error)
-	FinishUpdate(ctx context.Context, id int64, owner string, cause error, retryAt *time.Time) error
-	PruneUpdates(ctx context.Context, cutoff time.Time) (int64, error)
-
 	// Leases are the named leases: the poller's, /sync's, a join link's.
 	Leases() *lease.Leases
 
-	FindMember(ctx context.Context, id string) (*models.MemberView, error)
-	MemberByTelegram(ctx context.Context, tgUserID int64) (*models.MemberView, error)
-	MemberByTgUsername(ctx context.Context, username string) (*models.MemberView, error)
-	MembersByPhone(ctx context.Context, phone string) ([]models.Member, error)
-	LinkOrAsk(ctx context.Context, id string, req models.LinkRequest, actor string) (models.LinkResult, error)
-	DecideRelink(ctx context.Context, id, by int64, confirm bool, actor string) (models.RelinkDecision, error)
-	TelegramLinked(ctx context.Context, tgUserID int64) (bool, error)
-	UnlinkTelegram(ctx context.Context, id, actor string) (*models.MemberView, error)
-	RecordMembership(ctx context.Context, tgChatID, tgUserID int64, in bool, actor string) (models.Membership, error)
-	RecordMembershipOnce(ctx context.Context, updateID, tgChatID, tgUserID int64, in bool, actor string) (models.Membership, error)
-	SetOverride(ctx context.Context, id, chat string, mode gate.Override, actor string) (*models.MemberView, error)
-	SetUnreachable(ctx context.Context, tgUserID int64, unreachable bool) error
-	ReachStore
-	MigrateStore
-	NoticeBegun(ctx context.Context, key string) (bool, error)
-	ListMembers(ctx context.Context, f models.MemberFilter) ([]models.MemberListItem, error)
-	ReplanAll(ctx context.Context, actor string) (int, error)
-
-	ChatRow(ctx context.Context, key string) (*models.ChatRow, error)
-	ChatRows(ctx context.Context) ([]models.ChatRow, error)
-	ChatByTelegram(ctx context.Context, tgChatID int64) (*models.ChatRow, error)
-	ChatSummaries(ctx context.Context) ([]models.ChatSummary, error)
-	BindChatBy(ctx context.Context, key string, tgChatID, by int64, actor string) error
-	UnbindChat(ctx context.Context, key, actor string) error
-	TakeBindCode(ctx context.Context, key, code string, tgUserID int64) error
-	BindCodeSpent(ctx context.Context, code string) (key string, usedBy int64, err error)
-	PruneBindCodes(ctx context.Context, cutoff time.Time) (int64, error)
-	SetChatBot(ctx context.Context, key string, b models.BotInChat) error
-	SetJoinLink(ctx context.Context, key, link string) error
-	SetTag(ctx context.Context, memberID int64, chat, tag string) error
-	InChat(ctx context.Context, chat string) ([]models.Tagged, error)
-	ChatActions(ctx context.Context, chat string, kind gate.ActionKind, status string, limit int) ([]models.Action, error)
-
-	HeldRemovals(ctx context.Context, chat string, limit int) ([]models.Action, int64, error)
-	ConfirmRemovals(ctx context.Context, chat, actor string) (int, error)
-	ChatDryRun(ctx context.Context, chat string) (models.DryRunStatus, error)
-	StartDryRun(ctx context.Context, chat, actor, why string) error
-	QueueSurvey(ctx context.Context, chat string, parent int64, after, reason string) (bool, error)
-	// Existing groups (issue 16): strangers seen, who is inside.
-	StrangerSeen(ctx context.Context, tgChatID, tgUserID int64, actor string) (bool, error)
-	ChatPeople(ctx context.Context, key string) (models.People, error)
-	SetPeopleInside(ctx context.Context, key string, n int) error
-	QueueAuditJoin(ctx context.Context, chat, link, actor string) (bool, error)
-	SetAuditOn(ctx context.Context, chat string, tgUserID int64, actor string) error
-
-	BeginNotice(ctx context.Context, n models.Notice) (bool, error)
-	FinishNotice(ctx context.Context, key, status, detail string) error
-	ForgetNotice(ctx context.Context, key string) error
-	QueueNotice(ctx context.Context, chat string, tgUserID int64, memberExt string, p models.NoticePayload) error
-	LastReplyTo(ctx context.Context, tgUserID int64) (time.Time, bool, error)
-
-	SaveMemberLink(ctx context.Context, l models.MemberLink) error
-	MemberLinkFor(ctx context.Context, memberID int64, chat string) (*models.MemberLink, error)
-	DeleteMemberLink(ctx context.Context, memberID int64, chat string) error
-	ForgetLink(ctx context.Context, chat, link string) error
+	updateQueue       // intake.go
+	memberStore       // link.go
+	linkStore         // link.go
+	relinkStore       // relink.go
+	membershipStore   // seen.go
+	chatStore         // chat.go
+	bindStore         // setup.go
+	personalLinkStore // execute.go
+	tagStore          // tags.go
+	dryRunStore       // dryrun.go
+	strangerStore     // strangers.go
+	peopleStore       // people.go
+	auditStore        // audit.go
+	noticeStore       // send.go
+	replyStore        // throttle.go
+	adminStore        // admin.go
+	doorStore         // door.go
+	ReachStore        // unreachable.go
+	MigrateStore      // migrate.go
 }
+
+var _ Store = (*models.Store)(nil)
 
 // Options configures a Bot. Token, Store and Tokens are required; every
 // other field has a working zero value.

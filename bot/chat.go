@@ -16,6 +16,16 @@ import (
 	"github.com/karmagate/karmagate/models"
 )
 
+// chatStore holds the chats of the rules as bound to Telegram, and what
+// the bot knows of each: its standing there and the join link.
+type chatStore interface {
+	ChatRow(ctx context.Context, key string) (*models.ChatRow, error)
+	ChatRows(ctx context.Context) ([]models.ChatRow, error)
+	ChatByTelegram(ctx context.Context, tgChatID int64) (*models.ChatRow, error)
+	SetChatBot(ctx context.Context, key string, b models.BotInChat) error
+	SetJoinLink(ctx context.Context, key, link string) error
+}
+
 // memberInfo is getChatMember's answer with the fields karmagate reads,
 // including those newer than go-telegram/bot (can_manage_tags, Bot API 9.5).
 type memberInfo struct {

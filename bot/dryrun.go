@@ -18,6 +18,17 @@ import (
 // cannot list a group's members. /pending and /confirm work in the
 // private chat and in the bound group.
 
+// dryRunStore is the breaker of a chat bound over people already inside:
+// its dry run, the removals it holds until an admin confirms them, and the
+// survey of who is inside.
+type dryRunStore interface {
+	StartDryRun(ctx context.Context, chat, actor, why string) error
+	ChatDryRun(ctx context.Context, chat string) (models.DryRunStatus, error)
+	HeldRemovals(ctx context.Context, chat string, limit int) ([]models.Action, int64, error)
+	ConfirmRemovals(ctx context.Context, chat, actor string) (int, error)
+	QueueSurvey(ctx context.Context, chat string, parent int64, after, reason string) (bool, error)
+}
+
 // othersInside counts the people in a Telegram chat besides its admins
 // (the bot among them, when it is one).
 func (b *Bot) othersInside(ctx context.Context, chatID int64) (int, error) {

@@ -16,6 +16,15 @@ import (
 	"github.com/karmagate/karmagate/worker"
 )
 
+// personalLinkStore keeps members' personal invite links (one per member
+// and chat), forgotten once used or revoked.
+type personalLinkStore interface {
+	SaveMemberLink(ctx context.Context, l models.MemberLink) error
+	MemberLinkFor(ctx context.Context, memberID int64, chat string) (*models.MemberLink, error)
+	DeleteMemberLink(ctx context.Context, memberID int64, chat string) error
+	ForgetLink(ctx context.Context, chat, link string) error
+}
+
 // Executors returns the bot's executors for the worker pool, by action kind.
 func (b *Bot) Executors() map[string]worker.Executor {
 	return map[string]worker.Executor{

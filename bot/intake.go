@@ -18,6 +18,16 @@ import (
 	"github.com/karmagate/karmagate/worker"
 )
 
+// updateQueue is the stored queue of Telegram updates: each is stored
+// before Telegram is answered, claimed under a lease by one instance,
+// finished (or put back for a retry) and pruned once old.
+type updateQueue interface {
+	SaveUpdates(ctx context.Context, ups []models.Update) (int, error)
+	ClaimUpdates(ctx context.Context, owner string, limit int, lease time.Duration) ([]models.Update, error)
+	FinishUpdate(ctx context.Context, id int64, owner string, cause error, retryAt *time.Time) error
+	PruneUpdates(ctx context.Context, cutoff time.Time) (int64, error)
+}
+
 // WebhookHandler receives Telegram's webhook deliveries. It checks the
 // secret token in constant time (401 without it), reads at most one update
 // of MaxUpdateSize (413 beyond), stores the update (a repeat of a stored

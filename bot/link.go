@@ -15,6 +15,23 @@ import (
 	"github.com/karmagate/karmagate/models"
 )
 
+// memberStore finds website members: by id, by Telegram account, username
+// or phone, and page by page.
+type memberStore interface {
+	FindMember(ctx context.Context, id string) (*models.MemberView, error)
+	MemberByTelegram(ctx context.Context, tgUserID int64) (*models.MemberView, error)
+	MemberByTgUsername(ctx context.Context, username string) (*models.MemberView, error)
+	MembersByPhone(ctx context.Context, phone string) ([]models.Member, error)
+	ListMembers(ctx context.Context, f models.MemberFilter) ([]models.MemberListItem, error)
+}
+
+// linkStore links a member to a Telegram account (or records a relink
+// request) and unlinks them.
+type linkStore interface {
+	LinkOrAsk(ctx context.Context, id string, req models.LinkRequest, actor string) (models.LinkResult, error)
+	UnlinkTelegram(ctx context.Context, id, actor string) (*models.MemberView, error)
+}
+
 // tokenTexts says which message answers which token failure.
 var tokenTexts = map[linking.Code]string{
 	linking.CodeOf(linking.ErrMalformed): msgTokenMalformed,

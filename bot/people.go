@@ -12,6 +12,12 @@ import (
 // recorded inside), how many are strangers (linked to no member, known by
 // an audit or seen in the group), and how many nobody knows.
 
+// peopleStore counts the people inside a bound group.
+type peopleStore interface {
+	ChatPeople(ctx context.Context, key string) (models.People, error)
+	SetPeopleInside(ctx context.Context, key string, n int) error
+}
+
 // ErrNotBound means a chat has no Telegram group yet.
 var ErrNotBound = models.ErrNotBound
 

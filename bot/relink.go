@@ -28,6 +28,11 @@ import (
 // the MAC before the store is asked; the store still checks the presser,
 // the request's status (answered once) and its lifetime.
 
+// relinkStore settles a relink request with the old account's answer.
+type relinkStore interface {
+	DecideRelink(ctx context.Context, id, by int64, confirm bool, actor string) (models.RelinkDecision, error)
+}
+
 const (
 	relinkPrefix  = "rl:"
 	relinkMACLen  = 12 // bytes, 16 base64url characters

@@ -11,6 +11,13 @@ import (
 	"github.com/karmagate/karmagate/models"
 )
 
+// membershipStore records who is inside which chat: seen, probed,
+// surveyed, or by a chat_member update (once per update).
+type membershipStore interface {
+	RecordMembership(ctx context.Context, tgChatID, tgUserID int64, in bool, actor string) (models.Membership, error)
+	RecordMembershipOnce(ctx context.Context, updateID, tgChatID, tgUserID int64, in bool, actor string) (models.Membership, error)
+}
+
 // seenFor is how long the bot remembers having recorded someone seen in a
 // group: within it, their next messages cost no database round trip.
 const seenFor = 10 * time.Minute

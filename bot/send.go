@@ -13,6 +13,17 @@ import (
 	"github.com/karmagate/karmagate/worker"
 )
 
+// noticeStore keeps the notices sent to people, each once by its key:
+// begun before it is sent, finished (or forgotten for another try) after,
+// or queued for the outbox.
+type noticeStore interface {
+	BeginNotice(ctx context.Context, n models.Notice) (bool, error)
+	FinishNotice(ctx context.Context, key, status, detail string) error
+	ForgetNotice(ctx context.Context, key string) error
+	NoticeBegun(ctx context.Context, key string) (bool, error)
+	QueueNotice(ctx context.Context, chat string, tgUserID int64, memberExt string, p models.NoticePayload) error
+}
+
 // do runs one call to Telegram about chatID, paced as kind says. A 429
 // holds up that chat for exactly retry_after and comes back as a
 // *worker.RetryError with the time to try again.

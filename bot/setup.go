@@ -6,12 +6,23 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	tgbot "github.com/go-telegram/bot"
 	tgmodels "github.com/go-telegram/bot/models"
 
 	"github.com/karmagate/karmagate/models"
 )
+
+// bindStore binds chats of the rules to Telegram groups, and keeps the bind
+// codes that let someone other than a site admin do so.
+type bindStore interface {
+	BindChatBy(ctx context.Context, key string, tgChatID, by int64, actor string) error
+	UnbindChat(ctx context.Context, key, actor string) error
+	TakeBindCode(ctx context.Context, key, code string, tgUserID int64) error
+	BindCodeSpent(ctx context.Context, code string) (key string, usedBy int64, err error)
+	PruneBindCodes(ctx context.Context, cutoff time.Time) (int64, error)
+}
 
 // The rights the bot asks for when an owner adds it with /setup: invite
 // (join requests and links), ban (removals), delete messages, manage tags.

@@ -7,6 +7,11 @@ import (
 	"github.com/karmagate/karmagate/models"
 )
 
+// strangerStore records strangers seen inside bound groups (issue 16).
+type strangerStore interface {
+	StrangerSeen(ctx context.Context, tgChatID, tgUserID int64, actor string) (bool, error)
+}
+
 // strangerSeen notes someone linked to no member seen inside a bound group
 // (they spoke in it): a stranger, unless they are the group's admin.
 // What happens to them is the chat's strangers: rule (models/strangers.go);

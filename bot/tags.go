@@ -6,8 +6,15 @@ import (
 	"time"
 
 	"github.com/karmagate/karmagate/gate"
+	"github.com/karmagate/karmagate/models"
 	"github.com/karmagate/karmagate/worker"
 )
+
+// tagStore keeps the member tags the bot set, per chat.
+type tagStore interface {
+	SetTag(ctx context.Context, memberID int64, chat, tag string) error
+	InChat(ctx context.Context, chat string) ([]models.Tagged, error)
+}
 
 // keepTags keeps each member's tag current (Bot API 9.5 setChatMemberTag)
 // in the chats whose rules set a tag template, as karma moves: a pass every

@@ -6,6 +6,13 @@ import (
 	"time"
 )
 
+// replyStore says when the bot last answered someone and whether they are
+// linked, for the pace of answers to strangers.
+type replyStore interface {
+	LastReplyTo(ctx context.Context, tgUserID int64) (time.Time, bool, error)
+	TelegramLinked(ctx context.Context, tgUserID int64) (bool, error)
+}
+
 // StrangerReplyEvery is how often the bot answers a person who is no
 // member (no website account linked to their Telegram account) and no
 // site admin: one answer in this long, the rest of their messages handled
