@@ -12,7 +12,8 @@ import (
 // recorded inside), how many are strangers (linked to no member, known by
 // an audit or seen in the group), and how many nobody knows.
 
-// peopleStore counts the people inside a bound group.
+// peopleStore says who is inside a bound group, and records how many
+// Telegram counts.
 type peopleStore interface {
 	ChatPeople(ctx context.Context, key string) (models.People, error)
 	SetPeopleInside(ctx context.Context, key string, n int) error

@@ -10,7 +10,8 @@ import (
 	"github.com/karmagate/karmagate/worker"
 )
 
-// tagStore keeps the member tags the bot set, per chat.
+// tagStore lists the linked members inside a chat with their current
+// tags, and records the tags the bot sets.
 type tagStore interface {
 	SetTag(ctx context.Context, memberID int64, chat, tag string) error
 	InChat(ctx context.Context, chat string) ([]models.Tagged, error)
