@@ -15,6 +15,23 @@ import (
 	"github.com/karmagate/karmagate/models"
 )
 
+// accountStore holds the pool's accounts and their standing: lost, how
+// many channels they are in, stopped from adding people.
+type accountStore interface {
+	Userbot(ctx context.Context, id int64) (*models.Userbot, error)
+	ListUserbots(ctx context.Context) ([]models.Userbot, error)
+	SetUserbotLost(ctx context.Context, id int64, state, reason, actor string) error
+	SetChannels(ctx context.Context, id int64, channels, limit int) error
+	SetPeerFlood(ctx context.Context, id int64, actor string) error
+}
+
+// waitStore keeps the flood waits Telegram set each account, by method,
+// so that they outlive a restart.
+type waitStore interface {
+	SetWait(ctx context.Context, id int64, method string, until time.Time) error
+	Waits(ctx context.Context, id int64) ([]models.UserbotWait, error)
+}
+
 // account is one logged-in account this instance holds: its client and
 // what the pool tracks of it.
 type account struct {

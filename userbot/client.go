@@ -18,6 +18,11 @@ import (
 	"github.com/gotd/td/tg"
 )
 
+// sessionStore keeps a ready account's sealed session (dbSession).
+type sessionStore interface {
+	SaveSession(ctx context.Context, id int64, session []byte) error
+}
+
 // clientOptions are the gotd options that reach Telegram, or the MTProto
 // server DCAddr names with the public key ServerKey.
 func (t Telegram) clientOptions() (telegram.Options, error) {

@@ -14,6 +14,16 @@ import (
 	"github.com/karmagate/karmagate/worker"
 )
 
+// groupStore records the private groups accounts create: begun, finished
+// or abandoned, per chat, and how many each account made lately.
+type groupStore interface {
+	BeginGroup(ctx context.Context, id int64, chat, title string) (*models.UserbotGroup, error)
+	FinishGroup(ctx context.Context, groupID, channelID, accessHash int64) error
+	AbandonGroup(ctx context.Context, groupID int64) error
+	Groups(ctx context.Context, chat string) ([]models.UserbotGroup, error)
+	CreatedSince(ctx context.Context, since time.Time) (map[int64]int, error)
+}
+
 // Waits before trying a job again when no account of this instance can.
 const (
 	otherInstanceWait = 30 * time.Second // an account another instance holds may

@@ -20,6 +20,17 @@ import (
 	"github.com/karmagate/karmagate/models"
 )
 
+// loginStore keeps an account through its login: created with its sealed
+// login state, saved between steps, made ready or deleted, and logins left
+// unfinished pruned.
+type loginStore interface {
+	CreateUserbot(ctx context.Context, phone string, expires time.Time, seal func(id int64) (session, login []byte, err error)) (*models.Userbot, error)
+	SaveLogin(ctx context.Context, id int64, state string, session, login []byte) error
+	SetReady(ctx context.Context, id int64, acc models.TelegramAccount, session []byte, actor string) error
+	DeleteUserbot(ctx context.Context, id int64, actor, why string) error
+	PruneLogins(ctx context.Context) (int64, error)
+}
+
 // loginTTL is how long a login in progress is kept between its steps.
 const loginTTL = 30 * time.Minute
 

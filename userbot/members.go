@@ -14,6 +14,14 @@ import (
 	"github.com/karmagate/karmagate/worker"
 )
 
+// peerStore keeps the access hashes accounts know of users and channels,
+// and which accounts know a peer.
+type peerStore interface {
+	SavePeers(ctx context.Context, peers []models.UserbotPeer) error
+	Peer(ctx context.Context, id int64, kind string, peerID int64) (*models.UserbotPeer, error)
+	PeerHolders(ctx context.Context, kind string, peerID int64) ([]models.UserbotPeer, error)
+}
+
 // inChannel returns an account of this instance that is in the supergroup
 // (its creator first) and the access hash it knows, or a wait when only
 // another instance's account is in it. ok is false when no account knows

@@ -15,35 +15,28 @@ import (
 	"github.com/karmagate/karmagate/worker"
 )
 
-// Accounts is what the pool needs of the account store (models.Userbots).
+// Accounts is what the pool needs of the account store (models.Userbots):
+// the small interfaces each part of the pool declares where it uses them,
+// composed.
 type Accounts interface {
-	CreateUserbot(ctx context.Context, phone string, expires time.Time, seal func(id int64) (session, login []byte, err error)) (*models.Userbot, error)
-	Userbot(ctx context.Context, id int64) (*models.Userbot, error)
-	RecordPhoneImport(ctx context.Context, id int64) error
-	PhoneImportsSince(ctx context.Context, since time.Time) (map[int64]int, error)
-	ListUserbots(ctx context.Context) ([]models.Userbot, error)
-	SaveLogin(ctx context.Context, id int64, state string, session, login []byte) error
-	SetReady(ctx context.Context, id int64, acc models.TelegramAccount, session []byte, actor string) error
-	SaveSession(ctx context.Context, id int64, session []byte) error
-	DeleteUserbot(ctx context.Context, id int64, actor, why string) error
-	SetUserbotLost(ctx context.Context, id int64, state, reason, actor string) error
-	SetUserbotError(ctx context.Context, id int64, msg string) error
-	SetPeerFlood(ctx context.Context, id int64, actor string) error
-	SetChannels(ctx context.Context, id int64, channels, limit int) error
+	accountStore     // account.go
+	waitStore        // account.go
+	sessionStore     // client.go
+	loginStore       // login.go
+	leaseStore       // pool.go
+	phoneImportStore // resolve.go
+	peerStore        // members.go
+	groupStore       // groups.go
+}
+
+var _ Accounts = (*models.Userbots)(nil)
+
+// leaseStore holds each account to one instance under a lease, renewed
+// while it runs and released when it stops.
+type leaseStore interface {
 	AcquireUserbot(ctx context.Context, id int64, owner string, ttl time.Duration) (bool, error)
 	RenewUserbots(ctx context.Context, owner string, ttl time.Duration) ([]int64, error)
 	ReleaseUserbot(ctx context.Context, owner string, id int64) error
-	PruneLogins(ctx context.Context) (int64, error)
-	SetWait(ctx context.Context, id int64, method string, until time.Time) error
-	Waits(ctx context.Context, id int64) ([]models.UserbotWait, error)
-	SavePeers(ctx context.Context, peers []models.UserbotPeer) error
-	Peer(ctx context.Context, id int64, kind string, peerID int64) (*models.UserbotPeer, error)
-	PeerHolders(ctx context.Context, kind string, peerID int64) ([]models.UserbotPeer, error)
-	BeginGroup(ctx context.Context, id int64, chat, title string) (*models.UserbotGroup, error)
-	FinishGroup(ctx context.Context, groupID, channelID, accessHash int64) error
-	AbandonGroup(ctx context.Context, groupID int64) error
-	Groups(ctx context.Context, chat string) ([]models.UserbotGroup, error)
-	CreatedSince(ctx context.Context, since time.Time) (map[int64]int, error)
 }
 
 // Store is what the executors need of karmagate's store.

@@ -14,6 +14,12 @@ import (
 	"github.com/karmagate/karmagate/worker"
 )
 
+// phoneImportStore counts each account's phone imports, for the daily cap.
+type phoneImportStore interface {
+	RecordPhoneImport(ctx context.Context, id int64) error
+	PhoneImportsSince(ctx context.Context, since time.Time) (map[int64]int, error)
+}
+
 // DefaultPhoneImportsPerDay is how many phones one account imports as
 // contacts in 24 hours when phone imports are on: a handful, because
 // Telegram's staff say importing dozens a day that are not the owner's
