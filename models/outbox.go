@@ -1,9 +1,11 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -28,15 +30,24 @@ func (s *Store) ClaimActions(ctx context.Context, owner string, limit int, lease
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
 		now := s.clock()
 		out = nil
+		// Actions of no member (a stranger's removal, a queued message)
+		// are independent of each other: member_id 0 orders nothing.
+		first := "actions.member_id = 0 OR NOT EXISTS (SELECT 1 FROM actions AS e WHERE e.member_id = actions.member_id AND e.chat_key = actions.chat_key AND e.status IN ? AND e.id < actions.id)"
+		open := []string{ActionPending, ActionRunning, ActionHeld}
+		// Two queries, each walking one status in id order (actions_claim):
+		// a claim reads what waits, never the history of what is done.
 		err := tx.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"}).
+			Where("status = ? AND not_before <= ?", ActionPending, now).
+			Where(first, open).Order("id").Limit(limit).Find(&out).Error
+		if err == nil {
 			// Running with a lease that ran out, or held by a process whose
 			// heart stopped (instances.go): taken over within seconds.
-			Where("(status = ? AND not_before <= ?) OR (status = ? AND (lease_until < ? OR lease_owner IN ("+s.deadOwners()+")))", ActionPending, now, ActionRunning, now).
-			// Actions of no member (a stranger's removal, a queued message)
-			// are independent of each other: member_id 0 orders nothing.
-			Where("actions.member_id = 0 OR NOT EXISTS (SELECT 1 FROM actions AS e WHERE e.member_id = actions.member_id AND e.chat_key = actions.chat_key AND e.status IN ? AND e.id < actions.id)",
-				[]string{ActionPending, ActionRunning, ActionHeld}).
-			Order("id").Limit(limit).Find(&out).Error
+			var stale []Action
+			err = tx.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"}).
+				Where("status = ? AND (lease_until < ? OR lease_owner IN ("+s.deadOwners()+"))", ActionRunning, now).
+				Where(first, open).Order("id").Limit(limit).Find(&stale).Error
+			out = oldestFirst(out, stale, limit)
+		}
 		if err != nil {
 			return fmt.Errorf("find due actions: %w", err)
 		}
@@ -55,6 +66,16 @@ func (s *Store) ClaimActions(ctx context.Context, owner string, limit int, lease
 		return nil
 	})
 	return out, err
+}
+
+// oldestFirst merges two id-ordered lists and keeps the first limit.
+func oldestFirst(a, b []Action, limit int) []Action {
+	if len(b) == 0 {
+		return a
+	}
+	out := append(a, b...)
+	slices.SortFunc(out, func(x, y Action) int { return cmp.Compare(x.ID, y.ID) })
+	return out[:min(len(out), limit)]
 }
 
 // ErrLeaseLost means the action is no longer leased to this worker: its lease
