@@ -87,3 +87,18 @@ func AgeHeartbeat(ctx context.Context, s *Store, owner string, age time.Duration
 func SetGroupHooks(g *GroupCommit, batched func(n int), fail func(member string) error) {
 	g.batched, g.fail = batched, fail
 }
+
+// CaptureStatements makes db call fn with every SQL statement it runs
+// through gorm and the values bound to it, on the write and the read pool.
+func CaptureStatements(db *DB, fn func(sql string, vars []any)) {
+	hook := func(g *gorm.DB) { fn(g.Statement.SQL.String(), append([]any(nil), g.Statement.Vars...)) }
+	for _, g := range []*gorm.DB{db.gorm, db.read} {
+		cb := g.Callback()
+		_ = cb.Query().After("gorm:query").Register("test:capture", hook)
+		_ = cb.Update().After("gorm:update").Register("test:capture", hook)
+		_ = cb.Raw().After("gorm:raw").Register("test:capture", hook)
+		if db.read == db.gorm {
+			break
+		}
+	}
+}

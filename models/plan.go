@@ -353,18 +353,7 @@ func (p *planner) cancelSuperseded() error {
 	if len(p.cancel) == 0 {
 		return nil
 	}
-	src := p.s.source([]any{int64(0), ""}, "v")
-	var q string
-	if p.s.db.dialect == SQLite {
-		q = fmt.Sprintf(`UPDATE actions SET status = ?, updated_at = ? WHERE id IN (
-SELECT a.id FROM %s JOIN actions AS a ON a.member_id = %s AND a.chat_key = %s
-JOIN chat_states AS cs ON cs.member_id = a.member_id AND cs.chat_key = a.chat_key
-WHERE a.status IN (?, ?) AND a.state_version < cs.version AND a.kind <> ?)`, src.from, src.cols[0], src.cols[1])
-	} else {
-		q = fmt.Sprintf(`UPDATE %s STRAIGHT_JOIN actions AS a ON a.member_id = %s AND a.chat_key = %s
-STRAIGHT_JOIN chat_states AS cs ON cs.member_id = a.member_id AND cs.chat_key = a.chat_key
-SET a.status = ?, a.updated_at = ? WHERE a.status IN (?, ?) AND a.state_version < cs.version AND a.kind <> ?`, src.from, src.cols[0], src.cols[1])
-	}
+	q := p.s.cancelSQL()
 	err := p.s.eachBatch(p.cancel, nil, func(data string) error {
 		// The batch comes first on MySQL (UPDATE's table list), after SET's
 		// values on SQLite (in the subquery).
@@ -380,6 +369,28 @@ SET a.status = ?, a.updated_at = ? WHERE a.status IN (?, ?) AND a.state_version 
 		return fmt.Errorf("cancel superseded actions: %w", err)
 	}
 	return nil
+}
+
+// cancelSQL is cancelSuperseded's statement: a batch of (member, chat)
+// pairs joined to their unstarted actions and current states.
+func (s *Store) cancelSQL() string {
+	src := s.source([]any{int64(0), ""}, "v")
+	var q string
+	if s.db.dialect == SQLite {
+		// CROSS JOIN is SQLite's way to fix the order: the batch drives,
+		// one index range per pair (actions_member). Left to itself, with
+		// no statistics, SQLite walked every pending action by status for
+		// each pair: behind a backlog, most of a busy serve's CPU.
+		q = fmt.Sprintf(`UPDATE actions SET status = ?, updated_at = ? WHERE id IN (
+SELECT a.id FROM %s CROSS JOIN actions AS a ON a.member_id = %s AND a.chat_key = %s
+CROSS JOIN chat_states AS cs ON cs.member_id = a.member_id AND cs.chat_key = a.chat_key
+WHERE a.status IN (?, ?) AND a.state_version < cs.version AND a.kind <> ?)`, src.from, src.cols[0], src.cols[1])
+	} else {
+		q = fmt.Sprintf(`UPDATE %s STRAIGHT_JOIN actions AS a ON a.member_id = %s AND a.chat_key = %s
+STRAIGHT_JOIN chat_states AS cs ON cs.member_id = a.member_id AND cs.chat_key = a.chat_key
+SET a.status = ?, a.updated_at = ? WHERE a.status IN (?, ?) AND a.state_version < cs.version AND a.kind <> ?`, src.from, src.cols[0], src.cols[1])
+	}
+	return q
 }
 
 // cancelCheck is how many pairs to cancel make it worth finding first
