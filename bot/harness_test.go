@@ -1,6 +1,7 @@
 package bot_test
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net/url"
@@ -82,6 +83,8 @@ type harnessOptions struct {
 	doorWait time.Duration
 	// sharedClock runs the sandbox's world on the harness's clock too.
 	sharedClock bool
+	// workers is the worker pool's size; 16 by default.
+	workers int
 }
 
 func newHarness(t testing.TB, spec string, o harnessOptions) *harness {
@@ -154,7 +157,7 @@ func (h *harness) start() {
 	if o.executors != nil {
 		o.executors(executors)
 	}
-	pool = worker.New(worker.Options{Store: store, Executors: executors, Now: clock.Now, Poll: 50 * time.Millisecond, Workers: 16, Logger: testLogger(t)})
+	pool = worker.New(worker.Options{Store: store, Executors: executors, Now: clock.Now, Poll: 50 * time.Millisecond, Workers: cmp.Or(o.workers, 16), Logger: testLogger(t)})
 	h.bot, h.pool = b, pool
 	if o.beforeRun != nil {
 		o.beforeRun(h)
@@ -373,7 +376,9 @@ func (h *harness) idle() {
 		}
 		now := h.clock.Now()
 		for _, a := range as {
-			if a.Status == models.ActionRunning || (a.Status == models.ActionPending && !a.NotBefore.After(now)) {
+			// An action handed back for the person's turn (a second or
+			// so) is still to come; one put off for minutes is settled.
+			if a.Status == models.ActionRunning || (a.Status == models.ActionPending && a.NotBefore.Before(now.Add(3*time.Second))) {
 				return false
 			}
 		}

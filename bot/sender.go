@@ -130,6 +130,23 @@ func (s *Sender) wait(ctx context.Context, chatID int64, kind callKind) error {
 	return nil
 }
 
+// readyIn is how long until a message to chatID could go: a flood wait
+// still running, or the chat's own pace. It reserves nothing.
+func (s *Sender) readyIn(chatID int64) time.Duration {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.chats[chatID]
+	if !ok {
+		return 0
+	}
+	d := p.blocked.Sub(now)
+	if tokens := p.msgs.TokensAt(now); tokens < 1 {
+		d = max(d, time.Duration((1-tokens)/float64(p.msgs.Limit())*float64(time.Second)))
+	}
+	return max(d, 0)
+}
+
 // pace returns the chat's pace, creating it; s.mu is held.
 func (s *Sender) pace(chatID int64, now time.Time) *chatPace {
 	if now.Sub(s.swept) > time.Minute {

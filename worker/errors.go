@@ -59,3 +59,13 @@ func (e *NothingToDoError) Error() string { return "nothing to do: " + e.Reason 
 // NothingToDo returns the answer that the action needed nothing done,
 // and why.
 func NothingToDo(reason string) error { return &NothingToDoError{Reason: reason} }
+
+// ErrNotYet is the cause of a RetryError an executor returns before it
+// started anything, because what it must do cannot go yet (the person's
+// chat is behind its pace): the action is handed back unstarted, with no
+// entry in the audit trail, and the worker takes other work meanwhile.
+var ErrNotYet = errors.New("not its turn yet: handed back unstarted")
+
+// Later returns the answer that the action has not started and should run
+// at t.
+func Later(t time.Time) error { return &RetryError{At: t, Err: ErrNotYet} }

@@ -296,9 +296,16 @@ func (p *Pool) execute(ctx context.Context, a *models.Action) {
 		settle = func(ctx context.Context) error { return o.Store.CompleteAction(ctx, a.ID, o.Owner, o.Actor) }
 	case errors.As(err, &retry):
 		p.metrics.count(a.Kind, "deferred")
-		log.InfoContext(ctx, "action deferred", "until", retry.At, "err", err)
+		cause := err
+		if errors.Is(err, ErrNotYet) {
+			// Handed back before it started: nothing to tell the trail.
+			log.DebugContext(ctx, "action handed back until its turn", "until", retry.At)
+			cause = nil
+		} else {
+			log.InfoContext(ctx, "action deferred", "until", retry.At, "err", err)
+		}
 		settle = func(ctx context.Context) error {
-			return o.Store.DeferAction(ctx, a.ID, o.Owner, o.Actor, retry.At, err)
+			return o.Store.DeferAction(ctx, a.ID, o.Owner, o.Actor, retry.At, cause)
 		}
 	case IsPermanent(err) || (a.Attempts >= o.MaxAttempts && !models.Unreachable(err)):
 		// A database that was away is no reason to give up: the action
