@@ -248,7 +248,7 @@ func (p *planner) flush() error {
 	for i, r := range p.changed {
 		changed[i] = stateRow(r)
 	}
-	if err := p.s.updateRows(p.tx, "chat_states", stateCols[:2], stateCols[2:], changed); err != nil {
+	if err := p.s.overwriteRows(p.tx, "chat_states", stateCols[:2], stateCols[2:], changed); err != nil {
 		return fmt.Errorf("update chat states: %w", err)
 	}
 	// A new decision supersedes what older versions of the member's state
