@@ -209,6 +209,28 @@ func (s *Store) updateRows(tx *gorm.DB, table string, keys, set []string, rows [
 	})
 }
 
+// overwriteRows overwrites the set columns of rows of table known to
+// exist (read under their lock in this transaction), found by their key
+// columns; each row holds the key values, then the set values.
+//
+// On MariaDB/MySQL it is an upsert, INSERT … ON DUPLICATE KEY UPDATE, that
+// meets each row once, by its key: updateRows' multi-table UPDATE, whose
+// target is not the first table of its join, collects the rows it
+// changes in a temporary table and reads each again. On SQLite it is
+// updateRows: its upsert measured slower than UPDATE … FROM. A row that
+// does not exist after all is inserted on MySQL, left out on SQLite.
+func (s *Store) overwriteRows(tx *gorm.DB, table string, keys, set []string, rows [][]any) error {
+	if s.db.dialect == SQLite {
+		return s.updateRows(tx, table, keys, set, rows)
+	}
+	assign := make([]string, len(set))
+	for i, c := range set {
+		assign[i] = fmt.Sprintf("%s = VALUES(%s)", c, c)
+	}
+	conflict := onConflict{mysql: "ON DUPLICATE KEY UPDATE " + strings.Join(assign, ", ")}
+	return s.insertRows(tx, table, append(keys[:len(keys):len(keys)], set...), rows, conflict)
+}
+
 // constCols reports the columns, from the first-th on, whose value is the
 // same in every row; never all of them (a batch needs one column).
 func constCols(rows [][]any, first int) []bool {

@@ -248,7 +248,7 @@ func (p *planner) flush() error {
 	for i, r := range p.changed {
 		changed[i] = stateRow(r)
 	}
-	if err := p.s.updateRows(p.tx, "chat_states", stateCols[:2], stateCols[2:], changed); err != nil {
+	if err := p.s.overwriteRows(p.tx, "chat_states", stateCols[:2], stateCols[2:], changed); err != nil {
 		return fmt.Errorf("update chat states: %w", err)
 	}
 	// A new decision supersedes what older versions of the member's state
@@ -412,11 +412,22 @@ func (p *planner) keepCancellable() error {
 	}
 	has := map[int64]bool{}
 	err := chunks(ids, readChunk, func(part []int64) error {
-		cond, arg := p.s.in("member_id", part)
 		var found []int64
-		if err := p.tx.Model(&Action{}).Distinct("member_id").Where(cond, arg).
-			Where("status IN ?", unstarted).Pluck("member_id", &found).Error; err != nil {
-			return err
+		if p.s.db.dialect == SQLite {
+			// Probed member by member: asked for actions of members IN a
+			// list and a status, SQLite walks every unstarted action
+			// (actions_ready), a range that grows with the outbox.
+			data, _ := appendJSONList(nil, part)
+			if err := p.tx.Raw("SELECT j.value FROM json_each(?) AS j WHERE EXISTS (SELECT 1 FROM actions AS a WHERE a.member_id = j.value AND a.status IN ?)",
+				string(data), unstarted).Scan(&found).Error; err != nil {
+				return err
+			}
+		} else {
+			cond, arg := p.s.in("member_id", part)
+			if err := p.tx.Model(&Action{}).Distinct("member_id").Where(cond, arg).
+				Where("status IN ?", unstarted).Pluck("member_id", &found).Error; err != nil {
+				return err
+			}
 		}
 		for _, id := range found {
 			has[id] = true

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -164,9 +165,10 @@ const replanChunk = readChunk
 // streamed queries (no locks; one pass over each table in member id
 // order), plans each member in memory and keeps only those whose plan
 // changes. Those are re-planned again under their row locks, in
-// transactions of replanChunk members, by the same planner every other
-// change goes through: a member changed by someone else meanwhile is
-// planned from what is current. So a pass over members whose plan holds
+// transactions of replanChunk members (on MariaDB/MySQL replanWorkers of
+// them at once), by the same planner every other change goes through: a
+// member changed by someone else meanwhile is planned from what is
+// current. So a pass over members whose plan holds
 // costs three statements, whatever their number; the statements of the
 // writes grow with the members that change, not with all of them.
 func (s *Store) ReplanEvery(ctx context.Context, actor string) (Replan, error) {
@@ -176,19 +178,58 @@ func (s *Store) ReplanEvery(ctx context.Context, actor string) (Replan, error) {
 	if err != nil {
 		return out, err
 	}
-	perMember := 1.0 // decisions a changed member made, in the last chunk
-	err = chunks(changed, replanChunk, func(part []int64) error {
-		q, decisions, err := s.replanIDsCounted(ctx, part, actor, int(perMember*float64(len(part))*1.1))
-		if err != nil {
-			return err
-		}
-		perMember = float64(decisions) / float64(len(part))
-		out.Queued.Add(q)
-		out.Changed += len(part)
-		return nil
-	})
-	return out, err
+	var parts [][]int64
+	for lo := 0; lo < len(changed); lo += replanChunk {
+		parts = append(parts, changed[lo:min(lo+replanChunk, len(changed))])
+	}
+	workers := 1
+	if s.db.dialect == MySQL {
+		workers = replanWorkers
+	}
+	var (
+		mu        sync.Mutex
+		next      int
+		failed    error
+		perMember = 1.0 // decisions a changed member made, in the last chunk done
+		wg        sync.WaitGroup
+	)
+	for range min(workers, len(parts)) {
+		wg.Go(func() {
+			for {
+				mu.Lock()
+				if failed != nil || next == len(parts) {
+					mu.Unlock()
+					return
+				}
+				part := parts[next]
+				next++
+				expect := int(perMember * float64(len(part)) * 1.1)
+				mu.Unlock()
+				q, decisions, err := s.replanIDsCounted(ctx, part, actor, expect)
+				mu.Lock()
+				if err != nil {
+					if failed == nil {
+						failed = err
+					}
+				} else {
+					perMember = float64(decisions) / float64(len(part))
+					out.Queued.Add(q)
+					out.Changed += len(part)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return out, failed
 }
+
+// replanWorkers is how many transactions re-plan chunks of members at once
+// on MariaDB/MySQL: the chunks are disjoint sets of members, locked in
+// their own transactions, and while the server writes one chunk the next
+// is read, planned and encoded, on another of its threads. SQLite has one
+// writer: one transaction at a time.
+const replanWorkers = 2
 
 // diffAll plans every member from a streamed read and returns the ids of
 // those whose plan would change, and how many members it read.

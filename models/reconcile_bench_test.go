@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -68,6 +69,7 @@ func BenchmarkStore_Reconcile(b *testing.B) {
 					b.StopTimer()
 					store, db, count := seedReconcile(b, kind, n)
 					b.StartTimer()
+					stop := profilePass(b)
 					start, cpu0 := time.Now(), cpuTime()
 					var err error
 					if r, err = store.ReplanEvery(context.Background(), "bench"); err != nil {
@@ -75,6 +77,7 @@ func BenchmarkStore_Reconcile(b *testing.B) {
 					}
 					took += time.Since(start)
 					cpu += cpuTime() - cpu0
+					stop()
 					stmts += count.Load()
 					b.StopTimer()
 					count.Store(0)
@@ -124,6 +127,32 @@ func BenchmarkStore_Reconcile(b *testing.B) {
 				b.ReportMetric(float64(n), "members")
 			})
 		})
+	}
+}
+
+// EnvBenchReconcileProfile names a file for a CPU profile of the timed
+// passes of the worst case only (go test's -cpuprofile also covers the
+// seeding, which is most of a run).
+const EnvBenchReconcileProfile = "KARMAGATE_BENCH_RECONCILE_CPUPROFILE"
+
+// profilePass starts the CPU profile EnvBenchReconcileProfile asks for and
+// returns what stops it.
+func profilePass(b *testing.B) func() {
+	b.Helper()
+	path := os.Getenv(EnvBenchReconcileProfile)
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
 	}
 }
 
