@@ -17,7 +17,7 @@ import (
 )
 
 // loseFirst wraps an executor so that the first attempt of each action
-// does its work in Telegram and then loses the outcome, as a crash or an
+// that does its work in Telegram then loses the outcome, as a crash or an
 // answer that never came would: the worker sees an error and retries.
 // hold, when set, runs between the effect and the lost outcome.
 type loseFirst struct {
@@ -29,12 +29,15 @@ type loseFirst struct {
 
 func (l *loseFirst) Execute(ctx context.Context, a *models.Action) error {
 	err := l.inner.Execute(ctx, a)
+	if err != nil {
+		return err // no work done (handed back for the person's turn, say): not the attempt to lose
+	}
 	l.mu.Lock()
 	first := !l.lost[a.ID]
 	l.lost[a.ID] = true
 	l.mu.Unlock()
-	if err != nil || !first {
-		return err
+	if !first {
+		return nil
 	}
 	if l.hold != nil {
 		l.hold(a)
